@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""Writes protocol/vectors/*.json from the rules in PROTOCOL.md.
+
+This is a second, independent implementation of the pure rules (decomposition, backoff bounds,
+header validation, outcome order, id-keys, dead-letter headers). The Java, Go and Rust test suites
+read the JSON it writes; a disagreement between any of them is a bug in one of the four.
+Protobuf encodings are produced with protoc --encode (see protobuf.json's "text" fields).
+"""
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "vectors")
+
+ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
+TYPE_RE = re.compile(r"^[A-Za-z0-9_./-]{1,256}$")
+INT_RE = re.compile(r"^[1-9][0-9]*$")
+
+
+def write(name, doc):
+    with open(os.path.join(OUT, name), "w") as f:
+        json.dump(doc, f, indent=2, sort_keys=False)
+        f.write("\n")
+
+
+# ---------------------------------------------------------------- credits
+def decompose(c, b):
+    out = [b] * (c // b)
+    r = c % b
+    p = b
+    while r:
+        while p > r:
+            p //= 2
+        out.append(p)
+        r -= p
+    return out
+
+
+def reconcile(w, backlog, tokens, held_spent, owed, previous):
+    d = w - (backlog + tokens - held_spent + owed)
+    if d > 0 and previous > 0:
+        return d, {"action": "mint", "credits": min(d, previous)}
+    if d < 0 and previous < 0:
+        return d, {"action": "burn", "credits": min(-d, -previous)}
+    return d, {"action": "none", "credits": 0}
+
+
+def window(standing, adverts, now):
+    total = 0
+    for a in adverts:
+        live = a["heartbeat_unix_ms"] + a["ttl_ms"] >= now
+        if live and a["state"] == "RUNNING":
+            total += a["capacity"]
+    return max(standing, total)
+
+
+def credits():
+    dec = []
+    for c, b in [(0, 32), (1, 32), (31, 32), (32, 32), (33, 32), (45, 16), (64, 32), (100, 32),
+                 (255, 64), (1000, 128), (7, 1), (5, 8), (96, 32), (13, 4)]:
+        dec.append({"credits": c, "batch": b, "tokens": decompose(c, b)})
+    win = []
+    now = 1_700_000_010_000
+    a_live = {"worker_id": "a", "capacity": 16, "state": "RUNNING", "heartbeat_unix_ms": now - 1000, "ttl_ms": 6000}
+    b_live = {"worker_id": "b", "capacity": 24, "state": "RUNNING", "heartbeat_unix_ms": now - 5999, "ttl_ms": 6000}
+    c_dead = {"worker_id": "c", "capacity": 100, "state": "RUNNING", "heartbeat_unix_ms": now - 6001, "ttl_ms": 6000}
+    d_open = {"worker_id": "d", "capacity": 50, "state": "CIRCUIT_OPEN", "heartbeat_unix_ms": now, "ttl_ms": 6000}
+    e_edge = {"worker_id": "e", "capacity": 8, "state": "RUNNING", "heartbeat_unix_ms": now - 6000, "ttl_ms": 6000}
+    for name, standing, ads in [
+        ("two live workers", 0, [a_live, b_live]),
+        ("expired advert ignored", 0, [a_live, c_dead]),
+        ("circuit open counts zero", 0, [a_live, d_open]),
+        ("advert live exactly at heartbeat + ttl", 0, [e_edge]),
+        ("no workers: standing buffer", 20, []),
+        ("standing buffer is a floor", 20, [a_live]),
+        ("live capacity above the floor", 20, [a_live, b_live]),
+    ]:
+        win.append({"name": name, "now_unix_ms": now, "standing_buffer": standing, "adverts": ads,
+                    "window": window(standing, ads, now)})
+    rec = []
+    for name, args in [
+        ("balanced", (64, 30, 34, 0, 0, 0)),
+        ("first deficit only observed", (64, 30, 20, 0, 0, 0)),
+        ("deficit confirmed: mint the smaller", (64, 30, 20, 0, 0, 20)),
+        ("deficit shrank: mint the current", (64, 30, 26, 0, 0, 14)),
+        ("held spent is subtracted", (64, 40, 32, 8, 0, 0)),
+        ("owed credits count as circulating", (64, 30, 30, 0, 4, 0)),
+        ("surplus confirmed: burn", (32, 10, 54, 0, 0, -20)),
+        ("surplus after deficit: nothing", (32, 10, 54, 0, 0, 5)),
+        ("deficit after surplus: nothing", (64, 10, 20, 0, 0, -3)),
+        ("crashed producer's redelivered token", (64, 40, 32, 0, 0, -8)),
+    ]:
+        d, act = reconcile(*args)
+        w, bl, t, s, o, p = args
+        rec.append({"name": name, "window": w, "backlog": bl, "tokens": t, "held_spent": s, "owed": o,
+                    "previous_deficit": p, "deficit": d, **act})
+    subj = []
+    for q, n in [("orders", 32), ("a-b_c", 1), ("Q1", 1024)]:
+        subj.append({"queue": q, "credits": n, "subject": f"sluice.credit.{q}.{n}",
+                     "consumer": f"credits-{q}", "work_stream": f"SLUICE_Q_{q}",
+                     "work_subject": f"sluice.q.{q}", "dlq_subject": f"sluice.dlq.{q}"})
+    write("credits.json", {
+        "description": "PROTOCOL.md §5: token decomposition (§5.3), the window (§5.1), reconciler "
+                       "decisions (§5.5) and names (§2).",
+        "decompose": dec, "window": win, "reconcile": rec, "names": subj})
+
+
+# ---------------------------------------------------------------- backoff
+def backoff():
+    cases = []
+    for p in [
+        {"initial_ms": 1000, "multiplier": 2.0, "max_delay_ms": 60000, "jitter": 0.2},
+        {"initial_ms": 100, "multiplier": 3.0, "max_delay_ms": 5000, "jitter": 0.0},
+        {"initial_ms": 250, "multiplier": 1.5, "max_delay_ms": 2000, "jitter": 0.5},
+        {"initial_ms": 10, "multiplier": 2.0, "max_delay_ms": 10, "jitter": 1.0},
+    ]:
+        rows = []
+        for k in range(1, 11):
+            d = min(p["max_delay_ms"], p["initial_ms"] * p["multiplier"] ** (k - 1))
+            lo = max(0.0, d * (1 - p["jitter"]))
+            hi = min(p["max_delay_ms"], d * (1 + p["jitter"]))
+            rows.append({"attempt": k, "delay_ms": round(d, 6), "min_ms": round(lo, 6), "max_ms": round(hi, 6),
+                         "at_u": [{"u": u, "delay_ms": round(min(p["max_delay_ms"], max(0.0, d * (1 + p["jitter"] * (2 * u - 1)))), 6)}
+                                  for u in (0.0, 0.25, 0.5, 0.75)]})
+        cases.append({"params": p, "attempts": rows})
+    write("backoff.json", {
+        "description": "PROTOCOL.md §7.3: d(k) = min(max, initial * multiplier^(k-1)); "
+                       "delay = clamp(d(k) * (1 + jitter * (2u - 1)), 0, max). Compare with a tolerance of 1e-6 ms.",
+        "cases": cases})
+
+
+# ---------------------------------------------------------------- headers
+def validate(h, supported_protocol=1):
+    for name in ("Nats-Msg-Id", "Sluice-Protocol", "Sluice-Type", "Sluice-Type-Version"):
+        if not h.get(name):
+            return {"valid": False, "reason": "missing-header", "header": name}
+    checks = [("Nats-Msg-Id", ID_RE), ("Sluice-Protocol", INT_RE), ("Sluice-Type", TYPE_RE),
+              ("Sluice-Type-Version", INT_RE)]
+    for name, rx in checks:
+        if not rx.match(h[name]):
+            return {"valid": False, "reason": "bad-header", "header": name}
+    if int(h["Sluice-Type-Version"]) > 2147483647:
+        return {"valid": False, "reason": "bad-header", "header": "Sluice-Type-Version"}
+    if len(h["Sluice-Protocol"]) > 9:
+        return {"valid": False, "reason": "bad-header", "header": "Sluice-Protocol"}
+    tp = h.get("traceparent")
+    trace_ok = bool(tp and re.match(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", tp)
+                    and tp[3:35] != "0" * 32 and tp[36:52] != "0" * 16)
+    out = {"valid": True, "protocol": int(h["Sluice-Protocol"]), "type": h["Sluice-Type"],
+           "version": int(h["Sluice-Type-Version"]), "trace_valid": trace_ok}
+    if int(h["Sluice-Protocol"]) > supported_protocol:
+        out["not_handled_reason"] = "unsupported-protocol"
+    return out
+
+
+def headers():
+    base = {"Nats-Msg-Id": "01HZX3K9Q7", "Sluice-Protocol": "1", "Sluice-Type": "acme.orders.v1.Order",
+            "Sluice-Type-Version": "2", "Content-Type": "application/x-protobuf",
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+    cases = []
+
+    def case(name, **changes):
+        h = dict(base)
+        for k, v in changes.items():
+            k = k.replace("_", "-")
+            if v is None:
+                h.pop(k, None)
+            else:
+                h[k] = v
+        cases.append({"name": name, "headers": h, "expect": validate(h)})
+
+    case("complete")
+    case("minimal: no optional headers", **{"Content-Type": None, "traceparent": None})
+    case("missing message id", **{"Nats-Msg-Id": None})
+    case("empty message id", **{"Nats-Msg-Id": ""})
+    case("message id with a space", **{"Nats-Msg-Id": "a b"})
+    case("message id of 128 characters", **{"Nats-Msg-Id": "x" * 128})
+    case("message id of 129 characters", **{"Nats-Msg-Id": "x" * 129})
+    case("missing protocol", **{"Sluice-Protocol": None})
+    case("protocol not a number", **{"Sluice-Protocol": "one"})
+    case("protocol zero", **{"Sluice-Protocol": "0"})
+    case("protocol with leading zero", **{"Sluice-Protocol": "01"})
+    case("newer protocol", **{"Sluice-Protocol": "2"})
+    case("missing type", **{"Sluice-Type": None})
+    case("type with a space", **{"Sluice-Type": "acme order"})
+    case("type with slash and dash", **{"Sluice-Type": "type.googleapis.com/acme.v1-beta.Order"})
+    case("missing type version", **{"Sluice-Type-Version": None})
+    case("type version negative", **{"Sluice-Type-Version": "-1"})
+    case("type version zero", **{"Sluice-Type-Version": "0"})
+    case("type version too large", **{"Sluice-Type-Version": "2147483648"})
+    case("type version max", **{"Sluice-Type-Version": "2147483647"})
+    case("type version with plus sign", **{"Sluice-Type-Version": "+3"})
+    case("malformed traceparent is not an error", **{"traceparent": "garbage"})
+    case("uppercase traceparent is malformed", **{"traceparent": "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01"})
+    case("all-zero trace id is malformed", **{"traceparent": "00-" + "0" * 32 + "-00f067aa0ba902b7-01"})
+    write("headers.json", {
+        "description": "PROTOCOL.md §3: worker-side header validation. The worker implements protocol 1. "
+                       "'header' names the first failing header; checks run in the order of §3.",
+        "supported_protocol": 1, "cases": cases})
+
+
+# ---------------------------------------------------------------- outcomes
+def outcome(c):
+    s = c["settings"]
+    v = validate(c["headers"])
+    if not v["valid"]:
+        return {"outcome": "dlq", "reason": v["reason"], "handler_runs": False}
+    if c["payload_size"] > s["max_payload_bytes"]:
+        return {"outcome": "dlq", "reason": "oversize", "handler_runs": False}
+    k = c["delivery_count"]
+    if k > s["max_deliveries"]:
+        return {"outcome": "dlq", "reason": "max-deliveries", "handler_runs": False}
+    if c["processed_before"]:
+        return {"outcome": "ack", "handler_runs": False, "duplicate": True}
+    not_handled = v.get("not_handled_reason")
+    if not not_handled:
+        types = [h for h in c["handled"] if h["type"] == v["type"]]
+        if not types:
+            not_handled = "unknown-type"
+        elif not any(h["min_version"] <= v["version"] <= h["max_version"] for h in types):
+            not_handled = "unsupported-version"
+    if not_handled:
+        if c["age_ms"] < s["grace_ms"]:
+            return {"outcome": "nak", "delay_ms": s["grace_delay_ms"], "handler_runs": False}
+        return {"outcome": "dlq", "reason": not_handled, "handler_runs": False}
+    if c["decodes"] is False:
+        return {"outcome": "dlq", "reason": "decode-error", "handler_runs": False}
+    r = c["handler_result"]
+    if r == "success":
+        return {"outcome": "ack", "handler_runs": True}
+    if r == "reject":
+        return {"outcome": "dlq", "reason": "rejected", "handler_runs": True}
+    if k >= s["max_attempts"]:
+        return {"outcome": "dlq", "reason": "max-attempts", "handler_runs": True}
+    b = s["backoff"]
+    d = min(b["max_delay_ms"], b["initial_ms"] * b["multiplier"] ** (k - 1))
+    return {"outcome": "nak", "handler_runs": True,
+            "delay_min_ms": round(max(0.0, d * (1 - b["jitter"])), 6),
+            "delay_max_ms": round(min(b["max_delay_ms"], d * (1 + b["jitter"])), 6)}
+
+
+def outcomes():
+    settings = {"max_attempts": 5, "max_deliveries": 10, "grace_ms": 25000, "grace_delay_ms": 5000,
+                "max_payload_bytes": 1048576,
+                "backoff": {"initial_ms": 1000, "multiplier": 2.0, "max_delay_ms": 60000, "jitter": 0.2}}
+    handled = [{"type": "acme.orders.v1.Order", "min_version": 1, "max_version": 2}]
+    good = {"Nats-Msg-Id": "m-1", "Sluice-Protocol": "1", "Sluice-Type": "acme.orders.v1.Order",
+            "Sluice-Type-Version": "2"}
+    cases = []
+
+    def case(name, headers=None, payload_size=100, delivery_count=1, age_ms=0, processed_before=False,
+             decodes=True, handler_result="success"):
+        c = {"name": name, "settings": settings, "handled": handled, "headers": headers or good,
+             "payload_size": payload_size, "delivery_count": delivery_count, "age_ms": age_ms,
+             "processed_before": processed_before, "decodes": decodes, "handler_result": handler_result}
+        c["expect"] = outcome(c)
+        cases.append(c)
+
+    case("success acks")
+    case("first failure naks with backoff", handler_result="fail")
+    case("third failure naks with longer backoff", delivery_count=3, handler_result="fail")
+    case("failure on the last attempt dead-letters", delivery_count=5, handler_result="fail")
+    case("rejection dead-letters at once", handler_result="reject")
+    case("decode error dead-letters at once", decodes=False)
+    case("missing type", headers={k: v for k, v in good.items() if k != "Sluice-Type"})
+    case("bad version", headers={**good, "Sluice-Type-Version": "v2"})
+    case("oversize", payload_size=1048577)
+    case("payload exactly at the limit is fine", payload_size=1048576)
+    case("too many deliveries (ack timeouts)", delivery_count=11)
+    case("at the delivery limit still runs", delivery_count=10)
+    case("duplicate acks without running", processed_before=True)
+    case("duplicate check after header check", headers={**good, "Sluice-Protocol": "x"}, processed_before=True)
+    case("newer version within grace naks", headers={**good, "Sluice-Type-Version": "3"}, age_ms=1000)
+    case("newer version after grace dead-letters", headers={**good, "Sluice-Type-Version": "3"}, age_ms=25000)
+    case("unknown type within grace naks", headers={**good, "Sluice-Type": "acme.Other"}, age_ms=24999)
+    case("unknown type after grace dead-letters", headers={**good, "Sluice-Type": "acme.Other"}, age_ms=30000)
+    case("newer protocol after grace", headers={**good, "Sluice-Protocol": "2"}, age_ms=60000)
+    case("older handled version runs", headers={**good, "Sluice-Type-Version": "1"})
+    write("outcomes.json", {
+        "description": "PROTOCOL.md §7.2: the outcome of one delivery. 'handler_result' is what the "
+                       "handler would do if run; nak delays are bounds (jitter).",
+        "cases": cases})
+
+
+# ---------------------------------------------------------------- idempotency
+def id_key(i):
+    if re.match(r"^[A-Za-z0-9_-]{1,200}$", i):
+        return i
+    return "=" + hashlib.sha256(i.encode("utf-8")).hexdigest()
+
+
+def idempotency():
+    ids = ["01HZX3K9Q7", "order-42_b", "a.b", "with space", "ünïcode", "x" * 200, "x" * 201,
+           "=abc", "e1b1c0d2-8a9f-4b57-9d2c-3f2e1a0b9c8d"]
+    write("idempotency.json", {
+        "description": "PROTOCOL.md §9: the id-key of a message id; the processed-store key is '<queue>.<id-key>'.",
+        "queue": "orders",
+        "cases": [{"msg_id": i, "id_key": id_key(i), "store_key": "orders." + id_key(i)} for i in ids]})
+
+
+# ---------------------------------------------------------------- dead letters
+def dlq():
+    orig = {"Nats-Msg-Id": "m-7", "Sluice-Protocol": "1", "Sluice-Type": "acme.orders.v1.Order",
+            "Sluice-Type-Version": "1", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "Sluice-Producer": "p-1"}
+    rec = dict(orig)
+    rec.update({"Nats-Msg-Id": "dlq.SLUICE_Q_orders.17", "Sluice-Dlq-Msg-Id": "m-7",
+                "Sluice-Dlq-Reason": "max-attempts", "Sluice-Dlq-Error": "boom",
+                "Sluice-Dlq-Attempts": "5", "Sluice-Dlq-Stream": "SLUICE_Q_orders",
+                "Sluice-Dlq-Stream-Seq": "17", "Sluice-Dlq-Subject": "sluice.q.orders",
+                "Sluice-Dlq-Worker": "java-w1", "Sluice-Dlq-At": "1700000000123"})
+    no_id = {"Sluice-Protocol": "1"}
+    rec2 = dict(no_id)
+    rec2.update({"Nats-Msg-Id": "dlq.SLUICE_Q_orders.3", "Sluice-Dlq-Reason": "missing-header",
+                 "Sluice-Dlq-Error": "missing header Nats-Msg-Id", "Sluice-Dlq-Attempts": "1",
+                 "Sluice-Dlq-Stream": "SLUICE_Q_orders", "Sluice-Dlq-Stream-Seq": "3",
+                 "Sluice-Dlq-Subject": "sluice.q.orders", "Sluice-Dlq-Worker": "java-w1",
+                 "Sluice-Dlq-At": "1700000000123"})
+    replay = {k: v for k, v in orig.items()}
+    replay.update({"Nats-Msg-Id": "replay.42", "Sluice-Replay-Of": "m-7"})
+    write("dlq.json", {
+        "description": "PROTOCOL.md §8: dead-letter records and replay. Payload bytes are unchanged.",
+        "reasons": ["missing-header", "bad-header", "oversize", "max-deliveries", "unknown-type",
+                    "unsupported-version", "unsupported-protocol", "decode-error", "rejected", "max-attempts"],
+        "records": [
+            {"name": "handler failed on every attempt", "queue": "orders", "stream": "SLUICE_Q_orders",
+             "stream_seq": 17, "subject": "sluice.q.orders", "delivery_count": 5, "worker_id": "java-w1",
+             "at_unix_ms": 1700000000123, "reason": "max-attempts", "error": "boom",
+             "original_headers": orig, "record_subject": "sluice.dlq.orders", "record_headers": rec},
+            {"name": "message without an id", "queue": "orders", "stream": "SLUICE_Q_orders",
+             "stream_seq": 3, "subject": "sluice.q.orders", "delivery_count": 1, "worker_id": "java-w1",
+             "at_unix_ms": 1700000000123, "reason": "missing-header", "error": "missing header Nats-Msg-Id",
+             "original_headers": no_id, "record_subject": "sluice.dlq.orders", "record_headers": rec2},
+        ],
+        "replays": [{"name": "replay of record 42", "dlq_stream_seq": 42, "record_headers": rec,
+                     "replay_subject": "sluice.q.orders", "replay_headers": replay}],
+        "error_max_chars": 1024})
+
+
+# ---------------------------------------------------------------- protobuf
+def protobuf():
+    proto_dir = os.path.join(HERE, "..")
+    protoc = os.environ.get("PROTOC", "protoc")
+    msgs = [
+        ("CreditToken", {"credits": 32, "minted_by": "java-w1", "minted_unix_ms": 1700000000123,
+                         "reason": "MINT_REASON_REPLENISH"}),
+        ("CreditToken", {"credits": 1}),
+        ("CapacityAdvert", {"worker_id": "go-w2", "queue": "orders", "protocol_version": 1, "capacity": 40,
+                            "in_flight": 3, "service_rate": 812.5,
+                            "handled": [{"type": "acme.orders.v1.Order", "min_version": 1, "max_version": 2}],
+                            "heartbeat_unix_ms": 1700000000000, "ttl_ms": 6000, "state": "WORKER_STATE_RUNNING",
+                            "owed_credits": 7, "language": "go", "completed_total": 1000, "minted_total": 993,
+                            "token_batch": 32}),
+        ("ProducerReport", {"producer_id": "p-1", "queue": "orders", "held_spent": 12, "held_unspent": 20,
+                            "waiting": 2, "heartbeat_unix_ms": 1700000000000, "ttl_ms": 3000, "language": "rust",
+                            "sent_total": 5000}),
+        ("ReconcilerLease", {"holder": "java-w1", "expires_unix_ms": 1700000006000,
+                             "last": {"window": 64, "backlog": 30, "tokens": 38, "deficit": -4, "live_workers": 2,
+                                      "audit_unix_ms": 1700000000000},
+                             "previous_deficit": -4}),
+        ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32}),
+    ]
+
+    def to_text(d):
+        parts = []
+        for k, v in d.items():
+            for item in (v if isinstance(v, list) else [v]):
+                if isinstance(item, dict):
+                    parts.append(f"{k} {{ {to_text(item)} }}")
+                elif isinstance(item, str) and re.match(r"^[A-Z_]+$", item):
+                    parts.append(f"{k}: {item}")
+                elif isinstance(item, str):
+                    parts.append(f'{k}: "{item}"')
+                else:
+                    parts.append(f"{k}: {item}")
+        return " ".join(parts)
+
+    out = []
+    for name, fields in msgs:
+        text = to_text(fields)
+        data = subprocess.run([protoc, f"--proto_path={proto_dir}", f"--encode=sluice.v1.{name}",
+                               "sluice/v1/control.proto"], input=text.encode(), capture_output=True, check=True).stdout
+        out.append({"message": "sluice.v1." + name, "fields": fields, "text": text, "hex": data.hex()})
+    write("protobuf.json", {
+        "description": "Encodings of control messages. 'fields' uses the .proto field names (enums by name, "
+                       "nested messages as objects, repeated fields as lists; absent = default); 'text' is the same in "
+                       "protobuf text format. Decoding 'hex' must give 'fields'; encoding 'fields' must give 'hex'.",
+        "cases": out})
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    credits(); backoff(); headers(); outcomes(); idempotency(); dlq()
+    if "--no-protobuf" not in sys.argv:
+        protobuf()
