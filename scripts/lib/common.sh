@@ -16,3 +16,18 @@ ensure_java_tools() {
 build_modules() {
   mvn -B -q -ntp -DskipTests -Dspotless.check.skip=true install -pl "$1" -am >&2
 }
+
+# Prints the path of a protoc binary, fetched from Maven Central (com.google.protobuf:protoc, the
+# same version the Java build uses) into the local Maven repository on first use.
+ensure_protoc() {
+  local v="${SLUICE_PROTOC_VERSION:-4.36.2}"
+  local repo="${MAVEN_REPO:-$HOME/.m2/repository}"
+  local exe="$repo/com/google/protobuf/protoc/$v/protoc-$v-linux-x86_64.exe"
+  if [[ ! -x "$exe" ]]; then
+    if [[ ! -f "$exe" ]]; then
+      mvn -B -q -ntp dependency:get -Dartifact="com.google.protobuf:protoc:$v:exe:linux-x86_64" -Dtransitive=false >&2
+    fi
+    chmod +x "$exe"
+  fi
+  echo "$exe"
+}
