@@ -1,0 +1,101 @@
+package sluice
+
+import (
+	"strconv"
+	"strings"
+)
+
+// MaxToken is the largest token value (§5.3).
+const MaxToken = 1 << 20
+
+// Decompose splits c credits into tokens with batch b (§5.3): floor(c/b) tokens of b, then the
+// binary decomposition of c mod b, largest first. b must be a power of two.
+func Decompose(c, b uint32) []uint32 {
+	out := []uint32{}
+	if b == 0 {
+		b = 1
+	}
+	for i := uint32(0); i < c/b; i++ {
+		out = append(out, b)
+	}
+	r := c % b
+	for p := b; r > 0; p /= 2 {
+		if p <= r {
+			out = append(out, p)
+			r -= p
+		}
+	}
+	return out
+}
+
+// IsPowerOfTwo reports whether n is a power of two.
+func IsPowerOfTwo(n uint32) bool { return n != 0 && n&(n-1) == 0 }
+
+// TokenValue returns the credits n of a token subject sluice.credit.<q>.<n>, or 0 when the
+// subject does not name a valid token value.
+func TokenValue(subject string) uint32 {
+	i := strings.LastIndexByte(subject, '.')
+	if i < 0 {
+		return 0
+	}
+	n, err := strconv.ParseUint(subject[i+1:], 10, 32)
+	if err != nil || !IsPowerOfTwo(uint32(n)) || n > MaxToken {
+		return 0
+	}
+	return uint32(n)
+}
+
+// AdvertView is the part of a capacity advert the window needs.
+type AdvertView struct {
+	Capacity        uint32
+	Running         bool
+	HeartbeatUnixMs int64
+	TTLMs           uint32
+}
+
+// Live reports whether the advert is live at now (heartbeat + ttl ≥ now, §5.1).
+func (a AdvertView) Live(nowMs int64) bool { return a.HeartbeatUnixMs+int64(a.TTLMs) >= nowMs }
+
+// Window is W = max(standing_buffer, Σ capacity of live RUNNING adverts) (§5.1).
+func Window(standing uint32, adverts []AdvertView, nowMs int64) uint64 {
+	var total uint64
+	for _, a := range adverts {
+		if a.Live(nowMs) && a.Running {
+			total += uint64(a.Capacity)
+		}
+	}
+	if uint64(standing) > total {
+		return uint64(standing)
+	}
+	return total
+}
+
+// Action is a reconciler decision (§5.5).
+type Action struct {
+	// Kind is "mint", "burn" or "none".
+	Kind    string
+	Credits int64
+}
+
+// Deficit is d = W − (B + T − S + O) (§5.5).
+func Deficit(window, backlog, tokens, heldSpent, owed int64) int64 {
+	return window - (backlog + tokens - heldSpent + owed)
+}
+
+// Reconcile decides an audit from the current deficit d and the previous audit's deficit.
+func Reconcile(d, previous int64) Action {
+	switch {
+	case d > 0 && previous > 0:
+		return Action{Kind: "mint", Credits: min64(d, previous)}
+	case d < 0 && previous < 0:
+		return Action{Kind: "burn", Credits: min64(-d, -previous)}
+	}
+	return Action{Kind: "none"}
+}
+
+func min64(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
+}
