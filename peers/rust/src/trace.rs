@@ -1,0 +1,68 @@
+//! W3C Trace Context handling (§10).
+
+use rand::RngExt;
+
+/// A parsed `traceparent` (version 00).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceParent {
+    pub trace_id: String,
+    pub parent_id: String,
+    pub flags: String,
+}
+
+impl TraceParent {
+    pub fn header(&self) -> String {
+        format!("00-{}-{}-{}", self.trace_id, self.parent_id, self.flags)
+    }
+}
+
+fn lower_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
+/// Parses `00-<32 hex>-<16 hex>-<2 hex>`, lowercase, with non-zero trace and parent ids.
+pub fn parse_traceparent(s: &str) -> Option<TraceParent> {
+    let parts: Vec<&str> = s.split('-').collect();
+    if parts.len() != 4 || parts[0] != "00" {
+        return None;
+    }
+    let (t, p, f) = (parts[1], parts[2], parts[3]);
+    if !lower_hex(t, 32) || !lower_hex(p, 16) || !lower_hex(f, 2) {
+        return None;
+    }
+    if t.bytes().all(|c| c == b'0') || p.bytes().all(|c| c == b'0') {
+        return None;
+    }
+    Some(TraceParent { trace_id: t.into(), parent_id: p.into(), flags: f.into() })
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    loop {
+        let s: String = (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
+        if !s.bytes().all(|c| c == b'0') {
+            return s;
+        }
+    }
+}
+
+pub fn new_trace_id() -> String {
+    random_hex(16)
+}
+pub fn new_span_id() -> String {
+    random_hex(8)
+}
+
+/// A new sampled trace (what a producer without a current span sends).
+pub fn new_trace() -> TraceParent {
+    TraceParent { trace_id: new_trace_id(), parent_id: new_span_id(), flags: "01".into() }
+}
+
+/// The handler span of a delivery: the message's trace id with a new span id, or a new trace
+/// when `traceparent` is missing or malformed.
+pub fn continue_trace(traceparent: Option<&str>) -> TraceParent {
+    match traceparent.and_then(parse_traceparent) {
+        Some(tp) => TraceParent { trace_id: tp.trace_id, parent_id: new_span_id(), flags: tp.flags },
+        None => new_trace(),
+    }
+}

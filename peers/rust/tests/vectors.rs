@@ -1,0 +1,543 @@
+//! Runs every golden vector file in `protocol/vectors` against this implementation.
+
+use prost::Message;
+use serde_json::{json, Map, Value};
+use sluice_peer::backoff::Backoff;
+use sluice_peer::credits::{decompose, reconcile, window, AdvertView, ReconcileAction};
+use sluice_peer::dlq::{record_headers, replay_headers, RecordInfo, ERROR_MAX_CHARS, REASONS};
+use sluice_peer::headers::{validate, Validation};
+use sluice_peer::idempotency::{id_key, store_key};
+use sluice_peer::names;
+use sluice_peer::outcome::{after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings};
+use sluice_peer::proto;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../protocol/vectors")
+}
+
+fn load(name: &str) -> Value {
+    let path = vectors_dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn arr<'a>(v: &'a Value, key: &str) -> &'a Vec<Value> {
+    v[key].as_array().unwrap_or_else(|| panic!("{key} is not an array"))
+}
+
+fn header_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect()
+}
+
+fn header_list(v: &Value) -> Vec<(String, String)> {
+    v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect()
+}
+
+/// Every file in the directory is one this suite knows; a new vector file fails the build until
+/// it is wired in here.
+#[test]
+fn every_vector_file_is_covered() {
+    let known = [
+        "backoff.json",
+        "credits.json",
+        "dlq.json",
+        "headers.json",
+        "idempotency.json",
+        "outcomes.json",
+        "protobuf.json",
+    ];
+    let mut found: Vec<String> = std::fs::read_dir(vectors_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    found.sort();
+    assert_eq!(found, known, "vector files changed: wire new ones into tests/vectors.rs");
+}
+
+#[test]
+fn backoff_vectors() {
+    let doc = load("backoff.json");
+    let mut checked = 0;
+    for case in arr(&doc, "cases") {
+        let p = &case["params"];
+        let b = Backoff {
+            initial_ms: p["initial_ms"].as_f64().unwrap(),
+            multiplier: p["multiplier"].as_f64().unwrap(),
+            max_delay_ms: p["max_delay_ms"].as_f64().unwrap(),
+            jitter: p["jitter"].as_f64().unwrap(),
+        };
+        for a in arr(case, "attempts") {
+            let k = a["attempt"].as_u64().unwrap();
+            let close = |got: f64, want: &Value, what: &str| {
+                let want = want.as_f64().unwrap();
+                assert!((got - want).abs() <= 1e-6, "{p} attempt {k} {what}: got {got}, want {want}");
+            };
+            close(b.base_ms(k), &a["delay_ms"], "delay_ms");
+            let (lo, hi) = b.bounds_ms(k);
+            close(lo, &a["min_ms"], "min_ms");
+            close(hi, &a["max_ms"], "max_ms");
+            for at in arr(a, "at_u") {
+                close(b.delay_ms_at(k, at["u"].as_f64().unwrap()), &at["delay_ms"], "at_u");
+                checked += 1;
+            }
+            // Random delays stay in bounds.
+            for _ in 0..20 {
+                let d = b.delay(k).as_secs_f64() * 1000.0;
+                assert!(d >= lo - 1e-6 && d <= hi + 1e-6, "random delay {d} outside [{lo}, {hi}]");
+            }
+        }
+    }
+    assert!(checked > 0);
+}
+
+#[test]
+fn credits_vectors() {
+    let doc = load("credits.json");
+    for c in arr(&doc, "decompose") {
+        let got = decompose(c["credits"].as_u64().unwrap(), c["batch"].as_u64().unwrap() as u32);
+        let want: Vec<u32> = arr(c, "tokens").iter().map(|t| t.as_u64().unwrap() as u32).collect();
+        assert_eq!(got, want, "decompose {c}");
+    }
+    for c in arr(&doc, "window") {
+        let adverts: Vec<AdvertView> = arr(c, "adverts")
+            .iter()
+            .map(|a| AdvertView {
+                capacity: a["capacity"].as_u64().unwrap() as u32,
+                running: a["state"] == "RUNNING",
+                heartbeat_unix_ms: a["heartbeat_unix_ms"].as_i64().unwrap(),
+                ttl_ms: a["ttl_ms"].as_u64().unwrap() as u32,
+            })
+            .collect();
+        let got = window(c["standing_buffer"].as_u64().unwrap() as u32, &adverts, c["now_unix_ms"].as_i64().unwrap());
+        assert_eq!(got, c["window"].as_u64().unwrap(), "window {}", c["name"]);
+    }
+    for c in arr(&doc, "reconcile") {
+        let u = |k: &str| c[k].as_u64().unwrap();
+        let (d, action) = reconcile(u("window"), u("backlog"), u("tokens"), u("held_spent"), u("owed"), c["previous_deficit"].as_i64().unwrap());
+        assert_eq!(d, c["deficit"].as_i64().unwrap(), "deficit {}", c["name"]);
+        let (kind, credits) = match action {
+            ReconcileAction::None => ("none", 0),
+            ReconcileAction::Mint(n) => ("mint", n),
+            ReconcileAction::Burn(n) => ("burn", n),
+        };
+        assert_eq!(kind, c["action"].as_str().unwrap(), "action {}", c["name"]);
+        assert_eq!(credits, c["credits"].as_u64().unwrap(), "credits {}", c["name"]);
+    }
+    for c in arr(&doc, "names") {
+        let q = c["queue"].as_str().unwrap();
+        let n = c["credits"].as_u64().unwrap() as u32;
+        assert!(names::valid_queue(q));
+        assert_eq!(names::credit_subject(q, n), c["subject"]);
+        assert_eq!(names::token_credits(&names::credit_subject(q, n)), Some(n));
+        assert_eq!(names::credit_consumer(q), c["consumer"]);
+        assert_eq!(names::work_stream(q), c["work_stream"]);
+        assert_eq!(names::work_subject(q), c["work_subject"]);
+        assert_eq!(names::dlq_subject(q), c["dlq_subject"]);
+    }
+}
+
+#[test]
+fn headers_vectors() {
+    let doc = load("headers.json");
+    let supported = doc["supported_protocol"].as_u64().unwrap() as u32;
+    for c in arr(&doc, "cases") {
+        let h = header_map(&c["headers"]);
+        let got = match validate(|n| h.get(n).map(String::as_str), supported) {
+            Validation::Invalid { reason, header } => json!({"valid": false, "reason": reason, "header": header}),
+            Validation::Valid(v) => {
+                let mut m = json!({"valid": true, "protocol": v.protocol, "type": v.type_name,
+                                   "version": v.version, "trace_valid": v.trace_valid});
+                if let Some(r) = v.not_handled_reason {
+                    m["not_handled_reason"] = json!(r);
+                }
+                m
+            }
+        };
+        assert_eq!(got, c["expect"], "headers case {}", c["name"]);
+    }
+}
+
+#[test]
+fn outcomes_vectors() {
+    let doc = load("outcomes.json");
+    for c in arr(&doc, "cases") {
+        let s = &c["settings"];
+        let b = &s["backoff"];
+        let settings = Settings {
+            max_attempts: s["max_attempts"].as_u64().unwrap(),
+            max_deliveries: s["max_deliveries"].as_u64().unwrap(),
+            grace_ms: s["grace_ms"].as_u64().unwrap(),
+            grace_delay_ms: s["grace_delay_ms"].as_u64().unwrap(),
+            max_payload_bytes: s["max_payload_bytes"].as_u64().unwrap() as usize,
+            backoff: Backoff {
+                initial_ms: b["initial_ms"].as_f64().unwrap(),
+                multiplier: b["multiplier"].as_f64().unwrap(),
+                max_delay_ms: b["max_delay_ms"].as_f64().unwrap(),
+                jitter: b["jitter"].as_f64().unwrap(),
+            },
+            supported_protocol: 1,
+        };
+        let handled: Vec<HandledType> = arr(c, "handled")
+            .iter()
+            .map(|h| HandledType {
+                type_name: h["type"].as_str().unwrap().into(),
+                min_version: h["min_version"].as_u64().unwrap() as u32,
+                max_version: h["max_version"].as_u64().unwrap() as u32,
+            })
+            .collect();
+        let h = header_map(&c["headers"]);
+        let k = c["delivery_count"].as_u64().unwrap();
+        let processed_before = c["processed_before"].as_bool().unwrap();
+        let pre = precheck(
+            &settings,
+            &handled,
+            |n| h.get(n).map(String::as_str),
+            c["payload_size"].as_u64().unwrap() as usize,
+            k,
+            c["age_ms"].as_i64().unwrap(),
+            |_| processed_before,
+        );
+        let got = match pre {
+            Precheck::DeadLetter { reason, .. } => json!({"outcome": "dlq", "reason": reason, "handler_runs": false}),
+            Precheck::Duplicate => json!({"outcome": "ack", "handler_runs": false, "duplicate": true}),
+            Precheck::NakNotHandled { delay_ms, .. } => json!({"outcome": "nak", "delay_ms": delay_ms, "handler_runs": false}),
+            Precheck::Proceed(_) => {
+                if c["decodes"] == false {
+                    json!({"outcome": "dlq", "reason": "decode-error", "handler_runs": false})
+                } else {
+                    let result = match c["handler_result"].as_str().unwrap() {
+                        "success" => HandlerResult::Success,
+                        "reject" => HandlerResult::Reject("rejected".into()),
+                        "fail" => HandlerResult::Fail("failed".into()),
+                        other => panic!("unknown handler_result {other}"),
+                    };
+                    match after_handler(&settings, k, &result) {
+                        Final::Ack => json!({"outcome": "ack", "handler_runs": true}),
+                        Final::DeadLetter { reason, .. } => json!({"outcome": "dlq", "reason": reason, "handler_runs": true}),
+                        Final::NakRetry => {
+                            let (lo, hi) = settings.backoff.bounds_ms(k);
+                            for _ in 0..50 {
+                                let d = settings.backoff.delay(k).as_secs_f64() * 1000.0;
+                                assert!(d >= lo - 1e-6 && d <= hi + 1e-6);
+                            }
+                            json!({"outcome": "nak", "handler_runs": true, "delay_min_ms": lo, "delay_max_ms": hi})
+                        }
+                    }
+                }
+            }
+        };
+        assert_eq!(normalize(&got), normalize(&c["expect"]), "outcome case {}", c["name"]);
+    }
+}
+
+/// Numbers compared as f64, so `5000` and `5000.0` agree.
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => json!(n.as_f64().unwrap()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn idempotency_vectors() {
+    let doc = load("idempotency.json");
+    let q = doc["queue"].as_str().unwrap();
+    for c in arr(&doc, "cases") {
+        let id = c["msg_id"].as_str().unwrap();
+        assert_eq!(id_key(id), c["id_key"].as_str().unwrap(), "id_key of {id}");
+        assert_eq!(store_key(q, id), c["store_key"].as_str().unwrap(), "store_key of {id}");
+    }
+}
+
+#[test]
+fn dlq_vectors() {
+    let doc = load("dlq.json");
+    let reasons: Vec<&str> = arr(&doc, "reasons").iter().map(|r| r.as_str().unwrap()).collect();
+    assert_eq!(reasons, REASONS.to_vec());
+    assert_eq!(doc["error_max_chars"].as_u64().unwrap() as usize, ERROR_MAX_CHARS);
+    for r in arr(&doc, "records") {
+        let q = r["queue"].as_str().unwrap();
+        assert_eq!(names::dlq_subject(q), r["record_subject"]);
+        assert_eq!(names::work_stream(q), r["stream"]);
+        let info = RecordInfo {
+            stream: r["stream"].as_str().unwrap(),
+            stream_seq: r["stream_seq"].as_u64().unwrap(),
+            subject: r["subject"].as_str().unwrap(),
+            delivery_count: r["delivery_count"].as_u64().unwrap(),
+            worker_id: r["worker_id"].as_str().unwrap(),
+            at_unix_ms: r["at_unix_ms"].as_i64().unwrap(),
+            reason: r["reason"].as_str().unwrap(),
+            error: r["error"].as_str().unwrap(),
+        };
+        let got: BTreeMap<String, String> = record_headers(&header_list(&r["original_headers"]), &info).into_iter().collect();
+        assert_eq!(got, header_map(&r["record_headers"]), "record {}", r["name"]);
+    }
+    // The error text is capped.
+    let long = "e".repeat(5000);
+    let info = RecordInfo { stream: "S", stream_seq: 1, subject: "s", delivery_count: 1, worker_id: "w", at_unix_ms: 0, reason: "rejected", error: &long };
+    let h = record_headers(&[], &info);
+    let e = &h.iter().find(|(k, _)| k == "Sluice-Dlq-Error").unwrap().1;
+    assert_eq!(e.chars().count(), ERROR_MAX_CHARS);
+    assert!(!h.iter().any(|(k, _)| k == "Sluice-Dlq-Msg-Id"));
+    for r in arr(&doc, "replays") {
+        let got: BTreeMap<String, String> =
+            replay_headers(&header_list(&r["record_headers"]), r["dlq_stream_seq"].as_u64().unwrap()).into_iter().collect();
+        assert_eq!(got, header_map(&r["replay_headers"]), "replay {}", r["name"]);
+    }
+}
+
+// ------------------------------------------------------------------ protobuf
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+fn hex_encode(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A JSON object with the proto3 default values left out, as the vectors write `fields`.
+#[derive(Default)]
+struct Fields(Map<String, Value>);
+impl Fields {
+    fn put(&mut self, k: &str, v: Value) -> &mut Self {
+        let default = match &v {
+            Value::String(s) => s.is_empty(),
+            Value::Number(n) => n.as_f64() == Some(0.0),
+            Value::Array(a) => a.is_empty(),
+            Value::Bool(b) => !b,
+            Value::Null => true,
+            Value::Object(_) => false,
+        };
+        if !default {
+            self.0.insert(k.to_string(), v);
+        }
+        self
+    }
+    fn done(&mut self) -> Value {
+        Value::Object(std::mem::take(&mut self.0))
+    }
+}
+
+fn s(v: &Value, k: &str) -> String {
+    v.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+}
+fn u(v: &Value, k: &str) -> u64 {
+    v.get(k).map(|x| x.as_u64().unwrap_or_else(|| panic!("{k} not u64"))).unwrap_or(0)
+}
+fn i(v: &Value, k: &str) -> i64 {
+    v.get(k).map(|x| x.as_i64().unwrap_or_else(|| panic!("{k} not i64"))).unwrap_or(0)
+}
+fn f(v: &Value, k: &str) -> f64 {
+    v.get(k).map(|x| x.as_f64().unwrap()).unwrap_or(0.0)
+}
+fn enum_value(v: &Value, k: &str, from_name: fn(&str) -> Option<i32>) -> i32 {
+    v.get(k).map(|x| from_name(x.as_str().unwrap()).unwrap_or_else(|| panic!("unknown enum {x}"))).unwrap_or(0)
+}
+
+fn ledger_from(v: &Value) -> proto::Ledger {
+    proto::Ledger {
+        window: u(v, "window"),
+        backlog: u(v, "backlog"),
+        tokens: u(v, "tokens"),
+        held_spent: u(v, "held_spent"),
+        owed: u(v, "owed"),
+        deficit: i(v, "deficit"),
+        live_workers: u(v, "live_workers") as u32,
+        live_producers: u(v, "live_producers") as u32,
+        minted: u(v, "minted"),
+        burned: u(v, "burned"),
+        audit_unix_ms: i(v, "audit_unix_ms"),
+    }
+}
+fn ledger_to(m: &proto::Ledger) -> Value {
+    Fields::default()
+        .put("window", json!(m.window))
+        .put("backlog", json!(m.backlog))
+        .put("tokens", json!(m.tokens))
+        .put("held_spent", json!(m.held_spent))
+        .put("owed", json!(m.owed))
+        .put("deficit", json!(m.deficit))
+        .put("live_workers", json!(m.live_workers))
+        .put("live_producers", json!(m.live_producers))
+        .put("minted", json!(m.minted))
+        .put("burned", json!(m.burned))
+        .put("audit_unix_ms", json!(m.audit_unix_ms))
+        .done()
+}
+
+/// Encodes `fields` as the named message.
+fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
+    match message {
+        "sluice.v1.CreditToken" => proto::CreditToken {
+            credits: u(v, "credits") as u32,
+            minted_by: s(v, "minted_by"),
+            minted_unix_ms: i(v, "minted_unix_ms"),
+            reason: enum_value(v, "reason", |n| proto::MintReason::from_str_name(n).map(|e| e as i32)),
+        }
+        .encode_to_vec(),
+        "sluice.v1.CapacityAdvert" => proto::CapacityAdvert {
+            worker_id: s(v, "worker_id"),
+            queue: s(v, "queue"),
+            protocol_version: u(v, "protocol_version") as u32,
+            capacity: u(v, "capacity") as u32,
+            in_flight: u(v, "in_flight") as u32,
+            service_rate: f(v, "service_rate"),
+            handled: v
+                .get("handled")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|h| proto::HandledType {
+                            r#type: s(h, "type"),
+                            min_version: u(h, "min_version") as u32,
+                            max_version: u(h, "max_version") as u32,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            heartbeat_unix_ms: i(v, "heartbeat_unix_ms"),
+            ttl_ms: u(v, "ttl_ms") as u32,
+            state: enum_value(v, "state", |n| proto::WorkerState::from_str_name(n).map(|e| e as i32)),
+            owed_credits: u(v, "owed_credits") as u32,
+            language: s(v, "language"),
+            completed_total: u(v, "completed_total"),
+            minted_total: u(v, "minted_total"),
+            token_batch: u(v, "token_batch") as u32,
+        }
+        .encode_to_vec(),
+        "sluice.v1.ProducerReport" => proto::ProducerReport {
+            producer_id: s(v, "producer_id"),
+            queue: s(v, "queue"),
+            held_spent: u(v, "held_spent") as u32,
+            held_unspent: u(v, "held_unspent") as u32,
+            waiting: u(v, "waiting") as u32,
+            heartbeat_unix_ms: i(v, "heartbeat_unix_ms"),
+            ttl_ms: u(v, "ttl_ms") as u32,
+            language: s(v, "language"),
+            sent_total: u(v, "sent_total"),
+        }
+        .encode_to_vec(),
+        "sluice.v1.ReconcilerLease" => proto::ReconcilerLease {
+            holder: s(v, "holder"),
+            expires_unix_ms: i(v, "expires_unix_ms"),
+            last: v.get("last").map(ledger_from),
+            previous_deficit: i(v, "previous_deficit"),
+        }
+        .encode_to_vec(),
+        "sluice.v1.QueueSettings" => proto::QueueSettings {
+            queue: s(v, "queue"),
+            standing_buffer: u(v, "standing_buffer") as u32,
+            token_batch: u(v, "token_batch") as u32,
+        }
+        .encode_to_vec(),
+        "sluice.v1.Ledger" => ledger_from(v).encode_to_vec(),
+        other => panic!("no encoder for {other}"),
+    }
+}
+
+/// Decodes the named message to `fields` form.
+fn decode_fields(message: &str, b: &[u8]) -> Value {
+    match message {
+        "sluice.v1.CreditToken" => {
+            let m = proto::CreditToken::decode(b).unwrap();
+            Fields::default()
+                .put("credits", json!(m.credits))
+                .put("minted_by", json!(m.minted_by))
+                .put("minted_unix_ms", json!(m.minted_unix_ms))
+                .put("reason", if m.reason == 0 { Value::Null } else { json!(m.reason().as_str_name()) })
+                .done()
+        }
+        "sluice.v1.CapacityAdvert" => {
+            let m = proto::CapacityAdvert::decode(b).unwrap();
+            let handled: Vec<Value> = m
+                .handled
+                .iter()
+                .map(|h| {
+                    Fields::default()
+                        .put("type", json!(h.r#type))
+                        .put("min_version", json!(h.min_version))
+                        .put("max_version", json!(h.max_version))
+                        .done()
+                })
+                .collect();
+            Fields::default()
+                .put("worker_id", json!(m.worker_id))
+                .put("queue", json!(m.queue))
+                .put("protocol_version", json!(m.protocol_version))
+                .put("capacity", json!(m.capacity))
+                .put("in_flight", json!(m.in_flight))
+                .put("service_rate", json!(m.service_rate))
+                .put("handled", Value::Array(handled))
+                .put("heartbeat_unix_ms", json!(m.heartbeat_unix_ms))
+                .put("ttl_ms", json!(m.ttl_ms))
+                .put("state", if m.state == 0 { Value::Null } else { json!(m.state().as_str_name()) })
+                .put("owed_credits", json!(m.owed_credits))
+                .put("language", json!(m.language))
+                .put("completed_total", json!(m.completed_total))
+                .put("minted_total", json!(m.minted_total))
+                .put("token_batch", json!(m.token_batch))
+                .done()
+        }
+        "sluice.v1.ProducerReport" => {
+            let m = proto::ProducerReport::decode(b).unwrap();
+            Fields::default()
+                .put("producer_id", json!(m.producer_id))
+                .put("queue", json!(m.queue))
+                .put("held_spent", json!(m.held_spent))
+                .put("held_unspent", json!(m.held_unspent))
+                .put("waiting", json!(m.waiting))
+                .put("heartbeat_unix_ms", json!(m.heartbeat_unix_ms))
+                .put("ttl_ms", json!(m.ttl_ms))
+                .put("language", json!(m.language))
+                .put("sent_total", json!(m.sent_total))
+                .done()
+        }
+        "sluice.v1.ReconcilerLease" => {
+            let m = proto::ReconcilerLease::decode(b).unwrap();
+            let mut out = Fields::default();
+            out.put("holder", json!(m.holder)).put("expires_unix_ms", json!(m.expires_unix_ms));
+            if let Some(l) = &m.last {
+                out.0.insert("last".into(), ledger_to(l));
+            }
+            out.put("previous_deficit", json!(m.previous_deficit)).done()
+        }
+        "sluice.v1.QueueSettings" => {
+            let m = proto::QueueSettings::decode(b).unwrap();
+            Fields::default()
+                .put("queue", json!(m.queue))
+                .put("standing_buffer", json!(m.standing_buffer))
+                .put("token_batch", json!(m.token_batch))
+                .done()
+        }
+        "sluice.v1.Ledger" => ledger_to(&proto::Ledger::decode(b).unwrap()),
+        other => panic!("no decoder for {other}"),
+    }
+}
+
+#[test]
+fn protobuf_vectors() {
+    let doc = load("protobuf.json");
+    let cases = arr(&doc, "cases");
+    assert!(!cases.is_empty());
+    for c in cases {
+        let message = c["message"].as_str().unwrap();
+        let hex = c["hex"].as_str().unwrap();
+        let fields = &c["fields"];
+        assert_eq!(hex_encode(&encode_fields(message, fields)), hex, "encode {message} {fields}");
+        assert_eq!(decode_fields(message, &hex_decode(hex)), *fields, "decode {message} {hex}");
+    }
+}
+
+/// Unknown fields are ignored (§4.1): a CreditToken with an extra field 99 still decodes.
+#[test]
+fn protobuf_ignores_unknown_fields() {
+    let mut b = hex_decode("0801");
+    b.extend_from_slice(&[0x98, 0x06, 0x05]); // field 99, varint 5
+    let m = proto::CreditToken::decode(b.as_slice()).unwrap();
+    assert_eq!(m.credits, 1);
+}
