@@ -1,0 +1,466 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"sluice.dev/peers/go/sluice"
+	"sluice.dev/peers/go/sluicepb"
+)
+
+var peerBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-peer-go-test")
+	if err != nil {
+		panic(err)
+	}
+	peerBin = filepath.Join(dir, "sluice-peer-go")
+	build := exec.Command("go", "build", "-o", peerBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building sluice-peer-go:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// natsServerBin returns NATS_SERVER_BIN, else what scripts/setup --print-path prints.
+func natsServerBin(t *testing.T) string {
+	if p := os.Getenv("NATS_SERVER_BIN"); p != "" {
+		return p
+	}
+	dir, _ := os.Getwd()
+	for {
+		setup := filepath.Join(dir, "scripts", "setup")
+		if _, err := os.Stat(setup); err == nil {
+			out, err := exec.Command(setup, "--print-path").Output()
+			if err != nil {
+				t.Fatalf("scripts/setup --print-path: %v", err)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no NATS_SERVER_BIN and no scripts/setup above the package")
+		}
+		dir = parent
+	}
+}
+
+// startServer runs a real nats-server with JetStream on a free loopback port.
+func startServer(t *testing.T) string {
+	bin := natsServerBin(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", t.TempDir())
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", bin, err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	waitFor(t, 10*time.Second, "nats-server accepting connections", func() bool {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			return false
+		}
+		defer nc.Close()
+		js, _ := jetstream.New(nc)
+		_, err = js.AccountInfo(context.Background())
+		return err == nil
+	})
+	return url
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// provision creates the §2 topology for queue q.
+func provision(t *testing.T, ctx context.Context, js jetstream.JetStream, q string) {
+	t.Helper()
+	must := func(what string, err error) {
+		if err != nil {
+			t.Fatalf("provisioning %s: %v", what, err)
+		}
+	}
+	ws, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: sluice.WorkStream(q), Subjects: []string{sluice.WorkSubject(q)},
+		Retention: jetstream.WorkQueuePolicy, Discard: jetstream.DiscardNew, MaxMsgs: 100000, Storage: jetstream.FileStorage,
+		Duplicates: 2 * time.Minute, MaxMsgSize: 1 << 20})
+	must("work stream", err)
+	_, err = ws.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: sluice.WorkerConsumer, AckPolicy: jetstream.AckExplicitPolicy,
+		MaxDeliver: -1, MaxAckPending: 10000, AckWait: 30 * time.Second, MaxWaiting: 512})
+	must("worker consumer", err)
+	cs, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: sluice.CreditStream, Subjects: []string{"sluice.credit.>"},
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage})
+	must("credit stream", err)
+	_, err = cs.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: sluice.CreditConsumer(q), AckPolicy: jetstream.AckExplicitPolicy,
+		FilterSubject: sluice.CreditFilter(q), MaxDeliver: -1, AckWait: 10 * time.Second, MaxWaiting: 512})
+	must("credit consumer", err)
+	_, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: sluice.CapacityBucket, History: 1, TTL: 60 * time.Second})
+	must("capacity bucket", err)
+	_, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: sluice.ControlBucket, History: 1})
+	must("control bucket", err)
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: sluice.DLQStream, Subjects: []string{"sluice.dlq.>"},
+		Retention: jetstream.LimitsPolicy, MaxAge: 30 * 24 * time.Hour, Duplicates: 10 * time.Minute, Storage: jetstream.FileStorage})
+	must("dlq stream", err)
+	_, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: sluice.ProcessedBucket, History: 1, TTL: time.Hour})
+	must("processed bucket", err)
+}
+
+// storedCredits is T for q (§5.3).
+func storedCredits(ctx context.Context, js jetstream.JetStream, q string) (uint64, error) {
+	s, err := js.Stream(ctx, sluice.CreditStream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(sluice.CreditFilter(q)))
+	if err != nil {
+		return 0, err
+	}
+	var total uint64
+	for subj, n := range info.State.Subjects {
+		total += uint64(sluice.TokenValue(subj)) * n
+	}
+	return total, nil
+}
+
+// event is one JSON line of a peer's stdout.
+type event map[string]any
+
+func (e event) str(k string) string { s, _ := e[k].(string); return s }
+func (e event) num(k string) int64  { f, _ := e[k].(float64); return int64(f) }
+
+// proc is a running peer binary and the events it printed.
+type proc struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	evs  []event
+	done chan struct{}
+	err  error
+}
+
+func startPeer(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(peerBin, args...), done: make(chan struct{})}
+	p.cmd.Stderr = os.Stderr
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var e event
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.str("event") == "" {
+				t.Errorf("peer %v printed a line that is not an event: %q", args[0], sc.Text())
+				continue
+			}
+			p.mu.Lock()
+			p.evs = append(p.evs, e)
+			p.mu.Unlock()
+		}
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+func (p *proc) events(kind string) []event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []event
+	for _, e := range p.evs {
+		if e.str("event") == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestWorkerAndProducersAgainstNATS(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	q := fmt.Sprintf("goit-%d", time.Now().UnixNano()%1000000)
+	provision(t, ctx, js, q)
+
+	// Circulating credits C = 4 + 2 = 6.
+	const minted = 6
+	for _, n := range []uint32{4, 2} {
+		body, _ := sluice.Encode(&sluicepb.CreditToken{Credits: n, MintedBy: "test", MintedUnixMs: time.Now().UnixMilli(),
+			Reason: sluicepb.MintReason_MINT_REASON_BOOTSTRAP})
+		if _, err := js.Publish(ctx, sluice.CreditSubject(q, n), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The backlog B is sampled throughout the run; it must never exceed the minted credits.
+	ws, _ := js.Stream(ctx, sluice.WorkStream(q))
+	var maxBacklog atomic.Uint64
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stopSampling:
+				return
+			default:
+			}
+			if info, err := ws.Info(ctx); err == nil && info.State.Msgs > maxBacklog.Load() {
+				maxBacklog.Store(info.State.Msgs)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+
+	worker := startPeer(t, "worker", "--server", url, "--queue", q, "--worker-id", "gw1",
+		"--concurrency", "2", "--prefetch", "2", "--token-batch", "4", "--work-ms", "2")
+	waitFor(t, 15*time.Second, "worker ready", func() bool { return len(worker.events("ready")) == 1 || worker.exited() })
+	if worker.exited() {
+		t.Fatalf("worker exited early: %v", worker.err)
+	}
+
+	const nOK, nFail = 40, 3
+	producers := []*proc{
+		startPeer(t, "produce", "--server", url, "--queue", q, "--producer-id", "gp1", "--count", strconv.Itoa(nOK)),
+		startPeer(t, "produce", "--server", url, "--queue", q, "--producer-id", "gp2", "--count", "1", "--behavior", "poison"),
+		startPeer(t, "produce", "--server", url, "--queue", q, "--producer-id", "gp3", "--count", strconv.Itoa(nFail),
+			"--behavior", "fail-once", "--start", "100"),
+	}
+	waitFor(t, 60*time.Second, "producers to exit", func() bool {
+		for _, p := range producers {
+			if !p.exited() {
+				return false
+			}
+		}
+		return true
+	})
+	sentTrace := map[string]string{}
+	for i, p := range producers {
+		if p.err != nil {
+			t.Fatalf("producer %d failed: %v", i+1, p.err)
+		}
+		done := p.events("done")
+		if len(done) != 1 {
+			t.Fatalf("producer %d: %d done events", i+1, len(done))
+		}
+		for _, e := range p.events("sent") {
+			if e.num("stream_seq") < 1 || len(e.str("trace_id")) != 32 {
+				t.Errorf("bad sent event %v", e)
+			}
+			sentTrace[e.str("msg_id")] = e.str("trace_id")
+		}
+	}
+	if len(sentTrace) != nOK+1+nFail {
+		t.Fatalf("%d distinct messages sent, want %d", len(sentTrace), nOK+1+nFail)
+	}
+
+	waitFor(t, 30*time.Second, "every message settled", func() bool {
+		return len(worker.events("processed")) >= nOK+nFail && len(worker.events("dead_lettered")) >= 1
+	})
+	waitFor(t, 15*time.Second, "the work stream to empty", func() bool {
+		info, err := ws.Info(ctx)
+		return err == nil && info.State.Msgs == 0
+	})
+	var stored uint64
+	waitFor(t, 15*time.Second, "every credit back in the credit stream", func() bool {
+		tk, err := storedCredits(ctx, js, q)
+		if err == nil && tk != stored {
+			stored = tk
+			t.Logf("credits stored: %d of %d", tk, minted)
+		}
+		return err == nil && tk == minted
+	})
+	close(stopSampling)
+	<-sampled
+
+	// Exactly once: every ok and fail-once message processed once, with the producer's trace.
+	seen := map[string]int{}
+	for _, e := range worker.events("processed") {
+		id := e.str("msg_id")
+		seen[id]++
+		if e.str("trace_id") != sentTrace[id] {
+			t.Errorf("%s: processed in trace %s, sent in %s", id, e.str("trace_id"), sentTrace[id])
+		}
+		if e.str("lang") != "go" || e.str("id") != "gw1" || e.str("type") != "sluice.conformance.Work" || e.num("version") != 1 {
+			t.Errorf("processed event fields: %v", e)
+		}
+		if strings.HasPrefix(id, "gp3-") && e.num("attempt") != 2 {
+			t.Errorf("fail-once message %s processed on attempt %d", id, e.num("attempt"))
+		}
+	}
+	for id := range sentTrace {
+		want := 1
+		if id == "gp2-0" {
+			want = 0
+		}
+		if seen[id] != want {
+			t.Errorf("%s processed %d times, want %d", id, seen[id], want)
+		}
+	}
+	if naks := worker.events("nak"); len(naks) != nFail {
+		t.Errorf("%d nak events, want %d", len(naks), nFail)
+	} else {
+		for _, e := range naks {
+			if e.str("reason") != "retry" || e.num("attempt") != 1 || e.num("delay_ms") < 80 || e.num("delay_ms") > 120 {
+				t.Errorf("nak event %v", e)
+			}
+		}
+	}
+
+	// The poison message: one dead-letter record, reason rejected, with the §8 headers.
+	dls := worker.events("dead_lettered")
+	if len(dls) != 1 || dls[0].str("msg_id") != "gp2-0" || dls[0].str("reason") != "rejected" || dls[0].num("attempt") != 1 {
+		t.Fatalf("dead_lettered events: %v", dls)
+	}
+	dlq, _ := js.Stream(ctx, sluice.DLQStream)
+	info, err := dlq.Info(ctx, jetstream.WithSubjectFilter(sluice.DLQSubject(q)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.State.Subjects[sluice.DLQSubject(q)]; got != 1 {
+		t.Fatalf("%d dead-letter records, want 1", got)
+	}
+	rec, err := dlq.GetLastMsgForSubject(ctx, sluice.DLQSubject(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rec.Header
+	seq := h.Get(sluice.HdrDlqStreamSeq)
+	for k, want := range map[string]string{
+		sluice.HdrDlqReason: "rejected", sluice.HdrDlqAttempts: "1", sluice.HdrDlqStream: sluice.WorkStream(q),
+		sluice.HdrDlqSubject: sluice.WorkSubject(q), sluice.HdrDlqWorker: "gw1", sluice.HdrDlqMsgID: "gp2-0",
+		sluice.HdrMsgID: "dlq." + sluice.WorkStream(q) + "." + seq, sluice.HdrType: "sluice.conformance.Work",
+		sluice.HdrTypeVersion: "1", sluice.HdrProtocol: "1", sluice.HdrProducer: "gp2", sluice.HdrContentType: "application/json",
+	} {
+		if got := h.Get(k); got != want {
+			t.Errorf("record header %s = %q, want %q", k, got, want)
+		}
+	}
+	if n, err := strconv.ParseUint(seq, 10, 64); err != nil || n < 1 {
+		t.Errorf("record header %s = %q", sluice.HdrDlqStreamSeq, seq)
+	}
+	if at, err := strconv.ParseInt(h.Get(sluice.HdrDlqAt), 10, 64); err != nil || time.Since(time.UnixMilli(at)) > time.Minute {
+		t.Errorf("record header %s = %q", sluice.HdrDlqAt, h.Get(sluice.HdrDlqAt))
+	}
+	if h.Get(sluice.HdrDlqError) == "" {
+		t.Errorf("record without %s", sluice.HdrDlqError)
+	}
+	if tid, _, ok := sluice.ParseTraceparent(h.Get(sluice.HdrTraceparent)); !ok || tid != sentTrace["gp2-0"] {
+		t.Errorf("record traceparent %q, sent trace %s", h.Get(sluice.HdrTraceparent), sentTrace["gp2-0"])
+	}
+	if string(rec.Data) != `{"seq": 0, "behavior": "poison"}` {
+		t.Errorf("record payload %q", rec.Data)
+	}
+
+	if mb := maxBacklog.Load(); mb > minted {
+		t.Errorf("backlog reached %d, more than the %d minted credits", mb, minted)
+	}
+	t.Logf("max sampled backlog %d of %d credits", maxBacklog.Load(), minted)
+
+	// Producers deleted their reports.
+	ctl, _ := js.KeyValue(ctx, sluice.ControlBucket)
+	for _, id := range []string{"gp1", "gp2", "gp3"} {
+		if _, err := ctl.Get(ctx, sluice.ProducerReportKey(q, id)); !errors.Is(err, jetstream.ErrKeyNotFound) {
+			t.Errorf("report of %s still present (%v)", id, err)
+		}
+	}
+
+	// The worker advertises RUNNING with capacity concurrency + prefetch, then shuts down on
+	// SIGTERM: done event, exit 0, advert deleted.
+	capKV, _ := js.KeyValue(ctx, sluice.CapacityBucket)
+	entry, err := capKV.Get(ctx, sluice.CapacityKey(q, "gw1"))
+	if err != nil {
+		t.Fatalf("capacity advert: %v", err)
+	}
+	ad, err := sluice.DecodeAdvert(entry.Value())
+	if err != nil || ad.GetState() != sluicepb.WorkerState_WORKER_STATE_RUNNING || ad.GetCapacity() != 4 || ad.GetLanguage() != "go" ||
+		ad.GetTokenBatch() != 4 || len(ad.GetHandled()) != 1 {
+		t.Errorf("advert %v (%v)", ad, err)
+	}
+	_ = worker.cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, 15*time.Second, "worker exit after SIGTERM", worker.exited)
+	if worker.err != nil {
+		t.Errorf("worker exit: %v", worker.err)
+	}
+	if d := worker.events("done"); len(d) != 1 || d[0].num("processed") != nOK+nFail {
+		t.Errorf("worker done events %v", d)
+	}
+	if _, err := capKV.Get(ctx, sluice.CapacityKey(q, "gw1")); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("advert still present after shutdown (%v)", err)
+	}
+}
+
+func TestMissingTopologyIsAnError(t *testing.T) {
+	url := startServer(t)
+	p := startPeer(t, "produce", "--server", url, "--queue", "absent", "--producer-id", "gp9", "--count", "1")
+	waitFor(t, 20*time.Second, "producer exit", p.exited)
+	if p.err == nil {
+		t.Fatal("producer exited 0 without topology")
+	}
+	errs := p.events("error")
+	if len(errs) != 1 || !strings.Contains(errs[0].str("message"), "SLUICE_Q_absent") ||
+		!strings.Contains(errs[0].str("message"), "provisioning") {
+		t.Errorf("error events %v", errs)
+	}
+}
