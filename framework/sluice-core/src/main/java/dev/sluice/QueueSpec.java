@@ -1,0 +1,209 @@
+package dev.sluice;
+
+import dev.sluice.internal.Credits;
+import dev.sluice.internal.Protocol;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The JetStream topology of one queue (protocol §2), for {@link Sluice#provision(QueueSpec)}.
+ * Immutable and thread-safe; the {@link Builder} is not.
+ */
+public final class QueueSpec {
+  private final String queue;
+  private final int replicas;
+  private final long hardLimit;
+  private final int maxMessageSize;
+  private final Duration ackWait;
+  private final long maxAckPending;
+  private final Duration lease;
+  private final int standingBuffer;
+  private final int tokenBatch;
+  private final Duration idempotencyWindow;
+  private final Duration deadLetterMaxAge;
+
+  private QueueSpec(Builder b) {
+    this.queue = b.queue;
+    this.replicas = b.replicas;
+    this.hardLimit = b.hardLimit;
+    this.maxMessageSize = b.maxMessageSize;
+    this.ackWait = b.ackWait;
+    this.maxAckPending = b.maxAckPending;
+    this.lease = b.lease;
+    this.standingBuffer = b.standingBuffer;
+    this.tokenBatch = b.tokenBatch;
+    this.idempotencyWindow = b.idempotencyWindow;
+    this.deadLetterMaxAge = b.deadLetterMaxAge;
+  }
+
+  /** A builder for queue {@code queue} with every default. */
+  public static Builder builder(String queue) {
+    return new Builder(queue);
+  }
+
+  /** The defaults for {@code queue}. */
+  public static QueueSpec of(String queue) {
+    return builder(queue).build();
+  }
+
+  public String queue() {
+    return queue;
+  }
+
+  /** Stream replicas (1, 3 or 5). Default 1. */
+  public int replicas() {
+    return replicas;
+  }
+
+  /** The work stream's {@code max_msgs} with {@code discard: new}. Default 100000. */
+  public long hardLimit() {
+    return hardLimit;
+  }
+
+  /** The work stream's {@code max_msg_size}. Default 1 MiB. */
+  public int maxMessageSize() {
+    return maxMessageSize;
+  }
+
+  /** The worker consumer's ack wait. Default 30 s. */
+  public Duration ackWait() {
+    return ackWait;
+  }
+
+  /** The worker consumer's {@code max_ack_pending}; must be at least the window. Default 10000. */
+  public long maxAckPending() {
+    return maxAckPending;
+  }
+
+  /** The credit lease: the credit consumer's ack wait. Default 10 s. */
+  public Duration lease() {
+    return lease;
+  }
+
+  /** Credits minted at provisioning and kept as the window's floor. Default 0. */
+  public int standingBuffer() {
+    return standingBuffer;
+  }
+
+  /** Token size (a power of two). Default 32. */
+  public int tokenBatch() {
+    return tokenBatch;
+  }
+
+  /** Max age of processed-id records in {@code sluice-processed}. Default 1 h. */
+  public Duration idempotencyWindow() {
+    return idempotencyWindow;
+  }
+
+  /** Max age of dead-letter records. Default 30 days. */
+  public Duration deadLetterMaxAge() {
+    return deadLetterMaxAge;
+  }
+
+  /** Builds a {@link QueueSpec}; validates each value as it is set. Not thread-safe. */
+  public static final class Builder {
+    private final String queue;
+    private int replicas = 1;
+    private long hardLimit = 100_000;
+    private int maxMessageSize = 1024 * 1024;
+    private Duration ackWait = Duration.ofSeconds(30);
+    private long maxAckPending = 10_000;
+    private Duration lease = Duration.ofSeconds(10);
+    private int standingBuffer = 0;
+    private int tokenBatch = 32;
+    private Duration idempotencyWindow = Duration.ofHours(1);
+    private Duration deadLetterMaxAge = Duration.ofDays(30);
+
+    private Builder(String queue) {
+      this.queue = Protocol.requireQueueName(queue);
+    }
+
+    public Builder replicas(int replicas) {
+      if (replicas != 1 && replicas != 3 && replicas != 5) {
+        throw new IllegalArgumentException("replicas must be 1, 3 or 5, got " + replicas);
+      }
+      this.replicas = replicas;
+      return this;
+    }
+
+    public Builder hardLimit(long hardLimit) {
+      if (hardLimit < 1) {
+        throw new IllegalArgumentException("hardLimit < 1");
+      }
+      this.hardLimit = hardLimit;
+      return this;
+    }
+
+    public Builder maxMessageSize(int bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException("maxMessageSize < 1");
+      }
+      this.maxMessageSize = bytes;
+      return this;
+    }
+
+    public Builder ackWait(Duration ackWait) {
+      this.ackWait = positive("ackWait", ackWait);
+      return this;
+    }
+
+    public Builder maxAckPending(long maxAckPending) {
+      if (maxAckPending < 1) {
+        throw new IllegalArgumentException("maxAckPending < 1");
+      }
+      this.maxAckPending = maxAckPending;
+      return this;
+    }
+
+    public Builder lease(Duration lease) {
+      this.lease = positive("lease", lease);
+      if (lease.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException("lease < 1s: producers could not extend it in time");
+      }
+      return this;
+    }
+
+    public Builder standingBuffer(int standingBuffer) {
+      if (standingBuffer < 0) {
+        throw new IllegalArgumentException("standingBuffer < 0");
+      }
+      this.standingBuffer = standingBuffer;
+      return this;
+    }
+
+    public Builder tokenBatch(int tokenBatch) {
+      if (!Credits.isPowerOfTwo(tokenBatch) || tokenBatch > Credits.MAX_TOKEN) {
+        throw new IllegalArgumentException(
+            "tokenBatch must be a power of two <= 2^20, got " + tokenBatch);
+      }
+      this.tokenBatch = tokenBatch;
+      return this;
+    }
+
+    public Builder idempotencyWindow(Duration window) {
+      this.idempotencyWindow = positive("idempotencyWindow", window);
+      return this;
+    }
+
+    public Builder deadLetterMaxAge(Duration maxAge) {
+      this.deadLetterMaxAge = positive("deadLetterMaxAge", maxAge);
+      return this;
+    }
+
+    public QueueSpec build() {
+      if (standingBuffer >= hardLimit) {
+        throw new IllegalArgumentException(
+            "standingBuffer " + standingBuffer + " must be below hardLimit " + hardLimit);
+      }
+      return new QueueSpec(this);
+    }
+
+    private static Duration positive(String name, Duration d) {
+      Objects.requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + " must be > 0, got " + d);
+      }
+      return d;
+    }
+  }
+}

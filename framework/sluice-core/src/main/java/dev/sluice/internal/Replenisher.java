@@ -1,0 +1,118 @@
+package dev.sluice.internal;
+
+import dev.sluice.internal.proto.MintReason;
+import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.DoubleSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Mints the credits a worker owes for finished messages (protocol §5.4): whole batch tokens at
+ * once, the rest after a linger of about {@code batch / service rate}. Callers owe a credit only
+ * after the server confirmed the finishing ack. Thread-safe; minting runs on one scheduler thread.
+ */
+public final class Replenisher {
+  private static final Logger LOG = LoggerFactory.getLogger(Replenisher.class);
+
+  private final TokenMinter minter;
+  private final int batch;
+  private final ScheduledExecutorService scheduler;
+  private final DoubleSupplier serviceRate;
+  private final AtomicLong owed = new AtomicLong();
+  private final AtomicLong completed = new AtomicLong();
+  private boolean lingerScheduled;
+  private boolean flushScheduled;
+
+  public Replenisher(
+      TokenMinter minter, int batch, ScheduledExecutorService scheduler, DoubleSupplier rate) {
+    this.minter = minter;
+    this.batch = batch;
+    this.scheduler = scheduler;
+    this.serviceRate = rate;
+  }
+
+  /** One finished message: owes one credit. */
+  public void owe() {
+    completed.incrementAndGet();
+    long now = owed.incrementAndGet();
+    synchronized (this) {
+      if (now >= batch && !flushScheduled) {
+        flushScheduled = true;
+        scheduler.execute(() -> flush(false));
+      } else if (!lingerScheduled) {
+        lingerScheduled = true;
+        scheduler.schedule(() -> flush(true), linger().toNanos(), TimeUnit.NANOSECONDS);
+      }
+    }
+  }
+
+  Duration linger() {
+    double rate = serviceRate.getAsDouble();
+    double ms = rate > 0 ? batch / rate * 1000 : 200;
+    return Duration.ofMillis((long) Math.max(5, Math.min(200, ms)));
+  }
+
+  private void flush(boolean all) {
+    synchronized (this) {
+      if (all) {
+        lingerScheduled = false;
+      } else {
+        flushScheduled = false;
+      }
+    }
+    try {
+      long n = owed.get();
+      long toMint = all ? n : (n / batch) * batch;
+      if (toMint > 0) {
+        minter.mint(toMint, batch, MintReason.MINT_REASON_REPLENISH);
+        owed.addAndGet(-toMint);
+      }
+      if (!all && owed.get() > 0) {
+        synchronized (this) {
+          if (!lingerScheduled) {
+            lingerScheduled = true;
+            scheduler.schedule(() -> flush(true), linger().toNanos(), TimeUnit.NANOSECONDS);
+          }
+        }
+      }
+    } catch (Exception e) {
+      LOG.warn("could not mint owed credits ({} owed): {}; retrying", owed.get(), e.toString());
+      synchronized (this) {
+        if (!lingerScheduled && !scheduler.isShutdown()) {
+          lingerScheduled = true;
+          scheduler.schedule(() -> flush(true), 500, TimeUnit.MILLISECONDS);
+        }
+      }
+    }
+  }
+
+  /** Mints everything owed now (shutdown); returns false if some could not be minted. */
+  public boolean flushAll() {
+    try {
+      long n = owed.get();
+      if (n > 0) {
+        minter.mint(n, batch, MintReason.MINT_REASON_REPLENISH);
+        owed.addAndGet(-n);
+      }
+      return true;
+    } catch (Exception e) {
+      LOG.warn("could not mint {} owed credits at shutdown: {}", owed.get(), e.toString());
+      return false;
+    }
+  }
+
+  public long owed() {
+    return owed.get();
+  }
+
+  public long completed() {
+    return completed.get();
+  }
+
+  public long minted() {
+    return minter.mintedTotal();
+  }
+}

@@ -1,0 +1,52 @@
+package dev.sluice.spi;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.sluice.internal.KvIdempotencyStore;
+import io.nats.client.Connection;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Remembers which messages were processed, so a redelivery runs no handler twice (protocol §9).
+ * Keys are id-keys scoped by queue ({@code <queue>.<id-key>}). Implementations are thread-safe.
+ */
+public interface IdempotencyStore {
+  /** True when {@code key} was recorded as processed within the window. */
+  boolean isProcessed(String key);
+
+  /**
+   * Records {@code key} as processed. Returns false when it was already recorded (a late or
+   * concurrent completion of the same message).
+   */
+  boolean markProcessed(String key, String workerId);
+
+  /** A local, bounded, expiring cache: protects against redeliveries to this process. */
+  static IdempotencyStore caffeine(long maximumSize, Duration window) {
+    Objects.requireNonNull(window, "window");
+    if (maximumSize < 1) {
+      throw new IllegalArgumentException("maximumSize < 1");
+    }
+    Cache<String, Boolean> cache =
+        Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(window).build();
+    return new IdempotencyStore() {
+      @Override
+      public boolean isProcessed(String key) {
+        return cache.getIfPresent(key) != null;
+      }
+
+      @Override
+      public boolean markProcessed(String key, String workerId) {
+        return cache.asMap().putIfAbsent(key, Boolean.TRUE) == null;
+      }
+    };
+  }
+
+  /**
+   * The shared store: KV bucket {@code sluice-processed}, checked after a local cache. Protects a
+   * whole fleet, including against a worker killed after its effect and before its ack.
+   */
+  static IdempotencyStore jetStreamKv(Connection connection, long localCacheSize, Duration window) {
+    return new KvIdempotencyStore(connection, caffeine(localCacheSize, window));
+  }
+}
