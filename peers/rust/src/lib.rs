@@ -2,6 +2,11 @@
 //! the worker and producer roles used by the `sluice-peer-rust` binary.
 
 pub mod backoff;
+pub mod cli;
+pub mod events;
+pub mod jsutil;
+pub mod producer;
+pub mod worker;
 pub mod credits;
 pub mod dlq;
 pub mod headers;

@@ -1,0 +1,514 @@
+//! The producer role (§4.3, §6): a minimal conforming producer.
+
+use crate::credits::{decompose, AdvertView};
+use crate::events::emit;
+use crate::headers as h;
+use crate::jsutil::{self, is_hard_limit};
+use crate::proto::{CapacityAdvert, CreditToken, MintReason, ProducerReport, QueueSettings};
+use crate::{log, names, now_unix_ms, trace, LANGUAGE, PROTOCOL_VERSION};
+use async_nats::jetstream::{self, consumer::PullConsumer, context::PublishErrorKind, kv, AckKind, Message};
+use async_nats::HeaderMap;
+use futures_util::{StreamExt, TryStreamExt};
+use prost::Message as _;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+#[derive(Debug, Clone)]
+pub struct ProducerConfig {
+    pub server: String,
+    pub queue: String,
+    pub producer_id: String,
+    pub count: u64,
+    pub type_name: String,
+    pub version: u32,
+    pub start: u64,
+    pub behavior: String,
+    pub acquire_timeout: Duration,
+    /// Outstanding single-message pulls while sends wait (§6 step 2).
+    pub prefetch: usize,
+    pub pull_expiry: Duration,
+    pub report_interval: Duration,
+    pub report_ttl_ms: u32,
+    pub idle_return: Duration,
+    /// Sends in progress at once.
+    pub concurrency: usize,
+}
+
+#[derive(Clone)]
+struct Held {
+    id: u64,
+    msg: Arc<Message>,
+    credits: u32,
+    /// Credits reserved or spent.
+    spent: u32,
+    /// Reservations whose publish has not finished.
+    inflight: u32,
+    last_progress: Instant,
+    last_used: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    held: Vec<Held>,
+    waiting: u32,
+    pulls: usize,
+    sent_total: u64,
+    next_id: u64,
+    hard_limit: bool,
+    closing: bool,
+    reported_nonzero: bool,
+}
+
+struct Producer {
+    cfg: ProducerConfig,
+    js: jetstream::Context,
+    consumer: PullConsumer,
+    kv_ctl: kv::Store,
+    kv_cap: kv::Store,
+    lease: Duration,
+    st: Mutex<State>,
+    token_arrived: Notify,
+    want_pull: Notify,
+    settle: tokio::sync::Mutex<Instant>,
+}
+
+pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
+    let client = jsutil::connect(&cfg.server, &format!("sluice-rust-producer-{}", cfg.producer_id)).await?;
+    let js = jetstream::new(client.clone());
+    jsutil::require_stream(&js, &names::work_stream(&cfg.queue)).await?;
+    let mut credits = jsutil::require_stream(&js, names::CREDIT_STREAM).await?;
+    let consumer = jsutil::require_pull_consumer(&mut credits, names::CREDIT_STREAM, &names::credit_consumer(&cfg.queue)).await?;
+    let kv_ctl = jsutil::require_kv(&js, names::CONTROL_BUCKET).await?;
+    let kv_cap = jsutil::require_kv(&js, names::CAPACITY_BUCKET).await?;
+    let lease = consumer.cached_info().config.ack_wait;
+    let lease = if lease.is_zero() { Duration::from_secs(10) } else { lease };
+    let p = Arc::new(Producer {
+        cfg,
+        js,
+        consumer,
+        kv_ctl,
+        kv_cap,
+        lease,
+        st: Mutex::new(State::default()),
+        token_arrived: Notify::new(),
+        want_pull: Notify::new(),
+        settle: tokio::sync::Mutex::new(Instant::now()),
+    });
+
+    // §4.3 with policy FAIL.
+    let live = p.live_adverts().await;
+    if !live.is_empty() && !handles(&live, &p.cfg.type_name, p.cfg.version) {
+        return Err(version_error(&live, &p.cfg.type_name, p.cfg.version));
+    }
+
+    emit(json!({"event": "ready", "role": "producer", "id": p.cfg.producer_id, "lang": LANGUAGE}));
+    let puller = tokio::spawn(p.clone().pull_loop());
+    let keeper = tokio::spawn(p.clone().keep_loop());
+
+    let first = p.cfg.start;
+    let result = futures_util::stream::iter((first..first + p.cfg.count).map(Ok::<u64, String>))
+        .try_for_each_concurrent(p.cfg.concurrency.max(1), |seq| {
+            let p = p.clone();
+            async move { p.send(seq).await }
+        })
+        .await;
+
+    // Close: stop pulling, return every held token, delete the report.
+    p.st.lock().unwrap().closing = true;
+    let until = Instant::now() + p.cfg.pull_expiry + Duration::from_secs(2);
+    while p.st.lock().unwrap().pulls > 0 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    puller.abort();
+    keeper.abort();
+    let _ = keeper.await;
+    p.maintain(true).await;
+    let key = names::producer_key(&p.cfg.queue, &p.cfg.producer_id);
+    if let Err(e) = p.kv_ctl.delete(&key).await {
+        log!("cannot delete report {key}: {e}");
+    }
+    let _ = client.flush().await;
+    result?;
+    let sent = p.st.lock().unwrap().sent_total;
+    emit(json!({"event": "done", "id": p.cfg.producer_id, "sent": sent}));
+    Ok(())
+}
+
+fn handles(live: &[CapacityAdvert], t: &str, v: u32) -> bool {
+    live.iter().any(|a| a.handled.iter().any(|h| h.r#type == t && h.min_version <= v && v <= h.max_version))
+}
+
+fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> String {
+    let mut what: Vec<String> = live
+        .iter()
+        .flat_map(|a| a.handled.iter().map(|h| format!("{}@{}-{}", h.r#type, h.min_version, h.max_version)))
+        .collect();
+    what.sort();
+    what.dedup();
+    format!("version not handled: no live worker handles {t} version {v} (live workers handle: {})", what.join(", "))
+}
+
+impl Producer {
+    /// Live adverts of this queue (§5.2).
+    async fn live_adverts(&self) -> Vec<CapacityAdvert> {
+        let prefix = format!("{}.", self.cfg.queue);
+        let keys: Vec<String> = match self.kv_cap.keys().await {
+            Ok(k) => k.filter_map(|k| async move { k.ok() }).collect().await,
+            Err(e) => {
+                log!("cannot list adverts: {e}");
+                return Vec::new();
+            }
+        };
+        let now = now_unix_ms();
+        let mut out = Vec::new();
+        for key in keys.into_iter().filter(|k| k.strip_prefix(&prefix).is_some_and(|r| !r.contains('.'))) {
+            if let Ok(Some(b)) = self.kv_cap.get(&key).await {
+                if let Ok(a) = CapacityAdvert::decode(b.as_ref()) {
+                    if AdvertView::from_proto(&a).live(now) {
+                        out.push(a);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Why a send waited past the acquire timeout (§6 step 8).
+    async fn acquire_failure(&self) -> String {
+        if self.st.lock().unwrap().hard_limit {
+            return "stream at its hard limit".into();
+        }
+        let live = self.live_adverts().await;
+        if !live.is_empty() && !handles(&live, &self.cfg.type_name, self.cfg.version) {
+            return version_error(&live, &self.cfg.type_name, self.cfg.version);
+        }
+        let standing = match self.kv_ctl.get(names::settings_key(&self.cfg.queue)).await {
+            Ok(Some(b)) => QueueSettings::decode(b.as_ref()).map(|s| s.standing_buffer).unwrap_or(0),
+            _ => 0,
+        };
+        let now = now_unix_ms();
+        let window = crate::credits::window(standing, &live.iter().map(AdvertView::from_proto).collect::<Vec<_>>(), now);
+        if live.is_empty() && standing == 0 {
+            "no live workers".into()
+        } else if window > 0 {
+            format!("all credits in use (live window {window})")
+        } else {
+            "no live workers with capacity (live window 0)".into()
+        }
+    }
+
+    /// Reserves one credit, waiting for a token up to the acquire timeout (§6 steps 2 and 4).
+    async fn acquire(&self) -> Result<u64, String> {
+        let deadline = Instant::now() + self.cfg.acquire_timeout;
+        let mut counted = false;
+        loop {
+            {
+                let mut st = self.st.lock().unwrap();
+                if let Some(hd) = st.held.iter_mut().find(|t| t.spent < t.credits) {
+                    hd.spent += 1;
+                    hd.inflight += 1;
+                    hd.last_used = Instant::now();
+                    let id = hd.id;
+                    if counted {
+                        st.waiting -= 1;
+                    }
+                    return Ok(id);
+                }
+                if !counted {
+                    st.waiting += 1;
+                    counted = true;
+                }
+                if Instant::now() >= deadline {
+                    st.waiting -= 1;
+                    drop(st);
+                    return Err(self.acquire_failure().await);
+                }
+            }
+            self.want_pull.notify_one();
+            let left = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(50));
+            let _ = tokio::time::timeout(left, self.token_arrived.notified()).await;
+        }
+    }
+
+    /// Ends a reservation: refunded (the credit goes back to the token) or spent.
+    fn finish(&self, token: u64, refund: bool, sent: bool) {
+        let mut st = self.st.lock().unwrap();
+        if sent {
+            st.sent_total += 1;
+        }
+        if let Some(hd) = st.held.iter_mut().find(|t| t.id == token) {
+            hd.inflight -= 1;
+            if refund {
+                hd.spent -= 1;
+            }
+        }
+        drop(st);
+        if refund {
+            self.token_arrived.notify_waiters();
+        }
+    }
+
+    async fn send(self: Arc<Self>, seq: u64) -> Result<(), String> {
+        let msg_id = format!("{}-{}", self.cfg.producer_id, seq);
+        let tp = trace::new_trace();
+        let sent_at = now_unix_ms();
+        let mut headers = HeaderMap::new();
+        headers.insert(h::MSG_ID, msg_id.as_str());
+        headers.insert(h::PROTOCOL, PROTOCOL_VERSION.to_string());
+        headers.insert(h::TYPE, self.cfg.type_name.as_str());
+        headers.insert(h::TYPE_VERSION, self.cfg.version.to_string());
+        headers.insert(h::CONTENT_TYPE, "application/json");
+        headers.insert(h::TRACEPARENT, tp.header());
+        headers.insert(h::PRODUCER, self.cfg.producer_id.as_str());
+        headers.insert(h::SENT_AT, sent_at.to_string());
+        let payload: bytes::Bytes = json!({"seq": seq, "behavior": self.cfg.behavior}).to_string().into();
+
+        let token = self
+            .acquire()
+            .await
+            .map_err(|reason| format!("send of {msg_id} waited {} ms for a credit: {reason}", self.cfg.acquire_timeout.as_millis()))?;
+        let subject = names::work_subject(&self.cfg.queue);
+        let deadline = Instant::now() + self.cfg.acquire_timeout.max(Duration::from_secs(10));
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let r = match self.js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await {
+                Ok(f) => f.await,
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(ack) => {
+                    // A duplicate on the first attempt stored nothing new: refund (§6 step 4).
+                    self.finish(token, ack.duplicate && attempt == 1, true);
+                    emit(json!({"event": "sent", "id": self.cfg.producer_id, "msg_id": msg_id, "seq": seq,
+                                "trace_id": tp.trace_id, "stream_seq": ack.sequence}));
+                    return Ok(());
+                }
+                Err(e) if is_hard_limit(&e) => {
+                    // Back-pressure: wait and retry, keeping the reserved credit.
+                    self.st.lock().unwrap().hard_limit = true;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) if e.kind() == PublishErrorKind::StreamNotFound => {
+                    self.finish(token, true, false);
+                    return Err(format!("publish of {msg_id}: no stream for {subject}: {}", jsutil::PROVISION_HINT));
+                }
+                Err(e) if e.kind() == PublishErrorKind::TimedOut => {
+                    log!("publish of {msg_id} timed out; retrying with the same id");
+                }
+                Err(e) => {
+                    log!("publish of {msg_id}: {e}; retrying with the same id");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            if Instant::now() >= deadline {
+                // Not a definite failure: the reservation stays spent.
+                let reason = if self.st.lock().unwrap().hard_limit { "stream at its hard limit" } else { "publish kept failing" };
+                self.finish(token, false, false);
+                return Err(format!("send of {msg_id} failed: {reason}"));
+            }
+        }
+    }
+
+    /// Keeps up to `prefetch` single-message pulls outstanding while sends wait (§6 step 2).
+    async fn pull_loop(self: Arc<Self>) {
+        loop {
+            let start = {
+                let mut st = self.st.lock().unwrap();
+                if st.closing {
+                    return;
+                }
+                let unspent: u64 = st.held.iter().map(|t| (t.credits - t.spent) as u64).sum();
+                if st.waiting as u64 > unspent && st.pulls < self.cfg.prefetch {
+                    st.pulls += 1;
+                    true
+                } else {
+                    false
+                }
+            };
+            if start {
+                tokio::spawn(self.clone().pull_one());
+            } else {
+                let _ = tokio::time::timeout(Duration::from_millis(20), self.want_pull.notified()).await;
+            }
+        }
+    }
+
+    async fn pull_one(self: Arc<Self>) {
+        match self.consumer.batch().max_messages(1).expires(self.cfg.pull_expiry).messages().await {
+            Ok(mut batch) => {
+                while let Some(m) = batch.next().await {
+                    match m {
+                        Ok(msg) => self.receive(msg).await,
+                        Err(e) => log!("credit pull: {e}"),
+                    }
+                }
+            }
+            Err(e) => {
+                log!("credit pull: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        self.st.lock().unwrap().pulls -= 1;
+        self.want_pull.notify_one();
+    }
+
+    /// Holds a received token un-acked (§6 step 3).
+    async fn receive(&self, msg: Message) {
+        let Some(credits) = names::token_credits(msg.subject.as_str()) else {
+            log!("dropping a token with an invalid subject {}", msg.subject);
+            let _ = msg.ack_with(AckKind::Term).await;
+            return;
+        };
+        let now = Instant::now();
+        let mut st = self.st.lock().unwrap();
+        let id = st.next_id;
+        st.next_id += 1;
+        st.held.push(Held { id, msg: Arc::new(msg), credits, spent: 0, inflight: 0, last_progress: now, last_used: now });
+        drop(st);
+        self.token_arrived.notify_waiters();
+    }
+
+    fn report(&self, st: &State) -> ProducerReport {
+        ProducerReport {
+            producer_id: self.cfg.producer_id.clone(),
+            queue: self.cfg.queue.clone(),
+            held_spent: st.held.iter().map(|t| t.spent).sum(),
+            held_unspent: st.held.iter().map(|t| t.credits - t.spent).sum(),
+            waiting: st.waiting,
+            heartbeat_unix_ms: now_unix_ms(),
+            ttl_ms: self.cfg.report_ttl_ms,
+            language: LANGUAGE.into(),
+            sent_total: st.sent_total,
+        }
+    }
+
+    async fn keep_loop(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            self.maintain(false).await;
+        }
+    }
+
+    /// Progress acks, reports, acks of spent tokens and idle returns (§6 steps 1, 3, 6, 7).
+    /// With `closing`, every held token goes back.
+    async fn maintain(&self, closing: bool) {
+        let mut last_report = self.settle.lock().await;
+        let now = Instant::now();
+        let every = self.lease / 3;
+        let (progress, finished, idle, report) = {
+            let mut st = self.st.lock().unwrap();
+            let mut progress = Vec::new();
+            for t in st.held.iter_mut() {
+                if now.duration_since(t.last_progress) >= every {
+                    t.last_progress = now;
+                    progress.push(t.msg.clone());
+                }
+            }
+            let waiting = st.waiting;
+            let idle_return = self.cfg.idle_return;
+            let mut finished = Vec::new();
+            let mut idle = Vec::new();
+            st.held.retain(|t| {
+                if closing {
+                    // Unfinished publishes at close keep their reservation as spent.
+                    if t.spent == t.credits {
+                        finished.push(t.clone());
+                    } else {
+                        idle.push(t.clone());
+                    }
+                    return false;
+                }
+                if t.inflight > 0 {
+                    return true;
+                }
+                if t.spent == t.credits {
+                    finished.push(t.clone());
+                    return false;
+                }
+                if waiting == 0 && now.duration_since(t.last_used) >= idle_return {
+                    idle.push(t.clone());
+                    return false;
+                }
+                true
+            });
+            let acking = !finished.is_empty() || idle.iter().any(|t| t.spent > 0);
+            let active = !st.held.is_empty() || st.waiting > 0;
+            let due = now.duration_since(*last_report) >= self.cfg.report_interval;
+            let report = if acking || (due && (active || st.reported_nonzero)) {
+                st.reported_nonzero = active;
+                Some(self.report(&st))
+            } else {
+                None
+            };
+            (progress, finished, idle, report)
+        };
+        for m in progress {
+            if let Err(e) = m.ack_with(AckKind::Progress).await {
+                log!("+WPI on token: {e}");
+            }
+        }
+        let (mut finished, mut idle) = (finished, idle);
+        if let Some(r) = report {
+            let key = names::producer_key(&self.cfg.queue, &self.cfg.producer_id);
+            match self.kv_ctl.put(&key, r.encode_to_vec().into()).await {
+                Ok(_) => *last_report = Instant::now(),
+                Err(e) => {
+                    // Without the report no spent token may be acked: keep holding those;
+                    // unspent tokens can still go back.
+                    log!("cannot write report {key}: {e}");
+                    let (spent, unspent): (Vec<Held>, Vec<Held>) = idle.into_iter().partition(|t| t.spent > 0);
+                    let mut st = self.st.lock().unwrap();
+                    st.held.extend(finished.drain(..));
+                    st.held.extend(spent);
+                    idle = unspent;
+                }
+            }
+        }
+        for t in finished {
+            if let Err(e) = t.msg.double_ack().await {
+                log!("ack of a spent token: {e}");
+            }
+        }
+        for t in idle {
+            if t.spent == 0 {
+                if let Err(e) = t.msg.ack_with(AckKind::Nak(None)).await {
+                    log!("return of an unspent token: {e}");
+                }
+            } else {
+                if let Err(e) = t.msg.double_ack().await {
+                    log!("ack of a partly spent token: {e}");
+                    continue;
+                }
+                for n in decompose((t.credits - t.spent) as u64, t.credits) {
+                    self.mint_return(n).await;
+                }
+            }
+        }
+    }
+
+    async fn mint_return(&self, n: u32) {
+        let body = CreditToken {
+            credits: n,
+            minted_by: self.cfg.producer_id.clone(),
+            minted_unix_ms: now_unix_ms(),
+            reason: MintReason::Return as i32,
+        };
+        let subject = names::credit_subject(&self.cfg.queue, n);
+        for _ in 0..20 {
+            let r = match self.js.publish(subject.clone(), body.encode_to_vec().into()).await {
+                Ok(f) => f.await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(()) => return,
+                Err(e) => {
+                    log!("return mint {subject}: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,557 @@
+//! The worker role (§5.2, §5.4, §7, §8, §9, §10): a minimal conforming worker.
+
+use crate::backoff::Backoff;
+use crate::credits::decompose;
+use crate::dlq::{record_headers, RecordInfo};
+use crate::events::emit;
+use crate::idempotency::{id_key, ProcessedCache};
+use crate::jsutil::{self, header_map, header_pairs};
+use crate::outcome::{after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings};
+use crate::proto::{CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, WorkerState};
+use crate::{log, names, now_unix_ms, trace, LANGUAGE, PROTOCOL_VERSION};
+use async_nats::jetstream::{self, consumer::PullConsumer, kv, AckKind, Message};
+use futures_util::StreamExt;
+use prost::Message as _;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Notify, Semaphore};
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub server: String,
+    pub queue: String,
+    pub worker_id: String,
+    pub concurrency: usize,
+    pub prefetch: usize,
+    pub work_ms: u64,
+    pub handles: Vec<HandledType>,
+    pub max_attempts: u64,
+    pub backoff_initial_ms: u64,
+    pub grace_ms: u64,
+    pub grace_delay_ms: u64,
+    pub token_batch: u32,
+    pub capacity: Option<u32>,
+    pub heartbeat: Duration,
+    pub advert_ttl_ms: u32,
+    pub handler_timeout: Duration,
+    pub shutdown_deadline: Duration,
+    pub idempotency_window: Duration,
+}
+
+impl WorkerConfig {
+    pub fn settings(&self) -> Settings {
+        // §7.2: max_deliveries − max_attempts ≥ ceil(grace / grace_delay).
+        let grace_naks = self.grace_ms.div_ceil(self.grace_delay_ms.max(1));
+        Settings {
+            max_attempts: self.max_attempts,
+            max_deliveries: 10u64.max(self.max_attempts + grace_naks),
+            grace_ms: self.grace_ms,
+            grace_delay_ms: self.grace_delay_ms,
+            max_payload_bytes: 1 << 20,
+            backoff: Backoff { initial_ms: self.backoff_initial_ms as f64, ..Backoff::default() },
+            supported_protocol: PROTOCOL_VERSION,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Owed {
+    owed: u64,
+    in_transit: u64,
+    since: Option<Instant>,
+}
+
+struct Worker {
+    cfg: WorkerConfig,
+    settings: Settings,
+    js: jetstream::Context,
+    kv_cap: kv::Store,
+    ack_wait: Duration,
+    state: AtomicI32,
+    in_flight: AtomicU32,
+    owed: Mutex<Owed>,
+    mint_wake: Notify,
+    flushing: AtomicBool,
+    completed_total: AtomicU64,
+    minted_total: AtomicU64,
+    processed_events: AtomicU64,
+    service_rate: Mutex<(f64, u64, Instant)>,
+    cache: Mutex<ProcessedCache>,
+    handlers: Semaphore,
+    shutting_down: AtomicBool,
+}
+
+pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
+    let client = jsutil::connect(&cfg.server, &format!("sluice-rust-worker-{}", cfg.worker_id)).await?;
+    let js = jetstream::new(client.clone());
+    let stream_name = names::work_stream(&cfg.queue);
+    let mut stream = jsutil::require_stream(&js, &stream_name).await?;
+    let consumer: PullConsumer = jsutil::require_pull_consumer(&mut stream, &stream_name, names::WORKER_CONSUMER).await?;
+    jsutil::require_stream(&js, names::CREDIT_STREAM).await?;
+    jsutil::require_stream(&js, names::DLQ_STREAM).await?;
+    let kv_cap = jsutil::require_kv(&js, names::CAPACITY_BUCKET).await?;
+    let ack_wait = consumer.cached_info().config.ack_wait;
+    let ack_wait = if ack_wait.is_zero() { Duration::from_secs(30) } else { ack_wait };
+
+    let w = Arc::new(Worker {
+        settings: cfg.settings(),
+        js,
+        kv_cap,
+        ack_wait,
+        state: AtomicI32::new(WorkerState::Running as i32),
+        in_flight: AtomicU32::new(0),
+        owed: Mutex::new(Owed::default()),
+        mint_wake: Notify::new(),
+        flushing: AtomicBool::new(false),
+        completed_total: AtomicU64::new(0),
+        minted_total: AtomicU64::new(0),
+        processed_events: AtomicU64::new(0),
+        service_rate: Mutex::new((0.0, 0, Instant::now())),
+        cache: Mutex::new(ProcessedCache::new(cfg.idempotency_window, 100_000)),
+        handlers: Semaphore::new(cfg.concurrency.max(1)),
+        shutting_down: AtomicBool::new(false),
+        cfg,
+    });
+
+    w.write_advert().await?;
+    emit(json!({"event": "ready", "role": "worker", "id": w.cfg.worker_id, "lang": LANGUAGE}));
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let heartbeat = tokio::spawn(w.clone().heartbeat_loop(stop_rx.clone()));
+    let minter = tokio::spawn(w.clone().mint_loop());
+    let puller = tokio::spawn(w.clone().pull_loop(consumer, stop_rx.clone()));
+
+    wait_for_signal().await;
+    log!("worker {}: shutting down", w.cfg.worker_id);
+    w.shutting_down.store(true, Ordering::SeqCst);
+    let _ = stop_tx.send(true);
+    // Stop pulling: the current pull request ends at its expiry.
+    let _ = tokio::time::timeout(Duration::from_secs(5), puller).await;
+    // Let in-flight handlers finish until the deadline; queued ones NAK themselves.
+    let deadline = Instant::now() + w.cfg.shutdown_deadline;
+    while w.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Mint what is owed.
+    w.flushing.store(true, Ordering::SeqCst);
+    w.mint_wake.notify_one();
+    if tokio::time::timeout(Duration::from_secs(10), minter).await.is_err() {
+        log!("worker {}: owed credits could not all be minted before exit", w.cfg.worker_id);
+    }
+    heartbeat.abort();
+    w.state.store(WorkerState::Draining as i32, Ordering::SeqCst);
+    if let Err(e) = w.write_advert().await {
+        log!("{e}");
+    }
+    let key = names::capacity_key(&w.cfg.queue, &w.cfg.worker_id);
+    if let Err(e) = w.kv_cap.delete(&key).await {
+        log!("cannot delete advert {key}: {e}");
+    }
+    let _ = client.flush().await;
+    emit(json!({"event": "done", "id": w.cfg.worker_id, "processed": w.processed_events.load(Ordering::SeqCst)}));
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+impl Worker {
+    fn capacity(&self) -> u32 {
+        self.cfg.capacity.unwrap_or((self.cfg.concurrency + self.cfg.prefetch) as u32)
+    }
+
+    fn advert(&self) -> CapacityAdvert {
+        let state = self.state.load(Ordering::SeqCst);
+        let owed = self.owed.lock().unwrap();
+        CapacityAdvert {
+            worker_id: self.cfg.worker_id.clone(),
+            queue: self.cfg.queue.clone(),
+            protocol_version: PROTOCOL_VERSION,
+            capacity: if state == WorkerState::Running as i32 { self.capacity() } else { 0 },
+            in_flight: self.in_flight.load(Ordering::SeqCst),
+            service_rate: self.service_rate.lock().unwrap().0,
+            handled: self
+                .cfg
+                .handles
+                .iter()
+                .map(|h| PbHandled { r#type: h.type_name.clone(), min_version: h.min_version, max_version: h.max_version })
+                .collect(),
+            heartbeat_unix_ms: now_unix_ms(),
+            ttl_ms: self.cfg.advert_ttl_ms,
+            state,
+            owed_credits: (owed.owed + owed.in_transit) as u32,
+            language: LANGUAGE.into(),
+            completed_total: self.completed_total.load(Ordering::SeqCst),
+            minted_total: self.minted_total.load(Ordering::SeqCst),
+            token_batch: self.cfg.token_batch,
+        }
+    }
+
+    async fn write_advert(&self) -> Result<(), String> {
+        let key = names::capacity_key(&self.cfg.queue, &self.cfg.worker_id);
+        self.kv_cap
+            .put(&key, self.advert().encode_to_vec().into())
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("cannot write advert {}/{key}: {e}", names::CAPACITY_BUCKET))
+    }
+
+    /// Updates the exponentially weighted completion rate.
+    fn update_rate(&self) {
+        let mut r = self.service_rate.lock().unwrap();
+        let completed = self.completed_total.load(Ordering::SeqCst);
+        let elapsed = r.2.elapsed().as_secs_f64();
+        if elapsed <= 0.0 {
+            return;
+        }
+        let inst = (completed - r.1) as f64 / elapsed;
+        r.0 = if r.0 == 0.0 { inst } else { 0.3 * inst + 0.7 * r.0 };
+        r.1 = completed;
+        r.2 = Instant::now();
+    }
+
+    async fn heartbeat_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(self.cfg.heartbeat);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => {}
+            }
+            self.update_rate();
+            if let Err(e) = self.write_advert().await {
+                log!("{e}");
+            }
+        }
+    }
+
+    /// `clamp(b / service_rate, 5 ms, 200 ms)` (§5.4).
+    fn linger(&self) -> Duration {
+        let rate = self.service_rate.lock().unwrap().0;
+        if rate <= 0.0 {
+            return Duration::from_millis(200);
+        }
+        Duration::from_secs_f64((self.cfg.token_batch as f64 / rate).clamp(0.005, 0.2))
+    }
+
+    /// Owes credits for finished deliveries; called only after the finishing ack was confirmed.
+    fn owe(&self, n: u64) {
+        let mut o = self.owed.lock().unwrap();
+        if o.owed == 0 {
+            o.since = Some(Instant::now());
+        }
+        o.owed += n;
+        drop(o);
+        self.completed_total.fetch_add(n, Ordering::SeqCst);
+        self.mint_wake.notify_one();
+    }
+
+    /// Mints owed credits with carry and linger until flushed empty at shutdown.
+    async fn mint_loop(self: Arc<Self>) {
+        let b = self.cfg.token_batch as u64;
+        loop {
+            let flushing = self.flushing.load(Ordering::SeqCst);
+            let (tokens, wait) = {
+                let mut o = self.owed.lock().unwrap();
+                let linger = self.linger();
+                let mut tokens = Vec::new();
+                if o.owed >= b {
+                    let n = o.owed / b;
+                    tokens = vec![b as u32; n as usize];
+                    o.owed -= n * b;
+                }
+                let lingered = o.since.map(|s| s.elapsed() >= linger).unwrap_or(false);
+                if o.owed > 0 && (flushing || lingered) {
+                    tokens.extend(decompose(o.owed, b as u32));
+                    o.owed = 0;
+                }
+                o.in_transit += tokens.iter().map(|t| *t as u64).sum::<u64>();
+                if o.owed == 0 {
+                    o.since = None;
+                }
+                let wait = match o.since {
+                    Some(s) => linger.saturating_sub(s.elapsed()).max(Duration::from_millis(1)),
+                    None => Duration::from_secs(1),
+                };
+                (tokens, wait)
+            };
+            if tokens.is_empty() {
+                if flushing && self.owed.lock().unwrap().owed == 0 {
+                    return;
+                }
+                let _ = tokio::time::timeout(wait, self.mint_wake.notified()).await;
+                continue;
+            }
+            for n in tokens {
+                let ok = self.mint_token(n, MintReason::Replenish).await;
+                let mut o = self.owed.lock().unwrap();
+                o.in_transit -= n as u64;
+                if ok {
+                    self.minted_total.fetch_add(n as u64, Ordering::SeqCst);
+                } else {
+                    if o.owed == 0 {
+                        o.since = Some(Instant::now());
+                    }
+                    o.owed += n as u64;
+                }
+            }
+        }
+    }
+
+    async fn mint_token(&self, n: u32, reason: MintReason) -> bool {
+        let body = CreditToken {
+            credits: n,
+            minted_by: self.cfg.worker_id.clone(),
+            minted_unix_ms: now_unix_ms(),
+            reason: reason as i32,
+        };
+        let subject = names::credit_subject(&self.cfg.queue, n);
+        match self.js.publish(subject.clone(), body.encode_to_vec().into()).await {
+            Ok(f) => match f.await {
+                Ok(_) => true,
+                Err(e) => {
+                    log!("mint {subject}: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    false
+                }
+            },
+            Err(e) => {
+                log!("mint {subject}: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                false
+            }
+        }
+    }
+
+    /// Pulls with at most `concurrency + prefetch` messages in hand (§7.1).
+    async fn pull_loop(self: Arc<Self>, consumer: PullConsumer, mut stop: watch::Receiver<bool>) {
+        let slots = Arc::new(Semaphore::new(self.cfg.concurrency + self.cfg.prefetch));
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let first = tokio::select! {
+                p = slots.clone().acquire_owned() => p.expect("semaphore open"),
+                _ = stop.changed() => return,
+            };
+            let mut permits = vec![first];
+            while let Ok(p) = slots.clone().try_acquire_owned() {
+                permits.push(p);
+            }
+            let batch = consumer.batch().max_messages(permits.len()).expires(Duration::from_secs(1)).messages().await;
+            let mut batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    log!("pull from {}: {e}", names::WORKER_CONSUMER);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            // The batch is read to its end so no delivered message is left unread.
+            while let Some(m) = batch.next().await {
+                match m {
+                    Ok(msg) => {
+                        let permit = permits.pop();
+                        let w = self.clone();
+                        tokio::spawn(async move {
+                            w.in_flight.fetch_add(1, Ordering::SeqCst);
+                            w.handle(msg).await;
+                            w.in_flight.fetch_sub(1, Ordering::SeqCst);
+                            drop(permit);
+                        });
+                    }
+                    Err(e) => {
+                        log!("pull: {e}");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn nak(&self, msg: &Message, delay: Duration) -> bool {
+        match msg.ack_with(AckKind::Nak(Some(delay))).await {
+            Ok(()) => true,
+            Err(e) => {
+                log!("nak: {e}");
+                false
+            }
+        }
+    }
+
+    /// §7.2 for one delivery.
+    async fn handle(&self, msg: Message) {
+        let info = match msg.info() {
+            Ok(i) => (i.delivered.max(1) as u64, i.stream_sequence, i.published),
+            Err(e) => {
+                log!("delivery without JetStream metadata: {e}");
+                return;
+            }
+        };
+        let (k, stream_seq, published) = info;
+        let published_ms = (published.unix_timestamp_nanos() / 1_000_000) as i64;
+        let age_ms = now_unix_ms() - published_ms;
+        let headers = msg.headers.clone();
+        let get = |name: &str| headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str());
+        let msg_id = get(crate::headers::MSG_ID).map(str::to_string);
+        if self.shutting_down.load(Ordering::SeqCst) {
+            self.nak(&msg, Duration::ZERO).await;
+            return;
+        }
+        let pre = precheck(&self.settings, &self.cfg.handles, get, msg.payload.len(), k, age_ms, |id| {
+            self.cache.lock().unwrap().contains(&id_key(id))
+        });
+        let valid = match pre {
+            Precheck::DeadLetter { reason, error } => {
+                return self.dead_letter(&msg, stream_seq, k, msg_id.as_deref(), reason, &error).await;
+            }
+            Precheck::Duplicate => {
+                if msg.double_ack().await.is_ok() {
+                    self.owe(1);
+                    log!("duplicate {} acked without running the handler", msg_id.unwrap_or_default());
+                }
+                return;
+            }
+            Precheck::NakNotHandled { delay_ms, reason } => {
+                if self.nak(&msg, Duration::from_millis(delay_ms)).await {
+                    log!("not handled here ({reason}): {}", msg_id.clone().unwrap_or_default());
+                    emit(json!({"event": "nak", "id": self.cfg.worker_id, "msg_id": msg_id, "attempt": k,
+                                "delay_ms": delay_ms, "reason": "not-handled"}));
+                }
+                return;
+            }
+            Precheck::Proceed(v) => v,
+        };
+        // Step 6: decode the conformance payload.
+        let work = match decode_work(&msg.payload) {
+            Ok(w) => w,
+            Err(e) => return self.dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e).await,
+        };
+        let _slot = self.handlers.acquire().await.expect("semaphore open");
+        if self.shutting_down.load(Ordering::SeqCst) {
+            self.nak(&msg, Duration::ZERO).await;
+            return;
+        }
+        let span = trace::continue_trace(get(crate::headers::TRACEPARENT));
+        let result = self.run_handler(&msg, &work, k).await;
+        match after_handler(&self.settings, k, &result) {
+            Final::Ack => {
+                self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));
+                match msg.double_ack().await {
+                    Ok(()) => {
+                        self.owe(1);
+                        self.processed_events.fetch_add(1, Ordering::SeqCst);
+                        emit(json!({"event": "processed", "id": self.cfg.worker_id, "msg_id": valid.msg_id,
+                                    "seq": work.seq, "attempt": k, "trace_id": span.trace_id,
+                                    "type": valid.type_name, "version": valid.version, "lang": LANGUAGE}));
+                    }
+                    Err(e) => log!("ack of {} not confirmed: {e}", valid.msg_id),
+                }
+            }
+            Final::DeadLetter { reason, error } => {
+                self.dead_letter(&msg, stream_seq, k, Some(&valid.msg_id), reason, &error).await
+            }
+            Final::NakRetry => {
+                let delay = self.settings.backoff.delay(k);
+                if self.nak(&msg, delay).await {
+                    emit(json!({"event": "nak", "id": self.cfg.worker_id, "msg_id": valid.msg_id, "attempt": k,
+                                "delay_ms": delay.as_millis() as u64, "reason": "retry"}));
+                }
+            }
+        }
+    }
+
+    /// The conformance handler, with a timeout and +WPI every ack wait / 3 (§7.1).
+    async fn run_handler(&self, msg: &Message, work: &Work, k: u64) -> HandlerResult {
+        let body = async {
+            if self.cfg.work_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(self.cfg.work_ms)).await;
+            }
+            match work.behavior.as_str() {
+                "ok" => HandlerResult::Success,
+                "poison" => HandlerResult::Reject(format!("poison message seq {}", work.seq)),
+                "fail-once" if k <= 1 => HandlerResult::Fail(format!("fail-once: failing delivery {k}")),
+                _ => HandlerResult::Success,
+            }
+        };
+        let progress_every = self.ack_wait / 3;
+        let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + progress_every, progress_every);
+        let deadline = tokio::time::sleep(self.cfg.handler_timeout);
+        tokio::pin!(body, deadline);
+        loop {
+            tokio::select! {
+                r = &mut body => return r,
+                _ = &mut deadline => return HandlerResult::Fail(format!("handler timed out after {:?}", self.cfg.handler_timeout)),
+                _ = progress.tick() => {
+                    if let Err(e) = msg.ack_with(AckKind::Progress).await {
+                        log!("+WPI: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Publishes the record, awaits its PubAck, then terms the message (§8.2).
+    async fn dead_letter(&self, msg: &Message, stream_seq: u64, k: u64, msg_id: Option<&str>, reason: &str, error: &str) {
+        let stream = names::work_stream(&self.cfg.queue);
+        let info = RecordInfo {
+            stream: &stream,
+            stream_seq,
+            subject: msg.subject.as_str(),
+            delivery_count: k,
+            worker_id: &self.cfg.worker_id,
+            at_unix_ms: now_unix_ms(),
+            reason,
+            error,
+        };
+        let headers = header_map(&record_headers(&header_pairs(msg.headers.as_ref()), &info));
+        let published = match self
+            .js
+            .publish_with_headers(names::dlq_subject(&self.cfg.queue), headers, msg.payload.clone())
+            .await
+        {
+            Ok(f) => f.await.map(|_| ()).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = published {
+            log!("dead-letter record for seq {stream_seq} not stored ({e}); retrying later");
+            self.nak(msg, Duration::from_secs(1)).await;
+            return;
+        }
+        match msg.double_ack_with(AckKind::Term).await {
+            Ok(()) => {
+                self.owe(1);
+                emit(json!({"event": "dead_lettered", "id": self.cfg.worker_id, "msg_id": msg_id,
+                            "reason": reason, "attempt": k, "lang": LANGUAGE}));
+            }
+            Err(e) => log!("+TERM of seq {stream_seq} not confirmed: {e}"),
+        }
+    }
+}
+
+/// A conformance work payload: `{"seq": <int>, "behavior": "ok" | "poison" | "fail-once"}`.
+#[derive(Debug, Clone)]
+pub struct Work {
+    pub seq: i64,
+    pub behavior: String,
+}
+
+pub fn decode_work(payload: &[u8]) -> Result<Work, String> {
+    let v: serde_json::Value = serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
+    let seq = v.get("seq").and_then(|s| s.as_i64()).ok_or("payload lacks an integer seq")?;
+    let behavior = v.get("behavior").and_then(|s| s.as_str()).ok_or("payload lacks a behavior")?.to_string();
+    if !matches!(behavior.as_str(), "ok" | "poison" | "fail-once") {
+        return Err(format!("unknown behavior {behavior:?}"));
+    }
+    Ok(Work { seq, behavior })
+}
