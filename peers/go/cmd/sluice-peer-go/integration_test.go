@@ -33,7 +33,11 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	peerBin = filepath.Join(dir, "sluice-peer-go")
-	build := exec.Command("go", "build", "-o", peerBin, ".")
+	args := []string{"build", "-o", peerBin}
+	if os.Getenv("SLUICE_PEER_RACE") != "" {
+		args = append(args, "-race") // the peer binary itself under the race detector
+	}
+	build := exec.Command("go", append(args, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building sluice-peer-go:", err)
@@ -462,5 +466,34 @@ func TestMissingTopologyIsAnError(t *testing.T) {
 	if len(errs) != 1 || !strings.Contains(errs[0].str("message"), "SLUICE_Q_absent") ||
 		!strings.Contains(errs[0].str("message"), "provisioning") {
 		t.Errorf("error events %v", errs)
+	}
+}
+
+func TestProducerWithoutCreditsTimesOut(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	provision(t, ctx, js, "dry")
+	p := startPeer(t, "produce", "--server", url, "--queue", "dry", "--producer-id", "gp8", "--count", "1", "--acquire-timeout-ms", "600")
+	waitFor(t, 20*time.Second, "producer exit", p.exited)
+	if p.err == nil {
+		t.Fatal("producer without credits exited 0")
+	}
+	if errs := p.events("error"); len(errs) != 1 || !strings.Contains(errs[0].str("message"), "no live workers") {
+		t.Errorf("error events %v", errs)
+	}
+	ws, _ := js.Stream(ctx, sluice.WorkStream("dry"))
+	if info, err := ws.Info(ctx); err != nil || info.State.Msgs != 0 {
+		t.Errorf("work stream holds messages without credits (%v)", err)
+	}
+	ctl, _ := js.KeyValue(ctx, sluice.ControlBucket)
+	if _, err := ctl.Get(ctx, sluice.ProducerReportKey("dry", "gp8")); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("report still present (%v)", err)
 	}
 }
