@@ -497,3 +497,102 @@ func TestProducerWithoutCreditsTimesOut(t *testing.T) {
 		t.Errorf("report still present (%v)", err)
 	}
 }
+
+func TestProducerStopsAtTheHardWall(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	provision(t, ctx, js, "wall")
+	ws, _ := js.Stream(ctx, sluice.WorkStream("wall"))
+	cfg := ws.CachedInfo().Config
+	cfg.MaxMsgs = 2
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, sluice.CreditSubject("wall", 4), nil); err != nil {
+		t.Fatal(err)
+	}
+	p := startPeer(t, "produce", "--server", url, "--queue", "wall", "--producer-id", "gp7", "--count", "3", "--acquire-timeout-ms", "800")
+	waitFor(t, 20*time.Second, "producer exit", p.exited)
+	if p.err == nil {
+		t.Fatal("producer exited 0 past the hard wall")
+	}
+	if errs := p.events("error"); len(errs) != 1 || !strings.Contains(errs[0].str("message"), "hard limit") {
+		t.Errorf("error events %v", errs)
+	}
+	if sent := p.events("sent"); len(sent) != 2 {
+		t.Errorf("%d sent events, want 2", len(sent))
+	}
+	// The token was partly spent (2 of 4; the third reservation refunded): it is acked and the
+	// unspent 2 are minted back.
+	waitFor(t, 10*time.Second, "the unspent credits returned", func() bool {
+		tk, err := storedCredits(ctx, js, "wall")
+		return err == nil && tk == 2
+	})
+}
+
+func TestWorkerRejectsWhatItCannotHandle(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	provision(t, ctx, js, "odd")
+	w := startPeer(t, "worker", "--server", url, "--queue", "odd", "--worker-id", "gw2", "--grace-ms", "300", "--grace-delay-ms", "100")
+	waitFor(t, 15*time.Second, "worker ready", func() bool { return len(w.events("ready")) == 1 || w.exited() })
+
+	// Published directly, without credits: the worker settles whatever is in the backlog.
+	pub := func(id, typ, body string, drop string) {
+		h := nats.Header{sluice.HdrMsgID: {id}, sluice.HdrProtocol: {"1"}, sluice.HdrType: {typ}, sluice.HdrTypeVersion: {"1"}}
+		delete(h, drop)
+		if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: sluice.WorkSubject("odd"), Header: h, Data: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub("other-1", "acme.Other", `{"seq": 1, "behavior": "ok"}`, "")
+	pub("nohdr-1", "sluice.conformance.Work", `{"seq": 2, "behavior": "ok"}`, sluice.HdrTypeVersion)
+	pub("junk-1", "sluice.conformance.Work", `not json`, "")
+	pub("dup-1", "sluice.conformance.Work", `{"seq": 4, "behavior": "ok"}`, "")
+	waitFor(t, 15*time.Second, "four messages settled", func() bool {
+		return len(w.events("dead_lettered")) >= 3 && len(w.events("processed")) >= 1
+	})
+	reasons := map[string]string{}
+	for _, e := range w.events("dead_lettered") {
+		reasons[e.str("msg_id")] = e.str("reason")
+	}
+	want := map[string]string{"other-1": "unknown-type", "nohdr-1": "missing-header", "junk-1": "decode-error"}
+	for id, r := range want {
+		if reasons[id] != r {
+			t.Errorf("%s dead-lettered as %q, want %q", id, reasons[id], r)
+		}
+	}
+	naks := w.events("nak")
+	if len(naks) == 0 {
+		t.Error("no grace NAK for the unknown type")
+	}
+	for _, e := range naks {
+		if e.str("msg_id") != "other-1" || e.str("reason") != "not-handled" || e.num("delay_ms") != 100 {
+			t.Errorf("nak event %v", e)
+		}
+	}
+	// Four finished deliveries owe four credits, minted after the linger.
+	waitFor(t, 10*time.Second, "four credits minted", func() bool {
+		tk, err := storedCredits(ctx, js, "odd")
+		return err == nil && tk == 4
+	})
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, 15*time.Second, "worker exit", w.exited)
+	if w.err != nil {
+		t.Errorf("worker exit: %v", w.err)
+	}
+}
