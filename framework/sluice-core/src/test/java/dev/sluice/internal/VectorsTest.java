@@ -1,0 +1,369 @@
+package dev.sluice.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.TextFormat;
+import dev.sluice.Backoff;
+import dev.sluice.DeadLetterReason;
+import dev.sluice.internal.proto.CapacityAdvert;
+import dev.sluice.internal.proto.CreditToken;
+import dev.sluice.internal.proto.ProducerReport;
+import dev.sluice.internal.proto.QueueSettings;
+import dev.sluice.internal.proto.ReconcilerLease;
+import dev.sluice.internal.proto.WorkerState;
+import io.nats.client.impl.Headers;
+import io.nats.client.support.JsonParser;
+import io.nats.client.support.JsonValue;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs every golden vector in protocol/vectors against the Java implementation. A vector the Java
+ * code disagrees with fails the build: either the code or the vector (and so the spec) is wrong.
+ */
+class VectorsTest {
+  private static final Set<String> COVERED =
+      Set.of(
+          "backoff.json",
+          "credits.json",
+          "dlq.json",
+          "headers.json",
+          "idempotency.json",
+          "outcomes.json",
+          "protobuf.json");
+
+  static Path dir() throws URISyntaxException {
+    return Path.of(VectorsTest.class.getResource("/vectors/headers.json").toURI()).getParent();
+  }
+
+  static JsonValue load(String name) throws Exception {
+    return JsonParser.parse(Files.readString(dir().resolve(name)));
+  }
+
+  @Test
+  void everyVectorFileIsExercised() throws Exception {
+    try (Stream<Path> files = Files.list(dir())) {
+      Set<String> names =
+          files
+              .map(p -> p.getFileName().toString())
+              .filter(n -> n.endsWith(".json"))
+              .collect(Collectors.toSet());
+      assertThat(names).isEqualTo(COVERED);
+    }
+  }
+
+  @Test
+  void headers() throws Exception {
+    List<JsonValue> cases = load("headers.json").map.get("cases").array;
+    assertThat(cases).hasSizeGreaterThan(20);
+    for (JsonValue c : cases) {
+      String name = c.map.get("name").string;
+      HeaderCheck.Result r = HeaderCheck.check(headers(c.map.get("headers")));
+      Map<String, JsonValue> expect = c.map.get("expect").map;
+      assertThat(r.valid()).as(name).isEqualTo(expect.get("valid").bool);
+      if (r.valid()) {
+        assertThat(r.protocol()).as(name).isEqualTo(expect.get("protocol").number.intValue());
+        assertThat(r.type()).as(name).isEqualTo(expect.get("type").string);
+        assertThat(r.version()).as(name).isEqualTo(expect.get("version").number.intValue());
+        String tp = headers(c.map.get("headers")).getFirst("traceparent");
+        assertThat(TraceContext.parse(tp) != null)
+            .as(name)
+            .isEqualTo(expect.get("trace_valid").bool);
+        boolean newer = r.protocol() > Protocol.VERSION;
+        assertThat(newer).as(name).isEqualTo(expect.containsKey("not_handled_reason"));
+      } else {
+        assertThat(r.reason().code()).as(name).isEqualTo(expect.get("reason").string);
+        assertThat(r.header()).as(name).isEqualTo(expect.get("header").string);
+      }
+    }
+  }
+
+  @Test
+  void backoff() throws Exception {
+    for (JsonValue c : load("backoff.json").map.get("cases").array) {
+      Map<String, JsonValue> p = c.map.get("params").map;
+      Backoff b =
+          Backoff.exponential(
+              Duration.ofMillis(p.get("initial_ms").number.longValue()),
+              p.get("multiplier").number.doubleValue(),
+              Duration.ofMillis(p.get("max_delay_ms").number.longValue()),
+              p.get("jitter").number.doubleValue());
+      for (JsonValue row : c.map.get("attempts").array) {
+        int k = row.map.get("attempt").number.intValue();
+        assertThat(b.baseMillis(k))
+            .isCloseTo(row.map.get("delay_ms").number.doubleValue(), within(1e-6));
+        assertThat(b.delayMillis(k, 0.0))
+            .isCloseTo(row.map.get("min_ms").number.doubleValue(), within(1e-6));
+        for (JsonValue u : row.map.get("at_u").array) {
+          assertThat(b.delayMillis(k, u.map.get("u").number.doubleValue()))
+              .isCloseTo(u.map.get("delay_ms").number.doubleValue(), within(1e-6));
+        }
+        for (int i = 0; i < 200; i++) {
+          double ms = b.delay(k).toNanos() / 1e6;
+          assertThat(ms)
+              .isBetween(
+                  row.map.get("min_ms").number.doubleValue() - 1e-6,
+                  row.map.get("max_ms").number.doubleValue() + 1e-6);
+        }
+      }
+    }
+  }
+
+  @Test
+  void credits() throws Exception {
+    Map<String, JsonValue> v = load("credits.json").map;
+    for (JsonValue c : v.get("decompose").array) {
+      List<Integer> want =
+          c.map.get("tokens").array.stream().map(x -> x.number.intValue()).toList();
+      assertThat(
+              Credits.decompose(
+                  c.map.get("credits").number.longValue(), c.map.get("batch").number.intValue()))
+          .as(c.toJson())
+          .isEqualTo(want);
+    }
+    for (JsonValue c : v.get("window").array) {
+      List<CapacityAdvert> ads = new ArrayList<>();
+      for (JsonValue a : c.map.get("adverts").array) {
+        ads.add(
+            CapacityAdvert.newBuilder()
+                .setWorkerId(a.map.get("worker_id").string)
+                .setCapacity(a.map.get("capacity").number.intValue())
+                .setState(WorkerState.valueOf("WORKER_STATE_" + a.map.get("state").string))
+                .setHeartbeatUnixMs(a.map.get("heartbeat_unix_ms").number.longValue())
+                .setTtlMs(a.map.get("ttl_ms").number.intValue())
+                .build());
+      }
+      assertThat(
+              Window.window(
+                  c.map.get("standing_buffer").number.intValue(),
+                  ads,
+                  c.map.get("now_unix_ms").number.longValue()))
+          .as(c.map.get("name").string)
+          .isEqualTo(c.map.get("window").number.longValue());
+    }
+    for (JsonValue c : v.get("reconcile").array) {
+      Map<String, JsonValue> m = c.map;
+      Credits.Decision d =
+          Credits.reconcile(
+              m.get("window").number.longValue(),
+              m.get("backlog").number.longValue(),
+              m.get("tokens").number.longValue(),
+              m.get("held_spent").number.longValue(),
+              m.get("owed").number.longValue(),
+              m.get("previous_deficit").number.longValue());
+      assertThat(d.deficit())
+          .as(m.get("name").string)
+          .isEqualTo(m.get("deficit").number.longValue());
+      assertThat(d.action().name().toLowerCase())
+          .as(m.get("name").string)
+          .isEqualTo(m.get("action").string);
+      assertThat(d.credits())
+          .as(m.get("name").string)
+          .isEqualTo(m.get("credits").number.longValue());
+    }
+    for (JsonValue c : v.get("names").array) {
+      String q = c.map.get("queue").string;
+      long n = c.map.get("credits").number.longValue();
+      assertThat(Protocol.creditSubject(q, n)).isEqualTo(c.map.get("subject").string);
+      assertThat(Credits.tokenValue(Protocol.creditSubject(q, n))).isEqualTo(n);
+      assertThat(Protocol.creditConsumer(q)).isEqualTo(c.map.get("consumer").string);
+      assertThat(Protocol.workStream(q)).isEqualTo(c.map.get("work_stream").string);
+      assertThat(Protocol.workSubject(q)).isEqualTo(c.map.get("work_subject").string);
+      assertThat(Protocol.dlqSubject(q)).isEqualTo(c.map.get("dlq_subject").string);
+    }
+  }
+
+  @Test
+  void outcomes() throws Exception {
+    List<JsonValue> cases = load("outcomes.json").map.get("cases").array;
+    assertThat(cases).hasSizeGreaterThan(15);
+    for (JsonValue c : cases) {
+      Map<String, JsonValue> m = c.map;
+      String name = m.get("name").string;
+      Map<String, JsonValue> s = m.get("settings").map;
+      Map<String, JsonValue> bo = s.get("backoff").map;
+      Backoff backoff =
+          Backoff.exponential(
+              Duration.ofMillis(bo.get("initial_ms").number.longValue()),
+              bo.get("multiplier").number.doubleValue(),
+              Duration.ofMillis(bo.get("max_delay_ms").number.longValue()),
+              bo.get("jitter").number.doubleValue());
+      Classifier.Limits limits =
+          new Classifier.Limits(
+              s.get("max_attempts").number.intValue(),
+              s.get("max_deliveries").number.intValue(),
+              Duration.ofMillis(s.get("grace_ms").number.longValue()),
+              Duration.ofMillis(s.get("grace_delay_ms").number.longValue()),
+              s.get("max_payload_bytes").number.intValue());
+      List<JsonValue> handled = m.get("handled").array;
+      Classifier.Handles handles =
+          new Classifier.Handles() {
+            @Override
+            public boolean knowsType(String type) {
+              return handled.stream().anyMatch(h -> h.map.get("type").string.equals(type));
+            }
+
+            @Override
+            public boolean handles(String type, int version) {
+              return handled.stream()
+                  .anyMatch(
+                      h ->
+                          h.map.get("type").string.equals(type)
+                              && h.map.get("min_version").number.intValue() <= version
+                              && version <= h.map.get("max_version").number.intValue());
+            }
+          };
+      long k = m.get("delivery_count").number.longValue();
+      Classifier.Decision d =
+          Classifier.beforeHandler(
+              HeaderCheck.check(headers(m.get("headers"))),
+              m.get("payload_size").number.intValue(),
+              k,
+              m.get("age_ms").number.longValue(),
+              m.get("processed_before").bool,
+              handles,
+              limits);
+      boolean handlerRuns = d instanceof Classifier.Run;
+      if (handlerRuns && !m.get("decodes").bool) {
+        d = new Classifier.DeadLetter(DeadLetterReason.DECODE_ERROR, "");
+        handlerRuns = false;
+      } else if (handlerRuns) {
+        String r = m.get("handler_result").string;
+        d =
+            r.equals("success")
+                ? new Classifier.AckDuplicate() // stands for "ack" below
+                : Classifier.afterFailure(k, r.equals("reject"), "boom", backoff, limits);
+      }
+      Map<String, JsonValue> e = m.get("expect").map;
+      assertThat(
+              handlerRuns
+                  || d instanceof Classifier.Nak && ((Classifier.Nak) d).why().equals("retry")
+                  || (d instanceof Classifier.DeadLetter dl
+                      && (dl.reason() == DeadLetterReason.REJECTED
+                          || dl.reason() == DeadLetterReason.MAX_ATTEMPTS)))
+          .as(name + ": handler runs")
+          .isEqualTo(e.get("handler_runs").bool);
+      switch (e.get("outcome").string) {
+        case "ack" -> assertThat(d).as(name).isInstanceOf(Classifier.AckDuplicate.class);
+        case "dlq" -> {
+          assertThat(d).as(name).isInstanceOf(Classifier.DeadLetter.class);
+          assertThat(((Classifier.DeadLetter) d).reason().code())
+              .as(name)
+              .isEqualTo(e.get("reason").string);
+        }
+        case "nak" -> {
+          assertThat(d).as(name).isInstanceOf(Classifier.Nak.class);
+          double ms = ((Classifier.Nak) d).delay().toNanos() / 1e6;
+          if (e.containsKey("delay_ms")) {
+            assertThat(ms).as(name).isCloseTo(e.get("delay_ms").number.doubleValue(), within(1e-6));
+          } else {
+            assertThat(ms)
+                .as(name)
+                .isBetween(
+                    e.get("delay_min_ms").number.doubleValue() - 1e-6,
+                    e.get("delay_max_ms").number.doubleValue() + 1e-6);
+          }
+        }
+        default -> throw new AssertionError("unknown outcome in " + name);
+      }
+    }
+  }
+
+  @Test
+  void idempotency() throws Exception {
+    Map<String, JsonValue> v = load("idempotency.json").map;
+    String q = v.get("queue").string;
+    for (JsonValue c : v.get("cases").array) {
+      String id = c.map.get("msg_id").string;
+      assertThat(IdKeys.idKey(id)).as(id).isEqualTo(c.map.get("id_key").string);
+      assertThat(IdKeys.storeKey(q, id)).as(id).isEqualTo(c.map.get("store_key").string);
+    }
+  }
+
+  @Test
+  void deadLetters() throws Exception {
+    Map<String, JsonValue> v = load("dlq.json").map;
+    List<String> reasons = v.get("reasons").array.stream().map(x -> x.string).toList();
+    assertThat(Stream.of(DeadLetterReason.values()).map(DeadLetterReason::code).toList())
+        .containsExactlyInAnyOrderElementsOf(reasons);
+    for (JsonValue c : v.get("records").array) {
+      Map<String, JsonValue> m = c.map;
+      Headers h =
+          DeadLetters.recordHeaders(
+              headers(m.get("original_headers")),
+              m.get("stream").string,
+              m.get("stream_seq").number.longValue(),
+              m.get("subject").string,
+              m.get("delivery_count").number.longValue(),
+              m.get("worker_id").string,
+              m.get("at_unix_ms").number.longValue(),
+              DeadLetterReason.fromCode(m.get("reason").string),
+              m.get("error").string);
+      assertThat(asMap(h))
+          .as(m.get("name").string)
+          .isEqualTo(asMap(headers(m.get("record_headers"))));
+      assertThat(Protocol.dlqSubject(m.get("queue").string))
+          .isEqualTo(m.get("record_subject").string);
+    }
+    for (JsonValue c : v.get("replays").array) {
+      Map<String, JsonValue> m = c.map;
+      Headers h =
+          DeadLetters.replayHeaders(
+              headers(m.get("record_headers")), m.get("dlq_stream_seq").number.longValue());
+      assertThat(asMap(h)).isEqualTo(asMap(headers(m.get("replay_headers"))));
+    }
+    assertThat(DeadLetters.MAX_ERROR_CHARS).isEqualTo(v.get("error_max_chars").number.intValue());
+  }
+
+  @Test
+  void protobufEncodings() throws Exception {
+    Map<String, Message> prototypes =
+        Map.of(
+            "sluice.v1.CreditToken", CreditToken.getDefaultInstance(),
+            "sluice.v1.CapacityAdvert", CapacityAdvert.getDefaultInstance(),
+            "sluice.v1.ProducerReport", ProducerReport.getDefaultInstance(),
+            "sluice.v1.ReconcilerLease", ReconcilerLease.getDefaultInstance(),
+            "sluice.v1.QueueSettings", QueueSettings.getDefaultInstance());
+    List<JsonValue> cases = load("protobuf.json").map.get("cases").array;
+    assertThat(cases).hasSizeGreaterThanOrEqualTo(5);
+    for (JsonValue c : cases) {
+      Message proto = prototypes.get(c.map.get("message").string);
+      assertThat(proto).as(c.map.get("message").string).isNotNull();
+      Message.Builder b = proto.newBuilderForType();
+      TextFormat.merge(c.map.get("text").string, b);
+      byte[] want = HexFormat.of().parseHex(c.map.get("hex").string);
+      assertThat(HexFormat.of().formatHex(b.build().toByteArray()))
+          .isEqualTo(c.map.get("hex").string);
+      assertThat(proto.getParserForType().parseFrom(want)).isEqualTo(b.build());
+    }
+  }
+
+  static Headers headers(JsonValue v) {
+    Headers h = new Headers();
+    for (var e : v.map.entrySet()) {
+      h.put(e.getKey(), e.getValue().string);
+    }
+    return h;
+  }
+
+  static Map<String, String> asMap(Headers h) {
+    Map<String, String> m = new TreeMap<>();
+    for (String k : h.keySet()) {
+      m.put(k, h.getFirst(k));
+    }
+    return m;
+  }
+}
