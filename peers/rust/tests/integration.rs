@@ -1,0 +1,456 @@
+//! End-to-end run of the worker and producer binaries against a real nats-server.
+//!
+//! The server binary comes from `NATS_SERVER_BIN` or `scripts/setup --print-path`. It listens on a
+//! random loopback port with JetStream in a temporary directory, and is killed when the test ends.
+
+use async_nats::jetstream::{self, consumer, kv, stream};
+use futures_util::StreamExt;
+use prost::Message as _;
+use serde_json::Value;
+use sluice_peer::names;
+use sluice_peer::proto::{CreditToken, MintReason};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+// ------------------------------------------------------------------ harness
+
+struct Server {
+    child: Child,
+    dir: PathBuf,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn nats_server_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("NATS_SERVER_BIN").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let setup = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup");
+    let out = Command::new(&setup)
+        .arg("--print-path")
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", setup.display()));
+    assert!(out.status.success(), "{} --print-path failed", setup.display());
+    let path = String::from_utf8(out.stdout).unwrap().lines().last().unwrap_or("").trim().to_string();
+    assert!(!path.is_empty(), "scripts/setup printed no path");
+    PathBuf::from(path)
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}{}x{nanos}", std::process::id())
+}
+
+async fn start_server() -> Server {
+    let bin = nats_server_bin();
+    let dir = std::env::temp_dir().join(unique("sluice-rust-it-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(&bin)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let server = Server { child, dir, url: format!("nats://127.0.0.1:{port}") };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(c) = async_nats::connect(&server.url).await {
+            let js = jetstream::new(c);
+            if js.query_account().await.is_ok() {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "nats-server did not come up on {}", server.url);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server
+}
+
+/// Creates the §2 topology for queue `q`.
+async fn provision(js: &jetstream::Context, q: &str) {
+    js.create_stream(stream::Config {
+        name: names::work_stream(q),
+        subjects: vec![names::work_subject(q)],
+        retention: stream::RetentionPolicy::WorkQueue,
+        discard: stream::DiscardPolicy::New,
+        max_messages: 100_000,
+        storage: stream::StorageType::File,
+        duplicate_window: Duration::from_secs(120),
+        max_message_size: 1 << 20,
+        ..Default::default()
+    })
+    .await
+    .expect("work stream");
+    js.create_consumer_on_stream(
+        consumer::pull::Config {
+            durable_name: Some(names::WORKER_CONSUMER.into()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            max_deliver: -1,
+            max_ack_pending: 10_000,
+            ack_wait: Duration::from_secs(30),
+            max_waiting: 512,
+            ..Default::default()
+        },
+        names::work_stream(q),
+    )
+    .await
+    .expect("workers consumer");
+    js.create_stream(stream::Config {
+        name: names::CREDIT_STREAM.into(),
+        subjects: vec!["sluice.credit.>".into()],
+        retention: stream::RetentionPolicy::WorkQueue,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .expect("credit stream");
+    js.create_consumer_on_stream(
+        consumer::pull::Config {
+            durable_name: Some(names::credit_consumer(q)),
+            ack_policy: consumer::AckPolicy::Explicit,
+            filter_subject: names::credit_filter(q),
+            max_deliver: -1,
+            ack_wait: Duration::from_secs(10),
+            max_waiting: 512,
+            ..Default::default()
+        },
+        names::CREDIT_STREAM,
+    )
+    .await
+    .expect("credit consumer");
+    js.create_stream(stream::Config {
+        name: names::DLQ_STREAM.into(),
+        subjects: vec!["sluice.dlq.>".into()],
+        retention: stream::RetentionPolicy::Limits,
+        max_age: Duration::from_secs(30 * 24 * 3600),
+        duplicate_window: Duration::from_secs(600),
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .expect("dlq stream");
+    for (bucket, max_age) in [
+        (names::CAPACITY_BUCKET, Duration::from_secs(60)),
+        (names::CONTROL_BUCKET, Duration::ZERO),
+        (names::PROCESSED_BUCKET, Duration::from_secs(3600)),
+    ] {
+        js.create_key_value(kv::Config {
+            bucket: bucket.into(),
+            history: 1,
+            max_age,
+            storage: stream::StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("bucket {bucket}: {e}"));
+    }
+}
+
+async fn mint(js: &jetstream::Context, q: &str, tokens: &[u32]) {
+    for &n in tokens {
+        let body = CreditToken { credits: n, minted_by: "test".into(), minted_unix_ms: 0, reason: MintReason::Bootstrap as i32 };
+        js.publish(names::credit_subject(q, n), body.encode_to_vec().into()).await.unwrap().await.unwrap();
+    }
+}
+
+/// T: credits stored in the credit stream for `q` (§5.3).
+async fn stored_credits(js: &jetstream::Context, q: &str) -> u64 {
+    let s = js.get_stream(names::CREDIT_STREAM).await.unwrap();
+    let mut subjects = s.info_with_subjects(names::credit_filter(q)).await.unwrap();
+    let mut total = 0u64;
+    while let Some(item) = subjects.next().await {
+        let (subject, count) = item.unwrap();
+        total += names::token_credits(&subject).unwrap() as u64 * count as u64;
+    }
+    total
+}
+
+async fn backlog(js: &jetstream::Context, q: &str) -> u64 {
+    let mut s = js.get_stream(names::work_stream(q)).await.unwrap();
+    s.info().await.unwrap().state.messages
+}
+
+/// A peer process whose JSON-lines stdout is collected.
+struct Peer {
+    child: Child,
+    events: Arc<Mutex<Vec<Value>>>,
+    name: String,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Peer {
+    fn start(name: &str, args: &[&str]) -> Peer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice-peer-rust"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("peer binary");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let out = child.stdout.take().unwrap();
+        let sink = events.clone();
+        let label = name.to_string();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(v) => sink.lock().unwrap().push(v),
+                    Err(_) => panic!("{label}: stdout line is not JSON: {line}"),
+                }
+            }
+        });
+        Peer { child, events, name: name.to_string() }
+    }
+
+    fn events(&self, kind: &str) -> Vec<Value> {
+        self.events.lock().unwrap().iter().filter(|e| e["event"] == kind).cloned().collect()
+    }
+
+    async fn wait_event(&self, kind: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(e) = self.events(kind).into_iter().next() {
+                return e;
+            }
+            assert!(Instant::now() < deadline, "{}: no {kind} event within {timeout:?}", self.name);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} did not exit within {timeout:?}", self.name);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn signal_term(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+// ------------------------------------------------------------------ the test
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_and_producer_against_a_real_server() {
+    let server = start_server().await;
+    let client = async_nats::connect(&server.url).await.unwrap();
+    let js = jetstream::new(client.clone());
+    let q = unique("rt");
+    provision(&js, &q).await;
+
+    // W = concurrency + prefetch = 4 credits in circulation.
+    let minted: u64 = 4;
+    mint(&js, &q, &[2, 2]).await;
+    assert_eq!(stored_credits(&js, &q).await, minted);
+
+    let url = server.url.as_str();
+    let mut worker = Peer::start(
+        "worker",
+        &["worker", "--server", url, "--queue", &q, "--worker-id", "rw1", "--concurrency", "2", "--prefetch", "2",
+          "--work-ms", "5", "--token-batch", "2", "--backoff-initial-ms", "50"],
+    );
+    let ready = worker.wait_event("ready", Duration::from_secs(20)).await;
+    assert_eq!(ready["role"], "worker");
+    assert_eq!(ready["lang"], "rust");
+    let cap = js.get_key_value(names::CAPACITY_BUCKET).await.unwrap();
+    assert!(cap.get(names::capacity_key(&q, "rw1")).await.unwrap().is_some(), "advert written on start");
+
+    // Watch the backlog while producers run: it must never exceed the circulating credits.
+    let max_backlog = Arc::new(Mutex::new(0u64));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (js, q, max_backlog, stop) = (js.clone(), q.clone(), max_backlog.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let b = backlog(&js, &q).await;
+                {
+                    let mut m = max_backlog.lock().unwrap();
+                    *m = (*m).max(b);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+
+    let ok_count = 40u64;
+    let mut p_ok = Peer::start("producer-ok", &["produce", "--server", url, "--queue", &q, "--producer-id", "rp-ok", "--count", &ok_count.to_string()]);
+    let mut p_poison = Peer::start(
+        "producer-poison",
+        &["produce", "--server", url, "--queue", &q, "--producer-id", "rp-poison", "--count", "1", "--start", "1000", "--behavior", "poison"],
+    );
+    let mut p_flaky = Peer::start(
+        "producer-flaky",
+        &["produce", "--server", url, "--queue", &q, "--producer-id", "rp-flaky", "--count", "3", "--start", "2000", "--behavior", "fail-once"],
+    );
+    for p in [&mut p_ok, &mut p_poison, &mut p_flaky] {
+        let status = p.wait_exit(Duration::from_secs(60)).await;
+        assert!(status.success(), "{} exited with {status}", p.name);
+    }
+    assert_eq!(p_ok.events("sent").len() as u64, ok_count);
+    assert_eq!(p_ok.wait_event("done", Duration::from_secs(1)).await["sent"], ok_count);
+    assert_eq!(p_poison.events("sent").len(), 1);
+    assert_eq!(p_flaky.events("sent").len(), 3);
+    for e in p_ok.events("sent") {
+        let trace = e["trace_id"].as_str().unwrap();
+        assert_eq!(trace.len(), 32);
+        assert!(e["stream_seq"].as_u64().unwrap() > 0);
+    }
+
+    // Every good message is processed exactly once; the poison one is dead-lettered.
+    let expected: BTreeSet<String> = (0..ok_count)
+        .map(|s| format!("rp-ok-{s}"))
+        .chain((2000..2003).map(|s| format!("rp-flaky-{s}")))
+        .collect();
+    eventually("all messages processed and the stream drained", Duration::from_secs(30), || {
+        let (w, js, q, n) = (&worker, &js, &q, expected.len());
+        async move { w.events("processed").len() >= n && !w.events("dead_lettered").is_empty() && backlog(js, q).await == 0 }
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    watcher.await.unwrap();
+
+    let processed = worker.events("processed");
+    let mut seen = BTreeMap::new();
+    for e in &processed {
+        *seen.entry(e["msg_id"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        assert_eq!(e["lang"], "rust");
+        assert_eq!(e["type"], "sluice.conformance.Work");
+        assert_eq!(e["version"], 1);
+        assert_eq!(e["trace_id"].as_str().unwrap().len(), 32);
+    }
+    assert!(seen.values().all(|n| *n == 1), "a message was processed more than once: {seen:?}");
+    assert_eq!(seen.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    // The trace continues: the worker reports the producer's trace id.
+    let sent_trace: BTreeMap<String, String> = p_ok
+        .events("sent")
+        .iter()
+        .map(|e| (e["msg_id"].as_str().unwrap().to_string(), e["trace_id"].as_str().unwrap().to_string()))
+        .collect();
+    for e in &processed {
+        if let Some(t) = sent_trace.get(e["msg_id"].as_str().unwrap()) {
+            assert_eq!(e["trace_id"].as_str().unwrap(), t);
+        }
+    }
+    // fail-once: attempt 1 NAKed with reason retry, attempt 2 processed.
+    let naks = worker.events("nak");
+    for s in 2000..2003 {
+        let id = format!("rp-flaky-{s}");
+        assert!(naks.iter().any(|n| n["msg_id"] == id.as_str() && n["reason"] == "retry" && n["attempt"] == 1), "no retry nak for {id}");
+        assert!(processed.iter().any(|p| p["msg_id"] == id.as_str() && p["attempt"] == 2));
+    }
+
+    let dead = worker.events("dead_lettered");
+    assert_eq!(dead.len(), 1, "dead letters: {dead:?}");
+    assert_eq!(dead[0]["msg_id"], "rp-poison-1000");
+    assert_eq!(dead[0]["reason"], "rejected");
+    assert_eq!(dead[0]["attempt"], 1);
+
+    // One record in the DLQ stream with the §8 headers and the original payload.
+    let dlq = js.get_stream(names::DLQ_STREAM).await.unwrap();
+    let dlq_info = dlq.info_with_subjects(names::dlq_subject(&q)).await.unwrap();
+    let counts: Vec<(String, usize)> = dlq_info.map(|r| r.unwrap()).collect().await;
+    assert_eq!(counts, vec![(names::dlq_subject(&q), 1)]);
+    let rec = dlq.get_last_raw_message_by_subject(&names::dlq_subject(&q)).await.unwrap();
+    let h = |name: &str| rec.headers.get(name).map(|v| v.as_str().to_string()).unwrap_or_else(|| panic!("record lacks {name}"));
+    let seq: u64 = h("Sluice-Dlq-Stream-Seq").parse().unwrap();
+    assert_eq!(h("Nats-Msg-Id"), format!("dlq.{}.{seq}", names::work_stream(&q)));
+    assert_eq!(h("Sluice-Dlq-Msg-Id"), "rp-poison-1000");
+    assert_eq!(h("Sluice-Dlq-Reason"), "rejected");
+    assert!(!h("Sluice-Dlq-Error").is_empty());
+    assert_eq!(h("Sluice-Dlq-Attempts"), "1");
+    assert_eq!(h("Sluice-Dlq-Stream"), names::work_stream(&q));
+    assert_eq!(h("Sluice-Dlq-Subject"), names::work_subject(&q));
+    assert_eq!(h("Sluice-Dlq-Worker"), "rw1");
+    let at: i64 = h("Sluice-Dlq-At").parse().unwrap();
+    assert!((at - sluice_peer::now_unix_ms()).abs() < 120_000);
+    assert_eq!(h("Sluice-Protocol"), "1");
+    assert_eq!(h("Sluice-Type"), "sluice.conformance.Work");
+    assert_eq!(h("Sluice-Type-Version"), "1");
+    assert_eq!(h("Sluice-Producer"), "rp-poison");
+    assert!(sluice_peer::trace::parse_traceparent(&h("traceparent")).is_some());
+    let body: Value = serde_json::from_slice(&rec.payload).unwrap();
+    assert_eq!(body, serde_json::json!({"seq": 1000, "behavior": "poison"}));
+
+    // Flow control held: the backlog never exceeded the circulating credits, and every credit
+    // came back (B = 0, nothing held or owed: T = minted).
+    let max_b = *max_backlog.lock().unwrap();
+    eprintln!("max backlog observed: {max_b} (credits {minted})");
+    assert!(max_b <= minted, "backlog reached {max_b} with {minted} credits");
+    eventually("all credits returned to the credit stream", Duration::from_secs(15), || {
+        let (js, q) = (&js, &q);
+        async move { stored_credits(js, q).await == minted }
+    })
+    .await;
+    let ctl = js.get_key_value(names::CONTROL_BUCKET).await.unwrap();
+    for p in ["rp-ok", "rp-poison", "rp-flaky"] {
+        assert!(ctl.get(names::producer_key(&q, p)).await.unwrap().is_none(), "report of {p} not deleted");
+    }
+
+    // Clean shutdown: done, exit 0, advert deleted.
+    worker.signal_term();
+    let status = worker.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "worker exited with {status}");
+    let done = worker.wait_event("done", Duration::from_secs(1)).await;
+    assert_eq!(done["processed"], expected.len() as u64);
+    assert!(cap.get(names::capacity_key(&q, "rw1")).await.unwrap().is_none(), "advert not deleted");
+    assert_eq!(stored_credits(&js, &q).await, minted);
+    drop(server);
+}
+
+/// A producer with no credits and no workers fails after the acquire timeout, naming the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producer_without_workers_times_out() {
+    let server = start_server().await;
+    let js = jetstream::new(async_nats::connect(&server.url).await.unwrap());
+    let q = unique("rt");
+    provision(&js, &q).await;
+    let mut p = Peer::start(
+        "producer",
+        &["produce", "--server", &server.url, "--queue", &q, "--producer-id", "lonely", "--count", "1", "--acquire-timeout-ms", "1500"],
+    );
+    let status = p.wait_exit(Duration::from_secs(20)).await;
+    assert!(!status.success());
+    let err = p.wait_event("error", Duration::from_secs(1)).await;
+    assert!(err["message"].as_str().unwrap().contains("no live workers"), "{err}");
+    assert_eq!(backlog(&js, &q).await, 0);
+}
