@@ -63,9 +63,11 @@ pub fn validate<'a>(get: impl Fn(&str) -> Option<&'a str>, supported_protocol: u
     if !valid_msg_id(msg_id) {
         return bad(MSG_ID);
     }
-    // A protocol number too large for u64 cannot be a revision anyone implements; it is
-    // rejected as malformed rather than treated as "newer".
-    let protocol_num = match is_plain_decimal(protocol).then(|| protocol.parse::<u64>().ok()).flatten() {
+    // At most 9 digits (see NOTES.md): longer numbers are malformed, not "newer".
+    let protocol_num = match (is_plain_decimal(protocol) && protocol.len() <= 9)
+        .then(|| protocol.parse::<u64>().ok())
+        .flatten()
+    {
         Some(p) => p,
         None => return bad(PROTOCOL),
     };

@@ -253,6 +253,12 @@ impl Producer {
     async fn send(self: Arc<Self>, seq: u64) -> Result<(), String> {
         let msg_id = format!("{}-{}", self.cfg.producer_id, seq);
         let tp = trace::new_trace();
+        let payload: bytes::Bytes = json!({"seq": seq, "behavior": self.cfg.behavior}).to_string().into();
+        let token = self
+            .acquire()
+            .await
+            .map_err(|reason| format!("send of {msg_id} waited {} ms for a credit: {reason}", self.cfg.acquire_timeout.as_millis()))?;
+        // Sluice-Sent-At: when the first publish attempt starts.
         let sent_at = now_unix_ms();
         let mut headers = HeaderMap::new();
         headers.insert(h::MSG_ID, msg_id.as_str());
@@ -263,12 +269,6 @@ impl Producer {
         headers.insert(h::TRACEPARENT, tp.header());
         headers.insert(h::PRODUCER, self.cfg.producer_id.as_str());
         headers.insert(h::SENT_AT, sent_at.to_string());
-        let payload: bytes::Bytes = json!({"seq": seq, "behavior": self.cfg.behavior}).to_string().into();
-
-        let token = self
-            .acquire()
-            .await
-            .map_err(|reason| format!("send of {msg_id} waited {} ms for a credit: {reason}", self.cfg.acquire_timeout.as_millis()))?;
         let subject = names::work_subject(&self.cfg.queue);
         let deadline = Instant::now() + self.cfg.acquire_timeout.max(Duration::from_secs(10));
         let mut attempt = 0u32;

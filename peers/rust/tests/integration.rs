@@ -295,6 +295,17 @@ async fn worker_and_producer_against_a_real_server() {
     let cap = js.get_key_value(names::CAPACITY_BUCKET).await.unwrap();
     assert!(cap.get(names::capacity_key(&q, "rw1")).await.unwrap().is_some(), "advert written on start");
 
+    // §4.3 policy FAIL: a live worker exists and none handles version 2.
+    let mut p_v2 = Peer::start(
+        "producer-v2",
+        &["produce", "--server", url, "--queue", &q, "--producer-id", "rp-v2", "--count", "1", "--version", "2"],
+    );
+    assert!(!p_v2.wait_exit(Duration::from_secs(20)).await.success());
+    let err = p_v2.wait_event("error", Duration::from_secs(1)).await;
+    let text = err["message"].as_str().unwrap();
+    assert!(text.contains("version not handled") && text.contains("sluice.conformance.Work@1-1"), "{err}");
+    assert!(p_v2.events("sent").is_empty());
+
     // Watch the backlog while producers run: it must never exceed the circulating credits.
     let max_backlog = Arc::new(Mutex::new(0u64));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -453,4 +464,29 @@ async fn producer_without_workers_times_out() {
     let err = p.wait_event("error", Duration::from_secs(1)).await;
     assert!(err["message"].as_str().unwrap().contains("no live workers"), "{err}");
     assert_eq!(backlog(&js, &q).await, 0);
+}
+
+/// The work stream's hard wall (`max_msgs` with `discard: new`) answers with JetStream error
+/// 10077, which the producer treats as back-pressure (§6 step 5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hard_wall_is_error_10077() {
+    let server = start_server().await;
+    let js = jetstream::new(async_nats::connect(&server.url).await.unwrap());
+    let q = unique("rt");
+    js.create_stream(stream::Config {
+        name: names::work_stream(&q),
+        subjects: vec![names::work_subject(&q)],
+        retention: stream::RetentionPolicy::WorkQueue,
+        discard: stream::DiscardPolicy::New,
+        max_messages: 2,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        js.publish(names::work_subject(&q), "x".into()).await.unwrap().await.unwrap();
+    }
+    let err = js.publish(names::work_subject(&q), "x".into()).await.unwrap().await.unwrap_err();
+    assert!(sluice_peer::jsutil::is_hard_limit(&err), "{err}");
+    assert_eq!(sluice_peer::jsutil::publish_error_code(&err), Some(10077), "{err}");
 }
