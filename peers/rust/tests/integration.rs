@@ -490,3 +490,90 @@ async fn hard_wall_is_error_10077() {
     assert!(sluice_peer::jsutil::is_hard_limit(&err), "{err}");
     assert_eq!(sluice_peer::jsutil::publish_error_code(&err), Some(10077), "{err}");
 }
+
+/// Deliveries the worker cannot run: invalid headers, undecodable payloads and types it does not
+/// handle (NAKed during the grace period, then dead-lettered).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_dead_letters_what_it_cannot_run() {
+    let server = start_server().await;
+    let js = jetstream::new(async_nats::connect(&server.url).await.unwrap());
+    let q = unique("rt");
+    provision(&js, &q).await;
+    let mut worker = Peer::start(
+        "worker",
+        &["worker", "--server", &server.url, "--queue", &q, "--worker-id", "rw2", "--grace-ms", "600", "--grace-delay-ms", "200"],
+    );
+    worker.wait_event("ready", Duration::from_secs(20)).await;
+
+    let publish = |id: Option<&str>, typ: &str, version: Option<&str>, body: &str| {
+        let mut h = async_nats::HeaderMap::new();
+        if let Some(id) = id {
+            h.insert("Nats-Msg-Id", id);
+        }
+        h.insert("Sluice-Protocol", "1");
+        h.insert("Sluice-Type", typ);
+        if let Some(v) = version {
+            h.insert("Sluice-Type-Version", v);
+        }
+        let (js, subject, body) = (js.clone(), names::work_subject(&q), body.to_string());
+        async move { js.publish_with_headers(subject, h, body.into()).await.unwrap().await.unwrap() }
+    };
+    let work = "sluice.conformance.Work";
+    publish(Some("t-missing"), work, None, r#"{"seq":1,"behavior":"ok"}"#).await;
+    publish(Some("t-bad"), work, Some("01"), r#"{"seq":2,"behavior":"ok"}"#).await;
+    publish(Some("t-undecodable"), work, Some("1"), "not json").await;
+    publish(Some("t-other"), "acme.Other", Some("1"), r#"{"seq":4,"behavior":"ok"}"#).await;
+    publish(Some("t-newer"), work, Some("7"), r#"{"seq":5,"behavior":"ok"}"#).await;
+    publish(None, work, Some("1"), r#"{"seq":6,"behavior":"ok"}"#).await;
+
+    let want = [
+        (Some("t-missing"), "missing-header"),
+        (Some("t-bad"), "bad-header"),
+        (Some("t-undecodable"), "decode-error"),
+        (Some("t-other"), "unknown-type"),
+        (Some("t-newer"), "unsupported-version"),
+        (None, "missing-header"),
+    ];
+    eventually("every bad delivery dead-lettered", Duration::from_secs(20), || {
+        let w = &worker;
+        async move { w.events("dead_lettered").len() >= want.len() }
+    })
+    .await;
+    let dead = worker.events("dead_lettered");
+    assert_eq!(dead.len(), want.len(), "{dead:?}");
+    for (id, reason) in want {
+        let id_json = id.map(Value::from).unwrap_or(Value::Null);
+        assert!(dead.iter().any(|d| d["msg_id"] == id_json && d["reason"] == reason), "no {reason} for {id:?}: {dead:?}");
+    }
+    // Not handled here: NAKed with the grace delay before the grace period ran out.
+    let naks = worker.events("nak");
+    for id in ["t-other", "t-newer"] {
+        assert!(naks.iter().any(|n| n["msg_id"] == id && n["reason"] == "not-handled" && n["delay_ms"] == 200), "{naks:?}");
+    }
+    assert!(worker.events("processed").is_empty());
+    let dlq = js.get_stream(names::DLQ_STREAM).await.unwrap();
+    let counts: Vec<(String, usize)> = dlq.info_with_subjects(names::dlq_subject(&q)).await.unwrap().map(|r| r.unwrap()).collect().await;
+    assert_eq!(counts, vec![(names::dlq_subject(&q), want.len())]);
+    eventually("work stream drained", Duration::from_secs(5), || {
+        let (js, q) = (&js, &q);
+        async move { backlog(js, q).await == 0 }
+    })
+    .await;
+    // Every finished delivery owes a credit: six dead letters mint six credits.
+    eventually("six credits minted", Duration::from_secs(10), || {
+        let (js, q) = (&js, &q);
+        async move { stored_credits(js, q).await == 6 }
+    })
+    .await;
+
+    // A good message after all that is processed normally.
+    publish(Some("t-once"), work, Some("1"), r#"{"seq":7,"behavior":"ok"}"#).await;
+    eventually("t-once processed", Duration::from_secs(10), || {
+        let w = &worker;
+        async move { w.events("processed").len() == 1 }
+    })
+    .await;
+    worker.signal_term();
+    assert!(worker.wait_exit(Duration::from_secs(30)).await.success());
+    assert_eq!(worker.wait_event("done", Duration::from_secs(1)).await["processed"], 1);
+}
