@@ -1,0 +1,21 @@
+package dev.sluice.cli;
+
+/** The CLI's exit codes (docs/CLI.md). */
+final class ExitCodes {
+  /** Success; for status and explain: nothing wrong. */
+  static final int OK = 0;
+
+  /** A finding: an unhealthy queue, an explained problem, an apply conflict, an internal error. */
+  static final int FINDING = 1;
+
+  /** Bad command line or bad input (malformed filter, refused confirmation). */
+  static final int USAGE = 2;
+
+  /** Cannot connect to the server, or authentication failed, or JetStream is not enabled. */
+  static final int CONNECT = 3;
+
+  /** A queue, dead letter, message or path that does not exist. */
+  static final int NOT_FOUND = 4;
+
+  private ExitCodes() {}
+}
