@@ -1,0 +1,100 @@
+package dev.sluice.samples.worker;
+
+import dev.sluice.Backoff;
+import dev.sluice.Sluice;
+import dev.sluice.Worker;
+import dev.sluice.samples.orders.Orders;
+import io.nats.client.Connection;
+import io.nats.client.Nats;
+import io.nats.client.Options;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The sample worker program: handles {@code sluice.demo.Order} v2 and, through the upcaster, v1.
+ *
+ * <pre>
+ * java -cp ... dev.sluice.samples.worker.OrderWorker --server nats://127.0.0.1:4222 \
+ *     [--concurrency 4] [--prefetch 4] [--work-ms 10] [--fail-rate 0.05]
+ * </pre>
+ *
+ * Ctrl-C shuts it down cleanly: in-flight orders finish, owed credits are minted, the capacity
+ * advert is withdrawn.
+ */
+public final class OrderWorker {
+  private OrderWorker() {}
+
+  /** Starts a worker on the orders queue with the sample handler. */
+  public static Worker start(
+      Sluice sluice, OrderHandler handler, String workerId, int concurrency, int prefetch) {
+    return sluice
+        .worker(Orders.QUEUE)
+        .workerId(workerId)
+        .handle(Orders.V2, handler) // the handler is written against the newest schema...
+        .upcast(Orders.TYPE, 1, OrderUpcaster::v1ToV2) // ...and old messages are upcast to it
+        .concurrency(concurrency) // handlers running at once
+        .prefetch(prefetch) // messages pulled ahead; capacity = concurrency + prefetch
+        // Retry transient failures after 250 ms, 500 ms, 1 s, ... (the default starts at 1 s).
+        .backoff(Backoff.exponential(Duration.ofMillis(250), 2.0, Duration.ofSeconds(10), 0.2))
+        .maxAttempts(5) // then dead-letter with reason max-attempts
+        // Processed ids are recorded in the shared KV bucket too, so a message redelivered to
+        // another worker of the fleet (after a crash) is not handled twice.
+        .sharedIdempotency()
+        .start();
+  }
+
+  public static void main(String[] args) throws Exception {
+    String server = "nats://127.0.0.1:4222";
+    int concurrency = 4;
+    int prefetch = 4;
+    long workMs = 10;
+    double failRate = 0.05;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--server" -> server = args[++i];
+        case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
+        case "--prefetch" -> prefetch = Integer.parseInt(args[++i]);
+        case "--work-ms" -> workMs = Long.parseLong(args[++i]);
+        case "--fail-rate" -> failRate = Double.parseDouble(args[++i]);
+        default ->
+            throw new IllegalArgumentException(
+                "usage: OrderWorker [--server URL] [--concurrency N] [--prefetch N] [--work-ms MS]"
+                    + " [--fail-rate P]");
+      }
+    }
+    Effects effects = new Effects();
+    OrderHandler handler =
+        new OrderHandler(
+            new OrderHandler.Settings(Duration.ofMillis(workMs), failRate),
+            effects,
+            (order, ctx) -> {});
+    CountDownLatch stop = new CountDownLatch(1);
+    try (Connection nc = Nats.connect(Options.builder().server(server).build())) {
+      Worker worker =
+          start(
+              Sluice.using(nc),
+              handler,
+              "orders-" + ProcessHandle.current().pid(),
+              concurrency,
+              prefetch);
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    worker.close();
+                    stop.countDown();
+                  }));
+      System.err.printf(
+          "worker %s: capacity %d; Ctrl-C to stop%n",
+          worker.workerId(), worker.advertisedCapacity());
+      while (!stop.await(5, java.util.concurrent.TimeUnit.SECONDS)) {
+        System.err.printf(
+            "processed %d, retried %d, dead-lettered %d, %s%n",
+            worker.processedCount(),
+            worker.retriedCount(),
+            worker.deadLetteredCount(),
+            worker.health().state());
+      }
+    }
+  }
+}
