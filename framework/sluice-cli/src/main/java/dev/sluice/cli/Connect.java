@@ -45,8 +45,7 @@ final class Connect {
             .servers(o.server.split(","))
             .connectionName("sluice-cli")
             .noReconnect()
-            .connectionTimeout(o.timeout)
-            .errorListener(new QuietErrors());
+            .connectionTimeout(o.timeout);
     if (o.user != null) {
       b.userInfo(o.user, o.password == null ? "" : o.password);
     } else if (o.password != null) {
@@ -136,7 +135,8 @@ final class Connect {
         kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, new char[0]);
       }
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       if (o.tlsCa != null) {
         KeyStore ts = KeyStore.getInstance(KeyStore.getDefaultType());
         ts.load(null, null);

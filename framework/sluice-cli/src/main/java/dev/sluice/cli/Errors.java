@@ -37,7 +37,9 @@ final class Errors {
           ExitCodes.FINDING, "the server refused the request: " + api.getMessage(), ex);
     }
     if (t instanceof TopologyException) {
-      return new CliException(ExitCodes.USAGE, msg, ex);
+      // A malformed file is bad input (2); a server refusal is a finding (1).
+      boolean refused = t.getCause() instanceof JetStreamApiException;
+      return new CliException(refused ? ExitCodes.FINDING : ExitCodes.USAGE, msg, ex);
     }
     if (t instanceof TimeoutException
         || t instanceof JetStreamStatusException
@@ -52,7 +54,11 @@ final class Errors {
     }
     return new CliException(
         ExitCodes.FINDING,
-        "unexpected error: " + t.getClass().getSimpleName() + ": " + msg + " (rerun with --verbose)",
+        "unexpected error: "
+            + t.getClass().getSimpleName()
+            + ": "
+            + msg
+            + " (rerun with --verbose)",
         ex);
   }
 }

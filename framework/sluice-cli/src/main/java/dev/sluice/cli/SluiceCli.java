@@ -38,63 +38,58 @@ import picocli.CommandLine.Spec;
 public final class SluiceCli implements Callable<Integer> {
   @Option(
       names = {"-s", "--server"},
-      scope = ScopeType.INHERITED,
+      scope = ScopeType.INHERIT,
       defaultValue = "${env:NATS_URL:-nats://127.0.0.1:4222}",
       description = "NATS server URL(s), comma-separated (env NATS_URL; default ${DEFAULT-VALUE}).")
   String server;
 
-  @Option(names = "--user", scope = ScopeType.INHERITED, description = "User name.")
+  @Option(names = "--user", scope = ScopeType.INHERIT, description = "User name.")
   String user;
 
-  @Option(
-      names = "--password",
-      scope = ScopeType.INHERITED,
-      description = "Password (with --user).",
-      arity = "0..1",
-      interactive = false)
+  @Option(names = "--password", scope = ScopeType.INHERIT, description = "Password (with --user).")
   String password;
 
-  @Option(names = "--token", scope = ScopeType.INHERITED, description = "Authentication token.")
+  @Option(names = "--token", scope = ScopeType.INHERIT, description = "Authentication token.")
   String token;
 
   @Option(
       names = "--creds",
-      scope = ScopeType.INHERITED,
+      scope = ScopeType.INHERIT,
       paramLabel = "FILE",
       description = "User credentials file (JWT + NKey seed).")
   String creds;
 
   @Option(
       names = "--nkey",
-      scope = ScopeType.INHERITED,
+      scope = ScopeType.INHERIT,
       paramLabel = "FILE",
       description = "NKey seed file.")
   String nkey;
 
   @Option(
       names = "--tlscert",
-      scope = ScopeType.INHERITED,
+      scope = ScopeType.INHERIT,
       paramLabel = "FILE",
       description = "Client certificate (PEM) for TLS client authentication.")
   String tlsCert;
 
   @Option(
       names = "--tlskey",
-      scope = ScopeType.INHERITED,
+      scope = ScopeType.INHERIT,
       paramLabel = "FILE",
       description = "Client private key (PEM, PKCS#8) for --tlscert.")
   String tlsKey;
 
   @Option(
       names = "--tlsca",
-      scope = ScopeType.INHERITED,
+      scope = ScopeType.INHERIT,
       paramLabel = "FILE",
       description = "CA certificate(s) (PEM) to verify the server with.")
   String tlsCa;
 
   @Option(
       names = "--timeout",
-      scope = ScopeType.INHERITED,
+      scope = ScopeType.INHERIT,
       defaultValue = "5s",
       converter = DurationConverter.class,
       description = "Connect and request timeout (default ${DEFAULT-VALUE}).")
@@ -102,13 +97,13 @@ public final class SluiceCli implements Callable<Integer> {
 
   @Option(
       names = {"-j", "--json"},
-      scope = ScopeType.INHERITED,
+      scope = ScopeType.INHERIT,
       description = "Print JSON instead of a table.")
   boolean json;
 
   @Option(
       names = {"-v", "--verbose"},
-      scope = ScopeType.INHERITED,
+      scope = ScopeType.INHERIT,
       description = "Print stack traces of errors.")
   boolean verbose;
 

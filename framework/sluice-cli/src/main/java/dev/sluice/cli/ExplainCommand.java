@@ -1,0 +1,323 @@
+package dev.sluice.cli;
+
+import dev.sluice.internal.Protocol;
+import dev.sluice.internal.proto.CapacityAdvert;
+import dev.sluice.internal.proto.HandledType;
+import io.nats.client.api.MessageInfo;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(
+    name = "explain",
+    description = {
+      "Name what is wrong with a queue and what to do about it.",
+      "Exit code 1 when there is a finding, 0 when nothing is wrong."
+    })
+final class ExplainCommand extends BaseCommand {
+  @Parameters(index = "0", paramLabel = "QUEUE", description = "The queue.")
+  String queue;
+
+  @Option(
+      names = "--stuck-after",
+      defaultValue = "30s",
+      converter = SluiceCli.DurationConverter.class,
+      description =
+          "A backlog with no message finished for this long is stuck (default ${DEFAULT-VALUE}).")
+  Duration stuckAfter;
+
+  @Option(
+      names = "--sample",
+      defaultValue = "200",
+      description = "Messages inspected for types and versions (default ${DEFAULT-VALUE}).")
+  int sample;
+
+  record Finding(String code, String summary, String action) {
+    Map<String, Object> json() {
+      Map<String, Object> m = Json.obj();
+      m.put("code", code);
+      m.put("summary", summary);
+      m.put("action", action);
+      return m;
+    }
+  }
+
+  @Override
+  int run(Connect.Session s) throws Exception {
+    QueueState st = QueueState.read(s, queue);
+    long stuckMs = stuckAfter.toMillis();
+    List<MessageInfo> msgs =
+        st.backlog() == 0
+            ? List.of()
+            : Messages.read(
+                s.jsm,
+                Protocol.workStream(queue),
+                Protocol.workSubject(queue),
+                st.work.getStreamState().getFirstSequence(),
+                Math.max(1, sample));
+    List<Finding> findings = findings(st, msgs, stuckMs);
+    if (json()) {
+      Map<String, Object> m = Json.obj();
+      m.put("queue", queue);
+      m.put("health", st.health(stuckMs));
+      m.put("status", st.statusJson(stuckMs));
+      List<Object> fs = new ArrayList<>();
+      for (Finding f : findings) {
+        fs.add(f.json());
+      }
+      m.put("findings", fs);
+      printJson(m);
+    } else {
+      out()
+          .println(
+              "queue "
+                  + queue
+                  + ": "
+                  + st.health(stuckMs)
+                  + " (backlog "
+                  + st.backlog()
+                  + ", in flight "
+                  + st.inFlight()
+                  + ", window "
+                  + st.window()
+                  + ", live workers "
+                  + st.liveWorkers()
+                  + ")");
+      if (findings.isEmpty()) {
+        out().println("nothing wrong found");
+      }
+      int i = 1;
+      for (Finding f : findings) {
+        out().println((i++) + ". [" + f.code() + "] " + f.summary());
+        out().println("   what to do: " + f.action());
+      }
+      out().flush();
+    }
+    return findings.isEmpty() ? ExitCodes.OK : ExitCodes.FINDING;
+  }
+
+  static List<Finding> findings(QueueState st, List<MessageInfo> msgs, long stuckMs) {
+    String q = st.queue;
+    List<Finding> out = new ArrayList<>();
+    if (st.consumer == null) {
+      out.add(
+          new Finding(
+              "consumer-missing",
+              "the worker consumer '"
+                  + Protocol.WORKER_CONSUMER
+                  + "' on stream "
+                  + Protocol.workStream(q)
+                  + " does not exist, so no worker can pull",
+              "recreate it with 'sluice apply' (or Sluice.provision(QueueSpec.of(\""
+                  + q
+                  + "\")))"));
+    } else if (st.consumerPaused()) {
+      out.add(
+          new Finding(
+              "consumer-paused",
+              "the worker consumer is paused"
+                  + (st.consumer.getPauseRemaining() == null
+                      ? ""
+                      : " for another " + Table.age(st.consumer.getPauseRemaining().toMillis())),
+              "resume it: nats consumer resume " + Protocol.workStream(q) + " workers"));
+    }
+    if (st.liveWorkers() == 0) {
+      long expired = st.adverts.size();
+      out.add(
+          new Finding(
+              "no-workers",
+              "no live worker advertises capacity for "
+                  + q
+                  + (expired > 0 ? " (" + expired + " expired adverts)" : "")
+                  + "; "
+                  + st.backlog()
+                  + " messages wait and producers get only the standing buffer ("
+                  + st.standingBuffer()
+                  + ")",
+              "start a worker for queue " + q + "; if one runs, check its log for errors"));
+    } else if (st.window() == 0) {
+      out.add(
+          new Finding(
+              "no-credits",
+              "the window is 0: "
+                  + st.circuitOpen()
+                  + " live workers have an open circuit and the others are draining or not"
+                  + " running, so no credits are issued",
+              "look at the workers' handler errors ('sluice workers "
+                  + q
+                  + "'); the circuit"
+                  + " closes after a successful probe"));
+    } else if (st.waiting() > 0 && st.creditsAvailable() == 0) {
+      out.add(
+          new Finding(
+              "no-credits",
+              "producers wait for credits ("
+                  + st.waiting()
+                  + " sends) and none are available: window "
+                  + st.window()
+                  + ", backlog "
+                  + st.backlog()
+                  + ", tokens "
+                  + st.tokens
+                  + " of which held by producers "
+                  + (st.heldSpent() + st.heldUnspent())
+                  + (st.progressing(stuckMs)
+                      ? " (workers are finishing messages: this is back-pressure)"
+                      : "; workers finish nothing, so no credits return"),
+              st.progressing(stuckMs)
+                  ? "add workers or capacity if the wait is too long"
+                  : "see why the workers finish nothing (handlers blocked or failing); 'sluice"
+                      + " credits "
+                      + q
+                      + "' shows the ledger"));
+    }
+    if (st.hardLimit() > 0 && st.backlog() >= st.hardLimit()) {
+      out.add(
+          new Finding(
+              "hard-limit",
+              "the work stream holds "
+                  + st.backlog()
+                  + " messages, its hard limit (max_msgs "
+                  + st.hardLimit()
+                  + "): every publish is refused",
+              "find the producer that ignores credits; raise max_msgs in jetstream-config and"
+                  + " 'sluice apply' only if the workers can drain it"));
+    }
+    Long redelivered = st.redelivered();
+    if (redelivered != null && redelivered > 0) {
+      String sample = "";
+      if (!msgs.isEmpty()) {
+        MessageInfo m = msgs.get(0);
+        sample =
+            "; the oldest is seq "
+                + m.getSeq()
+                + " ("
+                + Messages.first(m.getHeaders(), Protocol.H_TYPE)
+                + "@"
+                + Messages.first(m.getHeaders(), Protocol.H_TYPE_VERSION)
+                + ", id "
+                + Messages.first(m.getHeaders(), Protocol.H_MSG_ID)
+                + ", "
+                + Table.age(Math.max(0, st.now - m.getTime().toInstant().toEpochMilli()))
+                + " old)";
+      }
+      out.add(
+          new Finding(
+              "poison",
+              redelivered
+                  + " messages are being redelivered again and again: the handler keeps failing"
+                  + " on them"
+                  + sample,
+              "read the worker log for the handler's error ('sluice peek "
+                  + q
+                  + "' shows the messages); they are dead-lettered after max_attempts, then"
+                  + " 'sluice dlq replay' once fixed"));
+    }
+    Long inFlight = st.inFlight();
+    if (st.backlog() > 0
+        && inFlight != null
+        && inFlight >= st.backlog()
+        && !st.progressing(stuckMs)
+        && st.liveWorkers() > 0) {
+      out.add(
+          new Finding(
+              "all-in-backoff",
+              "every stored message ("
+                  + st.backlog()
+                  + ") is in flight or waiting for a retry, and none finished in the last "
+                  + Table.age(stuckMs),
+              "the handlers are failing or hanging: check the worker log, the handler timeout and"
+                  + " downstream dependencies"));
+    }
+    Map<String, Integer> unhandled = unhandledVersions(st, msgs);
+    if (!unhandled.isEmpty()) {
+      List<String> handled = new ArrayList<>();
+      for (CapacityAdvert a : st.liveAdverts()) {
+        handled.add(a.getWorkerId() + ": " + WorkersCommand.handled(a));
+      }
+      List<String> parts = new ArrayList<>();
+      unhandled.forEach((k, v) -> parts.add(k + " (" + v + " messages)"));
+      out.add(
+          new Finding(
+              "unhandled-version",
+              "no live worker handles "
+                  + String.join(", ", parts)
+                  + "; live workers handle "
+                  + String.join("; ", handled),
+              "deploy a worker that handles these types and versions (or an upcaster); after the"
+                  + " grace period they are dead-lettered as unknown-type/unsupported-version"));
+    }
+    if (out.isEmpty()
+        && st.backlog() > 0
+        && !st.progressing(stuckMs)
+        && st.oldestAgeMs() != null
+        && st.oldestAgeMs() > stuckMs) {
+      out.add(
+          new Finding(
+              "stuck",
+              "the backlog ("
+                  + st.backlog()
+                  + ") has not moved for "
+                  + Table.age(stuckMs)
+                  + " and no single cause was found",
+              "check worker logs and 'sluice workers " + q + "', 'sluice credits " + q + "'"));
+    }
+    if (st.deadLetters != null && st.deadLetters > 0) {
+      out.add(
+          new Finding(
+              "dead-letters",
+              st.deadLetters + " dead letters are stored for " + q,
+              "inspect them with 'sluice dlq list "
+                  + q
+                  + "'; replay with 'sluice dlq replay "
+                  + q
+                  + " --all' once fixed, or purge"));
+    }
+    return out;
+  }
+
+  /** type@version of sampled messages that no live advert's handled ranges cover. */
+  static Map<String, Integer> unhandledVersions(QueueState st, List<MessageInfo> msgs) {
+    Map<String, Integer> out = new LinkedHashMap<>();
+    List<CapacityAdvert> live = st.liveAdverts();
+    if (live.isEmpty()) {
+      return out;
+    }
+    for (MessageInfo m : msgs) {
+      String type = Messages.first(m.getHeaders(), Protocol.H_TYPE);
+      String vs = Messages.first(m.getHeaders(), Protocol.H_TYPE_VERSION);
+      String ps = Messages.first(m.getHeaders(), Protocol.H_PROTOCOL);
+      if (type == null || vs == null) {
+        continue;
+      }
+      int v;
+      int p;
+      try {
+        v = Integer.parseInt(vs);
+        p = ps == null ? 1 : Integer.parseInt(ps);
+      } catch (NumberFormatException e) {
+        continue;
+      }
+      boolean ok = false;
+      for (CapacityAdvert a : live) {
+        if (p > a.getProtocolVersion()) {
+          continue;
+        }
+        for (HandledType h : a.getHandledList()) {
+          if (h.getType().equals(type) && v >= h.getMinVersion() && v <= h.getMaxVersion()) {
+            ok = true;
+          }
+        }
+      }
+      if (!ok) {
+        out.merge(type + "@" + v + (p > 1 ? " (protocol " + p + ")" : ""), 1, Integer::sum);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,100 @@
+package dev.sluice.cli;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(
+    name = "status",
+    description = {
+      "Backlog, in flight, credits, workers, dead letters and health of each queue.",
+      "Exit code 1 when a queue is stuck, degraded or has no workers."
+    })
+final class StatusCommand extends BaseCommand {
+  @Parameters(index = "0", arity = "0..1", paramLabel = "QUEUE", description = "One queue.")
+  String queue;
+
+  @Option(
+      names = "--stuck-after",
+      defaultValue = "30s",
+      converter = SluiceCli.DurationConverter.class,
+      description =
+          "A backlog with no message finished for this long is stuck (default ${DEFAULT-VALUE}).")
+  Duration stuckAfter;
+
+  @Override
+  int run(Connect.Session s) throws Exception {
+    List<QueueState> states = read(s, queue);
+    render(states, stuckAfter.toMillis(), json(), s, this);
+    return anyUnhealthy(states, stuckAfter.toMillis()) ? ExitCodes.FINDING : ExitCodes.OK;
+  }
+
+  static List<QueueState> read(Connect.Session s, String queue) throws Exception {
+    List<QueueState> states = new ArrayList<>();
+    for (String q : queues(s, queue)) {
+      states.add(QueueState.read(s, q));
+    }
+    return states;
+  }
+
+  static boolean anyUnhealthy(List<QueueState> states, long stuckAfterMs) {
+    return states.stream().anyMatch(st -> QueueState.unhealthy(st.health(stuckAfterMs)));
+  }
+
+  static void render(
+      List<QueueState> states, long stuckAfterMs, boolean json, Connect.Session s, BaseCommand c) {
+    if (json) {
+      Map<String, Object> m = Json.obj();
+      m.put("server", s.url());
+      m.put("time_unix_ms", System.currentTimeMillis());
+      List<Object> qs = new ArrayList<>();
+      for (QueueState st : states) {
+        qs.add(st.statusJson(stuckAfterMs));
+      }
+      m.put("queues", qs);
+      c.printJson(m);
+      return;
+    }
+    if (states.isEmpty()) {
+      c.out().println("no Sluice queues on " + s.url() + " (provision one with 'sluice apply')");
+      c.out().flush();
+      return;
+    }
+    Table t =
+        new Table(
+            "QUEUE",
+            "HEALTH",
+            "BACKLOG",
+            "IN-FLIGHT",
+            "REDELIVERED",
+            "OLDEST",
+            "WINDOW",
+            "CREDITS",
+            "HELD",
+            "WAITING",
+            "WORKERS",
+            "DLQ",
+            "LIMIT");
+    for (QueueState st : states) {
+      t.row(
+          st.queue,
+          st.health(stuckAfterMs),
+          st.backlog(),
+          st.inFlight(),
+          st.redelivered(),
+          Table.age(st.oldestAgeMs()),
+          st.window(),
+          st.creditsAvailable(),
+          st.heldSpent() + st.heldUnspent(),
+          st.waiting(),
+          st.liveWorkers(),
+          st.deadLetters,
+          st.hardLimit());
+    }
+    t.print(c.out());
+  }
+}
