@@ -140,6 +140,22 @@ final class DlqCommand implements Callable<Integer> {
     return m;
   }
 
+  /**
+   * §8.3 replay headers, less any {@code Nats-Expected-*} publish precondition copied from the
+   * original publish (the stored record carries the producer's {@code Nats-Expected-Stream}, which
+   * would make the server refuse the replay).
+   */
+  static Headers replayHeaders(MessageInfo record) {
+    Headers h = DeadLetters.replayHeaders(record.getHeaders(), record.getSeq());
+    Headers out = new Headers();
+    for (String key : h.keySet()) {
+      if (!key.startsWith("Nats-Expected-")) {
+        out.put(key, h.get(key));
+      }
+    }
+    return out;
+  }
+
   private static Long parseLong(String s) {
     try {
       return Long.parseLong(s.trim());
@@ -310,7 +326,7 @@ final class DlqCommand implements Callable<Integer> {
         r.put("original_msg_id", Messages.first(mi.getHeaders(), Protocol.H_DLQ_MSG_ID));
         r.put("replay_msg_id", "replay." + mi.getSeq());
         if (!dryRun) {
-          Headers h = DeadLetters.replayHeaders(mi.getHeaders(), mi.getSeq());
+          Headers h = replayHeaders(mi);
           PublishAck ack;
           try {
             ack =
