@@ -498,6 +498,10 @@ public final class Demo {
             window + slack,
             credits,
             rate.update(processed));
+    if (produced == 0 && processed == 0) {
+      // A fresh queue has no credits: the reconciler mints the window after two agreeing audits.
+      line += " | waiting for the first credits";
+    }
     if (o.progress() == Progress.TTY) {
       err.print("\r\033[K" + line);
     } else {

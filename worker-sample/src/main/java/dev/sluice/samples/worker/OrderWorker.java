@@ -15,7 +15,7 @@ import java.util.concurrent.CountDownLatch;
  *
  * <pre>
  * java -cp ... dev.sluice.samples.worker.OrderWorker --server nats://127.0.0.1:4222 \
- *     [--concurrency 4] [--prefetch 4] [--work-ms 10] [--fail-rate 0.05]
+ *     [--concurrency 4] [--prefetch 28] [--work-ms 10] [--fail-rate 0.05]
  * </pre>
  *
  * Ctrl-C shuts it down cleanly: in-flight orders finish, owed credits are minted, the capacity
@@ -46,7 +46,9 @@ public final class OrderWorker {
   public static void main(String[] args) throws Exception {
     String server = "nats://127.0.0.1:4222";
     int concurrency = 4;
-    int prefetch = 4;
+    // capacity = concurrency + prefetch; keep it at least the queue's token batch (32): see
+    // docs/DEMO.md, "Tuning".
+    int prefetch = 28;
     long workMs = 10;
     double failRate = 0.05;
     for (int i = 0; i < args.length; i++) {
