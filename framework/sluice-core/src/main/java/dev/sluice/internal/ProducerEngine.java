@@ -86,6 +86,7 @@ public final class ProducerEngine implements AutoCloseable {
   private int standingBuffer;
   private long lastLeaseExtend = System.nanoTime();
   private boolean lastReportNonEmpty;
+  private boolean settlePending;
 
   private static final class Held {
     final Message msg;
@@ -249,8 +250,22 @@ public final class ProducerEngine implements AutoCloseable {
   }
 
   private void release(Held h, boolean refund) {
+    boolean settle;
     synchronized (lock) {
       unreserve(h, refund);
+      settle = h.inFlight == 0 && h.unspent() == 0 && !settlePending;
+      if (settle) {
+        settlePending = true;
+      }
+    }
+    if (settle) {
+      // A spent token is reported and acked at once: while it stays stored, the reconciler
+      // counts its credits twice (in T and in the backlog) and would see a false surplus.
+      try {
+        timer.execute(this::tick);
+      } catch (java.util.concurrent.RejectedExecutionException closing) {
+        // close() settles everything itself
+      }
     }
   }
 
@@ -320,8 +335,7 @@ public final class ProducerEngine implements AutoCloseable {
                     traceparent));
             return;
           }
-          Throwable cause =
-              err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+          Throwable cause = rootCause(err);
           boolean full =
               cause instanceof JetStreamApiException jse
                   && jse.getApiErrorCode() == Protocol.ERR_MAX_MSGS;
@@ -371,6 +385,17 @@ public final class ProducerEngine implements AutoCloseable {
                     cause));
           }
         });
+  }
+
+  /** The JetStream or I/O error inside the wrappers jnats and CompletableFuture add. */
+  private static Throwable rootCause(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof CompletionException || c.getClass() == RuntimeException.class)
+        && c.getCause() != null
+        && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c;
   }
 
   private void checkVersion(OutgoingMessage m) {
@@ -523,6 +548,7 @@ public final class ProducerEngine implements AutoCloseable {
     long now = System.nanoTime();
     ProducerReport report;
     synchronized (lock) {
+      settlePending = false;
       for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
         Waiter w = it.next();
         if (now > w.deadline || w.future.isDone()) {

@@ -163,8 +163,10 @@ public final class Reconciler {
           tokens,
           heldSpent,
           owed);
-    } else if (d.action() == Credits.Action.BURN) {
-      burned = burn(d.credits(), batch);
+    } else if (d.action() == Credits.Action.BURN && d.credits() > liveProducers * (long) batch) {
+      // Producers report held credits a moment after they spend them, so a busy queue always
+      // shows a small false surplus; only what exceeds one token per live producer is real.
+      burned = burn(d.credits() - liveProducers * (long) batch, batch);
       LOG.info(
           "queue {}: burned {} credits (window {}, backlog {}, tokens {}, held spent {}, owed {})",
           queue,
@@ -190,7 +192,7 @@ public final class Reconciler {
             .setAuditUnixMs(now)
             .build();
     lastLedger = ledger;
-    long nextPrevious = d.action() == Credits.Action.NONE ? d.deficit() : 0;
+    long nextPrevious = minted > 0 || burned > 0 ? 0 : d.deficit();
     try {
       control.update(key, lease(now, ledger, nextPrevious).toByteArray(), revision);
     } catch (JetStreamApiException e) {

@@ -13,15 +13,15 @@ import dev.sluice.internal.proto.QueueSettings;
 import dev.sluice.internal.proto.WorkerState;
 import dev.sluice.spi.Middleware;
 import io.nats.client.Connection;
-import io.nats.client.ConsumeOptions;
-import io.nats.client.ConsumerContext;
-import io.nats.client.IterableConsumer;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
+import io.nats.client.JetStreamSubscription;
 import io.nats.client.KeyValue;
 import io.nats.client.Message;
 import io.nats.client.PublishOptions;
+import io.nats.client.PullRequestOptions;
+import io.nats.client.PullSubscribeOptions;
 import io.nats.client.api.KeyValueEntry;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsJetStreamMetaData;
@@ -69,7 +69,8 @@ public final class WorkerEngine implements AutoCloseable {
   private final Reconciler reconciler;
   private final KvBoard<CapacityAdvert> adverts;
   private final KvBoard<ProducerReport> reports;
-  private final Semaphore permits;
+  private final Semaphore slots;
+  private static final Duration PULL_EXPIRY = Duration.ofSeconds(1);
   private final Set<Message> inFlight = ConcurrentHashMap.newKeySet();
   private final AtomicInteger inFlightCount = new AtomicInteger();
   private final AtomicLong processed = new AtomicLong();
@@ -132,7 +133,8 @@ public final class WorkerEngine implements AutoCloseable {
       throw new SluiceException("interrupted while starting worker", e);
     }
     this.handles = new HandlesImpl(s.handlers(), s.upcasters());
-    this.permits = new Semaphore(s.concurrency());
+    // In hand at most concurrency + prefetch: running handlers plus messages queued for them.
+    this.slots = new Semaphore(s.concurrency() + s.prefetch());
     this.scheduler = Executors.newScheduledThreadPool(2, r -> daemon(r, "sluice-worker-timer"));
     this.minterThread = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-minter"));
     this.reconcilerThread =
@@ -208,47 +210,69 @@ public final class WorkerEngine implements AutoCloseable {
 
   // ---------------------------------------------------------------------------------- pulling
 
+  /** One outstanding pull request: how many messages it may still bring, until when. */
+  private static final class Pull {
+    int remaining;
+    final long expiresAt;
+
+    Pull(int remaining, long expiresAt) {
+      this.remaining = remaining;
+      this.expiresAt = expiresAt;
+    }
+  }
+
   private void pullLoop() {
-    ConsumerContext cc = null;
-    IterableConsumer ic = null;
+    JetStreamSubscription sub = null;
+    java.util.ArrayDeque<Pull> pulls = new java.util.ArrayDeque<>();
+    long lastCheck = System.nanoTime();
+    boolean wasOpen = false;
     while (running) {
       try {
-        if (breaker.isOpen() || breaker.isHalfOpen()) {
-          if (ic != null) {
-            ic.stop();
-            drainBuffered(ic);
-            ic = null;
-            advertise();
-          }
-          probeWhenHalfOpen(cc);
-          continue;
-        }
-        if (ic == null) {
-          if (cc == null) {
-            cc = js.getConsumerContext(stream, Protocol.WORKER_CONSUMER);
-          }
-          ic = cc.iterate(ConsumeOptions.builder().batchSize(s.prefetch()).build());
+        if (sub == null) {
+          jsm.getConsumerInfo(stream, Protocol.WORKER_CONSUMER); // a clear error if it is missing
+          sub = js.subscribe(null, PullSubscribeOptions.bind(stream, Protocol.WORKER_CONSUMER));
+          pulls.clear();
           if (!problem.isEmpty()) {
             LOG.info("queue {}: consuming again", s.queue());
             problem = "";
             advertise();
           }
         }
-        permits.acquire();
-        Message m;
-        try {
-          m = ic.nextMessage(Duration.ofMillis(500));
-        } catch (Exception e) {
-          permits.release();
-          throw e;
+        boolean open = breaker.isOpen() || breaker.isHalfOpen();
+        if (open != wasOpen) {
+          wasOpen = open;
+          advertise();
         }
-        if (m == null) {
-          permits.release();
-          if (ic.isFinished() || ic.isStopped()) {
-            ic = null;
+        long now = System.nanoTime();
+        while (!pulls.isEmpty() && (pulls.peek().expiresAt < now || pulls.peek().remaining <= 0)) {
+          pulls.poll();
+        }
+        int outstanding = pulls.stream().mapToInt(x -> x.remaining).sum();
+        int want;
+        if (open) {
+          // Circuit open: pull nothing until the breaker allows one probe.
+          want = outstanding == 0 && inFlightCount.get() == 0 && breaker.tryAcquirePermit() ? 1 : 0;
+        } else {
+          want = slots.availablePermits() - outstanding;
+        }
+        if (want > 0 && (outstanding == 0 || want >= Math.max(1, s.prefetch() / 2))) {
+          sub.pull(PullRequestOptions.builder(want).expiresIn(PULL_EXPIRY).build());
+          pulls.add(new Pull(want, now + PULL_EXPIRY.toNanos() + 50_000_000L));
+        }
+        Message m = sub.nextMessage(Duration.ofMillis(open ? 200 : 50));
+        if (m == null || !m.isJetStream()) {
+          if (System.nanoTime() - lastCheck > 3_000_000_000L) {
+            lastCheck = System.nanoTime();
+            jsm.getConsumerInfo(stream, Protocol.WORKER_CONSUMER); // still there?
           }
           continue;
         }
+        lastCheck = System.nanoTime();
+        Pull head = pulls.peek();
+        if (head != null) {
+          head.remaining--;
+        }
+        slots.acquire();
         dispatch(m);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -263,21 +287,23 @@ public final class WorkerEngine implements AutoCloseable {
           problem = why;
           advertise();
         }
-        if (ic != null) {
+        if (sub != null) {
           try {
-            ic.stop();
+            sub.unsubscribe();
           } catch (RuntimeException ignored) {
             // already broken
           }
-          ic = null;
+          sub = null;
         }
-        cc = null;
         sleepQuietly(2000); // no hot loop while the stream, consumer or server is missing
       }
     }
-    if (ic != null) {
-      ic.stop();
-      drainBuffered(ic);
+    if (sub != null) {
+      try {
+        sub.unsubscribe();
+      } catch (RuntimeException ignored) {
+        // the connection may be closed
+      }
     }
   }
 
@@ -301,35 +327,6 @@ public final class WorkerEngine implements AutoCloseable {
     return e.getClass().getSimpleName() + ": " + msg;
   }
 
-  private void drainBuffered(IterableConsumer ic) {
-    try {
-      Message m;
-      while ((m = ic.nextMessage(Duration.ofMillis(50))) != null) {
-        m.nak(); // pulled but never started: at once available to others
-      }
-    } catch (Exception ignored) {
-      // nothing more buffered
-    }
-  }
-
-  private void probeWhenHalfOpen(ConsumerContext cc) throws Exception {
-    if (!breaker.tryAcquirePermit()) {
-      sleepQuietly(200);
-      return;
-    }
-    ConsumerContext c = cc != null ? cc : js.getConsumerContext(stream, Protocol.WORKER_CONSUMER);
-    permits.acquire();
-    Message m = c.next(Duration.ofSeconds(1));
-    if (m == null) {
-      permits.release();
-      breaker.recordSuccess(); // nothing to probe with: nothing is failing
-      return;
-    }
-    dispatch(m);
-    permits.acquire(s.concurrency()); // wait for the probe's outcome
-    permits.release(s.concurrency());
-  }
-
   private void dispatch(Message m) {
     inFlight.add(m);
     inFlightCount.incrementAndGet();
@@ -342,13 +339,13 @@ public final class WorkerEngine implements AutoCloseable {
                 } finally {
                   inFlight.remove(m);
                   inFlightCount.decrementAndGet();
-                  permits.release();
+                  slots.release();
                 }
               });
     } catch (RejectedExecutionException e) {
       inFlight.remove(m);
       inFlightCount.decrementAndGet();
-      permits.release();
+      slots.release();
       m.nak();
     }
   }
