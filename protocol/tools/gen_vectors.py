@@ -306,8 +306,8 @@ def idempotency():
 def dlq():
     orig = {"Nats-Msg-Id": "m-7", "Sluice-Protocol": "1", "Sluice-Type": "acme.orders.v1.Order",
             "Sluice-Type-Version": "1", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "Sluice-Producer": "p-1"}
-    rec = dict(orig)
+            "Sluice-Producer": "p-1", "Nats-Expected-Stream": "SLUICE_Q_orders"}
+    rec = {k: v for k, v in orig.items() if not k.startswith("Nats-Expected-")}
     rec.update({"Nats-Msg-Id": "dlq.SLUICE_Q_orders.17", "Sluice-Dlq-Msg-Id": "m-7",
                 "Sluice-Dlq-Reason": "max-attempts", "Sluice-Dlq-Error": "boom",
                 "Sluice-Dlq-Attempts": "5", "Sluice-Dlq-Stream": "SLUICE_Q_orders",
@@ -320,7 +320,7 @@ def dlq():
                  "Sluice-Dlq-Stream": "SLUICE_Q_orders", "Sluice-Dlq-Stream-Seq": "3",
                  "Sluice-Dlq-Subject": "sluice.q.orders", "Sluice-Dlq-Worker": "java-w1",
                  "Sluice-Dlq-At": "1700000000123"})
-    replay = {k: v for k, v in orig.items()}
+    replay = {k: v for k, v in orig.items() if not k.startswith("Nats-Expected-")}
     replay.update({"Nats-Msg-Id": "replay.42", "Sluice-Replay-Of": "m-7"})
     write("dlq.json", {
         "description": "PROTOCOL.md §8: dead-letter records and replay. Payload bytes are unchanged.",

@@ -38,10 +38,14 @@ func DLQMsgID(stream string, seq uint64) string {
 }
 
 // RecordHeaders returns the headers of the dead-letter record of a message with headers orig:
-// every original header (all values) plus the Sluice-Dlq-* headers, Nats-Msg-Id replaced.
+// every original header (all values) except Nats-Expected-* preconditions, plus the Sluice-Dlq-*
+// headers, Nats-Msg-Id replaced.
 func RecordHeaders(orig map[string][]string, d DeadLetter) map[string][]string {
 	out := make(map[string][]string, len(orig)+10)
 	for k, v := range orig {
+		if strings.HasPrefix(k, "Nats-Expected-") {
+			continue // publish preconditions would make the record's own publish fail
+		}
 		out[k] = append([]string(nil), v...)
 	}
 	if id := First(orig, HdrMsgID); id != "" {
@@ -71,7 +75,7 @@ func ReplayMsgID(dlqSeq uint64) string { return "replay." + strconv.FormatUint(d
 func ReplayHeaders(record map[string][]string, dlqSeq uint64) map[string][]string {
 	out := make(map[string][]string, len(record))
 	for k, v := range record {
-		if strings.HasPrefix(k, "Sluice-Dlq-") {
+		if strings.HasPrefix(k, "Sluice-Dlq-") || strings.HasPrefix(k, "Nats-Expected-") {
 			continue
 		}
 		out[k] = append([]string(nil), v...)

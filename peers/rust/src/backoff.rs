@@ -12,7 +12,12 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { initial_ms: 1000.0, multiplier: 2.0, max_delay_ms: 60000.0, jitter: 0.2 }
+        Backoff {
+            initial_ms: 1000.0,
+            multiplier: 2.0,
+            max_delay_ms: 60000.0,
+            jitter: 0.2,
+        }
     }
 }
 
@@ -38,7 +43,10 @@ impl Backoff {
     /// Inclusive bounds of the delay for attempt `k`.
     pub fn bounds_ms(&self, attempt: u64) -> (f64, f64) {
         let d = self.base_ms(attempt);
-        ((d * (1.0 - self.jitter)).max(0.0), (d * (1.0 + self.jitter)).min(self.max_delay_ms))
+        (
+            (d * (1.0 - self.jitter)).max(0.0),
+            (d * (1.0 + self.jitter)).min(self.max_delay_ms),
+        )
     }
 
     /// A delay with a uniformly random `u`.

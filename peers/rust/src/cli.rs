@@ -18,7 +18,9 @@ impl Args {
                     (n.to_string(), v.to_string())
                 } else {
                     i += 1;
-                    let v = argv.get(i).ok_or_else(|| format!("--{rest} needs a value"))?;
+                    let v = argv
+                        .get(i)
+                        .ok_or_else(|| format!("--{rest} needs a value"))?;
                     (rest.to_string(), v.clone())
                 }
             } else {
@@ -34,17 +36,26 @@ impl Args {
     }
 
     pub fn required(&self, name: &str) -> Result<String, String> {
-        self.values.get(name).cloned().ok_or_else(|| format!("--{name} is required"))
+        self.values
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("--{name} is required"))
     }
 
     pub fn string(&self, name: &str, default: &str) -> String {
-        self.values.get(name).cloned().unwrap_or_else(|| default.to_string())
+        self.values
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
     }
 
     pub fn opt_num<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
         match self.values.get(name) {
             None => Ok(None),
-            Some(v) => v.parse::<T>().map(Some).map_err(|_| format!("--{name}: not a valid number: {v:?}")),
+            Some(v) => v
+                .parse::<T>()
+                .map(Some)
+                .map_err(|_| format!("--{name}: not a valid number: {v:?}")),
         }
     }
 
@@ -58,14 +69,26 @@ pub fn parse_handles(s: &str) -> Result<Vec<crate::outcome::HandledType>, String
     s.split(',')
         .filter(|p| !p.is_empty())
         .map(|part| {
-            let (t, range) = part.rsplit_once('@').ok_or_else(|| format!("--handles: {part:?} lacks @MIN-MAX"))?;
-            let (lo, hi) = range.split_once('-').ok_or_else(|| format!("--handles: {part:?} lacks MIN-MAX"))?;
-            let min_version: u32 = lo.parse().map_err(|_| format!("--handles: bad minimum in {part:?}"))?;
-            let max_version: u32 = hi.parse().map_err(|_| format!("--handles: bad maximum in {part:?}"))?;
+            let (t, range) = part
+                .rsplit_once('@')
+                .ok_or_else(|| format!("--handles: {part:?} lacks @MIN-MAX"))?;
+            let (lo, hi) = range
+                .split_once('-')
+                .ok_or_else(|| format!("--handles: {part:?} lacks MIN-MAX"))?;
+            let min_version: u32 = lo
+                .parse()
+                .map_err(|_| format!("--handles: bad minimum in {part:?}"))?;
+            let max_version: u32 = hi
+                .parse()
+                .map_err(|_| format!("--handles: bad maximum in {part:?}"))?;
             if t.is_empty() || min_version == 0 || min_version > max_version {
                 return Err(format!("--handles: bad entry {part:?}"));
             }
-            Ok(crate::outcome::HandledType { type_name: t.to_string(), min_version, max_version })
+            Ok(crate::outcome::HandledType {
+                type_name: t.to_string(),
+                min_version,
+                max_version,
+            })
         })
         .collect()
 }

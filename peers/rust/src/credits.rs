@@ -3,7 +3,10 @@
 /// `floor(c / b)` tokens of `b`, then the binary decomposition of `c mod b`, largest first.
 /// `b` must be a power of two.
 pub fn decompose(credits: u64, batch: u32) -> Vec<u32> {
-    assert!(batch.is_power_of_two(), "token batch must be a power of two");
+    assert!(
+        batch.is_power_of_two(),
+        "token batch must be a power of two"
+    );
     let b = batch as u64;
     let mut out = vec![batch; (credits / b) as usize];
     let mut rest = credits % b;

@@ -16,7 +16,10 @@ pub const REPLAY_OF: &str = "Sluice-Replay-Of";
 pub enum Validation {
     Valid(ValidHeaders),
     /// `reason` is `missing-header` or `bad-header`; `header` names the first failing header.
-    Invalid { reason: &'static str, header: &'static str },
+    Invalid {
+        reason: &'static str,
+        header: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +46,7 @@ fn valid_msg_id(s: &str) -> bool {
 
 fn valid_type(s: &str) -> bool {
     (1..=256).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'/'))
 }
 
@@ -52,14 +54,20 @@ fn valid_type(s: &str) -> bool {
 pub fn validate<'a>(get: impl Fn(&str) -> Option<&'a str>, supported_protocol: u32) -> Validation {
     for name in [MSG_ID, PROTOCOL, TYPE, TYPE_VERSION] {
         if get(name).is_none_or(str::is_empty) {
-            return Validation::Invalid { reason: "missing-header", header: name };
+            return Validation::Invalid {
+                reason: "missing-header",
+                header: name,
+            };
         }
     }
     let msg_id = get(MSG_ID).unwrap();
     let protocol = get(PROTOCOL).unwrap();
     let type_name = get(TYPE).unwrap();
     let version = get(TYPE_VERSION).unwrap();
-    let bad = |header| Validation::Invalid { reason: "bad-header", header };
+    let bad = |header| Validation::Invalid {
+        reason: "bad-header",
+        header,
+    };
     if !valid_msg_id(msg_id) {
         return bad(MSG_ID);
     }
@@ -82,13 +90,16 @@ pub fn validate<'a>(get: impl Fn(&str) -> Option<&'a str>, supported_protocol: u
         Some(v) => v as u32,
         None => return bad(TYPE_VERSION),
     };
-    let trace_valid = get(TRACEPARENT).and_then(crate::trace::parse_traceparent).is_some();
+    let trace_valid = get(TRACEPARENT)
+        .and_then(crate::trace::parse_traceparent)
+        .is_some();
     Validation::Valid(ValidHeaders {
         msg_id: msg_id.to_string(),
         protocol: protocol_num,
         type_name: type_name.to_string(),
         version: version_num,
         trace_valid,
-        not_handled_reason: (protocol_num > supported_protocol as u64).then_some("unsupported-protocol"),
+        not_handled_reason: (protocol_num > supported_protocol as u64)
+            .then_some("unsupported-protocol"),
     })
 }

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 /// The id itself when it matches `^[A-Za-z0-9_-]{1,200}$`, else `=` + lowercase hex SHA-256.
 pub fn id_key(msg_id: &str) -> String {
     let plain = (1..=200).contains(&msg_id.len())
-        && msg_id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+        && msg_id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
     if plain {
         return msg_id.to_string();
     }
@@ -35,7 +37,12 @@ pub struct ProcessedCache {
 
 impl ProcessedCache {
     pub fn new(window: Duration, capacity: usize) -> Self {
-        ProcessedCache { window, capacity, seen: HashMap::new(), order: VecDeque::new() }
+        ProcessedCache {
+            window,
+            capacity,
+            seen: HashMap::new(),
+            order: VecDeque::new(),
+        }
     }
 
     fn evict(&mut self, now: Instant) {

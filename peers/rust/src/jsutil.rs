@@ -21,7 +21,11 @@ pub async fn require_stream(js: &jetstream::Context, name: &str) -> Result<Strea
         .map_err(|e| format!("stream {name} is missing or unreadable ({e}): {PROVISION_HINT}"))
 }
 
-pub async fn require_pull_consumer(stream: &mut Stream, stream_name: &str, name: &str) -> Result<PullConsumer, String> {
+pub async fn require_pull_consumer(
+    stream: &mut Stream,
+    stream_name: &str,
+    name: &str,
+) -> Result<PullConsumer, String> {
     stream
         .get_consumer::<jetstream::consumer::pull::Config>(name)
         .await

@@ -3,18 +3,18 @@
 
 pub mod backoff;
 pub mod cli;
-pub mod events;
-pub mod jsutil;
-pub mod producer;
-pub mod worker;
 pub mod credits;
 pub mod dlq;
+pub mod events;
 pub mod headers;
 pub mod idempotency;
+pub mod jsutil;
 pub mod names;
 pub mod outcome;
+pub mod producer;
 pub mod proto;
 pub mod trace;
+pub mod worker;
 
 /// The protocol revision this peer implements (`Sluice-Protocol`).
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -3,9 +3,9 @@
 use serde_json::json;
 use sluice_peer::cli::{parse_handles, Args};
 use sluice_peer::events::emit;
+use sluice_peer::names;
 use sluice_peer::producer::{self, ProducerConfig};
 use sluice_peer::worker::{self, WorkerConfig};
-use sluice_peer::names;
 use std::time::Duration;
 
 const USAGE: &str = "usage:
@@ -27,8 +27,21 @@ fn fail(message: &str) -> ! {
 fn worker_config(args: &[String]) -> Result<WorkerConfig, String> {
     let a = Args::parse(
         args,
-        &["server", "queue", "worker-id", "concurrency", "prefetch", "work-ms", "handles", "max-attempts",
-          "backoff-initial-ms", "grace-ms", "grace-delay-ms", "token-batch", "capacity"],
+        &[
+            "server",
+            "queue",
+            "worker-id",
+            "concurrency",
+            "prefetch",
+            "work-ms",
+            "handles",
+            "max-attempts",
+            "backoff-initial-ms",
+            "grace-ms",
+            "grace-delay-ms",
+            "token-batch",
+            "capacity",
+        ],
     )?;
     let queue = a.required("queue")?;
     let worker_id = a.required("worker-id")?;
@@ -36,7 +49,9 @@ fn worker_config(args: &[String]) -> Result<WorkerConfig, String> {
         return Err(format!("--queue {queue:?} is not a valid queue name"));
     }
     if !names::valid_id(&worker_id) {
-        return Err(format!("--worker-id {worker_id:?} is not in the id charset"));
+        return Err(format!(
+            "--worker-id {worker_id:?} is not in the id charset"
+        ));
     }
     let token_batch: u32 = a.num("token-batch", 8)?;
     if !token_batch.is_power_of_two() || token_batch > 1 << 20 {
@@ -75,7 +90,17 @@ fn worker_config(args: &[String]) -> Result<WorkerConfig, String> {
 fn producer_config(args: &[String]) -> Result<ProducerConfig, String> {
     let a = Args::parse(
         args,
-        &["server", "queue", "producer-id", "count", "type", "version", "start", "behavior", "acquire-timeout-ms"],
+        &[
+            "server",
+            "queue",
+            "producer-id",
+            "count",
+            "type",
+            "version",
+            "start",
+            "behavior",
+            "acquire-timeout-ms",
+        ],
     )?;
     let queue = a.required("queue")?;
     let producer_id = a.required("producer-id")?;
@@ -83,13 +108,20 @@ fn producer_config(args: &[String]) -> Result<ProducerConfig, String> {
         return Err(format!("--queue {queue:?} is not a valid queue name"));
     }
     if !names::valid_id(&producer_id) {
-        return Err(format!("--producer-id {producer_id:?} is not in the id charset"));
+        return Err(format!(
+            "--producer-id {producer_id:?} is not in the id charset"
+        ));
     }
     let behavior = a.string("behavior", "ok");
     if !matches!(behavior.as_str(), "ok" | "poison" | "fail-once") {
-        return Err(format!("--behavior {behavior:?}: expected ok, poison or fail-once"));
+        return Err(format!(
+            "--behavior {behavior:?}: expected ok, poison or fail-once"
+        ));
     }
-    let count: u64 = a.required("count")?.parse().map_err(|_| "--count: not a number".to_string())?;
+    let count: u64 = a
+        .required("count")?
+        .parse()
+        .map_err(|_| "--count: not a number".to_string())?;
     let version: u32 = a.num("version", 1)?;
     if version == 0 || version > i32::MAX as u32 {
         return Err("--version must be in 1..=2147483647".into());
@@ -120,7 +152,10 @@ fn main() {
         std::process::exit(2);
     };
     let rest = &argv[1..];
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let result = match cmd.as_str() {
         "worker" => match worker_config(rest) {
             Ok(cfg) => rt.block_on(worker::run(cfg)),

@@ -1,7 +1,7 @@
 //! Outcome classification of one delivery (§7.2), split around the handler run.
 
 use crate::backoff::Backoff;
-use crate::headers::{validate, Validation, ValidHeaders};
+use crate::headers::{validate, ValidHeaders, Validation};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandledType {
@@ -38,11 +38,17 @@ impl Default for Settings {
 /// What to do with a delivery before (or instead of) running the handler: steps 1–5 of §7.2.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Precheck {
-    DeadLetter { reason: &'static str, error: String },
+    DeadLetter {
+        reason: &'static str,
+        error: String,
+    },
     /// Already processed: ack (finishing) without running the handler.
     Duplicate,
     /// Not handled here, within the grace period: NAK with the grace delay.
-    NakNotHandled { delay_ms: u64, reason: &'static str },
+    NakNotHandled {
+        delay_ms: u64,
+        reason: &'static str,
+    },
     /// Go on to decoding (step 6) and the handler (step 7).
     Proceed(ValidHeaders),
 }
@@ -71,13 +77,19 @@ pub fn precheck<'a>(
     if payload_len > settings.max_payload_bytes {
         return Precheck::DeadLetter {
             reason: "oversize",
-            error: format!("payload of {payload_len} bytes exceeds {}", settings.max_payload_bytes),
+            error: format!(
+                "payload of {payload_len} bytes exceeds {}",
+                settings.max_payload_bytes
+            ),
         };
     }
     if delivery_count > settings.max_deliveries {
         return Precheck::DeadLetter {
             reason: "max-deliveries",
-            error: format!("delivered {delivery_count} times (max {})", settings.max_deliveries),
+            error: format!(
+                "delivered {delivery_count} times (max {})",
+                settings.max_deliveries
+            ),
         };
     }
     if processed(&v.msg_id) {
@@ -85,7 +97,10 @@ pub fn precheck<'a>(
     }
     if let Some(reason) = not_handled(&v, handled) {
         if age_ms < settings.grace_ms as i64 {
-            return Precheck::NakNotHandled { delay_ms: settings.grace_delay_ms, reason };
+            return Precheck::NakNotHandled {
+                delay_ms: settings.grace_delay_ms,
+                reason,
+            };
         }
         let error = match reason {
             "unsupported-protocol" => format!("protocol {} is not supported", v.protocol),
@@ -103,7 +118,10 @@ pub fn not_handled(v: &ValidHeaders, handled: &[HandledType]) -> Option<&'static
     if let Some(r) = v.not_handled_reason {
         return Some(r);
     }
-    let mut types = handled.iter().filter(|h| h.type_name == v.type_name).peekable();
+    let mut types = handled
+        .iter()
+        .filter(|h| h.type_name == v.type_name)
+        .peekable();
     if types.peek().is_none() {
         return Some("unknown-type");
     }
@@ -125,7 +143,10 @@ pub enum HandlerResult {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Final {
     Ack,
-    DeadLetter { reason: &'static str, error: String },
+    DeadLetter {
+        reason: &'static str,
+        error: String,
+    },
     /// NAK with the backoff for the failed attempt.
     NakRetry,
 }
@@ -134,10 +155,16 @@ pub enum Final {
 pub fn after_handler(settings: &Settings, delivery_count: u64, result: &HandlerResult) -> Final {
     match result {
         HandlerResult::Success => Final::Ack,
-        HandlerResult::Reject(e) => Final::DeadLetter { reason: "rejected", error: e.clone() },
+        HandlerResult::Reject(e) => Final::DeadLetter {
+            reason: "rejected",
+            error: e.clone(),
+        },
         HandlerResult::Fail(e) => {
             if delivery_count >= settings.max_attempts {
-                Final::DeadLetter { reason: "max-attempts", error: e.clone() }
+                Final::DeadLetter {
+                    reason: "max-attempts",
+                    error: e.clone(),
+                }
             } else {
                 Final::NakRetry
             }

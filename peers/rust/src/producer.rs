@@ -6,7 +6,9 @@ use crate::headers as h;
 use crate::jsutil::{self, is_hard_limit};
 use crate::proto::{CapacityAdvert, CreditToken, MintReason, ProducerReport, QueueSettings};
 use crate::{log, names, now_unix_ms, trace, LANGUAGE, PROTOCOL_VERSION};
-use async_nats::jetstream::{self, consumer::PullConsumer, context::PublishErrorKind, kv, AckKind, Message};
+use async_nats::jetstream::{
+    self, consumer::PullConsumer, context::PublishErrorKind, kv, AckKind, Message,
+};
 use async_nats::HeaderMap;
 use futures_util::{StreamExt, TryStreamExt};
 use prost::Message as _;
@@ -75,15 +77,28 @@ struct Producer {
 }
 
 pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
-    let client = jsutil::connect(&cfg.server, &format!("sluice-rust-producer-{}", cfg.producer_id)).await?;
+    let client = jsutil::connect(
+        &cfg.server,
+        &format!("sluice-rust-producer-{}", cfg.producer_id),
+    )
+    .await?;
     let js = jetstream::new(client.clone());
     jsutil::require_stream(&js, &names::work_stream(&cfg.queue)).await?;
     let mut credits = jsutil::require_stream(&js, names::CREDIT_STREAM).await?;
-    let consumer = jsutil::require_pull_consumer(&mut credits, names::CREDIT_STREAM, &names::credit_consumer(&cfg.queue)).await?;
+    let consumer = jsutil::require_pull_consumer(
+        &mut credits,
+        names::CREDIT_STREAM,
+        &names::credit_consumer(&cfg.queue),
+    )
+    .await?;
     let kv_ctl = jsutil::require_kv(&js, names::CONTROL_BUCKET).await?;
     let kv_cap = jsutil::require_kv(&js, names::CAPACITY_BUCKET).await?;
     let lease = consumer.cached_info().config.ack_wait;
-    let lease = if lease.is_zero() { Duration::from_secs(10) } else { lease };
+    let lease = if lease.is_zero() {
+        Duration::from_secs(10)
+    } else {
+        lease
+    };
     let p = Arc::new(Producer {
         cfg,
         js,
@@ -137,17 +152,28 @@ pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
 }
 
 fn handles(live: &[CapacityAdvert], t: &str, v: u32) -> bool {
-    live.iter().any(|a| a.handled.iter().any(|h| h.r#type == t && h.min_version <= v && v <= h.max_version))
+    live.iter().any(|a| {
+        a.handled
+            .iter()
+            .any(|h| h.r#type == t && h.min_version <= v && v <= h.max_version)
+    })
 }
 
 fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> String {
     let mut what: Vec<String> = live
         .iter()
-        .flat_map(|a| a.handled.iter().map(|h| format!("{}@{}-{}", h.r#type, h.min_version, h.max_version)))
+        .flat_map(|a| {
+            a.handled
+                .iter()
+                .map(|h| format!("{}@{}-{}", h.r#type, h.min_version, h.max_version))
+        })
         .collect();
     what.sort();
     what.dedup();
-    format!("version not handled: no live worker handles {t} version {v} (live workers handle: {})", what.join(", "))
+    format!(
+        "version not handled: no live worker handles {t} version {v} (live workers handle: {})",
+        what.join(", ")
+    )
 }
 
 impl Producer {
@@ -163,7 +189,10 @@ impl Producer {
         };
         let now = now_unix_ms();
         let mut out = Vec::new();
-        for key in keys.into_iter().filter(|k| k.strip_prefix(&prefix).is_some_and(|r| !r.contains('.'))) {
+        for key in keys
+            .into_iter()
+            .filter(|k| k.strip_prefix(&prefix).is_some_and(|r| !r.contains('.')))
+        {
             if let Ok(Some(b)) = self.kv_cap.get(&key).await {
                 if let Ok(a) = CapacityAdvert::decode(b.as_ref()) {
                     if AdvertView::from_proto(&a).live(now) {
@@ -185,11 +214,17 @@ impl Producer {
             return version_error(&live, &self.cfg.type_name, self.cfg.version);
         }
         let standing = match self.kv_ctl.get(names::settings_key(&self.cfg.queue)).await {
-            Ok(Some(b)) => QueueSettings::decode(b.as_ref()).map(|s| s.standing_buffer).unwrap_or(0),
+            Ok(Some(b)) => QueueSettings::decode(b.as_ref())
+                .map(|s| s.standing_buffer)
+                .unwrap_or(0),
             _ => 0,
         };
         let now = now_unix_ms();
-        let window = crate::credits::window(standing, &live.iter().map(AdvertView::from_proto).collect::<Vec<_>>(), now);
+        let window = crate::credits::window(
+            standing,
+            &live.iter().map(AdvertView::from_proto).collect::<Vec<_>>(),
+            now,
+        );
         if live.is_empty() && standing == 0 {
             "no live workers".into()
         } else if window > 0 {
@@ -227,7 +262,9 @@ impl Producer {
                 }
             }
             self.want_pull.notify_one();
-            let left = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(50));
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(50));
             let _ = tokio::time::timeout(left, self.token_arrived.notified()).await;
         }
     }
@@ -253,11 +290,15 @@ impl Producer {
     async fn send(self: Arc<Self>, seq: u64) -> Result<(), String> {
         let msg_id = format!("{}-{}", self.cfg.producer_id, seq);
         let tp = trace::new_trace();
-        let payload: bytes::Bytes = json!({"seq": seq, "behavior": self.cfg.behavior}).to_string().into();
-        let token = self
-            .acquire()
-            .await
-            .map_err(|reason| format!("send of {msg_id} waited {} ms for a credit: {reason}", self.cfg.acquire_timeout.as_millis()))?;
+        let payload: bytes::Bytes = json!({"seq": seq, "behavior": self.cfg.behavior})
+            .to_string()
+            .into();
+        let token = self.acquire().await.map_err(|reason| {
+            format!(
+                "send of {msg_id} waited {} ms for a credit: {reason}",
+                self.cfg.acquire_timeout.as_millis()
+            )
+        })?;
         // Sluice-Sent-At: when the first publish attempt starts.
         let sent_at = now_unix_ms();
         let mut headers = HeaderMap::new();
@@ -274,7 +315,11 @@ impl Producer {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let r = match self.js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await {
+            let r = match self
+                .js
+                .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
+                .await
+            {
                 Ok(f) => f.await,
                 Err(e) => Err(e),
             };
@@ -282,8 +327,10 @@ impl Producer {
                 Ok(ack) => {
                     // A duplicate on the first attempt stored nothing new: refund (§6 step 4).
                     self.finish(token, ack.duplicate && attempt == 1, true);
-                    emit(json!({"event": "sent", "id": self.cfg.producer_id, "msg_id": msg_id, "seq": seq,
-                                "trace_id": tp.trace_id, "stream_seq": ack.sequence}));
+                    emit(
+                        json!({"event": "sent", "id": self.cfg.producer_id, "msg_id": msg_id, "seq": seq,
+                                "trace_id": tp.trace_id, "stream_seq": ack.sequence}),
+                    );
                     return Ok(());
                 }
                 Err(e) if is_hard_limit(&e) => {
@@ -293,7 +340,10 @@ impl Producer {
                 }
                 Err(e) if e.kind() == PublishErrorKind::StreamNotFound => {
                     self.finish(token, true, false);
-                    return Err(format!("publish of {msg_id}: no stream for {subject}: {}", jsutil::PROVISION_HINT));
+                    return Err(format!(
+                        "publish of {msg_id}: no stream for {subject}: {}",
+                        jsutil::PROVISION_HINT
+                    ));
                 }
                 Err(e) if e.kind() == PublishErrorKind::TimedOut => {
                     log!("publish of {msg_id} timed out; retrying with the same id");
@@ -305,7 +355,11 @@ impl Producer {
             }
             if Instant::now() >= deadline {
                 // Not a definite failure: the reservation stays spent.
-                let reason = if self.st.lock().unwrap().hard_limit { "stream at its hard limit" } else { "publish kept failing" };
+                let reason = if self.st.lock().unwrap().hard_limit {
+                    "stream at its hard limit"
+                } else {
+                    "publish kept failing"
+                };
                 self.finish(token, false, false);
                 return Err(format!("send of {msg_id} failed: {reason}"));
             }
@@ -331,13 +385,21 @@ impl Producer {
             if start {
                 tokio::spawn(self.clone().pull_one());
             } else {
-                let _ = tokio::time::timeout(Duration::from_millis(20), self.want_pull.notified()).await;
+                let _ = tokio::time::timeout(Duration::from_millis(20), self.want_pull.notified())
+                    .await;
             }
         }
     }
 
     async fn pull_one(self: Arc<Self>) {
-        match self.consumer.batch().max_messages(1).expires(self.cfg.pull_expiry).messages().await {
+        match self
+            .consumer
+            .batch()
+            .max_messages(1)
+            .expires(self.cfg.pull_expiry)
+            .messages()
+            .await
+        {
             Ok(mut batch) => {
                 while let Some(m) = batch.next().await {
                     match m {
@@ -366,7 +428,15 @@ impl Producer {
         let mut st = self.st.lock().unwrap();
         let id = st.next_id;
         st.next_id += 1;
-        st.held.push(Held { id, msg: Arc::new(msg), credits, spent: 0, inflight: 0, last_progress: now, last_used: now });
+        st.held.push(Held {
+            id,
+            msg: Arc::new(msg),
+            credits,
+            spent: 0,
+            inflight: 0,
+            last_progress: now,
+            last_used: now,
+        });
         drop(st);
         self.token_arrived.notify_waiters();
     }
@@ -459,7 +529,8 @@ impl Producer {
                     // Without the report no spent token may be acked: keep holding those;
                     // unspent tokens can still go back.
                     log!("cannot write report {key}: {e}");
-                    let (spent, unspent): (Vec<Held>, Vec<Held>) = idle.into_iter().partition(|t| t.spent > 0);
+                    let (spent, unspent): (Vec<Held>, Vec<Held>) =
+                        idle.into_iter().partition(|t| t.spent > 0);
                     let mut st = self.st.lock().unwrap();
                     st.held.extend(finished.drain(..));
                     st.held.extend(spent);
@@ -498,7 +569,11 @@ impl Producer {
         };
         let subject = names::credit_subject(&self.cfg.queue, n);
         for _ in 0..20 {
-            let r = match self.js.publish(subject.clone(), body.encode_to_vec().into()).await {
+            let r = match self
+                .js
+                .publish(subject.clone(), body.encode_to_vec().into())
+                .await
+            {
                 Ok(f) => f.await.map(|_| ()),
                 Err(e) => Err(e),
             };

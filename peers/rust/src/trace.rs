@@ -17,7 +17,9 @@ impl TraceParent {
 }
 
 fn lower_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    s.len() == len
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 /// Parses `00-<32 hex>-<16 hex>-<2 hex>`, lowercase, with non-zero trace and parent ids.
@@ -33,13 +35,19 @@ pub fn parse_traceparent(s: &str) -> Option<TraceParent> {
     if t.bytes().all(|c| c == b'0') || p.bytes().all(|c| c == b'0') {
         return None;
     }
-    Some(TraceParent { trace_id: t.into(), parent_id: p.into(), flags: f.into() })
+    Some(TraceParent {
+        trace_id: t.into(),
+        parent_id: p.into(),
+        flags: f.into(),
+    })
 }
 
 fn random_hex(bytes: usize) -> String {
     let mut rng = rand::rng();
     loop {
-        let s: String = (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
+        let s: String = (0..bytes)
+            .map(|_| format!("{:02x}", rng.random::<u8>()))
+            .collect();
         if !s.bytes().all(|c| c == b'0') {
             return s;
         }
@@ -55,14 +63,22 @@ pub fn new_span_id() -> String {
 
 /// A new sampled trace (what a producer without a current span sends).
 pub fn new_trace() -> TraceParent {
-    TraceParent { trace_id: new_trace_id(), parent_id: new_span_id(), flags: "01".into() }
+    TraceParent {
+        trace_id: new_trace_id(),
+        parent_id: new_span_id(),
+        flags: "01".into(),
+    }
 }
 
 /// The handler span of a delivery: the message's trace id with a new span id, or a new trace
 /// when `traceparent` is missing or malformed.
 pub fn continue_trace(traceparent: Option<&str>) -> TraceParent {
     match traceparent.and_then(parse_traceparent) {
-        Some(tp) => TraceParent { trace_id: tp.trace_id, parent_id: new_span_id(), flags: tp.flags },
+        Some(tp) => TraceParent {
+            trace_id: tp.trace_id,
+            parent_id: new_span_id(),
+            flags: tp.flags,
+        },
         None => new_trace(),
     }
 }

@@ -6,8 +6,12 @@ use crate::dlq::{record_headers, RecordInfo};
 use crate::events::emit;
 use crate::idempotency::{id_key, ProcessedCache};
 use crate::jsutil::{self, header_map, header_pairs};
-use crate::outcome::{after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings};
-use crate::proto::{CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, WorkerState};
+use crate::outcome::{
+    after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings,
+};
+use crate::proto::{
+    CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, WorkerState,
+};
 use crate::{log, names, now_unix_ms, trace, LANGUAGE, PROTOCOL_VERSION};
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, AckKind, Message};
 use futures_util::StreamExt;
@@ -50,7 +54,10 @@ impl WorkerConfig {
             grace_ms: self.grace_ms,
             grace_delay_ms: self.grace_delay_ms,
             max_payload_bytes: 1 << 20,
-            backoff: Backoff { initial_ms: self.backoff_initial_ms as f64, ..Backoff::default() },
+            backoff: Backoff {
+                initial_ms: self.backoff_initial_ms as f64,
+                ..Backoff::default()
+            },
             supported_protocol: PROTOCOL_VERSION,
         }
     }
@@ -84,16 +91,25 @@ struct Worker {
 }
 
 pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
-    let client = jsutil::connect(&cfg.server, &format!("sluice-rust-worker-{}", cfg.worker_id)).await?;
+    let client = jsutil::connect(
+        &cfg.server,
+        &format!("sluice-rust-worker-{}", cfg.worker_id),
+    )
+    .await?;
     let js = jetstream::new(client.clone());
     let stream_name = names::work_stream(&cfg.queue);
     let mut stream = jsutil::require_stream(&js, &stream_name).await?;
-    let consumer: PullConsumer = jsutil::require_pull_consumer(&mut stream, &stream_name, names::WORKER_CONSUMER).await?;
+    let consumer: PullConsumer =
+        jsutil::require_pull_consumer(&mut stream, &stream_name, names::WORKER_CONSUMER).await?;
     jsutil::require_stream(&js, names::CREDIT_STREAM).await?;
     jsutil::require_stream(&js, names::DLQ_STREAM).await?;
     let kv_cap = jsutil::require_kv(&js, names::CAPACITY_BUCKET).await?;
     let ack_wait = consumer.cached_info().config.ack_wait;
-    let ack_wait = if ack_wait.is_zero() { Duration::from_secs(30) } else { ack_wait };
+    let ack_wait = if ack_wait.is_zero() {
+        Duration::from_secs(30)
+    } else {
+        ack_wait
+    };
 
     let w = Arc::new(Worker {
         settings: cfg.settings(),
@@ -137,11 +153,18 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
     // Mint what is owed.
     w.flushing.store(true, Ordering::SeqCst);
     w.mint_wake.notify_one();
-    if tokio::time::timeout(Duration::from_secs(10), minter).await.is_err() {
-        log!("worker {}: owed credits could not all be minted before exit", w.cfg.worker_id);
+    if tokio::time::timeout(Duration::from_secs(10), minter)
+        .await
+        .is_err()
+    {
+        log!(
+            "worker {}: owed credits could not all be minted before exit",
+            w.cfg.worker_id
+        );
     }
     heartbeat.abort();
-    w.state.store(WorkerState::Draining as i32, Ordering::SeqCst);
+    w.state
+        .store(WorkerState::Draining as i32, Ordering::SeqCst);
     if let Err(e) = w.write_advert().await {
         log!("{e}");
     }
@@ -150,7 +173,9 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         log!("cannot delete advert {key}: {e}");
     }
     let _ = client.flush().await;
-    emit(json!({"event": "done", "id": w.cfg.worker_id, "processed": w.processed_events.load(Ordering::SeqCst)}));
+    emit(
+        json!({"event": "done", "id": w.cfg.worker_id, "processed": w.processed_events.load(Ordering::SeqCst)}),
+    );
     Ok(())
 }
 
@@ -166,7 +191,9 @@ async fn wait_for_signal() {
 
 impl Worker {
     fn capacity(&self) -> u32 {
-        self.cfg.capacity.unwrap_or((self.cfg.concurrency + self.cfg.prefetch) as u32)
+        self.cfg
+            .capacity
+            .unwrap_or((self.cfg.concurrency + self.cfg.prefetch) as u32)
     }
 
     fn advert(&self) -> CapacityAdvert {
@@ -176,14 +203,22 @@ impl Worker {
             worker_id: self.cfg.worker_id.clone(),
             queue: self.cfg.queue.clone(),
             protocol_version: PROTOCOL_VERSION,
-            capacity: if state == WorkerState::Running as i32 { self.capacity() } else { 0 },
+            capacity: if state == WorkerState::Running as i32 {
+                self.capacity()
+            } else {
+                0
+            },
             in_flight: self.in_flight.load(Ordering::SeqCst),
             service_rate: self.service_rate.lock().unwrap().0,
             handled: self
                 .cfg
                 .handles
                 .iter()
-                .map(|h| PbHandled { r#type: h.type_name.clone(), min_version: h.min_version, max_version: h.max_version })
+                .map(|h| PbHandled {
+                    r#type: h.type_name.clone(),
+                    min_version: h.min_version,
+                    max_version: h.max_version,
+                })
                 .collect(),
             heartbeat_unix_ms: now_unix_ms(),
             ttl_ms: self.cfg.advert_ttl_ms,
@@ -214,7 +249,11 @@ impl Worker {
             return;
         }
         let inst = (completed - r.1) as f64 / elapsed;
-        r.0 = if r.0 == 0.0 { inst } else { 0.3 * inst + 0.7 * r.0 };
+        r.0 = if r.0 == 0.0 {
+            inst
+        } else {
+            0.3 * inst + 0.7 * r.0
+        };
         r.1 = completed;
         r.2 = Instant::now();
     }
@@ -279,7 +318,9 @@ impl Worker {
                     o.since = None;
                 }
                 let wait = match o.since {
-                    Some(s) => linger.saturating_sub(s.elapsed()).max(Duration::from_millis(1)),
+                    Some(s) => linger
+                        .saturating_sub(s.elapsed())
+                        .max(Duration::from_millis(1)),
                     None => Duration::from_secs(1),
                 };
                 (tokens, wait)
@@ -315,7 +356,11 @@ impl Worker {
             reason: reason as i32,
         };
         let subject = names::credit_subject(&self.cfg.queue, n);
-        match self.js.publish(subject.clone(), body.encode_to_vec().into()).await {
+        match self
+            .js
+            .publish(subject.clone(), body.encode_to_vec().into())
+            .await
+        {
             Ok(f) => match f.await {
                 Ok(_) => true,
                 Err(e) => {
@@ -347,7 +392,12 @@ impl Worker {
             while let Ok(p) = slots.clone().try_acquire_owned() {
                 permits.push(p);
             }
-            let batch = consumer.batch().max_messages(permits.len()).expires(Duration::from_secs(1)).messages().await;
+            let batch = consumer
+                .batch()
+                .max_messages(permits.len())
+                .expires(Duration::from_secs(1))
+                .messages()
+                .await;
             let mut batch = match batch {
                 Ok(b) => b,
                 Err(e) => {
@@ -402,31 +452,52 @@ impl Worker {
         let published_ms = (published.unix_timestamp_nanos() / 1_000_000) as i64;
         let age_ms = now_unix_ms() - published_ms;
         let headers = msg.headers.clone();
-        let get = |name: &str| headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str());
+        let get = |name: &str| {
+            headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .map(|v| v.as_str())
+        };
         let msg_id = get(crate::headers::MSG_ID).map(str::to_string);
         if self.shutting_down.load(Ordering::SeqCst) {
             self.nak(&msg, Duration::ZERO).await;
             return;
         }
-        let pre = precheck(&self.settings, &self.cfg.handles, get, msg.payload.len(), k, age_ms, |id| {
-            self.cache.lock().unwrap().contains(&id_key(id))
-        });
+        let pre = precheck(
+            &self.settings,
+            &self.cfg.handles,
+            get,
+            msg.payload.len(),
+            k,
+            age_ms,
+            |id| self.cache.lock().unwrap().contains(&id_key(id)),
+        );
         let valid = match pre {
             Precheck::DeadLetter { reason, error } => {
-                return self.dead_letter(&msg, stream_seq, k, msg_id.as_deref(), reason, &error).await;
+                return self
+                    .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), reason, &error)
+                    .await;
             }
             Precheck::Duplicate => {
                 if msg.double_ack().await.is_ok() {
                     self.owe(1);
-                    log!("duplicate {} acked without running the handler", msg_id.unwrap_or_default());
+                    log!(
+                        "duplicate {} acked without running the handler",
+                        msg_id.unwrap_or_default()
+                    );
                 }
                 return;
             }
             Precheck::NakNotHandled { delay_ms, reason } => {
                 if self.nak(&msg, Duration::from_millis(delay_ms)).await {
-                    log!("not handled here ({reason}): {}", msg_id.clone().unwrap_or_default());
-                    emit(json!({"event": "nak", "id": self.cfg.worker_id, "msg_id": msg_id, "attempt": k,
-                                "delay_ms": delay_ms, "reason": "not-handled"}));
+                    log!(
+                        "not handled here ({reason}): {}",
+                        msg_id.clone().unwrap_or_default()
+                    );
+                    emit(
+                        json!({"event": "nak", "id": self.cfg.worker_id, "msg_id": msg_id, "attempt": k,
+                                "delay_ms": delay_ms, "reason": "not-handled"}),
+                    );
                 }
                 return;
             }
@@ -435,7 +506,11 @@ impl Worker {
         // Step 6: decode the conformance payload.
         let work = match decode_work(&msg.payload) {
             Ok(w) => w,
-            Err(e) => return self.dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e).await,
+            Err(e) => {
+                return self
+                    .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e)
+                    .await
+            }
         };
         let _slot = self.handlers.acquire().await.expect("semaphore open");
         if self.shutting_down.load(Ordering::SeqCst) {
@@ -451,21 +526,26 @@ impl Worker {
                     Ok(()) => {
                         self.owe(1);
                         self.processed_events.fetch_add(1, Ordering::SeqCst);
-                        emit(json!({"event": "processed", "id": self.cfg.worker_id, "msg_id": valid.msg_id,
+                        emit(
+                            json!({"event": "processed", "id": self.cfg.worker_id, "msg_id": valid.msg_id,
                                     "seq": work.seq, "attempt": k, "trace_id": span.trace_id,
-                                    "type": valid.type_name, "version": valid.version, "lang": LANGUAGE}));
+                                    "type": valid.type_name, "version": valid.version, "lang": LANGUAGE}),
+                        );
                     }
                     Err(e) => log!("ack of {} not confirmed: {e}", valid.msg_id),
                 }
             }
             Final::DeadLetter { reason, error } => {
-                self.dead_letter(&msg, stream_seq, k, Some(&valid.msg_id), reason, &error).await
+                self.dead_letter(&msg, stream_seq, k, Some(&valid.msg_id), reason, &error)
+                    .await
             }
             Final::NakRetry => {
                 let delay = self.settings.backoff.delay(k);
                 if self.nak(&msg, delay).await {
-                    emit(json!({"event": "nak", "id": self.cfg.worker_id, "msg_id": valid.msg_id, "attempt": k,
-                                "delay_ms": delay.as_millis() as u64, "reason": "retry"}));
+                    emit(
+                        json!({"event": "nak", "id": self.cfg.worker_id, "msg_id": valid.msg_id, "attempt": k,
+                                "delay_ms": delay.as_millis() as u64, "reason": "retry"}),
+                    );
                 }
             }
         }
@@ -480,12 +560,15 @@ impl Worker {
             match work.behavior.as_str() {
                 "ok" => HandlerResult::Success,
                 "poison" => HandlerResult::Reject(format!("poison message seq {}", work.seq)),
-                "fail-once" if k <= 1 => HandlerResult::Fail(format!("fail-once: failing delivery {k}")),
+                "fail-once" if k <= 1 => {
+                    HandlerResult::Fail(format!("fail-once: failing delivery {k}"))
+                }
                 _ => HandlerResult::Success,
             }
         };
         let progress_every = self.ack_wait / 3;
-        let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + progress_every, progress_every);
+        let mut progress =
+            tokio::time::interval_at(tokio::time::Instant::now() + progress_every, progress_every);
         let deadline = tokio::time::sleep(self.cfg.handler_timeout);
         tokio::pin!(body, deadline);
         loop {
@@ -502,7 +585,15 @@ impl Worker {
     }
 
     /// Publishes the record, awaits its PubAck, then terms the message (§8.2).
-    async fn dead_letter(&self, msg: &Message, stream_seq: u64, k: u64, msg_id: Option<&str>, reason: &str, error: &str) {
+    async fn dead_letter(
+        &self,
+        msg: &Message,
+        stream_seq: u64,
+        k: u64,
+        msg_id: Option<&str>,
+        reason: &str,
+        error: &str,
+    ) {
         let stream = names::work_stream(&self.cfg.queue);
         let info = RecordInfo {
             stream: &stream,
@@ -517,7 +608,11 @@ impl Worker {
         let headers = header_map(&record_headers(&header_pairs(msg.headers.as_ref()), &info));
         let published = match self
             .js
-            .publish_with_headers(names::dlq_subject(&self.cfg.queue), headers, msg.payload.clone())
+            .publish_with_headers(
+                names::dlq_subject(&self.cfg.queue),
+                headers,
+                msg.payload.clone(),
+            )
             .await
         {
             Ok(f) => f.await.map(|_| ()).map_err(|e| e.to_string()),
@@ -531,8 +626,10 @@ impl Worker {
         match msg.double_ack_with(AckKind::Term).await {
             Ok(()) => {
                 self.owe(1);
-                emit(json!({"event": "dead_lettered", "id": self.cfg.worker_id, "msg_id": msg_id,
-                            "reason": reason, "attempt": k, "lang": LANGUAGE}));
+                emit(
+                    json!({"event": "dead_lettered", "id": self.cfg.worker_id, "msg_id": msg_id,
+                            "reason": reason, "attempt": k, "lang": LANGUAGE}),
+                );
             }
             Err(e) => log!("+TERM of seq {stream_seq} not confirmed: {e}"),
         }
@@ -547,9 +644,17 @@ pub struct Work {
 }
 
 pub fn decode_work(payload: &[u8]) -> Result<Work, String> {
-    let v: serde_json::Value = serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
-    let seq = v.get("seq").and_then(|s| s.as_i64()).ok_or("payload lacks an integer seq")?;
-    let behavior = v.get("behavior").and_then(|s| s.as_str()).ok_or("payload lacks a behavior")?.to_string();
+    let v: serde_json::Value =
+        serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
+    let seq = v
+        .get("seq")
+        .and_then(|s| s.as_i64())
+        .ok_or("payload lacks an integer seq")?;
+    let behavior = v
+        .get("behavior")
+        .and_then(|s| s.as_str())
+        .ok_or("payload lacks a behavior")?
+        .to_string();
     if !matches!(behavior.as_str(), "ok" | "poison" | "fail-once") {
         return Err(format!("unknown behavior {behavior:?}"));
     }

@@ -156,7 +156,15 @@ public final class ConfigApplier {
             .setTokenBatch(intOr(m.get("token_batch"), 32))
             .build();
     KeyValue kv = nc.keyValue(Protocol.CONTROL_BUCKET);
-    KeyValueEntry e = kv.get(Protocol.settingsKey(d.name()));
+    KeyValueEntry e;
+    try {
+      e = kv.get(Protocol.settingsKey(d.name()));
+    } catch (JetStreamApiException missing) {
+      if (!dryRun || missing.getApiErrorCode() != STREAM_NOT_FOUND) {
+        throw missing;
+      }
+      e = null; // a dry run on a fresh server: the bucket would be created first
+    }
     QueueSettings current = null;
     if (e != null && e.getValue() != null) {
       current = QueueSettings.parseFrom(e.getValue());

@@ -28,6 +28,9 @@ public final class DeadLetters {
           originalId = HeaderCheck.first(original, key);
           continue;
         }
+        if (isPublishPrecondition(key)) {
+          continue; // e.g. Nats-Expected-Stream: it would make the record's own publish fail
+        }
         h.put(key, original.get(key));
       }
     }
@@ -53,7 +56,9 @@ public final class DeadLetters {
   public static Headers replayHeaders(Headers record, long dlqSeq) {
     Headers h = new Headers();
     for (String key : record.keySet()) {
-      if (key.startsWith("Sluice-Dlq-") || key.equals(Protocol.H_MSG_ID)) {
+      if (key.startsWith("Sluice-Dlq-")
+          || key.equals(Protocol.H_MSG_ID)
+          || isPublishPrecondition(key)) {
         continue;
       }
       h.put(key, record.get(key));
@@ -64,6 +69,11 @@ public final class DeadLetters {
       h.put(Protocol.H_REPLAY_OF, original);
     }
     return h;
+  }
+
+  /** JetStream publish preconditions ({@code Nats-Expected-*}) are never copied. */
+  static boolean isPublishPrecondition(String header) {
+    return header.startsWith("Nats-Expected-");
   }
 
   static String truncate(String s) {
