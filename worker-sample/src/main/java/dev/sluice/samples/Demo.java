@@ -9,6 +9,7 @@ import dev.sluice.internal.Ledgers;
 import dev.sluice.internal.Protocol;
 import dev.sluice.internal.proto.QueueSettings;
 import dev.sluice.samples.orders.Orders;
+import dev.sluice.samples.orders.SampleConnections;
 import dev.sluice.samples.producer.OrderProducer;
 import dev.sluice.samples.worker.Effects;
 import dev.sluice.samples.worker.OrderHandler;
@@ -16,7 +17,6 @@ import dev.sluice.samples.worker.OrderWorker;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.KeyValue;
-import io.nats.client.Nats;
 import io.nats.client.api.KeyValueEntry;
 import io.nats.client.api.MessageInfo;
 import java.io.PrintStream;
@@ -511,12 +511,7 @@ public final class Demo {
   }
 
   private Connection connect(String name) throws Exception {
-    return Nats.connect(
-        io.nats.client.Options.builder()
-            .server(o.server())
-            .connectionName(name)
-            .maxReconnects(-1)
-            .build());
+    return SampleConnections.connect(o.server(), name);
   }
 
   /** Processed per second over the last readings, smoothed. */

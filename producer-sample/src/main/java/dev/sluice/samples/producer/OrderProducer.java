@@ -5,10 +5,9 @@ import dev.sluice.QueueProducer;
 import dev.sluice.SendResult;
 import dev.sluice.Sluice;
 import dev.sluice.samples.orders.Orders;
+import dev.sluice.samples.orders.SampleConnections;
 import dev.sluice.samples.orders.v2.LineItem;
 import io.nats.client.Connection;
-import io.nats.client.Nats;
-import io.nats.client.Options;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
@@ -155,7 +154,7 @@ public final class OrderProducer {
     Settings settings = new Settings(messages, poison, 0.2, 256, System.nanoTime());
     AtomicLong stored = new AtomicLong();
     AtomicLong failed = new AtomicLong();
-    try (Connection nc = Nats.connect(Options.builder().server(server).build());
+    try (Connection nc = SampleConnections.connect(server, "order-producer");
         QueueProducer producer =
             Sluice.using(nc)
                 .producer(Orders.QUEUE)

@@ -4,9 +4,8 @@ import dev.sluice.Backoff;
 import dev.sluice.Sluice;
 import dev.sluice.Worker;
 import dev.sluice.samples.orders.Orders;
+import dev.sluice.samples.orders.SampleConnections;
 import io.nats.client.Connection;
-import io.nats.client.Nats;
-import io.nats.client.Options;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
@@ -71,7 +70,7 @@ public final class OrderWorker {
             effects,
             (order, ctx) -> {});
     CountDownLatch stop = new CountDownLatch(1);
-    try (Connection nc = Nats.connect(Options.builder().server(server).build())) {
+    try (Connection nc = SampleConnections.connect(server, "order-worker")) {
       Worker worker =
           start(
               Sluice.using(nc),
