@@ -42,14 +42,27 @@ fn nats_server_bin() -> PathBuf {
         .stderr(Stdio::inherit())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", setup.display()));
-    assert!(out.status.success(), "{} --print-path failed", setup.display());
-    let path = String::from_utf8(out.stdout).unwrap().lines().last().unwrap_or("").trim().to_string();
+    assert!(
+        out.status.success(),
+        "{} --print-path failed",
+        setup.display()
+    );
+    let path = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     assert!(!path.is_empty(), "scripts/setup printed no path");
     PathBuf::from(path)
 }
 
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("{prefix}{}x{nanos}", std::process::id())
 }
 
@@ -68,7 +81,11 @@ async fn start_server() -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    let server = Server { child, dir, url: format!("nats://127.0.0.1:{port}") };
+    let server = Server {
+        child,
+        dir,
+        url: format!("nats://127.0.0.1:{port}"),
+    };
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Ok(c) = async_nats::connect(&server.url).await {
@@ -77,7 +94,11 @@ async fn start_server() -> Server {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "nats-server did not come up on {}", server.url);
+        assert!(
+            Instant::now() < deadline,
+            "nats-server did not come up on {}",
+            server.url
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     server
@@ -165,8 +186,17 @@ async fn provision(js: &jetstream::Context, q: &str) {
 
 async fn mint(js: &jetstream::Context, q: &str, tokens: &[u32]) {
     for &n in tokens {
-        let body = CreditToken { credits: n, minted_by: "test".into(), minted_unix_ms: 0, reason: MintReason::Bootstrap as i32 };
-        js.publish(names::credit_subject(q, n), body.encode_to_vec().into()).await.unwrap().await.unwrap();
+        let body = CreditToken {
+            credits: n,
+            minted_by: "test".into(),
+            minted_unix_ms: 0,
+            reason: MintReason::Bootstrap as i32,
+        };
+        js.publish(names::credit_subject(q, n), body.encode_to_vec().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
     }
 }
 
@@ -221,11 +251,21 @@ impl Peer {
                 }
             }
         });
-        Peer { child, events, name: name.to_string() }
+        Peer {
+            child,
+            events,
+            name: name.to_string(),
+        }
     }
 
     fn events(&self, kind: &str) -> Vec<Value> {
-        self.events.lock().unwrap().iter().filter(|e| e["event"] == kind).cloned().collect()
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == kind)
+            .cloned()
+            .collect()
     }
 
     async fn wait_event(&self, kind: &str, timeout: Duration) -> Value {
@@ -234,7 +274,11 @@ impl Peer {
             if let Some(e) = self.events(kind).into_iter().next() {
                 return e;
             }
-            assert!(Instant::now() < deadline, "{}: no {kind} event within {timeout:?}", self.name);
+            assert!(
+                Instant::now() < deadline,
+                "{}: no {kind} event within {timeout:?}",
+                self.name
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -245,13 +289,20 @@ impl Peer {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "{} did not exit within {timeout:?}", self.name);
+            assert!(
+                Instant::now() < deadline,
+                "{} did not exit within {timeout:?}",
+                self.name
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     fn signal_term(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 }
@@ -286,24 +337,62 @@ async fn worker_and_producer_against_a_real_server() {
     let url = server.url.as_str();
     let mut worker = Peer::start(
         "worker",
-        &["worker", "--server", url, "--queue", &q, "--worker-id", "rw1", "--concurrency", "2", "--prefetch", "2",
-          "--work-ms", "5", "--token-batch", "2", "--backoff-initial-ms", "50"],
+        &[
+            "worker",
+            "--server",
+            url,
+            "--queue",
+            &q,
+            "--worker-id",
+            "rw1",
+            "--concurrency",
+            "2",
+            "--prefetch",
+            "2",
+            "--work-ms",
+            "5",
+            "--token-batch",
+            "2",
+            "--backoff-initial-ms",
+            "50",
+        ],
     );
     let ready = worker.wait_event("ready", Duration::from_secs(20)).await;
     assert_eq!(ready["role"], "worker");
     assert_eq!(ready["lang"], "rust");
     let cap = js.get_key_value(names::CAPACITY_BUCKET).await.unwrap();
-    assert!(cap.get(names::capacity_key(&q, "rw1")).await.unwrap().is_some(), "advert written on start");
+    assert!(
+        cap.get(names::capacity_key(&q, "rw1"))
+            .await
+            .unwrap()
+            .is_some(),
+        "advert written on start"
+    );
 
     // §4.3 policy FAIL: a live worker exists and none handles version 2.
     let mut p_v2 = Peer::start(
         "producer-v2",
-        &["produce", "--server", url, "--queue", &q, "--producer-id", "rp-v2", "--count", "1", "--version", "2"],
+        &[
+            "produce",
+            "--server",
+            url,
+            "--queue",
+            &q,
+            "--producer-id",
+            "rp-v2",
+            "--count",
+            "1",
+            "--version",
+            "2",
+        ],
     );
     assert!(!p_v2.wait_exit(Duration::from_secs(20)).await.success());
     let err = p_v2.wait_event("error", Duration::from_secs(1)).await;
     let text = err["message"].as_str().unwrap();
-    assert!(text.contains("version not handled") && text.contains("sluice.conformance.Work@1-1"), "{err}");
+    assert!(
+        text.contains("version not handled") && text.contains("sluice.conformance.Work@1-1"),
+        "{err}"
+    );
     assert!(p_v2.events("sent").is_empty());
 
     // Watch the backlog while producers run: it must never exceed the circulating credits.
@@ -324,21 +413,65 @@ async fn worker_and_producer_against_a_real_server() {
     };
 
     let ok_count = 40u64;
-    let mut p_ok = Peer::start("producer-ok", &["produce", "--server", url, "--queue", &q, "--producer-id", "rp-ok", "--count", &ok_count.to_string()]);
+    let mut p_ok = Peer::start(
+        "producer-ok",
+        &[
+            "produce",
+            "--server",
+            url,
+            "--queue",
+            &q,
+            "--producer-id",
+            "rp-ok",
+            "--count",
+            &ok_count.to_string(),
+        ],
+    );
     let mut p_poison = Peer::start(
         "producer-poison",
-        &["produce", "--server", url, "--queue", &q, "--producer-id", "rp-poison", "--count", "1", "--start", "1000", "--behavior", "poison"],
+        &[
+            "produce",
+            "--server",
+            url,
+            "--queue",
+            &q,
+            "--producer-id",
+            "rp-poison",
+            "--count",
+            "1",
+            "--start",
+            "1000",
+            "--behavior",
+            "poison",
+        ],
     );
     let mut p_flaky = Peer::start(
         "producer-flaky",
-        &["produce", "--server", url, "--queue", &q, "--producer-id", "rp-flaky", "--count", "3", "--start", "2000", "--behavior", "fail-once"],
+        &[
+            "produce",
+            "--server",
+            url,
+            "--queue",
+            &q,
+            "--producer-id",
+            "rp-flaky",
+            "--count",
+            "3",
+            "--start",
+            "2000",
+            "--behavior",
+            "fail-once",
+        ],
     );
     for p in [&mut p_ok, &mut p_poison, &mut p_flaky] {
         let status = p.wait_exit(Duration::from_secs(60)).await;
         assert!(status.success(), "{} exited with {status}", p.name);
     }
     assert_eq!(p_ok.events("sent").len() as u64, ok_count);
-    assert_eq!(p_ok.wait_event("done", Duration::from_secs(1)).await["sent"], ok_count);
+    assert_eq!(
+        p_ok.wait_event("done", Duration::from_secs(1)).await["sent"],
+        ok_count
+    );
     assert_eq!(p_poison.events("sent").len(), 1);
     assert_eq!(p_flaky.events("sent").len(), 3);
     for e in p_ok.events("sent") {
@@ -352,10 +485,18 @@ async fn worker_and_producer_against_a_real_server() {
         .map(|s| format!("rp-ok-{s}"))
         .chain((2000..2003).map(|s| format!("rp-flaky-{s}")))
         .collect();
-    eventually("all messages processed and the stream drained", Duration::from_secs(30), || {
-        let (w, js, q, n) = (&worker, &js, &q, expected.len());
-        async move { w.events("processed").len() >= n && !w.events("dead_lettered").is_empty() && backlog(js, q).await == 0 }
-    })
+    eventually(
+        "all messages processed and the stream drained",
+        Duration::from_secs(30),
+        || {
+            let (w, js, q, n) = (&worker, &js, &q, expected.len());
+            async move {
+                w.events("processed").len() >= n
+                    && !w.events("dead_lettered").is_empty()
+                    && backlog(js, q).await == 0
+            }
+        },
+    )
     .await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     watcher.await.unwrap();
@@ -363,19 +504,29 @@ async fn worker_and_producer_against_a_real_server() {
     let processed = worker.events("processed");
     let mut seen = BTreeMap::new();
     for e in &processed {
-        *seen.entry(e["msg_id"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        *seen
+            .entry(e["msg_id"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
         assert_eq!(e["lang"], "rust");
         assert_eq!(e["type"], "sluice.conformance.Work");
         assert_eq!(e["version"], 1);
         assert_eq!(e["trace_id"].as_str().unwrap().len(), 32);
     }
-    assert!(seen.values().all(|n| *n == 1), "a message was processed more than once: {seen:?}");
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "a message was processed more than once: {seen:?}"
+    );
     assert_eq!(seen.keys().cloned().collect::<BTreeSet<_>>(), expected);
     // The trace continues: the worker reports the producer's trace id.
     let sent_trace: BTreeMap<String, String> = p_ok
         .events("sent")
         .iter()
-        .map(|e| (e["msg_id"].as_str().unwrap().to_string(), e["trace_id"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["msg_id"].as_str().unwrap().to_string(),
+                e["trace_id"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     for e in &processed {
         if let Some(t) = sent_trace.get(e["msg_id"].as_str().unwrap()) {
@@ -386,8 +537,14 @@ async fn worker_and_producer_against_a_real_server() {
     let naks = worker.events("nak");
     for s in 2000..2003 {
         let id = format!("rp-flaky-{s}");
-        assert!(naks.iter().any(|n| n["msg_id"] == id.as_str() && n["reason"] == "retry" && n["attempt"] == 1), "no retry nak for {id}");
-        assert!(processed.iter().any(|p| p["msg_id"] == id.as_str() && p["attempt"] == 2));
+        assert!(
+            naks.iter()
+                .any(|n| n["msg_id"] == id.as_str() && n["reason"] == "retry" && n["attempt"] == 1),
+            "no retry nak for {id}"
+        );
+        assert!(processed
+            .iter()
+            .any(|p| p["msg_id"] == id.as_str() && p["attempt"] == 2));
     }
 
     let dead = worker.events("dead_lettered");
@@ -398,13 +555,27 @@ async fn worker_and_producer_against_a_real_server() {
 
     // One record in the DLQ stream with the §8 headers and the original payload.
     let dlq = js.get_stream(names::DLQ_STREAM).await.unwrap();
-    let dlq_info = dlq.info_with_subjects(names::dlq_subject(&q)).await.unwrap();
+    let dlq_info = dlq
+        .info_with_subjects(names::dlq_subject(&q))
+        .await
+        .unwrap();
     let counts: Vec<(String, usize)> = dlq_info.map(|r| r.unwrap()).collect().await;
     assert_eq!(counts, vec![(names::dlq_subject(&q), 1)]);
-    let rec = dlq.get_last_raw_message_by_subject(&names::dlq_subject(&q)).await.unwrap();
-    let h = |name: &str| rec.headers.get(name).map(|v| v.as_str().to_string()).unwrap_or_else(|| panic!("record lacks {name}"));
+    let rec = dlq
+        .get_last_raw_message_by_subject(&names::dlq_subject(&q))
+        .await
+        .unwrap();
+    let h = |name: &str| {
+        rec.headers
+            .get(name)
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_else(|| panic!("record lacks {name}"))
+    };
     let seq: u64 = h("Sluice-Dlq-Stream-Seq").parse().unwrap();
-    assert_eq!(h("Nats-Msg-Id"), format!("dlq.{}.{seq}", names::work_stream(&q)));
+    assert_eq!(
+        h("Nats-Msg-Id"),
+        format!("dlq.{}.{seq}", names::work_stream(&q))
+    );
     assert_eq!(h("Sluice-Dlq-Msg-Id"), "rp-poison-1000");
     assert_eq!(h("Sluice-Dlq-Reason"), "rejected");
     assert!(!h("Sluice-Dlq-Error").is_empty());
@@ -426,15 +597,25 @@ async fn worker_and_producer_against_a_real_server() {
     // came back (B = 0, nothing held or owed: T = minted).
     let max_b = *max_backlog.lock().unwrap();
     eprintln!("max backlog observed: {max_b} (credits {minted})");
-    assert!(max_b <= minted, "backlog reached {max_b} with {minted} credits");
-    eventually("all credits returned to the credit stream", Duration::from_secs(15), || {
-        let (js, q) = (&js, &q);
-        async move { stored_credits(js, q).await == minted }
-    })
+    assert!(
+        max_b <= minted,
+        "backlog reached {max_b} with {minted} credits"
+    );
+    eventually(
+        "all credits returned to the credit stream",
+        Duration::from_secs(15),
+        || {
+            let (js, q) = (&js, &q);
+            async move { stored_credits(js, q).await == minted }
+        },
+    )
     .await;
     let ctl = js.get_key_value(names::CONTROL_BUCKET).await.unwrap();
     for p in ["rp-ok", "rp-poison", "rp-flaky"] {
-        assert!(ctl.get(names::producer_key(&q, p)).await.unwrap().is_none(), "report of {p} not deleted");
+        assert!(
+            ctl.get(names::producer_key(&q, p)).await.unwrap().is_none(),
+            "report of {p} not deleted"
+        );
     }
 
     // Clean shutdown: done, exit 0, advert deleted.
@@ -443,7 +624,13 @@ async fn worker_and_producer_against_a_real_server() {
     assert!(status.success(), "worker exited with {status}");
     let done = worker.wait_event("done", Duration::from_secs(1)).await;
     assert_eq!(done["processed"], expected.len() as u64);
-    assert!(cap.get(names::capacity_key(&q, "rw1")).await.unwrap().is_none(), "advert not deleted");
+    assert!(
+        cap.get(names::capacity_key(&q, "rw1"))
+            .await
+            .unwrap()
+            .is_none(),
+        "advert not deleted"
+    );
     assert_eq!(stored_credits(&js, &q).await, minted);
     drop(server);
 }
@@ -457,12 +644,27 @@ async fn producer_without_workers_times_out() {
     provision(&js, &q).await;
     let mut p = Peer::start(
         "producer",
-        &["produce", "--server", &server.url, "--queue", &q, "--producer-id", "lonely", "--count", "1", "--acquire-timeout-ms", "1500"],
+        &[
+            "produce",
+            "--server",
+            &server.url,
+            "--queue",
+            &q,
+            "--producer-id",
+            "lonely",
+            "--count",
+            "1",
+            "--acquire-timeout-ms",
+            "1500",
+        ],
     );
     let status = p.wait_exit(Duration::from_secs(20)).await;
     assert!(!status.success());
     let err = p.wait_event("error", Duration::from_secs(1)).await;
-    assert!(err["message"].as_str().unwrap().contains("no live workers"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("no live workers"),
+        "{err}"
+    );
     assert_eq!(backlog(&js, &q).await, 0);
 }
 
@@ -484,11 +686,24 @@ async fn hard_wall_is_error_10077() {
     .await
     .unwrap();
     for _ in 0..2 {
-        js.publish(names::work_subject(&q), "x".into()).await.unwrap().await.unwrap();
+        js.publish(names::work_subject(&q), "x".into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
     }
-    let err = js.publish(names::work_subject(&q), "x".into()).await.unwrap().await.unwrap_err();
+    let err = js
+        .publish(names::work_subject(&q), "x".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap_err();
     assert!(sluice_peer::jsutil::is_hard_limit(&err), "{err}");
-    assert_eq!(sluice_peer::jsutil::publish_error_code(&err), Some(10077), "{err}");
+    assert_eq!(
+        sluice_peer::jsutil::publish_error_code(&err),
+        Some(10077),
+        "{err}"
+    );
 }
 
 /// Deliveries the worker cannot run: invalid headers, undecodable payloads and types it does not
@@ -501,7 +716,19 @@ async fn worker_dead_letters_what_it_cannot_run() {
     provision(&js, &q).await;
     let mut worker = Peer::start(
         "worker",
-        &["worker", "--server", &server.url, "--queue", &q, "--worker-id", "rw2", "--grace-ms", "600", "--grace-delay-ms", "200"],
+        &[
+            "worker",
+            "--server",
+            &server.url,
+            "--queue",
+            &q,
+            "--worker-id",
+            "rw2",
+            "--grace-ms",
+            "600",
+            "--grace-delay-ms",
+            "200",
+        ],
     );
     worker.wait_event("ready", Duration::from_secs(20)).await;
 
@@ -516,14 +743,44 @@ async fn worker_dead_letters_what_it_cannot_run() {
             h.insert("Sluice-Type-Version", v);
         }
         let (js, subject, body) = (js.clone(), names::work_subject(&q), body.to_string());
-        async move { js.publish_with_headers(subject, h, body.into()).await.unwrap().await.unwrap() }
+        async move {
+            js.publish_with_headers(subject, h, body.into())
+                .await
+                .unwrap()
+                .await
+                .unwrap()
+        }
     };
     let work = "sluice.conformance.Work";
-    publish(Some("t-missing"), work, None, r#"{"seq":1,"behavior":"ok"}"#).await;
-    publish(Some("t-bad"), work, Some("01"), r#"{"seq":2,"behavior":"ok"}"#).await;
+    publish(
+        Some("t-missing"),
+        work,
+        None,
+        r#"{"seq":1,"behavior":"ok"}"#,
+    )
+    .await;
+    publish(
+        Some("t-bad"),
+        work,
+        Some("01"),
+        r#"{"seq":2,"behavior":"ok"}"#,
+    )
+    .await;
     publish(Some("t-undecodable"), work, Some("1"), "not json").await;
-    publish(Some("t-other"), "acme.Other", Some("1"), r#"{"seq":4,"behavior":"ok"}"#).await;
-    publish(Some("t-newer"), work, Some("7"), r#"{"seq":5,"behavior":"ok"}"#).await;
+    publish(
+        Some("t-other"),
+        "acme.Other",
+        Some("1"),
+        r#"{"seq":4,"behavior":"ok"}"#,
+    )
+    .await;
+    publish(
+        Some("t-newer"),
+        work,
+        Some("7"),
+        r#"{"seq":5,"behavior":"ok"}"#,
+    )
+    .await;
     publish(None, work, Some("1"), r#"{"seq":6,"behavior":"ok"}"#).await;
 
     let want = [
@@ -534,25 +791,43 @@ async fn worker_dead_letters_what_it_cannot_run() {
         (Some("t-newer"), "unsupported-version"),
         (None, "missing-header"),
     ];
-    eventually("every bad delivery dead-lettered", Duration::from_secs(20), || {
-        let w = &worker;
-        async move { w.events("dead_lettered").len() >= want.len() }
-    })
+    eventually(
+        "every bad delivery dead-lettered",
+        Duration::from_secs(20),
+        || {
+            let w = &worker;
+            async move { w.events("dead_lettered").len() >= want.len() }
+        },
+    )
     .await;
     let dead = worker.events("dead_lettered");
     assert_eq!(dead.len(), want.len(), "{dead:?}");
     for (id, reason) in want {
         let id_json = id.map(Value::from).unwrap_or(Value::Null);
-        assert!(dead.iter().any(|d| d["msg_id"] == id_json && d["reason"] == reason), "no {reason} for {id:?}: {dead:?}");
+        assert!(
+            dead.iter()
+                .any(|d| d["msg_id"] == id_json && d["reason"] == reason),
+            "no {reason} for {id:?}: {dead:?}"
+        );
     }
     // Not handled here: NAKed with the grace delay before the grace period ran out.
     let naks = worker.events("nak");
     for id in ["t-other", "t-newer"] {
-        assert!(naks.iter().any(|n| n["msg_id"] == id && n["reason"] == "not-handled" && n["delay_ms"] == 200), "{naks:?}");
+        assert!(
+            naks.iter()
+                .any(|n| n["msg_id"] == id && n["reason"] == "not-handled" && n["delay_ms"] == 200),
+            "{naks:?}"
+        );
     }
     assert!(worker.events("processed").is_empty());
     let dlq = js.get_stream(names::DLQ_STREAM).await.unwrap();
-    let counts: Vec<(String, usize)> = dlq.info_with_subjects(names::dlq_subject(&q)).await.unwrap().map(|r| r.unwrap()).collect().await;
+    let counts: Vec<(String, usize)> = dlq
+        .info_with_subjects(names::dlq_subject(&q))
+        .await
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
     assert_eq!(counts, vec![(names::dlq_subject(&q), want.len())]);
     eventually("work stream drained", Duration::from_secs(5), || {
         let (js, q) = (&js, &q);
@@ -567,7 +842,13 @@ async fn worker_dead_letters_what_it_cannot_run() {
     .await;
 
     // A good message after all that is processed normally.
-    publish(Some("t-once"), work, Some("1"), r#"{"seq":7,"behavior":"ok"}"#).await;
+    publish(
+        Some("t-once"),
+        work,
+        Some("1"),
+        r#"{"seq":7,"behavior":"ok"}"#,
+    )
+    .await;
     eventually("t-once processed", Duration::from_secs(10), || {
         let w = &worker;
         async move { w.events("processed").len() == 1 }
@@ -575,5 +856,8 @@ async fn worker_dead_letters_what_it_cannot_run() {
     .await;
     worker.signal_term();
     assert!(worker.wait_exit(Duration::from_secs(30)).await.success());
-    assert_eq!(worker.wait_event("done", Duration::from_secs(1)).await["processed"], 1);
+    assert_eq!(
+        worker.wait_event("done", Duration::from_secs(1)).await["processed"],
+        1
+    );
 }

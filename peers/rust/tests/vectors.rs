@@ -8,7 +8,9 @@ use sluice_peer::dlq::{record_headers, replay_headers, RecordInfo, ERROR_MAX_CHA
 use sluice_peer::headers::{validate, Validation};
 use sluice_peer::idempotency::{id_key, store_key};
 use sluice_peer::names;
-use sluice_peer::outcome::{after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings};
+use sluice_peer::outcome::{
+    after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings,
+};
 use sluice_peer::proto;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,15 +26,25 @@ fn load(name: &str) -> Value {
 }
 
 fn arr<'a>(v: &'a Value, key: &str) -> &'a Vec<Value> {
-    v[key].as_array().unwrap_or_else(|| panic!("{key} is not an array"))
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{key} is not an array"))
 }
 
 fn header_map(v: &Value) -> BTreeMap<String, String> {
-    v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect()
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect()
 }
 
 fn header_list(v: &Value) -> Vec<(String, String)> {
-    v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect()
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect()
 }
 
 /// Every file in the directory is one this suite knows; a new vector file fails the build until
@@ -54,7 +66,10 @@ fn every_vector_file_is_covered() {
         .filter(|n| n.ends_with(".json"))
         .collect();
     found.sort();
-    assert_eq!(found, known, "vector files changed: wire new ones into tests/vectors.rs");
+    assert_eq!(
+        found, known,
+        "vector files changed: wire new ones into tests/vectors.rs"
+    );
 }
 
 #[test]
@@ -73,20 +88,30 @@ fn backoff_vectors() {
             let k = a["attempt"].as_u64().unwrap();
             let close = |got: f64, want: &Value, what: &str| {
                 let want = want.as_f64().unwrap();
-                assert!((got - want).abs() <= 1e-6, "{p} attempt {k} {what}: got {got}, want {want}");
+                assert!(
+                    (got - want).abs() <= 1e-6,
+                    "{p} attempt {k} {what}: got {got}, want {want}"
+                );
             };
             close(b.base_ms(k), &a["delay_ms"], "delay_ms");
             let (lo, hi) = b.bounds_ms(k);
             close(lo, &a["min_ms"], "min_ms");
             close(hi, &a["max_ms"], "max_ms");
             for at in arr(a, "at_u") {
-                close(b.delay_ms_at(k, at["u"].as_f64().unwrap()), &at["delay_ms"], "at_u");
+                close(
+                    b.delay_ms_at(k, at["u"].as_f64().unwrap()),
+                    &at["delay_ms"],
+                    "at_u",
+                );
                 checked += 1;
             }
             // Random delays stay in bounds.
             for _ in 0..20 {
                 let d = b.delay(k).as_secs_f64() * 1000.0;
-                assert!(d >= lo - 1e-6 && d <= hi + 1e-6, "random delay {d} outside [{lo}, {hi}]");
+                assert!(
+                    d >= lo - 1e-6 && d <= hi + 1e-6,
+                    "random delay {d} outside [{lo}, {hi}]"
+                );
             }
         }
     }
@@ -97,8 +122,14 @@ fn backoff_vectors() {
 fn credits_vectors() {
     let doc = load("credits.json");
     for c in arr(&doc, "decompose") {
-        let got = decompose(c["credits"].as_u64().unwrap(), c["batch"].as_u64().unwrap() as u32);
-        let want: Vec<u32> = arr(c, "tokens").iter().map(|t| t.as_u64().unwrap() as u32).collect();
+        let got = decompose(
+            c["credits"].as_u64().unwrap(),
+            c["batch"].as_u64().unwrap() as u32,
+        );
+        let want: Vec<u32> = arr(c, "tokens")
+            .iter()
+            .map(|t| t.as_u64().unwrap() as u32)
+            .collect();
         assert_eq!(got, want, "decompose {c}");
     }
     for c in arr(&doc, "window") {
@@ -111,12 +142,23 @@ fn credits_vectors() {
                 ttl_ms: a["ttl_ms"].as_u64().unwrap() as u32,
             })
             .collect();
-        let got = window(c["standing_buffer"].as_u64().unwrap() as u32, &adverts, c["now_unix_ms"].as_i64().unwrap());
+        let got = window(
+            c["standing_buffer"].as_u64().unwrap() as u32,
+            &adverts,
+            c["now_unix_ms"].as_i64().unwrap(),
+        );
         assert_eq!(got, c["window"].as_u64().unwrap(), "window {}", c["name"]);
     }
     for c in arr(&doc, "reconcile") {
         let u = |k: &str| c[k].as_u64().unwrap();
-        let (d, action) = reconcile(u("window"), u("backlog"), u("tokens"), u("held_spent"), u("owed"), c["previous_deficit"].as_i64().unwrap());
+        let (d, action) = reconcile(
+            u("window"),
+            u("backlog"),
+            u("tokens"),
+            u("held_spent"),
+            u("owed"),
+            c["previous_deficit"].as_i64().unwrap(),
+        );
         assert_eq!(d, c["deficit"].as_i64().unwrap(), "deficit {}", c["name"]);
         let (kind, credits) = match action {
             ReconcileAction::None => ("none", 0),
@@ -124,7 +166,12 @@ fn credits_vectors() {
             ReconcileAction::Burn(n) => ("burn", n),
         };
         assert_eq!(kind, c["action"].as_str().unwrap(), "action {}", c["name"]);
-        assert_eq!(credits, c["credits"].as_u64().unwrap(), "credits {}", c["name"]);
+        assert_eq!(
+            credits,
+            c["credits"].as_u64().unwrap(),
+            "credits {}",
+            c["name"]
+        );
     }
     for c in arr(&doc, "names") {
         let q = c["queue"].as_str().unwrap();
@@ -146,7 +193,9 @@ fn headers_vectors() {
     for c in arr(&doc, "cases") {
         let h = header_map(&c["headers"]);
         let got = match validate(|n| h.get(n).map(String::as_str), supported) {
-            Validation::Invalid { reason, header } => json!({"valid": false, "reason": reason, "header": header}),
+            Validation::Invalid { reason, header } => {
+                json!({"valid": false, "reason": reason, "header": header})
+            }
             Validation::Valid(v) => {
                 let mut m = json!({"valid": true, "protocol": v.protocol, "type": v.type_name,
                                    "version": v.version, "trace_valid": v.trace_valid});
@@ -201,9 +250,15 @@ fn outcomes_vectors() {
             |_| processed_before,
         );
         let got = match pre {
-            Precheck::DeadLetter { reason, .. } => json!({"outcome": "dlq", "reason": reason, "handler_runs": false}),
-            Precheck::Duplicate => json!({"outcome": "ack", "handler_runs": false, "duplicate": true}),
-            Precheck::NakNotHandled { delay_ms, .. } => json!({"outcome": "nak", "delay_ms": delay_ms, "handler_runs": false}),
+            Precheck::DeadLetter { reason, .. } => {
+                json!({"outcome": "dlq", "reason": reason, "handler_runs": false})
+            }
+            Precheck::Duplicate => {
+                json!({"outcome": "ack", "handler_runs": false, "duplicate": true})
+            }
+            Precheck::NakNotHandled { delay_ms, .. } => {
+                json!({"outcome": "nak", "delay_ms": delay_ms, "handler_runs": false})
+            }
             Precheck::Proceed(_) => {
                 if c["decodes"] == false {
                     json!({"outcome": "dlq", "reason": "decode-error", "handler_runs": false})
@@ -216,7 +271,9 @@ fn outcomes_vectors() {
                     };
                     match after_handler(&settings, k, &result) {
                         Final::Ack => json!({"outcome": "ack", "handler_runs": true}),
-                        Final::DeadLetter { reason, .. } => json!({"outcome": "dlq", "reason": reason, "handler_runs": true}),
+                        Final::DeadLetter { reason, .. } => {
+                            json!({"outcome": "dlq", "reason": reason, "handler_runs": true})
+                        }
                         Final::NakRetry => {
                             let (lo, hi) = settings.backoff.bounds_ms(k);
                             for _ in 0..50 {
@@ -229,7 +286,12 @@ fn outcomes_vectors() {
                 }
             }
         };
-        assert_eq!(normalize(&got), normalize(&c["expect"]), "outcome case {}", c["name"]);
+        assert_eq!(
+            normalize(&got),
+            normalize(&c["expect"]),
+            "outcome case {}",
+            c["name"]
+        );
     }
 }
 
@@ -237,7 +299,9 @@ fn outcomes_vectors() {
 fn normalize(v: &Value) -> Value {
     match v {
         Value::Number(n) => json!(n.as_f64().unwrap()),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+        }
         Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
         other => other.clone(),
     }
@@ -250,16 +314,26 @@ fn idempotency_vectors() {
     for c in arr(&doc, "cases") {
         let id = c["msg_id"].as_str().unwrap();
         assert_eq!(id_key(id), c["id_key"].as_str().unwrap(), "id_key of {id}");
-        assert_eq!(store_key(q, id), c["store_key"].as_str().unwrap(), "store_key of {id}");
+        assert_eq!(
+            store_key(q, id),
+            c["store_key"].as_str().unwrap(),
+            "store_key of {id}"
+        );
     }
 }
 
 #[test]
 fn dlq_vectors() {
     let doc = load("dlq.json");
-    let reasons: Vec<&str> = arr(&doc, "reasons").iter().map(|r| r.as_str().unwrap()).collect();
+    let reasons: Vec<&str> = arr(&doc, "reasons")
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
     assert_eq!(reasons, REASONS.to_vec());
-    assert_eq!(doc["error_max_chars"].as_u64().unwrap() as usize, ERROR_MAX_CHARS);
+    assert_eq!(
+        doc["error_max_chars"].as_u64().unwrap() as usize,
+        ERROR_MAX_CHARS
+    );
     for r in arr(&doc, "records") {
         let q = r["queue"].as_str().unwrap();
         assert_eq!(names::dlq_subject(q), r["record_subject"]);
@@ -274,27 +348,56 @@ fn dlq_vectors() {
             reason: r["reason"].as_str().unwrap(),
             error: r["error"].as_str().unwrap(),
         };
-        let got: BTreeMap<String, String> = record_headers(&header_list(&r["original_headers"]), &info).into_iter().collect();
-        assert_eq!(got, header_map(&r["record_headers"]), "record {}", r["name"]);
+        let got: BTreeMap<String, String> =
+            record_headers(&header_list(&r["original_headers"]), &info)
+                .into_iter()
+                .collect();
+        assert_eq!(
+            got,
+            header_map(&r["record_headers"]),
+            "record {}",
+            r["name"]
+        );
     }
     // The error text is capped.
     let long = "e".repeat(5000);
-    let info = RecordInfo { stream: "S", stream_seq: 1, subject: "s", delivery_count: 1, worker_id: "w", at_unix_ms: 0, reason: "rejected", error: &long };
+    let info = RecordInfo {
+        stream: "S",
+        stream_seq: 1,
+        subject: "s",
+        delivery_count: 1,
+        worker_id: "w",
+        at_unix_ms: 0,
+        reason: "rejected",
+        error: &long,
+    };
     let h = record_headers(&[], &info);
     let e = &h.iter().find(|(k, _)| k == "Sluice-Dlq-Error").unwrap().1;
     assert_eq!(e.chars().count(), ERROR_MAX_CHARS);
     assert!(!h.iter().any(|(k, _)| k == "Sluice-Dlq-Msg-Id"));
     for r in arr(&doc, "replays") {
-        let got: BTreeMap<String, String> =
-            replay_headers(&header_list(&r["record_headers"]), r["dlq_stream_seq"].as_u64().unwrap()).into_iter().collect();
-        assert_eq!(got, header_map(&r["replay_headers"]), "replay {}", r["name"]);
+        let got: BTreeMap<String, String> = replay_headers(
+            &header_list(&r["record_headers"]),
+            r["dlq_stream_seq"].as_u64().unwrap(),
+        )
+        .into_iter()
+        .collect();
+        assert_eq!(
+            got,
+            header_map(&r["replay_headers"]),
+            "replay {}",
+            r["name"]
+        );
     }
 }
 
 // ------------------------------------------------------------------ protobuf
 
 fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 fn hex_encode(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -327,16 +430,22 @@ fn s(v: &Value, k: &str) -> String {
     v.get(k).and_then(Value::as_str).unwrap_or("").to_string()
 }
 fn u(v: &Value, k: &str) -> u64 {
-    v.get(k).map(|x| x.as_u64().unwrap_or_else(|| panic!("{k} not u64"))).unwrap_or(0)
+    v.get(k)
+        .map(|x| x.as_u64().unwrap_or_else(|| panic!("{k} not u64")))
+        .unwrap_or(0)
 }
 fn i(v: &Value, k: &str) -> i64 {
-    v.get(k).map(|x| x.as_i64().unwrap_or_else(|| panic!("{k} not i64"))).unwrap_or(0)
+    v.get(k)
+        .map(|x| x.as_i64().unwrap_or_else(|| panic!("{k} not i64")))
+        .unwrap_or(0)
 }
 fn f(v: &Value, k: &str) -> f64 {
     v.get(k).map(|x| x.as_f64().unwrap()).unwrap_or(0.0)
 }
 fn enum_value(v: &Value, k: &str, from_name: fn(&str) -> Option<i32>) -> i32 {
-    v.get(k).map(|x| from_name(x.as_str().unwrap()).unwrap_or_else(|| panic!("unknown enum {x}"))).unwrap_or(0)
+    v.get(k)
+        .map(|x| from_name(x.as_str().unwrap()).unwrap_or_else(|| panic!("unknown enum {x}")))
+        .unwrap_or(0)
 }
 
 fn ledger_from(v: &Value) -> proto::Ledger {
@@ -377,7 +486,9 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             credits: u(v, "credits") as u32,
             minted_by: s(v, "minted_by"),
             minted_unix_ms: i(v, "minted_unix_ms"),
-            reason: enum_value(v, "reason", |n| proto::MintReason::from_str_name(n).map(|e| e as i32)),
+            reason: enum_value(v, "reason", |n| {
+                proto::MintReason::from_str_name(n).map(|e| e as i32)
+            }),
         }
         .encode_to_vec(),
         "sluice.v1.CapacityAdvert" => proto::CapacityAdvert {
@@ -402,7 +513,9 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
                 .unwrap_or_default(),
             heartbeat_unix_ms: i(v, "heartbeat_unix_ms"),
             ttl_ms: u(v, "ttl_ms") as u32,
-            state: enum_value(v, "state", |n| proto::WorkerState::from_str_name(n).map(|e| e as i32)),
+            state: enum_value(v, "state", |n| {
+                proto::WorkerState::from_str_name(n).map(|e| e as i32)
+            }),
             owed_credits: u(v, "owed_credits") as u32,
             language: s(v, "language"),
             completed_total: u(v, "completed_total"),
@@ -449,7 +562,14 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("credits", json!(m.credits))
                 .put("minted_by", json!(m.minted_by))
                 .put("minted_unix_ms", json!(m.minted_unix_ms))
-                .put("reason", if m.reason == 0 { Value::Null } else { json!(m.reason().as_str_name()) })
+                .put(
+                    "reason",
+                    if m.reason == 0 {
+                        Value::Null
+                    } else {
+                        json!(m.reason().as_str_name())
+                    },
+                )
                 .done()
         }
         "sluice.v1.CapacityAdvert" => {
@@ -475,7 +595,14 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("handled", Value::Array(handled))
                 .put("heartbeat_unix_ms", json!(m.heartbeat_unix_ms))
                 .put("ttl_ms", json!(m.ttl_ms))
-                .put("state", if m.state == 0 { Value::Null } else { json!(m.state().as_str_name()) })
+                .put(
+                    "state",
+                    if m.state == 0 {
+                        Value::Null
+                    } else {
+                        json!(m.state().as_str_name())
+                    },
+                )
                 .put("owed_credits", json!(m.owed_credits))
                 .put("language", json!(m.language))
                 .put("completed_total", json!(m.completed_total))
@@ -500,11 +627,13 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
         "sluice.v1.ReconcilerLease" => {
             let m = proto::ReconcilerLease::decode(b).unwrap();
             let mut out = Fields::default();
-            out.put("holder", json!(m.holder)).put("expires_unix_ms", json!(m.expires_unix_ms));
+            out.put("holder", json!(m.holder))
+                .put("expires_unix_ms", json!(m.expires_unix_ms));
             if let Some(l) = &m.last {
                 out.0.insert("last".into(), ledger_to(l));
             }
-            out.put("previous_deficit", json!(m.previous_deficit)).done()
+            out.put("previous_deficit", json!(m.previous_deficit))
+                .done()
         }
         "sluice.v1.QueueSettings" => {
             let m = proto::QueueSettings::decode(b).unwrap();
@@ -528,8 +657,16 @@ fn protobuf_vectors() {
         let message = c["message"].as_str().unwrap();
         let hex = c["hex"].as_str().unwrap();
         let fields = &c["fields"];
-        assert_eq!(hex_encode(&encode_fields(message, fields)), hex, "encode {message} {fields}");
-        assert_eq!(decode_fields(message, &hex_decode(hex)), *fields, "decode {message} {hex}");
+        assert_eq!(
+            hex_encode(&encode_fields(message, fields)),
+            hex,
+            "encode {message} {fields}"
+        );
+        assert_eq!(
+            decode_fields(message, &hex_decode(hex)),
+            *fields,
+            "decode {message} {hex}"
+        );
     }
 }
 
