@@ -21,17 +21,33 @@ public final class Replenisher {
   private final int batch;
   private final ScheduledExecutorService scheduler;
   private final DoubleSupplier serviceRate;
+  private final java.util.function.IntSupplier capacity;
   private final AtomicLong owed = new AtomicLong();
   private final AtomicLong completed = new AtomicLong();
   private boolean lingerScheduled;
   private boolean flushScheduled;
 
   public Replenisher(
-      TokenMinter minter, int batch, ScheduledExecutorService scheduler, DoubleSupplier rate) {
+      TokenMinter minter,
+      int batch,
+      ScheduledExecutorService scheduler,
+      DoubleSupplier rate,
+      java.util.function.IntSupplier capacity) {
     this.minter = minter;
     this.batch = batch;
     this.scheduler = scheduler;
     this.serviceRate = rate;
+    this.capacity = capacity;
+  }
+
+  /**
+   * The carry threshold: the queue's token batch, but never more than half this worker's capacity
+   * (rounded down to a power of two). A worker that can never owe a whole batch would otherwise
+   * wait out the linger every round, and its measured rate, and so its throughput, would collapse.
+   */
+  public int effectiveBatch() {
+    int half = Math.max(1, capacity.getAsInt() / 2);
+    return Math.min(batch, Integer.highestOneBit(half));
   }
 
   /** One finished message: owes one credit. */
@@ -39,7 +55,7 @@ public final class Replenisher {
     completed.incrementAndGet();
     long now = owed.incrementAndGet();
     synchronized (this) {
-      if (now >= batch && !flushScheduled) {
+      if (now >= effectiveBatch() && !flushScheduled) {
         flushScheduled = true;
         scheduler.execute(() -> flush(false));
       } else if (!lingerScheduled) {
@@ -49,10 +65,11 @@ public final class Replenisher {
     }
   }
 
+  /** About the time this worker takes to finish a batch: {@code clamp(b' / rate, 2 ms, 20 ms)}. */
   Duration linger() {
     double rate = serviceRate.getAsDouble();
-    double ms = rate > 0 ? batch / rate * 1000 : 200;
-    return Duration.ofMillis((long) Math.max(5, Math.min(200, ms)));
+    double ms = rate > 0 ? effectiveBatch() / rate * 1000 : 20;
+    return Duration.ofMillis((long) Math.max(2, Math.min(20, ms)));
   }
 
   private void flush(boolean all) {
@@ -65,9 +82,10 @@ public final class Replenisher {
     }
     try {
       long n = owed.get();
-      long toMint = all ? n : (n / batch) * batch;
+      int b = effectiveBatch();
+      long toMint = all ? n : (n / b) * b;
       if (toMint > 0) {
-        minter.mint(toMint, batch, MintReason.MINT_REASON_REPLENISH);
+        minter.mint(toMint, b, MintReason.MINT_REASON_REPLENISH);
         owed.addAndGet(-toMint);
       }
       if (!all && owed.get() > 0) {

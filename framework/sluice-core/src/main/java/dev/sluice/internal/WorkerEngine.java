@@ -70,7 +70,8 @@ public final class WorkerEngine implements AutoCloseable {
   private final KvBoard<CapacityAdvert> adverts;
   private final KvBoard<ProducerReport> reports;
   private final Semaphore slots;
-  private static final Duration PULL_EXPIRY = Duration.ofSeconds(1);
+  // Long enough that an idle worker renews its pull (and jnats logs a 408) rarely.
+  private static final Duration PULL_EXPIRY = Duration.ofSeconds(5);
   private final Set<Message> inFlight = ConcurrentHashMap.newKeySet();
   private final AtomicInteger inFlightCount = new AtomicInteger();
   private final AtomicLong processed = new AtomicLong();
@@ -140,7 +141,8 @@ public final class WorkerEngine implements AutoCloseable {
     this.reconcilerThread =
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-reconciler"));
     TokenMinter minter = new TokenMinter(js, s.queue(), s.workerId());
-    this.replenisher = new Replenisher(minter, tokenBatch, minterThread, () -> rate);
+    this.replenisher =
+        new Replenisher(minter, tokenBatch, minterThread, () -> rate, this::capacityForCarry);
     try {
       this.reconciler =
           new Reconciler(nc, s.queue(), s.workerId(), s.auditInterval(), adverts, reports, minter);
@@ -321,6 +323,14 @@ public final class WorkerEngine implements AutoCloseable {
       }
     }
     String msg = String.valueOf(e.getMessage());
+    if (msg.contains("Consumer Deleted")) {
+      return "consumer "
+          + Protocol.WORKER_CONSUMER
+          + " on stream "
+          + stream
+          + " does not exist any more (it, or its stream, was deleted): re-provision the queue"
+          + " (scripts/sluice apply)";
+    }
     if (msg.toLowerCase().contains("permission")) {
       return "permission denied on " + stream + ": " + msg + " (check the account's permissions)";
     }
@@ -551,12 +561,8 @@ public final class WorkerEngine implements AutoCloseable {
             .data(m.getData() == null ? new byte[0] : m.getData())
             .build();
     try {
-      js.publish(
-          out,
-          PublishOptions.builder()
-              .expectedStream(Protocol.DLQ_STREAM)
-              .streamTimeout(CONFIRM_TIMEOUT)
-              .build());
+      // No expected-stream precondition: it would be stored in the record as a header.
+      js.publish(out, PublishOptions.builder().streamTimeout(CONFIRM_TIMEOUT).build());
     } catch (Exception e) {
       // Not recorded, so not termed: the message comes back and the record is tried again.
       LOG.error(
@@ -604,6 +610,12 @@ public final class WorkerEngine implements AutoCloseable {
     return WorkerState.WORKER_STATE_RUNNING;
   }
 
+  private int capacityForCarry() {
+    return s.latencyTarget() == null
+        ? s.concurrency() + s.prefetch()
+        : Math.max(s.concurrency(), capacity());
+  }
+
   /** Capacity: static, or from the latency target by Little's law (§5.2). */
   int capacity() {
     if (state() != WorkerState.WORKER_STATE_RUNNING || !problem.isEmpty()) {
@@ -632,7 +644,7 @@ public final class WorkerEngine implements AutoCloseable {
             .setLanguage("java")
             .setCompletedTotal(replenisher.completed())
             .setMintedTotal(replenisher.minted())
-            .setTokenBatch(tokenBatch);
+            .setTokenBatch(replenisher.effectiveBatch());
     for (var e : s.handlers().entrySet()) {
       int max = e.getValue().keySet().stream().mapToInt(Integer::intValue).max().orElse(1);
       int min = max;
