@@ -1,0 +1,17 @@
+/**
+ * Sluice: durable work queues on NATS JetStream with credit-based flow control. Exports the public
+ * API ({@code dev.sluice}) and the extension surface ({@code dev.sluice.spi}); everything in {@code
+ * dev.sluice.internal} may change without notice.
+ */
+module dev.sluice {
+  requires transitive io.nats.jnats;
+  requires com.google.protobuf;
+  requires com.github.benmanes.caffeine;
+  requires dev.failsafe.core;
+  requires org.slf4j;
+  requires java.management;
+  requires static micrometer.core;
+
+  exports dev.sluice;
+  exports dev.sluice.spi;
+}
