@@ -164,6 +164,8 @@ public final class WorkerEngine implements AutoCloseable {
             .build();
     this.chain = buildChain();
     s.metrics().gauge("sluice.worker.inflight", s.queue(), inFlightCount::get);
+    s.metrics().gauge("sluice.queue.window", s.queue(), () -> ledgerValue(true));
+    s.metrics().gauge("sluice.queue.backlog", s.queue(), () -> ledgerValue(false));
     advertise();
     long hb = s.heartbeat().toMillis();
     scheduler.scheduleWithFixedDelay(this::heartbeat, hb, hb, TimeUnit.MILLISECONDS);
@@ -266,8 +268,18 @@ public final class WorkerEngine implements AutoCloseable {
           if (System.nanoTime() - lastCheck > 3_000_000_000L) {
             lastCheck = System.nanoTime();
             jsm.getConsumerInfo(stream, Protocol.WORKER_CONSUMER); // still there?
+            String denied = deniedPull();
+            if (denied != null && !denied.equals(problem)) {
+              LOG.error("queue {}: cannot consume: {}", s.queue(), denied);
+              problem = denied;
+              advertise();
+            }
           }
           continue;
+        }
+        if (!problem.isEmpty()) {
+          problem = "";
+          advertise();
         }
         lastCheck = System.nanoTime();
         Pull head = pulls.peek();
@@ -307,6 +319,24 @@ public final class WorkerEngine implements AutoCloseable {
         // the connection may be closed
       }
     }
+  }
+
+  /**
+   * A pull request the server refused shows only as the connection's last error (a permissions
+   * violation is reported asynchronously); name it instead of waiting forever.
+   */
+  private String deniedPull() {
+    String last = nc.getLastError();
+    if (last != null
+        && last.contains("Permissions Violation")
+        && last.contains("CONSUMER.MSG.NEXT." + stream)) {
+      return "permission denied: the server refused this worker's pull requests ("
+          + last.trim()
+          + "); allow publishing to $JS.API.CONSUMER.MSG.NEXT."
+          + stream
+          + ".workers for this user";
+    }
+    return null;
   }
 
   private String describe(Exception e) {
@@ -659,6 +689,17 @@ public final class WorkerEngine implements AutoCloseable {
     } catch (Exception e) {
       LOG.warn("could not write the capacity advert: {}", e.toString());
     }
+  }
+
+  /**
+   * Window or backlog from the last audit this process made (NaN when it is not the reconciler).
+   */
+  private double ledgerValue(boolean window) {
+    var l = reconciler.lastLedger();
+    if (l == null || !reconciler.isLeader()) {
+      return Double.NaN;
+    }
+    return window ? l.getWindow() : l.getBacklog();
   }
 
   // ---------------------------------------------------------------------------------- status
