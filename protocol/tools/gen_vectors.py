@@ -145,7 +145,7 @@ def validate(h, supported_protocol=1):
             return {"valid": False, "reason": "bad-header", "header": name}
     if int(h["Sluice-Type-Version"]) > 2147483647:
         return {"valid": False, "reason": "bad-header", "header": "Sluice-Type-Version"}
-    if len(h["Sluice-Protocol"]) > 9:
+    if int(h["Sluice-Protocol"]) > 2147483647:
         return {"valid": False, "reason": "bad-header", "header": "Sluice-Protocol"}
     tp = h.get("traceparent")
     trace_ok = bool(tp and re.match(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", tp)
@@ -185,6 +185,9 @@ def headers():
     case("protocol zero", **{"Sluice-Protocol": "0"})
     case("protocol with leading zero", **{"Sluice-Protocol": "01"})
     case("newer protocol", **{"Sluice-Protocol": "2"})
+    case("protocol too large", **{"Sluice-Protocol": "2147483648"})
+    case("missing header reported before an earlier malformed one",
+         **{"Nats-Msg-Id": "a b", "Sluice-Type-Version": None})
     case("missing type", **{"Sluice-Type": None})
     case("type with a space", **{"Sluice-Type": "acme order"})
     case("type with slash and dash", **{"Sluice-Type": "type.googleapis.com/acme.v1-beta.Order"})
