@@ -673,6 +673,18 @@ public final class ProducerEngine implements AutoCloseable {
               + ". Start a worker for the queue (or provision a standing buffer).");
     }
     long window = Window.window(standingBuffer, live, now);
+    if (window == 0) {
+      return new CreditTimeoutException(
+          CreditTimeoutException.Reason.NO_LIVE_WORKERS,
+          "no credit for queue "
+              + s.queue()
+              + " within "
+              + s.acquireTimeout()
+              + ": "
+              + live.size()
+              + " worker(s) are live but none advertises capacity (circuit open, draining, or"
+              + " failing): check the workers' health and logs");
+    }
     return new CreditTimeoutException(
         CreditTimeoutException.Reason.ALL_CREDITS_IN_USE,
         "no credit for queue "
