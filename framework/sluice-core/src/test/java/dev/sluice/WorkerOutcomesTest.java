@@ -388,4 +388,75 @@ class WorkerOutcomesTest {
       assertThat(Queues.backlog(nc, q)).isZero();
     }
   }
+
+  @Test
+  void messageThatKeepsTimingOutIsDeadLetteredWithoutRunningTheHandler() throws Exception {
+    try (Connection nc = NATS.server().connect()) {
+      String q =
+          provision(nc, QueueSpec.builder(NATS.uniqueName("q")).ackWait(Duration.ofSeconds(1)));
+      long seq = Queues.rawPublish(nc, q, Queues.goodHeaders(1), "hot-potato".getBytes());
+      // Three deliveries that end in ack timeouts, as if three workers died mid-handler.
+      var sub =
+          nc.jetStream()
+              .subscribe(
+                  null,
+                  io.nats.client.PullSubscribeOptions.bind(
+                      Protocol.workStream(q), Protocol.WORKER_CONSUMER));
+      for (int i = 1; i <= 3; i++) {
+        List<Message> got = sub.fetch(1, Duration.ofSeconds(5));
+        assertThat(got).hasSize(1);
+        assertThat(got.get(0).metaData().deliveredCount()).isEqualTo(i);
+      }
+      sub.unsubscribe();
+      AtomicInteger runs = new AtomicInteger();
+      try (Worker w =
+          worker(Sluice.using(nc), q)
+              .maxAttempts(1)
+              .maxDeliveries(3)
+              .grace(Duration.ZERO, Duration.ofSeconds(1))
+              .handle(JOB, (s, ctx) -> runs.incrementAndGet())
+              .start()) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> w.deadLetteredCount() == 1);
+        assertThat(runs.get()).isZero();
+      }
+      Message rec = Queues.deadLetters(nc, q).get(0);
+      assertThat(rec.getHeaders().getFirst(Protocol.H_DLQ_REASON)).isEqualTo("max-deliveries");
+      assertThat(rec.getHeaders().getFirst(Protocol.H_DLQ_ATTEMPTS)).isEqualTo("4");
+      assertThat(rec.getHeaders().getFirst(Protocol.H_DLQ_STREAM_SEQ))
+          .isEqualTo(Long.toString(seq));
+      // Without the rule it would sit in the work stream, taking a credit, forever.
+      assertThat(Queues.backlog(nc, q)).isZero();
+    }
+  }
+
+  @Test
+  void shutdownNaksWhatOverrunsTheGraceAndWithdrawsTheAdvert() throws Exception {
+    try (Connection nc = NATS.server().connect()) {
+      String q = provision(nc, QueueSpec.builder(NATS.uniqueName("q")));
+      AtomicBoolean entered = new AtomicBoolean();
+      Worker slow =
+          worker(Sluice.using(nc), q)
+              .workerId("slow")
+              .shutdownGrace(Duration.ofMillis(300))
+              .handle(
+                  JOB,
+                  (s, ctx) -> {
+                    entered.set(true);
+                    Thread.sleep(5000);
+                  })
+              .start();
+      Queues.rawPublish(nc, q, Queues.goodHeaders(1), "long".getBytes());
+      await().atMost(Duration.ofSeconds(10)).until(entered::get);
+
+      slow.close();
+
+      assertThat(nc.keyValue(Protocol.CAPACITY_BUCKET).get(Protocol.advertKey(q, "slow"))).isNull();
+      assertThat(slow.health().state()).isEqualTo("STOPPED");
+      // NAKed at shutdown, so another worker takes it at once instead of after the ack wait.
+      List<String> done = new CopyOnWriteArrayList<>();
+      try (Worker next = worker(Sluice.using(nc), q).handle(JOB, (s, ctx) -> done.add(s)).start()) {
+        await().atMost(Duration.ofSeconds(5)).until(() -> done.contains("long"));
+      }
+    }
+  }
 }
