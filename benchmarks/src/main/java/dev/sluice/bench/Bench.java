@@ -59,6 +59,12 @@ public final class Bench {
             s.seconds()));
     String id = UUID.randomUUID().toString().substring(0, 8);
     Driver driver = new Driver(s, progress);
+    if (s.only() != null) {
+      Result r =
+          driver.run(s.only().equals("raw") ? new RawPipeline(s, id) : new SluicePipeline(s, id));
+      System.out.println(r);
+      return 0;
+    }
     Result raw = driver.run(new RawPipeline(s, id));
     Result sluice = driver.run(new SluicePipeline(s, id));
     PrintStream summary = s.json() ? System.err : System.out;
@@ -194,13 +200,7 @@ public final class Bench {
         sluiceConfig(s),
         sluice.extra("window"));
     out.printf(
-        Locale.ROOT,
-        "%-8s %12s %10s %12s %12s%n",
-        "",
-        "msg/s",
-        "handled",
-        "max backlog",
-        "p99 ms");
+        Locale.ROOT, "%-8s %12s %10s %12s %12s%n", "", "msg/s", "handled", "max backlog", "p99 ms");
     for (Result r : new Result[] {raw, sluice}) {
       out.printf(
           Locale.ROOT,

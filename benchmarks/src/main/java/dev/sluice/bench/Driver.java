@@ -145,8 +145,7 @@ final class Driver {
       // Let the sends in flight settle (Sluice's wait for credits the workers return).
       long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (inFlight.availablePermits() < s.outstanding() && System.nanoTime() < until) {
-        progress.update(
-            p.name(), "settle", (System.nanoTime() - m1) / 1e9, 0, lastBacklog.get());
+        progress.update(p.name(), "settle", (System.nanoTime() - m1) / 1e9, 0, lastBacklog.get());
         Thread.sleep(50);
       }
       if (firstFailure.get() != null) {

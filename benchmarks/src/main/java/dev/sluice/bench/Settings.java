@@ -18,7 +18,8 @@ record Settings(
     int tokenBatch,
     int outstanding,
     int payloadBytes,
-    String progress) {
+    String progress,
+    String only) {
 
   static final String SLOW_WORKERS = "slow-workers";
   static final String CREDIT_OVERHEAD = "credit-overhead";
@@ -32,10 +33,10 @@ record Settings(
         --work-us N         handler work per message in microseconds (slow-workers 1000, credit-overhead 0)
         --concurrency N     handler threads, raw and Sluice alike (default 8)
         --prefetch N        Sluice worker prefetch: messages pulled ahead of free handlers
-                            (default 1024); the window is concurrency + prefetch when
-                            --latency-target-ms is 0
+                            (slow-workers 1024, credit-overhead 1016); the window is
+                            concurrency + prefetch when --latency-target-ms is 0
         --latency-target-ms N  Sluice worker latency target: window = concurrency +
-                            service rate x target (slow-workers 20, credit-overhead 20; 0 = off)
+                            service rate x target (slow-workers 20, credit-overhead 0 = off)
         --max-capacity N    upper bound of that window (slow-workers 256, credit-overhead 1000)
         --heartbeat-ms N    Sluice worker advert heartbeat (default 250; ttl is 4x)
         --token-batch N     Sluice token batch, a power of two (slow-workers 16, credit-overhead 64)
@@ -43,6 +44,7 @@ record Settings(
                             (slow-workers 64, credit-overhead 512)
         --payload N         payload bytes (default 128; the first 8 carry the send time)
         --progress MODE     tty (one refreshed line), lines, or none (default lines)
+        --only raw|sluice   run one pipeline (for tuning: no ratios, no JSON)
       """;
 
   static Settings parse(String[] args) {
@@ -64,14 +66,15 @@ record Settings(
     int warmup = 3;
     long work = slow ? 1000 : 0;
     int concurrency = 8;
-    int prefetch = 1024;
-    int latencyTarget = 20;
+    int prefetch = slow ? 1024 : 1016;
+    int latencyTarget = slow ? 20 : 0;
     int maxCapacity = slow ? 256 : 1000;
     int heartbeat = 250;
     int batch = slow ? 16 : 64;
     int outstanding = slow ? 64 : 512;
     int payload = 128;
     String progress = "lines";
+    String only = null;
     for (int i = 1; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -88,6 +91,12 @@ record Settings(
         case "--token-batch" -> batch = intValue(args, ++i, a, 1, 1 << 20);
         case "--outstanding" -> outstanding = intValue(args, ++i, a, 1, 100_000);
         case "--payload" -> payload = intValue(args, ++i, a, 8, 1 << 20);
+        case "--only" -> {
+          only = value(args, ++i, a);
+          if (!only.matches("raw|sluice")) {
+            throw new IllegalArgumentException("--only must be raw or sluice");
+          }
+        }
         case "--progress" -> {
           progress = value(args, ++i, a).toLowerCase(Locale.ROOT);
           if (!progress.matches("tty|lines|none")) {
@@ -118,7 +127,8 @@ record Settings(
         batch,
         outstanding,
         payload,
-        progress);
+        progress,
+        only);
   }
 
   private static String value(String[] args, int i, String option) {

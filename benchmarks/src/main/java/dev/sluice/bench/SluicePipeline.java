@@ -64,7 +64,8 @@ final class SluicePipeline implements Pipeline {
     workerConn = Pipeline.connect(s.server(), "bench-sluice-worker");
     monitorConn = Pipeline.connect(s.server(), "bench-sluice-monitor");
     jsm = monitorConn.jetStreamManagement();
-    Sluice.using(monitorConn).provision(QueueSpec.builder(queue).tokenBatch(s.tokenBatch()).build());
+    Sluice.using(monitorConn)
+        .provision(QueueSpec.builder(queue).tokenBatch(s.tokenBatch()).build());
     Worker.Builder b =
         Sluice.using(workerConn)
             .worker(queue)
@@ -108,9 +109,7 @@ final class SluicePipeline implements Pipeline {
   }
 
   private long[] sequences() throws Exception {
-    return new long[] {
-      lastSeq(CREDIT_STREAM), lastSeq(CONTROL_STREAM), lastSeq(CAPACITY_STREAM)
-    };
+    return new long[] {lastSeq(CREDIT_STREAM), lastSeq(CONTROL_STREAM), lastSeq(CAPACITY_STREAM)};
   }
 
   private long lastSeq(String stream) throws Exception {
@@ -129,8 +128,8 @@ final class SluicePipeline implements Pipeline {
 
   /**
    * Credit-protocol messages stored during the measured period: token publishes (mints by the
-   * worker, the reconciler and producer returns), writes to sluice-control (ProducerReports and
-   * the reconciler's ledger) and capacity adverts.
+   * worker, the reconciler and producer returns), writes to sluice-control (ProducerReports and the
+   * reconciler's ledger) and capacity adverts.
    */
   @Override
   public Map<String, Object> extras() {

@@ -7,8 +7,8 @@ import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
 /**
- * What the handlers of one pipeline saw: how many messages they finished and, while measuring,
- * the end-to-end latency of each (send time carried in the payload to handler completion).
+ * What the handlers of one pipeline saw: how many messages they finished and, while measuring, the
+ * end-to-end latency of each (send time carried in the payload to handler completion).
  */
 final class Stats {
   private static final long MAX_MICROS = TimeUnit.MINUTES.toMicros(30);
