@@ -9,9 +9,24 @@ import java.util.concurrent.TimeoutException;
 
 /** Acknowledgements that wait for the server's confirmation ("double acks", protocol §5.4). */
 public final class Acks {
-  private static final byte[] TERM = "+TERM".getBytes(StandardCharsets.US_ASCII);
+  public static final byte[] ACK = "+ACK".getBytes(StandardCharsets.US_ASCII);
+  public static final byte[] TERM = "+TERM".getBytes(StandardCharsets.US_ASCII);
 
   private Acks() {}
+
+  /**
+   * Sends {@code kind} ({@link #ACK} or {@link #TERM}) with a reply subject; the future completes
+   * when the server confirms it.
+   */
+  public static java.util.concurrent.CompletableFuture<Message> confirmAsync(
+      Connection nc, Message m, byte[] kind, Duration timeout) {
+    if (m.getReplyTo() == null) {
+      return java.util.concurrent.CompletableFuture.failedFuture(
+          new IOException("message has no ack subject"));
+    }
+    return nc.request(m.getReplyTo(), kind)
+        .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
 
   /** Acks and waits until the server confirms. */
   public static void ackSync(Message m, Duration timeout)

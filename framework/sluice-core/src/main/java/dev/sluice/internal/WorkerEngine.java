@@ -78,6 +78,7 @@ public final class WorkerEngine implements AutoCloseable {
   private final AtomicLong deadLettered = new AtomicLong();
   private final AtomicLong duplicates = new AtomicLong();
   private final AtomicLong retried = new AtomicLong();
+  private final AtomicInteger pendingConfirms = new AtomicInteger();
   private final CircuitBreaker<Object> breaker;
   private final Middleware.Invocation chain;
   private final Thread puller;
@@ -262,6 +263,12 @@ public final class WorkerEngine implements AutoCloseable {
         if (want > 0 && (outstanding == 0 || want >= Math.max(1, s.prefetch() / 2))) {
           sub.pull(PullRequestOptions.builder(want).expiresIn(PULL_EXPIRY).build());
           pulls.add(new Pull(want, now + PULL_EXPIRY.toNanos() + 50_000_000L));
+        } else if (!open && outstanding == 0) {
+          // Every slot is taken: wake as soon as one frees, not on a poll interval.
+          if (slots.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+            slots.release();
+          }
+          continue;
         }
         Message m = sub.nextMessage(Duration.ofMillis(open ? 200 : 50));
         if (m == null || !m.isJetStream()) {
@@ -552,15 +559,35 @@ public final class WorkerEngine implements AutoCloseable {
   }
 
   /** A finishing ack, confirmed by the server, then one credit owed. */
+  /**
+   * A finishing ack; the credit is owed when the server confirms it. The handler thread does not
+   * wait for the confirmation: the slot is free as soon as the ack is sent.
+   */
   private void finish(Message m) {
-    try {
-      Acks.ackSync(m, CONFIRM_TIMEOUT);
-      replenisher.owe();
-    } catch (Exception e) {
-      // Unconfirmed: the message may be redelivered; the processed record makes that harmless.
-      LOG.warn(
-          "ack of stream seq {} not confirmed: {}", m.metaData().streamSequence(), e.toString());
-    }
+    confirm(m, Acks.ACK, "ack");
+  }
+
+  private void confirm(Message m, byte[] kind, String what) {
+    pendingConfirms.incrementAndGet();
+    Acks.confirmAsync(nc, m, kind, CONFIRM_TIMEOUT)
+        .whenComplete(
+            (ok, err) -> {
+              try {
+                if (err == null) {
+                  replenisher.owe();
+                } else {
+                  // Unconfirmed: the message may come back; the processed record (or the
+                  // dead-letter id) makes that harmless, and the reconciler heals the credit.
+                  LOG.warn(
+                      "{} of stream seq {} not confirmed: {}",
+                      what,
+                      m.metaData().streamSequence(),
+                      err.toString());
+                }
+              } finally {
+                pendingConfirms.decrementAndGet();
+              }
+            });
   }
 
   private void nak(Message m, Duration delay, String why) {
@@ -600,12 +627,7 @@ public final class WorkerEngine implements AutoCloseable {
       nak(m, Duration.ofSeconds(1), "dlq publish failed");
       return;
     }
-    try {
-      Acks.termSync(nc, m, CONFIRM_TIMEOUT);
-      replenisher.owe();
-    } catch (Exception e) {
-      LOG.warn("term of stream seq {} not confirmed: {}", meta.streamSequence(), e.toString());
-    }
+    confirm(m, Acks.TERM, "term");
     deadLettered.incrementAndGet();
     s.metrics().count("sluice.worker.dead_lettered", s.queue(), "reason", reason.code());
     LOG.warn("dead-lettered stream seq {} ({}): {}", meta.streamSequence(), reason.code(), error);
@@ -640,10 +662,13 @@ public final class WorkerEngine implements AutoCloseable {
     return WorkerState.WORKER_STATE_RUNNING;
   }
 
+  /** The capacity the carry threshold is sized against (without the in-transit allowance). */
   private int capacityForCarry() {
-    return s.latencyTarget() == null
-        ? s.concurrency() + s.prefetch()
-        : Math.max(s.concurrency(), capacity());
+    if (s.latencyTarget() == null) {
+      return s.concurrency() + s.prefetch();
+    }
+    long c = s.concurrency() + (long) Math.ceil(rate * s.latencyTarget().toNanos() / 1e9);
+    return (int) Math.max(s.concurrency(), Math.min(s.maxCapacity(), c));
   }
 
   /** Capacity: static, or from the latency target by Little's law (§5.2). */
@@ -654,7 +679,12 @@ public final class WorkerEngine implements AutoCloseable {
     if (s.latencyTarget() == null) {
       return s.concurrency() + s.prefetch();
     }
-    long c = s.concurrency() + (long) Math.ceil(rate * s.latencyTarget().toNanos() / 1e9);
+    // Credits in transit (owed carry, a token on its way or at a producer) are part of the window
+    // but not of the backlog: two carry batches keep them from eating the queue-wait budget.
+    long c =
+        s.concurrency()
+            + (long) Math.ceil(rate * s.latencyTarget().toNanos() / 1e9)
+            + 2L * replenisher.effectiveBatch();
     return (int) Math.max(s.concurrency(), Math.min(s.maxCapacity(), c));
   }
 
@@ -781,6 +811,10 @@ public final class WorkerEngine implements AutoCloseable {
     }
     for (Message m : List.copyOf(inFlight)) {
       m.nak(); // its handler overran the grace period: someone else takes it now
+    }
+    long confirmUntil = System.nanoTime() + CONFIRM_TIMEOUT.toNanos();
+    while (pendingConfirms.get() > 0 && System.nanoTime() < confirmUntil) {
+      sleepQuietly(5); // the credits of the last acks are owed once the server confirms them
     }
     reconcilerThread.shutdownNow();
     minterThread.shutdown();
