@@ -79,7 +79,7 @@ final class Peer {
       String line;
       while ((line = r.readLine()) != null) {
         long now = System.nanoTime();
-        copy.write(line + "\n");
+        copy.write(System.currentTimeMillis() + " " + line + "\n");
         copy.flush();
         String t = line.trim();
         if (t.isEmpty()) {

@@ -11,7 +11,11 @@ import io.nats.client.JetStreamManagement;
 import io.nats.client.KeyValue;
 import io.nats.client.KeyValueOptions;
 import io.nats.client.api.KeyValueEntry;
+import io.nats.client.api.KeyValueOperation;
 import io.nats.client.api.MessageInfo;
+import io.nats.client.api.StreamInfo;
+import io.nats.client.api.StreamInfoOptions;
+import io.nats.client.api.Subject;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import java.io.IOException;
@@ -415,13 +419,27 @@ public final class Runner {
           p.kill();
         }
         int sent = p.events("sent").size();
-        boolean ok = code != null && code == 0 && sent == counts.get(p);
+        String report = kvState("sluice-control", "producer." + queue + "." + p.id);
+        boolean ok = code != null && code == 0 && sent == counts.get(p) && report == null;
         check(
             scenario,
-            p.lang + " producer " + p.id + " sends all " + counts.get(p) + " and exits 0",
+            p.lang
+                + " producer "
+                + p.id
+                + " sends all "
+                + counts.get(p)
+                + ", exits 0, report deleted",
             List.of(p.lang),
             ok,
-            ok ? "" : "exit " + code + ", sent " + sent + "; stderr: " + p.stderrTail(3));
+            ok
+                ? ""
+                : "exit "
+                    + code
+                    + ", sent "
+                    + sent
+                    + (report == null ? "" : ", report " + report)
+                    + "; stderr: "
+                    + p.stderrTail(3));
       }
     }
 
@@ -500,13 +518,68 @@ public final class Runner {
           w.kill();
         }
         boolean done = !w.events("done").isEmpty();
+        String advert = kvState("sluice-capacity", queue + "." + w.id);
         check(
             scenario,
-            w.lang + " worker " + w.id + " shuts down cleanly on SIGTERM (exit 0, done)",
+            w.lang
+                + " worker "
+                + w.id
+                + " shuts down cleanly on SIGTERM (exit 0, done, advert deleted)",
             List.of(w.lang),
-            code != null && code == 0 && done,
-            "exit " + code + (done ? "" : ", no done event"));
+            code != null && code == 0 && done && advert == null,
+            "exit "
+                + code
+                + (done ? "" : ", no done event")
+                + (advert == null ? "" : ", advert " + advert));
       }
+    }
+
+    /** Every stored token of this queue: value, minter and reason, for failure details. */
+    String tokenDump() {
+      List<String> out = new ArrayList<>();
+      try {
+        String subject = "sluice.credit." + queue + ".>";
+        long seq = 1;
+        while (out.size() < 200) {
+          MessageInfo mi;
+          try {
+            mi = jsm.getNextMessage("SLUICE_CREDITS", seq, subject);
+          } catch (JetStreamApiException e) {
+            break;
+          }
+          if (mi == null) {
+            break;
+          }
+          String n = mi.getSubject().substring(mi.getSubject().lastIndexOf('.') + 1);
+          String by = "?";
+          try {
+            var tok = dev.sluice.internal.proto.CreditToken.parseFrom(mi.getData());
+            by = tok.getMintedBy() + "/" + tok.getReason();
+          } catch (Exception e) {
+            by = "unparsable";
+          }
+          out.add("#" + mi.getSeq() + " " + n + " by " + by);
+          seq = mi.getSeq() + 1;
+        }
+      } catch (IOException e) {
+        out.add(e.toString());
+      }
+      return String.join(", ", out);
+    }
+
+    /** Credits stored for this queue: T = Σ n × count(sluice.credit.q.n) (§5.3). */
+    long tokens() throws IOException, JetStreamApiException {
+      String filter = "sluice.credit." + queue + ".>";
+      StreamInfo si = jsm.getStreamInfo("SLUICE_CREDITS", StreamInfoOptions.filterSubjects(filter));
+      long t = 0;
+      List<Subject> subjects = si.getStreamState().getSubjects();
+      if (subjects != null) {
+        for (Subject sub : subjects) {
+          String n = sub.getName().substring(sub.getName().lastIndexOf('.') + 1);
+          t += Long.parseLong(n) * sub.getCount();
+        }
+      }
+      return t;
     }
 
     /** The standard checks: outcomes, exactly once, nothing lost, trace continuation. */
@@ -679,6 +752,19 @@ public final class Runner {
       return "";
     }
     return bad.size() + ": " + String.join("; ", bad.subList(0, Math.min(5, bad.size())));
+  }
+
+  /** Null when the key is absent or deleted, else a short description of the entry. */
+  String kvState(String bucket, String key) {
+    try {
+      KeyValueEntry e = nc.keyValue(bucket).get(key);
+      if (e == null || e.getOperation() != KeyValueOperation.PUT) {
+        return null;
+      }
+      return "still present (revision " + e.getRevision() + ")";
+    } catch (Exception ex) {
+      return "unreadable: " + ex;
+    }
   }
 
   long workCount(String queue) throws IOException, JetStreamApiException {
@@ -922,6 +1008,36 @@ public final class Runner {
     Thread.sleep(300);
     for (Fleet f : fleets.values()) {
       f.stopWorkers();
+    }
+    // Credit conservation (§5.4, §6.7): with producers closed and workers shut down, the queue
+    // holds its standing buffer plus one credit per raw message (they were published without a
+    // credit, and each finished one was replenished). Go and Rust run no reconciler, so any leak
+    // or duplicate of theirs stays visible; a Java reconciler may have burned the raw surplus.
+    for (var en : fleets.entrySet()) {
+      Fleet f = en.getValue();
+      long want = 8 + f.raw.size();
+      long t = -1;
+      for (int i = 0; i < 20; i++) {
+        t = f.tokens();
+        if (t == want) {
+          break;
+        }
+        Thread.sleep(100);
+      }
+      boolean java = en.getKey().equals("java");
+      boolean ok = java ? (t >= 8 && t <= want) : t == want;
+      Set<String> l = new TreeSet<>(f.langs());
+      check(
+          sc,
+          en.getKey()
+              + " worker with "
+              + String.join("+", f.producers.stream().map(p -> p.lang).distinct().toList())
+              + " producers conserves credits (tokens after the run "
+              + (java ? "in [8, " + want + "]" : "= " + want)
+              + ")",
+          l,
+          ok,
+          "tokens " + t + (ok ? "" : "; stored: " + f.tokenDump()));
     }
     for (Fleet f : fleets.values()) {
       f.verify();
