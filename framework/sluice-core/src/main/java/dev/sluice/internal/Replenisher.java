@@ -11,8 +11,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Mints the credits a worker owes for finished messages (protocol §5.4): whole batch tokens at
- * once, the rest after a linger of about {@code batch / service rate}. Callers owe a credit only
- * after the server confirmed the finishing ack. Thread-safe; minting runs on one scheduler thread.
+ * once, the rest after a linger of about {@code batch / service rate}. Finishing acks are sent
+ * plain; before minting, one double ack (an ack with a reply, on the last finished message)
+ * confirms every ack sent before it on the worker's connection, so a credit is never minted before
+ * the message it replaces has left the backlog. Thread-safe; confirming and minting run on one
+ * scheduler thread.
  */
 public final class Replenisher {
   private static final Logger LOG = LoggerFactory.getLogger(Replenisher.class);
@@ -22,17 +25,28 @@ public final class Replenisher {
   private final ScheduledExecutorService scheduler;
   private final DoubleSupplier serviceRate;
   private final java.util.function.IntSupplier capacity;
+  private final Confirmer confirmer;
+  private final AtomicLong unconfirmed = new AtomicLong();
+  private long confirmedUpTo;
   private final AtomicLong owed = new AtomicLong();
   private final AtomicLong completed = new AtomicLong();
   private boolean lingerScheduled;
   private boolean flushScheduled;
+
+  /** Confirms every finishing ack sent so far; returns how many finishes had been sent. */
+  @FunctionalInterface
+  public interface Confirmer {
+    long confirmSent() throws Exception;
+  }
 
   public Replenisher(
       TokenMinter minter,
       int batch,
       ScheduledExecutorService scheduler,
       DoubleSupplier rate,
-      java.util.function.IntSupplier capacity) {
+      java.util.function.IntSupplier capacity,
+      Confirmer confirmer) {
+    this.confirmer = confirmer;
     this.minter = minter;
     this.batch = batch;
     this.scheduler = scheduler;
@@ -50,10 +64,10 @@ public final class Replenisher {
     return Math.min(batch, Integer.highestOneBit(half));
   }
 
-  /** One finished message: owes one credit. */
-  public void owe() {
+  /** One finishing ack was sent: one credit is owed once the server confirms it. */
+  public void finished() {
     completed.incrementAndGet();
-    long now = owed.incrementAndGet();
+    long now = unconfirmed.incrementAndGet() + owed.get();
     synchronized (this) {
       if (now >= effectiveBatch() && !flushScheduled) {
         flushScheduled = true;
@@ -81,6 +95,7 @@ public final class Replenisher {
       }
     }
     try {
+      confirm();
       long n = owed.get();
       int b = effectiveBatch();
       long toMint = all ? n : (n / b) * b;
@@ -107,9 +122,25 @@ public final class Replenisher {
     }
   }
 
+  /** Moves the finishes the server has now confirmed from unconfirmed to owed. */
+  private void confirm() throws Exception {
+    if (unconfirmed.get() == 0) {
+      return;
+    }
+    long sent = confirmer.confirmSent();
+    long fresh;
+    synchronized (this) {
+      fresh = Math.max(0, sent - confirmedUpTo);
+      confirmedUpTo = Math.max(confirmedUpTo, sent);
+    }
+    unconfirmed.addAndGet(-fresh);
+    owed.addAndGet(fresh);
+  }
+
   /** Mints everything owed now (shutdown); returns false if some could not be minted. */
   public boolean flushAll() {
     try {
+      confirm();
       long n = owed.get();
       if (n > 0) {
         minter.mint(n, batch, MintReason.MINT_REASON_REPLENISH);
@@ -122,8 +153,9 @@ public final class Replenisher {
     }
   }
 
+  /** Finished messages whose credit is not minted yet (confirmed or not). */
   public long owed() {
-    return owed.get();
+    return owed.get() + unconfirmed.get();
   }
 
   public long completed() {

@@ -35,7 +35,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -78,7 +77,10 @@ public final class WorkerEngine implements AutoCloseable {
   private final AtomicLong deadLettered = new AtomicLong();
   private final AtomicLong duplicates = new AtomicLong();
   private final AtomicLong retried = new AtomicLong();
-  private final AtomicInteger pendingConfirms = new AtomicInteger();
+  private final Set<Running> handlersRunning = ConcurrentHashMap.newKeySet();
+  private final Object ackLock = new Object();
+  private long finishesSent;
+  private Message lastFinished;
   private final CircuitBreaker<Object> breaker;
   private final Middleware.Invocation chain;
   private final Thread puller;
@@ -143,7 +145,13 @@ public final class WorkerEngine implements AutoCloseable {
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-reconciler"));
     TokenMinter minter = new TokenMinter(js, s.queue(), s.workerId());
     this.replenisher =
-        new Replenisher(minter, tokenBatch, minterThread, () -> rate, this::capacityForCarry);
+        new Replenisher(
+            minter,
+            tokenBatch,
+            minterThread,
+            () -> rate,
+            this::capacityForCarry,
+            this::confirmSent);
     try {
       this.reconciler =
           new Reconciler(nc, s.queue(), s.workerId(), s.auditInterval(), adverts, reports, minter);
@@ -168,6 +176,8 @@ public final class WorkerEngine implements AutoCloseable {
     s.metrics().gauge("sluice.queue.window", s.queue(), () -> ledgerValue(true));
     s.metrics().gauge("sluice.queue.backlog", s.queue(), () -> ledgerValue(false));
     advertise();
+    long sweepEvery = Math.max(10, Math.min(100, ackWait.toMillis() / 6));
+    scheduler.scheduleWithFixedDelay(this::sweep, sweepEvery, sweepEvery, TimeUnit.MILLISECONDS);
     long hb = s.heartbeat().toMillis();
     scheduler.scheduleWithFixedDelay(this::heartbeat, hb, hb, TimeUnit.MILLISECONDS);
     if (s.reconciler()) {
@@ -208,6 +218,45 @@ public final class WorkerEngine implements AutoCloseable {
         (WorkerSettings.Registration<Object>)
             s.handlers().get(dc.type()).get(((Decoded) dc.value).version);
     reg.handler().handle(((Decoded) dc.value).value, dc);
+  }
+
+  /** A handler at work: the sweeper extends its ack deadline and enforces its timeout. */
+  private static final class Running {
+    final Message msg;
+    final Thread thread;
+    final long start = System.nanoTime();
+    long lastProgress = start;
+    boolean done;
+    volatile boolean timedOut;
+
+    Running(Message msg, Thread thread) {
+      this.msg = msg;
+      this.thread = thread;
+    }
+  }
+
+  /**
+   * One periodic sweep instead of two timers per message: AckProgress every ack wait / 3 for
+   * handlers still running, and an interrupt for handlers past their timeout.
+   */
+  private void sweep() {
+    long now = System.nanoTime();
+    long progressEvery = ackWait.toNanos() / 3;
+    for (Running r : handlersRunning) {
+      synchronized (r) {
+        if (r.done) {
+          continue;
+        }
+        if (now - r.lastProgress >= progressEvery) {
+          r.lastProgress = now;
+          r.msg.inProgress();
+        }
+        if (!r.timedOut && now - r.start >= s.handlerTimeout().toNanos()) {
+          r.timedOut = true;
+          r.thread.interrupt();
+        }
+      }
+    }
   }
 
   /** A payload decoded at the version its handler expects. */
@@ -473,21 +522,8 @@ public final class WorkerEngine implements AutoCloseable {
             h,
             data);
     ctx.value = value;
-    Thread self = Thread.currentThread();
-    java.util.concurrent.atomic.AtomicBoolean timedOut =
-        new java.util.concurrent.atomic.AtomicBoolean();
-    long progressEvery = Math.max(100, ackWait.toMillis() / 3);
-    ScheduledFuture<?> progress =
-        scheduler.scheduleAtFixedRate(
-            m::inProgress, progressEvery, progressEvery, TimeUnit.MILLISECONDS);
-    ScheduledFuture<?> watchdog =
-        scheduler.schedule(
-            () -> {
-              timedOut.set(true);
-              self.interrupt();
-            },
-            s.handlerTimeout().toNanos(),
-            TimeUnit.NANOSECONDS);
+    Running r = new Running(m, Thread.currentThread());
+    handlersRunning.add(r);
     long start = System.nanoTime();
     Throwable failure = null;
     try {
@@ -495,14 +531,17 @@ public final class WorkerEngine implements AutoCloseable {
     } catch (Throwable t) {
       failure = t;
     } finally {
-      watchdog.cancel(false);
-      progress.cancel(false);
-      Thread.interrupted(); // clear a late watchdog interrupt
+      synchronized (r) {
+        r.done = true;
+      }
+      handlersRunning.remove(r);
+      Thread.interrupted(); // clear a watchdog interrupt that came as the handler returned
     }
+    boolean timedOut = r.timedOut;
     s.metrics().timeNanos("sluice.worker.handler", s.queue(), System.nanoTime() - start);
-    if (timedOut.get() && failure == null) {
+    if (timedOut && failure == null) {
       failure = new java.util.concurrent.TimeoutException("handler ran past " + s.handlerTimeout());
-    } else if (timedOut.get()) {
+    } else if (timedOut) {
       failure =
           new java.util.concurrent.TimeoutException(
               "handler timed out after " + s.handlerTimeout() + " (" + failure + ")");
@@ -559,35 +598,37 @@ public final class WorkerEngine implements AutoCloseable {
   }
 
   /** A finishing ack, confirmed by the server, then one credit owed. */
-  /**
-   * A finishing ack; the credit is owed when the server confirms it. The handler thread does not
-   * wait for the confirmation: the slot is free as soon as the ack is sent.
-   */
+  /** A finishing ack; its credit is minted after the next double ack confirms it (§5.4). */
   private void finish(Message m) {
-    confirm(m, Acks.ACK, "ack");
+    finishWith(m, false);
   }
 
-  private void confirm(Message m, byte[] kind, String what) {
-    pendingConfirms.incrementAndGet();
-    Acks.confirmAsync(nc, m, kind, CONFIRM_TIMEOUT)
-        .whenComplete(
-            (ok, err) -> {
-              try {
-                if (err == null) {
-                  replenisher.owe();
-                } else {
-                  // Unconfirmed: the message may come back; the processed record (or the
-                  // dead-letter id) makes that harmless, and the reconciler heals the credit.
-                  LOG.warn(
-                      "{} of stream seq {} not confirmed: {}",
-                      what,
-                      m.metaData().streamSequence(),
-                      err.toString());
-                }
-              } finally {
-                pendingConfirms.decrementAndGet();
-              }
-            });
+  private void finishWith(Message m, boolean term) {
+    synchronized (ackLock) {
+      // Sent in order on this connection, so a later double ack confirms this one too.
+      if (term) {
+        m.term();
+      } else {
+        m.ack();
+      }
+      finishesSent++;
+      lastFinished = m;
+    }
+    replenisher.finished();
+  }
+
+  /** The double ack: an ack with a reply on the last finished message, awaited. */
+  private long confirmSent() throws Exception {
+    Message last;
+    long sent;
+    synchronized (ackLock) {
+      last = lastFinished;
+      sent = finishesSent;
+    }
+    if (last != null) {
+      Acks.confirmAsync(nc, last, Acks.ACK, CONFIRM_TIMEOUT).get();
+    }
+    return sent;
   }
 
   private void nak(Message m, Duration delay, String why) {
@@ -627,7 +668,7 @@ public final class WorkerEngine implements AutoCloseable {
       nak(m, Duration.ofSeconds(1), "dlq publish failed");
       return;
     }
-    confirm(m, Acks.TERM, "term");
+    finishWith(m, true);
     deadLettered.incrementAndGet();
     s.metrics().count("sluice.worker.dead_lettered", s.queue(), "reason", reason.code());
     LOG.warn("dead-lettered stream seq {} ({}): {}", meta.streamSequence(), reason.code(), error);
@@ -811,10 +852,6 @@ public final class WorkerEngine implements AutoCloseable {
     }
     for (Message m : List.copyOf(inFlight)) {
       m.nak(); // its handler overran the grace period: someone else takes it now
-    }
-    long confirmUntil = System.nanoTime() + CONFIRM_TIMEOUT.toNanos();
-    while (pendingConfirms.get() > 0 && System.nanoTime() < confirmUntil) {
-      sleepQuietly(5); // the credits of the last acks are owed once the server confirms them
     }
     reconcilerThread.shutdownNow();
     minterThread.shutdown();
