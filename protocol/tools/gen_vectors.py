@@ -215,10 +215,6 @@ def outcome(c):
     if c["payload_size"] > s["max_payload_bytes"]:
         return {"outcome": "dlq", "reason": "oversize", "handler_runs": False}
     k = c["delivery_count"]
-    if k > s["max_deliveries"]:
-        return {"outcome": "dlq", "reason": "max-deliveries", "handler_runs": False}
-    if c["processed_before"]:
-        return {"outcome": "ack", "handler_runs": False, "duplicate": True}
     not_handled = v.get("not_handled_reason")
     if not not_handled:
         types = [h for h in c["handled"] if h["type"] == v["type"]]
@@ -226,8 +222,15 @@ def outcome(c):
             not_handled = "unknown-type"
         elif not any(h["min_version"] <= v["version"] <= h["max_version"] for h in types):
             not_handled = "unsupported-version"
+    others_handle = c.get("fleet_handles", False)
+    others_decline = c.get("fleet_declines", False)
+    mixed = others_handle if not_handled else others_decline
+    if k > s["max_deliveries"] and not mixed:
+        return {"outcome": "dlq", "reason": "max-deliveries", "handler_runs": False}
+    if c["processed_before"]:
+        return {"outcome": "ack", "handler_runs": False, "duplicate": True}
     if not_handled:
-        if c["age_ms"] < s["grace_ms"]:
+        if c["age_ms"] < s["grace_ms"] or others_handle:
             return {"outcome": "nak", "delay_ms": s["grace_delay_ms"], "handler_runs": False}
         return {"outcome": "dlq", "reason": not_handled, "handler_runs": False}
     if c["decodes"] is False:
@@ -256,10 +259,14 @@ def outcomes():
     cases = []
 
     def case(name, headers=None, payload_size=100, delivery_count=1, age_ms=0, processed_before=False,
-             decodes=True, handler_result="success"):
+             decodes=True, handler_result="success", fleet_handles=None, fleet_declines=None):
         c = {"name": name, "settings": settings, "handled": handled, "headers": headers or good,
              "payload_size": payload_size, "delivery_count": delivery_count, "age_ms": age_ms,
              "processed_before": processed_before, "decodes": decodes, "handler_result": handler_result}
+        if fleet_handles is not None:
+            c["fleet_handles"] = fleet_handles
+        if fleet_declines is not None:
+            c["fleet_declines"] = fleet_declines
         c["expect"] = outcome(c)
         cases.append(c)
 
@@ -283,9 +290,21 @@ def outcomes():
     case("unknown type after grace dead-letters", headers={**good, "Sluice-Type": "acme.Other"}, age_ms=30000)
     case("newer protocol after grace", headers={**good, "Sluice-Protocol": "2"}, age_ms=60000)
     case("older handled version runs", headers={**good, "Sluice-Type-Version": "1"})
+    case("after grace, another live worker handles it: nak again",
+         headers={**good, "Sluice-Type-Version": "3"}, age_ms=60000, fleet_handles=True)
+    case("after grace, nobody handles it: dead-letter",
+         headers={**good, "Sluice-Type-Version": "3"}, age_ms=60000, fleet_handles=False)
+    case("too many deliveries in a mixed fleet: they may have been declines, the handler runs",
+         delivery_count=14, fleet_declines=True)
+    case("too many deliveries, not handled here, another worker handles it: nak",
+         headers={**good, "Sluice-Type-Version": "3"}, delivery_count=14, age_ms=60000, fleet_handles=True)
+    case("too many deliveries, nobody else declines: dead-letter",
+         delivery_count=14, fleet_handles=True, fleet_declines=False)
     write("outcomes.json", {
         "description": "PROTOCOL.md §7.2: the outcome of one delivery. 'handler_result' is what the "
-                       "handler would do if run; nak delays are bounds (jitter).",
+                       "handler would do if run; nak delays are bounds (jitter). 'fleet_handles' (absent = "
+                       "false): another live worker advertises the type and version (§4.2). 'fleet_declines' (absent = false): "
+                       "another live worker does not (§7.2 step 3).",
         "cases": cases})
 
 

@@ -459,4 +459,45 @@ class WorkerOutcomesTest {
       }
     }
   }
+
+  @Test
+  void versionNoOneHereHandlesIsLeftToTheWorkerThatDoes() throws Exception {
+    try (Connection nc = NATS.server().connect()) {
+      String q = provision(nc, QueueSpec.builder(NATS.uniqueName("q")));
+      Codec<String> v2 = Codec.utf8(Queues.TYPE, 2);
+      List<String> oldSaw = new CopyOnWriteArrayList<>();
+      List<String> newSaw = new CopyOnWriteArrayList<>();
+      try (Worker old =
+              worker(Sluice.using(nc), q)
+                  .workerId("old")
+                  .grace(Duration.ofMillis(600), Duration.ofMillis(150))
+                  .maxDeliveries(100)
+                  .handle(JOB, (s, ctx) -> oldSaw.add(s))
+                  .start();
+          Worker fresh =
+              worker(Sluice.using(nc), q)
+                  .workerId("new")
+                  .concurrency(1)
+                  .prefetch(1)
+                  .handle(JOB, (s, ctx) -> newSaw.add(s))
+                  .handle(
+                      v2,
+                      (s, ctx) -> {
+                        Thread.sleep(
+                            300); // 10 x 300 ms: most wait well past the old worker's grace
+                        newSaw.add(s);
+                      })
+                  .start()) {
+        for (int i = 0; i < 10; i++) {
+          Queues.rawPublish(nc, q, Queues.goodHeaders(2), ("v2-" + i).getBytes());
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> newSaw.size() == 10);
+        assertThat(oldSaw).isEmpty();
+        // The old worker may have seen some after its grace period: it left them, it did not
+        // dead-letter them, because the new worker advertises version 2.
+        assertThat(old.deadLetteredCount()).isZero();
+        assertThat(Queues.deadLetters(nc, q)).isEmpty();
+      }
+    }
+  }
 }

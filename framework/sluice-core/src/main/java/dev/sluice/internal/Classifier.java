@@ -31,6 +31,29 @@ public final class Classifier {
   /** Dead-letter with a reason. */
   public record DeadLetter(DeadLetterReason reason, String error) implements Decision {}
 
+  /** What the other live workers of the queue advertise for the message at hand (asked lazily). */
+  public interface Fleet {
+    /** Another live worker advertises the message's type and version. */
+    boolean othersHandle();
+
+    /** Another live worker does not. */
+    boolean othersDecline();
+
+    /** A fleet of one. */
+    Fleet ALONE =
+        new Fleet() {
+          @Override
+          public boolean othersHandle() {
+            return false;
+          }
+
+          @Override
+          public boolean othersDecline() {
+            return false;
+          }
+        };
+  }
+
   /** Answers whether this worker handles a type and version. */
   public interface Handles {
     /** True when some handler is registered for {@code type}. */
@@ -40,7 +63,11 @@ public final class Classifier {
     boolean handles(String type, int version);
   }
 
-  /** Steps 1–5 of §7.2: everything decided before the payload is decoded. */
+  /**
+   * Steps 1–5 of §7.2: everything decided before the payload is decoded. {@code fleetHandles} says
+   * whether another live worker advertises the message's type and version (asked only after the
+   * grace period).
+   */
   public static Decision beforeHandler(
       HeaderCheck.Result headers,
       int payloadSize,
@@ -48,6 +75,7 @@ public final class Classifier {
       long ageMillis,
       boolean processedBefore,
       Handles handles,
+      Fleet fleet,
       Limits limits) {
     if (!headers.valid()) {
       return new DeadLetter(headers.reason(), headers.error());
@@ -56,18 +84,6 @@ public final class Classifier {
       return new DeadLetter(
           DeadLetterReason.OVERSIZE,
           "payload of " + payloadSize + " bytes exceeds the limit of " + limits.maxPayloadBytes());
-    }
-    if (deliveries > limits.maxDeliveries()) {
-      return new DeadLetter(
-          DeadLetterReason.MAX_DELIVERIES,
-          "delivered "
-              + deliveries
-              + " times (limit "
-              + limits.maxDeliveries()
-              + "): earlier deliveries timed out without an outcome");
-    }
-    if (processedBefore) {
-      return new AckDuplicate();
     }
     DeadLetterReason notHandled = null;
     String why = null;
@@ -81,9 +97,27 @@ public final class Classifier {
       notHandled = DeadLetterReason.UNSUPPORTED_VERSION;
       why = "no handler for " + headers.type() + " version " + headers.version();
     }
+    // In a mixed fleet the deliveries may have been other workers' grace NAKs, not crashes.
+    if (deliveries > limits.maxDeliveries()
+        && !(notHandled != null ? fleet.othersHandle() : fleet.othersDecline())) {
+      return new DeadLetter(
+          DeadLetterReason.MAX_DELIVERIES,
+          "delivered "
+              + deliveries
+              + " times (limit "
+              + limits.maxDeliveries()
+              + "): earlier deliveries timed out without an outcome");
+    }
+    if (processedBefore) {
+      return new AckDuplicate();
+    }
     if (notHandled != null) {
       if (ageMillis < limits.grace().toMillis()) {
         return new Nak(limits.graceDelay(), why);
+      }
+      if (fleet.othersHandle()) {
+        // Past the grace period, but a live worker advertises it: not ours to dead-letter.
+        return new Nak(limits.graceDelay(), why + "; another live worker handles it");
       }
       return new DeadLetter(notHandled, why + " within the grace period of " + limits.grace());
     }

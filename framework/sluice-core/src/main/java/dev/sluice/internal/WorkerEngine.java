@@ -220,6 +220,41 @@ public final class WorkerEngine implements AutoCloseable {
     reg.handler().handle(((Decoded) dc.value).value, dc);
   }
 
+  /** What the other live workers advertise for this message (§4.2, §7.2 step 3). */
+  private Classifier.Fleet fleetView(HeaderCheck.Result hc) {
+    return new Classifier.Fleet() {
+      @Override
+      public boolean othersHandle() {
+        return others().anyMatch(a -> advertHandles(a, hc));
+      }
+
+      @Override
+      public boolean othersDecline() {
+        return others().anyMatch(a -> !advertHandles(a, hc));
+      }
+    };
+  }
+
+  private java.util.stream.Stream<CapacityAdvert> others() {
+    long now = System.currentTimeMillis();
+    return adverts.values().stream()
+        .filter(a -> !a.getWorkerId().equals(s.workerId()) && Window.live(a, now));
+  }
+
+  private static boolean advertHandles(CapacityAdvert a, HeaderCheck.Result hc) {
+    if (hc.protocol() > a.getProtocolVersion()) {
+      return false;
+    }
+    for (HandledType t : a.getHandledList()) {
+      if (t.getType().equals(hc.type())
+          && t.getMinVersion() <= hc.version()
+          && hc.version() <= t.getMaxVersion()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** A handler at work: the sweeper extends its ack deadline and enforces its timeout. */
   private static final class Running {
     final Message msg;
@@ -459,7 +494,9 @@ public final class WorkerEngine implements AutoCloseable {
     Classifier.Decision d;
     try {
       boolean processedBefore = storeKey != null && s.idempotency().isProcessed(storeKey);
-      d = Classifier.beforeHandler(hc, data.length, k, ageMs, processedBefore, handles, s.limits());
+      d =
+          Classifier.beforeHandler(
+              hc, data.length, k, ageMs, processedBefore, handles, fleetView(hc), s.limits());
     } catch (RuntimeException e) {
       // The shared store is unreachable: retry later rather than risk running twice.
       nak(m, Duration.ofSeconds(1), "idempotency store: " + e.getMessage());

@@ -235,6 +235,17 @@ class VectorsTest {
               m.get("age_ms").number.longValue(),
               m.get("processed_before").bool,
               handles,
+              new Classifier.Fleet() {
+                @Override
+                public boolean othersHandle() {
+                  return m.containsKey("fleet_handles") && m.get("fleet_handles").bool;
+                }
+
+                @Override
+                public boolean othersDecline() {
+                  return m.containsKey("fleet_declines") && m.get("fleet_declines").bool;
+                }
+              },
               limits);
       boolean handlerRuns = d instanceof Classifier.Run;
       if (handlerRuns && !m.get("decodes").bool) {
