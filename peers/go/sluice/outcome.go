@@ -58,7 +58,18 @@ type Delivery struct {
 	K int
 	// AgeMs is now − the original publish time.
 	AgeMs int64
+	// FleetHandles reports whether a live capacity advert of another worker of the queue
+	// (§5.2, any state) lists the delivery's type, version and protocol in its handled ranges.
+	// It is asked only for a delivery not handled here whose grace period is over (§4.2), or
+	// one past max deliveries (§7.2 step 3); nil means false.
+	FleetHandles func(hc HeaderCheck) bool
+	// FleetDeclines reports whether a live capacity advert of another worker does not list
+	// them (§7.2 step 3: a mixed fleet for this message). Asked only past max deliveries for
+	// a delivery handled here; nil means false.
+	FleetDeclines func(hc HeaderCheck) bool
 }
+
+func ask(f func(HeaderCheck) bool, hc HeaderCheck) bool { return f != nil && f(hc) }
 
 // Handles reports whether typ@version is in handled, and if not, the not-handled reason.
 func Handles(handled []HandledType, typ string, version int) (bool, string) {
@@ -91,21 +102,27 @@ func BeforeHandler(d Delivery, s WorkerSettings, handled []HandledType, processe
 		return Decision{Kind: OutcomeDLQ, Reason: ReasonOversize,
 			Error: "payload of " + itoa(d.PayloadSize) + " bytes exceeds the maximum of " + itoa(s.MaxPayloadBytes)}, hc
 	}
-	if d.K > s.MaxDeliveries {
-		return Decision{Kind: OutcomeDLQ, Reason: ReasonMaxDeliveries,
-			Error: "delivered " + itoa(d.K) + " times, more than max deliveries " + itoa(s.MaxDeliveries)}, hc
-	}
-	if processed != nil && processed(First(d.Headers, HdrMsgID)) {
-		return Decision{Kind: OutcomeAck, Duplicate: true}, hc
-	}
 	reason := hc.NotHandledReason
 	if reason == "" {
 		if ok, r := Handles(handled, hc.Type, hc.Version); !ok {
 			reason = r
 		}
 	}
+	if d.K > s.MaxDeliveries {
+		// §7.2 step 3: in a mixed fleet for this message the deliveries may have been grace
+		// NAKs, which say nothing about crashes: go on.
+		mixed := reason == "" && ask(d.FleetDeclines, hc) || reason != "" && ask(d.FleetHandles, hc)
+		if !mixed {
+			return Decision{Kind: OutcomeDLQ, Reason: ReasonMaxDeliveries,
+				Error: "delivered " + itoa(d.K) + " times, more than max deliveries " + itoa(s.MaxDeliveries)}, hc
+		}
+	}
+	if processed != nil && processed(First(d.Headers, HdrMsgID)) {
+		return Decision{Kind: OutcomeAck, Duplicate: true}, hc
+	}
 	if reason != "" {
-		if d.AgeMs < s.GraceMs {
+		// §4.2: after the grace period, dead-letter only when no other live advert handles it.
+		if d.AgeMs < s.GraceMs || ask(d.FleetHandles, hc) {
 			return Decision{Kind: OutcomeNak, Reason: reason, NotHandled: true, DelayMs: float64(s.GraceDelayMs)}, hc
 		}
 		return Decision{Kind: OutcomeDLQ, Reason: reason, Error: notHandledError(reason, hc)}, hc

@@ -315,6 +315,8 @@ func testOutcomes(t *testing.T) {
 			Processed     bool              `json:"processed_before"`
 			Decodes       bool              `json:"decodes"`
 			HandlerResult string            `json:"handler_result"`
+			FleetHandles  bool              `json:"fleet_handles"`  // absent = false
+			FleetDeclines bool              `json:"fleet_declines"` // absent = false
 			Expect        struct {
 				Outcome     string   `json:"outcome"`
 				Reason      string   `json:"reason"`
@@ -332,7 +334,10 @@ func testOutcomes(t *testing.T) {
 	}
 	for _, c := range doc.Cases {
 		asked := false
-		d := Delivery{Headers: hdr(c.Headers), PayloadSize: c.PayloadSize, K: c.DeliveryCount, AgeMs: c.AgeMs}
+		fleet, declines := c.FleetHandles, c.FleetDeclines
+		d := Delivery{Headers: hdr(c.Headers), PayloadSize: c.PayloadSize, K: c.DeliveryCount, AgeMs: c.AgeMs,
+			FleetHandles:  func(HeaderCheck) bool { return fleet },
+			FleetDeclines: func(HeaderCheck) bool { return declines }}
 		dec, _ := BeforeHandler(d, c.Settings, c.Handled, func(string) bool { asked = true; return c.Processed })
 		if dec.Kind == OutcomeRun {
 			if !c.Decodes {

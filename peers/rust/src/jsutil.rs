@@ -75,3 +75,39 @@ pub fn header_map(pairs: &[(String, String)]) -> HeaderMap {
     }
     h
 }
+
+/// Publishes one credit token (§5.3) with a `Nats-Msg-Id` unique to the minter instance (§5.4:
+/// `<minter id>.<instance nonce>.<counter>`), retrying a failed publish with the same id so a
+/// lost PubAck cannot mint twice. Returns whether the server confirmed the token.
+pub async fn publish_token(
+    js: &jetstream::Context,
+    subject: String,
+    body: bytes::Bytes,
+    msg_id: String,
+    attempts: u32,
+) -> bool {
+    for attempt in 1..=attempts.max(1) {
+        let mut h = HeaderMap::new();
+        h.insert("Nats-Msg-Id", msg_id.as_str());
+        let r = match js
+            .publish_with_headers(subject.clone(), h, body.clone())
+            .await
+        {
+            Ok(f) => f.await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(()) => return true,
+            Err(e) => {
+                crate::log!("mint {subject} (attempt {attempt}, id {msg_id}): {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    }
+    false
+}
+
+/// A random nonce for one minter instance.
+pub fn instance_nonce() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}

@@ -141,7 +141,9 @@ fn producer_config(args: &[String]) -> Result<ProducerConfig, String> {
         report_interval: Duration::from_millis(250),
         report_ttl_ms: 3000,
         idle_return: Duration::from_millis(500),
-        concurrency: 16,
+        // One send at a time, like the Go and Java peers: waiting sends are a producer's weight
+        // in the credit pulls (§6 step 2), so the three producers are comparable.
+        concurrency: 1,
     })
 }
 

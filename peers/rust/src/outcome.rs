@@ -53,7 +53,28 @@ pub enum Precheck {
     Proceed(ValidHeaders),
 }
 
-/// Steps 1–5 of §7.2. `processed` is asked only once the headers are valid (it needs the id).
+/// What a worker knows about the other live workers of its queue (their capacity adverts, any
+/// state, its own excluded): §4.2 and §7.2 step 3.
+pub trait Fleet {
+    /// Another live advert lists the delivery's type and version (at its protocol).
+    fn handles(&self, v: &ValidHeaders) -> bool;
+    /// Another live advert does not.
+    fn declines(&self, v: &ValidHeaders) -> bool;
+}
+
+/// A fixed answer: `(fleet_handles, fleet_declines)`, as in the outcome vectors.
+impl Fleet for (bool, bool) {
+    fn handles(&self, _: &ValidHeaders) -> bool {
+        self.0
+    }
+    fn declines(&self, _: &ValidHeaders) -> bool {
+        self.1
+    }
+}
+
+/// Steps 1–5 of §7.2. `processed` is asked only once the headers are valid (it needs the id);
+/// `fleet` only past max deliveries or past the grace period.
+#[allow(clippy::too_many_arguments)]
 pub fn precheck<'a>(
     settings: &Settings,
     handled: &[HandledType],
@@ -62,6 +83,7 @@ pub fn precheck<'a>(
     delivery_count: u64,
     age_ms: i64,
     processed: impl FnOnce(&str) -> bool,
+    fleet: &dyn Fleet,
 ) -> Precheck {
     let v = match validate(get_header, settings.supported_protocol) {
         Validation::Invalid { reason, header } => {
@@ -83,20 +105,30 @@ pub fn precheck<'a>(
             ),
         };
     }
+    let not_here = not_handled(&v, handled);
     if delivery_count > settings.max_deliveries {
-        return Precheck::DeadLetter {
-            reason: "max-deliveries",
-            error: format!(
-                "delivered {delivery_count} times (max {})",
-                settings.max_deliveries
-            ),
+        // Step 3: in a mixed fleet for this message the deliveries may have been grace NAKs,
+        // which say nothing about crashes: go on.
+        let mixed = match not_here {
+            None => fleet.declines(&v),
+            Some(_) => fleet.handles(&v),
         };
+        if !mixed {
+            return Precheck::DeadLetter {
+                reason: "max-deliveries",
+                error: format!(
+                    "delivered {delivery_count} times (max {})",
+                    settings.max_deliveries
+                ),
+            };
+        }
     }
     if processed(&v.msg_id) {
         return Precheck::Duplicate;
     }
-    if let Some(reason) = not_handled(&v, handled) {
-        if age_ms < settings.grace_ms as i64 {
+    if let Some(reason) = not_here {
+        // §4.2: after the grace period, dead-letter only when no other live advert handles it.
+        if age_ms < settings.grace_ms as i64 || fleet.handles(&v) {
             return Precheck::NakNotHandled {
                 delay_ms: settings.grace_delay_ms,
                 reason,

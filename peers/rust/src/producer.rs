@@ -61,6 +61,7 @@ struct State {
     hard_limit: bool,
     closing: bool,
     reported_nonzero: bool,
+    mint_seq: u64,
 }
 
 struct Producer {
@@ -74,6 +75,7 @@ struct Producer {
     token_arrived: Notify,
     want_pull: Notify,
     settle: tokio::sync::Mutex<Instant>,
+    mint_nonce: String,
 }
 
 pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
@@ -110,6 +112,7 @@ pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
         token_arrived: Notify::new(),
         want_pull: Notify::new(),
         settle: tokio::sync::Mutex::new(Instant::now()),
+        mint_nonce: jsutil::instance_nonce(),
     });
 
     // §4.3 with policy FAIL.
@@ -137,7 +140,9 @@ pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     puller.abort();
-    keeper.abort();
+    // The keeper stops between cycles (it sees `closing`): aborting it mid-cycle could drop
+    // tokens it had taken out of `held` (reported as spent, not yet acked), leaving their
+    // credits stored in the credit stream: a surplus.
     let _ = keeper.await;
     p.maintain(true).await;
     let key = names::producer_key(&p.cfg.queue, &p.cfg.producer_id);
@@ -366,7 +371,7 @@ impl Producer {
         }
     }
 
-    /// Keeps up to `prefetch` single-message pulls outstanding while sends wait (§6 step 2).
+    /// Keeps `min(prefetch, uncovered waiting sends)` single-message pulls outstanding (§6 step 2).
     async fn pull_loop(self: Arc<Self>) {
         loop {
             let start = {
@@ -374,8 +379,11 @@ impl Producer {
                 if st.closing {
                     return;
                 }
+                // §6 step 2: at most min(prefetch, sends waiting that held credits do not
+                // cover) pulls outstanding.
                 let unspent: u64 = st.held.iter().map(|t| (t.credits - t.spent) as u64).sum();
-                if st.waiting as u64 > unspent && st.pulls < self.cfg.prefetch {
+                let uncovered = (st.waiting as u64).saturating_sub(unspent);
+                if (st.pulls as u64) < uncovered.min(self.cfg.prefetch as u64) {
                     st.pulls += 1;
                     true
                 } else {
@@ -458,6 +466,9 @@ impl Producer {
     async fn keep_loop(self: Arc<Self>) {
         loop {
             tokio::time::sleep(Duration::from_millis(25)).await;
+            if self.st.lock().unwrap().closing {
+                return;
+            }
             self.maintain(false).await;
         }
     }
@@ -538,9 +549,12 @@ impl Producer {
                 }
             }
         }
+        let mut unacked = Vec::new();
         for t in finished {
             if let Err(e) = t.msg.double_ack().await {
+                // Still stored: keep holding it and ack it at the next cycle.
                 log!("ack of a spent token: {e}");
+                unacked.push(t);
             }
         }
         for t in idle {
@@ -551,12 +565,16 @@ impl Producer {
             } else {
                 if let Err(e) = t.msg.double_ack().await {
                     log!("ack of a partly spent token: {e}");
+                    unacked.push(t);
                     continue;
                 }
                 for n in decompose((t.credits - t.spent) as u64, t.credits) {
                     self.mint_return(n).await;
                 }
             }
+        }
+        if !unacked.is_empty() {
+            self.st.lock().unwrap().held.extend(unacked);
         }
     }
 
@@ -567,23 +585,15 @@ impl Producer {
             minted_unix_ms: now_unix_ms(),
             reason: MintReason::Return as i32,
         };
+        let id = {
+            let mut st = self.st.lock().unwrap();
+            st.mint_seq += 1;
+            format!(
+                "{}.{}.{}",
+                self.cfg.producer_id, self.mint_nonce, st.mint_seq
+            )
+        };
         let subject = names::credit_subject(&self.cfg.queue, n);
-        for _ in 0..20 {
-            let r = match self
-                .js
-                .publish(subject.clone(), body.encode_to_vec().into())
-                .await
-            {
-                Ok(f) => f.await.map(|_| ()),
-                Err(e) => Err(e),
-            };
-            match r {
-                Ok(()) => return,
-                Err(e) => {
-                    log!("return mint {subject}: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
+        jsutil::publish_token(&self.js, subject, body.encode_to_vec().into(), id, 20).await;
     }
 }

@@ -4,6 +4,7 @@ use crate::backoff::Backoff;
 use crate::credits::decompose;
 use crate::dlq::{record_headers, RecordInfo};
 use crate::events::emit;
+use crate::fleet::FleetView;
 use crate::idempotency::{id_key, ProcessedCache};
 use crate::jsutil::{self, header_map, header_pairs};
 use crate::outcome::{
@@ -63,6 +64,27 @@ impl WorkerConfig {
     }
 }
 
+/// The lifetime of a pull request on `workers` (as in the Java worker).
+const PULL_EXPIRY: Duration = Duration::from_secs(5);
+
+/// Free slots not covered by a pull request, and outstanding requests.
+struct PullSlots {
+    st: Mutex<(usize, usize)>,
+    wake: Notify,
+}
+
+impl PullSlots {
+    fn release(&self, n: usize, request_ended: bool) {
+        let mut st = self.st.lock().unwrap();
+        st.0 += n;
+        if request_ended {
+            st.1 -= 1;
+        }
+        drop(st);
+        self.wake.notify_one();
+    }
+}
+
 #[derive(Default)]
 struct Owed {
     owed: u64,
@@ -88,6 +110,9 @@ struct Worker {
     cache: Mutex<ProcessedCache>,
     handlers: Semaphore,
     shutting_down: AtomicBool,
+    fleet: Arc<FleetView>,
+    mint_nonce: String,
+    mint_seq: AtomicU64,
 }
 
 pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
@@ -128,6 +153,9 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         cache: Mutex::new(ProcessedCache::new(cfg.idempotency_window, 100_000)),
         handlers: Semaphore::new(cfg.concurrency.max(1)),
         shutting_down: AtomicBool::new(false),
+        mint_nonce: jsutil::instance_nonce(),
+        mint_seq: AtomicU64::new(0),
+        fleet: FleetView::new(names::capacity_key(&cfg.queue, &cfg.worker_id)),
         cfg,
     });
 
@@ -136,6 +164,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let heartbeat = tokio::spawn(w.clone().heartbeat_loop(stop_rx.clone()));
+    let fleet_watch = tokio::spawn(w.fleet.clone().watch(w.kv_cap.clone(), w.cfg.queue.clone()));
     let minter = tokio::spawn(w.clone().mint_loop());
     let puller = tokio::spawn(w.clone().pull_loop(consumer, stop_rx.clone()));
 
@@ -163,6 +192,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         );
     }
     heartbeat.abort();
+    fleet_watch.abort();
     w.state
         .store(WorkerState::Draining as i32, Ordering::SeqCst);
     if let Err(e) = w.write_advert().await {
@@ -355,78 +385,121 @@ impl Worker {
             minted_unix_ms: now_unix_ms(),
             reason: reason as i32,
         };
+        let id = format!(
+            "{}.{}.{}",
+            self.cfg.worker_id,
+            self.mint_nonce,
+            self.mint_seq.fetch_add(1, Ordering::SeqCst)
+        );
         let subject = names::credit_subject(&self.cfg.queue, n);
-        match self
-            .js
-            .publish(subject.clone(), body.encode_to_vec().into())
-            .await
-        {
-            Ok(f) => match f.await {
-                Ok(_) => true,
-                Err(e) => {
-                    log!("mint {subject}: {e}");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    false
-                }
-            },
-            Err(e) => {
-                log!("mint {subject}: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                false
+        jsutil::publish_token(&self.js, subject, body.encode_to_vec().into(), id, 10).await
+    }
+
+    /// Pulls with at most `concurrency + prefetch` messages in hand (§7.1). Like the Java
+    /// worker: a request for every free slot not covered by an outstanding request, issued when
+    /// none is outstanding or once at least `max(1, prefetch / 2)` slots are uncovered; each
+    /// request lives `PULL_EXPIRY` (the server hands each message to the oldest waiting request,
+    /// so a peer re-issuing short requests would keep landing at the back of the queue) and is
+    /// replaced as soon as it ends. The batch's own timer (expiry + a margin) notices a request
+    /// the server dropped, so no idle heartbeats are needed.
+    async fn pull_loop(self: Arc<Self>, consumer: PullConsumer, stop: watch::Receiver<bool>) {
+        let limit = self.cfg.concurrency + self.cfg.prefetch;
+        let pulls = Arc::new(PullSlots {
+            st: Mutex::new((limit, 0)),
+            wake: Notify::new(),
+        });
+        let consumer = Arc::new(consumer);
+        let mut tasks = Vec::new();
+        loop {
+            if *stop.borrow() {
+                break;
             }
+            let n = {
+                let mut st = pulls.st.lock().unwrap();
+                let threshold = if st.1 > 0 {
+                    (self.cfg.prefetch / 2).max(1)
+                } else {
+                    1
+                };
+                if st.0 >= threshold {
+                    let n = st.0;
+                    st.0 = 0;
+                    st.1 += 1;
+                    n
+                } else {
+                    0
+                }
+            };
+            if n == 0 {
+                let mut stop = stop.clone();
+                tokio::select! {
+                    _ = pulls.wake.notified() => {}
+                    _ = stop.changed() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+                continue;
+            }
+            tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
+            tasks.push(tokio::spawn(self.clone().fetch(
+                consumer.clone(),
+                n,
+                pulls.clone(),
+                stop.clone(),
+            )));
+        }
+        for t in tasks {
+            let _ = t.await;
         }
     }
 
-    /// Pulls with at most `concurrency + prefetch` messages in hand (§7.1).
-    async fn pull_loop(self: Arc<Self>, consumer: PullConsumer, mut stop: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(self.cfg.concurrency + self.cfg.prefetch));
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let first = tokio::select! {
-                p = slots.clone().acquire_owned() => p.expect("semaphore open"),
-                _ = stop.changed() => return,
-            };
-            let mut permits = vec![first];
-            while let Ok(p) = slots.clone().try_acquire_owned() {
-                permits.push(p);
-            }
-            let batch = consumer
-                .batch()
-                .max_messages(permits.len())
-                .expires(Duration::from_secs(1))
-                .messages()
-                .await;
-            let mut batch = match batch {
-                Ok(b) => b,
-                Err(e) => {
-                    log!("pull from {}: {e}", names::WORKER_CONSUMER);
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
-            };
-            // The batch is read to its end so no delivered message is left unread.
-            while let Some(m) = batch.next().await {
-                match m {
-                    Ok(msg) => {
-                        let permit = permits.pop();
+    /// One pull request for `n` messages; each goes to its own task and frees its slot when it
+    /// leaves the worker's hands. Shutdown drops the request's subscription at once.
+    async fn fetch(
+        self: Arc<Self>,
+        consumer: Arc<PullConsumer>,
+        n: usize,
+        pulls: Arc<PullSlots>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut got = 0;
+        match consumer
+            .batch()
+            .max_messages(n)
+            .expires(PULL_EXPIRY)
+            .messages()
+            .await
+        {
+            Ok(mut batch) => loop {
+                let next = tokio::select! {
+                    m = batch.next() => m,
+                    _ = stop.changed() => None,
+                };
+                match next {
+                    Some(Ok(msg)) => {
+                        got += 1;
                         let w = self.clone();
+                        let pulls = pulls.clone();
+                        w.in_flight.fetch_add(1, Ordering::SeqCst);
                         tokio::spawn(async move {
-                            w.in_flight.fetch_add(1, Ordering::SeqCst);
                             w.handle(msg).await;
                             w.in_flight.fetch_sub(1, Ordering::SeqCst);
-                            drop(permit);
+                            pulls.release(1, false);
                         });
                     }
-                    Err(e) => {
+                    Some(Err(e)) => {
                         log!("pull: {e}");
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         break;
                     }
+                    None => break,
                 }
+            },
+            Err(e) => {
+                log!("pull from {}: {e}", names::WORKER_CONSUMER);
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
+        pulls.release(n - got, true);
     }
 
     async fn nak(&self, msg: &Message, delay: Duration) -> bool {
@@ -471,6 +544,7 @@ impl Worker {
             k,
             age_ms,
             |id| self.cache.lock().unwrap().contains(&id_key(id)),
+            self.fleet.as_ref(),
         );
         let valid = match pre {
             Precheck::DeadLetter { reason, error } => {

@@ -248,6 +248,11 @@ fn outcomes_vectors() {
             k,
             c["age_ms"].as_i64().unwrap(),
             |_| processed_before,
+            // Both absent = false.
+            &(
+                c["fleet_handles"].as_bool().unwrap_or(false),
+                c["fleet_declines"].as_bool().unwrap_or(false),
+            ),
         );
         let got = match pre {
             Precheck::DeadLetter { reason, .. } => {

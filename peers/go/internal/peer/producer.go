@@ -71,6 +71,7 @@ type Producer struct {
 	mu           sync.Mutex
 	held         []*token
 	waiting      int
+	pulls        int
 	lastActivity time.Time
 	changed      chan struct{}
 	closing      bool
@@ -191,7 +192,9 @@ func (p *Producer) Run(ctx context.Context) error {
 	return nil
 }
 
-// puller keeps one single-message pull with an expiry outstanding while sends wait (§6.2).
+// puller runs one single-message pull with an expiry at a time, and only while the pulls
+// outstanding stay within min(prefetch, sends waiting that held credits do not cover) (§6
+// step 2): a producer never pulls more tokens than it has sends waiting.
 func (p *Producer) puller(ctx context.Context) {
 	for {
 		p.mu.Lock()
@@ -199,7 +202,8 @@ func (p *Producer) puller(ctx context.Context) {
 			p.mu.Unlock()
 			return
 		}
-		if p.waiting == 0 {
+		uncovered := int64(p.waiting) - int64(p.unspentLocked())
+		if uncovered <= 0 || int64(p.pulls) >= min(int64(p.cfg.Prefetch), uncovered) {
 			ch := p.changed
 			p.mu.Unlock()
 			select {
@@ -209,8 +213,21 @@ func (p *Producer) puller(ctx context.Context) {
 			}
 			continue
 		}
+		p.pulls++
 		p.mu.Unlock()
 		batch, err := p.creds.Fetch(1, jetstream.FetchMaxWait(p.cfg.PullExpiry))
+		if err == nil {
+			for m := range batch.Messages() {
+				p.receive(m)
+			}
+			if err = batch.Error(); errors.Is(err, nats.ErrTimeout) {
+				err = nil
+			}
+		}
+		p.mu.Lock()
+		p.pulls--
+		p.broadcast()
+		p.mu.Unlock()
 		if err != nil {
 			log.Printf("producer %s: token pull: %v", p.cfg.ProducerID, err)
 			select {
@@ -218,15 +235,17 @@ func (p *Producer) puller(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			}
-			continue
-		}
-		for m := range batch.Messages() {
-			p.receive(m)
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			log.Printf("producer %s: token pull: %v", p.cfg.ProducerID, err)
 		}
 	}
+}
+
+// unspentLocked is the number of credits held and not reserved; p.mu is held.
+func (p *Producer) unspentLocked() uint32 {
+	var n uint32
+	for _, t := range p.held {
+		n += t.n - t.spent
+	}
+	return n
 }
 
 func (p *Producer) receive(m jetstream.Msg) {
@@ -442,7 +461,9 @@ func (p *Producer) reporter(ctx context.Context) {
 		case <-t.C:
 		case <-p.reportNow:
 		}
-		if err := p.settle(ctx, false); err != nil && ctx.Err() == nil {
+		// Not ctx: a cycle cancelled between its report and its acks would drop spent tokens
+		// from the pool without acking them, leaving their credits stored (a surplus).
+		if err := p.settle(context.Background(), false); err != nil && ctx.Err() == nil {
 			log.Printf("producer %s: %v", p.cfg.ProducerID, err)
 		}
 	}
@@ -501,9 +522,21 @@ func (p *Producer) settle(ctx context.Context, all bool) error {
 		}
 	}
 	var firstErr error
+	var unacked []*token
+	defer func() {
+		// A token whose ack failed is still stored: keep holding it and ack it next cycle.
+		if len(unacked) > 0 {
+			p.mu.Lock()
+			p.held = append(p.held, unacked...)
+			p.mu.Unlock()
+		}
+	}()
 	for _, t := range spentOut {
-		if err := ackToken(ctx, t.msg); err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("acking spent token: %w", err)
+		if err := ackToken(ctx, t.msg); err != nil {
+			unacked = append(unacked, t)
+			if firstErr == nil {
+				firstErr = fmt.Errorf("acking spent token: %w", err)
+			}
 		}
 	}
 	for _, t := range returned {
@@ -514,6 +547,7 @@ func (p *Producer) settle(ctx context.Context, all bool) error {
 			continue
 		}
 		if err := ackToken(ctx, t.msg); err != nil {
+			unacked = append(unacked, t)
 			if firstErr == nil {
 				firstErr = fmt.Errorf("acking partly spent token: %w", err)
 			}

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"math"
@@ -82,6 +83,7 @@ type Worker struct {
 	cons   jetstream.Consumer
 	capKV  jetstream.KeyValue
 	stream string
+	fleet  *fleetView
 
 	ackWait time.Duration
 	cache   *idCache
@@ -118,7 +120,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 	}
 	w := &Worker{cfg: cfg, ev: ev, nc: nc, js: js, stream: sluice.WorkStream(cfg.Queue),
 		cache: newIDCache(cfg.CacheSize, cfg.IdempotencyTTL), handSem: make(chan struct{}, cfg.Concurrency),
-		mintSignal: make(chan struct{}, 1), rateAt: time.Now(),
+		mintSignal: make(chan struct{}, 1), rateAt: time.Now(), fleet: newFleetView(cfg.Queue, cfg.WorkerID),
 		mintPrefix: "mint." + cfg.Queue + "." + cfg.WorkerID + "." + nuid.Next()}
 	fail := func(err error) (*Worker, error) { nc.Close(); return nil, err }
 	st, err := needStream(ctx, js, w.stream)
@@ -155,8 +157,9 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	hbCtx, hbStop := context.WithCancel(bg)
 	var hbDone sync.WaitGroup
-	hbDone.Add(1)
+	hbDone.Add(2)
 	go func() { defer hbDone.Done(); w.heartbeat(hbCtx) }()
+	go func() { defer hbDone.Done(); w.fleet.watch(hbCtx, w.capKV, w.cfg.Queue) }()
 
 	mintCtx, mintStop := context.WithCancel(bg)
 	mintDone := make(chan struct{})
@@ -195,51 +198,103 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// pull keeps at most concurrency + prefetch messages in hand (§7.1) until ctx ends.
+// pullExpiry is the lifetime of a pull request on workers, as in the Java worker: the server
+// hands each message to the oldest waiting request, so a peer that re-issued short requests
+// more often would keep landing at the back of the queue. pullHeartbeat lets the client notice
+// a request the server no longer holds (a restart) well before the expiry.
+const (
+	pullExpiry    = 5 * time.Second
+	pullHeartbeat = 2 * time.Second
+)
+
+// pull keeps at most concurrency + prefetch messages in hand (§7.1) until ctx ends. Like the
+// Java worker, it asks for every free slot not yet covered by an outstanding request: one
+// request when none is outstanding, another once at least max(1, prefetch/2) slots are
+// uncovered; each request lives pullExpiry and is replaced as soon as it ends.
 func (w *Worker) pull(ctx context.Context, handlers *sync.WaitGroup) {
 	limit := w.cfg.Concurrency + w.cfg.Prefetch
-	slots := make(chan struct{}, limit)
-	for ctx.Err() == nil {
+	var mu sync.Mutex
+	free, requests := limit, 0
+	wake := make(chan struct{}, 1)
+	signal := func() {
 		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		n := 1
-		for n < limit {
-			select {
-			case slots <- struct{}{}:
-				n++
-				continue
-			default:
-			}
-			break
-		}
-		batch, err := w.cons.Fetch(n, jetstream.FetchMaxWait(time.Second))
-		got := 0
-		if err == nil {
-			for msg := range batch.Messages() {
-				got++
-				w.inHand.Add(1)
-				handlers.Add(1)
-				go func(m jetstream.Msg) {
-					defer func() { <-slots; w.inHand.Add(-1); handlers.Done() }()
-					w.handle(m)
-				}(msg)
-			}
-			err = batch.Error()
-		}
-		for i := got; i < n; i++ {
-			<-slots
-		}
-		if err != nil && err != nats.ErrTimeout && err != context.DeadlineExceeded {
-			log.Printf("worker %s: fetch: %v", w.cfg.WorkerID, err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(500 * time.Millisecond):
-			}
+		case wake <- struct{}{}:
+		default:
 		}
 	}
+	release := func(n int, request bool) {
+		mu.Lock()
+		free += n
+		if request {
+			requests--
+		}
+		mu.Unlock()
+		signal()
+	}
+	var fetches sync.WaitGroup
+	defer fetches.Wait()
+	for ctx.Err() == nil {
+		mu.Lock()
+		threshold := 1
+		if requests > 0 {
+			threshold = max(1, w.cfg.Prefetch/2)
+		}
+		n := 0
+		if free >= threshold {
+			n, free = free, 0
+			requests++
+		}
+		mu.Unlock()
+		if n == 0 {
+			select {
+			case <-wake:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		fetches.Add(1)
+		go func(n int) {
+			defer fetches.Done()
+			got, err := w.fetch(ctx, n, handlers, func() { release(1, false) })
+			release(n-got, true)
+			if err != nil && ctx.Err() == nil {
+				log.Printf("worker %s: fetch: %v", w.cfg.WorkerID, err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		}(n)
+	}
+}
+
+// fetch issues one pull request for n messages and hands each to a handler goroutine, which
+// calls done when the message leaves the worker's hands. It returns how many arrived. A
+// cancelled ctx (shutdown) ends the request's subscription at once.
+func (w *Worker) fetch(ctx context.Context, n int, handlers *sync.WaitGroup, done func()) (int, error) {
+	fctx, cancel := context.WithTimeout(ctx, pullExpiry+pullExpiry/10)
+	defer cancel()
+	// FetchContext sets the request's expiry to 90 % of the context's time left: pullExpiry.
+	batch, err := w.cons.Fetch(n, jetstream.FetchContext(fctx), jetstream.FetchHeartbeat(pullHeartbeat))
+	if err != nil {
+		return 0, err
+	}
+	got := 0
+	for msg := range batch.Messages() {
+		got++
+		w.inHand.Add(1)
+		handlers.Add(1)
+		go func(m jetstream.Msg) {
+			defer func() { w.inHand.Add(-1); handlers.Done(); done() }()
+			w.handle(m)
+		}(msg)
+	}
+	err = batch.Error()
+	if err == nil || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Canceled) {
+		return got, nil
+	}
+	return got, err
 }
 
 type workBody struct {
@@ -261,7 +316,8 @@ func (w *Worker) handle(msg jetstream.Msg) {
 		w.nak(msg, msgID, k, 0, "shutdown")
 		return
 	}
-	d := sluice.Delivery{Headers: h, PayloadSize: len(msg.Data()), K: k, AgeMs: time.Since(md.Timestamp).Milliseconds()}
+	d := sluice.Delivery{Headers: h, PayloadSize: len(msg.Data()), K: k, AgeMs: time.Since(md.Timestamp).Milliseconds(),
+		FleetHandles: w.fleet.handles, FleetDeclines: w.fleet.declines}
 	dec, hc := sluice.BeforeHandler(d, w.cfg.Settings, w.cfg.Handles, func(id string) bool { return w.cache.Seen(sluice.IDKey(id)) })
 	switch dec.Kind {
 	case sluice.OutcomeDLQ:
