@@ -275,7 +275,9 @@ public final class ProducerEngine implements AutoCloseable {
     headers.put(Protocol.H_PROTOCOL, Integer.toString(Protocol.VERSION));
     headers.put(Protocol.H_TYPE, m.type());
     headers.put(Protocol.H_TYPE_VERSION, Integer.toString(m.version()));
-    headers.put(Protocol.H_CONTENT_TYPE, m.contentType());
+    if (!m.contentType().equals(Protocol.DEFAULT_CONTENT_TYPE)) {
+      headers.put(Protocol.H_CONTENT_TYPE, m.contentType()); // absent means the default (§3)
+    }
     TraceContext parent = TraceContext.parse(m.traceparent());
     String traceparent = (parent != null ? parent.child() : TraceContext.newTrace()).header();
     headers.put(Protocol.H_TRACEPARENT, traceparent);
@@ -291,11 +293,9 @@ public final class ProducerEngine implements AutoCloseable {
             .headers(headers)
             .data(m.payload())
             .build();
-    PublishOptions opts =
-        PublishOptions.builder()
-            .expectedStream(Protocol.workStream(s.queue()))
-            .streamTimeout(s.publishTimeout())
-            .build();
+    // No expected-stream precondition: it would travel (and be stored) as a header on every
+    // message; the work subject belongs to the work stream alone (§2).
+    PublishOptions opts = PublishOptions.builder().streamTimeout(s.publishTimeout()).build();
     CompletableFuture<SendResult> result = new CompletableFuture<>();
     attempt(msg, opts, h, deadline, 0, false, traceparent, result);
     return result;
