@@ -1,6 +1,7 @@
 package dev.sluice.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
@@ -73,6 +74,23 @@ class NatsServerExtensionTest {
       // An acknowledged publish survives SIGKILL: the store was written before the PubAck.
       assertThat(nc.jetStreamManagement().getStreamInfo(stream).getStreamState().getMsgCount())
           .isEqualTo(1);
+    }
+  }
+
+  @Test
+  void pausedServerAnswersNothingUntilResumed(NatsServer server) throws Exception {
+    try (Connection nc = server.connect()) {
+      nc.flush(Duration.ofSeconds(2));
+      server.pause();
+      try {
+        // SIGSTOP: the socket stays open, but no PONG comes back.
+        assertThatThrownBy(() -> nc.flush(Duration.ofMillis(500)))
+            .isInstanceOf(java.util.concurrent.TimeoutException.class);
+      } finally {
+        server.resume();
+      }
+      nc.flush(Duration.ofSeconds(5));
+      assertThat(server.isAlive()).isTrue();
     }
   }
 }
