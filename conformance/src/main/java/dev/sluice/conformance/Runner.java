@@ -1416,6 +1416,81 @@ public final class Runner {
     a.stopWorkers();
     b.stopWorkers();
     for (Fleet f : List.of(a, b)) {
+      // Every worker keeps 5 s pull requests and the server hands each redelivery to the
+      // oldest waiting one, so the v1-2 worker's requests reach the head after a few declines:
+      // each v2 message must be processed well within the 30 s grace period.
+      Map<String, Long> sentAt = new HashMap<>();
+      for (Peer p : f.producers) {
+        for (Peer.Event e : p.events("sent")) {
+          sentAt.put(e.str("msg_id"), e.nanos());
+        }
+      }
+      List<String> late = new ArrayList<>();
+      long worst = 0;
+      for (Peer wk : f.workers) {
+        for (Peer.Event e : wk.events("processed")) {
+          Long at = sentAt.get(e.str("msg_id"));
+          if (e.num("version") != 2 || at == null) {
+            continue;
+          }
+          long ms = (e.nanos() - at) / 1_000_000;
+          worst = Math.max(worst, ms);
+          if (ms >= 30_000) {
+            late.add(e.str("msg_id") + " after " + ms + " ms (attempt " + e.num("attempt") + ")");
+          }
+        }
+      }
+      Set<String> langs = new TreeSet<>();
+      f.workers.forEach(wk -> langs.add(wk.lang));
+      check(
+          sc,
+          f.queue
+              + ": every v2 message processed within the grace period (slowest "
+              + worst
+              + " ms)",
+          langs,
+          late.isEmpty(),
+          summarize(late));
+    }
+    // Queue C: a grace period of 1 ms, so every decline happens after it. Three decliners (one
+    // per language) and one v1-2 worker: §4.2 says a decliner keeps NAKing while another live
+    // advert handles the version, and §7.2 step 3 lets deliveries past max_deliveries (10)
+    // through in such a mixed fleet, so nothing may be dead-lettered.
+    String[] noGrace = {"--grace-ms", "1", "--grace-delay-ms", "100", "--work-ms", "10"};
+    Fleet c = new Fleet(sc, "cf-versions-c", 0);
+    List<List<String>> wc = new ArrayList<>();
+    wc.add(concat(w("go", "go-v1c", "--handles", v1), noGrace));
+    wc.add(concat(w("rust", "rust-v1c", "--handles", v1), noGrace));
+    wc.add(concat(w("java", "java-v1c", "--handles", v1), noGrace));
+    wc.add(concat(w("java", "java-v12c", "--handles", v12), noGrace));
+    c.workers(wc);
+    List<Peer> pc = List.of(c.producer("go", "go-v2c", 12, "ok", 0, 2));
+    c.awaitProducers(pc, 90_000);
+    c.awaitOutcomes(40_000);
+    Thread.sleep(300);
+    c.stopWorkers();
+    {
+      Map<String, Integer> after = new TreeMap<>();
+      int maxAttempt = 0;
+      for (Peer wk : c.workers) {
+        for (Peer.Event e : wk.events("nak")) {
+          if ("not-handled".equals(e.str("reason"))) {
+            after.merge(wk.lang, 1, Integer::sum);
+          }
+        }
+        for (Peer.Event e : wk.events("processed")) {
+          maxAttempt = Math.max(maxAttempt, (int) e.num("attempt"));
+        }
+      }
+      int declined = after.values().stream().mapToInt(Integer::intValue).sum();
+      check(
+          sc,
+          c.queue + ": decliners NAKed after the grace period (the §4.2 rule was exercised)",
+          List.of("go", "rust"),
+          declined > 0,
+          "not-handled naks after grace " + after + "; latest processing attempt " + maxAttempt);
+    }
+    for (Fleet f : List.of(a, b, c)) {
       f.verify();
       Set<String> all = new TreeSet<>();
       List<String> bad = new ArrayList<>();
