@@ -11,6 +11,8 @@ module dev.sluice {
   requires org.slf4j;
   requires java.management;
   requires static micrometer.core;
+  requires static io.opentelemetry.api;
+  requires static io.opentelemetry.context;
 
   exports dev.sluice;
   exports dev.sluice.spi;

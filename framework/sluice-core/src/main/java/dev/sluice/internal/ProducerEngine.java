@@ -186,7 +186,13 @@ public final class ProducerEngine implements AutoCloseable {
       return CompletableFuture.failedFuture(e);
     }
     long deadline = System.nanoTime() + acquireTimeout.toNanos();
-    return acquire(deadline).thenCompose(h -> publish(m, h, deadline));
+    // The parent span is the caller's: read it here, on the caller's thread.
+    TraceContext parent = TraceContext.parse(m.traceparent());
+    if (parent == null) {
+      parent = Tracing.currentParent();
+    }
+    TraceContext traceParent = parent;
+    return acquire(deadline).thenCompose(h -> publish(m, h, deadline, traceParent));
   }
 
   private CompletableFuture<Held> acquire(long deadline) {
@@ -269,7 +275,8 @@ public final class ProducerEngine implements AutoCloseable {
     }
   }
 
-  private CompletableFuture<SendResult> publish(OutgoingMessage m, Held h, long deadline) {
+  private CompletableFuture<SendResult> publish(
+      OutgoingMessage m, Held h, long deadline, TraceContext parent) {
     Headers headers = new Headers();
     headers.put(Protocol.H_MSG_ID, m.messageId());
     headers.put(Protocol.H_PROTOCOL, Integer.toString(Protocol.VERSION));
@@ -278,7 +285,7 @@ public final class ProducerEngine implements AutoCloseable {
     if (!m.contentType().equals(Protocol.DEFAULT_CONTENT_TYPE)) {
       headers.put(Protocol.H_CONTENT_TYPE, m.contentType()); // absent means the default (§3)
     }
-    TraceContext parent = TraceContext.parse(m.traceparent());
+
     String traceparent = (parent != null ? parent.child() : TraceContext.newTrace()).header();
     headers.put(Protocol.H_TRACEPARENT, traceparent);
     if (m.tracestate() != null) {

@@ -503,7 +503,8 @@ public final class WorkerEngine implements AutoCloseable {
       return;
     }
     TraceContext parent = TraceContext.parse(HeaderCheck.first(h, Protocol.H_TRACEPARENT));
-    TraceContext span = (parent != null ? parent : TraceContext.newTrace()).child();
+    Tracing.HandlerSpan hs = Tracing.startHandler(parent, s.queue(), hc.valid() ? hc.msgId() : "?");
+    TraceContext span = hs.context();
     MDC.put("sluice.queue", s.queue());
     MDC.put("sluice.msgId", hc.valid() ? hc.msgId() : "?");
     MDC.put("traceId", span.traceId());
@@ -517,9 +518,10 @@ public final class WorkerEngine implements AutoCloseable {
       } else if (d instanceof Classifier.Nak nak) {
         nak(m, nak.delay(), nak.why());
       } else {
-        run(m, meta, hc, h, data, span);
+        run(m, meta, hc, h, data, span, hs);
       }
     } finally {
+      hs.close();
       MDC.remove("sluice.queue");
       MDC.remove("sluice.msgId");
       MDC.remove("traceId");
@@ -533,7 +535,8 @@ public final class WorkerEngine implements AutoCloseable {
       HeaderCheck.Result hc,
       Headers h,
       byte[] data,
-      TraceContext span) {
+      TraceContext span,
+      Tracing.HandlerSpan hs) {
     long k = meta.deliveredCount();
     Decoded value;
     try {
@@ -575,6 +578,7 @@ public final class WorkerEngine implements AutoCloseable {
       Thread.interrupted(); // clear a watchdog interrupt that came as the handler returned
     }
     boolean timedOut = r.timedOut;
+    hs.end(failure);
     s.metrics().timeNanos("sluice.worker.handler", s.queue(), System.nanoTime() - start);
     if (timedOut && failure == null) {
       failure = new java.util.concurrent.TimeoutException("handler ran past " + s.handlerTimeout());
