@@ -1,11 +1,9 @@
 package dev.sluice.bench;
 
+import dev.sluice.QuietPullErrorListener;
 import io.nats.client.Connection;
-import io.nats.client.JetStreamSubscription;
 import io.nats.client.Nats;
 import io.nats.client.Options;
-import io.nats.client.impl.ErrorListenerLoggerImpl;
-import io.nats.client.support.Status;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -49,16 +47,7 @@ interface Pipeline extends AutoCloseable {
         Options.builder()
             .server(url)
             .connectionName(name)
-            .errorListener(
-                new ErrorListenerLoggerImpl() {
-                  @Override
-                  public void pullStatusWarning(
-                      Connection conn, JetStreamSubscription sub, Status status) {
-                    if (status.getCode() != 408) {
-                      super.pullStatusWarning(conn, sub, status);
-                    }
-                  }
-                })
+            .errorListener(new QuietPullErrorListener())
             .build());
   }
 

@@ -8,6 +8,7 @@ import dev.sluice.Backoff;
 import dev.sluice.MessageContext;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueProducer;
+import dev.sluice.QuietPullErrorListener;
 import dev.sluice.RejectMessageException;
 import dev.sluice.SendResult;
 import dev.sluice.Sluice;
@@ -15,13 +16,10 @@ import dev.sluice.Worker;
 import dev.sluice.spi.Codec;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
-import io.nats.client.JetStreamSubscription;
 import io.nats.client.Nats;
 import io.nats.client.Options;
 import io.nats.client.api.MessageInfo;
-import io.nats.client.impl.ErrorListenerLoggerImpl;
 import io.nats.client.impl.Headers;
-import io.nats.client.support.Status;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -361,16 +359,7 @@ public final class JavaPeer {
             .server(url)
             .connectionName(name)
             .maxReconnects(-1)
-            .errorListener(
-                new ErrorListenerLoggerImpl() {
-                  @Override
-                  public void pullStatusWarning(
-                      Connection conn, JetStreamSubscription sub, Status status) {
-                    if (status.getCode() != 408) {
-                      super.pullStatusWarning(conn, sub, status);
-                    }
-                  }
-                })
+            .errorListener(new QuietPullErrorListener())
             .build());
   }
 

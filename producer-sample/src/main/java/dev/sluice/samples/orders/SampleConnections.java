@@ -1,11 +1,9 @@
 package dev.sluice.samples.orders;
 
+import dev.sluice.QuietPullErrorListener;
 import io.nats.client.Connection;
-import io.nats.client.JetStreamSubscription;
 import io.nats.client.Nats;
 import io.nats.client.Options;
-import io.nats.client.impl.ErrorListenerLoggerImpl;
-import io.nats.client.support.Status;
 import java.io.IOException;
 
 /** How the samples connect to NATS. */
@@ -24,16 +22,7 @@ public final class SampleConnections {
             .server(url)
             .connectionName(name)
             .maxReconnects(-1)
-            .errorListener(
-                new ErrorListenerLoggerImpl() {
-                  @Override
-                  public void pullStatusWarning(
-                      Connection conn, JetStreamSubscription sub, Status status) {
-                    if (status.getCode() != 408) {
-                      super.pullStatusWarning(conn, sub, status);
-                    }
-                  }
-                })
+            .errorListener(new QuietPullErrorListener())
             .build());
   }
 }
