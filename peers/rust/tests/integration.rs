@@ -89,8 +89,9 @@ async fn start_server() -> Server {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Ok(c) = async_nats::connect(&server.url).await {
-            let js = jetstream::new(c);
-            if js.query_account().await.is_ok() {
+            // A raw account-info request: any reply means JetStream is up. (Parsing the reply
+            // with query_account() fails on nats-server 2.9, whose account info has fewer fields.)
+            if c.request("$JS.API.INFO", "".into()).await.is_ok() {
                 break;
             }
         }
@@ -172,11 +173,24 @@ async fn provision(js: &jetstream::Context, q: &str) {
         (names::CONTROL_BUCKET, Duration::ZERO),
         (names::PROCESSED_BUCKET, Duration::from_secs(3600)),
     ] {
-        js.create_key_value(kv::Config {
-            bucket: bucket.into(),
-            history: 1,
+        // The bucket's stream, declared as §2 and jetstream-config/ do. (create_key_value's
+        // request is not understood by nats-server 2.9, the oldest server Sluice supports.)
+        js.create_stream(stream::Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            retention: stream::RetentionPolicy::Limits,
+            max_messages_per_subject: 1,
             max_age,
+            discard: stream::DiscardPolicy::New,
             storage: stream::StorageType::File,
+            duplicate_window: if max_age.is_zero() || max_age > Duration::from_secs(120) {
+                Duration::from_secs(120)
+            } else {
+                max_age
+            },
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
             ..Default::default()
         })
         .await
