@@ -3,7 +3,7 @@
 //! The server binary comes from `NATS_SERVER_BIN` or `scripts/setup --print-path`. It listens on a
 //! random loopback port with JetStream in a temporary directory, and is killed when the test ends.
 
-use async_nats::jetstream::{self, consumer, kv, stream};
+use async_nats::jetstream::{self, consumer, stream};
 use futures_util::StreamExt;
 use prost::Message as _;
 use serde_json::Value;
