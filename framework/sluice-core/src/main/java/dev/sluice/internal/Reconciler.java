@@ -30,7 +30,6 @@ import org.slf4j.LoggerFactory;
 public final class Reconciler {
   private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
 
-  private final Connection nc;
   private final JetStream js;
   private final JetStreamManagement jsm;
   private final KeyValue control;
@@ -52,7 +51,6 @@ public final class Reconciler {
       KvBoard<ProducerReport> reports,
       TokenMinter minter)
       throws IOException {
-    this.nc = nc;
     this.js = nc.jetStream();
     this.jsm = nc.jetStreamManagement();
     this.control = nc.keyValue(Protocol.CONTROL_BUCKET);
