@@ -1,10 +1,10 @@
 package dev.sluice;
 
 import dev.sluice.spi.Codec;
+import io.nats.client.NUID;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 
 /**
  * One message to send: payload type, schema version, bytes, and optional id, headers and trace.
@@ -25,7 +25,8 @@ public final class OutgoingMessage {
     this.version = b.version;
     this.payload = b.payload;
     this.contentType = b.contentType;
-    this.messageId = b.messageId != null ? b.messageId : UUID.randomUUID().toString();
+    // NUID: unique without SecureRandom on the send path (22 characters, [0-9A-Za-z]).
+    this.messageId = b.messageId != null ? b.messageId : NUID.nextGlobal();
     this.traceparent = b.traceparent;
     this.tracestate = b.tracestate;
     this.headers = Map.copyOf(b.headers);
@@ -59,7 +60,7 @@ public final class OutgoingMessage {
     return contentType;
   }
 
-  /** The {@code Nats-Msg-Id}: de-duplication id and idempotency key (default: a random UUID). */
+  /** The {@code Nats-Msg-Id}: de-duplication id and idempotency key (default: a NUID). */
   public String messageId() {
     return messageId;
   }

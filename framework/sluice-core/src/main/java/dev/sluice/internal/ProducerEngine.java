@@ -78,6 +78,7 @@ public final class ProducerEngine implements AutoCloseable {
   private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
   private final List<Held> held = new ArrayList<>();
   private final Set<String> warnedVersions = ConcurrentHashMap.newKeySet();
+  private final java.util.Map<String, Long> versionOk = new ConcurrentHashMap<>();
   private final AtomicLong sent = new AtomicLong();
   private volatile boolean running = true;
   private volatile boolean hitHardLimit;
@@ -304,7 +305,7 @@ public final class ProducerEngine implements AutoCloseable {
     // message; the work subject belongs to the work stream alone (§2).
     PublishOptions opts = PublishOptions.builder().streamTimeout(s.publishTimeout()).build();
     CompletableFuture<SendResult> result = new CompletableFuture<>();
-    attempt(msg, opts, h, deadline, 0, false, traceparent, result);
+    attempt(msg, opts, h, deadline, 0, false, traceparent, m.messageId(), result);
     return result;
   }
 
@@ -316,6 +317,7 @@ public final class ProducerEngine implements AutoCloseable {
       int tries,
       boolean maybeStored,
       String traceparent,
+      String messageId,
       CompletableFuture<SendResult> result) {
     CompletableFuture<PublishAck> f;
     try {
@@ -335,11 +337,7 @@ public final class ProducerEngine implements AutoCloseable {
             }
             release(h, refund);
             result.complete(
-                new SendResult(
-                    msg.getHeaders().getFirst(Protocol.H_MSG_ID),
-                    ack.getSeqno(),
-                    ack.isDuplicate(),
-                    traceparent));
+                new SendResult(messageId, ack.getSeqno(), ack.isDuplicate(), traceparent));
             return;
           }
           Throwable cause = rootCause(err);
@@ -364,6 +362,7 @@ public final class ProducerEngine implements AutoCloseable {
                         tries + 1,
                         maybeStored || transient_,
                         traceparent,
+                        messageId,
                         result),
                 delay,
                 TimeUnit.MILLISECONDS);
@@ -409,20 +408,43 @@ public final class ProducerEngine implements AutoCloseable {
     if (s.versionPolicy() == VersionPolicy.ALLOW) {
       return;
     }
+    // A type and version that live workers handled a moment ago need no new look at the adverts:
+    // the check runs on every send, the adverts change every heartbeat.
+    String key = m.type() + "@" + m.version();
+    Long until = versionOk.get(key);
+    long nowNanos = System.nanoTime();
+    if (until != null && until > nowNanos) {
+      return;
+    }
+    if (versionHandled(m)) {
+      versionOk.put(key, nowNanos + 500_000_000L);
+      return;
+    }
+    versionOk.remove(key);
+    unsupported(m);
+  }
+
+  private boolean versionHandled(OutgoingMessage m) {
     long now = System.currentTimeMillis();
     List<CapacityAdvert> live = adverts.values().stream().filter(a -> Window.live(a, now)).toList();
     if (live.isEmpty()) {
-      return;
+      return true; // nothing to check against: the send waits for credits
     }
     for (CapacityAdvert a : live) {
       for (HandledType t : a.getHandledList()) {
         if (t.getType().equals(m.type())
             && t.getMinVersion() <= m.version()
             && m.version() <= t.getMaxVersion()) {
-          return;
+          return true;
         }
       }
     }
+    return false;
+  }
+
+  private void unsupported(OutgoingMessage m) {
+    long now = System.currentTimeMillis();
+    List<CapacityAdvert> live = adverts.values().stream().filter(a -> Window.live(a, now)).toList();
     String handled =
         live.stream()
             .flatMap(a -> a.getHandledList().stream())
