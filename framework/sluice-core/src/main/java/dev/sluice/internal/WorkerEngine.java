@@ -136,7 +136,7 @@ public final class WorkerEngine implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new SluiceException("interrupted while starting worker", e);
     }
-    this.handles = new HandlesImpl(s.handlers(), s.upcasters());
+    this.handles = new HandledTypes(s.handlers(), s.upcasters());
     // In hand at most concurrency + prefetch: running handlers plus messages queued for them.
     this.slots = new Semaphore(s.concurrency() + s.prefetch());
     this.scheduler = Executors.newScheduledThreadPool(2, r -> daemon(r, "sluice-worker-timer"));
@@ -218,41 +218,6 @@ public final class WorkerEngine implements AutoCloseable {
         (WorkerSettings.Registration<Object>)
             s.handlers().get(dc.type()).get(((Decoded) dc.value).version);
     reg.handler().handle(((Decoded) dc.value).value, dc);
-  }
-
-  /** What the other live workers advertise for this message (§4.2, §7.2 step 3). */
-  private Classifier.Fleet fleetView(HeaderCheck.Result hc) {
-    return new Classifier.Fleet() {
-      @Override
-      public boolean othersHandle() {
-        return others().anyMatch(a -> advertHandles(a, hc));
-      }
-
-      @Override
-      public boolean othersDecline() {
-        return others().anyMatch(a -> !advertHandles(a, hc));
-      }
-    };
-  }
-
-  private java.util.stream.Stream<CapacityAdvert> others() {
-    long now = System.currentTimeMillis();
-    return adverts.values().stream()
-        .filter(a -> !a.getWorkerId().equals(s.workerId()) && Window.live(a, now));
-  }
-
-  private static boolean advertHandles(CapacityAdvert a, HeaderCheck.Result hc) {
-    if (hc.protocol() > a.getProtocolVersion()) {
-      return false;
-    }
-    for (HandledType t : a.getHandledList()) {
-      if (t.getType().equals(hc.type())
-          && t.getMinVersion() <= hc.version()
-          && hc.version() <= t.getMaxVersion()) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** A handler at work: the sweeper extends its ack deadline and enforces its timeout. */
@@ -496,7 +461,14 @@ public final class WorkerEngine implements AutoCloseable {
       boolean processedBefore = storeKey != null && s.idempotency().isProcessed(storeKey);
       d =
           Classifier.beforeHandler(
-              hc, data.length, k, ageMs, processedBefore, handles, fleetView(hc), s.limits());
+              hc,
+              data.length,
+              k,
+              ageMs,
+              processedBefore,
+              handles,
+              HandledTypes.fleet(adverts::values, s.workerId(), hc),
+              s.limits());
     } catch (RuntimeException e) {
       // The shared store is unreachable: retry later rather than risk running twice.
       nak(m, Duration.ofSeconds(1), "idempotency store: " + e.getMessage());
@@ -917,40 +889,6 @@ public final class WorkerEngine implements AutoCloseable {
       Thread.sleep(ms);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-  }
-
-  /** Which types and versions this worker handles, through upcasters too. */
-  private static final class HandlesImpl implements Classifier.Handles {
-    private final Map<String, Map<Integer, WorkerSettings.Registration<?>>> handlers;
-    private final Map<String, Map<Integer, Upcaster>> upcasters;
-
-    HandlesImpl(
-        Map<String, Map<Integer, WorkerSettings.Registration<?>>> handlers,
-        Map<String, Map<Integer, Upcaster>> upcasters) {
-      this.handlers = handlers;
-      this.upcasters = upcasters;
-    }
-
-    @Override
-    public boolean knowsType(String type) {
-      return handlers.containsKey(type);
-    }
-
-    @Override
-    public boolean handles(String type, int version) {
-      Map<Integer, WorkerSettings.Registration<?>> byVersion = handlers.get(type);
-      if (byVersion == null) {
-        return false;
-      }
-      int v = version;
-      while (!byVersion.containsKey(v)) {
-        if (!upcasters.getOrDefault(type, Map.of()).containsKey(v)) {
-          return false;
-        }
-        v++;
-      }
-      return true;
     }
   }
 }
