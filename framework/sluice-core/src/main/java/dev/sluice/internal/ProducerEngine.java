@@ -136,21 +136,8 @@ public final class ProducerEngine implements AutoCloseable {
       }
       this.adverts =
           new KvBoard<>(nc, Protocol.CAPACITY_BUCKET, s.queue() + ".*", CapacityAdvert::parseFrom);
-    } catch (JetStreamApiException e) {
-      throw new SluiceException(
-          "queue '"
-              + s.queue()
-              + "' is not provisioned ("
-              + e.getMessage()
-              + "): run Sluice.provision(QueueSpec.of(\""
-              + s.queue()
-              + "\")) or scripts/sluice apply",
-          e);
-    } catch (IOException e) {
-      throw new SluiceException("cannot reach JetStream for queue " + s.queue() + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new SluiceException("interrupted while starting producer", e);
+    } catch (JetStreamApiException | IOException | InterruptedException e) {
+      throw StartupErrors.of(s.queue(), "producer", e);
     }
     this.minter = new TokenMinter(js, s.queue(), s.producerId());
     this.timer =

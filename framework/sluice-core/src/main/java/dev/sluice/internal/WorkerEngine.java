@@ -120,21 +120,8 @@ public final class WorkerEngine implements AutoCloseable {
               Protocol.CONTROL_BUCKET,
               "producer." + s.queue() + ".*",
               ProducerReport::parseFrom);
-    } catch (JetStreamApiException e) {
-      throw new SluiceException(
-          "queue '"
-              + s.queue()
-              + "' is not provisioned ("
-              + e.getMessage()
-              + "): run Sluice.provision(QueueSpec.of(\""
-              + s.queue()
-              + "\")) or scripts/sluice apply",
-          e);
-    } catch (IOException e) {
-      throw new SluiceException("cannot reach JetStream for queue " + s.queue() + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new SluiceException("interrupted while starting worker", e);
+    } catch (JetStreamApiException | IOException | InterruptedException e) {
+      throw StartupErrors.of(s.queue(), "worker", e);
     }
     this.handles = new HandledTypes(s.handlers(), s.upcasters());
     // In hand at most concurrency + prefetch: running handlers plus messages queued for them.
