@@ -31,12 +31,25 @@ public final class KvBoard<T> implements AutoCloseable {
   }
 
   private final Map<String, T> entries = new ConcurrentHashMap<>();
-  private final NatsKeyValueWatchSubscription watch;
+  private final Connection nc;
+  private final String bucket;
+  private final String filter;
+  private final Parser<T> parser;
+  private volatile NatsKeyValueWatchSubscription watch;
 
   public KvBoard(Connection nc, String bucket, String filter, Parser<T> parser)
       throws IOException, JetStreamApiException, InterruptedException {
+    this.nc = nc;
+    this.bucket = bucket;
+    this.filter = filter;
+    this.parser = parser;
+    this.watch = startWatch();
+  }
+
+  private NatsKeyValueWatchSubscription startWatch()
+      throws IOException, JetStreamApiException, InterruptedException {
     CountDownLatch ready = new CountDownLatch(1);
-    this.watch =
+    NatsKeyValueWatchSubscription w =
         nc.keyValue(bucket)
             .watch(
                 filter,
@@ -64,6 +77,34 @@ public final class KvBoard<T> implements AutoCloseable {
     if (!ready.await(10, TimeUnit.SECONDS)) {
       LOG.warn("KV watch of {} {} gave no initial data within 10 s", bucket, filter);
     }
+    return w;
+  }
+
+  /**
+   * Watches anew: for a watch that stopped delivering (its server-side consumer can be lost when a
+   * server restarts). Current values are delivered again; entries deleted meanwhile disappear.
+   */
+  public void rewatch() {
+    try {
+      NatsKeyValueWatchSubscription old = watch;
+      try {
+        old.unsubscribe();
+      } catch (RuntimeException ignored) {
+        // already gone
+      }
+      entries.clear();
+      watch = startWatch();
+      LOG.info("re-watching {} {}", bucket, filter);
+    } catch (IOException | JetStreamApiException e) {
+      LOG.warn("cannot re-watch {} {}: {}", bucket, filter, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The current value of one key, or null. */
+  public T get(String key) {
+    return entries.get(key);
   }
 
   /** A snapshot of every current value. */

@@ -89,6 +89,7 @@ public final class WorkerEngine implements AutoCloseable {
   private volatile String problem = "";
   private volatile double rate;
   private long lastCompleted;
+  private long boardMissingSince;
   private long lastRateNanos = System.nanoTime();
 
   public WorkerEngine(Connection nc, WorkerSettings settings) {
@@ -688,8 +689,36 @@ public final class WorkerEngine implements AutoCloseable {
       lastCompleted = completed;
       lastRateNanos = now;
       advertise();
+      checkBoards();
     } catch (RuntimeException e) {
       LOG.warn("heartbeat failed: {}", e.toString());
+    }
+  }
+
+  /**
+   * This worker writes its own advert every heartbeat, so the adverts board must show it fresh.
+   * When it does not, the board's watch has stopped (a server restart can lose its consumer): the
+   * reconciler would read a window of 0. Watch both boards anew.
+   */
+  private void checkBoards() {
+    CapacityAdvert own = adverts.get(Protocol.advertKey(s.queue(), s.workerId()));
+    long staleAfter = 2 * s.advertTtl().toMillis();
+    long now = System.currentTimeMillis();
+    if (own == null) {
+      if (boardMissingSince == 0) {
+        boardMissingSince = now;
+      }
+    } else {
+      boardMissingSince = 0;
+    }
+    boolean stale =
+        own != null
+            ? now - own.getHeartbeatUnixMs() > staleAfter
+            : boardMissingSince != 0 && now - boardMissingSince > staleAfter;
+    if (stale && running && !draining) {
+      boardMissingSince = 0;
+      adverts.rewatch();
+      reports.rewatch();
     }
   }
 
