@@ -94,7 +94,7 @@ public final class KvBoard<T> implements AutoCloseable {
       }
       entries.clear();
       watch = startWatch();
-      LOG.info("re-watching {} {}", bucket, filter);
+      LOG.debug("re-watching {} {}", bucket, filter);
     } catch (IOException | JetStreamApiException e) {
       LOG.warn("cannot re-watch {} {}: {}", bucket, filter, e.toString());
     } catch (InterruptedException e) {

@@ -88,6 +88,7 @@ public final class ProducerEngine implements AutoCloseable {
   private long lastLeaseExtend = System.nanoTime();
   private boolean lastReportNonEmpty;
   private boolean settlePending;
+  private volatile long lastRewatchMs = System.currentTimeMillis();
 
   private static final class Held {
     final Message msg;
@@ -556,7 +557,24 @@ public final class ProducerEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * With no live advert in view, the adverts watch may have stopped (a server restart can lose its
+   * consumer); watch anew now and then, off the timer thread.
+   */
+  private void refreshAdvertsIfEmpty() {
+    long now = System.currentTimeMillis();
+    if (now - lastRewatchMs < 5_000
+        || adverts.values().stream().anyMatch(a -> Window.live(a, now))) {
+      return;
+    }
+    lastRewatchMs = now;
+    CompletableFuture.runAsync(adverts::rewatch);
+  }
+
   private void tickUnsafe() throws Exception {
+    if (running) {
+      refreshAdvertsIfEmpty();
+    }
     List<Held> toAck = new ArrayList<>();
     List<Held> toReturn = new ArrayList<>();
     List<Waiter> expired = new ArrayList<>();

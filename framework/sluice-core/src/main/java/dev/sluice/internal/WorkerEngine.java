@@ -717,6 +717,8 @@ public final class WorkerEngine implements AutoCloseable {
             : boardMissingSince != 0 && now - boardMissingSince > staleAfter;
     if (stale && running && !draining) {
       boardMissingSince = 0;
+      LOG.info(
+          "queue {}: the adverts watch went stale (own advert not seen); watching anew", s.queue());
       adverts.rewatch();
       reports.rewatch();
     }
