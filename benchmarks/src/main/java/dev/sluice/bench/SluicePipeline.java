@@ -5,7 +5,7 @@ import dev.sluice.QueueProducer;
 import dev.sluice.QueueSpec;
 import dev.sluice.Sluice;
 import dev.sluice.Worker;
-import dev.sluice.internal.Ledgers;
+import dev.sluice.internal.credit.Ledgers;
 import dev.sluice.spi.Codec;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;

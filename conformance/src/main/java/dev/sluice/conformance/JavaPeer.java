@@ -203,7 +203,7 @@ public final class JavaPeer {
   /** Turns the worker engine's dead-letter and retry log lines into events. */
   private static void installEventAppender(
       Connection nc, String queue, String workerId, Map<String, Long> attempts) {
-    Logger engine = (Logger) LoggerFactory.getLogger("dev.sluice.internal.WorkerEngine");
+    Logger engine = (Logger) LoggerFactory.getLogger("dev.sluice.internal.worker.WorkerEngine");
     engine.setLevel(Level.DEBUG);
     AppenderBase<ILoggingEvent> appender =
         new AppenderBase<>() {

@@ -1,8 +1,8 @@
 package dev.sluice;
 
-import dev.sluice.internal.Metrics;
-import dev.sluice.internal.ProducerEngine;
-import dev.sluice.internal.Protocol;
+import dev.sluice.internal.producer.ProducerEngine;
+import dev.sluice.internal.telemetry.Metrics;
+import dev.sluice.internal.wire.Protocol;
 import io.nats.client.Connection;
 import java.time.Duration;
 import java.util.ArrayList;

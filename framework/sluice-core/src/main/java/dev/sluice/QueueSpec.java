@@ -1,7 +1,7 @@
 package dev.sluice;
 
-import dev.sluice.internal.Credits;
-import dev.sluice.internal.Protocol;
+import dev.sluice.internal.credit.Credits;
+import dev.sluice.internal.wire.Protocol;
 import java.time.Duration;
 import java.util.Objects;
 

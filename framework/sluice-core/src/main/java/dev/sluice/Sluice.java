@@ -1,8 +1,8 @@
 package dev.sluice;
 
-import dev.sluice.internal.ConfigApplier;
-import dev.sluice.internal.ConfigLoader;
-import dev.sluice.internal.Topology;
+import dev.sluice.internal.topology.ConfigApplier;
+import dev.sluice.internal.topology.ConfigLoader;
+import dev.sluice.internal.topology.Topology;
 import io.nats.client.Connection;
 import java.nio.file.Path;
 import java.util.Objects;

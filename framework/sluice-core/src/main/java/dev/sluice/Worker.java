@@ -1,10 +1,10 @@
 package dev.sluice;
 
-import dev.sluice.internal.Classifier;
-import dev.sluice.internal.Metrics;
-import dev.sluice.internal.Protocol;
-import dev.sluice.internal.WorkerEngine;
-import dev.sluice.internal.WorkerSettings;
+import dev.sluice.internal.telemetry.Metrics;
+import dev.sluice.internal.wire.Classifier;
+import dev.sluice.internal.wire.Protocol;
+import dev.sluice.internal.worker.WorkerEngine;
+import dev.sluice.internal.worker.WorkerSettings;
 import dev.sluice.spi.Codec;
 import dev.sluice.spi.IdempotencyStore;
 import dev.sluice.spi.Middleware;

@@ -3,8 +3,8 @@ package dev.sluice;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.sluice.internal.Protocol;
 import dev.sluice.internal.proto.ProducerReport;
+import dev.sluice.internal.wire.Protocol;
 import dev.sluice.spi.Codec;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;

@@ -3,7 +3,7 @@ package dev.sluice;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.sluice.internal.TraceContext;
+import dev.sluice.internal.wire.TraceContext;
 import dev.sluice.spi.Codec;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;

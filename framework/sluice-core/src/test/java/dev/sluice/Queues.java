@@ -1,7 +1,7 @@
 package dev.sluice;
 
-import dev.sluice.internal.Ledgers;
-import dev.sluice.internal.Protocol;
+import dev.sluice.internal.credit.Ledgers;
+import dev.sluice.internal.wire.Protocol;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamSubscription;

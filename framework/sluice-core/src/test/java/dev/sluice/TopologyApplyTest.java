@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.ApplyReport.Action;
-import dev.sluice.internal.ConfigLoader;
-import dev.sluice.internal.Definition;
-import dev.sluice.internal.Topology;
+import dev.sluice.internal.topology.ConfigLoader;
+import dev.sluice.internal.topology.Definition;
+import dev.sluice.internal.topology.Topology;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;
 import io.nats.client.api.RetentionPolicy;

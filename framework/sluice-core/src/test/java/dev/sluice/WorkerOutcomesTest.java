@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.sluice.internal.Protocol;
-import dev.sluice.internal.TraceContext;
+import dev.sluice.internal.wire.Protocol;
+import dev.sluice.internal.wire.TraceContext;
 import dev.sluice.spi.Codec;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;

@@ -61,7 +61,8 @@ final class CreditsCommand extends BaseCommand {
                 "PRODUCER", "HELD-SPENT", "HELD-UNSPENT", "WAITING", "SENT", "LANG", "LAST SEEN");
         for (ProducerReport r : st.producers) {
           p.row(
-              r.getProducerId() + (dev.sluice.internal.Window.live(r, st.now) ? "" : " (expired)"),
+              r.getProducerId()
+                  + (dev.sluice.internal.credit.Window.live(r, st.now) ? "" : " (expired)"),
               r.getHeldSpent(),
               r.getHeldUnspent(),
               r.getWaiting(),

@@ -1,8 +1,8 @@
 package dev.sluice.cli;
 
 import dev.sluice.DeadLetterReason;
-import dev.sluice.internal.DeadLetters;
-import dev.sluice.internal.Protocol;
+import dev.sluice.internal.wire.DeadLetters;
+import dev.sluice.internal.wire.Protocol;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.PurgeOptions;
 import io.nats.client.api.MessageInfo;

@@ -1,8 +1,8 @@
 package dev.sluice.cli;
 
-import dev.sluice.internal.Protocol;
 import dev.sluice.internal.proto.CapacityAdvert;
 import dev.sluice.internal.proto.HandledType;
+import dev.sluice.internal.wire.Protocol;
 import io.nats.client.api.MessageInfo;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package dev.sluice.cli;
 
-import dev.sluice.internal.Protocol;
+import dev.sluice.internal.wire.Protocol;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.api.MessageInfo;

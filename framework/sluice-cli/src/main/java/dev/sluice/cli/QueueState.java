@@ -1,8 +1,7 @@
 package dev.sluice.cli;
 
-import dev.sluice.internal.Ledgers;
-import dev.sluice.internal.Protocol;
-import dev.sluice.internal.Window;
+import dev.sluice.internal.credit.Ledgers;
+import dev.sluice.internal.credit.Window;
 import dev.sluice.internal.proto.CapacityAdvert;
 import dev.sluice.internal.proto.HandledType;
 import dev.sluice.internal.proto.Ledger;
@@ -10,6 +9,7 @@ import dev.sluice.internal.proto.ProducerReport;
 import dev.sluice.internal.proto.QueueSettings;
 import dev.sluice.internal.proto.ReconcilerLease;
 import dev.sluice.internal.proto.WorkerState;
+import dev.sluice.internal.wire.Protocol;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.KeyValue;
 import io.nats.client.api.ConsumerInfo;

@@ -1,6 +1,6 @@
 package dev.sluice.cli;
 
-import dev.sluice.internal.Window;
+import dev.sluice.internal.credit.Window;
 import dev.sluice.internal.proto.CapacityAdvert;
 import dev.sluice.internal.proto.HandledType;
 import java.util.ArrayList;

@@ -9,7 +9,7 @@ import dev.sluice.QueueProducer;
 import dev.sluice.QueueSpec;
 import dev.sluice.Sluice;
 import dev.sluice.Worker;
-import dev.sluice.internal.Protocol;
+import dev.sluice.internal.wire.Protocol;
 import dev.sluice.spi.Codec;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;

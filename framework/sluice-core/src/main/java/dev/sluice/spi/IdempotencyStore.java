@@ -2,7 +2,6 @@ package dev.sluice.spi;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.sluice.internal.KvIdempotencyStore;
 import io.nats.client.Connection;
 import java.time.Duration;
 import java.util.Objects;
@@ -12,6 +11,11 @@ import java.util.Objects;
  * Keys are id-keys scoped by queue ({@code <queue>.<id-key>}). Implementations are thread-safe.
  */
 public interface IdempotencyStore {
+  /**
+   * The KV bucket of the shared store ({@link #jetStreamKv}); keys are {@code <queue>.<id-key>}.
+   */
+  String SHARED_BUCKET = "sluice-processed";
+
   /** True when {@code key} was recorded as processed within the window. */
   boolean isProcessed(String key);
 

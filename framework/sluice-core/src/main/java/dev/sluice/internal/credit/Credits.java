@@ -1,0 +1,79 @@
+package dev.sluice.internal.credit;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Pure credit arithmetic: protocol/PROTOCOL.md §5.3 and §5.5. */
+public final class Credits {
+  /** The largest token value the protocol allows. */
+  public static final int MAX_TOKEN = 1 << 20;
+
+  private Credits() {}
+
+  /** True for 1, 2, 4, ... */
+  public static boolean isPowerOfTwo(long n) {
+    return n > 0 && (n & (n - 1)) == 0;
+  }
+
+  /**
+   * Token values for {@code credits} with batch {@code batch}: {@code floor(c / b)} tokens of
+   * {@code b}, then the binary decomposition of the rest, largest first.
+   */
+  public static List<Integer> decompose(long credits, int batch) {
+    if (!isPowerOfTwo(batch) || batch > MAX_TOKEN) {
+      throw new IllegalArgumentException("batch " + batch + " is not a power of two <= 2^20");
+    }
+    if (credits < 0) {
+      throw new IllegalArgumentException("credits < 0");
+    }
+    List<Integer> out = new ArrayList<>();
+    for (long i = 0; i < credits / batch; i++) {
+      out.add(batch);
+    }
+    long rest = credits % batch;
+    for (int p = batch; rest > 0; p >>= 1) {
+      if (p <= rest) {
+        out.add(p);
+        rest -= p;
+      }
+    }
+    return out;
+  }
+
+  /** The value of a token from its subject's last token; -1 when it is not a valid value. */
+  public static long tokenValue(String subject) {
+    int dot = subject.lastIndexOf('.');
+    try {
+      long n = Long.parseLong(subject.substring(dot + 1));
+      return isPowerOfTwo(n) && n <= MAX_TOKEN ? n : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /** What the reconciler does after one audit (§5.5). */
+  public record Decision(long deficit, Action action, long credits) {}
+
+  /** The reconciler's possible actions. */
+  public enum Action {
+    NONE,
+    MINT,
+    BURN
+  }
+
+  /**
+   * The reconciler's decision: {@code d = W − (B + T − S + O)}; mint or burn only when the previous
+   * audit agrees in sign, by the smaller magnitude.
+   */
+  public static Decision reconcile(
+      long window, long backlog, long tokens, long heldSpent, long owed, long previousDeficit) {
+    long d = window - (backlog + tokens - heldSpent + owed);
+    if (d > 0 && previousDeficit > 0) {
+      return new Decision(d, Action.MINT, Math.min(d, previousDeficit));
+    }
+    if (d < 0 && previousDeficit < 0) {
+      return new Decision(d, Action.BURN, Math.min(-d, -previousDeficit));
+    }
+    return new Decision(d, Action.NONE, 0);
+  }
+}

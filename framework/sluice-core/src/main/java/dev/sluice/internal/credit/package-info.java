@@ -1,0 +1,20 @@
+/**
+ * The credit protocol: the heart of Sluice, in one place. Each section of {@code
+ * protocol/PROTOCOL.md} maps to the class that implements it:
+ *
+ * <table>
+ *   <caption>Protocol sections and their classes</caption>
+ *   <tr><th>section</th><th>class</th></tr>
+ *   <tr><td>§5.1 the window</td><td>{@link dev.sluice.internal.credit.Window}</td></tr>
+ *   <tr><td>§5.3 tokens, decomposition</td><td>{@link dev.sluice.internal.credit.Credits},
+ *       {@link dev.sluice.internal.credit.TokenMinter}</td></tr>
+ *   <tr><td>§5.4 replenishment (confirm, carry, linger)</td>
+ *       <td>{@link dev.sluice.internal.credit.Replenisher}, {@link
+ *       dev.sluice.internal.credit.Acks}</td></tr>
+ *   <tr><td>§5.5 the reconciler and its ledger</td><td>{@link
+ *       dev.sluice.internal.credit.Reconciler}, {@link dev.sluice.internal.credit.Ledgers}</td></tr>
+ *   <tr><td>§2 standing buffer of a fresh queue</td><td>{@link
+ *       dev.sluice.internal.credit.Bootstrap}</td></tr>
+ * </table>
+ */
+package dev.sluice.internal.credit;
