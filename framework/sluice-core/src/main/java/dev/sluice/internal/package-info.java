@@ -12,6 +12,7 @@
  *       records, trace context.
  *   <li>{@code topology}: provisioning streams, consumers and buckets (§2) from code or files.
  *   <li>{@code telemetry}: optional Micrometer and OpenTelemetry integrations.
+ *   <li>{@code time}: the injected clock.
  *   <li>{@code nats}: jnats plumbing both sides share (watched KV boards, startup errors).
  *   <li>{@code proto}: classes generated from {@code control.proto}.
  * </ul>

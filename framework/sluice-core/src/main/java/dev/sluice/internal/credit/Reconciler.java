@@ -150,7 +150,7 @@ public final class Reconciler {
     Credits.Decision d = Credits.reconcile(window, backlog, tokens, heldSpent, owed, previous);
     long minted = 0;
     long burned = 0;
-    int batch = settings.getTokenBatch() > 0 ? settings.getTokenBatch() : 32;
+    int batch = QueueConfig.of(settings).tokenBatch();
     if (d.action() == Credits.Action.MINT) {
       minter.mint(d.credits(), batch, MintReason.MINT_REASON_RECONCILE);
       minted = d.credits();
@@ -203,7 +203,10 @@ public final class Reconciler {
   private QueueSettings settings() throws IOException, JetStreamApiException {
     KeyValueEntry e = control.get(Protocol.settingsKey(queue));
     if (e == null || e.getValue() == null) {
-      return QueueSettings.newBuilder().setQueue(queue).setTokenBatch(32).build();
+      return QueueSettings.newBuilder()
+          .setQueue(queue)
+          .setTokenBatch(QueueConfig.DEFAULT_TOKEN_BATCH)
+          .build();
     }
     return QueueSettings.parseFrom(e.getValue());
   }

@@ -8,6 +8,7 @@ import dev.sluice.SluiceException;
 import dev.sluice.UnsupportedVersionException;
 import dev.sluice.VersionPolicy;
 import dev.sluice.internal.credit.Credits;
+import dev.sluice.internal.credit.QueueConfig;
 import dev.sluice.internal.credit.TokenMinter;
 import dev.sluice.internal.credit.Window;
 import dev.sluice.internal.nats.KvBoard;
@@ -16,7 +17,6 @@ import dev.sluice.internal.proto.CapacityAdvert;
 import dev.sluice.internal.proto.HandledType;
 import dev.sluice.internal.proto.MintReason;
 import dev.sluice.internal.proto.ProducerReport;
-import dev.sluice.internal.proto.QueueSettings;
 import dev.sluice.internal.telemetry.Metrics;
 import dev.sluice.internal.telemetry.Tracing;
 import dev.sluice.internal.wire.Protocol;
@@ -29,7 +29,6 @@ import io.nats.client.KeyValue;
 import io.nats.client.Message;
 import io.nats.client.PublishOptions;
 import io.nats.client.PullSubscribeOptions;
-import io.nats.client.api.KeyValueEntry;
 import io.nats.client.api.PublishAck;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
@@ -92,7 +91,7 @@ public final class ProducerEngine implements AutoCloseable {
   private volatile boolean running = true;
   private volatile boolean hitHardLimit;
   private int activePulls;
-  private int tokenBatch = 32;
+  private int tokenBatch;
   private int standingBuffer;
   private long lastLeaseExtend = System.nanoTime();
   private boolean lastReportNonEmpty;
@@ -138,12 +137,9 @@ public final class ProducerEngine implements AutoCloseable {
           jsm.getConsumerInfo(Protocol.CREDIT_STREAM, Protocol.creditConsumer(s.queue()))
               .getConsumerConfiguration()
               .getAckWait();
-      KeyValueEntry settingsEntry = control.get(Protocol.settingsKey(s.queue()));
-      if (settingsEntry != null && settingsEntry.getValue() != null) {
-        QueueSettings qs = QueueSettings.parseFrom(settingsEntry.getValue());
-        this.tokenBatch = qs.getTokenBatch() > 0 ? qs.getTokenBatch() : 32;
-        this.standingBuffer = qs.getStandingBuffer();
-      }
+      QueueConfig qc = QueueConfig.read(control, s.queue());
+      this.tokenBatch = qc.tokenBatch();
+      this.standingBuffer = qc.standingBuffer();
       this.adverts =
           new KvBoard<>(nc, Protocol.CAPACITY_BUCKET, s.queue() + ".*", CapacityAdvert::parseFrom);
     } catch (JetStreamApiException | IOException | InterruptedException e) {

@@ -5,6 +5,7 @@ import dev.sluice.ApplyReport.Action;
 import dev.sluice.ApplyReport.Change;
 import dev.sluice.TopologyException;
 import dev.sluice.internal.credit.Bootstrap;
+import dev.sluice.internal.credit.QueueConfig;
 import dev.sluice.internal.proto.QueueSettings;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.Connection;
@@ -155,7 +156,7 @@ public final class ConfigApplier {
         QueueSettings.newBuilder()
             .setQueue(d.name())
             .setStandingBuffer(intOr(m.get("standing_buffer"), 0))
-            .setTokenBatch(intOr(m.get("token_batch"), 32))
+            .setTokenBatch(intOr(m.get("token_batch"), QueueConfig.DEFAULT_TOKEN_BATCH))
             .build();
     KeyValue kv = nc.keyValue(Protocol.CONTROL_BUCKET);
     KeyValueEntry e;

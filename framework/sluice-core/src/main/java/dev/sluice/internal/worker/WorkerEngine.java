@@ -7,6 +7,7 @@ import dev.sluice.RejectMessageException;
 import dev.sluice.SluiceException;
 import dev.sluice.Upcaster;
 import dev.sluice.internal.credit.Acks;
+import dev.sluice.internal.credit.QueueConfig;
 import dev.sluice.internal.credit.Reconciler;
 import dev.sluice.internal.credit.Replenisher;
 import dev.sluice.internal.credit.TokenMinter;
@@ -15,7 +16,6 @@ import dev.sluice.internal.nats.StartupErrors;
 import dev.sluice.internal.proto.CapacityAdvert;
 import dev.sluice.internal.proto.HandledType;
 import dev.sluice.internal.proto.ProducerReport;
-import dev.sluice.internal.proto.QueueSettings;
 import dev.sluice.internal.proto.WorkerState;
 import dev.sluice.internal.telemetry.Tracing;
 import dev.sluice.internal.wire.Classifier;
@@ -36,7 +36,6 @@ import io.nats.client.Message;
 import io.nats.client.PublishOptions;
 import io.nats.client.PullRequestOptions;
 import io.nats.client.PullSubscribeOptions;
-import io.nats.client.api.KeyValueEntry;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsJetStreamMetaData;
 import io.nats.client.impl.NatsMessage;
@@ -120,13 +119,8 @@ public final class WorkerEngine implements AutoCloseable {
       jsm.getStreamInfo(Protocol.CREDIT_STREAM);
       jsm.getStreamInfo(Protocol.DLQ_STREAM);
       this.capacityKv = nc.keyValue(Protocol.CAPACITY_BUCKET);
-      KeyValueEntry qs = nc.keyValue(Protocol.CONTROL_BUCKET).get(Protocol.settingsKey(s.queue()));
-      int batch = 32;
-      if (qs != null && qs.getValue() != null) {
-        int b = QueueSettings.parseFrom(qs.getValue()).getTokenBatch();
-        batch = b > 0 ? b : 32;
-      }
-      this.tokenBatch = batch;
+      this.tokenBatch =
+          QueueConfig.read(nc.keyValue(Protocol.CONTROL_BUCKET), s.queue()).tokenBatch();
       this.adverts =
           new KvBoard<>(nc, Protocol.CAPACITY_BUCKET, s.queue() + ".*", CapacityAdvert::parseFrom);
       this.reports =
