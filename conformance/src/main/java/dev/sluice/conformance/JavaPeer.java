@@ -5,7 +5,6 @@ import dev.sluice.QuietPullErrorListener;
 import io.nats.client.Connection;
 import io.nats.client.Nats;
 import io.nats.client.Options;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.HexFormat;
@@ -36,7 +35,6 @@ import picocli.CommandLine.Command;
     description = "The Java conformance peer (peers/README.md contract).")
 public final class JavaPeer {
   static final String DEFAULT_TYPE = "sluice.conformance.Work";
-  private static final PrintStream OUT = System.out;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private JavaPeer() {}
@@ -74,8 +72,8 @@ public final class JavaPeer {
 
   /** Prints one event line; synchronized so that lines from several threads never interleave. */
   static synchronized void emit(ObjectNode event) {
-    OUT.println(JsonLines.write(event));
-    OUT.flush();
+    System.out.println(JsonLines.write(event));
+    System.out.flush();
   }
 
   /** A new event object with its {@code event} field set. */

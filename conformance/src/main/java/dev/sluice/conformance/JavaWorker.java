@@ -177,7 +177,7 @@ final class JavaWorker implements Callable<Integer> {
   /**
    * A JSON codec of {@link Work}: a decode error for anything but {"seq": int, "behavior": ...}.
    */
-  private static Codec<Work> codec(String type, int version) {
+  static Codec<Work> codec(String type, int version) {
     return Codec.of(
         type,
         version,

@@ -33,15 +33,4 @@ final class Waits {
       return false;
     }
   }
-
-  /**
-   * Like {@link #until}, but a timeout is an error: throws {@link IllegalStateException} naming
-   * what was waited for and for how long.
-   */
-  static void require(Callable<Boolean> condition, Duration timeout, String what) {
-    if (!until(condition, timeout, what)) {
-      throw new IllegalStateException(
-          "timed out after " + timeout.toMillis() + " ms waiting for " + what);
-    }
-  }
 }
