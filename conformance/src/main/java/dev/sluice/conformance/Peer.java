@@ -1,5 +1,7 @@
 package dev.sluice.conformance;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -9,22 +11,23 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /** One peer process (any language) and the JSON events it printed. Thread-safe. */
 final class Peer {
   /** One event line, with the runner's receive time. */
-  record Event(Map<String, Object> fields, long nanos) {
+  record Event(ObjectNode fields, long nanos) {
+    /** The field as text (a number as its digits); null when absent or JSON null. */
     String str(String k) {
-      Object v = fields.get(k);
-      return v == null ? null : v.toString();
+      JsonNode v = fields.get(k);
+      return v == null || v.isNull() ? null : v.asText();
     }
 
+    /** The field as a number; -1 when absent or not a number. */
     long num(String k) {
-      Object v = fields.get(k);
-      return v instanceof Number n ? n.longValue() : -1;
+      JsonNode v = fields.get(k);
+      return v != null && v.isNumber() ? v.longValue() : -1;
     }
 
     String type() {
@@ -42,8 +45,7 @@ final class Peer {
   private final List<String> junk = new ArrayList<>();
   private final Thread reader;
 
-  Peer(String lang, String role, String id, List<String> command, Path logDir, Path pidFile)
-      throws IOException {
+  Peer(String lang, String role, String id, List<String> command, Path logDir) throws IOException {
     this.lang = lang;
     this.role = role;
     this.id = id;
@@ -53,14 +55,6 @@ final class Peer {
     pb.redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     this.process = pb.start();
-    if (pidFile != null) {
-      Files.writeString(
-          pidFile,
-          process.pid() + "\n",
-          StandardOpenOption.CREATE,
-          StandardOpenOption.APPEND,
-          StandardOpenOption.WRITE);
-    }
     this.reader = new Thread(this::read, "events-" + lang + "-" + id);
     reader.setDaemon(true);
     reader.start();
@@ -85,9 +79,9 @@ final class Peer {
         if (t.isEmpty()) {
           continue;
         }
-        Map<String, Object> m;
+        ObjectNode m;
         try {
-          m = Json.parseObject(t);
+          m = JsonLines.parseObject(t);
         } catch (RuntimeException e) {
           synchronized (this) {
             junk.add(t);

@@ -1,0 +1,280 @@
+package dev.sluice.conformance;
+
+import static dev.sluice.conformance.JavaPeer.emit;
+import static dev.sluice.conformance.JavaPeer.event;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.Backoff;
+import dev.sluice.MessageContext;
+import dev.sluice.RejectMessageException;
+import dev.sluice.Sluice;
+import dev.sluice.Worker;
+import dev.sluice.spi.Codec;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.MessageInfo;
+import io.nats.client.impl.Headers;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code worker} role: a full Java worker (it runs the reconciler, audit interval 1 s) with one
+ * JSON codec per version of each {@code --handles} range, until SIGTERM or SIGINT; then it closes
+ * the worker (§7.6), prints {@code done} and exits 0.
+ *
+ * <p>The library has no per-message outcome callback, so {@code dead_lettered} and {@code nak}
+ * (reason {@code retry}) events come from the worker engine's own log lines (a logback appender
+ * reading the message arguments and the {@code sluice.msgId} MDC entry). The library does not log
+ * grace NAKs of messages it does not handle, so this peer never prints {@code nak} with reason
+ * {@code not-handled}. {@code processed} is printed when the handler returns (the library acks
+ * right after).
+ */
+@Command(name = "worker", description = "Run a worker until SIGTERM.")
+final class JavaWorker implements Callable<Integer> {
+  @Option(names = "--server", required = true, paramLabel = "URL")
+  String server;
+
+  @Option(names = "--queue", required = true)
+  String queue;
+
+  @Option(names = "--worker-id", required = true)
+  String id;
+
+  @Option(names = "--concurrency", defaultValue = "4")
+  int concurrency;
+
+  @Option(names = "--prefetch", defaultValue = "4")
+  int prefetch;
+
+  @Option(names = "--work-ms", defaultValue = "0")
+  int workMs;
+
+  @Option(
+      names = "--handles",
+      defaultValue = JavaPeer.DEFAULT_TYPE + "@1-1",
+      paramLabel = "TYPE@MIN-MAX[,...]")
+  String handles;
+
+  @Option(names = "--max-attempts", defaultValue = "3")
+  int maxAttempts;
+
+  @Option(names = "--backoff-initial-ms", defaultValue = "100")
+  int backoffMs;
+
+  @Option(names = "--grace-ms", defaultValue = "3000")
+  long graceMs;
+
+  @Option(names = "--grace-delay-ms", defaultValue = "500")
+  long graceDelayMs;
+
+  @Option(
+      names = "--token-batch",
+      defaultValue = "8",
+      description =
+          "Accepted for the contract and ignored: the Java worker reads the batch from the queue's"
+              + " QueueSettings, which the runner provisions with the same value.")
+  int tokenBatch;
+
+  @Option(
+      names = "--capacity",
+      description = "Reached through prefetch = capacity - concurrency (at least 1).")
+  Integer capacity;
+
+  /** A work payload. */
+  record Work(long seq, String behavior) {}
+
+  @Override
+  public Integer call() throws Exception {
+    if (capacity != null) {
+      // The library advertises concurrency + prefetch; a fixed capacity is reached through
+      // prefetch (it also bounds the messages in hand, as capacity does).
+      prefetch = Math.max(1, capacity - concurrency);
+    }
+    int maxDeliveries =
+        (int) Math.max(10, maxAttempts + (graceMs + graceDelayMs - 1) / graceDelayMs);
+
+    Map<String, Long> attempts = new ConcurrentHashMap<>();
+    AtomicLong processed = new AtomicLong();
+    Connection nc = JavaPeer.connect(server, "conformance-worker-" + id);
+    installEventAppender(nc, queue, id, attempts);
+    Worker.Builder b =
+        Sluice.using(nc)
+            .worker(queue)
+            .workerId(id)
+            .concurrency(concurrency)
+            .prefetch(prefetch)
+            .maxAttempts(maxAttempts)
+            .maxDeliveries(maxDeliveries)
+            .backoff(
+                Backoff.exponential(Duration.ofMillis(backoffMs), 2.0, Duration.ofSeconds(60), 0.2))
+            .grace(Duration.ofMillis(graceMs), Duration.ofMillis(graceDelayMs))
+            .reconciler(true, Duration.ofSeconds(1));
+    for (String spec : handles.split(",")) {
+      int at = spec.lastIndexOf('@');
+      int dash = spec.indexOf('-', at);
+      if (at <= 0 || dash < 0) {
+        throw new IllegalArgumentException("--handles " + spec + ": want TYPE@MIN-MAX");
+      }
+      String type = spec.substring(0, at);
+      int min = Integer.parseInt(spec.substring(at + 1, dash));
+      int max = Integer.parseInt(spec.substring(dash + 1));
+      for (int v = min; v <= max; v++) {
+        b.handle(
+            codec(type, v),
+            (Work w, MessageContext ctx) -> {
+              attempts.put(ctx.messageId(), ctx.attempt());
+              if (workMs > 0) {
+                // The contract's simulated work time (--work-ms), not a wait for anything.
+                Thread.sleep(workMs);
+              }
+              switch (w.behavior()) {
+                case "poison" -> throw new RejectMessageException("poison message " + w.seq());
+                case "fail-once" -> {
+                  if (ctx.attempt() <= 1) {
+                    throw new IllegalStateException("fail-once: failing delivery 1");
+                  }
+                }
+                default -> {}
+              }
+              processed.incrementAndGet();
+              emit(
+                  event("processed")
+                      .put("id", id)
+                      .put("msg_id", ctx.messageId())
+                      .put("seq", w.seq())
+                      .put("attempt", ctx.attempt())
+                      .put("trace_id", ctx.traceId())
+                      .put("type", ctx.type())
+                      .put("version", ctx.version())
+                      .put("lang", "java"));
+            });
+      }
+    }
+    CountDownLatch stop = new CountDownLatch(1);
+    sun.misc.Signal.handle(new sun.misc.Signal("TERM"), s -> stop.countDown());
+    sun.misc.Signal.handle(new sun.misc.Signal("INT"), s -> stop.countDown());
+    Worker worker = b.start();
+    emit(event("ready").put("role", "worker").put("id", id).put("lang", "java"));
+    stop.await();
+    worker.close();
+    emit(event("done").put("id", id).put("processed", processed.get()));
+    nc.close();
+    return 0;
+  }
+
+  /**
+   * A JSON codec of {@link Work}: a decode error for anything but {"seq": int, "behavior": ...}.
+   */
+  static Codec<Work> codec(String type, int version) {
+    return Codec.of(
+        type,
+        version,
+        "application/json",
+        w -> JavaPeer.body(w.seq(), w.behavior()),
+        bytes -> {
+          ObjectNode m = JsonLines.parseObject(bytes);
+          JsonNode seq = m.get("seq");
+          if (seq == null || !seq.isIntegralNumber() || !seq.canConvertToLong()) {
+            throw new IllegalArgumentException("no integer seq");
+          }
+          JsonNode behavior = m.get("behavior");
+          String b = behavior == null ? "ok" : behavior.isTextual() ? behavior.textValue() : null;
+          if (!"ok".equals(b) && !"poison".equals(b) && !"fail-once".equals(b)) {
+            throw new IllegalArgumentException("unknown behavior " + behavior);
+          }
+          return new Work(seq.longValue(), b);
+        });
+  }
+
+  /** Turns the worker engine's dead-letter and retry log lines into events. */
+  private static void installEventAppender(
+      Connection nc, String queue, String workerId, Map<String, Long> attempts) {
+    Logger engine = (Logger) LoggerFactory.getLogger("dev.sluice.internal.worker.WorkerEngine");
+    engine.setLevel(Level.DEBUG);
+    AppenderBase<ILoggingEvent> appender =
+        new AppenderBase<>() {
+          @Override
+          protected void append(ILoggingEvent e) {
+            String fmt = e.getMessage();
+            Object[] a = e.getArgumentArray();
+            if (fmt == null || a == null) {
+              return;
+            }
+            if (fmt.startsWith("dead-lettered stream seq") && a.length >= 2) {
+              String msgId = e.getMDCPropertyMap().get("sluice.msgId");
+              if ("?".equals(msgId)) {
+                msgId = null;
+              }
+              Long attempt = msgId == null ? null : attempts.get(msgId);
+              // The engine logs after the record is stored: read the message id and delivery
+              // count from the record (the MDC has no id when the headers were invalid).
+              Headers rec = dlqRecord(nc, queue, ((Number) a[0]).longValue());
+              if (rec != null) {
+                msgId = rec.getFirst("Sluice-Dlq-Msg-Id");
+                String k = rec.getFirst("Sluice-Dlq-Attempts");
+                attempt = k == null ? attempt : Long.valueOf(k);
+              }
+              emit(
+                  event("dead_lettered")
+                      .put("id", workerId)
+                      .put("msg_id", msgId)
+                      .put("reason", String.valueOf(a[1]))
+                      .put("attempt", attempt)
+                      .put("lang", "java"));
+            } else if (fmt.startsWith("attempt {} of {} failed") && a.length >= 4) {
+              Duration delay = (Duration) a[3];
+              ObjectNode nak = event("nak").put("id", workerId).put("msg_id", String.valueOf(a[1]));
+              if (a[0] instanceof Number n) {
+                nak.put("attempt", n.longValue());
+              } else {
+                nak.put("attempt", String.valueOf(a[0]));
+              }
+              emit(nak.put("delay_ms", delay.toMillis()).put("reason", "retry"));
+            }
+          }
+        };
+    appender.setContext(engine.getLoggerContext());
+    appender.setName("conformance-events");
+    appender.start();
+    engine.addAppender(appender);
+  }
+
+  /** The headers of the dead-letter record of work stream sequence {@code seq}, or null. */
+  private static Headers dlqRecord(Connection nc, String queue, long seq) {
+    String subject = "sluice.dlq." + queue;
+    String want = Long.toString(seq);
+    try {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      MessageInfo last = jsm.getLastMessage("SLUICE_DLQ", subject);
+      if (last != null && want.equals(last.getHeaders().getFirst("Sluice-Dlq-Stream-Seq"))) {
+        return last.getHeaders();
+      }
+      // Several records at once: look a little further back.
+      long from = last == null ? 1 : Math.max(1, last.getSeq() - 64);
+      for (long s = from; ; ) {
+        MessageInfo mi = jsm.getNextMessage("SLUICE_DLQ", s, subject);
+        if (mi == null) {
+          return null;
+        }
+        if (want.equals(mi.getHeaders().getFirst("Sluice-Dlq-Stream-Seq"))) {
+          return mi.getHeaders();
+        }
+        s = mi.getSeq() + 1;
+      }
+    } catch (Exception e) {
+      return null;
+    }
+  }
+}
