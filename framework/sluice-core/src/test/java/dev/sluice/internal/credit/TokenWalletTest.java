@@ -65,6 +65,7 @@ class TokenWalletTest {
     int demandChanges;
     int settleRequests;
     int reportFailures;
+    int mintFailures;
 
     @Override
     public void report(Holdings h) throws Exception {
@@ -76,7 +77,11 @@ class TokenWalletTest {
     }
 
     @Override
-    public void mintBack(int credits) {
+    public void mintBack(int credits) throws Exception {
+      if (mintFailures > 0) {
+        mintFailures--;
+        throw new java.io.IOException("credit stream unavailable");
+      }
       log.add("mint " + credits);
     }
 
@@ -229,6 +234,46 @@ class TokenWalletTest {
 
     settle();
     assertThat(log).containsExactly("report spent=0 unspent=0 waiting=0", "ack t1");
+  }
+
+  /**
+   * Regression: a refunded credit (a publish that stored nothing) was not handed to the sends
+   * already waiting; with every other credit in use they timed out while the wallet held a credit.
+   */
+  @Test
+  void aWaitingSendNoLongerTimesOutWhileARefundedCreditSitsInTheWallet() {
+    wallet.add(new FakeToken("t1", 1));
+    Credit c = wallet.acquire(in(Duration.ofSeconds(30))).join();
+    CompletableFuture<Credit> waiting = wallet.acquire(in(Duration.ofSeconds(1)));
+
+    wallet.release(c, true);
+    clock.advance(Duration.ofSeconds(2));
+    settle();
+    assertThat(waiting).isCompleted();
+  }
+
+  /**
+   * Regression: when minting back a returned token's rest failed, the tokens taken out for that
+   * round were neither acked nor held any more: the server redelivered them after the lease at full
+   * value, spent credits included.
+   */
+  @Test
+  void aMintBackFailureNoLongerDropsTheTokensOfThatRound() throws Exception {
+    wallet.add(new FakeToken("t1", 4));
+    wallet.release(wallet.acquire(in(Duration.ofSeconds(30))).join(), false);
+    clock.advance(IDLE.plusMillis(1));
+    port.mintFailures = 1;
+    assertThatThrownBy(wallet::settle).hasMessageContaining("credit stream unavailable");
+    assertThat(wallet.holdings()).isEqualTo(new Holdings(1, 3, 0));
+    assertThat(log).noneMatch(e -> e.startsWith("ack") || e.startsWith("nak"));
+
+    settle();
+    assertThat(log)
+        .containsExactly(
+            "report spent=1 unspent=3 waiting=0",
+            "mint 3",
+            "report spent=0 unspent=0 waiting=0",
+            "ack t1");
   }
 
   @Test
