@@ -72,7 +72,7 @@ public final class QueueProducer implements AutoCloseable {
    * CreditTimeoutException}.
    *
    * @throws IllegalArgumentException {@code wait} is not positive
-   * @throws UnsupportedVersionException, PublishException, SluiceException as {@link #send} does
+   * @throws SluiceException any other failure, as {@link #send} throws it
    */
   public Optional<SendResult> trySend(OutgoingMessage message, Duration wait) {
     Builder.positive("wait", wait);

@@ -201,7 +201,12 @@ public final class ProducerRuntime implements AutoCloseable {
         .thenCompose(
             credit -> {
               metrics.timeNanos("sluice.producer.acquire", s.queue(), clock.nanos() - start);
-              return publisher.publish(m, body, credit, deadline, traceparent);
+              try {
+                return publisher.publish(m, body, credit, deadline, traceparent);
+              } catch (RuntimeException e) {
+                wallet.release(credit, true); // nothing was sent: do not leak the credit
+                return CompletableFuture.failedFuture(e);
+              }
             });
   }
 

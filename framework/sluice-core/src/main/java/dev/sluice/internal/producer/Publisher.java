@@ -99,10 +99,11 @@ final class Publisher {
     tryOnce(msg, tries)
         .whenComplete(
             (ack, err) -> {
+              long left = deadlineNanos - clock.nanos();
               if (err == null) {
                 succeeded(m, ack, credit, tries, traceparent, result);
-              } else if (retryable(err) && deadlineNanos - clock.nanos() > FIRST_DELAY.toNanos()) {
-                retry(msg, tries, err, deadlineNanos)
+              } else if (retryable(err) && left > FIRST_DELAY.toNanos()) {
+                retry(msg, tries, err, Duration.ofNanos(left))
                     .whenComplete(
                         (ack2, err2) -> {
                           if (err2 == null) {
@@ -177,20 +178,27 @@ final class Publisher {
    * policy's first "try" is the failure already in hand, so the first real retry waits 20 ms.
    */
   private CompletionStage<PublishAck> retry(
-      Message msg, Tries tries, Throwable first, long deadlineNanos) {
-    RetryPolicy<PublishAck> policy =
-        RetryPolicy.<PublishAck>builder()
-            .handleIf(e -> retryable(e))
-            .abortIf((ack, e) -> !running.getAsBoolean())
-            .withBackoff(FIRST_DELAY, MAX_DELAY)
-            .withMaxRetries(-1)
-            .withMaxDuration(Duration.ofNanos(deadlineNanos - clock.nanos()))
-            .build();
-    return Failsafe.with(policy)
-        .with(timer)
-        .getStageAsync(
-            ctx ->
-                ctx.isFirstAttempt() ? CompletableFuture.failedFuture(first) : tryOnce(msg, tries));
+      Message msg, Tries tries, Throwable first, Duration left) {
+    try {
+      RetryPolicy<PublishAck> policy =
+          RetryPolicy.<PublishAck>builder()
+              .handleIf(e -> retryable(e))
+              .abortIf((ack, e) -> !running.getAsBoolean())
+              .withBackoff(FIRST_DELAY, MAX_DELAY)
+              .withMaxRetries(-1)
+              .withMaxDuration(left)
+              .build();
+      return Failsafe.with(policy)
+          .with(timer)
+          .getStageAsync(
+              ctx ->
+                  ctx.isFirstAttempt()
+                      ? CompletableFuture.failedFuture(first)
+                      : tryOnce(msg, tries));
+    } catch (RuntimeException e) {
+      // The timer refused the work (closing): end the send with its last failure.
+      return CompletableFuture.failedFuture(first);
+    }
   }
 
   private void succeeded(
