@@ -8,7 +8,9 @@ import java.util.Objects;
 
 /**
  * One message to send: payload type, schema version, bytes, and optional id, headers and trace.
- * Immutable; build with {@link #builder(String, int, byte[])} or {@link #of(Codec, Object)}.
+ * Immutable and thread-safe: {@link #builder(String, int, byte[])} copies the caller's byte array
+ * (so the caller may reuse its buffer at once) and {@link #payload()} returns a copy. Build with
+ * {@link #builder(String, int, byte[])} or {@link #of(Codec, Object)}.
  */
 public final class OutgoingMessage {
   private final String type;
@@ -34,28 +36,45 @@ public final class OutgoingMessage {
 
   /** A message of the codec's type and version, encoded by the codec. */
   public static <T> OutgoingMessage of(Codec<T> codec, T value) {
-    return builder(codec.type(), codec.version(), codec.encode(value))
+    // The codec's array is fresh and no one else holds it: no copy needed.
+    return new Builder(codec.type(), codec.version(), codec.encode(value))
         .contentType(codec.contentType())
         .build();
   }
 
-  /** A builder for a message of {@code type} at schema {@code version}. */
+  /**
+   * A builder for a message of {@code type} at schema {@code version} with a copy of {@code
+   * payload}.
+   *
+   * @throws NullPointerException {@code type} or {@code payload} is null
+   * @throws IllegalArgumentException {@code type} does not match {@code [A-Za-z0-9_./-]{1,256}}, or
+   *     {@code version < 1}
+   */
   public static Builder builder(String type, int version, byte[] payload) {
-    return new Builder(type, version, payload);
+    return new Builder(type, version, Objects.requireNonNull(payload, "payload").clone());
   }
 
+  /** The payload type, sent as {@code Sluice-Type}. */
   public String type() {
     return type;
   }
 
+  /** The payload's schema version, sent as {@code Sluice-Type-Version}. */
   public int version() {
     return version;
   }
 
+  /** A copy of the payload bytes. */
   public byte[] payload() {
+    return payload.clone();
+  }
+
+  /** The payload bytes themselves, for the producer, which never modifies them. */
+  byte[] payloadBytes() {
     return payload;
   }
 
+  /** The {@code Content-Type}; default {@code application/x-protobuf}. */
   public String contentType() {
     return contentType;
   }
@@ -70,16 +89,17 @@ public final class OutgoingMessage {
     return traceparent;
   }
 
+  /** The W3C tracestate to send with the trace, or null. */
   public String tracestate() {
     return tracestate;
   }
 
-  /** Extra application headers. */
+  /** Extra application headers (unmodifiable). */
   public Map<String, String> headers() {
     return headers;
   }
 
-  /** Builds an {@link OutgoingMessage}; not thread-safe. */
+  /** Builds an {@link OutgoingMessage}; validates each value as it is set. Not thread-safe. */
   public static final class Builder {
     private final String type;
     private final int version;
@@ -102,12 +122,22 @@ public final class OutgoingMessage {
       this.payload = Objects.requireNonNull(payload, "payload");
     }
 
+    /**
+     * Sets the {@code Content-Type}; default {@code application/x-protobuf}.
+     *
+     * @throws NullPointerException {@code contentType} is null
+     */
     public Builder contentType(String contentType) {
       this.contentType = Objects.requireNonNull(contentType, "contentType");
       return this;
     }
 
-    /** Sets the message id: 1–128 printable ASCII characters, no spaces. */
+    /**
+     * Sets the message id; default a NUID.
+     *
+     * @throws IllegalArgumentException {@code messageId} is not 1-128 printable ASCII characters
+     *     without spaces
+     */
     public Builder messageId(String messageId) {
       if (messageId == null || !messageId.matches("[\\x21-\\x7e]{1,128}")) {
         throw new IllegalArgumentException(
@@ -117,22 +147,31 @@ public final class OutgoingMessage {
       return this;
     }
 
-    /** Continues the given W3C trace instead of starting a new one. */
+    /**
+     * Continues the given W3C trace instead of starting a new one (or the current OpenTelemetry
+     * span's, when there is one); default none.
+     */
     public Builder traceparent(String traceparent) {
       this.traceparent = traceparent;
       return this;
     }
 
+    /** Sets the W3C tracestate sent with the trace; default none. */
     public Builder tracestate(String tracestate) {
       this.tracestate = tracestate;
       return this;
     }
 
     /**
-     * Adds an application header; names starting with {@code Sluice-} or {@code Nats-} are
-     * reserved.
+     * Adds an application header.
+     *
+     * @throws NullPointerException {@code name} or {@code value} is null
+     * @throws IllegalArgumentException {@code name} starts with {@code Sluice-} or {@code Nats-}
+     *     (reserved)
      */
     public Builder header(String name, String value) {
+      Objects.requireNonNull(name, "header name");
+      Objects.requireNonNull(value, "header value");
       if (name.startsWith("Sluice-") || name.startsWith("Nats-")) {
         throw new IllegalArgumentException("header " + name + " is reserved");
       }
@@ -140,6 +179,7 @@ public final class OutgoingMessage {
       return this;
     }
 
+    /** The message; the builder may be reused for another. */
     public OutgoingMessage build() {
       return new OutgoingMessage(this);
     }

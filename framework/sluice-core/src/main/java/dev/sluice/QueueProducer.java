@@ -1,8 +1,11 @@
 package dev.sluice;
 
-import dev.sluice.internal.producer.ProducerEngine;
+import dev.sluice.internal.producer.ProducerRuntime;
+import dev.sluice.internal.producer.ProducerSettings;
 import dev.sluice.internal.telemetry.Metrics;
+import dev.sluice.internal.time.Clock;
 import dev.sluice.internal.wire.Protocol;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.nats.client.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,11 +29,11 @@ import java.util.concurrent.ExecutionException;
  * }</pre>
  */
 public final class QueueProducer implements AutoCloseable {
-  private final ProducerEngine engine;
+  private final ProducerRuntime runtime;
   private final Duration acquireTimeout;
 
-  private QueueProducer(ProducerEngine engine, Duration acquireTimeout) {
-    this.engine = engine;
+  private QueueProducer(ProducerRuntime runtime, Duration acquireTimeout) {
+    this.runtime = runtime;
     this.acquireTimeout = acquireTimeout;
   }
 
@@ -42,6 +45,8 @@ public final class QueueProducer implements AutoCloseable {
    *     says why
    * @throws UnsupportedVersionException no live worker handles the type and version
    * @throws PublishException the message could not be stored
+   * @throws SluiceException the producer is closed, or the calling thread was interrupted
+   * @throws NullPointerException {@code message} is null
    */
   public SendResult send(OutgoingMessage message) {
     return join(sendAsync(message));
@@ -50,24 +55,40 @@ public final class QueueProducer implements AutoCloseable {
   /**
    * Sends without blocking the caller: the future completes when the message is stored, or fails
    * with the exceptions {@link #send} throws. Waiting for credit happens on Sluice's threads.
+   *
+   * @throws NullPointerException {@code message} is null
    */
   public CompletableFuture<SendResult> sendAsync(OutgoingMessage message) {
-    return engine.sendAsync(Objects.requireNonNull(message, "message"), acquireTimeout);
+    return sendAsync(message, acquireTimeout);
+  }
+
+  private CompletableFuture<SendResult> sendAsync(OutgoingMessage message, Duration wait) {
+    Objects.requireNonNull(message, "message");
+    return runtime.sendAsync(message, message.payloadBytes(), wait);
   }
 
   /**
    * Sends if a credit comes within {@code wait}; returns empty instead of throwing {@link
    * CreditTimeoutException}.
+   *
+   * @throws IllegalArgumentException {@code wait} is not positive
+   * @throws SluiceException any other failure, as {@link #send} throws it
    */
   public Optional<SendResult> trySend(OutgoingMessage message, Duration wait) {
+    Builder.positive("wait", wait);
     try {
-      return Optional.of(join(engine.sendAsync(message, wait)));
+      return Optional.of(join(sendAsync(message, wait)));
     } catch (CreditTimeoutException e) {
       return Optional.empty();
     }
   }
 
-  /** Sends every message, concurrently, and waits for all; results are in input order. */
+  /**
+   * Sends every message, concurrently, and waits for all; results are in input order.
+   *
+   * @throws SluiceException the first failure, as {@link #send} throws it; the other messages may
+   *     or may not have been stored
+   */
   public List<SendResult> sendBatch(List<OutgoingMessage> messages) {
     List<CompletableFuture<SendResult>> fs = new ArrayList<>();
     for (OutgoingMessage m : messages) {
@@ -82,27 +103,31 @@ public final class QueueProducer implements AutoCloseable {
 
   /** Unspent credits this producer holds right now. */
   public long creditsHeld() {
-    return engine.heldUnspent();
+    return runtime.heldUnspent();
   }
 
   /** Sends waiting for a credit right now. */
   public int waiting() {
-    return engine.waitingCount();
+    return runtime.waitingCount();
   }
 
   /** Messages stored so far. */
   public long sentTotal() {
-    return engine.sentTotal();
+    return runtime.sentTotal();
   }
 
+  /** This producer's id, as it appears in its report and in each message's header. */
   public String producerId() {
-    return engine.producerId();
+    return runtime.producerId();
   }
 
-  /** Stops acquiring, fails waiting sends, returns held credits. Idempotent. */
+  /**
+   * Stops acquiring, fails waiting sends, lets publishes in flight finish, returns held credits.
+   * Idempotent: a second call, also a concurrent one, returns once the first has finished.
+   */
   @Override
   public void close() {
-    engine.close();
+    runtime.close();
   }
 
   private static <T> T join(CompletableFuture<T> f) {
@@ -128,7 +153,11 @@ public final class QueueProducer implements AutoCloseable {
     return new SluiceException(String.valueOf(t), t);
   }
 
-  /** Configures a {@link QueueProducer}; validates every value as it is set. Not thread-safe. */
+  /**
+   * Configures a {@link QueueProducer}. Every setter validates its value at once and throws {@link
+   * IllegalArgumentException} (or {@link NullPointerException} for null) naming the setting and the
+   * value; {@link #build()} only connects. Not thread-safe: configure on one thread.
+   */
   public static final class Builder {
     private final Connection nc;
     private final String queue;
@@ -140,22 +169,30 @@ public final class QueueProducer implements AutoCloseable {
     private Duration idleReturn = Duration.ofMillis(500);
     private Duration publishTimeout = Duration.ofSeconds(5);
     private VersionPolicy versionPolicy = VersionPolicy.FAIL;
-    private Object meterRegistry;
+    private MeterRegistry meterRegistry;
 
     Builder(Connection nc, String queue) {
       this.nc = Objects.requireNonNull(nc, "connection");
       this.queue = Protocol.requireQueueName(queue);
     }
 
-    /** This producer's id (letters, digits, _ -); default {@code java-<random>}. */
+    /**
+     * This producer's id, written in its report and in the {@code Sluice-Producer} header of each
+     * message. Default {@code java-<8 random hex digits>}.
+     *
+     * @throws IllegalArgumentException {@code id} is null or not 1-64 of {@code [A-Za-z0-9_-]}
+     */
     public Builder producerId(String id) {
       this.producerId = Protocol.requireId("producerId", id);
       return this;
     }
 
     /**
-     * Outstanding single-token pulls (default 4). Use the same value for every producer of a queue:
-     * the server serves waiting pulls in turn, so prefetch is a producer's weight.
+     * At most this many single-token pulls outstanding at once (§6.2); default 4. Use the same
+     * value for every producer of a queue: the server serves waiting pulls in turn, so prefetch is
+     * a producer's weight.
+     *
+     * @throws IllegalArgumentException {@code prefetch} is outside [1, 64]
      */
     public Builder prefetch(int prefetch) {
       if (prefetch < 1 || prefetch > 64) {
@@ -165,59 +202,100 @@ public final class QueueProducer implements AutoCloseable {
       return this;
     }
 
-    /** How long a send waits for a credit before {@link CreditTimeoutException}; default 30 s. */
+    /**
+     * How long a send waits for a credit before it fails with {@link CreditTimeoutException};
+     * default 30 s. A publish that meets the work stream's hard limit retries until this time too.
+     *
+     * @throws NullPointerException {@code timeout} is null
+     * @throws IllegalArgumentException {@code timeout} is zero or negative
+     */
     public Builder acquireTimeout(Duration timeout) {
       this.acquireTimeout = positive("acquireTimeout", timeout);
       return this;
     }
 
-    /** Expiry of one credit pull request; default 1 s. */
+    /**
+     * Expiry of one credit pull request; default 1 s. A pull that expires empty is sent again while
+     * sends still wait.
+     *
+     * @throws NullPointerException {@code expiry} is null
+     * @throws IllegalArgumentException {@code expiry} is zero or negative
+     */
     public Builder pullExpiry(Duration expiry) {
       this.pullExpiry = positive("pullExpiry", expiry);
       return this;
     }
 
-    /** How often held credits are reported; default 250 ms. */
+    /**
+     * How often held credits are reported and expired sends failed; default 250 ms. The report
+     * lives 12 intervals (3 s by default).
+     *
+     * @throws NullPointerException {@code interval} is null
+     * @throws IllegalArgumentException {@code interval} is zero or negative
+     */
     public Builder reportInterval(Duration interval) {
       this.reportInterval = positive("reportInterval", interval);
       return this;
     }
 
-    /** How long an unused held token is kept before it goes back; default 500 ms. */
+    /**
+     * How long a held token with no waiting send is kept before it goes back to other producers;
+     * default 500 ms.
+     *
+     * @throws NullPointerException {@code idle} is null
+     * @throws IllegalArgumentException {@code idle} is zero or negative
+     */
     public Builder idleReturn(Duration idle) {
       this.idleReturn = positive("idleReturn", idle);
       return this;
     }
 
-    /** How long one publish attempt waits for its PubAck; default 5 s. */
+    /**
+     * How long one publish try waits for the stream's acknowledgement before it is retried (with
+     * the same message id); default 5 s.
+     *
+     * @throws NullPointerException {@code timeout} is null
+     * @throws IllegalArgumentException {@code timeout} is zero or negative
+     */
     public Builder publishTimeout(Duration timeout) {
       this.publishTimeout = positive("publishTimeout", timeout);
       return this;
     }
 
-    /** What to do when no live worker handles a type and version; default FAIL. */
+    /**
+     * What a send does when live workers exist and none handles its type and version (§4.3);
+     * default {@link VersionPolicy#FAIL}.
+     *
+     * @throws NullPointerException {@code policy} is null
+     */
     public Builder versionPolicy(VersionPolicy policy) {
       this.versionPolicy = Objects.requireNonNull(policy, "versionPolicy");
       return this;
     }
 
-    /** Records metrics on this {@code io.micrometer.core.instrument.MeterRegistry}. */
-    public Builder meterRegistry(Object registry) {
-      if (registry != null
-          && !registry.getClass().getName().startsWith("io.micrometer")
-          && !isMeterRegistry(registry)) {
-        throw new IllegalArgumentException("meterRegistry must be a Micrometer MeterRegistry");
-      }
-      this.meterRegistry = registry;
+    /**
+     * Records the producer's metrics ({@code sluice.producer.acquire}, {@code
+     * sluice.producer.credits.held}, {@code sluice.producer.waiting}) on {@code registry}; default
+     * none. Micrometer is an optional dependency: without this call it need not be on the class
+     * path.
+     *
+     * @throws NullPointerException {@code registry} is null
+     */
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.meterRegistry = Objects.requireNonNull(registry, "meterRegistry");
       return this;
     }
 
-    /** Connects and starts the producer. */
+    /**
+     * Connects and starts the producer.
+     *
+     * @throws TopologyException the queue is not provisioned, or this connection may not read it
+     */
     public QueueProducer build() {
-      ProducerEngine engine =
-          new ProducerEngine(
+      ProducerRuntime runtime =
+          new ProducerRuntime(
               nc,
-              new ProducerEngine.Settings(
+              new ProducerSettings(
                   queue,
                   producerId,
                   prefetch,
@@ -228,10 +306,12 @@ public final class QueueProducer implements AutoCloseable {
                   idleReturn,
                   publishTimeout,
                   versionPolicy,
-                  Metrics.micrometer(meterRegistry)));
-      return new QueueProducer(engine, acquireTimeout);
+                  Metrics.micrometer(meterRegistry),
+                  Clock.system()));
+      return new QueueProducer(runtime, acquireTimeout);
     }
 
+    /** Whether {@code o} is a Micrometer {@code MeterRegistry}, checked without loading it. */
     static boolean isMeterRegistry(Object o) {
       for (Class<?> c = o.getClass(); c != null; c = c.getSuperclass()) {
         if (c.getName().equals("io.micrometer.core.instrument.MeterRegistry")) {

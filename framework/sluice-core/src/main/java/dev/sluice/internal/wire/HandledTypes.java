@@ -67,14 +67,20 @@ public final class HandledTypes implements Classifier.Handles {
     return adverts.stream().filter(a -> !a.getWorkerId().equals(selfId) && Window.live(a, now));
   }
 
+  /** Whether the advert handles the message's protocol, type and version (§4.2). */
   public static boolean advertHandles(CapacityAdvert a, HeaderCheck.Result hc) {
     if (hc.protocol() > a.getProtocolVersion()) {
       return false;
     }
+    return advertHandles(a, hc.type(), hc.version());
+  }
+
+  /** Whether one of the advert's handled ranges holds {@code type@version} (§4.2, §4.3). */
+  public static boolean advertHandles(CapacityAdvert a, String type, int version) {
     for (HandledType t : a.getHandledList()) {
-      if (t.getType().equals(hc.type())
-          && t.getMinVersion() <= hc.version()
-          && hc.version() <= t.getMaxVersion()) {
+      if (t.getType().equals(type)
+          && t.getMinVersion() <= version
+          && version <= t.getMaxVersion()) {
         return true;
       }
     }

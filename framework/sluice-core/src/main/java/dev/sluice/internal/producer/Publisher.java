@@ -1,0 +1,262 @@
+package dev.sluice.internal.producer;
+
+import dev.failsafe.Failsafe;
+import dev.failsafe.FailsafeException;
+import dev.failsafe.RetryPolicy;
+import dev.sluice.OutgoingMessage;
+import dev.sluice.PublishException;
+import dev.sluice.SendResult;
+import dev.sluice.internal.credit.TokenWallet;
+import dev.sluice.internal.time.Clock;
+import dev.sluice.internal.wire.Protocol;
+import io.nats.client.JetStream;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.Message;
+import io.nats.client.PublishOptions;
+import io.nats.client.api.PublishAck;
+import io.nats.client.impl.Headers;
+import io.nats.client.impl.NatsMessage;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Publishes one message on a reserved credit and settles the credit with the wallet (protocol §6.4,
+ * §6.5): every try carries the same {@code Nats-Msg-Id}; a timeout or I/O error is retried, and so
+ * is error 10077 (the stream's hard limit, which is back-pressure), until the send's acquire
+ * deadline. The first try runs on the calling thread; only a failed send builds a Failsafe retry
+ * policy, bounded by what is left of its deadline, whose delays run on the producer's timer.
+ * Thread-safe.
+ */
+final class Publisher {
+  private static final Duration FIRST_DELAY = Duration.ofMillis(20);
+  private static final Duration MAX_DELAY = Duration.ofSeconds(1);
+
+  private final JetStream js;
+  private final String queue;
+  private final String producerId;
+  private final Duration publishTimeout;
+  private final PublishOptions options;
+  private final TokenWallet wallet;
+  private final ScheduledExecutorService timer;
+  private final Clock clock;
+  private final BooleanSupplier running;
+  private final AtomicLong sent = new AtomicLong();
+  private volatile boolean hitHardLimit;
+
+  Publisher(
+      JetStream js,
+      ProducerSettings s,
+      TokenWallet wallet,
+      ScheduledExecutorService timer,
+      Clock clock,
+      BooleanSupplier running) {
+    this.js = js;
+    this.queue = s.queue();
+    this.producerId = s.producerId();
+    this.publishTimeout = s.publishTimeout();
+    // No expected-stream precondition: it would travel (and be stored) as a header on every
+    // message; the work subject belongs to the work stream alone (§2).
+    this.options = PublishOptions.builder().streamTimeout(publishTimeout).build();
+    this.wallet = wallet;
+    this.timer = timer;
+    this.clock = clock;
+    this.running = running;
+  }
+
+  /** What one send learned from its failed tries. Confined to one send's callbacks. */
+  private static final class Tries {
+    int count;
+
+    /** A try timed out or failed in transit: the message may be stored already. */
+    boolean maybeStored;
+
+    /** The last failure was the hard limit. */
+    boolean full;
+  }
+
+  /**
+   * Publishes {@code m} with body {@code body} on {@code credit}; the future completes with the
+   * stream's acknowledgement or fails with {@link PublishException} or, when the hard limit
+   * outlasted {@code deadlineNanos}, {@link dev.sluice.CreditTimeoutException}.
+   */
+  CompletableFuture<SendResult> publish(
+      OutgoingMessage m,
+      byte[] body,
+      TokenWallet.Credit credit,
+      long deadlineNanos,
+      String traceparent) {
+    Message msg = message(m, body, traceparent);
+    Tries tries = new Tries();
+    CompletableFuture<SendResult> result = new CompletableFuture<>();
+    tryOnce(msg, tries)
+        .whenComplete(
+            (ack, err) -> {
+              long left = deadlineNanos - clock.nanos();
+              if (err == null) {
+                succeeded(m, ack, credit, tries, traceparent, result);
+              } else if (retryable(err) && left > FIRST_DELAY.toNanos()) {
+                retry(msg, tries, err, Duration.ofNanos(left))
+                    .whenComplete(
+                        (ack2, err2) -> {
+                          if (err2 == null) {
+                            succeeded(m, ack2, credit, tries, traceparent, result);
+                          } else {
+                            failed(err2, credit, tries, result);
+                          }
+                        });
+              } else {
+                failed(err, credit, tries, result);
+              }
+            });
+    return result;
+  }
+
+  /** Stored messages so far. */
+  long sentTotal() {
+    return sent.get();
+  }
+
+  /** Whether the last publish met the work stream's hard limit. */
+  boolean hitHardLimit() {
+    return hitHardLimit;
+  }
+
+  private Message message(OutgoingMessage m, byte[] body, String traceparent) {
+    Headers headers = new Headers();
+    headers.put(Protocol.H_MSG_ID, m.messageId());
+    headers.put(Protocol.H_PROTOCOL, Integer.toString(Protocol.VERSION));
+    headers.put(Protocol.H_TYPE, m.type());
+    headers.put(Protocol.H_TYPE_VERSION, Integer.toString(m.version()));
+    if (!m.contentType().equals(Protocol.DEFAULT_CONTENT_TYPE)) {
+      headers.put(Protocol.H_CONTENT_TYPE, m.contentType()); // absent means the default (§3)
+    }
+    headers.put(Protocol.H_TRACEPARENT, traceparent);
+    if (m.tracestate() != null) {
+      headers.put(Protocol.H_TRACESTATE, m.tracestate());
+    }
+    headers.put(Protocol.H_PRODUCER, producerId);
+    headers.put(Protocol.H_SENT_AT, Long.toString(clock.millis()));
+    m.headers().forEach(headers::put);
+    return NatsMessage.builder()
+        .subject(Protocol.workSubject(queue))
+        .headers(headers)
+        .data(body)
+        .build();
+  }
+
+  private CompletableFuture<PublishAck> tryOnce(Message msg, Tries tries) {
+    CompletableFuture<PublishAck> f;
+    try {
+      f = js.publishAsync(msg, options).orTimeout(publishTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    return f.whenComplete(
+        (ack, err) -> {
+          tries.count++;
+          if (err != null) {
+            Throwable cause = rootCause(err);
+            tries.full = isHardLimit(cause);
+            tries.maybeStored |= isTransient(cause);
+            if (tries.full) {
+              hitHardLimit = true;
+            }
+          }
+        });
+  }
+
+  /**
+   * Retries after the first failure, 20 ms doubling to 1 s apart, until the deadline or close. The
+   * policy's first "try" is the failure already in hand, so the first real retry waits 20 ms.
+   */
+  private CompletionStage<PublishAck> retry(
+      Message msg, Tries tries, Throwable first, Duration left) {
+    try {
+      RetryPolicy<PublishAck> policy =
+          RetryPolicy.<PublishAck>builder()
+              .handleIf(e -> retryable(e))
+              .abortIf((ack, e) -> !running.getAsBoolean())
+              .withBackoff(FIRST_DELAY, MAX_DELAY)
+              .withMaxRetries(-1)
+              .withMaxDuration(left)
+              .build();
+      return Failsafe.with(policy)
+          .with(timer)
+          .getStageAsync(
+              ctx ->
+                  ctx.isFirstAttempt()
+                      ? CompletableFuture.failedFuture(first)
+                      : tryOnce(msg, tries));
+    } catch (RuntimeException e) {
+      // The timer refused the work (closing): end the send with its last failure.
+      return CompletableFuture.failedFuture(first);
+    }
+  }
+
+  private void succeeded(
+      OutgoingMessage m,
+      PublishAck ack,
+      TokenWallet.Credit credit,
+      Tries tries,
+      String traceparent,
+      CompletableFuture<SendResult> result) {
+    // A duplicate on the first clean try was stored by someone else: this send spent nothing.
+    boolean refund = ack.isDuplicate() && !tries.maybeStored;
+    if (!refund) {
+      sent.incrementAndGet();
+      hitHardLimit = false;
+    }
+    wallet.release(credit, refund);
+    result.complete(new SendResult(m.messageId(), ack.getSeqno(), ack.isDuplicate(), traceparent));
+  }
+
+  private void failed(
+      Throwable err, TokenWallet.Credit credit, Tries tries, CompletableFuture<SendResult> result) {
+    // Keep the credit reserved if the message may have been stored: over-counting is the safe side.
+    wallet.release(credit, !tries.maybeStored);
+    Throwable cause = rootCause(err);
+    if (tries.full) {
+      result.completeExceptionally(TimeoutReasons.stayedAtHardLimit(queue));
+    } else {
+      result.completeExceptionally(
+          new PublishException(
+              "publish to queue " + queue + " failed after " + tries.count + " tries: " + cause,
+              cause));
+    }
+  }
+
+  private boolean retryable(Throwable err) {
+    Throwable cause = rootCause(err);
+    return (isHardLimit(cause) || isTransient(cause)) && running.getAsBoolean();
+  }
+
+  private static boolean isHardLimit(Throwable cause) {
+    return cause instanceof JetStreamApiException jse
+        && jse.getApiErrorCode() == Protocol.ERR_MAX_MSGS;
+  }
+
+  private static boolean isTransient(Throwable cause) {
+    return cause instanceof IOException || cause instanceof TimeoutException;
+  }
+
+  /** The JetStream or I/O error inside the wrappers jnats, Failsafe and futures add. */
+  static Throwable rootCause(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof CompletionException
+            || c instanceof FailsafeException
+            || c.getClass() == RuntimeException.class)
+        && c.getCause() != null
+        && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c;
+  }
+}
