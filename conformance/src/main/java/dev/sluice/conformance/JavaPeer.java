@@ -5,6 +5,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.AppenderBase;
 import dev.sluice.Backoff;
+import dev.sluice.DeadLetterPolicy;
 import dev.sluice.MessageContext;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueProducer;
@@ -114,12 +115,16 @@ public final class JavaPeer {
             .workerId(id)
             .concurrency(concurrency)
             .prefetch(prefetch)
-            .maxAttempts(maxAttempts)
-            .maxDeliveries(maxDeliveries)
+            .deadLetter(
+                DeadLetterPolicy.builder()
+                    .maxAttempts(maxAttempts)
+                    .maxDeliveries(maxDeliveries)
+                    .grace(Duration.ofMillis(graceMs))
+                    .graceNakDelay(Duration.ofMillis(graceDelayMs))
+                    .build())
             .backoff(
                 Backoff.exponential(Duration.ofMillis(backoffMs), 2.0, Duration.ofSeconds(60), 0.2))
-            .grace(Duration.ofMillis(graceMs), Duration.ofMillis(graceDelayMs))
-            .reconciler(true, Duration.ofSeconds(1));
+            .reconciler(Duration.ofSeconds(1));
     for (String spec : o.getOrDefault("handles", DEFAULT_TYPE + "@1-1").split(",")) {
       int at = spec.lastIndexOf('@');
       int dash = spec.indexOf('-', at);
@@ -203,7 +208,7 @@ public final class JavaPeer {
   /** Turns the worker engine's dead-letter and retry log lines into events. */
   private static void installEventAppender(
       Connection nc, String queue, String workerId, Map<String, Long> attempts) {
-    Logger engine = (Logger) LoggerFactory.getLogger("dev.sluice.internal.worker.WorkerEngine");
+    Logger engine = (Logger) LoggerFactory.getLogger("dev.sluice.internal.worker.Settler");
     engine.setLevel(Level.DEBUG);
     AppenderBase<ILoggingEvent> appender =
         new AppenderBase<>() {
