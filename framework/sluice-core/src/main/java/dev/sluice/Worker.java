@@ -1,9 +1,5 @@
 package dev.sluice;
 
-import dev.sluice.internal.credit.Capacity;
-import dev.sluice.internal.telemetry.Metrics;
-import dev.sluice.internal.time.Clock;
-import dev.sluice.internal.wire.Classifier;
 import dev.sluice.internal.wire.Protocol;
 import dev.sluice.internal.worker.WorkerRuntime;
 import dev.sluice.internal.worker.WorkerSettings;
@@ -12,7 +8,6 @@ import dev.sluice.spi.IdempotencyStore;
 import dev.sluice.spi.Middleware;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.nats.client.Connection;
-import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,11 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Does the work of one queue: pulls with bounded in-flight, runs typed handlers, and settles each
@@ -45,7 +37,7 @@ public final class Worker implements AutoCloseable {
   private final WorkerRuntime runtime;
   private final ExecutorService ownedExecutor;
 
-  private Worker(WorkerRuntime runtime, ExecutorService ownedExecutor) {
+  Worker(WorkerRuntime runtime, ExecutorService ownedExecutor) {
     this.runtime = runtime;
     this.ownedExecutor = ownedExecutor;
   }
@@ -119,29 +111,29 @@ public final class Worker implements AutoCloseable {
    * the worker it starts is.
    */
   public static final class Builder {
-    private final Connection nc;
-    private final String queue;
-    private String workerId;
-    private final Map<String, Map<Integer, WorkerSettings.Registration<?>>> handlers =
+    final Connection nc;
+    final String queue;
+    String workerId;
+    final Map<String, Map<Integer, WorkerSettings.Registration<?>>> handlers =
         new LinkedHashMap<>();
-    private final Map<String, Map<Integer, Upcaster>> upcasters = new HashMap<>();
-    private final List<Middleware> middleware = new ArrayList<>();
-    private int concurrency = 4;
-    private int prefetch = 4;
-    private CapacityPolicy capacity = CapacityPolicy.fixed();
-    private Backoff backoff = Backoff.defaults();
-    private DeadLetterPolicy deadLetter = DeadLetterPolicy.defaults();
-    private int maxPayloadBytes = 1024 * 1024;
-    private Duration handlerTimeout = Duration.ofSeconds(60);
-    private IdempotencyStore idempotency;
-    private boolean sharedIdempotency;
-    private Executor executor;
-    private Duration heartbeat = Duration.ofSeconds(2);
-    private Duration advertTtl = Duration.ofSeconds(6);
-    private Duration auditInterval = Duration.ofSeconds(2);
-    private CircuitBreakerPolicy breaker = CircuitBreakerPolicy.defaults();
-    private Duration shutdownGrace = Duration.ofSeconds(10);
-    private MeterRegistry meterRegistry;
+    final Map<String, Map<Integer, Upcaster>> upcasters = new HashMap<>();
+    final List<Middleware> middleware = new ArrayList<>();
+    int concurrency = 4;
+    int prefetch = 4;
+    CapacityPolicy capacity = CapacityPolicy.fixed();
+    Backoff backoff = Backoff.defaults();
+    DeadLetterPolicy deadLetter = DeadLetterPolicy.defaults();
+    int maxPayloadBytes = 1024 * 1024;
+    Duration handlerTimeout = Duration.ofSeconds(60);
+    IdempotencyStore idempotency;
+    boolean sharedIdempotency;
+    Executor executor;
+    Duration heartbeat = Duration.ofSeconds(2);
+    Duration advertTtl = Duration.ofSeconds(6);
+    Duration auditInterval = Duration.ofSeconds(2);
+    CircuitBreakerPolicy breaker = CircuitBreakerPolicy.defaults();
+    Duration shutdownGrace = Duration.ofSeconds(10);
+    MeterRegistry meterRegistry;
 
     Builder(Connection nc, String queue) {
       this.nc = Objects.requireNonNull(nc, "connection");
@@ -387,72 +379,7 @@ public final class Worker implements AutoCloseable {
         throw new IllegalStateException(
             "advertTtl (" + advertTtl + ") must be >= 2 x heartbeat (" + heartbeat + ")");
       }
-      String id = workerId != null ? workerId : defaultId();
-      ExecutorService owned = null;
-      Executor exec = executor;
-      if (exec == null) {
-        AtomicInteger n = new AtomicInteger();
-        owned =
-            Executors.newFixedThreadPool(
-                concurrency,
-                r -> {
-                  Thread t = new Thread(r, "sluice-handler-" + queue + "-" + n.incrementAndGet());
-                  t.setDaemon(true);
-                  return t;
-                });
-        exec = owned;
-      }
-      IdempotencyStore store = idempotency;
-      if (store == null) {
-        store =
-            sharedIdempotency
-                ? IdempotencyStore.jetStreamKv(nc, 100_000, Duration.ofHours(1))
-                : IdempotencyStore.caffeine(100_000, Duration.ofHours(1));
-      }
-      Map<String, Map<Integer, WorkerSettings.Registration<?>>> hs = new LinkedHashMap<>();
-      handlers.forEach((k, v) -> hs.put(k, Map.copyOf(v)));
-      Map<String, Map<Integer, Upcaster>> ups = new HashMap<>();
-      upcasters.forEach((k, v) -> ups.put(k, Map.copyOf(v)));
-      WorkerSettings settings =
-          new WorkerSettings(
-              queue,
-              id,
-              Map.copyOf(hs),
-              Map.copyOf(ups),
-              List.copyOf(middleware),
-              concurrency,
-              prefetch,
-              new Capacity(concurrency, prefetch, capacity.target(), capacity.maxCapacity()),
-              backoff,
-              new Classifier.Limits(
-                  deadLetter.maxAttempts(),
-                  deadLetter.maxDeliveries(),
-                  deadLetter.grace(),
-                  deadLetter.graceNakDelay(),
-                  maxPayloadBytes),
-              handlerTimeout,
-              store,
-              exec,
-              heartbeat,
-              advertTtl,
-              auditInterval,
-              breaker,
-              shutdownGrace,
-              meterRegistry == null ? null : Metrics.micrometer(meterRegistry),
-              Clock.system());
-      try {
-        return new Worker(new WorkerRuntime(nc, settings), owned);
-      } catch (RuntimeException e) {
-        if (owned != null) {
-          owned.shutdownNow();
-        }
-        throw e;
-      }
-    }
-
-    private static String defaultId() {
-      String pid = Long.toString(ManagementFactory.getRuntimeMXBean().getPid());
-      return "java-" + pid + "-" + UUID.randomUUID().toString().substring(0, 6);
+      return WorkerStart.start(this);
     }
   }
 }

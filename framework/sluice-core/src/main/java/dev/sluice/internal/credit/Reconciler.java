@@ -145,11 +145,16 @@ public final class Reconciler {
     }
   }
 
-  /** The lease this process writes at {@code now}: it expires after three audit intervals. */
-  ReconcilerLease lease(long now, Ledger last, long previous) {
+  private ReconcilerLease lease(long now, Ledger last, long previous) {
+    return lease(holderId, auditInterval, now, last, previous);
+  }
+
+  /** The lease {@code holder} writes at {@code now}: it expires after three audit intervals. */
+  static ReconcilerLease lease(
+      String holder, Duration auditInterval, long now, Ledger last, long previous) {
     ReconcilerLease.Builder b =
         ReconcilerLease.newBuilder()
-            .setHolder(holderId)
+            .setHolder(holder)
             .setExpiresUnixMs(now + 3 * auditInterval.toMillis())
             .setPreviousDeficit(previous);
     if (last != null) {

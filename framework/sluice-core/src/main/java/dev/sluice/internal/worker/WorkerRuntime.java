@@ -207,35 +207,43 @@ public final class WorkerRuntime implements AutoCloseable {
     return window ? l.getWindow() : l.getBacklog();
   }
 
+  /** The worker's health now. */
   public Health health() {
     return health.health(
         puller.isAlive(), dispatcher.inFlight(), settler.processed(), settler.deadLettered());
   }
 
+  /** Messages handled successfully. */
   public long processedCount() {
     return settler.processed();
   }
 
+  /** Deliveries acked as duplicates. */
   public long duplicateCount() {
     return settler.duplicates();
   }
 
+  /** Failed attempts NAKed for a retry. */
   public long retriedCount() {
     return settler.retried();
   }
 
+  /** Messages dead-lettered. */
   public long deadLetteredCount() {
     return settler.deadLettered();
   }
 
+  /** True while this worker holds the reconciler lease. */
   public boolean isReconciler() {
     return reconciler.isLeader();
   }
 
+  /** The capacity advertised now. */
   public int advertisedCapacity() {
     return advertiser.capacity();
   }
 
+  /** This worker's id. */
   public String workerId() {
     return s.workerId();
   }
