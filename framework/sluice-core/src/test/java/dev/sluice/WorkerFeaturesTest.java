@@ -8,6 +8,7 @@ import dev.sluice.internal.wire.Protocol;
 import dev.sluice.spi.Codec;
 import dev.sluice.spi.IdempotencyStore;
 import dev.sluice.testkit.NatsServerExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.nats.client.Connection;
 import io.nats.client.Message;
 import java.nio.charset.StandardCharsets;
@@ -45,6 +46,44 @@ class WorkerFeaturesTest {
 
   static byte[] append(byte[] b, String suffix) {
     return (new String(b, StandardCharsets.UTF_8) + suffix).getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void chainHoldsOnlyTheConfiguredStepsInTheDocumentedOrder() throws Exception {
+    try (Connection nc = NATS.server().connect()) {
+      String q = provision(nc);
+      try (Worker plain = worker(nc, q).handle(JOB, (s, c) -> {}).start();
+          Worker full =
+              worker(nc, q)
+                  .meterRegistry(new SimpleMeterRegistry())
+                  .middleware(next -> next)
+                  .handle(JOB, (s, c) -> {})
+                  .start();
+          Worker lean =
+              worker(nc, q)
+                  .circuitBreaker(CircuitBreakerPolicy.disabled())
+                  .handle(JOB, (s, c) -> {})
+                  .start()) {
+        // Validation before the delivery limit, the duplicate check before the grace rule, and
+        // the breaker outside the timeout (a timed-out run counts as a failure): the order is
+        // part of the protocol's outcome rules (§7.2).
+        assertThat(plain.steps())
+            .containsExactly(
+                "ValidateStep",
+                "DeliveryLimitStep",
+                "DuplicateStep",
+                "GraceStep",
+                "DecodeStep",
+                "TraceStep",
+                "BreakerStep",
+                "TimeoutStep",
+                "HandlerStep");
+        assertThat(full.steps())
+            .containsSubsequence("TimeoutStep", "MetricsStep", "HandlerStep")
+            .hasSize(10);
+        assertThat(lean.steps()).doesNotContain("BreakerStep", "MetricsStep").hasSize(8);
+      }
+    }
   }
 
   @Test
