@@ -16,25 +16,20 @@ final class BreakerStep implements Step, BreakerState {
 
   private final CircuitBreaker<Object> breaker;
 
-  BreakerStep(String queue, CircuitBreakerPolicy policy, Runnable onChange) {
+  BreakerStep(String queue, CircuitBreakerPolicy policy) {
     this.breaker =
         CircuitBreaker.builder()
             .withFailureThreshold(policy.failures(), policy.window())
             .withDelay(policy.delay())
             .withSuccessThreshold(1)
+            // The pull loop sees the change and re-advertises: not a KV write on a handler thread.
             .onOpen(
-                e -> {
-                  LOG.warn(
-                      "queue {}: circuit opened: the handler fails for most messages; "
-                          + "pausing and advertising zero capacity",
-                      queue);
-                  onChange.run();
-                })
-            .onClose(
-                e -> {
-                  LOG.info("queue {}: circuit closed: resuming", queue);
-                  onChange.run();
-                })
+                e ->
+                    LOG.warn(
+                        "queue {}: circuit opened: the handler fails for most messages; "
+                            + "pausing and advertising zero capacity",
+                        queue))
+            .onClose(e -> LOG.info("queue {}: circuit closed: resuming", queue))
             .build();
   }
 

@@ -60,6 +60,8 @@ public final class WorkerRuntime implements AutoCloseable {
    */
   public WorkerRuntime(Connection nc, WorkerSettings settings) {
     this.s = settings;
+    // First, before any connection or thread: a middleware that breaks its contract fails here.
+    HandlerStep handlerStep = new HandlerStep(s);
     String stream = Protocol.workStream(s.queue());
     JetStream js;
     Duration ackWait;
@@ -98,7 +100,7 @@ public final class WorkerRuntime implements AutoCloseable {
     Replenisher[] replenisherRef = new Replenisher[1];
     this.settler = new Settler(nc, js, s, () -> replenisherRef[0].finished());
     BreakerStep breakerStep =
-        s.breaker().enabled() ? new BreakerStep(s.queue(), s.breaker(), this::advertise) : null;
+        s.breaker().enabled() ? new BreakerStep(s.queue(), s.breaker()) : null;
     this.health = new WorkerHealth(breakerStep != null ? breakerStep : BreakerState.NEVER_OPEN);
     Dispatcher[] dispatcherRef = new Dispatcher[1];
     this.advertiser =
@@ -130,7 +132,7 @@ public final class WorkerRuntime implements AutoCloseable {
       throw new SluiceException("cannot start the reconciler: " + e, e);
     }
     Watchdog watchdog = new Watchdog(s.clock(), ackWait, s.handlerTimeout());
-    this.chain = assemble(handles, breakerStep, watchdog);
+    this.chain = assemble(handles, breakerStep, watchdog, handlerStep);
     this.dispatcher = new Dispatcher(s.executor(), chain, settler, slots);
     dispatcherRef[0] = dispatcher;
     s.metricsOrNoop().gauge("sluice.worker.inflight", s.queue(), dispatcher::inFlight);
@@ -166,7 +168,8 @@ public final class WorkerRuntime implements AutoCloseable {
   }
 
   /** The chain, from what is configured, in the order of the package documentation. */
-  private Chain assemble(HandledTypes handles, BreakerStep breakerStep, Watchdog watchdog) {
+  private Chain assemble(
+      HandledTypes handles, BreakerStep breakerStep, Watchdog watchdog, HandlerStep handlerStep) {
     Fleets fleets = d -> HandledTypes.fleet(adverts::values, s.workerId(), d.hc);
     List<Step> steps = new ArrayList<>();
     steps.add(new ValidateStep(s.limits(), settler));
@@ -184,7 +187,7 @@ public final class WorkerRuntime implements AutoCloseable {
     if (s.metrics() != null) {
       steps.add(new MetricsStep(s.queue(), s.metrics()));
     }
-    steps.add(new HandlerStep(s));
+    steps.add(handlerStep);
     return new Chain(steps);
   }
 
