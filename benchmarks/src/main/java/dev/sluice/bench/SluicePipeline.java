@@ -1,5 +1,6 @@
 package dev.sluice.bench;
 
+import dev.sluice.CapacityPolicy;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueProducer;
 import dev.sluice.QueueSpec;
@@ -77,9 +78,11 @@ final class SluicePipeline implements Pipeline {
                 })
             .concurrency(s.concurrency())
             .prefetch(s.prefetch())
-            .heartbeat(Duration.ofMillis(s.heartbeatMs()), Duration.ofMillis(4L * s.heartbeatMs()));
+            .heartbeat(Duration.ofMillis(s.heartbeatMs()))
+            .advertTtl(Duration.ofMillis(4L * s.heartbeatMs()));
     if (s.latencyTargetMs() > 0) {
-      b.latencyTarget(Duration.ofMillis(s.latencyTargetMs()), s.maxCapacity());
+      b.capacity(
+          CapacityPolicy.latencyTarget(Duration.ofMillis(s.latencyTargetMs()), s.maxCapacity()));
     }
     worker = b.start();
     // The reconciler mints the window after two agreeing audits (PROTOCOL.md §5.5).

@@ -10,6 +10,7 @@ import ch.qos.logback.core.AppenderBase;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.Backoff;
+import dev.sluice.DeadLetterPolicy;
 import dev.sluice.MessageContext;
 import dev.sluice.RejectMessageException;
 import dev.sluice.Sluice;
@@ -115,12 +116,16 @@ final class JavaWorker implements Callable<Integer> {
             .workerId(id)
             .concurrency(concurrency)
             .prefetch(prefetch)
-            .maxAttempts(maxAttempts)
-            .maxDeliveries(maxDeliveries)
+            .deadLetter(
+                DeadLetterPolicy.builder()
+                    .maxAttempts(maxAttempts)
+                    .maxDeliveries(maxDeliveries)
+                    .grace(Duration.ofMillis(graceMs))
+                    .graceNakDelay(Duration.ofMillis(graceDelayMs))
+                    .build())
             .backoff(
                 Backoff.exponential(Duration.ofMillis(backoffMs), 2.0, Duration.ofSeconds(60), 0.2))
-            .grace(Duration.ofMillis(graceMs), Duration.ofMillis(graceDelayMs))
-            .reconciler(true, Duration.ofSeconds(1));
+            .reconciler(Duration.ofSeconds(1));
     for (String spec : handles.split(",")) {
       int at = spec.lastIndexOf('@');
       int dash = spec.indexOf('-', at);
@@ -201,7 +206,7 @@ final class JavaWorker implements Callable<Integer> {
   /** Turns the worker engine's dead-letter and retry log lines into events. */
   private static void installEventAppender(
       Connection nc, String queue, String workerId, Map<String, Long> attempts) {
-    Logger engine = (Logger) LoggerFactory.getLogger("dev.sluice.internal.worker.WorkerEngine");
+    Logger engine = (Logger) LoggerFactory.getLogger("dev.sluice.internal.worker.Settler");
     engine.setLevel(Level.DEBUG);
     AppenderBase<ILoggingEvent> appender =
         new AppenderBase<>() {

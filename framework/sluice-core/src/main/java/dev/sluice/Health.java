@@ -6,7 +6,7 @@ package dev.sluice;
  * @param live the worker's threads are running (restart the process when false)
  * @param ready the worker is pulling work (false while starting, draining, with the circuit open,
  *     or while its stream or consumer is missing)
- * @param state RUNNING, CIRCUIT_OPEN, DRAINING, STOPPED or FAILING
+ * @param state what the worker is doing
  * @param detail what is wrong, or empty
  * @param inFlight messages being handled now
  * @param processed messages handled successfully since start
@@ -15,8 +15,23 @@ package dev.sluice;
 public record Health(
     boolean live,
     boolean ready,
-    String state,
+    State state,
     String detail,
     int inFlight,
     long processed,
-    long deadLettered) {}
+    long deadLettered) {
+
+  /** What a worker is doing. */
+  public enum State {
+    /** Pulling and handling work. */
+    RUNNING,
+    /** The handler failed too often: pulling nothing until a probe succeeds. */
+    CIRCUIT_OPEN,
+    /** Shutting down: no new pulls, finishing in-flight work. */
+    DRAINING,
+    /** Shut down. */
+    STOPPED,
+    /** Cannot consume (stream or consumer missing, permission denied): see {@code detail}. */
+    FAILING
+  }
+}

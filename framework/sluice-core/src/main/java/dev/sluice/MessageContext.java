@@ -8,6 +8,7 @@ import java.util.Map;
  * call; not thread-safe to share beyond it.
  */
 public interface MessageContext {
+  /** The queue the message was consumed from. */
   String queue();
 
   /** The {@code Nats-Msg-Id}. */
@@ -16,11 +17,13 @@ public interface MessageContext {
   /** The delivery count from JetStream metadata: 1 on the first delivery. */
   long attempt();
 
+  /** The {@code Sluice-Type} on the wire. */
   String type();
 
   /** The version on the wire, before any upcasting. */
   int version();
 
+  /** The message's sequence in the work stream. */
   long streamSequence();
 
   /** The W3C trace id this handler continues (32 hex characters). */
@@ -41,8 +44,9 @@ public interface MessageContext {
   /** The raw payload bytes as received. */
   byte[] payload();
 
-  /** The decoded (and upcast) payload; null before decoding. */
+  /** The decoded (and upcast) payload: the same object the handler receives. */
   Object value();
 
+  /** The id of the worker handling the message. */
   String workerId();
 }

@@ -1,15 +1,13 @@
 package dev.sluice;
 
-import dev.sluice.internal.telemetry.Metrics;
-import dev.sluice.internal.wire.Classifier;
 import dev.sluice.internal.wire.Protocol;
-import dev.sluice.internal.worker.WorkerEngine;
+import dev.sluice.internal.worker.WorkerRuntime;
 import dev.sluice.internal.worker.WorkerSettings;
 import dev.sluice.spi.Codec;
 import dev.sluice.spi.IdempotencyStore;
 import dev.sluice.spi.Middleware;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.nats.client.Connection;
-import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,11 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Does the work of one queue: pulls with bounded in-flight, runs typed handlers, and settles each
@@ -34,114 +29,133 @@ import java.util.concurrent.atomic.AtomicInteger;
  *     .handle(ORDER_V2, (order, ctx) -> ship(order))
  *     .upcast("acme.Order", 1, OrderUpcaster::v1ToV2)
  *     .concurrency(8)
+ *     .deadLetter(DeadLetterPolicy.builder().maxAttempts(8).build())
  *     .start();
  * }</pre>
  */
 public final class Worker implements AutoCloseable {
-  private final WorkerEngine engine;
+  private final WorkerRuntime runtime;
   private final ExecutorService ownedExecutor;
 
-  private Worker(WorkerEngine engine, ExecutorService ownedExecutor) {
-    this.engine = engine;
+  Worker(WorkerRuntime runtime, ExecutorService ownedExecutor) {
+    this.runtime = runtime;
     this.ownedExecutor = ownedExecutor;
   }
 
-  /** Health for readiness and liveness endpoints. */
+  /** Health for readiness and liveness endpoints; never throws. */
   public Health health() {
-    return engine.health();
+    return runtime.health();
   }
 
+  /** This worker's id, as in its capacity advert and in dead-letter records. */
   public String workerId() {
-    return engine.workerId();
+    return runtime.workerId();
   }
 
   /** Messages handled successfully since start. */
   public long processedCount() {
-    return engine.processedCount();
+    return runtime.processedCount();
   }
 
   /** Deliveries of already-processed messages acked without running a handler. */
   public long duplicateCount() {
-    return engine.duplicateCount();
+    return runtime.duplicateCount();
   }
 
   /** Failed attempts that were NAKed for a retry. */
   public long retriedCount() {
-    return engine.retriedCount();
+    return runtime.retriedCount();
   }
 
+  /** Messages dead-lettered since start. */
   public long deadLetteredCount() {
-    return engine.deadLetteredCount();
+    return runtime.deadLetteredCount();
   }
 
   /** The capacity this worker advertises right now. */
   public int advertisedCapacity() {
-    return engine.advertisedCapacity();
+    return runtime.advertisedCapacity();
   }
 
   /** True while this worker holds the queue's reconciler lease. */
   public boolean isReconciler() {
-    return engine.isReconciler();
+    return runtime.isReconciler();
+  }
+
+  /** The steps of this worker's chain, in order (for tests). */
+  List<String> steps() {
+    return runtime.steps();
+  }
+
+  /** How many times the shutdown sequence ran (for tests). */
+  int shutdownRuns() {
+    return runtime.shutdownRuns();
   }
 
   /**
    * Shuts down: stops pulling, lets in-flight handlers finish within the shutdown grace, NAKs the
-   * rest, mints owed credits and withdraws the advert. Idempotent.
+   * rest, mints owed credits and withdraws the advert. Idempotent and thread-safe: the shutdown
+   * runs once, and a concurrent call returns when it has finished.
    */
   @Override
   public void close() {
-    engine.close();
+    runtime.close();
     if (ownedExecutor != null) {
       ownedExecutor.shutdownNow();
     }
   }
 
-  /** Configures a {@link Worker}; validates every value as it is set. Not thread-safe. */
+  /**
+   * Configures a {@link Worker}; validates every value as it is set, and cross-field rules in
+   * {@link #start()}, so configuration errors never wait for the first message. Not thread-safe;
+   * the worker it starts is.
+   */
   public static final class Builder {
-    private final Connection nc;
-    private final String queue;
-    private String workerId;
-    private final Map<String, Map<Integer, WorkerSettings.Registration<?>>> handlers =
+    final Connection nc;
+    final String queue;
+    String workerId;
+    final Map<String, Map<Integer, WorkerSettings.Registration<?>>> handlers =
         new LinkedHashMap<>();
-    private final Map<String, Map<Integer, Upcaster>> upcasters = new HashMap<>();
-    private final List<Middleware> middleware = new ArrayList<>();
-    private int concurrency = 4;
-    private int prefetch = 4;
-    private Duration latencyTarget;
-    private int maxCapacity = 10_000;
-    private Backoff backoff = Backoff.defaults();
-    private int maxAttempts = 5;
-    private int maxDeliveries = 10;
-    private Duration grace = Duration.ofSeconds(25);
-    private Duration graceDelay = Duration.ofSeconds(5);
-    private int maxPayloadBytes = 1024 * 1024;
-    private Duration handlerTimeout = Duration.ofSeconds(60);
-    private IdempotencyStore idempotency;
-    private boolean sharedIdempotency;
-    private Executor executor;
-    private Duration heartbeat = Duration.ofSeconds(2);
-    private Duration advertTtl = Duration.ofSeconds(6);
-    private boolean reconciler = true;
-    private Duration auditInterval = Duration.ofSeconds(2);
-    private boolean circuitBreaker = true;
-    private int breakerFailures = 10;
-    private int breakerWindow = 20;
-    private Duration breakerDelay = Duration.ofSeconds(5);
-    private Duration shutdownGrace = Duration.ofSeconds(10);
-    private Object meterRegistry;
+    final Map<String, Map<Integer, Upcaster>> upcasters = new HashMap<>();
+    final List<Middleware> middleware = new ArrayList<>();
+    int concurrency = 4;
+    int prefetch = 4;
+    CapacityPolicy capacity = CapacityPolicy.fixed();
+    Backoff backoff = Backoff.defaults();
+    DeadLetterPolicy deadLetter = DeadLetterPolicy.defaults();
+    int maxPayloadBytes = 1024 * 1024;
+    Duration handlerTimeout = Duration.ofSeconds(60);
+    IdempotencyStore idempotency;
+    boolean sharedIdempotency;
+    Executor executor;
+    Duration heartbeat = Duration.ofSeconds(2);
+    Duration advertTtl = Duration.ofSeconds(6);
+    Duration auditInterval = Duration.ofSeconds(2);
+    CircuitBreakerPolicy breaker = CircuitBreakerPolicy.defaults();
+    Duration shutdownGrace = Duration.ofSeconds(10);
+    MeterRegistry meterRegistry;
 
     Builder(Connection nc, String queue) {
       this.nc = Objects.requireNonNull(nc, "connection");
       this.queue = Protocol.requireQueueName(queue);
     }
 
-    /** This worker's id (letters, digits, _ -); default {@code java-<pid>-<random>}. */
+    /**
+     * This worker's id; default {@code java-<pid>-<random>}.
+     *
+     * @throws IllegalArgumentException if {@code id} is not letters, digits, {@code _} and {@code
+     *     -}
+     */
     public Builder workerId(String id) {
       this.workerId = Protocol.requireId("workerId", id);
       return this;
     }
 
-    /** Handles payloads of the codec's type and version. */
+    /**
+     * Handles payloads of the codec's type and version with {@code handler}.
+     *
+     * @throws IllegalArgumentException if a handler for this type and version is already set
+     */
     public <T> Builder handle(Codec<T> codec, Handler<T> handler) {
       Objects.requireNonNull(codec, "codec");
       Objects.requireNonNull(handler, "handler");
@@ -154,10 +168,16 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
-    /** Turns {@code type} at {@code fromVersion} into {@code fromVersion + 1} before handling. */
+    /**
+     * Turns {@code type} at {@code fromVersion} into {@code fromVersion + 1} before handling;
+     * upcasters chain (v1 to v2 to v3) until a version with a handler.
+     *
+     * @throws IllegalArgumentException if {@code fromVersion < 1}
+     */
     public Builder upcast(String type, int fromVersion, Upcaster upcaster) {
+      Objects.requireNonNull(type, "type");
       if (fromVersion < 1) {
-        throw new IllegalArgumentException("fromVersion < 1");
+        throw new IllegalArgumentException("fromVersion must be >= 1, got " + fromVersion);
       }
       upcasters
           .computeIfAbsent(type, t -> new HashMap<>())
@@ -165,165 +185,187 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
-    /** Adds a middleware; the first added runs outermost. */
+    /**
+     * Adds a middleware around the handler; the first added runs outermost. Its {@code wrap} is
+     * called once, in {@link #start()}.
+     */
     public Builder middleware(Middleware m) {
       middleware.add(Objects.requireNonNull(m, "middleware"));
       return this;
     }
 
-    /** Handlers running at once (default 4). */
+    /**
+     * Handlers running at once; default 4.
+     *
+     * @throws IllegalArgumentException if {@code n} is not in [1, 4096]
+     */
     public Builder concurrency(int n) {
-      if (n < 1 || n > 4096) {
-        throw new IllegalArgumentException("concurrency must be in [1, 4096], got " + n);
-      }
-      this.concurrency = n;
-      return this;
-    }
-
-    /** Messages pulled ahead of free handlers (default 4). */
-    public Builder prefetch(int n) {
-      if (n < 1 || n > 4096) {
-        throw new IllegalArgumentException("prefetch must be in [1, 4096], got " + n);
-      }
-      this.prefetch = n;
+      this.concurrency = Policies.inRange("concurrency", n, 1, 4096);
       return this;
     }
 
     /**
-     * Advertises {@code concurrency + rate × target} instead of {@code concurrency + prefetch}, so
-     * a message waits about {@code target} in the queue (Little's law), at most {@code
-     * maxCapacity}.
+     * Messages pulled ahead of free handlers; default 4.
+     *
+     * @throws IllegalArgumentException if {@code n} is not in [1, 4096]
      */
-    public Builder latencyTarget(Duration target, int maxCapacity) {
-      this.latencyTarget = QueueProducer.Builder.positive("latencyTarget", target);
-      if (maxCapacity < 1) {
-        throw new IllegalArgumentException("maxCapacity < 1");
-      }
-      this.maxCapacity = maxCapacity;
+    public Builder prefetch(int n) {
+      this.prefetch = Policies.inRange("prefetch", n, 1, 4096);
       return this;
     }
 
+    /** What capacity to advertise; default {@link CapacityPolicy#fixed()}. */
+    public Builder capacity(CapacityPolicy policy) {
+      this.capacity = Objects.requireNonNull(policy, "capacity");
+      return this;
+    }
+
+    /** The delay before a failed message is retried; default {@link Backoff#defaults()}. */
     public Builder backoff(Backoff backoff) {
       this.backoff = Objects.requireNonNull(backoff, "backoff");
       return this;
     }
 
-    /** Handler attempts before dead-lettering with {@code max-attempts} (default 5). */
-    public Builder maxAttempts(int n) {
-      if (n < 1) {
-        throw new IllegalArgumentException("maxAttempts < 1");
-      }
-      this.maxAttempts = n;
+    /** When to give up on a message; default {@link DeadLetterPolicy#defaults()}. */
+    public Builder deadLetter(DeadLetterPolicy policy) {
+      this.deadLetter = Objects.requireNonNull(policy, "deadLetter");
       return this;
     }
 
-    /** Deliveries before dead-lettering with {@code max-deliveries} (default 10). */
-    public Builder maxDeliveries(int n) {
-      if (n < 1) {
-        throw new IllegalArgumentException("maxDeliveries < 1");
-      }
-      this.maxDeliveries = n;
-      return this;
-    }
-
-    /** How long messages of unknown types or versions are left for other workers (default 25 s). */
-    public Builder grace(Duration grace, Duration nakDelay) {
-      this.grace = Objects.requireNonNull(grace, "grace");
-      if (grace.isNegative()) {
-        throw new IllegalArgumentException("grace < 0");
-      }
-      this.graceDelay = QueueProducer.Builder.positive("graceDelay", nakDelay);
-      return this;
-    }
-
+    /**
+     * Larger payloads are dead-lettered with {@code oversize}; default 1 MiB.
+     *
+     * @throws IllegalArgumentException if {@code n < 1}
+     */
     public Builder maxPayloadBytes(int n) {
       if (n < 1) {
-        throw new IllegalArgumentException("maxPayloadBytes < 1");
+        throw new IllegalArgumentException("maxPayloadBytes must be >= 1, got " + n);
       }
       this.maxPayloadBytes = n;
       return this;
     }
 
-    /** A handler running longer fails (and is retried); default 60 s. */
+    /**
+     * A handler running longer is interrupted and its attempt fails (and is retried); default 60 s.
+     *
+     * @throws IllegalArgumentException if {@code timeout} is not positive
+     */
     public Builder handlerTimeout(Duration timeout) {
-      this.handlerTimeout = QueueProducer.Builder.positive("handlerTimeout", timeout);
+      this.handlerTimeout = Policies.positive("handlerTimeout", timeout);
       return this;
     }
 
-    /** Where processed ids are remembered (default a local Caffeine cache, 100k ids, 1 h). */
+    /**
+     * Where processed ids are remembered; default a local Caffeine cache of 100k ids for 1 h.
+     *
+     * @throws IllegalStateException if {@link #sharedIdempotency()} was called
+     */
     public Builder idempotencyStore(IdempotencyStore store) {
-      this.idempotency = Objects.requireNonNull(store, "idempotencyStore");
+      Objects.requireNonNull(store, "idempotencyStore");
+      if (sharedIdempotency) {
+        throw new IllegalStateException("sharedIdempotency() was already set");
+      }
+      this.idempotency = store;
       return this;
     }
 
-    /** Uses the shared KV store {@code sluice-processed} behind the local cache. */
+    /**
+     * Uses the shared KV store {@code sluice-processed} behind the local cache.
+     *
+     * @throws IllegalStateException if {@link #idempotencyStore} was called
+     */
     public Builder sharedIdempotency() {
+      if (idempotency != null) {
+        throw new IllegalStateException("idempotencyStore was already set to " + idempotency);
+      }
       this.sharedIdempotency = true;
       return this;
     }
 
-    /** Runs handlers on this executor (default: a fixed pool of {@code concurrency} threads). */
+    /**
+     * Runs handlers on this executor, which the worker does not shut down; default a fixed pool of
+     * {@code concurrency} daemon threads, shut down by {@link Worker#close()}. At most {@code
+     * concurrency + prefetch} tasks are submitted at once.
+     */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor");
       return this;
     }
 
-    /** Advert refresh interval and time-to-live; ttl must be at least twice the heartbeat. */
-    public Builder heartbeat(Duration heartbeat, Duration ttl) {
-      QueueProducer.Builder.positive("heartbeat", heartbeat);
-      QueueProducer.Builder.positive("ttl", ttl);
-      if (ttl.compareTo(heartbeat.multipliedBy(2)) < 0) {
-        throw new IllegalArgumentException("advert ttl " + ttl + " < 2 x heartbeat " + heartbeat);
-      }
-      this.heartbeat = heartbeat;
-      this.advertTtl = ttl;
-      return this;
-    }
-
-    /** Whether this worker may become the reconciler, and how often it audits (default 2 s). */
-    public Builder reconciler(boolean enabled, Duration auditInterval) {
-      this.reconciler = enabled;
-      this.auditInterval = QueueProducer.Builder.positive("auditInterval", auditInterval);
+    /**
+     * How often the capacity advert is refreshed; default 2 s. {@link #start()} checks that the
+     * advert ttl is at least twice this.
+     *
+     * @throws IllegalArgumentException if {@code heartbeat} is not positive
+     */
+    public Builder heartbeat(Duration heartbeat) {
+      this.heartbeat = Policies.positive("heartbeat", heartbeat);
       return this;
     }
 
     /**
-     * Opens the circuit after {@code failures} failures in the last {@code window} handler runs,
-     * probing again after {@code delay} (default 10 of 20, 5 s).
+     * How long an advert lives without a refresh (a silent worker's capacity leaves the window);
+     * default 6 s.
+     *
+     * @throws IllegalArgumentException if {@code ttl} is not positive
      */
-    public Builder circuitBreaker(int failures, int window, Duration delay) {
-      if (failures < 1 || window < failures) {
-        throw new IllegalArgumentException("need 1 <= failures <= window");
-      }
-      this.circuitBreaker = true;
-      this.breakerFailures = failures;
-      this.breakerWindow = window;
-      this.breakerDelay = QueueProducer.Builder.positive("delay", delay);
+    public Builder advertTtl(Duration ttl) {
+      this.advertTtl = Policies.positive("advertTtl", ttl);
       return this;
     }
 
-    /** Never opens a circuit. */
-    public Builder noCircuitBreaker() {
-      this.circuitBreaker = false;
+    /**
+     * Lets this worker become the queue's reconciler, auditing every {@code auditInterval}; the
+     * default, every 2 s.
+     *
+     * @throws IllegalArgumentException if {@code auditInterval} is not positive
+     */
+    public Builder reconciler(Duration auditInterval) {
+      this.auditInterval = Policies.positive("auditInterval", auditInterval);
       return this;
     }
 
-    /** How long shutdown waits for in-flight handlers before NAKing them (default 10 s). */
+    /** Never lets this worker become the queue's reconciler. */
+    public Builder noReconciler() {
+      this.auditInterval = null;
+      return this;
+    }
+
+    /**
+     * When to stop pulling because the handler fails for most messages; default {@link
+     * CircuitBreakerPolicy#defaults()}; {@link CircuitBreakerPolicy#disabled()} never opens.
+     */
+    public Builder circuitBreaker(CircuitBreakerPolicy policy) {
+      this.breaker = Objects.requireNonNull(policy, "circuitBreaker");
+      return this;
+    }
+
+    /**
+     * How long shutdown waits for in-flight handlers before NAKing them; default 10 s.
+     *
+     * @throws IllegalArgumentException if {@code grace} is not positive
+     */
     public Builder shutdownGrace(Duration grace) {
-      this.shutdownGrace = QueueProducer.Builder.positive("shutdownGrace", grace);
+      this.shutdownGrace = Policies.positive("shutdownGrace", grace);
       return this;
     }
 
-    /** Records metrics on this {@code io.micrometer.core.instrument.MeterRegistry}. */
-    public Builder meterRegistry(Object registry) {
-      if (registry != null && !QueueProducer.Builder.isMeterRegistry(registry)) {
-        throw new IllegalArgumentException("meterRegistry must be a Micrometer MeterRegistry");
-      }
-      this.meterRegistry = registry;
+    /**
+     * Records metrics on this Micrometer registry; default none (and no metrics step in the chain).
+     * Micrometer is an optional dependency: a worker that never calls this runs without it.
+     */
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.meterRegistry = Objects.requireNonNull(registry, "meterRegistry");
       return this;
     }
 
-    /** Validates, connects and starts pulling. */
+    /**
+     * Validates, assembles the chain and starts pulling.
+     *
+     * @throws IllegalStateException if no handler is set, an upcaster's type has no handler, the
+     *     advert ttl is under twice the heartbeat, or a middleware returns null from {@code wrap}
+     * @throws SluiceException if the queue is not provisioned or cannot be read
+     */
     public Worker start() {
       if (handlers.isEmpty()) {
         throw new IllegalStateException("no handler: call handle(codec, handler) first");
@@ -333,84 +375,11 @@ public final class Worker implements AutoCloseable {
           throw new IllegalStateException("upcaster for " + e.getKey() + " but no handler for it");
         }
       }
-      if (maxDeliveries - maxAttempts
-          < Math.ceil((double) grace.toMillis() / graceDelay.toMillis())) {
+      if (advertTtl.compareTo(heartbeat.multipliedBy(2)) < 0) {
         throw new IllegalStateException(
-            "maxDeliveries ("
-                + maxDeliveries
-                + ") - maxAttempts ("
-                + maxAttempts
-                + ") must be >= grace / graceDelay ("
-                + grace
-                + " / "
-                + graceDelay
-                + "), so grace NAKs alone never exhaust a message's deliveries");
+            "advertTtl (" + advertTtl + ") must be >= 2 x heartbeat (" + heartbeat + ")");
       }
-      String id = workerId != null ? workerId : defaultId();
-      ExecutorService owned = null;
-      Executor exec = executor;
-      if (exec == null) {
-        AtomicInteger n = new AtomicInteger();
-        owned =
-            Executors.newFixedThreadPool(
-                concurrency,
-                r -> {
-                  Thread t = new Thread(r, "sluice-handler-" + queue + "-" + n.incrementAndGet());
-                  t.setDaemon(true);
-                  return t;
-                });
-        exec = owned;
-      }
-      IdempotencyStore store = idempotency;
-      if (store == null) {
-        store =
-            sharedIdempotency
-                ? IdempotencyStore.jetStreamKv(nc, 100_000, Duration.ofHours(1))
-                : IdempotencyStore.caffeine(100_000, Duration.ofHours(1));
-      }
-      Map<String, Map<Integer, WorkerSettings.Registration<?>>> hs = new LinkedHashMap<>();
-      handlers.forEach((k, v) -> hs.put(k, Map.copyOf(v)));
-      Map<String, Map<Integer, Upcaster>> ups = new HashMap<>();
-      upcasters.forEach((k, v) -> ups.put(k, Map.copyOf(v)));
-      WorkerSettings settings =
-          new WorkerSettings(
-              queue,
-              id,
-              Map.copyOf(hs),
-              Map.copyOf(ups),
-              List.copyOf(middleware),
-              concurrency,
-              prefetch,
-              latencyTarget,
-              maxCapacity,
-              backoff,
-              new Classifier.Limits(maxAttempts, maxDeliveries, grace, graceDelay, maxPayloadBytes),
-              handlerTimeout,
-              store,
-              exec,
-              heartbeat,
-              advertTtl,
-              reconciler,
-              auditInterval,
-              circuitBreaker,
-              circuitBreaker ? breakerFailures : Integer.MAX_VALUE - 1,
-              circuitBreaker ? breakerWindow : Integer.MAX_VALUE,
-              breakerDelay,
-              shutdownGrace,
-              Metrics.micrometer(meterRegistry));
-      try {
-        return new Worker(new WorkerEngine(nc, settings), owned);
-      } catch (RuntimeException e) {
-        if (owned != null) {
-          owned.shutdownNow();
-        }
-        throw e;
-      }
-    }
-
-    private static String defaultId() {
-      String pid = Long.toString(ManagementFactory.getRuntimeMXBean().getPid());
-      return "java-" + pid + "-" + UUID.randomUUID().toString().substring(0, 6);
+      return WorkerStart.start(this);
     }
   }
 }

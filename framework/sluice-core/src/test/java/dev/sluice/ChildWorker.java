@@ -22,7 +22,7 @@ public final class ChildWorker {
         .worker(queue)
         .workerId("child")
         .sharedIdempotency()
-        .reconciler(false, Duration.ofSeconds(1))
+        .noReconciler()
         .handle(
             Codec.utf8(Queues.TYPE, 1),
             (s, ctx) -> {

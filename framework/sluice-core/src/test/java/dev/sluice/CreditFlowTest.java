@@ -30,8 +30,9 @@ class CreditFlowTest {
     return sluice
         .worker(q)
         .handle(JOB, h)
-        .heartbeat(Duration.ofMillis(250), Duration.ofMillis(1000))
-        .reconciler(true, AUDIT);
+        .heartbeat(Duration.ofMillis(250))
+        .advertTtl(Duration.ofMillis(1000))
+        .reconciler(AUDIT);
   }
 
   @Test

@@ -34,8 +34,9 @@ class CreditHealingTest {
   static Worker.Builder worker(Sluice sluice, String q) {
     return sluice
         .worker(q)
-        .heartbeat(Duration.ofMillis(250), Duration.ofMillis(1000))
-        .reconciler(true, AUDIT);
+        .heartbeat(Duration.ofMillis(250))
+        .advertTtl(Duration.ofMillis(1000))
+        .reconciler(AUDIT);
   }
 
   static Process java(String main, String... args) throws Exception {

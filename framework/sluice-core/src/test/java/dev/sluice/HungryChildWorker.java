@@ -17,8 +17,9 @@ public final class HungryChildWorker {
         .workerId("hungry")
         .concurrency(4)
         .prefetch(4)
-        .heartbeat(Duration.ofMillis(250), Duration.ofMillis(1000))
-        .reconciler(false, Duration.ofSeconds(1))
+        .heartbeat(Duration.ofMillis(250))
+        .advertTtl(Duration.ofMillis(1000))
+        .noReconciler()
         .handle(Codec.utf8(Queues.TYPE, 1), (s, ctx) -> Thread.sleep(20))
         .start();
     Thread.sleep(Long.MAX_VALUE);

@@ -26,7 +26,7 @@ class MetricsTest {
               sluice
                   .worker(q)
                   .meterRegistry(registry)
-                  .reconciler(true, Duration.ofMillis(300))
+                  .reconciler(Duration.ofMillis(300))
                   .handle(
                       job,
                       (s, ctx) -> {

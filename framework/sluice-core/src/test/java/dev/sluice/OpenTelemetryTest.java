@@ -61,7 +61,7 @@ class OpenTelemetryTest {
       try (Worker w =
               sluice
                   .worker(q)
-                  .reconciler(true, Duration.ofMillis(300))
+                  .reconciler(Duration.ofMillis(300))
                   .handle(
                       job,
                       (s, ctx) -> {

@@ -38,9 +38,11 @@ class PermissionsTest {
           Sluice.using(limited)
               .worker(q)
               .handle(Codec.utf8(Queues.TYPE, 1), (s, c) -> {})
-              .reconciler(false, Duration.ofSeconds(1))
+              .noReconciler()
               .start()) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> w.health().state().equals("FAILING"));
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> w.health().state() == Health.State.FAILING);
         assertThat(w.health().detail())
             .startsWith("permission denied")
             .contains("$JS.API.CONSUMER.MSG.NEXT.SLUICE_Q_" + q);

@@ -32,8 +32,9 @@ class WorkerOutcomesTest {
   static Worker.Builder worker(Sluice sluice, String q) {
     return sluice
         .worker(q)
-        .heartbeat(Duration.ofMillis(250), Duration.ofMillis(1000))
-        .reconciler(true, Duration.ofMillis(300));
+        .heartbeat(Duration.ofMillis(250))
+        .advertTtl(Duration.ofMillis(1000))
+        .reconciler(Duration.ofMillis(300));
   }
 
   static String provision(Connection nc, QueueSpec.Builder spec) {
@@ -53,7 +54,7 @@ class WorkerOutcomesTest {
       try (Worker w =
           worker(Sluice.using(nc), q)
               .backoff(backoff)
-              .maxAttempts(5)
+              .deadLetter(DeadLetterPolicy.builder().maxAttempts(5).build())
               .handle(
                   JOB,
                   (s, ctx) -> {
@@ -89,7 +90,7 @@ class WorkerOutcomesTest {
       try (Worker w =
               worker(Sluice.using(nc), q)
                   .backoff(Backoff.fixed(Duration.ofMillis(50)))
-                  .maxAttempts(3)
+                  .deadLetter(DeadLetterPolicy.builder().maxAttempts(3).build())
                   .handle(
                       JOB,
                       (s, ctx) -> {
@@ -142,7 +143,11 @@ class WorkerOutcomesTest {
       try (Worker w =
           worker(Sluice.using(nc), q)
               .maxPayloadBytes(100)
-              .grace(Duration.ofSeconds(1), Duration.ofMillis(200))
+              .deadLetter(
+                  DeadLetterPolicy.builder()
+                      .grace(Duration.ofSeconds(1))
+                      .graceNakDelay(Duration.ofMillis(200))
+                      .build())
               .handle(strictInt, (i, ctx) -> ok.incrementAndGet())
               .start()) {
         Map<String, String> noType = Queues.goodHeaders(1);
@@ -259,10 +264,14 @@ class WorkerOutcomesTest {
       try (Worker w =
           worker(Sluice.using(nc), q)
               .concurrency(2)
-              .maxAttempts(50)
-              .maxDeliveries(60)
+              .deadLetter(DeadLetterPolicy.builder().maxAttempts(50).maxDeliveries(60).build())
               .backoff(Backoff.fixed(Duration.ofMillis(100)))
-              .circuitBreaker(5, 10, Duration.ofSeconds(1))
+              .circuitBreaker(
+                  CircuitBreakerPolicy.builder()
+                      .failures(5)
+                      .window(10)
+                      .delay(Duration.ofSeconds(1))
+                      .build())
               .handle(
                   JOB,
                   (s, ctx) -> {
@@ -277,7 +286,9 @@ class WorkerOutcomesTest {
         }
         await()
             .atMost(Duration.ofSeconds(10))
-            .until(() -> w.health().state().equals("CIRCUIT_OPEN") && w.advertisedCapacity() == 0);
+            .until(
+                () ->
+                    w.health().state() == Health.State.CIRCUIT_OPEN && w.advertisedCapacity() == 0);
         assertThat(w.health().ready()).isFalse();
         // While open it only probes: about one handler call per breaker delay, not a retry storm.
         int before = calls.get();
@@ -286,7 +297,7 @@ class WorkerOutcomesTest {
 
         downstreamUp.set(true);
         await().atMost(Duration.ofSeconds(20)).until(() -> w.processedCount() == 20);
-        assertThat(w.health().state()).isEqualTo("RUNNING");
+        assertThat(w.health().state()).isEqualTo(Health.State.RUNNING);
         assertThat(w.advertisedCapacity()).isPositive();
         assertThat(w.deadLetteredCount()).isZero();
       }
@@ -301,7 +312,9 @@ class WorkerOutcomesTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> w.health().ready());
         nc.jetStreamManagement().deleteStream(Protocol.workStream(q));
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> w.health().state().equals("FAILING"));
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> w.health().state() == Health.State.FAILING);
         assertThat(w.health().detail()).contains("does not exist").contains("re-provision");
         assertThat(w.advertisedCapacity()).isZero();
 
@@ -411,9 +424,13 @@ class WorkerOutcomesTest {
       AtomicInteger runs = new AtomicInteger();
       try (Worker w =
           worker(Sluice.using(nc), q)
-              .maxAttempts(1)
-              .maxDeliveries(3)
-              .grace(Duration.ZERO, Duration.ofSeconds(1))
+              .deadLetter(
+                  DeadLetterPolicy.builder()
+                      .maxAttempts(1)
+                      .maxDeliveries(3)
+                      .grace(Duration.ZERO)
+                      .graceNakDelay(Duration.ofSeconds(1))
+                      .build())
               .handle(JOB, (s, ctx) -> runs.incrementAndGet())
               .start()) {
         await().atMost(Duration.ofSeconds(10)).until(() -> w.deadLetteredCount() == 1);
@@ -451,7 +468,7 @@ class WorkerOutcomesTest {
       slow.close();
 
       assertThat(nc.keyValue(Protocol.CAPACITY_BUCKET).get(Protocol.advertKey(q, "slow"))).isNull();
-      assertThat(slow.health().state()).isEqualTo("STOPPED");
+      assertThat(slow.health().state()).isEqualTo(Health.State.STOPPED);
       // NAKed at shutdown, so another worker takes it at once instead of after the ack wait.
       List<String> done = new CopyOnWriteArrayList<>();
       try (Worker next = worker(Sluice.using(nc), q).handle(JOB, (s, ctx) -> done.add(s)).start()) {
@@ -470,8 +487,12 @@ class WorkerOutcomesTest {
       try (Worker old =
               worker(Sluice.using(nc), q)
                   .workerId("old")
-                  .grace(Duration.ofMillis(600), Duration.ofMillis(150))
-                  .maxDeliveries(100)
+                  .deadLetter(
+                      DeadLetterPolicy.builder()
+                          .grace(Duration.ofMillis(600))
+                          .graceNakDelay(Duration.ofMillis(150))
+                          .maxDeliveries(100)
+                          .build())
                   .handle(JOB, (s, ctx) -> oldSaw.add(s))
                   .start();
           Worker fresh =

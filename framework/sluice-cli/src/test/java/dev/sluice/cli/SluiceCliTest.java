@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sluice.Backoff;
+import dev.sluice.CircuitBreakerPolicy;
+import dev.sluice.DeadLetterPolicy;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueProducer;
 import dev.sluice.QueueSpec;
@@ -254,10 +256,10 @@ class SluiceCliTest {
       try (Worker w =
               sluice
                   .worker(q)
-                  .maxAttempts(1000)
-                  .maxDeliveries(2000)
+                  .deadLetter(
+                      DeadLetterPolicy.builder().maxAttempts(1000).maxDeliveries(2000).build())
                   .backoff(Backoff.fixed(Duration.ofMillis(100)))
-                  .noCircuitBreaker()
+                  .circuitBreaker(CircuitBreakerPolicy.disabled())
                   .shutdownGrace(Duration.ofMillis(200))
                   .handle(
                       JOB,
@@ -295,7 +297,7 @@ class SluiceCliTest {
       try (Worker w =
               sluice
                   .worker(q)
-                  .maxAttempts(1)
+                  .deadLetter(DeadLetterPolicy.builder().maxAttempts(1).build())
                   .handle(
                       JOB,
                       (s, ctx) -> {
@@ -369,7 +371,7 @@ class SluiceCliTest {
       try (Worker w =
               sluice
                   .worker(q)
-                  .maxAttempts(1)
+                  .deadLetter(DeadLetterPolicy.builder().maxAttempts(1).build())
                   .handle(
                       JOB,
                       (s, ctx) -> {

@@ -1,6 +1,7 @@
 package dev.sluice.samples.worker;
 
 import dev.sluice.Backoff;
+import dev.sluice.DeadLetterPolicy;
 import dev.sluice.Sluice;
 import dev.sluice.Worker;
 import dev.sluice.samples.orders.Orders;
@@ -35,7 +36,8 @@ public final class OrderWorker {
         .prefetch(prefetch) // messages pulled ahead; capacity = concurrency + prefetch
         // Retry transient failures after 250 ms, 500 ms, 1 s, ... (the default starts at 1 s).
         .backoff(Backoff.exponential(Duration.ofMillis(250), 2.0, Duration.ofSeconds(10), 0.2))
-        .maxAttempts(5) // then dead-letter with reason max-attempts
+        // then dead-letter with reason max-attempts
+        .deadLetter(DeadLetterPolicy.builder().maxAttempts(5).build())
         // Processed ids are recorded in the shared KV bucket too, so a message redelivered to
         // another worker of the fleet (after a crash) is not handled twice.
         .sharedIdempotency()

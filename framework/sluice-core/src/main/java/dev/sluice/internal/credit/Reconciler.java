@@ -7,6 +7,7 @@ import dev.sluice.internal.proto.MintReason;
 import dev.sluice.internal.proto.ProducerReport;
 import dev.sluice.internal.proto.QueueSettings;
 import dev.sluice.internal.proto.ReconcilerLease;
+import dev.sluice.internal.time.Clock;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
@@ -41,6 +42,7 @@ public final class Reconciler {
   private final KvBoard<CapacityAdvert> adverts;
   private final KvBoard<ProducerReport> reports;
   private final TokenMinter minter;
+  private final Clock clock;
   private volatile boolean leader;
   private volatile Ledger lastLedger;
 
@@ -51,7 +53,8 @@ public final class Reconciler {
       Duration auditInterval,
       KvBoard<CapacityAdvert> adverts,
       KvBoard<ProducerReport> reports,
-      TokenMinter minter)
+      TokenMinter minter,
+      Clock clock)
       throws IOException {
     this.js = nc.jetStream();
     this.jsm = nc.jetStreamManagement();
@@ -62,6 +65,40 @@ public final class Reconciler {
     this.adverts = adverts;
     this.reports = reports;
     this.minter = minter;
+    this.clock = clock;
+  }
+
+  /** What a process does with the lease it read: create it, take it over, or stand by. */
+  enum Claim {
+    CREATE,
+    UPDATE,
+    STAND_BY
+  }
+
+  /**
+   * The election rule (§5.5): no lease yet, create it; a lease that is unreadable, this process's
+   * own, or expired at {@code nowMs}, take it over (compare-and-set on its revision); otherwise
+   * another process holds it.
+   */
+  static Claim claim(boolean exists, ReconcilerLease current, String holderId, long nowMs) {
+    if (!exists) {
+      return Claim.CREATE;
+    }
+    if (current == null
+        || current.getHolder().equals(holderId)
+        || current.getExpiresUnixMs() < nowMs) {
+      return Claim.UPDATE;
+    }
+    return Claim.STAND_BY;
+  }
+
+  /**
+   * The deficit the next audit compares against: none after this audit minted or burned, so a
+   * correction is always confirmed by two fresh audits and never races a worker's in-flight
+   * replenishment.
+   */
+  static long nextPrevious(long minted, long burned, long deficit) {
+    return minted > 0 || burned > 0 ? 0 : deficit;
   }
 
   public boolean isLeader() {
@@ -75,7 +112,7 @@ public final class Reconciler {
   /** One election round and, when this process holds the lease, one audit. */
   public void tick() {
     try {
-      long now = System.currentTimeMillis();
+      long now = clock.millis();
       String key = Protocol.reconcilerKey(queue);
       KeyValueEntry e = control.get(key);
       ReconcilerLease current = null;
@@ -86,15 +123,13 @@ public final class Reconciler {
       ReconcilerLease claim = lease(now, current == null ? null : current.getLast(), previous);
       long revision;
       try {
-        if (e == null) {
-          revision = control.create(key, claim.toByteArray());
-        } else if (current == null
-            || current.getHolder().equals(holderId)
-            || current.getExpiresUnixMs() < now) {
-          revision = control.update(key, claim.toByteArray(), e.getRevision());
-        } else {
-          leader = false;
-          return;
+        switch (claim(e != null, current, holderId, now)) {
+          case CREATE -> revision = control.create(key, claim.toByteArray());
+          case UPDATE -> revision = control.update(key, claim.toByteArray(), e.getRevision());
+          default -> {
+            leader = false;
+            return;
+          }
         }
       } catch (JetStreamApiException lost) {
         leader = false; // another worker won this round
@@ -111,9 +146,15 @@ public final class Reconciler {
   }
 
   private ReconcilerLease lease(long now, Ledger last, long previous) {
+    return lease(holderId, auditInterval, now, last, previous);
+  }
+
+  /** The lease {@code holder} writes at {@code now}: it expires after three audit intervals. */
+  static ReconcilerLease lease(
+      String holder, Duration auditInterval, long now, Ledger last, long previous) {
     ReconcilerLease.Builder b =
         ReconcilerLease.newBuilder()
-            .setHolder(holderId)
+            .setHolder(holder)
             .setExpiresUnixMs(now + 3 * auditInterval.toMillis())
             .setPreviousDeficit(previous);
     if (last != null) {
@@ -123,7 +164,7 @@ public final class Reconciler {
   }
 
   private void audit(String key, long revision, long previous) throws Exception {
-    long now = System.currentTimeMillis();
+    long now = clock.millis();
     QueueSettings settings = settings();
     List<CapacityAdvert> ads = adverts.values();
     long window = Window.window(settings.getStandingBuffer(), ads, now);
@@ -192,7 +233,7 @@ public final class Reconciler {
             .setAuditUnixMs(now)
             .build();
     lastLedger = ledger;
-    long nextPrevious = minted > 0 || burned > 0 ? 0 : d.deficit();
+    long nextPrevious = nextPrevious(minted, burned, d.deficit());
     try {
       control.update(key, lease(now, ledger, nextPrevious).toByteArray(), revision);
     } catch (JetStreamApiException e) {

@@ -6,6 +6,8 @@
  *   <caption>Protocol sections and their classes</caption>
  *   <tr><th>section</th><th>class</th></tr>
  *   <tr><td>§5.1 the window</td><td>{@link dev.sluice.internal.credit.Window}</td></tr>
+ *   <tr><td>§5.2 a worker's capacity (static or latency target)</td><td>{@link
+ *       dev.sluice.internal.credit.Capacity}</td></tr>
  *   <tr><td>§5.3 tokens, decomposition</td><td>{@link dev.sluice.internal.credit.Credits},
  *       {@link dev.sluice.internal.credit.TokenMinter}</td></tr>
  *   <tr><td>§5.4 replenishment (confirm, carry, linger)</td>

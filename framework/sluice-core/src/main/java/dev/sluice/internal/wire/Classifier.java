@@ -63,10 +63,18 @@ public final class Classifier {
     boolean handles(String type, int version);
   }
 
+  /** Why this worker cannot handle a message: a dead-letter reason and its explanation. */
+  public record NotHandled(DeadLetterReason reason, String why) {}
+
+  /** The decision that lets a delivery go on to the next rule. */
+  public static final Decision GO_ON = new Run();
+
   /**
    * Steps 1–5 of §7.2: everything decided before the payload is decoded. {@code fleetHandles} says
    * whether another live worker advertises the message's type and version (asked only after the
-   * grace period).
+   * grace period). The worker applies the same rules one at a time, as steps of its chain: {@link
+   * #validate}, {@link #notHandled} with {@link #deliveryLimit}, the duplicate check, then {@link
+   * #grace}.
    */
   public static Decision beforeHandler(
       HeaderCheck.Result headers,
@@ -77,6 +85,23 @@ public final class Classifier {
       Handles handles,
       Fleet fleet,
       Limits limits) {
+    Decision d = validate(headers, payloadSize, limits);
+    if (d != GO_ON) {
+      return d;
+    }
+    NotHandled notHandled = notHandled(headers, handles);
+    d = deliveryLimit(deliveries, notHandled, fleet, limits);
+    if (d != GO_ON) {
+      return d;
+    }
+    if (processedBefore) {
+      return new AckDuplicate();
+    }
+    return grace(notHandled, ageMillis, fleet, limits);
+  }
+
+  /** Steps 1–2: well-formed protocol headers and a payload within the size limit. */
+  public static Decision validate(HeaderCheck.Result headers, int payloadSize, Limits limits) {
     if (!headers.valid()) {
       return new DeadLetter(headers.reason(), headers.error());
     }
@@ -85,18 +110,30 @@ public final class Classifier {
           DeadLetterReason.OVERSIZE,
           "payload of " + payloadSize + " bytes exceeds the limit of " + limits.maxPayloadBytes());
     }
-    DeadLetterReason notHandled = null;
-    String why = null;
+    return GO_ON;
+  }
+
+  /** Why this worker cannot handle a valid message, or null when it can. */
+  public static NotHandled notHandled(HeaderCheck.Result headers, Handles handles) {
     if (headers.protocol() > Protocol.VERSION) {
-      notHandled = DeadLetterReason.UNSUPPORTED_PROTOCOL;
-      why = "protocol " + headers.protocol() + " is newer than " + Protocol.VERSION;
+      return new NotHandled(
+          DeadLetterReason.UNSUPPORTED_PROTOCOL,
+          "protocol " + headers.protocol() + " is newer than " + Protocol.VERSION);
     } else if (!handles.knowsType(headers.type())) {
-      notHandled = DeadLetterReason.UNKNOWN_TYPE;
-      why = "no handler for type " + headers.type();
+      return new NotHandled(DeadLetterReason.UNKNOWN_TYPE, "no handler for type " + headers.type());
     } else if (!handles.handles(headers.type(), headers.version())) {
-      notHandled = DeadLetterReason.UNSUPPORTED_VERSION;
-      why = "no handler for " + headers.type() + " version " + headers.version();
+      return new NotHandled(
+          DeadLetterReason.UNSUPPORTED_VERSION,
+          "no handler for " + headers.type() + " version " + headers.version());
     }
+    return null;
+  }
+
+  /**
+   * Step 3: too many deliveries without an outcome ({@code notHandled} from {@link #notHandled}).
+   */
+  public static Decision deliveryLimit(
+      long deliveries, NotHandled notHandled, Fleet fleet, Limits limits) {
     // In a mixed fleet the deliveries may have been other workers' grace NAKs, not crashes.
     if (deliveries > limits.maxDeliveries()
         && !(notHandled != null ? fleet.othersHandle() : fleet.othersDecline())) {
@@ -108,20 +145,24 @@ public final class Classifier {
               + limits.maxDeliveries()
               + "): earlier deliveries timed out without an outcome");
     }
-    if (processedBefore) {
-      return new AckDuplicate();
+    return GO_ON;
+  }
+
+  /** Step 5: a message this worker cannot handle waits out the grace period for other workers. */
+  public static Decision grace(NotHandled notHandled, long ageMillis, Fleet fleet, Limits limits) {
+    if (notHandled == null) {
+      return GO_ON;
     }
-    if (notHandled != null) {
-      if (ageMillis < limits.grace().toMillis()) {
-        return new Nak(limits.graceDelay(), why);
-      }
-      if (fleet.othersHandle()) {
-        // Past the grace period, but a live worker advertises it: not ours to dead-letter.
-        return new Nak(limits.graceDelay(), why + "; another live worker handles it");
-      }
-      return new DeadLetter(notHandled, why + " within the grace period of " + limits.grace());
+    String why = notHandled.why();
+    if (ageMillis < limits.grace().toMillis()) {
+      return new Nak(limits.graceDelay(), why);
     }
-    return new Run();
+    if (fleet.othersHandle()) {
+      // Past the grace period, but a live worker advertises it: not ours to dead-letter.
+      return new Nak(limits.graceDelay(), why + "; another live worker handles it");
+    }
+    return new DeadLetter(
+        notHandled.reason(), why + " within the grace period of " + limits.grace());
   }
 
   /** Step 7 of §7.2 after the handler failed on delivery {@code deliveries}. */

@@ -1,47 +1,24 @@
 package dev.sluice.internal.worker;
 
 import dev.sluice.MessageContext;
-import dev.sluice.internal.wire.TraceContext;
-import io.nats.client.impl.Headers;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The {@link MessageContext} of one delivery. */
+/** The {@link MessageContext} of one delivery: a view of the {@link Delivery}. */
 final class DeliveryContext implements MessageContext {
   private final String queue;
   private final String workerId;
-  private final String messageId;
-  private final long attempt;
-  private final String type;
-  private final int version;
-  private final long streamSequence;
-  private final TraceContext span;
-  private final Headers headers;
-  private final byte[] payload;
-  Object value;
+  private final Delivery d;
 
-  DeliveryContext(
-      String queue,
-      String workerId,
-      String messageId,
-      long attempt,
-      String type,
-      int version,
-      long streamSequence,
-      TraceContext span,
-      Headers headers,
-      byte[] payload) {
+  DeliveryContext(String queue, String workerId, Delivery d) {
     this.queue = queue;
     this.workerId = workerId;
-    this.messageId = messageId;
-    this.attempt = attempt;
-    this.type = type;
-    this.version = version;
-    this.streamSequence = streamSequence;
-    this.span = span;
-    this.headers = headers;
-    this.payload = payload;
+    this.d = d;
+  }
+
+  Delivery delivery() {
+    return d;
   }
 
   @Override
@@ -51,50 +28,50 @@ final class DeliveryContext implements MessageContext {
 
   @Override
   public String messageId() {
-    return messageId;
+    return d.hc.msgId();
   }
 
   @Override
   public long attempt() {
-    return attempt;
+    return d.attempt();
   }
 
   @Override
   public String type() {
-    return type;
+    return d.hc.type();
   }
 
   @Override
   public int version() {
-    return version;
+    return d.hc.version();
   }
 
   @Override
   public long streamSequence() {
-    return streamSequence;
+    return d.meta.streamSequence();
   }
 
   @Override
   public String traceId() {
-    return span.traceId();
+    return d.span.traceId();
   }
 
   @Override
   public String spanId() {
-    return span.spanId();
+    return d.span.spanId();
   }
 
   @Override
   public String traceparent() {
-    return span.header();
+    return d.span.header();
   }
 
   @Override
   public Map<String, String> headers() {
     Map<String, String> m = new LinkedHashMap<>();
-    if (headers != null) {
-      for (String k : headers.keySet()) {
-        m.put(k, headers.getFirst(k));
+    if (d.headers != null) {
+      for (String k : d.headers.keySet()) {
+        m.put(k, d.headers.getFirst(k));
       }
     }
     return m;
@@ -102,18 +79,18 @@ final class DeliveryContext implements MessageContext {
 
   @Override
   public List<String> header(String name) {
-    List<String> v = headers == null ? null : headers.get(name);
+    List<String> v = d.headers == null ? null : d.headers.get(name);
     return v == null ? List.of() : List.copyOf(v);
   }
 
   @Override
   public byte[] payload() {
-    return payload.clone();
+    return d.data.clone();
   }
 
   @Override
   public Object value() {
-    return value;
+    return d.value;
   }
 
   @Override

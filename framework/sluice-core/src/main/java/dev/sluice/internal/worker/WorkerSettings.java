@@ -1,9 +1,12 @@
 package dev.sluice.internal.worker;
 
 import dev.sluice.Backoff;
+import dev.sluice.CircuitBreakerPolicy;
 import dev.sluice.Handler;
 import dev.sluice.Upcaster;
+import dev.sluice.internal.credit.Capacity;
 import dev.sluice.internal.telemetry.Metrics;
+import dev.sluice.internal.time.Clock;
 import dev.sluice.internal.wire.Classifier;
 import dev.sluice.spi.Codec;
 import dev.sluice.spi.IdempotencyStore;
@@ -13,7 +16,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 
-/** Everything a worker runs with, validated by {@code Worker.Builder}. */
+/**
+ * Everything a worker runs with, validated by {@code Worker.Builder}. Nullable components mean "not
+ * configured", and the chain then has no step for them: {@code idempotency} (no duplicate check),
+ * {@code auditInterval} (never the reconciler), {@code metrics} (no metrics step).
+ */
 public record WorkerSettings(
     String queue,
     String workerId,
@@ -22,8 +29,7 @@ public record WorkerSettings(
     List<Middleware> middleware,
     int concurrency,
     int prefetch,
-    Duration latencyTarget,
-    int maxCapacity,
+    Capacity capacity,
     Backoff backoff,
     Classifier.Limits limits,
     Duration handlerTimeout,
@@ -31,15 +37,22 @@ public record WorkerSettings(
     Executor executor,
     Duration heartbeat,
     Duration advertTtl,
-    boolean reconciler,
     Duration auditInterval,
-    boolean circuitBreaker,
-    int breakerFailures,
-    int breakerWindow,
-    Duration breakerDelay,
+    CircuitBreakerPolicy breaker,
     Duration shutdownGrace,
-    Metrics metrics) {
+    Metrics metrics,
+    Clock clock) {
 
   /** One handler for one type and version. */
   public record Registration<T>(Codec<T> codec, Handler<T> handler) {}
+
+  /** True when this worker may become the queue's reconciler. */
+  public boolean reconciler() {
+    return auditInterval != null;
+  }
+
+  /** The metrics sink; a no-op without a registry. */
+  public Metrics metricsOrNoop() {
+    return metrics == null ? Metrics.NOOP : metrics;
+  }
 }

@@ -1,2 +1,37 @@
-/** The worker runtime (§7): pulls with bounded in-flight and settles every delivery once. */
+/**
+ * The worker runtime (protocol §7): pulls with bounded in-flight and settles every delivery once.
+ *
+ * <p>{@link dev.sluice.internal.worker.WorkerRuntime} wires the parts at start and shuts them down
+ * once. Each delivery runs through a {@code Chain} of steps, assembled once at start from what the
+ * worker is configured with; a step that is not configured is not in the chain and costs nothing:
+ *
+ * <ol>
+ *   <li>{@code ValidateStep}: protocol headers and payload size (dead-letter when invalid);
+ *   <li>{@code DeliveryLimitStep}: more than {@code maxDeliveries} deliveries (dead-letter);
+ *   <li>{@code DuplicateStep}, with an idempotency store (the default is a local cache): ack an
+ *       already-processed message without running it; record it as processed after success;
+ *   <li>{@code GraceStep}: a type or version this worker does not handle is NAKed for the grace
+ *       period, then dead-lettered unless another live worker advertises it;
+ *   <li>{@code DecodeStep}: upcast, then decode (dead-letter {@code decode-error});
+ *   <li>{@code TraceStep}: the handler's span and the MDC; always present, because {@code
+ *       MessageContext.traceId()} and log correlation are part of the contract (an OpenTelemetry
+ *       span when its API is present, plain W3C ids otherwise);
+ *   <li>{@code BreakerStep}, only with an enabled circuit breaker: no Failsafe object otherwise;
+ *   <li>{@code TimeoutStep}: AckProgress and the handler timeout, through the {@code Watchdog};
+ *   <li>{@code MetricsStep}, only with a meter registry;
+ *   <li>{@code HandlerStep}: the user's middleware (first added outermost), then the handler.
+ * </ol>
+ *
+ * <p>Steps decide with the pure rules of {@link dev.sluice.internal.wire.Classifier}. Only the
+ * {@code Settler} acks, NAKs and dead-letters: a step that decides an outcome hands it to the
+ * settler and returns; the {@code Dispatcher} hands it the handler's success or failure.
+ *
+ * <p>Threads: the pull loop owns one thread ({@code sluice-worker-<id>-pull}) and only pulls and
+ * dispatches; every step, the middleware and the handler run on a handler thread of the executor
+ * (the user's, or a fixed pool of {@code concurrency} threads); the timer pool ({@code
+ * sluice-worker-timer}) runs the watchdog's sweep and the advertiser's heartbeat; {@code
+ * sluice-minter} confirms finishing acks and mints replenished credits; {@code sluice-reconciler}
+ * runs the reconciler's election and audit when this worker may reconcile. {@code close()} runs on
+ * its caller's thread, once.
+ */
 package dev.sluice.internal.worker;

@@ -1,0 +1,95 @@
+package dev.sluice.internal.worker;
+
+import io.nats.client.Message;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hands each pulled message to the handler executor, runs it through the {@link Chain} there, and
+ * gives the result to the {@link Settler}: success when the chain returns without having settled
+ * the message, a failure when it throws. Frees the message's pull slot when it is done.
+ * Thread-safe.
+ */
+final class Dispatcher {
+  private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
+
+  private final Executor executor;
+  private final Chain chain;
+  private final Settler settler;
+  private final Semaphore slots;
+  private final Set<Message> inFlight = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger inFlightCount = new AtomicInteger();
+
+  Dispatcher(Executor executor, Chain chain, Settler settler, Semaphore slots) {
+    this.executor = executor;
+    this.chain = chain;
+    this.settler = settler;
+    this.slots = slots;
+  }
+
+  /** Called by the pull loop, which has taken a slot for {@code m}. */
+  void dispatch(Message m) {
+    inFlight.add(m);
+    inFlightCount.incrementAndGet();
+    try {
+      executor.execute(() -> runAndRelease(m));
+    } catch (RejectedExecutionException e) {
+      release(m);
+      m.nak();
+    }
+  }
+
+  private void runAndRelease(Message m) {
+    try {
+      process(m);
+    } finally {
+      release(m);
+    }
+  }
+
+  private void release(Message m) {
+    inFlight.remove(m);
+    inFlightCount.decrementAndGet();
+    slots.release();
+  }
+
+  private void process(Message m) {
+    Delivery d;
+    try {
+      d = new Delivery(m);
+    } catch (RuntimeException e) {
+      LOG.warn("not a JetStream delivery ({}): ignored", e.toString());
+      return;
+    }
+    Throwable failure = null;
+    try {
+      chain.run(d);
+    } catch (Throwable t) {
+      failure = t;
+    }
+    if (d.settled) {
+      return;
+    }
+    if (failure == null) {
+      settler.succeeded(d);
+    } else {
+      settler.failed(d, failure);
+    }
+  }
+
+  int inFlight() {
+    return inFlightCount.get();
+  }
+
+  /** The messages being handled now (shutdown NAKs those that overran the grace). */
+  List<Message> inFlightMessages() {
+    return List.copyOf(inFlight);
+  }
+}

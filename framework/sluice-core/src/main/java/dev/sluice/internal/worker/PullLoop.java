@@ -1,0 +1,233 @@
+package dev.sluice.internal.worker;
+
+import dev.sluice.internal.wire.Protocol;
+import io.nats.client.Connection;
+import io.nats.client.JetStream;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.JetStreamSubscription;
+import io.nats.client.Message;
+import io.nats.client.PullRequestOptions;
+import io.nats.client.PullSubscribeOptions;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pull loop, on its own thread: keeps at most {@code concurrency + prefetch} messages in hand
+ * (a slot per message, freed when it is settled), pulls nothing but probes while the circuit is
+ * open, and diagnoses why it cannot consume (missing stream or consumer, denied pulls) into the
+ * worker's health. Not thread-safe: {@link #run()} runs on one thread; {@link #stop()} from any.
+ */
+final class PullLoop implements Runnable {
+  private static final Logger LOG = LoggerFactory.getLogger(PullLoop.class);
+  // Long enough that an idle worker renews its pull (and jnats logs a 408) rarely.
+  private static final Duration PULL_EXPIRY = Duration.ofSeconds(5);
+
+  private final Connection nc;
+  private final JetStream js;
+  private final JetStreamManagement jsm;
+  private final String queue;
+  private final String stream;
+  private final int prefetch;
+  private final Semaphore slots;
+  private final BreakerState breaker;
+  private final WorkerHealth health;
+  private final Runnable advertise;
+  private final java.util.function.IntSupplier inFlight;
+  private final Consumer<Message> dispatch;
+
+  PullLoop(
+      Connection nc,
+      WorkerSettings s,
+      Semaphore slots,
+      BreakerState breaker,
+      WorkerHealth health,
+      Runnable advertise,
+      java.util.function.IntSupplier inFlight,
+      Consumer<Message> dispatch)
+      throws java.io.IOException {
+    this.nc = nc;
+    this.js = nc.jetStream();
+    this.jsm = nc.jetStreamManagement();
+    this.queue = s.queue();
+    this.stream = Protocol.workStream(s.queue());
+    this.prefetch = s.prefetch();
+    this.slots = slots;
+    this.breaker = breaker;
+    this.health = health;
+    this.advertise = advertise;
+    this.inFlight = inFlight;
+    this.dispatch = dispatch;
+  }
+
+  /** One outstanding pull request: how many messages it may still bring, until when. */
+  private static final class Pull {
+    int remaining;
+    final long expiresAt;
+
+    Pull(int remaining, long expiresAt) {
+      this.remaining = remaining;
+      this.expiresAt = expiresAt;
+    }
+  }
+
+  private void problem(String why) {
+    if (health.problem(why)) {
+      advertise.run();
+    }
+  }
+
+  @Override
+  public void run() {
+    JetStreamSubscription sub = null;
+    ArrayDeque<Pull> pulls = new ArrayDeque<>();
+    long lastCheck = System.nanoTime();
+    boolean wasOpen = false;
+    while (health.running()) {
+      try {
+        if (sub == null) {
+          jsm.getConsumerInfo(stream, Protocol.WORKER_CONSUMER); // a clear error if it is missing
+          sub = js.subscribe(null, PullSubscribeOptions.bind(stream, Protocol.WORKER_CONSUMER));
+          pulls.clear();
+          if (!health.problem().isEmpty()) {
+            LOG.info("queue {}: consuming again", queue);
+            problem("");
+          }
+        }
+        boolean open = breaker.open();
+        if (open != wasOpen) {
+          wasOpen = open;
+          advertise.run();
+        }
+        long now = System.nanoTime();
+        while (!pulls.isEmpty() && (pulls.peek().expiresAt < now || pulls.peek().remaining <= 0)) {
+          pulls.poll();
+        }
+        int outstanding = pulls.stream().mapToInt(x -> x.remaining).sum();
+        int want;
+        if (open) {
+          // Circuit open: pull nothing until the breaker allows one probe.
+          want = outstanding == 0 && inFlight.getAsInt() == 0 && breaker.tryProbe() ? 1 : 0;
+        } else {
+          want = slots.availablePermits() - outstanding;
+        }
+        if (want > 0 && (outstanding == 0 || want >= Math.max(1, prefetch / 2))) {
+          sub.pull(PullRequestOptions.builder(want).expiresIn(PULL_EXPIRY).build());
+          pulls.add(new Pull(want, now + PULL_EXPIRY.toNanos() + 50_000_000L));
+        } else if (!open && outstanding == 0) {
+          // Every slot is taken: wake as soon as one frees, not on a poll interval.
+          if (slots.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+            slots.release();
+          }
+          continue;
+        }
+        Message m = sub.nextMessage(Duration.ofMillis(open ? 200 : 50));
+        if (m == null || !m.isJetStream()) {
+          if (System.nanoTime() - lastCheck > 3_000_000_000L) {
+            lastCheck = System.nanoTime();
+            jsm.getConsumerInfo(stream, Protocol.WORKER_CONSUMER); // still there?
+            String denied = deniedPull();
+            if (denied != null && !denied.equals(health.problem())) {
+              LOG.error("queue {}: cannot consume: {}", queue, denied);
+              problem(denied);
+            }
+          }
+          continue;
+        }
+        problem("");
+        lastCheck = System.nanoTime();
+        Pull head = pulls.peek();
+        if (head != null) {
+          head.remaining--;
+        }
+        slots.acquire();
+        dispatch.accept(m);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      } catch (Exception e) {
+        if (!health.running()) {
+          break;
+        }
+        String why = describe(e);
+        if (!why.equals(health.problem())) {
+          LOG.error("queue {}: cannot consume: {}", queue, why);
+          problem(why);
+        }
+        unsubscribe(sub);
+        sub = null;
+        sleepQuietly(2000); // no hot loop while the stream, consumer or server is missing
+      }
+    }
+    unsubscribe(sub);
+  }
+
+  private static void unsubscribe(JetStreamSubscription sub) {
+    if (sub != null) {
+      try {
+        sub.unsubscribe();
+      } catch (RuntimeException ignored) {
+        // already broken, or the connection is closed
+      }
+    }
+  }
+
+  /**
+   * A pull request the server refused shows only as the connection's last error (a permissions
+   * violation is reported asynchronously); name it instead of waiting forever.
+   */
+  private String deniedPull() {
+    String last = nc.getLastError();
+    if (last != null
+        && last.contains("Permissions Violation")
+        && last.contains("CONSUMER.MSG.NEXT." + stream)) {
+      return "permission denied: the server refused this worker's pull requests ("
+          + last.trim()
+          + "); allow publishing to $JS.API.CONSUMER.MSG.NEXT."
+          + stream
+          + ".workers for this user";
+    }
+    return null;
+  }
+
+  private String describe(Exception e) {
+    if (e instanceof JetStreamApiException jse) {
+      if (jse.getApiErrorCode() == 10014) {
+        return "consumer "
+            + Protocol.WORKER_CONSUMER
+            + " on stream "
+            + stream
+            + " does not exist (deleted?): re-provision the queue (scripts/sluice apply)";
+      }
+      if (jse.getApiErrorCode() == 10059) {
+        return "stream " + stream + " does not exist (deleted?): re-provision the queue";
+      }
+    }
+    String msg = String.valueOf(e.getMessage());
+    if (msg.contains("Consumer Deleted")) {
+      return "consumer "
+          + Protocol.WORKER_CONSUMER
+          + " on stream "
+          + stream
+          + " does not exist any more (it, or its stream, was deleted): re-provision the queue"
+          + " (scripts/sluice apply)";
+    }
+    if (msg.toLowerCase().contains("permission")) {
+      return "permission denied on " + stream + ": " + msg + " (check the account's permissions)";
+    }
+    return e.getClass().getSimpleName() + ": " + msg;
+  }
+
+  static void sleepQuietly(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,197 @@
+package dev.sluice.internal.worker;
+
+import dev.sluice.DeadLetterReason;
+import dev.sluice.RejectMessageException;
+import dev.sluice.internal.credit.Acks;
+import dev.sluice.internal.telemetry.Metrics;
+import dev.sluice.internal.time.Clock;
+import dev.sluice.internal.wire.Classifier;
+import dev.sluice.internal.wire.DeadLetters;
+import dev.sluice.internal.wire.Protocol;
+import io.nats.client.Connection;
+import io.nats.client.JetStream;
+import io.nats.client.Message;
+import io.nats.client.PublishOptions;
+import io.nats.client.impl.Headers;
+import io.nats.client.impl.NatsMessage;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one component that settles deliveries (protocol §7.2): acks, NAKs with a delay, dead-letters
+ * (publish the record, await its PubAck, then term), and confirms the finishing acks before their
+ * credits are minted (§5.4). Handlers, middleware and the other steps never ack. Thread-safe: any
+ * handler thread may settle; finishing acks are sent under one lock so that a later double ack
+ * confirms every earlier one.
+ */
+final class Settler {
+  private static final Logger LOG = LoggerFactory.getLogger(Settler.class);
+  private static final Duration CONFIRM_TIMEOUT = Duration.ofSeconds(5);
+
+  private final Connection nc;
+  private final JetStream js;
+  private final WorkerSettings s;
+  private final String stream;
+  private final Metrics metrics;
+  private final Clock clock;
+  private final Runnable onFinished;
+  private final AtomicLong processed = new AtomicLong();
+  private final AtomicLong deadLettered = new AtomicLong();
+  private final AtomicLong duplicates = new AtomicLong();
+  private final AtomicLong retried = new AtomicLong();
+  private final Object ackLock = new Object();
+  private long finishesSent;
+  private Message lastFinished;
+
+  /** {@code onFinished} runs after every finishing ack or term (one credit owed). */
+  Settler(Connection nc, JetStream js, WorkerSettings s, Runnable onFinished) {
+    this.nc = nc;
+    this.js = js;
+    this.s = s;
+    this.stream = Protocol.workStream(s.queue());
+    this.metrics = s.metricsOrNoop();
+    this.clock = s.clock();
+    this.onFinished = onFinished;
+  }
+
+  /** Settles {@code d} as a step decided before the handler ran. */
+  void settle(Delivery d, Classifier.Decision decision) {
+    d.settled = true;
+    if (decision instanceof Classifier.DeadLetter dl) {
+      deadLetter(d, dl.reason(), dl.error());
+    } else if (decision instanceof Classifier.AckDuplicate) {
+      duplicates.incrementAndGet();
+      finish(d.msg, false);
+    } else if (decision instanceof Classifier.Nak nak) {
+      nak(d.msg, nak.delay());
+    } else {
+      throw new IllegalArgumentException("not a settling decision: " + decision);
+    }
+  }
+
+  /** The chain ran to its end without a failure. */
+  void succeeded(Delivery d) {
+    if (d.lateDuplicate) {
+      duplicates.incrementAndGet(); // a late completion: another delivery finished it first
+    } else {
+      processed.incrementAndGet();
+      metrics.count("sluice.worker.processed", s.queue(), null, null);
+    }
+    finish(d.msg, false);
+  }
+
+  /** The handler (or a middleware) failed: retry with back-off or dead-letter (§7.2 step 7). */
+  void failed(Delivery d, Throwable failure) {
+    boolean rejected = failure instanceof RejectMessageException;
+    String error = failure.getClass().getSimpleName() + ": " + failure.getMessage();
+    Classifier.Decision decision =
+        Classifier.afterFailure(d.attempt(), rejected, error, s.backoff(), s.limits());
+    if (decision instanceof Classifier.DeadLetter dl) {
+      deadLetter(d, dl.reason(), dl.error());
+    } else {
+      Classifier.Nak nak = (Classifier.Nak) decision;
+      LOG.debug(
+          "attempt {} of {} failed ({}); retrying in {}",
+          d.attempt(),
+          d.msgId(),
+          error,
+          nak.delay());
+      retried.incrementAndGet();
+      metrics.count("sluice.worker.retried", s.queue(), null, null);
+      nak(d.msg, nak.delay());
+    }
+  }
+
+  /** NAKs {@code m} so that it is redelivered after {@code delay}; never throws. */
+  void nak(Message m, Duration delay) {
+    try {
+      m.nakWithDelay(delay);
+    } catch (RuntimeException e) {
+      LOG.warn("nak failed ({}): the message returns after the ack wait", e.toString());
+    }
+  }
+
+  private void finish(Message m, boolean term) {
+    synchronized (ackLock) {
+      // Sent in order on this connection, so a later double ack confirms this one too.
+      if (term) {
+        m.term();
+      } else {
+        m.ack();
+      }
+      finishesSent++;
+      lastFinished = m;
+    }
+    onFinished.run();
+  }
+
+  /**
+   * The double ack: an ack with a reply on the last finished message, awaited; returns how many
+   * finishes had been sent before it, all of them now confirmed.
+   */
+  long confirmSent() throws Exception {
+    Message last;
+    long sent;
+    synchronized (ackLock) {
+      last = lastFinished;
+      sent = finishesSent;
+    }
+    if (last != null) {
+      Acks.confirmAsync(nc, last, Acks.ACK, CONFIRM_TIMEOUT).get();
+    }
+    return sent;
+  }
+
+  private void deadLetter(Delivery d, DeadLetterReason reason, String error) {
+    Message m = d.msg;
+    long seq = d.meta.streamSequence();
+    Headers record =
+        DeadLetters.recordHeaders(
+            m.getHeaders(),
+            stream,
+            seq,
+            m.getSubject(),
+            d.attempt(),
+            s.workerId(),
+            clock.millis(),
+            reason,
+            error);
+    Message out =
+        NatsMessage.builder()
+            .subject(Protocol.dlqSubject(s.queue()))
+            .headers(record)
+            .data(d.data)
+            .build();
+    try {
+      // No expected-stream precondition: it would be stored in the record as a header.
+      js.publish(out, PublishOptions.builder().streamTimeout(CONFIRM_TIMEOUT).build());
+    } catch (Exception e) {
+      // Not recorded, so not termed: the message comes back and the record is tried again.
+      LOG.error("dead-letter publish for stream seq {} failed: {}", seq, e.toString());
+      nak(m, Duration.ofSeconds(1));
+      return;
+    }
+    finish(m, true);
+    deadLettered.incrementAndGet();
+    metrics.count("sluice.worker.dead_lettered", s.queue(), "reason", reason.code());
+    LOG.warn("dead-lettered stream seq {} ({}): {}", seq, reason.code(), error);
+  }
+
+  long processed() {
+    return processed.get();
+  }
+
+  long deadLettered() {
+    return deadLettered.get();
+  }
+
+  long duplicates() {
+    return duplicates.get();
+  }
+
+  long retried() {
+    return retried.get();
+  }
+}

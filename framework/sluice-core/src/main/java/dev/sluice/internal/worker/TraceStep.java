@@ -1,0 +1,46 @@
+package dev.sluice.internal.worker;
+
+import dev.sluice.internal.telemetry.Tracing;
+import dev.sluice.internal.wire.HeaderCheck;
+import dev.sluice.internal.wire.Protocol;
+import dev.sluice.internal.wire.TraceContext;
+import org.slf4j.MDC;
+
+/**
+ * Step 6: the handler's span, a child of the producer's {@code traceparent} (an OpenTelemetry span
+ * made current when its API is present, plain W3C ids otherwise), and the MDC keys {@code
+ * sluice.queue}, {@code sluice.msgId}, {@code traceId}, {@code spanId} for the rest of the chain.
+ * Always present: {@code MessageContext.traceId()} and log correlation are part of the contract.
+ */
+final class TraceStep implements Step {
+  private final String queue;
+
+  TraceStep(String queue) {
+    this.queue = queue;
+  }
+
+  @Override
+  public void handle(Delivery d, Next next) throws Exception {
+    TraceContext parent = TraceContext.parse(HeaderCheck.first(d.headers, Protocol.H_TRACEPARENT));
+    Tracing.HandlerSpan hs = Tracing.startHandler(parent, queue, d.msgId());
+    d.span = hs.context();
+    MDC.put("sluice.queue", queue);
+    MDC.put("sluice.msgId", d.msgId());
+    MDC.put("traceId", d.span.traceId());
+    MDC.put("spanId", d.span.spanId());
+    Throwable failure = null;
+    try {
+      next.proceed(d);
+    } catch (Exception | Error e) {
+      failure = e;
+      throw e;
+    } finally {
+      hs.end(failure);
+      hs.close();
+      MDC.remove("sluice.queue");
+      MDC.remove("sluice.msgId");
+      MDC.remove("traceId");
+      MDC.remove("spanId");
+    }
+  }
+}

@@ -1,0 +1,71 @@
+package dev.sluice.internal.credit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.internal.proto.ReconcilerLease;
+import dev.sluice.internal.time.FakeClock;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** The reconciler's election and two-audit rule (protocol §5.5), on a fake clock. */
+class ReconcilerRulesTest {
+  private static final Duration AUDIT = Duration.ofSeconds(2);
+  private final FakeClock clock = new FakeClock();
+
+  @Test
+  void anotherHoldersLeaseIsRespectedUntilThreeAuditsHavePassed() {
+    ReconcilerLease theirs = Reconciler.lease("w1", AUDIT, clock.millis(), null, 0);
+
+    clock.advance(AUDIT.multipliedBy(3));
+    // Taking a live lease would give the queue two reconcilers minting the same deficit.
+    assertThat(Reconciler.claim(true, theirs, "w2", clock.millis()))
+        .isEqualTo(Reconciler.Claim.STAND_BY);
+    clock.advance(Duration.ofMillis(1));
+    // Never taking an expired one would leave the queue without healing after its holder died.
+    assertThat(Reconciler.claim(true, theirs, "w2", clock.millis()))
+        .isEqualTo(Reconciler.Claim.UPDATE);
+  }
+
+  @Test
+  void theHolderRenewsItsOwnLeaseAndAMissingLeaseIsCreated() {
+    ReconcilerLease mine = Reconciler.lease("w1", AUDIT, clock.millis(), null, 0);
+    assertThat(Reconciler.claim(true, mine, "w1", clock.millis()))
+        .isEqualTo(Reconciler.Claim.UPDATE);
+    assertThat(Reconciler.claim(false, null, "w1", clock.millis()))
+        .isEqualTo(Reconciler.Claim.CREATE);
+    assertThat(Reconciler.claim(true, null, "w1", clock.millis()))
+        .as("an unreadable lease is taken over")
+        .isEqualTo(Reconciler.Claim.UPDATE);
+  }
+
+  @Test
+  void aDeficitIsMintedOnlyWhenTwoAuditsInARowSeeIt() {
+    // First audit: window 64, backlog 60, nothing else: a deficit of 4, possibly a worker's
+    // replenishment in flight. Minting now would race it and overshoot the window.
+    Credits.Decision first = Credits.reconcile(64, 60, 0, 0, 0, 0);
+    assertThat(first.action()).isEqualTo(Credits.Action.NONE);
+    assertThat(first.deficit()).isEqualTo(4);
+    long previous = Reconciler.nextPrevious(0, 0, first.deficit());
+
+    // Second audit a period later: the deficit persists (now 6): mint the smaller of the two.
+    Credits.Decision second = Credits.reconcile(64, 58, 0, 0, 0, previous);
+    assertThat(second.action()).isEqualTo(Credits.Action.MINT);
+    assertThat(second.credits()).isEqualTo(4);
+
+    // After a correction the count starts again: the next deficit also needs two audits.
+    long afterMint = Reconciler.nextPrevious(second.credits(), 0, second.deficit());
+    assertThat(afterMint).isZero();
+    assertThat(Credits.reconcile(64, 62, 0, 0, 0, afterMint).action())
+        .isEqualTo(Credits.Action.NONE);
+  }
+
+  @Test
+  void aSurplusThatFlipsSignBetweenAuditsIsLeftAlone() {
+    long previous = Reconciler.nextPrevious(0, 0, Credits.reconcile(64, 70, 0, 0, 0, 0).deficit());
+    assertThat(previous).isEqualTo(-6);
+    assertThat(Credits.reconcile(64, 60, 0, 0, 0, previous).action())
+        .isEqualTo(Credits.Action.NONE);
+    assertThat(Credits.reconcile(64, 66, 0, 0, 0, previous).action())
+        .isEqualTo(Credits.Action.BURN);
+  }
+}
