@@ -29,6 +29,9 @@ import java.util.Objects;
  * <p>Thread-safe.
  */
 public final class Sluice {
+  /** The version of the Sluice protocol this library speaks ({@code sluice/v1}). */
+  public static final int PROTOCOL_VERSION = dev.sluice.internal.wire.Protocol.VERSION;
+
   private final Connection connection;
   private final QueueReader reader;
 

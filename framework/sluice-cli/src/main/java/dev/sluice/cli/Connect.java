@@ -1,9 +1,9 @@
 package dev.sluice.cli;
 
+import dev.sluice.Sluice;
 import io.nats.client.AuthenticationException;
 import io.nats.client.Connection;
 import io.nats.client.ErrorListener;
-import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.KeyValue;
 import io.nats.client.Nats;
@@ -226,10 +226,12 @@ final class Connect {
     final Connection nc;
     final JetStreamManagement jsm;
     final SluiceCli options;
+    private final Sluice sluice;
 
     Session(Connection nc, SluiceCli options) {
       this.nc = nc;
       this.options = options;
+      this.sluice = Sluice.using(nc);
       try {
         this.jsm =
             nc.jetStreamManagement(
@@ -252,16 +254,14 @@ final class Connect {
       }
     }
 
-    /** Names of every Sluice queue (streams named {@code SLUICE_Q_*}), sorted. */
-    List<String> queues() throws IOException, JetStreamApiException {
-      List<String> out = new ArrayList<>();
-      for (String s : jsm.getStreamNames()) {
-        if (s.startsWith("SLUICE_Q_")) {
-          out.add(s.substring("SLUICE_Q_".length()));
-        }
-      }
-      out.sort(null);
-      return out;
+    /** Sluice on this session's connection: the read model and the dead-letter operations. */
+    Sluice sluice() {
+      return sluice;
+    }
+
+    /** Names of every Sluice queue, sorted. */
+    List<String> queues() {
+      return sluice.queues();
     }
 
     @Override
