@@ -1,5 +1,6 @@
 package dev.sluice;
 
+import dev.sluice.internal.credit.QueueConfig;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -65,6 +66,15 @@ public record QueueInspection(
     producers = List.copyOf(producers);
     Objects.requireNonNull(reconciler, "reconciler");
     Objects.requireNonNull(deadLetters, "deadLetters");
+  }
+
+  /**
+   * The token batch workers mint with: the one in the queue's settings, or the default (32) when
+   * the settings give none.
+   */
+  public int effectiveTokenBatch() {
+    int b = tokenBatch.orElse(0);
+    return b > 0 ? b : QueueConfig.DEFAULT_TOKEN_BATCH;
   }
 
   /** The adverts that were live at {@link #inspectedAt()}. */

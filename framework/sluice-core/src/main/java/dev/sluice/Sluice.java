@@ -95,6 +95,19 @@ public final class Sluice {
   }
 
   /**
+   * B, the number of messages stored in {@code queue}'s work stream (not yet acknowledged or
+   * terminated, in flight included). One request: cheap enough to sample often, where {@link
+   * #inspect(String)} reads everything.
+   *
+   * @throws IllegalArgumentException if {@code queue} is not a valid queue name
+   * @throws QueueNotFoundException if the queue has no work stream
+   * @throws SluiceException if the server cannot be asked
+   */
+  public long backlog(String queue) {
+    return reader.backlog(queue);
+  }
+
+  /**
    * The names of every queue on the server, sorted.
    *
    * @throws SluiceException if the server cannot be asked

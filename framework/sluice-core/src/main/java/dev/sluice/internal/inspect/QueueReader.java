@@ -67,6 +67,13 @@ public final class QueueReader {
     return Io.call("inspecting queue " + q, () -> read(q));
   }
 
+  /** B: messages stored in the work stream of {@code q}. */
+  public long backlog(String q) {
+    Protocol.requireQueueName(q);
+    return Io.call(
+        "reading the backlog of " + q, () -> workStream(q).getStreamState().getMsgCount());
+  }
+
   /** Up to {@code max} stored messages of {@code q} from {@code from} on (the oldest when 0). */
   public List<dev.sluice.StoredMessage> peek(String q, long from, int max) {
     Protocol.requireQueueName(q);
