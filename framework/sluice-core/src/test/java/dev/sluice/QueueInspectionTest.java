@@ -73,8 +73,9 @@ class QueueInspectionTest {
                   assertThat(in.queue()).isEqualTo(q);
                   assertThat(in.backlog()).isEqualTo(3);
                   assertThat(in.window()).isEqualTo(4);
+                  // The worker holds all three (capacity 4: two handling, one prefetched).
                   assertThat(in.workerConsumer())
-                      .hasValueSatisfying(c -> assertThat(c.inFlight()).isEqualTo(2));
+                      .hasValueSatisfying(c -> assertThat(c.inFlight()).isEqualTo(3));
                   assertThat(in.deficit()).as("W - (B + T - S + O)").isZero();
                   assertThat(in.producers())
                       .singleElement()

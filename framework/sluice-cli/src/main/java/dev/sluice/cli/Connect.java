@@ -4,8 +4,6 @@ import dev.sluice.Sluice;
 import io.nats.client.AuthenticationException;
 import io.nats.client.Connection;
 import io.nats.client.ErrorListener;
-import io.nats.client.JetStreamManagement;
-import io.nats.client.KeyValue;
 import io.nats.client.Nats;
 import io.nats.client.Options;
 import java.io.IOException;
@@ -221,10 +219,9 @@ final class Connect {
     }
   }
 
-  /** An open connection plus the JetStream handles the commands use. */
+  /** An open connection and the Sluice read model on it. */
   static final class Session implements AutoCloseable {
     final Connection nc;
-    final JetStreamManagement jsm;
     final SluiceCli options;
     private final Sluice sluice;
 
@@ -232,26 +229,11 @@ final class Connect {
       this.nc = nc;
       this.options = options;
       this.sluice = Sluice.using(nc);
-      try {
-        this.jsm =
-            nc.jetStreamManagement(
-                io.nats.client.JetStreamOptions.builder().requestTimeout(options.timeout).build());
-      } catch (IOException e) {
-        throw new CliException(ExitCodes.CONNECT, "JetStream is not available: " + e.getMessage());
-      }
     }
 
     String url() {
       String u = nc.getConnectedUrl();
       return u == null ? options.server : u;
-    }
-
-    KeyValue kv(String bucket) {
-      try {
-        return nc.keyValue(bucket);
-      } catch (IOException e) {
-        throw new CliException(ExitCodes.CONNECT, "cannot open KV bucket " + bucket + ": " + e);
-      }
     }
 
     /** Sluice on this session's connection: the read model and the dead-letter operations. */
