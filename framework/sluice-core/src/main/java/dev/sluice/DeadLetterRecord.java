@@ -1,5 +1,6 @@
 package dev.sluice;
 
+import dev.sluice.internal.wire.Protocol;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
@@ -16,7 +17,7 @@ import java.util.OptionalLong;
  */
 public record DeadLetterRecord(StoredMessage message) {
   /** The subject prefix of dead letters; the queue's name follows it. */
-  static final String SUBJECT_PREFIX = "sluice.dlq.";
+  private static final String SUBJECT_PREFIX = Protocol.dlqSubject("");
 
   /** Rejects null. */
   public DeadLetterRecord {

@@ -25,7 +25,7 @@ import java.util.Objects;
  * @param owedCredits credits it owes for finished messages and has not minted yet
  * @param completedTotal messages it finished since it started
  * @param mintedTotal credits it minted since it started
- * @param tokenBatch the token batch it mints with
+ * @param tokenBatch the token batch it mints with: the queue's, but at most half its capacity
  * @param live whether the advert was live at the time of the reading
  */
 public record WorkerAdvert(
