@@ -150,6 +150,32 @@ class QueueInspectionTest {
   }
 
   @Test
+  void advertRewrittenWhileTheKeysAreReadIsListedOnce() throws Exception {
+    // Regression: the bucket's key listing returned a key again when a heartbeat rewrote it during
+    // the listing, and the inspection showed the same worker twice (and the CLI counted it twice).
+    String q = NATS.uniqueName("q");
+    try (Connection nc = NATS.server().connect()) {
+      Sluice sluice = Sluice.using(nc);
+      sluice.provision(QueueSpec.builder(q).tokenBatch(4).build());
+      try (Worker w =
+          sluice
+              .worker(q)
+              .workerId("fast-heartbeat")
+              .handle(JOB, (s, ctx) -> {})
+              .heartbeat(Duration.ofMillis(5), Duration.ofMillis(1000))
+              .start()) {
+        await().atMost(WAIT).until(() -> !sluice.inspect(q).workers().isEmpty());
+        for (int i = 0; i < 200; i++) {
+          assertThat(sluice.inspect(q).workers())
+              .as("reading %d", i)
+              .extracting(WorkerAdvert::workerId)
+              .containsExactly("fast-heartbeat");
+        }
+      }
+    }
+  }
+
+  @Test
   void missingQueueIsReportedByNameWithHowToCreateIt() throws Exception {
     try (Connection nc = NATS.server().connect()) {
       Sluice sluice = Sluice.using(nc);

@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -219,7 +220,9 @@ public final class QueueReader {
       }
       throw e;
     }
-    for (String k : keys) {
+    // keys() reads the bucket until nothing is pending: a key rewritten during the read (a
+    // heartbeat) comes back twice, so read each key once.
+    for (String k : new LinkedHashSet<>(keys)) {
       KeyValueEntry e = kv.get(k);
       if (e != null && e.getValue() != null) {
         out.add(e.getValue());
