@@ -131,6 +131,22 @@ public final class Sluice {
     return reader.peek(queue, fromSequence, max);
   }
 
+  /**
+   * Up to {@code max} of the credit tokens stored for {@code queue} (held ones included), oldest
+   * first, with who minted each and why: a trace of where the queue's credits came from. Consumes
+   * nothing.
+   *
+   * @throws IllegalArgumentException if the queue name is not valid or {@code max} &lt; 1
+   * @throws QueueNotFoundException if the queue has no work stream
+   * @throws SluiceException if the server cannot be asked
+   */
+  public List<CreditToken> creditTokens(String queue, int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("max < 1: " + max);
+    }
+    return reader.creditTokens(queue, max);
+  }
+
   /** The dead letters of every queue: list, replay, purge. */
   public DeadLetterQueue deadLetters() {
     return new DeadLetterQueue(new DeadLetterStore(connection, reader));

@@ -200,6 +200,17 @@ class QueueInspectionTest {
     try (Connection nc = NATS.server().connect()) {
       Sluice sluice = Sluice.using(nc);
       sluice.provision(QueueSpec.builder(q).standingBuffer(3).tokenBatch(4).build());
+      // Provisioning minted the standing buffer: tokens worth 3 credits, each saying so.
+      List<CreditToken> minted = sluice.creditTokens(q, 10);
+      assertThat(minted)
+          .isNotEmpty()
+          .allSatisfy(
+              t -> {
+                assertThat(t.reason()).isEqualTo(CreditToken.Reason.BOOTSTRAP);
+                assertThat(t.mintedBy()).isEqualTo("provision");
+                assertThat(Long.bitCount(t.credits())).as("a power of two").isEqualTo(1);
+              });
+      assertThat(minted.stream().mapToLong(CreditToken::credits).sum()).isEqualTo(3);
       List<SendResult> sent = new ArrayList<>();
       try (QueueProducer p = sluice.producer(q).acquireTimeout(WAIT).build()) {
         sent.add(p.send(OutgoingMessage.of(JOB, "first")));

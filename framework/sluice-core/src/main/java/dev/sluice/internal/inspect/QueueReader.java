@@ -75,6 +75,28 @@ public final class QueueReader {
         "reading the backlog of " + q, () -> workStream(q).getStreamState().getMsgCount());
   }
 
+  /** Up to {@code max} credit tokens stored for {@code q}, oldest first. */
+  public List<dev.sluice.CreditToken> creditTokens(String q, int max) {
+    Protocol.requireQueueName(q);
+    return Io.call(
+        "reading the credit tokens of " + q,
+        () -> {
+          workStream(q);
+          try {
+            return StoredMessages.read(
+                    jsm(), Protocol.CREDIT_STREAM, Protocol.creditFilter(q), 1, max)
+                .stream()
+                .map(Snapshots::token)
+                .toList();
+          } catch (JetStreamApiException e) {
+            if (ApiErrors.streamNotFound(e)) {
+              return List.<dev.sluice.CreditToken>of();
+            }
+            throw e;
+          }
+        });
+  }
+
   /** Up to {@code max} stored messages of {@code q} from {@code from} on (the oldest when 0). */
   public List<dev.sluice.StoredMessage> peek(String q, long from, int max) {
     Protocol.requireQueueName(q);

@@ -1,8 +1,11 @@
 package dev.sluice.internal.inspect;
 
+import dev.sluice.CreditToken;
 import dev.sluice.ProducerReport;
 import dev.sluice.ReconcilerLease;
+import dev.sluice.StoredMessage;
 import dev.sluice.WorkerAdvert;
+import dev.sluice.internal.credit.Credits;
 import dev.sluice.internal.credit.Window;
 import dev.sluice.internal.proto.CapacityAdvert;
 import dev.sluice.internal.proto.HandledType;
@@ -68,6 +71,31 @@ final class Snapshots {
         Instant.ofEpochMilli(l.getExpiresUnixMs()),
         l.getPreviousDeficit(),
         l.hasLast() ? Optional.of(audit(l.getLast())) : Optional.empty());
+  }
+
+  static CreditToken token(StoredMessage m) {
+    long credits = Credits.tokenValue(m.subject());
+    try {
+      dev.sluice.internal.proto.CreditToken t =
+          dev.sluice.internal.proto.CreditToken.parseFrom(m.data());
+      CreditToken.Reason reason =
+          switch (t.getReason()) {
+            case MINT_REASON_REPLENISH -> CreditToken.Reason.REPLENISH;
+            case MINT_REASON_RECONCILE -> CreditToken.Reason.RECONCILE;
+            case MINT_REASON_RETURN -> CreditToken.Reason.RETURN;
+            case MINT_REASON_BOOTSTRAP -> CreditToken.Reason.BOOTSTRAP;
+            default -> CreditToken.Reason.UNKNOWN;
+          };
+      return new CreditToken(
+          m.sequence(),
+          credits,
+          t.getMintedBy(),
+          Instant.ofEpochMilli(t.getMintedUnixMs()),
+          reason);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      // the subject still says what the token is worth; the body is a peer's bug to show
+      return new CreditToken(m.sequence(), credits, "", m.storedAt(), CreditToken.Reason.UNKNOWN);
+    }
   }
 
   static ReconcilerLease.Audit audit(Ledger l) {
