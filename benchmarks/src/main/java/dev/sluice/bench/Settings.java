@@ -1,6 +1,10 @@
 package dev.sluice.bench;
 
 import java.util.Locale;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /** What one benchmark run does; parsed from the command line. */
 record Settings(
@@ -47,107 +51,118 @@ record Settings(
         --only raw|sluice   run one pipeline (for tuning: no ratios, no JSON)
       """;
 
+  /** The command line as picocli reads it; options left out get the benchmark's default. */
+  @Command(name = "Bench")
+  static final class Flags {
+    @Parameters(index = "0", paramLabel = "BENCHMARK")
+    String benchmark;
+
+    @Option(names = "--server", paramLabel = "URL")
+    String server;
+
+    @Option(names = "--json")
+    boolean json;
+
+    @Option(names = "--seconds", defaultValue = "15")
+    int seconds;
+
+    @Option(names = "--warmup", defaultValue = "3")
+    int warmup;
+
+    @Option(names = "--work-us")
+    Integer workMicros;
+
+    @Option(names = "--concurrency", defaultValue = "8")
+    int concurrency;
+
+    @Option(names = "--prefetch")
+    Integer prefetch;
+
+    @Option(names = "--latency-target-ms", defaultValue = "0")
+    int latencyTargetMs;
+
+    @Option(names = "--max-capacity")
+    Integer maxCapacity;
+
+    @Option(names = "--heartbeat-ms", defaultValue = "250")
+    int heartbeatMs;
+
+    @Option(names = "--token-batch")
+    Integer tokenBatch;
+
+    @Option(names = "--outstanding")
+    Integer outstanding;
+
+    @Option(names = "--payload", defaultValue = "128")
+    int payload;
+
+    @Option(names = "--progress", defaultValue = "lines")
+    String progress;
+
+    @Option(names = "--only")
+    String only;
+  }
+
+  /** Reads the command line; throws {@link IllegalArgumentException} naming the bad option. */
   static Settings parse(String[] args) {
     if (args.length == 0) {
       throw new IllegalArgumentException("no benchmark given");
     }
-    String bench = args[0];
+    Flags f = new Flags();
+    try {
+      new CommandLine(f).parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
     boolean slow;
-    if (bench.equals(SLOW_WORKERS)) {
+    if (f.benchmark.equals(SLOW_WORKERS)) {
       slow = true;
-    } else if (bench.equals(CREDIT_OVERHEAD)) {
+    } else if (f.benchmark.equals(CREDIT_OVERHEAD)) {
       slow = false;
     } else {
-      throw new IllegalArgumentException("unknown benchmark '" + bench + "'");
+      throw new IllegalArgumentException("unknown benchmark '" + f.benchmark + "'");
     }
-    String server = null;
-    boolean json = false;
-    int seconds = 15;
-    int warmup = 3;
-    long work = slow ? 1000 : 0;
-    int concurrency = 8;
+    if (f.server == null) {
+      throw new IllegalArgumentException("--server URL is required");
+    }
     // slow-workers: a static window of 192 (8 handlers + 184) is ~35 ms of queue at ~5,500 msg/s,
     // inside the 50 ms p99 budget and deep enough to keep the handlers fed (docs/BENCHMARKS.md).
-    int prefetch = slow ? 184 : 1016;
-    int latencyTarget = 0;
-    int maxCapacity = slow ? 256 : 1000;
-    int heartbeat = 250;
-    int batch = slow ? 16 : 64;
-    int outstanding = slow ? 64 : 512;
-    int payload = 128;
-    String progress = "lines";
-    String only = null;
-    for (int i = 1; i < args.length; i++) {
-      String a = args[i];
-      switch (a) {
-        case "--json" -> json = true;
-        case "--server" -> server = value(args, ++i, a);
-        case "--seconds" -> seconds = intValue(args, ++i, a, 1, 3600);
-        case "--warmup" -> warmup = intValue(args, ++i, a, 0, 600);
-        case "--work-us" -> work = intValue(args, ++i, a, 0, 1_000_000);
-        case "--concurrency" -> concurrency = intValue(args, ++i, a, 1, 4096);
-        case "--prefetch" -> prefetch = intValue(args, ++i, a, 1, 4096);
-        case "--latency-target-ms" -> latencyTarget = intValue(args, ++i, a, 0, 60_000);
-        case "--max-capacity" -> maxCapacity = intValue(args, ++i, a, 1, 1_000_000);
-        case "--heartbeat-ms" -> heartbeat = intValue(args, ++i, a, 10, 60_000);
-        case "--token-batch" -> batch = intValue(args, ++i, a, 1, 1 << 20);
-        case "--outstanding" -> outstanding = intValue(args, ++i, a, 1, 100_000);
-        case "--payload" -> payload = intValue(args, ++i, a, 8, 1 << 20);
-        case "--only" -> {
-          only = value(args, ++i, a);
-          if (!only.matches("raw|sluice")) {
-            throw new IllegalArgumentException("--only must be raw or sluice");
-          }
-        }
-        case "--progress" -> {
-          progress = value(args, ++i, a).toLowerCase(Locale.ROOT);
-          if (!progress.matches("tty|lines|none")) {
-            throw new IllegalArgumentException("--progress must be tty, lines or none");
-          }
-        }
-        default -> throw new IllegalArgumentException("unknown option '" + a + "'");
-      }
+    int prefetch = or(f.prefetch, slow ? 184 : 1016);
+    int batch = or(f.tokenBatch, slow ? 16 : 64);
+    String progress = f.progress.toLowerCase(Locale.ROOT);
+    if (!progress.matches("tty|lines|none")) {
+      throw new IllegalArgumentException("--progress must be tty, lines or none");
     }
-    if (server == null) {
-      throw new IllegalArgumentException("--server URL is required");
+    if (f.only != null && !f.only.matches("raw|sluice")) {
+      throw new IllegalArgumentException("--only must be raw or sluice");
     }
     if (Integer.bitCount(batch) != 1) {
       throw new IllegalArgumentException("--token-batch must be a power of two, got " + batch);
     }
     return new Settings(
-        bench,
-        server,
-        json,
-        seconds,
-        warmup,
-        work,
-        concurrency,
-        prefetch,
-        latencyTarget,
-        maxCapacity,
-        heartbeat,
-        batch,
-        outstanding,
-        payload,
+        f.benchmark,
+        f.server,
+        f.json,
+        range("--seconds", f.seconds, 1, 3600),
+        range("--warmup", f.warmup, 0, 600),
+        range("--work-us", or(f.workMicros, slow ? 1000 : 0), 0, 1_000_000),
+        range("--concurrency", f.concurrency, 1, 4096),
+        range("--prefetch", prefetch, 1, 4096),
+        range("--latency-target-ms", f.latencyTargetMs, 0, 60_000),
+        range("--max-capacity", or(f.maxCapacity, slow ? 256 : 1000), 1, 1_000_000),
+        range("--heartbeat-ms", f.heartbeatMs, 10, 60_000),
+        range("--token-batch", batch, 1, 1 << 20),
+        range("--outstanding", or(f.outstanding, slow ? 64 : 512), 1, 100_000),
+        range("--payload", f.payload, 8, 1 << 20),
         progress,
-        only);
+        f.only);
   }
 
-  private static String value(String[] args, int i, String option) {
-    if (i >= args.length) {
-      throw new IllegalArgumentException(option + " needs a value");
-    }
-    return args[i];
+  private static int or(Integer value, int byDefault) {
+    return value != null ? value : byDefault;
   }
 
-  private static int intValue(String[] args, int i, String option, int min, int max) {
-    String v = value(args, i, option);
-    int n;
-    try {
-      n = Integer.parseInt(v);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(option + " needs a number, got '" + v + "'");
-    }
+  private static int range(String option, int n, int min, int max) {
     if (n < min || n > max) {
       throw new IllegalArgumentException(option + " must be in [" + min + ", " + max + "]");
     }

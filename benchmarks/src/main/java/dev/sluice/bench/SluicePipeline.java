@@ -6,7 +6,6 @@ import dev.sluice.QueueProducer;
 import dev.sluice.QueueSpec;
 import dev.sluice.Sluice;
 import dev.sluice.Worker;
-import dev.sluice.internal.credit.Ledgers;
 import dev.sluice.spi.Codec;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
@@ -33,6 +32,7 @@ final class SluicePipeline implements Pipeline {
   private Connection workerConn;
   private Connection monitorConn;
   private JetStreamManagement jsm;
+  private Sluice sluice;
   private Worker worker;
   private QueueProducer producer;
   private long[] seqAtStart;
@@ -65,8 +65,8 @@ final class SluicePipeline implements Pipeline {
     workerConn = Pipeline.connect(s.server(), "bench-sluice-worker");
     monitorConn = Pipeline.connect(s.server(), "bench-sluice-monitor");
     jsm = monitorConn.jetStreamManagement();
-    Sluice.using(monitorConn)
-        .provision(QueueSpec.builder(queue).tokenBatch(s.tokenBatch()).build());
+    sluice = Sluice.using(monitorConn);
+    sluice.provision(QueueSpec.builder(queue).tokenBatch(s.tokenBatch()).build());
     Worker.Builder b =
         Sluice.using(workerConn)
             .worker(queue)
@@ -87,7 +87,7 @@ final class SluicePipeline implements Pipeline {
     worker = b.start();
     // The reconciler mints the window after two agreeing audits (PROTOCOL.md §5.5).
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (Ledgers.tokens(jsm, queue) < worker.advertisedCapacity()) {
+    while (sluice.inspect(queue).tokens() < worker.advertisedCapacity()) {
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException(
             "the reconciler did not mint the window of "
@@ -108,7 +108,7 @@ final class SluicePipeline implements Pipeline {
 
   @Override
   public long backlog() throws Exception {
-    return Ledgers.backlog(jsm, queue);
+    return sluice.backlog(queue);
   }
 
   private long[] sequences() throws Exception {

@@ -1,10 +1,14 @@
 package dev.sluice;
 
+import dev.sluice.internal.inspect.DeadLetterStore;
+import dev.sluice.internal.inspect.QueueReader;
+import dev.sluice.internal.time.Clock;
 import dev.sluice.internal.topology.ConfigApplier;
 import dev.sluice.internal.topology.ConfigLoader;
 import dev.sluice.internal.topology.Topology;
 import io.nats.client.Connection;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -18,13 +22,22 @@ import java.util.Objects;
  * Worker worker = sluice.worker("orders").handle(ORDER_CODEC, (order, ctx) -> ship(order)).start();
  * }</pre>
  *
+ * <p>Read a queue's state with {@link #inspect(String)}, its stored messages with {@link
+ * #peek(String, long, int)} and its dead letters with {@link #deadLetters()}; none of them consumes
+ * anything.
+ *
  * <p>Thread-safe.
  */
 public final class Sluice {
+  /** The version of the Sluice protocol this library speaks ({@code sluice/v1}). */
+  public static final int PROTOCOL_VERSION = dev.sluice.internal.wire.Protocol.VERSION;
+
   private final Connection connection;
+  private final QueueReader reader;
 
   private Sluice(Connection connection) {
     this.connection = Objects.requireNonNull(connection, "connection");
+    this.reader = new QueueReader(connection, Clock.system());
   }
 
   /** Sluice on an open connection; the caller keeps ownership of it. */
@@ -32,6 +45,7 @@ public final class Sluice {
     return new Sluice(connection);
   }
 
+  /** The connection this instance uses; the caller owns it. */
   public Connection connection() {
     return connection;
   }
@@ -64,5 +78,77 @@ public final class Sluice {
   /** A builder for a worker on {@code queue}. */
   public Worker.Builder worker(String queue) {
     return new Worker.Builder(connection, queue);
+  }
+
+  /**
+   * Reads the state of {@code queue}: the credit protocol's terms (window, backlog, tokens, held,
+   * owed), every worker's advert, every producer's report, the reconciler's last audit, the
+   * dead-letter count and the hard limit. Consumes and changes nothing; a few requests to the
+   * server.
+   *
+   * @throws IllegalArgumentException if {@code queue} is not a valid queue name
+   * @throws QueueNotFoundException if the queue has no work stream (provision it first)
+   * @throws SluiceException if the server cannot be asked (the cause says why)
+   */
+  public QueueInspection inspect(String queue) {
+    return reader.inspect(queue);
+  }
+
+  /**
+   * B, the number of messages stored in {@code queue}'s work stream (not yet acknowledged or
+   * terminated, in flight included). One request: cheap enough to sample often, where {@link
+   * #inspect(String)} reads everything.
+   *
+   * @throws IllegalArgumentException if {@code queue} is not a valid queue name
+   * @throws QueueNotFoundException if the queue has no work stream
+   * @throws SluiceException if the server cannot be asked
+   */
+  public long backlog(String queue) {
+    return reader.backlog(queue);
+  }
+
+  /**
+   * The names of every queue on the server, sorted.
+   *
+   * @throws SluiceException if the server cannot be asked
+   */
+  public List<String> queues() {
+    return reader.queues();
+  }
+
+  /**
+   * Up to {@code max} messages stored in {@code queue}'s work stream, from sequence {@code
+   * fromSequence} on (from the oldest when it is 0 or less), without consuming them.
+   *
+   * @throws IllegalArgumentException if the queue name is not valid or {@code max} &lt; 1
+   * @throws QueueNotFoundException if the queue has no work stream
+   * @throws SluiceException if the server cannot be asked
+   */
+  public List<StoredMessage> peek(String queue, long fromSequence, int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("max < 1: " + max);
+    }
+    return reader.peek(queue, fromSequence, max);
+  }
+
+  /**
+   * Up to {@code max} of the credit tokens stored for {@code queue} (held ones included), oldest
+   * first, with who minted each and why: a trace of where the queue's credits came from. Consumes
+   * nothing.
+   *
+   * @throws IllegalArgumentException if the queue name is not valid or {@code max} &lt; 1
+   * @throws QueueNotFoundException if the queue has no work stream
+   * @throws SluiceException if the server cannot be asked
+   */
+  public List<CreditToken> creditTokens(String queue, int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("max < 1: " + max);
+    }
+    return reader.creditTokens(queue, max);
+  }
+
+  /** The dead letters of every queue: list, replay, purge. */
+  public DeadLetterQueue deadLetters() {
+    return new DeadLetterQueue(new DeadLetterStore(connection, reader));
   }
 }

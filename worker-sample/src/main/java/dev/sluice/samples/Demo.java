@@ -1,13 +1,12 @@
 package dev.sluice.samples;
 
+import dev.sluice.DeadLetterRecord;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueProducer;
 import dev.sluice.SendResult;
 import dev.sluice.Sluice;
+import dev.sluice.SluiceHeaders;
 import dev.sluice.Worker;
-import dev.sluice.internal.credit.Ledgers;
-import dev.sluice.internal.proto.QueueSettings;
-import dev.sluice.internal.wire.Protocol;
 import dev.sluice.samples.orders.Orders;
 import dev.sluice.samples.orders.SampleConnections;
 import dev.sluice.samples.producer.OrderProducer;
@@ -15,10 +14,6 @@ import dev.sluice.samples.worker.Effects;
 import dev.sluice.samples.worker.OrderHandler;
 import dev.sluice.samples.worker.OrderWorker;
 import io.nats.client.Connection;
-import io.nats.client.JetStreamManagement;
-import io.nats.client.KeyValue;
-import io.nats.client.api.KeyValueEntry;
-import io.nats.client.api.MessageInfo;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,6 +28,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The one-command demo (run by {@code scripts/demo}): applies {@code jetstream-config/}, starts
@@ -41,7 +39,7 @@ import org.HdrHistogram.Histogram;
  * message. See docs/DEMO.md.
  */
 public final class Demo {
-  /** The demo's options; {@link #parse} reads them from the command line. */
+  /** The demo's options; {@link #parse} reads them from the command line (picocli). */
   public record Options(
       String server,
       int messages,
@@ -58,81 +56,92 @@ public final class Demo {
       boolean json,
       long seed) {
 
-    static final String USAGE =
-        """
-        usage: Demo --server URL [--messages N] [--workers K] [--fail-rate P] [--poison-rate P]
-                    [--v1-share S] [--work-ms MS] [--concurrency N] [--prefetch N]
-                    [--config DIR] [--drain-timeout S] [--progress tty|lines|off] [--json]
-                    [--seed N]""";
-
+    /**
+     * Reads the options; throws {@link IllegalArgumentException} with the message and the usage for
+     * a bad or missing option (and with the usage alone for {@code --help}).
+     */
     public static Options parse(String... args) {
-      String server = null;
-      int messages = 3000;
-      int workers = 3;
-      double failRate = 0.05;
-      Double poisonRate = null;
-      double v1Share = 0.2;
-      long workMs = 10;
-      int concurrency = 4;
-      int prefetch = 28; // capacity 4 + 28 = 32 = the token batch: see docs/DEMO.md
-      Path config = Path.of("jetstream-config");
-      Duration drain = Duration.ofSeconds(60);
-      Progress progress = Progress.LINES;
-      boolean json = false;
-      long seed = System.currentTimeMillis(); // fresh message ids on every run
-      for (int i = 0; i < args.length; i++) {
-        String a = args[i];
-        if (a.equals("--json")) {
-          json = true;
-          continue;
-        }
-        if (a.equals("-h") || a.equals("--help")) {
-          throw new IllegalArgumentException(USAGE);
-        }
-        if (i + 1 >= args.length) {
-          throw new IllegalArgumentException("missing value for " + a + "\n" + USAGE);
-        }
-        String v = args[++i];
-        switch (a) {
-          case "--server" -> server = v;
-          case "--messages" -> messages = Integer.parseInt(v);
-          case "--workers" -> workers = Integer.parseInt(v);
-          case "--fail-rate" -> failRate = Double.parseDouble(v);
-          case "--poison-rate" -> poisonRate = Double.parseDouble(v);
-          case "--v1-share" -> v1Share = Double.parseDouble(v);
-          case "--work-ms" -> workMs = Long.parseLong(v);
-          case "--concurrency" -> concurrency = Integer.parseInt(v);
-          case "--prefetch" -> prefetch = Integer.parseInt(v);
-          case "--config" -> config = Path.of(v);
-          case "--drain-timeout" -> drain = Duration.ofSeconds(Long.parseLong(v));
-          case "--progress" -> progress = Progress.valueOf(v.toUpperCase(Locale.ROOT));
-          case "--seed" -> seed = Long.parseLong(v);
-          default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
-        }
+      Flags f = new Flags();
+      CommandLine cl = new CommandLine(f).setCaseInsensitiveEnumValuesAllowed(true);
+      try {
+        cl.parseArgs(args);
+      } catch (CommandLine.ParameterException e) {
+        throw new IllegalArgumentException(e.getMessage() + "\n" + cl.getUsageMessage(), e);
       }
-      if (server == null) {
-        throw new IllegalArgumentException("--server is required\n" + USAGE);
+      if (cl.isUsageHelpRequested()) {
+        throw new IllegalArgumentException(cl.getUsageMessage());
       }
-      if (messages < 1 || workers < 1 || failRate < 0 || failRate > 1) {
+      if (f.messages < 1 || f.workers < 1 || f.failRate < 0 || f.failRate > 1) {
         throw new IllegalArgumentException("need messages >= 1, workers >= 1, 0 <= fail-rate <= 1");
       }
-      double poison = poisonRate != null ? poisonRate : failRate / 5;
       return new Options(
-          server,
-          messages,
-          workers,
-          failRate,
-          poison,
-          v1Share,
-          workMs,
-          concurrency,
-          prefetch,
-          config,
-          drain,
-          progress,
-          json,
-          seed);
+          f.server,
+          f.messages,
+          f.workers,
+          f.failRate,
+          f.poisonRate != null ? f.poisonRate : f.failRate / 5,
+          f.v1Share,
+          f.workMs,
+          f.concurrency,
+          f.prefetch,
+          f.config,
+          Duration.ofSeconds(f.drainTimeoutSeconds),
+          f.progress,
+          f.json,
+          f.seed != null ? f.seed : System.currentTimeMillis()); // fresh message ids every run
     }
+  }
+
+  /** The command line of {@link Demo}, as picocli reads it. */
+  @Command(name = "Demo", sortOptions = false)
+  static final class Flags {
+    @Option(names = "--server", required = true, paramLabel = "URL", description = "NATS URL.")
+    String server;
+
+    @Option(names = "--messages", defaultValue = "3000", description = "Orders to send.")
+    int messages;
+
+    @Option(names = "--workers", defaultValue = "3", description = "Workers (K).")
+    int workers;
+
+    @Option(names = "--fail-rate", defaultValue = "0.05", description = "Transient failures.")
+    double failRate;
+
+    @Option(names = "--poison-rate", description = "Poison orders (default fail-rate / 5).")
+    Double poisonRate;
+
+    @Option(names = "--v1-share", defaultValue = "0.2", description = "Share of v1 orders.")
+    double v1Share;
+
+    @Option(names = "--work-ms", defaultValue = "10", description = "Handler work per order.")
+    long workMs;
+
+    @Option(names = "--concurrency", defaultValue = "4", description = "Handlers per worker.")
+    int concurrency;
+
+    // capacity 4 + 28 = 32 = the token batch: see docs/DEMO.md
+    @Option(names = "--prefetch", defaultValue = "28", description = "Prefetch per worker.")
+    int prefetch;
+
+    @Option(names = "--config", defaultValue = "jetstream-config", paramLabel = "DIR")
+    Path config;
+
+    @Option(names = "--drain-timeout", defaultValue = "60", paramLabel = "S")
+    long drainTimeoutSeconds;
+
+    @Option(names = "--progress", defaultValue = "LINES", description = "tty, lines or off.")
+    Progress progress;
+
+    @Option(names = "--json", description = "Print the summary as JSON too.")
+    boolean json;
+
+    @Option(names = "--seed", description = "Random seed (default: the time).")
+    Long seed;
+
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true)
+    boolean help;
   }
 
   /** How the progress line is shown: rewritten in place, one line per second, or not at all. */
@@ -243,12 +252,10 @@ public final class Demo {
   /** Runs the whole demo and returns its summary; closes everything it opened. */
   public Summary run() throws Exception {
     try (Connection nc = connect("demo-monitor")) {
-      JetStreamManagement jsm = nc.jetStreamManagement();
       Sluice sluice = Sluice.using(nc);
       sluice.apply(o.config(), false); // idempotent: streams, consumers, KV buckets, settings
-      int tokenBatch = tokenBatch(nc);
-      long dlqStart = jsm.getStreamInfo(Protocol.DLQ_STREAM).getStreamState().getLastSequence();
-      long before = Ledgers.backlog(jsm, Orders.QUEUE);
+      int tokenBatch = sluice.inspect(Orders.QUEUE).effectiveTokenBatch();
+      long before = sluice.backlog(Orders.QUEUE);
       if (before > 0) {
         err.printf("demo: the queue already holds %d messages from an earlier run%n", before);
       }
@@ -259,7 +266,7 @@ public final class Demo {
               new OrderHandler.Settings(Duration.ofMillis(o.workMs()), o.failRate()),
               effects,
               (order, ctx) -> {
-                String sentAt = ctx.headers().get("Sluice-Sent-At");
+                String sentAt = ctx.headers().get(SluiceHeaders.SENT_AT);
                 if (sentAt != null) {
                   e2e.recordValue(Math.max(0, System.currentTimeMillis() - Long.parseLong(sentAt)));
                 }
@@ -296,7 +303,7 @@ public final class Demo {
       timers.scheduleWithFixedDelay(
           () -> {
             try {
-              backlog = Ledgers.backlog(jsm, Orders.QUEUE);
+              backlog = sluice.backlog(Orders.QUEUE);
               maxBacklog.accumulateAndGet(backlog, Math::max);
             } catch (Exception e) {
               // the next sample will tell
@@ -311,11 +318,10 @@ public final class Demo {
       connections.add(pc);
       producer =
           Sluice.using(pc).producer(Orders.QUEUE).acquireTimeout(Duration.ofSeconds(60)).build();
-      QueueProducer p = producer;
       long progressMs = o.progress() == Progress.TTY ? 250 : 1000;
       if (o.progress() != Progress.OFF) {
         timers.scheduleAtFixedRate(
-            () -> progress(jsm, p, produced.get(), window, slack, rate, start),
+            () -> progress(sluice, produced.get(), window, slack, rate, start),
             progressMs,
             progressMs,
             TimeUnit.MILLISECONDS);
@@ -350,7 +356,7 @@ public final class Demo {
         while (System.nanoTime() < deadline) {
           long dlq = workers.stream().mapToLong(Worker::deadLetteredCount).sum();
           if (effects.completedMessages() + dlq >= produced.get()
-              && Ledgers.backlog(jsm, Orders.QUEUE) == 0) {
+              && sluice.backlog(Orders.QUEUE) == 0) {
             break;
           }
           Thread.sleep(50);
@@ -368,7 +374,7 @@ public final class Demo {
       }
 
       // Account for every produced message: processed (effects), or a dead-letter record.
-      Set<String> deadLettered = deadLetteredIds(jsm, dlqStart);
+      Set<String> deadLettered = deadLetteredIds(sluice);
       long processed = 0;
       long lost = 0;
       for (String id : producedIds) {
@@ -384,7 +390,7 @@ public final class Demo {
         retried += w.retriedCount();
         dupAcked += w.duplicateCount();
       }
-      long creditsAtEnd = Ledgers.tokens(jsm, Orders.QUEUE);
+      long creditsAtEnd = sluice.inspect(Orders.QUEUE).tokens();
       return new Summary(
           producedIds.size(),
           processed,
@@ -420,53 +426,19 @@ public final class Demo {
     workers.parallelStream().forEach(Worker::close);
   }
 
-  /** The queue's token batch from its settings in KV (PROTOCOL.md §2), default 32. */
-  private static int tokenBatch(Connection nc) throws Exception {
-    KeyValue kv = nc.keyValue(Protocol.CONTROL_BUCKET);
-    KeyValueEntry e = kv.get(Protocol.settingsKey(Orders.QUEUE));
-    if (e != null && e.getValue() != null) {
-      int b = QueueSettings.parseFrom(e.getValue()).getTokenBatch();
-      if (b > 0) {
-        return b;
-      }
-    }
-    return 32;
-  }
-
-  /**
-   * Original message ids of this run's dead-letter records (after stream sequence {@code from}).
-   */
-  private Set<String> deadLetteredIds(JetStreamManagement jsm, long from) throws Exception {
+  /** Original message ids of this run's orders that have a dead-letter record. */
+  private Set<String> deadLetteredIds(Sluice sluice) {
     Set<String> ids = ConcurrentHashMap.newKeySet();
-    long last = jsm.getStreamInfo(Protocol.DLQ_STREAM).getStreamState().getLastSequence();
-    String subject = "sluice.dlq." + Orders.QUEUE;
-    long seq = from + 1;
-    while (seq <= last) {
-      MessageInfo mi;
-      try {
-        mi = jsm.getNextMessage(Protocol.DLQ_STREAM, seq, subject);
-      } catch (io.nats.client.JetStreamApiException e) {
-        break; // no further message on the subject
-      }
-      String id = mi.getHeaders() == null ? null : mi.getHeaders().getFirst("Sluice-Dlq-Msg-Id");
-      if (id != null && producedIds.contains(id)) {
-        ids.add(id);
-      }
-      seq = mi.getSeq() + 1;
+    for (DeadLetterRecord r : sluice.deadLetters().list(Orders.QUEUE, Integer.MAX_VALUE)) {
+      r.originalMessageId().filter(producedIds::contains).ifPresent(ids::add);
     }
     return ids;
   }
 
   private void progress(
-      JetStreamManagement jsm,
-      QueueProducer producer,
-      long produced,
-      long window,
-      long slack,
-      RateMeter rate,
-      long start) {
+      Sluice sluice, long produced, long window, long slack, RateMeter rate, long start) {
     try {
-      credits = Ledgers.tokens(jsm, Orders.QUEUE);
+      credits = sluice.inspect(Orders.QUEUE).tokens();
     } catch (Exception e) {
       // keep the last reading
     }

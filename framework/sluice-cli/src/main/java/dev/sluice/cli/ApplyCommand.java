@@ -1,7 +1,6 @@
 package dev.sluice.cli;
 
 import dev.sluice.ApplyReport;
-import dev.sluice.Sluice;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,7 +36,7 @@ final class ApplyCommand extends BaseCommand {
       throw CliException.notFound(
           "no directory " + path.toAbsolutePath() + " (give the jetstream-config path)");
     }
-    ApplyReport report = Sluice.using(s.nc).apply(path, dryRun);
+    ApplyReport report = s.sluice().apply(path, dryRun);
     if (json()) {
       Map<String, Object> m = Json.obj();
       m.put("dry_run", dryRun);

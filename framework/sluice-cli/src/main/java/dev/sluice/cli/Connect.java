@@ -1,11 +1,9 @@
 package dev.sluice.cli;
 
+import dev.sluice.Sluice;
 import io.nats.client.AuthenticationException;
 import io.nats.client.Connection;
 import io.nats.client.ErrorListener;
-import io.nats.client.JetStreamApiException;
-import io.nats.client.JetStreamManagement;
-import io.nats.client.KeyValue;
 import io.nats.client.Nats;
 import io.nats.client.Options;
 import java.io.IOException;
@@ -221,22 +219,16 @@ final class Connect {
     }
   }
 
-  /** An open connection plus the JetStream handles the commands use. */
+  /** An open connection and the Sluice read model on it. */
   static final class Session implements AutoCloseable {
     final Connection nc;
-    final JetStreamManagement jsm;
     final SluiceCli options;
+    private final Sluice sluice;
 
     Session(Connection nc, SluiceCli options) {
       this.nc = nc;
       this.options = options;
-      try {
-        this.jsm =
-            nc.jetStreamManagement(
-                io.nats.client.JetStreamOptions.builder().requestTimeout(options.timeout).build());
-      } catch (IOException e) {
-        throw new CliException(ExitCodes.CONNECT, "JetStream is not available: " + e.getMessage());
-      }
+      this.sluice = Sluice.using(nc);
     }
 
     String url() {
@@ -244,24 +236,14 @@ final class Connect {
       return u == null ? options.server : u;
     }
 
-    KeyValue kv(String bucket) {
-      try {
-        return nc.keyValue(bucket);
-      } catch (IOException e) {
-        throw new CliException(ExitCodes.CONNECT, "cannot open KV bucket " + bucket + ": " + e);
-      }
+    /** Sluice on this session's connection: the read model and the dead-letter operations. */
+    Sluice sluice() {
+      return sluice;
     }
 
-    /** Names of every Sluice queue (streams named {@code SLUICE_Q_*}), sorted. */
-    List<String> queues() throws IOException, JetStreamApiException {
-      List<String> out = new ArrayList<>();
-      for (String s : jsm.getStreamNames()) {
-        if (s.startsWith("SLUICE_Q_")) {
-          out.add(s.substring("SLUICE_Q_".length()));
-        }
-      }
-      out.sort(null);
-      return out;
+    /** Names of every Sluice queue, sorted. */
+    List<String> queues() {
+      return sluice.queues();
     }
 
     @Override

@@ -1,7 +1,7 @@
 package dev.sluice.cli;
 
-import dev.sluice.internal.proto.Ledger;
-import dev.sluice.internal.proto.ProducerReport;
+import dev.sluice.ProducerReport;
+import dev.sluice.ReconcilerLease;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -48,65 +48,65 @@ final class CreditsCommand extends BaseCommand {
           .row(
               st.window(),
               st.backlog(),
-              st.tokens,
-              st.heldSpent(),
-              st.heldUnspent(),
+              st.in.tokens(),
+              st.in.heldSpent(),
+              st.in.heldUnspent(),
               st.creditsAvailable(),
-              st.owed(),
-              st.deficit())
+              st.in.owed(),
+              st.in.deficit())
           .print(out());
-      if (!st.producers.isEmpty()) {
+      if (!st.in.producers().isEmpty()) {
         Table p =
             new Table(
                 "PRODUCER", "HELD-SPENT", "HELD-UNSPENT", "WAITING", "SENT", "LANG", "LAST SEEN");
-        for (ProducerReport r : st.producers) {
+        for (ProducerReport r : st.in.producers()) {
           p.row(
-              r.getProducerId()
-                  + (dev.sluice.internal.credit.Window.live(r, st.now) ? "" : " (expired)"),
-              r.getHeldSpent(),
-              r.getHeldUnspent(),
-              r.getWaiting(),
-              r.getSentTotal(),
-              r.getLanguage(),
-              Table.age(Math.max(0, st.now - r.getHeartbeatUnixMs())) + " ago");
+              r.producerId() + (r.live() ? "" : " (expired)"),
+              r.heldSpent(),
+              r.heldUnspent(),
+              r.waiting(),
+              r.sentTotal(),
+              r.language(),
+              Table.age(Math.max(0, st.now - r.heartbeatAt().toEpochMilli())) + " ago");
         }
         p.print(out());
       }
-      if (st.lease == null) {
+      ReconcilerLease lease = st.in.reconciler().orElse(null);
+      if (lease == null) {
         out().println("reconciler: no lease (no worker has audited this queue)");
       } else {
-        long in = st.lease.getExpiresUnixMs() - st.now;
+        long in = lease.expiresAt().toEpochMilli() - st.now;
         out()
             .println(
                 "reconciler: "
-                    + st.lease.getHolder()
+                    + lease.holder()
                     + (in >= 0
                         ? ", expires in " + Table.age(in)
                         : ", expired " + Table.age(-in) + " ago")
                     + ", previous deficit "
-                    + st.lease.getPreviousDeficit());
-        if (st.lease.hasLast()) {
-          Ledger l = st.lease.getLast();
+                    + lease.previousDeficit());
+        if (lease.lastAudit().isPresent()) {
+          ReconcilerLease.Audit l = lease.lastAudit().get();
           out()
               .println(
                   "last audit "
-                      + Table.age(Math.max(0, st.now - l.getAuditUnixMs()))
+                      + Table.age(Math.max(0, st.now - l.at().toEpochMilli()))
                       + " ago: W="
-                      + l.getWindow()
+                      + l.window()
                       + " B="
-                      + l.getBacklog()
+                      + l.backlog()
                       + " T="
-                      + l.getTokens()
+                      + l.tokens()
                       + " S="
-                      + l.getHeldSpent()
+                      + l.heldSpent()
                       + " O="
-                      + l.getOwed()
+                      + l.owed()
                       + " d="
-                      + l.getDeficit()
+                      + l.deficit()
                       + " minted="
-                      + l.getMinted()
+                      + l.minted()
                       + " burned="
-                      + l.getBurned());
+                      + l.burned());
         }
       }
       out().flush();

@@ -1,20 +1,22 @@
 package dev.sluice.cli;
 
+import dev.sluice.DeadLetterQueue;
 import dev.sluice.DeadLetterReason;
-import dev.sluice.internal.wire.DeadLetters;
-import dev.sluice.internal.wire.Protocol;
-import io.nats.client.JetStreamApiException;
-import io.nats.client.PurgeOptions;
-import io.nats.client.api.MessageInfo;
-import io.nats.client.api.PublishAck;
-import io.nats.client.api.PurgeResponse;
-import io.nats.client.impl.Headers;
-import io.nats.client.impl.NatsMessage;
+import dev.sluice.DeadLetterRecord;
+import dev.sluice.PublishException;
+import dev.sluice.QueueFullException;
+import dev.sluice.QueueSpec;
+import dev.sluice.ReplayResult;
+import dev.sluice.SluiceHeaders;
+import dev.sluice.StoredMessage;
 import java.io.Console;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -42,26 +44,24 @@ final class DlqCommand implements Callable<Integer> {
     return ExitCodes.USAGE;
   }
 
-  static final String PREFIX = "sluice.dlq.";
-
-  static String subject(String queue) {
-    if (queue == null) {
-      return PREFIX + ">";
+  /** {@code queue} when it is a valid queue name (or null: every queue); else a usage error. */
+  static String checkQueue(String queue) {
+    if (queue != null) {
+      try {
+        QueueSpec.of(queue);
+      } catch (IllegalArgumentException e) {
+        throw CliException.usage(e.getMessage());
+      }
     }
-    try {
-      Protocol.requireQueueName(queue);
-    } catch (IllegalArgumentException e) {
-      throw CliException.usage(e.getMessage());
-    }
-    return Protocol.dlqSubject(queue);
+    return queue;
   }
 
-  static String reasonCode(String reason) {
+  static DeadLetterReason reason(String reason) {
     if (reason == null) {
       return null;
     }
     try {
-      return DeadLetterReason.fromCode(reason).code();
+      return DeadLetterReason.fromCode(reason);
     } catch (IllegalArgumentException e) {
       List<String> codes = new ArrayList<>();
       for (DeadLetterReason r : DeadLetterReason.values()) {
@@ -72,96 +72,54 @@ final class DlqCommand implements Callable<Integer> {
     }
   }
 
-  static boolean dlqExists(Connect.Session s) throws Exception {
-    try {
-      s.jsm.getStreamInfo(Protocol.DLQ_STREAM);
-      return true;
-    } catch (JetStreamApiException e) {
-      if (e.getApiErrorCode() == QueueState.STREAM_NOT_FOUND) {
-        return false;
-      }
-      throw e;
-    }
-  }
-
   /** Records of {@code queue} (or every queue), optionally with one reason. */
-  static List<MessageInfo> records(Connect.Session s, String queue, String reason, int max)
-      throws Exception {
-    if (!dlqExists(s)) {
-      return List.of();
-    }
-    List<MessageInfo> out = new ArrayList<>();
-    long seq = 1;
-    while (out.size() < max) {
-      List<MessageInfo> batch = Messages.read(s.jsm, Protocol.DLQ_STREAM, subject(queue), seq, 256);
-      if (batch.isEmpty()) {
-        break;
-      }
-      for (MessageInfo mi : batch) {
-        if (reason == null
-            || reason.equals(Messages.first(mi.getHeaders(), Protocol.H_DLQ_REASON))) {
-          if (out.size() < max) {
-            out.add(mi);
-          }
-        }
-      }
-      seq = batch.get(batch.size() - 1).getSeq() + 1;
-    }
-    return out;
+  static List<DeadLetterRecord> records(
+      Connect.Session s, String queue, DeadLetterReason reason, int max) {
+    return s.sluice()
+        .deadLetters()
+        .list(Optional.ofNullable(checkQueue(queue)), Optional.ofNullable(reason), max);
   }
 
-  static String queueOf(MessageInfo mi) {
-    String subj = mi.getSubject();
-    return subj != null && subj.startsWith(PREFIX) ? subj.substring(PREFIX.length()) : subj;
+  /** The record with {@code seq} (of {@code queue} when given), or a not-found error. */
+  static DeadLetterRecord record(Connect.Session s, String queue, long seq) {
+    checkQueue(queue);
+    return s.sluice()
+        .deadLetters()
+        .get(seq)
+        .filter(r -> queue == null || r.queue().equals(queue))
+        .orElseThrow(
+            () ->
+                CliException.notFound(
+                    "no dead letter with sequence "
+                        + seq
+                        + (queue == null ? "" : " for queue " + queue)
+                        + " (list them with 'sluice dlq list')"));
   }
 
-  static Map<String, Object> recordJson(MessageInfo mi, boolean full) {
-    Headers h = mi.getHeaders();
+  static Map<String, Object> recordJson(DeadLetterRecord r, boolean full) {
+    StoredMessage mi = r.message();
     Map<String, Object> m = Json.obj();
-    m.put("dlq_seq", mi.getSeq());
-    m.put("queue", queueOf(mi));
-    m.put("reason", Messages.first(h, Protocol.H_DLQ_REASON));
-    m.put("error", Messages.first(h, Protocol.H_DLQ_ERROR));
-    String attempts = Messages.first(h, Protocol.H_DLQ_ATTEMPTS);
-    m.put("attempts", attempts == null ? null : parseLong(attempts));
-    m.put("original_msg_id", Messages.first(h, Protocol.H_DLQ_MSG_ID));
-    m.put("type", Messages.first(h, Protocol.H_TYPE));
-    m.put("type_version", Messages.first(h, Protocol.H_TYPE_VERSION));
-    m.put("worker", Messages.first(h, Protocol.H_DLQ_WORKER));
-    String at = Messages.first(h, Protocol.H_DLQ_AT);
-    m.put("at_unix_ms", at == null ? null : parseLong(at));
-    String seq = Messages.first(h, Protocol.H_DLQ_STREAM_SEQ);
-    m.put("stream_seq", seq == null ? null : parseLong(seq));
-    m.put("traceparent", Messages.first(h, Protocol.H_TRACEPARENT));
+    m.put("dlq_seq", r.sequence());
+    m.put("queue", r.queue());
+    m.put("reason", r.reasonCode().orElse(null));
+    m.put("error", r.error().orElse(null));
+    m.put("attempts", boxed(r.attempts()));
+    m.put("original_msg_id", r.originalMessageId().orElse(null));
+    m.put("type", r.type().orElse(null));
+    m.put("type_version", Messages.first(mi, SluiceHeaders.TYPE_VERSION));
+    m.put("worker", r.workerId().orElse(null));
+    m.put("at_unix_ms", r.deadLetteredAt().map(Instant::toEpochMilli).orElse(null));
+    m.put("stream_seq", boxed(r.streamSequence()));
+    m.put("traceparent", Messages.first(mi, SluiceHeaders.TRACEPARENT));
     if (full) {
-      m.put("headers", Messages.headers(h));
-      Messages.payload(m, mi.getData(), 0);
+      m.put("headers", Messages.headers(mi));
+      Messages.payload(m, mi.data(), 0);
     }
     return m;
   }
 
-  /**
-   * §8.3 replay headers, less any {@code Nats-Expected-*} publish precondition copied from the
-   * original publish (the stored record carries the producer's {@code Nats-Expected-Stream}, which
-   * would make the server refuse the replay).
-   */
-  static Headers replayHeaders(MessageInfo record) {
-    Headers h = DeadLetters.replayHeaders(record.getHeaders(), record.getSeq());
-    Headers out = new Headers();
-    for (String key : h.keySet()) {
-      if (!key.startsWith("Nats-Expected-")) {
-        out.put(key, h.get(key));
-      }
-    }
-    return out;
-  }
-
-  private static Long parseLong(String s) {
-    try {
-      return Long.parseLong(s.trim());
-    } catch (NumberFormatException e) {
-      return null;
-    }
+  private static Long boxed(OptionalLong v) {
+    return v.isPresent() ? v.getAsLong() : null;
   }
 
   @Command(name = "list", description = "List dead letters with reason, error and attempts.")
@@ -180,10 +138,10 @@ final class DlqCommand implements Callable<Integer> {
 
     @Override
     int run(Connect.Session s) throws Exception {
-      List<MessageInfo> recs = records(s, queue, reasonCode(reason), Math.max(1, limit));
+      List<DeadLetterRecord> recs = records(s, queue, reason(reason), Math.max(1, limit));
       if (json()) {
         List<Object> rs = new ArrayList<>();
-        for (MessageInfo mi : recs) {
+        for (DeadLetterRecord mi : recs) {
           rs.add(recordJson(mi, false));
         }
         Map<String, Object> m = Json.obj();
@@ -198,7 +156,7 @@ final class DlqCommand implements Callable<Integer> {
       }
       Table t = new Table("SEQ", "QUEUE", "REASON", "ATTEMPTS", "AGE", "TYPE", "MSG-ID", "ERROR");
       long now = System.currentTimeMillis();
-      for (MessageInfo mi : recs) {
+      for (DeadLetterRecord mi : recs) {
         Map<String, Object> r = recordJson(mi, false);
         Long at = (Long) r.get("at_unix_ms");
         String error = String.valueOf(r.get("error"));
@@ -227,16 +185,7 @@ final class DlqCommand implements Callable<Integer> {
 
     @Override
     int run(Connect.Session s) throws Exception {
-      MessageInfo mi = dlqExists(s) ? Messages.get(s.jsm, Protocol.DLQ_STREAM, seq) : null;
-      if (mi == null
-          || !mi.getSubject().startsWith(PREFIX)
-          || (queue != null && !mi.getSubject().equals(subject(queue)))) {
-        throw CliException.notFound(
-            "no dead letter with sequence "
-                + seq
-                + (queue == null ? "" : " for queue " + queue)
-                + " (list them with 'sluice dlq list')");
-      }
+      DeadLetterRecord mi = record(s, queue, seq);
       Map<String, Object> r = recordJson(mi, true);
       if (json()) {
         printJson(r);
@@ -245,7 +194,7 @@ final class DlqCommand implements Callable<Integer> {
       for (Map.Entry<String, Object> e : r.entrySet()) {
         if (e.getKey().equals("headers")) {
           out().println("headers:");
-          for (Map.Entry<String, Object> h : Messages.headers(mi.getHeaders()).entrySet()) {
+          for (Map.Entry<String, Object> h : Messages.headers(mi.message()).entrySet()) {
             out().println("  " + h.getKey() + ": " + h.getValue());
           }
         } else {
@@ -291,63 +240,37 @@ final class DlqCommand implements Callable<Integer> {
 
     @Override
     int run(Connect.Session s) throws Exception {
-      String reason = reasonCode(selection.reason);
+      DeadLetterReason reason = reason(selection.reason);
       int max = limit == null ? Integer.MAX_VALUE : Math.max(1, limit);
-      List<MessageInfo> recs;
-      if (selection.seq != null) {
-        MessageInfo mi =
-            dlqExists(s) ? Messages.get(s.jsm, Protocol.DLQ_STREAM, selection.seq) : null;
-        if (mi == null
-            || !mi.getSubject().startsWith(PREFIX)
-            || (queue != null && !mi.getSubject().equals(subject(queue)))) {
-          throw CliException.notFound(
-              "no dead letter with sequence "
-                  + selection.seq
-                  + (queue == null ? "" : " for queue " + queue)
-                  + " (list them with 'sluice dlq list')");
-        }
-        recs = List.of(mi);
-      } else {
-        recs = records(s, queue, reason, max);
-      }
+      List<DeadLetterRecord> recs =
+          selection.seq != null
+              ? List.of(record(s, queue, selection.seq))
+              : records(s, queue, reason, max);
       Set<String> present = new HashSet<>();
       List<Object> done = new ArrayList<>();
       String failure = null;
       int replayed = 0;
-      for (MessageInfo mi : recs) {
-        String q = queueOf(mi);
+      for (DeadLetterRecord mi : recs) {
+        String q = mi.queue();
         if (!present.contains(q)) {
           QueueState.read(s, q); // not found -> exit 4
           present.add(q);
         }
         Map<String, Object> r = Json.obj();
-        r.put("dlq_seq", mi.getSeq());
+        r.put("dlq_seq", mi.sequence());
         r.put("queue", q);
-        r.put("original_msg_id", Messages.first(mi.getHeaders(), Protocol.H_DLQ_MSG_ID));
-        r.put("replay_msg_id", "replay." + mi.getSeq());
+        r.put("original_msg_id", mi.originalMessageId().orElse(null));
+        r.put("replay_msg_id", mi.replayMessageId());
         if (!dryRun) {
-          Headers h = replayHeaders(mi);
-          PublishAck ack;
+          ReplayResult result;
           try {
-            ack =
-                s.nc
-                    .jetStream()
-                    .publish(
-                        NatsMessage.builder()
-                            .subject(Protocol.workSubject(q))
-                            .headers(h)
-                            .data(mi.getData())
-                            .build());
-          } catch (JetStreamApiException e) {
-            failure =
-                e.getApiErrorCode() == Protocol.ERR_MAX_MSGS
-                    ? "queue " + q + " is at its hard limit (max_msgs); replay again later"
-                    : "publishing dead letter " + mi.getSeq() + " failed: " + e.getMessage();
+            result = s.sluice().deadLetters().replay(mi);
+          } catch (QueueFullException | PublishException e) {
+            failure = e.getMessage();
             break;
           }
-          r.put("work_seq", ack.getSeqno());
-          r.put("duplicate", ack.isDuplicate());
-          s.jsm.deleteMessage(Protocol.DLQ_STREAM, mi.getSeq());
+          r.put("work_seq", result.workSequence());
+          r.put("duplicate", result.duplicate());
           replayed++;
         }
         done.add(r);
@@ -404,17 +327,12 @@ final class DlqCommand implements Callable<Integer> {
 
     @Override
     int run(Connect.Session s) throws Exception {
-      String subject = subject(queue);
-      if (!dlqExists(s)) {
-        throw CliException.notFound("stream " + Protocol.DLQ_STREAM + " does not exist");
+      checkQueue(queue);
+      DeadLetterQueue dlq = s.sluice().deadLetters();
+      if (!dlq.exists()) {
+        throw CliException.notFound("stream SLUICE_DLQ does not exist");
       }
-      long count;
-      if (queue != null) {
-        Long n = QueueState.deadLetterCount(s, queue);
-        count = n == null ? 0 : n;
-      } else {
-        count = records(s, null, null, Integer.MAX_VALUE).size();
-      }
+      long count = queue != null ? dlq.count(queue) : dlq.countAll();
       String what = count + " dead letters" + (queue == null ? " of every queue" : " of " + queue);
       if (!yes) {
         Console console = System.console();
@@ -426,15 +344,14 @@ final class DlqCommand implements Callable<Integer> {
           throw CliException.usage("purge cancelled");
         }
       }
-      PurgeResponse r =
-          s.jsm.purgeStream(Protocol.DLQ_STREAM, PurgeOptions.builder().subject(subject).build());
+      long purged = queue != null ? dlq.purge(queue) : dlq.purgeAll();
       if (json()) {
         Map<String, Object> m = Json.obj();
         m.put("queue", queue);
-        m.put("purged", r.getPurged());
+        m.put("purged", purged);
         printJson(m);
       } else {
-        out().println("purged " + r.getPurged() + " dead letters");
+        out().println("purged " + purged + " dead letters");
         out().flush();
       }
       return ExitCodes.OK;

@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import dev.sluice.QueueNotFoundException;
 import dev.sluice.TopologyException;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamStatusException;
@@ -21,6 +22,9 @@ final class Errors {
     String msg = String.valueOf(t.getMessage());
     if (t instanceof CliException c) {
       return c;
+    }
+    if (t instanceof QueueNotFoundException) {
+      return new CliException(ExitCodes.NOT_FOUND, msg, ex);
     }
     if (msg.contains("No Responders") || msg.contains("503")) {
       return new CliException(

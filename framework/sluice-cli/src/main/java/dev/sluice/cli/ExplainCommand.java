@@ -1,9 +1,9 @@
 package dev.sluice.cli;
 
-import dev.sluice.internal.proto.CapacityAdvert;
-import dev.sluice.internal.proto.HandledType;
-import dev.sluice.internal.wire.Protocol;
-import io.nats.client.api.MessageInfo;
+import dev.sluice.ConsumerStatus;
+import dev.sluice.SluiceHeaders;
+import dev.sluice.StoredMessage;
+import dev.sluice.WorkerAdvert;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -51,15 +51,8 @@ final class ExplainCommand extends BaseCommand {
   int run(Connect.Session s) throws Exception {
     QueueState st = QueueState.read(s, queue);
     long stuckMs = stuckAfter.toMillis();
-    List<MessageInfo> msgs =
-        st.backlog() == 0
-            ? List.of()
-            : Messages.read(
-                s.jsm,
-                Protocol.workStream(queue),
-                Protocol.workSubject(queue),
-                st.work.getStreamState().getFirstSequence(),
-                Math.max(1, sample));
+    List<StoredMessage> msgs =
+        st.backlog() == 0 ? List.of() : s.sluice().peek(queue, 0, Math.max(1, sample));
     List<Finding> findings = findings(st, msgs, stuckMs);
     if (json()) {
       Map<String, Object> m = Json.obj();
@@ -101,17 +94,16 @@ final class ExplainCommand extends BaseCommand {
     return findings.isEmpty() ? ExitCodes.OK : ExitCodes.FINDING;
   }
 
-  static List<Finding> findings(QueueState st, List<MessageInfo> msgs, long stuckMs) {
+  static List<Finding> findings(QueueState st, List<StoredMessage> msgs, long stuckMs) {
     String q = st.queue;
     List<Finding> out = new ArrayList<>();
-    if (st.consumer == null) {
+    ConsumerStatus consumer = st.in.workerConsumer().orElse(null);
+    if (consumer == null) {
       out.add(
           new Finding(
               "consumer-missing",
-              "the worker consumer '"
-                  + Protocol.WORKER_CONSUMER
-                  + "' on stream "
-                  + Protocol.workStream(q)
+              "the worker consumer 'workers' on stream SLUICE_Q_"
+                  + q
                   + " does not exist, so no worker can pull",
               "recreate it with 'sluice apply' (or Sluice.provision(QueueSpec.of(\""
                   + q
@@ -121,13 +113,14 @@ final class ExplainCommand extends BaseCommand {
           new Finding(
               "consumer-paused",
               "the worker consumer is paused"
-                  + (st.consumer.getPauseRemaining() == null
-                      ? ""
-                      : " for another " + Table.age(st.consumer.getPauseRemaining().toMillis())),
-              "resume it: nats consumer resume " + Protocol.workStream(q) + " workers"));
+                  + consumer
+                      .pauseRemaining()
+                      .map(d -> " for another " + Table.age(d.toMillis()))
+                      .orElse(""),
+              "resume it: nats consumer resume SLUICE_Q_" + q + " workers"));
     }
     if (st.liveWorkers() == 0) {
-      long expired = st.adverts.size();
+      long expired = st.in.workers().size();
       out.add(
           new Finding(
               "no-workers",
@@ -163,9 +156,9 @@ final class ExplainCommand extends BaseCommand {
                   + ", backlog "
                   + st.backlog()
                   + ", tokens "
-                  + st.tokens
+                  + st.in.tokens()
                   + " of which held by producers "
-                  + (st.heldSpent() + st.heldUnspent())
+                  + (st.in.heldSpent() + st.in.heldUnspent())
                   + (st.progressing(stuckMs)
                       ? " (workers are finishing messages: this is back-pressure)"
                       : "; workers finish nothing, so no credits return"),
@@ -176,7 +169,7 @@ final class ExplainCommand extends BaseCommand {
                       + q
                       + "' shows the ledger"));
     }
-    if (st.hardLimit() > 0 && st.backlog() >= st.hardLimit()) {
+    if (st.in.atHardLimit()) {
       out.add(
           new Finding(
               "hard-limit",
@@ -192,18 +185,18 @@ final class ExplainCommand extends BaseCommand {
     if (redelivered != null && redelivered > 0) {
       String sample = "";
       if (!msgs.isEmpty()) {
-        MessageInfo m = msgs.get(0);
+        StoredMessage m = msgs.get(0);
         sample =
             "; the oldest is seq "
-                + m.getSeq()
+                + m.sequence()
                 + " ("
-                + Messages.first(m.getHeaders(), Protocol.H_TYPE)
+                + Messages.first(m, SluiceHeaders.TYPE)
                 + "@"
-                + Messages.first(m.getHeaders(), Protocol.H_TYPE_VERSION)
+                + Messages.first(m, SluiceHeaders.TYPE_VERSION)
                 + ", id "
-                + Messages.first(m.getHeaders(), Protocol.H_MSG_ID)
+                + Messages.first(m, SluiceHeaders.MSG_ID)
                 + ", "
-                + Table.age(Math.max(0, st.now - m.getTime().toInstant().toEpochMilli()))
+                + Table.age(Math.max(0, st.now - m.storedAt().toEpochMilli()))
                 + " old)";
       }
       out.add(
@@ -237,8 +230,8 @@ final class ExplainCommand extends BaseCommand {
     Map<String, Integer> unhandled = unhandledVersions(st, msgs);
     if (!unhandled.isEmpty()) {
       List<String> handled = new ArrayList<>();
-      for (CapacityAdvert a : st.liveAdverts()) {
-        handled.add(a.getWorkerId() + ": " + WorkersCommand.handled(a));
+      for (WorkerAdvert a : st.in.liveWorkers()) {
+        handled.add(a.workerId() + ": " + WorkersCommand.handled(a));
       }
       List<String> parts = new ArrayList<>();
       unhandled.forEach((k, v) -> parts.add(k + " (" + v + " messages)"));
@@ -267,11 +260,12 @@ final class ExplainCommand extends BaseCommand {
                   + " and no single cause was found",
               "check worker logs and 'sluice workers " + q + "', 'sluice credits " + q + "'"));
     }
-    if (st.deadLetters != null && st.deadLetters > 0) {
+    Long dead = st.deadLetters();
+    if (dead != null && dead > 0) {
       out.add(
           new Finding(
               "dead-letters",
-              st.deadLetters + " dead letters are stored for " + q,
+              dead + " dead letters are stored for " + q,
               "inspect them with 'sluice dlq list "
                   + q
                   + "'; replay with 'sluice dlq replay "
@@ -282,16 +276,16 @@ final class ExplainCommand extends BaseCommand {
   }
 
   /** type@version of sampled messages that no live advert's handled ranges cover. */
-  static Map<String, Integer> unhandledVersions(QueueState st, List<MessageInfo> msgs) {
+  static Map<String, Integer> unhandledVersions(QueueState st, List<StoredMessage> msgs) {
     Map<String, Integer> out = new LinkedHashMap<>();
-    List<CapacityAdvert> live = st.liveAdverts();
+    List<WorkerAdvert> live = st.in.liveWorkers();
     if (live.isEmpty()) {
       return out;
     }
-    for (MessageInfo m : msgs) {
-      String type = Messages.first(m.getHeaders(), Protocol.H_TYPE);
-      String vs = Messages.first(m.getHeaders(), Protocol.H_TYPE_VERSION);
-      String ps = Messages.first(m.getHeaders(), Protocol.H_PROTOCOL);
+    for (StoredMessage m : msgs) {
+      String type = Messages.first(m, SluiceHeaders.TYPE);
+      String vs = Messages.first(m, SluiceHeaders.TYPE_VERSION);
+      String ps = Messages.first(m, SluiceHeaders.PROTOCOL);
       if (type == null || vs == null) {
         continue;
       }
@@ -303,18 +297,9 @@ final class ExplainCommand extends BaseCommand {
       } catch (NumberFormatException e) {
         continue;
       }
-      boolean ok = false;
-      for (CapacityAdvert a : live) {
-        if (p > a.getProtocolVersion()) {
-          continue;
-        }
-        for (HandledType h : a.getHandledList()) {
-          if (h.getType().equals(type) && v >= h.getMinVersion() && v <= h.getMaxVersion()) {
-            ok = true;
-          }
-        }
-      }
-      if (!ok) {
+      int version = v;
+      int protocol = p;
+      if (live.stream().noneMatch(a -> a.handles(protocol, type, version))) {
         out.merge(type + "@" + v + (p > 1 ? " (protocol " + p + ")" : ""), 1, Integer::sum);
       }
     }

@@ -1,92 +1,58 @@
 package dev.sluice.cli;
 
-import java.util.Collection;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** A minimal JSON writer for the CLI's {@code --json} output (maps keep insertion order). */
+/** The CLI's {@code --json} output: Jackson, one compact document per line. */
 final class Json {
+  private static final ObjectMapper MAPPER =
+      new ObjectMapper().registerModule(new SimpleModule().addSerializer(new WholeDoubles()));
+
   private Json() {}
 
-  /** An insertion-ordered map for building an object. */
+  /** An insertion-ordered map for building an object: keys print in the order they were put. */
   static Map<String, Object> obj() {
     return new LinkedHashMap<>();
   }
 
   static String write(Object value) {
-    StringBuilder sb = new StringBuilder();
-    write(sb, value);
-    return sb.toString();
+    try {
+      return MAPPER.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
-  private static void write(StringBuilder sb, Object v) {
-    if (v == null) {
-      sb.append("null");
-    } else if (v instanceof String s) {
-      string(sb, s);
-    } else if (v instanceof Boolean b) {
-      sb.append(b);
-    } else if (v instanceof Double || v instanceof Float) {
-      double d = ((Number) v).doubleValue();
+  /**
+   * Writes a whole double as an integer ({@code 0}, not {@code 0.0}) and a non-finite one as null,
+   * as the CLI's documents always have: scripts compare these numbers as text.
+   */
+  private static final class WholeDoubles extends StdSerializer<Double> {
+    private static final long serialVersionUID = 1L;
+
+    WholeDoubles() {
+      super(Double.class);
+    }
+
+    @Override
+    public void serialize(Double value, JsonGenerator gen, SerializerProvider provider)
+        throws IOException {
+      double d = value;
       if (Double.isNaN(d) || Double.isInfinite(d)) {
-        sb.append("null");
+        gen.writeNull();
       } else if (d == Math.rint(d) && Math.abs(d) < 1e15) {
-        sb.append((long) d);
+        gen.writeNumber((long) d);
       } else {
-        sb.append(d);
-      }
-    } else if (v instanceof Number n) {
-      sb.append(n);
-    } else if (v instanceof Map<?, ?> m) {
-      sb.append('{');
-      boolean first = true;
-      for (Map.Entry<?, ?> e : m.entrySet()) {
-        if (!first) {
-          sb.append(',');
-        }
-        first = false;
-        string(sb, String.valueOf(e.getKey()));
-        sb.append(':');
-        write(sb, e.getValue());
-      }
-      sb.append('}');
-    } else if (v instanceof Collection<?> c) {
-      sb.append('[');
-      boolean first = true;
-      for (Object o : c) {
-        if (!first) {
-          sb.append(',');
-        }
-        first = false;
-        write(sb, o);
-      }
-      sb.append(']');
-    } else if (v instanceof Enum<?> e) {
-      string(sb, e.name().toLowerCase(java.util.Locale.ROOT));
-    } else {
-      string(sb, v.toString());
-    }
-  }
-
-  private static void string(StringBuilder sb, String s) {
-    sb.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            sb.append(String.format("\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
+        gen.writeNumber(d);
       }
     }
-    sb.append('"');
   }
 }

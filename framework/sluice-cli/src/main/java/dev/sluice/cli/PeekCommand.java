@@ -1,7 +1,6 @@
 package dev.sluice.cli;
 
-import dev.sluice.internal.wire.Protocol;
-import io.nats.client.api.MessageInfo;
+import dev.sluice.StoredMessage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,12 +34,10 @@ final class PeekCommand extends BaseCommand {
       throw CliException.usage("--count must be at least 1, got " + count);
     }
     QueueState st = QueueState.read(s, queue);
-    long start = fromSeq > 0 ? fromSeq : st.work.getStreamState().getFirstSequence();
-    List<MessageInfo> msgs =
-        Messages.read(s.jsm, Protocol.workStream(queue), Protocol.workSubject(queue), start, count);
+    List<StoredMessage> msgs = s.sluice().peek(queue, fromSeq, count);
     long now = System.currentTimeMillis();
     List<Map<String, Object>> rows = new ArrayList<>();
-    for (MessageInfo mi : msgs) {
+    for (StoredMessage mi : msgs) {
       rows.add(Messages.work(mi, now, full ? 0 : 200));
     }
     if (json()) {

@@ -1,333 +1,132 @@
 package dev.sluice.cli;
 
-import dev.sluice.internal.credit.Ledgers;
-import dev.sluice.internal.credit.Window;
-import dev.sluice.internal.proto.CapacityAdvert;
-import dev.sluice.internal.proto.HandledType;
-import dev.sluice.internal.proto.Ledger;
-import dev.sluice.internal.proto.ProducerReport;
-import dev.sluice.internal.proto.QueueSettings;
-import dev.sluice.internal.proto.ReconcilerLease;
-import dev.sluice.internal.proto.WorkerState;
-import dev.sluice.internal.wire.Protocol;
-import io.nats.client.JetStreamApiException;
-import io.nats.client.KeyValue;
-import io.nats.client.api.ConsumerInfo;
-import io.nats.client.api.KeyValueEntry;
-import io.nats.client.api.StreamInfo;
-import io.nats.client.api.StreamInfoOptions;
-import io.nats.client.api.Subject;
-import java.io.IOException;
-import java.time.ZonedDateTime;
+import dev.sluice.ConsumerStatus;
+import dev.sluice.ProducerReport;
+import dev.sluice.QueueInspection;
+import dev.sluice.QueueNotFoundException;
+import dev.sluice.ReconcilerLease;
+import dev.sluice.WorkerAdvert;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
-/** One reading of everything the CLI knows about a queue, and what follows from it. */
+/**
+ * One {@link QueueInspection} of a queue and what the CLI concludes from it: its health word and
+ * the {@code --json} shapes of status, workers and credits.
+ */
 final class QueueState {
-  static final int STREAM_NOT_FOUND = 10059;
-  static final int CONSUMER_NOT_FOUND = 10014;
-
-  /** A KV entry decoded. */
-  record Entry<T>(String key, T value) {}
-
   final String queue;
   final long now;
-  final StreamInfo work;
-  final ConsumerInfo consumer; // null when missing
-  final List<CapacityAdvert> adverts; // every advert found, live or not
-  final List<ProducerReport> producers; // every report found, live or not
-  final ReconcilerLease lease; // null when absent
-  final QueueSettings settings; // null when absent
-  final long tokens;
-  final Long deadLetters; // null when SLUICE_DLQ is missing
+  final QueueInspection in;
 
-  private QueueState(
-      String queue,
-      long now,
-      StreamInfo work,
-      ConsumerInfo consumer,
-      List<CapacityAdvert> adverts,
-      List<ProducerReport> producers,
-      ReconcilerLease lease,
-      QueueSettings settings,
-      long tokens,
-      Long deadLetters) {
-    this.queue = queue;
-    this.now = now;
-    this.work = work;
-    this.consumer = consumer;
-    this.adverts = adverts;
-    this.producers = producers;
-    this.lease = lease;
-    this.settings = settings;
-    this.tokens = tokens;
-    this.deadLetters = deadLetters;
+  private QueueState(QueueInspection in) {
+    this.queue = in.queue();
+    this.now = in.inspectedAt().toEpochMilli();
+    this.in = in;
   }
 
   /** Reads queue {@code q}; throws a not-found {@link CliException} when it has no work stream. */
-  static QueueState read(Connect.Session s, String q) throws Exception {
+  static QueueState read(Connect.Session s, String q) {
     try {
-      Protocol.requireQueueName(q);
+      return new QueueState(s.sluice().inspect(q));
+    } catch (QueueNotFoundException e) {
+      throw notFound(s, q);
     } catch (IllegalArgumentException e) {
       throw CliException.usage(e.getMessage());
     }
-    StreamInfo work;
-    try {
-      work = s.jsm.getStreamInfo(Protocol.workStream(q));
-    } catch (JetStreamApiException e) {
-      if (e.getApiErrorCode() == STREAM_NOT_FOUND) {
-        throw notFound(s, q);
-      }
-      throw e;
-    }
-    ConsumerInfo ci = null;
-    try {
-      ci = s.jsm.getConsumerInfo(Protocol.workStream(q), Protocol.WORKER_CONSUMER);
-    } catch (JetStreamApiException e) {
-      if (e.getApiErrorCode() != CONSUMER_NOT_FOUND) {
-        throw e;
-      }
-    }
-    List<CapacityAdvert> adverts = new ArrayList<>();
-    for (Entry<byte[]> e : entries(s, Protocol.CAPACITY_BUCKET, q + ".*")) {
-      try {
-        adverts.add(CapacityAdvert.parseFrom(e.value()));
-      } catch (Exception ignored) {
-        // an unreadable advert counts as absent, as it does for producers
-      }
-    }
-    List<ProducerReport> producers = new ArrayList<>();
-    ReconcilerLease lease = null;
-    QueueSettings settings = null;
-    for (Entry<byte[]> e : entries(s, Protocol.CONTROL_BUCKET, "producer." + q + ".*")) {
-      try {
-        producers.add(ProducerReport.parseFrom(e.value()));
-      } catch (Exception ignored) {
-        // skip
-      }
-    }
-    byte[] l = get(s, Protocol.CONTROL_BUCKET, Protocol.reconcilerKey(q));
-    if (l != null) {
-      lease = ReconcilerLease.parseFrom(l);
-    }
-    byte[] st = get(s, Protocol.CONTROL_BUCKET, Protocol.settingsKey(q));
-    if (st != null) {
-      settings = QueueSettings.parseFrom(st);
-    }
-    long tokens;
-    try {
-      tokens = Ledgers.tokens(s.jsm, q);
-    } catch (JetStreamApiException e) {
-      if (e.getApiErrorCode() != STREAM_NOT_FOUND) {
-        throw e;
-      }
-      tokens = 0;
-    }
-    return new QueueState(
-        q,
-        System.currentTimeMillis(),
-        work,
-        ci,
-        adverts,
-        producers,
-        lease,
-        settings,
-        tokens,
-        deadLetterCount(s, q));
   }
 
   static CliException notFound(Connect.Session s, String q) {
     return CliException.notFound(
         "queue '"
             + q
-            + "' not found: no stream "
-            + Protocol.workStream(q)
+            + "' not found: no stream SLUICE_Q_"
+            + q
             + " on "
             + s.url()
             + " (list queues with 'sluice status'; create it with 'sluice apply')");
   }
 
-  /** The number of dead-letter records of {@code q}, or null when SLUICE_DLQ does not exist. */
-  static Long deadLetterCount(Connect.Session s, String q) throws Exception {
-    try {
-      StreamInfo si =
-          s.jsm.getStreamInfo(
-              Protocol.DLQ_STREAM, StreamInfoOptions.filterSubjects(Protocol.dlqSubject(q)));
-      long n = 0;
-      if (si.getStreamState().getSubjects() != null) {
-        for (Subject sub : si.getStreamState().getSubjects()) {
-          if (sub.getName().equals(Protocol.dlqSubject(q))) {
-            n += sub.getCount();
-          }
-        }
-      }
-      return n;
-    } catch (JetStreamApiException e) {
-      if (e.getApiErrorCode() == STREAM_NOT_FOUND) {
-        return null;
-      }
-      throw e;
-    }
-  }
-
-  static List<Entry<byte[]>> entries(Connect.Session s, String bucket, String filter)
-      throws Exception {
-    List<Entry<byte[]>> out = new ArrayList<>();
-    KeyValue kv = s.kv(bucket);
-    List<String> keys;
-    try {
-      keys = kv.keys(filter);
-    } catch (JetStreamApiException e) {
-      if (e.getApiErrorCode() == STREAM_NOT_FOUND) {
-        return out;
-      }
-      throw e;
-    } catch (IllegalStateException | IOException e) {
-      if (String.valueOf(e.getMessage()).contains("not found")) {
-        return out;
-      }
-      throw e;
-    }
-    for (String k : keys) {
-      KeyValueEntry e = kv.get(k);
-      if (e != null && e.getValue() != null) {
-        out.add(new Entry<>(k, e.getValue()));
-      }
-    }
-    return out;
-  }
-
-  static byte[] get(Connect.Session s, String bucket, String key) throws Exception {
-    try {
-      KeyValueEntry e = s.kv(bucket).get(key);
-      return e == null ? null : e.getValue();
-    } catch (JetStreamApiException e) {
-      if (e.getApiErrorCode() == STREAM_NOT_FOUND) {
-        return null;
-      }
-      throw e;
-    }
-  }
-
   // ---- derived values ----
 
   long backlog() {
-    return work.getStreamState().getMsgCount();
+    return in.backlog();
   }
 
   long hardLimit() {
-    return work.getConfiguration().getMaxMsgs();
+    return in.hardLimit();
   }
 
   Long inFlight() {
-    return consumer == null ? null : consumer.getNumAckPending();
+    return in.workerConsumer().map(ConsumerStatus::inFlight).orElse(null);
   }
 
   Long redelivered() {
-    return consumer == null ? null : consumer.getRedelivered();
+    return in.workerConsumer().map(ConsumerStatus::redelivered).orElse(null);
+  }
+
+  boolean consumerMissing() {
+    return in.workerConsumer().isEmpty();
   }
 
   boolean consumerPaused() {
-    return consumer != null && consumer.getPaused();
+    return in.workerConsumer().map(ConsumerStatus::paused).orElse(false);
   }
 
   /** Age of the oldest stored message, or null when the backlog is empty. */
   Long oldestAgeMs() {
-    if (backlog() == 0) {
-      return null;
-    }
-    ZonedDateTime t = work.getStreamState().getFirstTime();
-    return t == null ? null : Math.max(0, now - t.toInstant().toEpochMilli());
+    return in.oldestAge().map(Duration::toMillis).orElse(null);
   }
 
   /** Milliseconds since the worker consumer's ack floor last moved, or null if it never did. */
   Long lastAckAgoMs() {
-    if (consumer == null || consumer.getAckFloor() == null) {
-      return null;
-    }
-    ZonedDateTime t = consumer.getAckFloor().getLastActive();
-    return t == null ? null : Math.max(0, now - t.toInstant().toEpochMilli());
+    return in.lastAckAge().map(Duration::toMillis).orElse(null);
   }
 
   int standingBuffer() {
-    return settings == null ? 0 : settings.getStandingBuffer();
-  }
-
-  List<CapacityAdvert> liveAdverts() {
-    return adverts.stream().filter(a -> Window.live(a, now)).toList();
-  }
-
-  List<ProducerReport> liveProducers() {
-    return producers.stream().filter(r -> Window.live(r, now)).toList();
+    return in.standingBuffer();
   }
 
   long window() {
-    return Window.window(standingBuffer(), adverts, now);
+    return in.window();
   }
 
   long liveWorkers() {
-    return liveAdverts().size();
-  }
-
-  long runningWorkers() {
-    return liveAdverts().stream()
-        .filter(a -> a.getState() == WorkerState.WORKER_STATE_RUNNING)
-        .count();
+    return in.liveWorkers().size();
   }
 
   long circuitOpen() {
-    return liveAdverts().stream()
-        .filter(a -> a.getState() == WorkerState.WORKER_STATE_CIRCUIT_OPEN)
-        .count();
+    return in.liveWorkersIn(WorkerAdvert.State.CIRCUIT_OPEN);
   }
 
-  double serviceRate() {
-    return liveAdverts().stream().mapToDouble(CapacityAdvert::getServiceRate).sum();
-  }
-
-  long owed() {
-    return liveAdverts().stream().mapToLong(CapacityAdvert::getOwedCredits).sum();
-  }
-
-  long heldSpent() {
-    return liveProducers().stream().mapToLong(ProducerReport::getHeldSpent).sum();
-  }
-
-  long heldUnspent() {
-    return liveProducers().stream().mapToLong(ProducerReport::getHeldUnspent).sum();
-  }
-
-  /** Credits a producer could take now: stored tokens minus what producers hold. */
   long creditsAvailable() {
-    return Math.max(0, tokens - heldSpent() - heldUnspent());
+    return in.creditsAvailable();
   }
 
   long waiting() {
-    return liveProducers().stream().mapToLong(ProducerReport::getWaiting).sum();
+    return in.waiting();
   }
 
-  /** §5.5: W − (B + T − S + O); positive is a deficit. */
-  long deficit() {
-    return window() - (backlog() + tokens - heldSpent() + owed());
+  Long deadLetters() {
+    return in.deadLetters().isPresent() ? in.deadLetters().getAsLong() : null;
   }
 
   /** True when messages were finished recently: the ack floor moved or workers report a rate. */
   boolean progressing(long stuckAfterMs) {
     Long ago = lastAckAgoMs();
-    return (ago != null && ago <= stuckAfterMs) || serviceRate() >= 0.01;
+    return (ago != null && ago <= stuckAfterMs) || in.serviceRate() >= 0.01;
   }
 
   /** One word: healthy, idle, stuck, degraded or no-workers (docs/CLI.md). */
   String health(long stuckAfterMs) {
-    if (consumer == null || consumerPaused()) {
+    if (consumerMissing() || consumerPaused()) {
       return "stuck";
     }
     if (liveWorkers() == 0) {
       return "no-workers";
     }
-    if (backlog() >= hardLimit() && hardLimit() > 0) {
+    if (in.atHardLimit()) {
       return "stuck";
     }
     boolean progress = progressing(stuckAfterMs);
@@ -335,10 +134,11 @@ final class QueueState {
     if (backlog() > 0 && !progress && oldest != null && oldest > stuckAfterMs) {
       return "stuck";
     }
+    Long dead = deadLetters();
     if ((waiting() > 0 && creditsAvailable() == 0 && !progress)
         || redelivered() > 0
         || circuitOpen() > 0
-        || (deadLetters != null && deadLetters > 0)
+        || (dead != null && dead > 0)
         || window() == 0) {
       return "degraded";
     }
@@ -365,75 +165,75 @@ final class QueueState {
     m.put("last_ack_ago_ms", lastAckAgoMs());
     m.put("window", window());
     m.put("standing_buffer", standingBuffer());
-    m.put("tokens", tokens);
+    m.put("tokens", in.tokens());
     m.put("credits_available", creditsAvailable());
-    m.put("held", heldSpent() + heldUnspent());
+    m.put("held", in.heldSpent() + in.heldUnspent());
     m.put("producers_waiting", waiting());
-    m.put("live_producers", liveProducers().size());
+    m.put("live_producers", in.liveProducers().size());
     m.put("live_workers", liveWorkers());
-    m.put("service_rate", round(serviceRate()));
-    m.put("dead_letters", deadLetters);
+    m.put("service_rate", round(in.serviceRate()));
+    m.put("dead_letters", deadLetters());
     m.put("hard_limit", hardLimit());
-    m.put("consumer", consumer == null ? "missing" : consumerPaused() ? "paused" : "ok");
+    m.put("consumer", consumerMissing() ? "missing" : consumerPaused() ? "paused" : "ok");
     return m;
   }
 
-  static Map<String, Object> advertJson(CapacityAdvert a, long now) {
+  static Map<String, Object> advertJson(WorkerAdvert a, long now) {
     Map<String, Object> m = Json.obj();
-    m.put("queue", a.getQueue());
-    m.put("worker_id", a.getWorkerId());
-    m.put("live", Window.live(a, now));
-    m.put("state", stateName(a.getState()));
-    m.put("capacity", a.getCapacity());
-    m.put("in_flight", a.getInFlight());
-    m.put("service_rate", round(a.getServiceRate()));
+    m.put("queue", a.queue());
+    m.put("worker_id", a.workerId());
+    m.put("live", a.live());
+    m.put("state", stateName(a.state()));
+    m.put("capacity", a.capacity());
+    m.put("in_flight", a.inFlight());
+    m.put("service_rate", round(a.serviceRate()));
     List<Object> handled = new ArrayList<>();
-    for (HandledType h : a.getHandledList()) {
+    for (WorkerAdvert.HandledType h : a.handled()) {
       Map<String, Object> t = Json.obj();
-      t.put("type", h.getType());
-      t.put("min_version", h.getMinVersion());
-      t.put("max_version", h.getMaxVersion());
+      t.put("type", h.type());
+      t.put("min_version", h.minVersion());
+      t.put("max_version", h.maxVersion());
       handled.add(t);
     }
     m.put("handled", handled);
-    m.put("protocol_version", a.getProtocolVersion());
-    m.put("language", a.getLanguage());
-    m.put("owed_credits", a.getOwedCredits());
-    m.put("completed_total", a.getCompletedTotal());
-    m.put("minted_total", a.getMintedTotal());
-    m.put("token_batch", a.getTokenBatch());
-    m.put("heartbeat_unix_ms", a.getHeartbeatUnixMs());
-    m.put("ttl_ms", a.getTtlMs());
-    m.put("last_seen_ms_ago", Math.max(0, now - a.getHeartbeatUnixMs()));
+    m.put("protocol_version", a.protocolVersion());
+    m.put("language", a.language());
+    m.put("owed_credits", a.owedCredits());
+    m.put("completed_total", a.completedTotal());
+    m.put("minted_total", a.mintedTotal());
+    m.put("token_batch", a.tokenBatch());
+    m.put("heartbeat_unix_ms", a.heartbeatAt().toEpochMilli());
+    m.put("ttl_ms", a.ttl().toMillis());
+    m.put("last_seen_ms_ago", Math.max(0, now - a.heartbeatAt().toEpochMilli()));
     return m;
   }
 
   static Map<String, Object> producerJson(ProducerReport r, long now) {
     Map<String, Object> m = Json.obj();
-    m.put("producer_id", r.getProducerId());
-    m.put("live", Window.live(r, now));
-    m.put("held_spent", r.getHeldSpent());
-    m.put("held_unspent", r.getHeldUnspent());
-    m.put("waiting", r.getWaiting());
-    m.put("sent_total", r.getSentTotal());
-    m.put("language", r.getLanguage());
-    m.put("last_seen_ms_ago", Math.max(0, now - r.getHeartbeatUnixMs()));
+    m.put("producer_id", r.producerId());
+    m.put("live", r.live());
+    m.put("held_spent", r.heldSpent());
+    m.put("held_unspent", r.heldUnspent());
+    m.put("waiting", r.waiting());
+    m.put("sent_total", r.sentTotal());
+    m.put("language", r.language());
+    m.put("last_seen_ms_ago", Math.max(0, now - r.heartbeatAt().toEpochMilli()));
     return m;
   }
 
-  static Map<String, Object> ledgerJson(Ledger l) {
+  static Map<String, Object> ledgerJson(ReconcilerLease.Audit l) {
     Map<String, Object> m = Json.obj();
-    m.put("window", l.getWindow());
-    m.put("backlog", l.getBacklog());
-    m.put("tokens", l.getTokens());
-    m.put("held_spent", l.getHeldSpent());
-    m.put("owed", l.getOwed());
-    m.put("deficit", l.getDeficit());
-    m.put("live_workers", l.getLiveWorkers());
-    m.put("live_producers", l.getLiveProducers());
-    m.put("minted", l.getMinted());
-    m.put("burned", l.getBurned());
-    m.put("audit_unix_ms", l.getAuditUnixMs());
+    m.put("window", l.window());
+    m.put("backlog", l.backlog());
+    m.put("tokens", l.tokens());
+    m.put("held_spent", l.heldSpent());
+    m.put("owed", l.owed());
+    m.put("deficit", l.deficit());
+    m.put("live_workers", l.liveWorkers());
+    m.put("live_producers", l.liveProducers());
+    m.put("minted", l.minted());
+    m.put("burned", l.burned());
+    m.put("audit_unix_ms", l.at().toEpochMilli());
     return m;
   }
 
@@ -442,40 +242,41 @@ final class QueueState {
     m.put("queue", queue);
     m.put("window", window());
     m.put("standing_buffer", standingBuffer());
-    m.put("token_batch", settings == null ? null : settings.getTokenBatch());
+    m.put("token_batch", in.tokenBatch().isPresent() ? in.tokenBatch().getAsInt() : null);
     m.put("backlog", backlog());
-    m.put("tokens", tokens);
-    m.put("held_spent", heldSpent());
-    m.put("held_unspent", heldUnspent());
+    m.put("tokens", in.tokens());
+    m.put("held_spent", in.heldSpent());
+    m.put("held_unspent", in.heldUnspent());
     m.put("credits_available", creditsAvailable());
-    m.put("owed", owed());
-    m.put("circulating", backlog() + tokens - heldSpent() + owed());
-    m.put("deficit", deficit());
+    m.put("owed", in.owed());
+    m.put("circulating", in.circulating());
+    m.put("deficit", in.deficit());
     List<Object> ps = new ArrayList<>();
-    for (ProducerReport r : producers) {
+    for (ProducerReport r : in.producers()) {
       ps.add(producerJson(r, now));
     }
     m.put("producers", ps);
-    if (lease == null) {
+    if (in.reconciler().isEmpty()) {
       m.put("reconciler", null);
     } else {
+      ReconcilerLease lease = in.reconciler().get();
       Map<String, Object> l = Json.obj();
-      l.put("holder", lease.getHolder());
-      l.put("expires_unix_ms", lease.getExpiresUnixMs());
-      l.put("expires_in_ms", lease.getExpiresUnixMs() - now);
-      l.put("previous_deficit", lease.getPreviousDeficit());
-      l.put("last_audit", lease.hasLast() ? ledgerJson(lease.getLast()) : null);
+      l.put("holder", lease.holder());
+      l.put("expires_unix_ms", lease.expiresAt().toEpochMilli());
+      l.put("expires_in_ms", lease.expiresAt().toEpochMilli() - now);
+      l.put("previous_deficit", lease.previousDeficit());
+      l.put("last_audit", lease.lastAudit().map(QueueState::ledgerJson).orElse(null));
       m.put("reconciler", l);
     }
     return m;
   }
 
-  static String stateName(WorkerState s) {
+  static String stateName(WorkerAdvert.State s) {
     return switch (s) {
-      case WORKER_STATE_RUNNING -> "running";
-      case WORKER_STATE_DRAINING -> "draining";
-      case WORKER_STATE_CIRCUIT_OPEN -> "circuit-open";
-      default -> s.name().toLowerCase(Locale.ROOT);
+      case RUNNING -> "running";
+      case DRAINING -> "draining";
+      case CIRCUIT_OPEN -> "circuit-open";
+      case UNKNOWN -> "worker_state_unspecified";
     };
   }
 

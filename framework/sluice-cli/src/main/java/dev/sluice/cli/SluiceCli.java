@@ -174,7 +174,7 @@ public final class SluiceCli implements Callable<Integer> {
         "sluice "
             + (v == null ? "dev" : v)
             + " (protocol sluice/v"
-            + dev.sluice.internal.wire.Protocol.VERSION
+            + dev.sluice.Sluice.PROTOCOL_VERSION
             + ")"
       };
     }

@@ -89,10 +89,10 @@ final class StatusCommand extends BaseCommand {
           Table.age(st.oldestAgeMs()),
           st.window(),
           st.creditsAvailable(),
-          st.heldSpent() + st.heldUnspent(),
+          st.in.heldSpent() + st.in.heldUnspent(),
           st.waiting(),
           st.liveWorkers(),
-          st.deadLetters,
+          st.deadLetters(),
           st.hardLimit());
     }
     t.print(c.out());

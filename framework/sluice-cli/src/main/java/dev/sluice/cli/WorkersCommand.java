@@ -1,8 +1,6 @@
 package dev.sluice.cli;
 
-import dev.sluice.internal.credit.Window;
-import dev.sluice.internal.proto.CapacityAdvert;
-import dev.sluice.internal.proto.HandledType;
+import dev.sluice.WorkerAdvert;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -23,21 +21,20 @@ final class WorkersCommand extends BaseCommand {
   @Override
   int run(Connect.Session s) throws Exception {
     long now = System.currentTimeMillis();
-    List<CapacityAdvert> adverts = new ArrayList<>();
+    List<WorkerAdvert> adverts = new ArrayList<>();
     for (String q : queues(s, queue)) {
       QueueState st = QueueState.read(s, q);
-      for (CapacityAdvert a : st.adverts) {
-        if (all || Window.live(a, now)) {
+      for (WorkerAdvert a : st.in.workers()) {
+        if (all || a.live()) {
           adverts.add(a);
         }
       }
     }
-    adverts.sort(
-        Comparator.comparing(CapacityAdvert::getQueue).thenComparing(CapacityAdvert::getWorkerId));
+    adverts.sort(Comparator.comparing(WorkerAdvert::queue).thenComparing(WorkerAdvert::workerId));
     if (json()) {
       Map<String, Object> m = Json.obj();
       List<Object> ws = new ArrayList<>();
-      for (CapacityAdvert a : adverts) {
+      for (WorkerAdvert a : adverts) {
         ws.add(QueueState.advertJson(a, now));
       }
       m.put("workers", ws);
@@ -61,32 +58,32 @@ final class WorkersCommand extends BaseCommand {
             "PROTO",
             "LANG",
             "LAST SEEN");
-    for (CapacityAdvert a : adverts) {
+    for (WorkerAdvert a : adverts) {
       t.row(
-          a.getQueue(),
-          a.getWorkerId(),
-          QueueState.stateName(a.getState()) + (Window.live(a, now) ? "" : " (expired)"),
-          a.getCapacity(),
-          a.getInFlight(),
-          String.format("%.2f", a.getServiceRate()),
+          a.queue(),
+          a.workerId(),
+          QueueState.stateName(a.state()) + (a.live() ? "" : " (expired)"),
+          a.capacity(),
+          a.inFlight(),
+          String.format("%.2f", a.serviceRate()),
           handled(a),
-          a.getProtocolVersion(),
-          a.getLanguage(),
-          Table.age(Math.max(0, now - a.getHeartbeatUnixMs())) + " ago");
+          a.protocolVersion(),
+          a.language(),
+          Table.age(Math.max(0, now - a.heartbeatAt().toEpochMilli())) + " ago");
     }
     t.print(out());
     return ExitCodes.OK;
   }
 
-  static String handled(CapacityAdvert a) {
-    return a.getHandledList().stream().map(WorkersCommand::range).collect(Collectors.joining(","));
+  static String handled(WorkerAdvert a) {
+    return a.handled().stream().map(WorkersCommand::range).collect(Collectors.joining(","));
   }
 
-  static String range(HandledType h) {
-    return h.getType()
+  static String range(WorkerAdvert.HandledType h) {
+    return h.type()
         + "@"
-        + (h.getMinVersion() == h.getMaxVersion()
-            ? Integer.toString(h.getMinVersion())
-            : h.getMinVersion() + "-" + h.getMaxVersion());
+        + (h.minVersion() == h.maxVersion()
+            ? Integer.toString(h.minVersion())
+            : h.minVersion() + "-" + h.maxVersion());
   }
 }

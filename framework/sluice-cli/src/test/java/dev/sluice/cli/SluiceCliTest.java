@@ -10,8 +10,8 @@ import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueProducer;
 import dev.sluice.QueueSpec;
 import dev.sluice.Sluice;
+import dev.sluice.SluiceHeaders;
 import dev.sluice.Worker;
-import dev.sluice.internal.wire.Protocol;
 import dev.sluice.spi.Codec;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;
@@ -88,14 +88,14 @@ class SluiceCliTest {
   static void rawPublish(Connection nc, String q, int n) throws Exception {
     for (int i = 0; i < n; i++) {
       Headers h = new Headers();
-      h.put(Protocol.H_MSG_ID, UUID.randomUUID().toString());
-      h.put(Protocol.H_PROTOCOL, "1");
-      h.put(Protocol.H_TYPE, "test.Job");
-      h.put(Protocol.H_TYPE_VERSION, "1");
+      h.put(SluiceHeaders.MSG_ID, UUID.randomUUID().toString());
+      h.put(SluiceHeaders.PROTOCOL, "1");
+      h.put(SluiceHeaders.TYPE, "test.Job");
+      h.put(SluiceHeaders.TYPE_VERSION, "1");
       nc.jetStream()
           .publish(
               NatsMessage.builder()
-                  .subject(Protocol.workSubject(q))
+                  .subject("sluice.q." + q)
                   .headers(h)
                   .data(("raw-" + i).getBytes(StandardCharsets.UTF_8))
                   .build());

@@ -9,6 +9,9 @@ import dev.sluice.samples.orders.SampleConnections;
 import io.nats.client.Connection;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The sample worker program: handles {@code sluice.demo.Order} v2 and, through the upcaster, v1.
@@ -44,27 +47,47 @@ public final class OrderWorker {
         .start();
   }
 
-  public static void main(String[] args) throws Exception {
-    String server = "nats://127.0.0.1:4222";
-    int concurrency = 4;
+  /** The command line, as picocli reads it. */
+  @Command(name = "OrderWorker", mixinStandardHelpOptions = true)
+  static final class Flags {
+    @Option(names = "--server", defaultValue = "nats://127.0.0.1:4222", paramLabel = "URL")
+    String server;
+
+    @Option(names = "--concurrency", defaultValue = "4", description = "Handlers at once.")
+    int concurrency;
+
     // capacity = concurrency + prefetch; keep it at least the queue's token batch (32): see
     // docs/DEMO.md, "Tuning".
-    int prefetch = 28;
-    long workMs = 10;
-    double failRate = 0.05;
-    for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--server" -> server = args[++i];
-        case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
-        case "--prefetch" -> prefetch = Integer.parseInt(args[++i]);
-        case "--work-ms" -> workMs = Long.parseLong(args[++i]);
-        case "--fail-rate" -> failRate = Double.parseDouble(args[++i]);
-        default ->
-            throw new IllegalArgumentException(
-                "usage: OrderWorker [--server URL] [--concurrency N] [--prefetch N] [--work-ms MS]"
-                    + " [--fail-rate P]");
-      }
+    @Option(names = "--prefetch", defaultValue = "28", description = "Messages pulled ahead.")
+    int prefetch;
+
+    @Option(names = "--work-ms", defaultValue = "10", description = "Simulated work per order.")
+    long workMs;
+
+    @Option(names = "--fail-rate", defaultValue = "0.05", description = "Transient failures.")
+    double failRate;
+  }
+
+  public static void main(String[] args) throws Exception {
+    Flags f = new Flags();
+    CommandLine cl = new CommandLine(f);
+    try {
+      cl.parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      System.err.println(e.getMessage());
+      cl.usage(System.err);
+      System.exit(64);
+      return;
     }
+    if (cl.isUsageHelpRequested()) {
+      cl.usage(System.out);
+      return;
+    }
+    String server = f.server;
+    int concurrency = f.concurrency;
+    int prefetch = f.prefetch;
+    long workMs = f.workMs;
+    double failRate = f.failRate;
     Effects effects = new Effects();
     OrderHandler handler =
         new OrderHandler(

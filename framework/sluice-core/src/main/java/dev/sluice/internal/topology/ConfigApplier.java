@@ -6,6 +6,7 @@ import dev.sluice.ApplyReport.Change;
 import dev.sluice.TopologyException;
 import dev.sluice.internal.credit.Bootstrap;
 import dev.sluice.internal.credit.QueueConfig;
+import dev.sluice.internal.nats.ApiErrors;
 import dev.sluice.internal.proto.QueueSettings;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.Connection;
@@ -34,8 +35,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ConfigApplier {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigApplier.class);
-  private static final int STREAM_NOT_FOUND = 10059;
-  private static final int CONSUMER_NOT_FOUND = 10014;
 
   private final Connection nc;
   private final JetStreamManagement jsm;
@@ -86,7 +85,7 @@ public final class ConfigApplier {
     try {
       info = jsm.getStreamInfo(d.name());
     } catch (JetStreamApiException e) {
-      if (e.getApiErrorCode() != STREAM_NOT_FOUND) {
+      if (e.getApiErrorCode() != ApiErrors.STREAM_NOT_FOUND) {
         throw e;
       }
       if (!dryRun) {
@@ -120,7 +119,8 @@ public final class ConfigApplier {
     try {
       info = jsm.getConsumerInfo(d.stream(), d.name());
     } catch (JetStreamApiException e) {
-      if (e.getApiErrorCode() != CONSUMER_NOT_FOUND && e.getApiErrorCode() != STREAM_NOT_FOUND) {
+      if (e.getApiErrorCode() != ApiErrors.CONSUMER_NOT_FOUND
+          && e.getApiErrorCode() != ApiErrors.STREAM_NOT_FOUND) {
         throw e;
       }
       if (!dryRun) {
@@ -163,7 +163,7 @@ public final class ConfigApplier {
     try {
       e = kv.get(Protocol.settingsKey(d.name()));
     } catch (JetStreamApiException missing) {
-      if (!dryRun || missing.getApiErrorCode() != STREAM_NOT_FOUND) {
+      if (!dryRun || missing.getApiErrorCode() != ApiErrors.STREAM_NOT_FOUND) {
         throw missing;
       }
       e = null; // a dry run on a fresh server: the bucket would be created first

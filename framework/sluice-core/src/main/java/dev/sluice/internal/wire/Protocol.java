@@ -1,31 +1,36 @@
 package dev.sluice.internal.wire;
 
+import dev.sluice.SluiceHeaders;
+import dev.sluice.internal.nats.ApiErrors;
 import java.util.regex.Pattern;
 
-/** Names and constants of protocol {@code sluice/v1} (protocol/PROTOCOL.md §2, §3). */
+/**
+ * Names and constants of protocol {@code sluice/v1} (protocol/PROTOCOL.md §2, §3). Header names are
+ * defined once, in the public {@link SluiceHeaders}; the aliases here keep the runtime's spelling.
+ */
 public final class Protocol {
   public static final int VERSION = 1;
 
-  public static final String H_MSG_ID = "Nats-Msg-Id";
-  public static final String H_PROTOCOL = "Sluice-Protocol";
-  public static final String H_TYPE = "Sluice-Type";
-  public static final String H_TYPE_VERSION = "Sluice-Type-Version";
-  public static final String H_CONTENT_TYPE = "Content-Type";
-  public static final String H_TRACEPARENT = "traceparent";
-  public static final String H_TRACESTATE = "tracestate";
-  public static final String H_PRODUCER = "Sluice-Producer";
-  public static final String H_SENT_AT = "Sluice-Sent-At";
-  public static final String H_REPLAY_OF = "Sluice-Replay-Of";
+  public static final String H_MSG_ID = SluiceHeaders.MSG_ID;
+  public static final String H_PROTOCOL = SluiceHeaders.PROTOCOL;
+  public static final String H_TYPE = SluiceHeaders.TYPE;
+  public static final String H_TYPE_VERSION = SluiceHeaders.TYPE_VERSION;
+  public static final String H_CONTENT_TYPE = SluiceHeaders.CONTENT_TYPE;
+  public static final String H_TRACEPARENT = SluiceHeaders.TRACEPARENT;
+  public static final String H_TRACESTATE = SluiceHeaders.TRACESTATE;
+  public static final String H_PRODUCER = SluiceHeaders.PRODUCER;
+  public static final String H_SENT_AT = SluiceHeaders.SENT_AT;
+  public static final String H_REPLAY_OF = SluiceHeaders.REPLAY_OF;
 
-  public static final String H_DLQ_REASON = "Sluice-Dlq-Reason";
-  public static final String H_DLQ_ERROR = "Sluice-Dlq-Error";
-  public static final String H_DLQ_ATTEMPTS = "Sluice-Dlq-Attempts";
-  public static final String H_DLQ_STREAM = "Sluice-Dlq-Stream";
-  public static final String H_DLQ_STREAM_SEQ = "Sluice-Dlq-Stream-Seq";
-  public static final String H_DLQ_SUBJECT = "Sluice-Dlq-Subject";
-  public static final String H_DLQ_WORKER = "Sluice-Dlq-Worker";
-  public static final String H_DLQ_AT = "Sluice-Dlq-At";
-  public static final String H_DLQ_MSG_ID = "Sluice-Dlq-Msg-Id";
+  public static final String H_DLQ_REASON = SluiceHeaders.DLQ_REASON;
+  public static final String H_DLQ_ERROR = SluiceHeaders.DLQ_ERROR;
+  public static final String H_DLQ_ATTEMPTS = SluiceHeaders.DLQ_ATTEMPTS;
+  public static final String H_DLQ_STREAM = SluiceHeaders.DLQ_STREAM;
+  public static final String H_DLQ_STREAM_SEQ = SluiceHeaders.DLQ_STREAM_SEQ;
+  public static final String H_DLQ_SUBJECT = SluiceHeaders.DLQ_SUBJECT;
+  public static final String H_DLQ_WORKER = SluiceHeaders.DLQ_WORKER;
+  public static final String H_DLQ_AT = SluiceHeaders.DLQ_AT;
+  public static final String H_DLQ_MSG_ID = SluiceHeaders.DLQ_MSG_ID;
 
   public static final String DEFAULT_CONTENT_TYPE = "application/x-protobuf";
 
@@ -37,7 +42,7 @@ public final class Protocol {
   public static final String PROCESSED_BUCKET = dev.sluice.spi.IdempotencyStore.SHARED_BUCKET;
 
   /** JetStream error code for "maximum messages exceeded": the work stream's hard wall. */
-  public static final int ERR_MAX_MSGS = 10077;
+  public static final int ERR_MAX_MSGS = ApiErrors.MAX_MESSAGES;
 
   public static final Pattern QUEUE_NAME = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$");
   public static final Pattern ID = Pattern.compile("^[A-Za-z0-9_-]{1,64}$");

@@ -1,0 +1,48 @@
+package dev.sluice;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * One producer's report of the credits it holds, as read from the {@code sluice-control} bucket
+ * (PROTOCOL.md §6). A stale report (heartbeat plus TTL in the past at the time of the reading) is
+ * reported with {@code live == false}. Immutable and thread-safe.
+ *
+ * @param producerId the producer's id
+ * @param queue the queue it sends to
+ * @param language the peer's language
+ * @param heldSpent credits of tokens it holds that it has already spent (S in §5.5)
+ * @param heldUnspent credits of tokens it holds and may still spend
+ * @param waiting sends waiting for a credit now
+ * @param sentTotal messages it sent since it started
+ * @param heartbeatAt when it last wrote the report
+ * @param ttl how long the report stays live after {@code heartbeatAt}
+ * @param live whether the report was live at the time of the reading
+ */
+public record ProducerReport(
+    String producerId,
+    String queue,
+    String language,
+    long heldSpent,
+    long heldUnspent,
+    long waiting,
+    long sentTotal,
+    Instant heartbeatAt,
+    Duration ttl,
+    boolean live) {
+
+  /** Rejects null names and times. */
+  public ProducerReport {
+    Objects.requireNonNull(producerId, "producerId");
+    Objects.requireNonNull(queue, "queue");
+    Objects.requireNonNull(language, "language");
+    Objects.requireNonNull(heartbeatAt, "heartbeatAt");
+    Objects.requireNonNull(ttl, "ttl");
+  }
+
+  /** Credits of every token it holds, spent or not. */
+  public long held() {
+    return heldSpent + heldUnspent;
+  }
+}

@@ -1,0 +1,102 @@
+package dev.sluice;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One worker's capacity advert as read from the {@code sluice-capacity} bucket (PROTOCOL.md §5.2),
+ * from any peer language. An advert is live while its heartbeat plus its TTL is not in the past at
+ * the time of the reading; a stale advert is reported too, with {@code live == false}, so that a
+ * worker that went silent can be seen. Immutable and thread-safe.
+ *
+ * @param workerId the worker's id, unique in its queue
+ * @param queue the queue it serves
+ * @param language the peer's language, e.g. {@code java}, {@code go}, {@code rust}
+ * @param protocolVersion the highest protocol version the worker speaks
+ * @param state what the worker is doing; only {@link State#RUNNING} workers count in the window
+ * @param capacity the credits it advertises (concurrency + prefetch, or from a latency target)
+ * @param inFlight messages it holds now
+ * @param serviceRate messages it finishes per second (a moving average)
+ * @param handled the payload types and version ranges it handles, upcasters included
+ * @param heartbeatAt when it last wrote the advert
+ * @param ttl how long the advert stays live after {@code heartbeatAt}
+ * @param owedCredits credits it owes for finished messages and has not minted yet
+ * @param completedTotal messages it finished since it started
+ * @param mintedTotal credits it minted since it started
+ * @param tokenBatch the token batch it mints with: the queue's, but at most half its capacity
+ * @param live whether the advert was live at the time of the reading
+ */
+public record WorkerAdvert(
+    String workerId,
+    String queue,
+    String language,
+    int protocolVersion,
+    State state,
+    long capacity,
+    long inFlight,
+    double serviceRate,
+    List<HandledType> handled,
+    Instant heartbeatAt,
+    Duration ttl,
+    long owedCredits,
+    long completedTotal,
+    long mintedTotal,
+    int tokenBatch,
+    boolean live) {
+
+  /** Copies {@code handled}; rejects null names and times. */
+  public WorkerAdvert {
+    Objects.requireNonNull(workerId, "workerId");
+    Objects.requireNonNull(queue, "queue");
+    Objects.requireNonNull(language, "language");
+    Objects.requireNonNull(state, "state");
+    handled = List.copyOf(handled);
+    Objects.requireNonNull(heartbeatAt, "heartbeatAt");
+    Objects.requireNonNull(ttl, "ttl");
+  }
+
+  /**
+   * Whether this worker would handle a message of {@code type} at {@code version}, sent with
+   * protocol {@code protocol} (PROTOCOL.md §4.2): the protocol is not newer than the worker's and
+   * one of its handled ranges covers the version.
+   */
+  public boolean handles(int protocol, String type, int version) {
+    if (protocol > protocolVersion) {
+      return false;
+    }
+    return handled.stream().anyMatch(h -> h.covers(type, version));
+  }
+
+  /** A worker's state as it advertises it. */
+  public enum State {
+    /** Pulling and handling messages: its capacity counts in the window. */
+    RUNNING,
+    /** Shutting down: finishing what it holds, pulling nothing new. */
+    DRAINING,
+    /** Its circuit breaker is open after repeated handler failures: it pulls nothing. */
+    CIRCUIT_OPEN,
+    /** A state this version of Sluice does not know (a newer peer); treated as not running. */
+    UNKNOWN
+  }
+
+  /**
+   * A payload type and the inclusive range of versions a worker handles.
+   *
+   * @param type the payload type, e.g. a protobuf full name
+   * @param minVersion the oldest version handled (through upcasters if needed)
+   * @param maxVersion the newest version handled
+   */
+  public record HandledType(String type, int minVersion, int maxVersion) {
+    /** Rejects a null type. */
+    public HandledType {
+      Objects.requireNonNull(type, "type");
+    }
+
+    /** Whether this range covers {@code type} at {@code version}. */
+    public boolean covers(String type, int version) {
+      return this.type.equals(type) && minVersion <= version && version <= maxVersion;
+    }
+  }
+}
