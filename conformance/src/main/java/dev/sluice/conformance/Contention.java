@@ -2,8 +2,6 @@ package dev.sluice.conformance;
 
 import static dev.sluice.conformance.Fleet.spec;
 
-import io.nats.client.KeyValue;
-import io.nats.client.KeyValueOptions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -74,16 +72,15 @@ final class Contention implements Scenario {
 
   /** Adverts (§5.2): each worker advertises concurrency + prefetch, RUNNING, live. */
   private static void checkAdverts(Harness h, Fleet f, List<Peer> ws) throws Exception {
-    KeyValue cap = h.nc.keyValue("sluice-capacity", KeyValueOptions.builder().build());
     // A worker may print ready before its first RUNNING advert is stored.
     for (Peer p : ws) {
       Waits.until(
-          () -> ControlPlane.advert(cap, f.queue, p.id).filter(a -> a.running()).isPresent(),
+          () -> ControlPlane.advert(h.sluice(), f.queue, p.id).filter(a -> a.running()).isPresent(),
           Duration.ofSeconds(10),
           "a RUNNING advert of " + p);
     }
     for (Peer p : ws) {
-      Optional<ControlPlane.Advert> advert = ControlPlane.advert(cap, f.queue, p.id);
+      Optional<ControlPlane.Advert> advert = ControlPlane.advert(h.sluice(), f.queue, p.id);
       boolean ok;
       String detail;
       if (advert.isEmpty()) {

@@ -1,17 +1,14 @@
 package dev.sluice.conformance;
 
-import dev.sluice.internal.proto.CapacityAdvert;
-import dev.sluice.internal.proto.CreditToken;
-import dev.sluice.internal.proto.WorkerState;
-import io.nats.client.KeyValue;
-import io.nats.client.api.KeyValueEntry;
+import dev.sluice.Sluice;
+import dev.sluice.WorkerAdvert;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * Reads Sluice's control-plane records (worker capacity adverts, credit tokens). The only class of
- * the runner that decodes their protobuf: everything else sees the plain records below, so this
- * class alone changes when the library offers a public read model of a queue.
+ * Reads Sluice's control-plane records (worker capacity adverts, credit tokens) through the
+ * library's public read model ({@link Sluice#inspect}, {@link Sluice#creditTokens}): the one class
+ * of the runner that knows it, so the checks see only the plain records below.
  */
 final class ControlPlane {
   private ControlPlane() {}
@@ -39,37 +36,51 @@ final class ControlPlane {
 
   /**
    * The advert of {@code workerId} on {@code queue} in the {@code sluice-capacity} bucket; empty
-   * when there is none (or it was deleted). Throws what the KV read or the decoding throws.
+   * when there is none (or it was deleted). Throws what the read throws.
    */
-  static Optional<Advert> advert(KeyValue capacity, String queue, String workerId)
-      throws Exception {
-    KeyValueEntry e = capacity.get(queue + "." + workerId);
-    if (e == null || e.getValue() == null) {
-      return Optional.empty();
-    }
-    CapacityAdvert a = CapacityAdvert.parseFrom(e.getValue());
-    return Optional.of(
-        new Advert(
-            a.getWorkerId(),
-            a.getCapacity(),
-            a.getState() == WorkerState.WORKER_STATE_RUNNING,
-            a.getState().toString(),
-            a.getHeartbeatUnixMs(),
-            a.getTtlMs(),
-            a.getLanguage(),
-            a.getTokenBatch(),
-            a.getHandledList().stream()
-                .map(h -> new Handled(h.getType(), h.getMinVersion(), h.getMaxVersion()))
-                .toList()));
+  static Optional<Advert> advert(Sluice sluice, String queue, String workerId) {
+    return sluice.inspect(queue).workers().stream()
+        .filter(a -> a.workerId().equals(workerId))
+        .findFirst()
+        .map(ControlPlane::advert);
   }
 
-  /** Who minted a stored credit token and why ("worker/REASON"), or "unparsable". */
-  static String tokenOrigin(byte[] data) {
+  private static Advert advert(WorkerAdvert a) {
+    return new Advert(
+        a.workerId(),
+        (int) a.capacity(),
+        a.state() == WorkerAdvert.State.RUNNING,
+        a.state().toString(),
+        a.heartbeatAt().toEpochMilli(),
+        a.ttl().toMillis(),
+        a.language(),
+        a.tokenBatch(),
+        a.handled().stream()
+            .map(h -> new Handled(h.type(), h.minVersion(), h.maxVersion()))
+            .toList());
+  }
+
+  /**
+   * Every stored token of {@code queue} (up to {@code max}): sequence, value, minter and reason.
+   */
+  static String tokenDump(Sluice sluice, String queue, int max) {
     try {
-      CreditToken t = CreditToken.parseFrom(data);
-      return t.getMintedBy() + "/" + t.getReason();
-    } catch (Exception e) {
-      return "unparsable";
+      return String.join(
+          ", ",
+          sluice.creditTokens(queue, max).stream()
+              .map(
+                  t ->
+                      "#"
+                          + t.sequence()
+                          + " "
+                          + t.credits()
+                          + " by "
+                          + t.mintedBy()
+                          + "/"
+                          + t.reason())
+              .toList());
+    } catch (RuntimeException e) {
+      return e.toString();
     }
   }
 }

@@ -26,6 +26,11 @@ final class Harness {
   final Report report;
   private final Sluice sluice;
 
+  /** The library on the runner's connection, for its public read model. */
+  Sluice sluice() {
+    return sluice;
+  }
+
   Harness(String url, Connection nc, Launcher launcher, Report report) throws IOException {
     this.url = url;
     this.nc = nc;

@@ -125,7 +125,9 @@ final class PoisonAndDeadLetters implements Scenario {
             + ")",
         f.langs(),
         ok,
-        "tokens " + t.get() + (ok ? "" : "; stored: " + h.state.tokenDump(f.queue)));
+        "tokens "
+            + t.get()
+            + (ok ? "" : "; stored: " + ControlPlane.tokenDump(h.sluice(), f.queue, 200)));
   }
 
   /** Exactly one §8.1 record per expected dead letter, none beyond. */

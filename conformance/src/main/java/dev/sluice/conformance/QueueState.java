@@ -46,20 +46,6 @@ final class QueueState {
     return t;
   }
 
-  /** Every stored token of the queue (up to 200): value, minter and reason, for failure details. */
-  String tokenDump(String queue) {
-    List<String> out = new ArrayList<>();
-    try {
-      for (MessageInfo mi : messages("SLUICE_CREDITS", "sluice.credit." + queue + ".>", 200)) {
-        String n = mi.getSubject().substring(mi.getSubject().lastIndexOf('.') + 1);
-        out.add("#" + mi.getSeq() + " " + n + " by " + ControlPlane.tokenOrigin(mi.getData()));
-      }
-    } catch (IOException e) {
-      out.add(e.toString());
-    }
-    return String.join(", ", out);
-  }
-
   /** The dead-letter records of the queue in {@code SLUICE_DLQ}, oldest first. */
   List<MessageInfo> deadLetters(String queue) throws IOException {
     return messages("SLUICE_DLQ", "sluice.dlq." + queue, Integer.MAX_VALUE);

@@ -34,8 +34,9 @@ class QueueInspectionTest {
         .handle(JOB, h)
         .concurrency(2)
         .prefetch(2)
-        .heartbeat(Duration.ofMillis(250), Duration.ofMillis(1000))
-        .reconciler(true, AUDIT);
+        .heartbeat(Duration.ofMillis(250))
+        .advertTtl(Duration.ofMillis(1000))
+        .reconciler(AUDIT);
   }
 
   @Test
@@ -162,7 +163,8 @@ class QueueInspectionTest {
               .worker(q)
               .workerId("fast-heartbeat")
               .handle(JOB, (s, ctx) -> {})
-              .heartbeat(Duration.ofMillis(5), Duration.ofMillis(1000))
+              .heartbeat(Duration.ofMillis(5))
+              .advertTtl(Duration.ofMillis(1000))
               .start()) {
         await().atMost(WAIT).until(() -> !sluice.inspect(q).workers().isEmpty());
         for (int i = 0; i < 200; i++) {
