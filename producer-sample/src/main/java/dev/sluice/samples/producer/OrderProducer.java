@@ -1,5 +1,6 @@
 package dev.sluice.samples.producer;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueProducer;
 import dev.sluice.SendResult;
@@ -9,10 +10,15 @@ import dev.sluice.samples.orders.SampleConnections;
 import dev.sluice.samples.orders.v2.LineItem;
 import io.nats.client.Connection;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine;
 
 /**
  * Sends orders as fast as credits allow: it keeps many sends in flight, so it is faster than the
@@ -137,48 +143,86 @@ public final class OrderProducer {
         "00-%016x%016x-%016x-01", random.nextLong(), random.nextLong(), random.nextLong() | 1L);
   }
 
-  public static void main(String[] args) throws Exception {
-    String server = "nats://127.0.0.1:4222";
-    int messages = 1000;
-    double poison = 0.01;
-    for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--server" -> server = args[++i];
-        case "--messages" -> messages = Integer.parseInt(args[++i]);
-        case "--poison-rate" -> poison = Double.parseDouble(args[++i]);
-        default ->
-            throw new IllegalArgumentException(
-                "usage: OrderProducer [--server URL] [--messages N] [--poison-rate P]");
-      }
-    }
-    Settings settings = new Settings(messages, poison, 0.2, 256, System.nanoTime());
-    AtomicLong stored = new AtomicLong();
-    AtomicLong failed = new AtomicLong();
-    try (Connection nc = SampleConnections.connect(server, "order-producer");
-        QueueProducer producer =
-            Sluice.using(nc)
-                .producer(Orders.QUEUE)
-                .acquireTimeout(Duration.ofSeconds(60)) // workers may be slow: wait for credits
-                .build()) {
-      long start = System.nanoTime();
-      new OrderProducer(producer, settings)
-          .run(
-              new Listener() {
-                @Override
-                public void stored(OutgoingMessage message, SendResult result) {
-                  stored.incrementAndGet();
-                }
+  /** Runs the sample: {@code OrderProducer [--server URL] [--messages N] [--poison-rate P]}. */
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Command()).execute(args));
+  }
 
-                @Override
-                public void failed(OutgoingMessage message, Throwable error) {
-                  failed.incrementAndGet();
-                  System.err.println("send " + message.messageId() + " failed: " + error);
-                }
-              });
-      double secs = (System.nanoTime() - start) / 1e9;
-      System.out.printf(
-          "stored %d orders (%d failed) in %.1f s, %.0f/s%n",
-          stored.get(), failed.get(), secs, stored.get() / secs);
+  /** The sample's command line. */
+  @CommandLine.Command(
+      name = "order-producer",
+      mixinStandardHelpOptions = true,
+      description = "Sends orders to the orders queue as fast as credits allow.")
+  static final class Command implements Callable<Integer> {
+    @CommandLine.Option(
+        names = "--server",
+        defaultValue = "nats://127.0.0.1:4222",
+        description = "NATS server URL (default: ${DEFAULT-VALUE})")
+    String server;
+
+    @CommandLine.Option(
+        names = "--messages",
+        defaultValue = "1000",
+        description = "orders to send (default: ${DEFAULT-VALUE})")
+    int messages;
+
+    @CommandLine.Option(
+        names = "--poison-rate",
+        defaultValue = "0.01",
+        description = "share of orders that can never succeed (default: ${DEFAULT-VALUE})")
+    double poison;
+
+    @CommandLine.Option(names = "--json", description = "print the summary as one JSON line")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      if (messages < 0 || poison < 0 || poison > 1) {
+        throw new CommandLine.ParameterException(
+            new CommandLine(this), "--messages must be >= 0 and --poison-rate in [0, 1]");
+      }
+      Settings settings = new Settings(messages, poison, 0.2, 256, System.nanoTime());
+      AtomicLong stored = new AtomicLong();
+      AtomicLong failed = new AtomicLong();
+      try (Connection nc = SampleConnections.connect(server, "order-producer");
+          QueueProducer producer =
+              Sluice.using(nc)
+                  .producer(Orders.QUEUE)
+                  .acquireTimeout(Duration.ofSeconds(60)) // workers may be slow: wait for credits
+                  .build()) {
+        long start = System.nanoTime();
+        new OrderProducer(producer, settings)
+            .run(
+                new Listener() {
+                  @Override
+                  public void stored(OutgoingMessage message, SendResult result) {
+                    stored.incrementAndGet();
+                  }
+
+                  @Override
+                  public void failed(OutgoingMessage message, Throwable error) {
+                    failed.incrementAndGet();
+                    System.err.println("send " + message.messageId() + " failed: " + error);
+                  }
+                });
+        double secs = (System.nanoTime() - start) / 1e9;
+        if (json) {
+          Map<String, Object> summary = new LinkedHashMap<>();
+          summary.put("stored", stored.get());
+          summary.put("failed", failed.get());
+          summary.put("seconds", secs);
+          System.out.println(new ObjectMapper().writeValueAsString(summary));
+        } else {
+          System.out.printf(
+              Locale.ROOT,
+              "stored %d orders (%d failed) in %.1f s, %.0f/s%n",
+              stored.get(),
+              failed.get(),
+              secs,
+              stored.get() / secs);
+        }
+      }
+      return failed.get() == 0 ? 0 : 1;
     }
   }
 }
