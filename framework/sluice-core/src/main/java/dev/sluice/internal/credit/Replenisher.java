@@ -1,6 +1,7 @@
 package dev.sluice.internal.credit;
 
 import dev.sluice.internal.proto.MintReason;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -29,7 +30,7 @@ public final class Replenisher {
   private static final long RETRY_MS = 500;
   private static final long CONFIRM_WAIT_S = 10;
 
-  private final TokenMinter minter;
+  private final Minter minter;
   private final int batch;
   private final ScheduledExecutorService scheduler;
   private final DoubleSupplier serviceRate;
@@ -52,6 +53,15 @@ public final class Replenisher {
   private volatile boolean lingerScheduled;
   private volatile boolean flushScheduled;
 
+  /** Publishes replenished credit tokens; {@link TokenMinter} on a live worker. */
+  public interface Minter {
+    /** Mints {@code credits} decomposed with {@code batch}; returns when the server stored them. */
+    void mint(long credits, int batch, MintReason reason) throws IOException;
+
+    /** Credits minted so far. */
+    long mintedTotal();
+  }
+
   /** Confirms every finishing ack sent so far. */
   @FunctionalInterface
   public interface Confirmer {
@@ -63,7 +73,7 @@ public final class Replenisher {
   }
 
   public Replenisher(
-      TokenMinter minter,
+      Minter minter,
       int batch,
       ScheduledExecutorService scheduler,
       DoubleSupplier rate,

@@ -11,9 +11,6 @@ import io.nats.client.impl.Headers;
 public final class HeaderCheck {
   private static final int MAX_MSG_ID = 128;
   private static final int MAX_TYPE = 256;
-  private static final String[] REQUIRED = {
-    Protocol.H_MSG_ID, Protocol.H_PROTOCOL, Protocol.H_TYPE, Protocol.H_TYPE_VERSION
-  };
 
   /** The outcome of a check; on failure {@code reason} and {@code header} are set. */
   public record Result(
@@ -50,29 +47,41 @@ public final class HeaderCheck {
 
   /** Validates the required headers. */
   public static Result check(Headers h) {
-    for (String name : REQUIRED) {
-      String v = first(h, name);
-      if (v == null || v.isEmpty()) {
-        return Result.fail(DeadLetterReason.MISSING_HEADER, name);
-      }
-    }
+    // Each header is looked up once: presence of all four first, then their formats (§3).
     String id = first(h, Protocol.H_MSG_ID);
+    String protocolValue = first(h, Protocol.H_PROTOCOL);
+    String type = first(h, Protocol.H_TYPE);
+    String versionValue = first(h, Protocol.H_TYPE_VERSION);
+    String missing =
+        absent(id)
+            ? Protocol.H_MSG_ID
+            : absent(protocolValue)
+                ? Protocol.H_PROTOCOL
+                : absent(type)
+                    ? Protocol.H_TYPE
+                    : absent(versionValue) ? Protocol.H_TYPE_VERSION : null;
+    if (missing != null) {
+      return Result.fail(DeadLetterReason.MISSING_HEADER, missing);
+    }
     if (!msgId(id)) {
       return Result.fail(DeadLetterReason.BAD_HEADER, Protocol.H_MSG_ID);
     }
-    int protocol = positive(first(h, Protocol.H_PROTOCOL));
+    int protocol = positive(protocolValue);
     if (protocol < 0) {
       return Result.fail(DeadLetterReason.BAD_HEADER, Protocol.H_PROTOCOL);
     }
-    String type = first(h, Protocol.H_TYPE);
     if (!typeName(type)) {
       return Result.fail(DeadLetterReason.BAD_HEADER, Protocol.H_TYPE);
     }
-    int version = positive(first(h, Protocol.H_TYPE_VERSION));
+    int version = positive(versionValue);
     if (version < 0) {
       return Result.fail(DeadLetterReason.BAD_HEADER, Protocol.H_TYPE_VERSION);
     }
     return new Result(true, null, null, id, protocol, type, version);
+  }
+
+  private static boolean absent(String v) {
+    return v == null || v.isEmpty();
   }
 
   /** A message id: 1 to 128 printable ASCII characters, no space (U+0021 to U+007E). */
