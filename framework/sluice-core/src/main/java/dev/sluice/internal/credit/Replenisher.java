@@ -202,12 +202,10 @@ public final class Replenisher {
   }
 
   private void afterConfirm() {
-    boolean again;
-    synchronized (this) {
-      again = unconfirmed.get() >= effectiveBatch() || lingerUpTo > confirmedUpTo;
-    }
-    if (again) {
-      startConfirm(); // the next round's confirm travels while this one's credits are minted
+    // A whole batch already waits: its confirm travels while this round's credits are minted.
+    // Less than a batch waits for the linger, so confirms do not run back to back.
+    if (unconfirmed.get() >= effectiveBatch()) {
+      startConfirm();
     }
     mintOwed();
   }
@@ -217,7 +215,12 @@ public final class Replenisher {
     int b = effectiveBatch();
     boolean all;
     synchronized (this) {
-      all = lingerUpTo > 0;
+      // The remainder below a batch goes out once per linger, when the finishes up to the linger
+      // are confirmed; between lingers only whole batches are minted (fewer, larger tokens).
+      all = lingerUpTo > 0 && confirmedUpTo >= lingerUpTo;
+      if (all) {
+        lingerUpTo = 0;
+      }
     }
     long n = owed.get();
     long toMint = all ? n : (n / b) * b;
@@ -230,11 +233,6 @@ public final class Replenisher {
       LOG.warn("could not mint owed credits ({} owed): {}; retrying", owed(), e.toString());
       scheduleLinger(TimeUnit.MILLISECONDS.toNanos(RETRY_MS));
       return;
-    }
-    synchronized (this) {
-      if (all && confirmedUpTo >= lingerUpTo) {
-        lingerUpTo = 0;
-      }
     }
     if (owed() > 0) {
       scheduleLinger(linger().toNanos());
