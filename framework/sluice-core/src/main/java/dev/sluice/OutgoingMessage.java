@@ -1,5 +1,6 @@
 package dev.sluice;
 
+import dev.sluice.internal.wire.HeaderCheck;
 import dev.sluice.spi.Codec;
 import io.nats.client.NUID;
 import java.util.LinkedHashMap;
@@ -112,7 +113,7 @@ public final class OutgoingMessage {
 
     private Builder(String type, int version, byte[] payload) {
       this.type = Objects.requireNonNull(type, "type");
-      if (!type.matches("[A-Za-z0-9_./-]{1,256}")) {
+      if (!HeaderCheck.typeName(type)) {
         throw new IllegalArgumentException("type '" + type + "' must match [A-Za-z0-9_./-]{1,256}");
       }
       if (version < 1) {
@@ -139,7 +140,7 @@ public final class OutgoingMessage {
      *     without spaces
      */
     public Builder messageId(String messageId) {
-      if (messageId == null || !messageId.matches("[\\x21-\\x7e]{1,128}")) {
+      if (messageId == null || !HeaderCheck.msgId(messageId)) {
         throw new IllegalArgumentException(
             "messageId '" + messageId + "' must be 1-128 printable ASCII characters");
       }

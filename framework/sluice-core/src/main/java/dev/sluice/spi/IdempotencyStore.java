@@ -31,8 +31,14 @@ public interface IdempotencyStore {
     if (maximumSize < 1) {
       throw new IllegalArgumentException("maximumSize < 1");
     }
+    // Maintenance (eviction, expiry) runs on the calling thread, amortized over reads and writes:
+    // the default hands it to the common pool, a thread wake-up every few writes on the hot path.
     Cache<String, Boolean> cache =
-        Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(window).build();
+        Caffeine.newBuilder()
+            .maximumSize(maximumSize)
+            .expireAfterWrite(window)
+            .executor(Runnable::run)
+            .build();
     return new IdempotencyStore() {
       @Override
       public boolean isProcessed(String key) {

@@ -1,7 +1,10 @@
 package dev.sluice.internal.credit;
 
 import dev.sluice.internal.proto.MintReason;
+import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -14,33 +17,63 @@ import org.slf4j.LoggerFactory;
  * once, the rest after a linger of about {@code batch / service rate}. Finishing acks are sent
  * plain; before minting, one double ack (an ack with a reply, on the last finished message)
  * confirms every ack sent before it on the worker's connection, so a credit is never minted before
- * the message it replaces has left the backlog. Thread-safe; confirming and minting run on one
- * scheduler thread.
+ * the message it replaces has left the backlog.
+ *
+ * <p>Confirming and minting are pipelined: a confirm is sent without waiting for its answer, and
+ * the credits it covers are minted on the scheduler thread when the answer arrives; while they are
+ * minted, the next confirm may already be in flight. At most one confirm is in flight. Reporting a
+ * finished message ({@link #finished}) never blocks and takes no lock unless it starts a round.
+ * Thread-safe; minting runs on one scheduler thread.
  */
 public final class Replenisher {
   private static final Logger LOG = LoggerFactory.getLogger(Replenisher.class);
+  private static final long RETRY_MS = 500;
+  private static final long CONFIRM_WAIT_S = 10;
 
-  private final TokenMinter minter;
+  private final Minter minter;
   private final int batch;
   private final ScheduledExecutorService scheduler;
   private final DoubleSupplier serviceRate;
   private final java.util.function.IntSupplier capacity;
   private final Confirmer confirmer;
   private final AtomicLong unconfirmed = new AtomicLong();
-  private long confirmedUpTo;
   private final AtomicLong owed = new AtomicLong();
   private final AtomicLong completed = new AtomicLong();
-  private boolean lingerScheduled;
-  private boolean flushScheduled;
 
-  /** Confirms every finishing ack sent so far; returns how many finishes had been sent. */
+  /** Finishes the server confirmed so far (the confirmer's count). Guarded by {@code this}. */
+  private long confirmedUpTo;
+
+  /**
+   * Nonzero while a linger round is not done: every finish reported up to this count is to be
+   * minted, partial batch or not. Guarded by {@code this}.
+   */
+  private long lingerUpTo;
+
+  private volatile boolean confirming;
+  private volatile boolean lingerScheduled;
+  private volatile boolean flushScheduled;
+
+  /** Publishes replenished credit tokens; {@link TokenMinter} on a live worker. */
+  public interface Minter {
+    /** Mints {@code credits} decomposed with {@code batch}; returns when the server stored them. */
+    void mint(long credits, int batch, MintReason reason) throws IOException;
+
+    /** Credits minted so far. */
+    long mintedTotal();
+  }
+
+  /** Confirms every finishing ack sent so far. */
   @FunctionalInterface
   public interface Confirmer {
-    long confirmSent() throws Exception;
+    /**
+     * Sends one double ack after every finishing ack sent so far; completes, once the server has
+     * answered, with how many finishes had been sent before it (all of them now confirmed).
+     */
+    CompletableFuture<Long> confirmSent();
   }
 
   public Replenisher(
-      TokenMinter minter,
+      Minter minter,
       int batch,
       ScheduledExecutorService scheduler,
       DoubleSupplier rate,
@@ -67,15 +100,18 @@ public final class Replenisher {
   /** One finishing ack was sent: one credit is owed once the server confirms it. */
   public void finished() {
     completed.incrementAndGet();
-    long now = unconfirmed.incrementAndGet() + owed.get();
-    synchronized (this) {
-      if (now >= effectiveBatch() && !flushScheduled) {
-        flushScheduled = true;
-        scheduler.execute(() -> flush(false));
-      } else if (!lingerScheduled) {
-        lingerScheduled = true;
-        scheduler.schedule(() -> flush(true), linger().toNanos(), TimeUnit.NANOSECONDS);
+    long now = unconfirmed.incrementAndGet();
+    // A confirm in flight starts the next one itself when it returns (it reads unconfirmed after
+    // clearing the flag, so this increment is not missed).
+    if (now >= effectiveBatch() && !confirming && !flushScheduled) {
+      synchronized (this) {
+        if (!flushScheduled) {
+          flushScheduled = true;
+          execute(() -> flush(false));
+        }
       }
+    } else if (!lingerScheduled) {
+      scheduleLinger(linger().toNanos());
     }
   }
 
@@ -86,69 +122,148 @@ public final class Replenisher {
     return Duration.ofMillis((long) Math.max(2, Math.min(20, ms)));
   }
 
+  private void scheduleLinger(long nanos) {
+    synchronized (this) {
+      if (lingerScheduled || scheduler.isShutdown()) {
+        return;
+      }
+      lingerScheduled = true;
+    }
+    try {
+      scheduler.schedule(() -> flush(true), nanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      lingerScheduled = false; // shutting down: flushAll mints what is owed
+    }
+  }
+
+  private void execute(Runnable r) {
+    try {
+      scheduler.execute(r);
+    } catch (RejectedExecutionException e) {
+      flushScheduled = false; // shutting down: flushAll mints what is owed
+    }
+  }
+
+  /**
+   * A batch round ({@code all} false) or a linger round: confirm what is sent, mint what is due.
+   */
   private void flush(boolean all) {
     synchronized (this) {
       if (all) {
         lingerScheduled = false;
+        lingerUpTo = Math.max(lingerUpTo, completed.get());
       } else {
         flushScheduled = false;
       }
     }
+    startConfirm();
+    mintOwed();
+  }
+
+  /** Sends a confirm for the finishes sent so far, unless one is in flight or none is needed. */
+  private void startConfirm() {
+    synchronized (this) {
+      if (confirming || unconfirmed.get() == 0) {
+        return;
+      }
+      confirming = true;
+    }
+    CompletableFuture<Long> f;
     try {
-      confirm();
-      long n = owed.get();
-      int b = effectiveBatch();
-      long toMint = all ? n : (n / b) * b;
+      f = confirmer.confirmSent();
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    f.whenComplete(this::confirmed);
+  }
+
+  /** The server answered a confirm (any thread): account for it, then mint on the scheduler. */
+  private void confirmed(Long sent, Throwable err) {
+    if (err == null) {
+      long fresh;
+      synchronized (this) {
+        fresh = Math.max(0, sent - confirmedUpTo);
+        confirmedUpTo = Math.max(confirmedUpTo, sent);
+      }
+      unconfirmed.addAndGet(-fresh);
+      owed.addAndGet(fresh);
+    }
+    confirming = false;
+    if (err != null) {
+      LOG.warn("could not confirm finishing acks ({} owed): {}; retrying", owed(), err.toString());
+      scheduleLinger(TimeUnit.MILLISECONDS.toNanos(RETRY_MS));
+      return;
+    }
+    try {
+      scheduler.execute(this::afterConfirm);
+    } catch (RejectedExecutionException e) {
+      // shutting down: flushAll mints what is owed
+    }
+  }
+
+  private void afterConfirm() {
+    // A whole batch already waits: its confirm travels while this round's credits are minted.
+    // Less than a batch waits for the linger, so confirms do not run back to back.
+    if (unconfirmed.get() >= effectiveBatch()) {
+      startConfirm();
+    }
+    mintOwed();
+  }
+
+  /** Mints the confirmed credits that are due: whole batches, or everything in a linger round. */
+  private void mintOwed() {
+    int b = effectiveBatch();
+    boolean all;
+    synchronized (this) {
+      // The remainder below a batch goes out once per linger, when the finishes up to the linger
+      // are confirmed; between lingers only whole batches are minted (fewer, larger tokens).
+      all = lingerUpTo > 0 && confirmedUpTo >= lingerUpTo;
+      if (all) {
+        lingerUpTo = 0;
+      }
+    }
+    long n = owed.get();
+    long toMint = all ? n : (n / b) * b;
+    try {
       if (toMint > 0) {
         minter.mint(toMint, b, MintReason.MINT_REASON_REPLENISH);
         owed.addAndGet(-toMint);
       }
-      if (!all && owed.get() > 0) {
-        synchronized (this) {
-          if (!lingerScheduled) {
-            lingerScheduled = true;
-            scheduler.schedule(() -> flush(true), linger().toNanos(), TimeUnit.NANOSECONDS);
-          }
-        }
-      }
     } catch (Exception e) {
-      LOG.warn("could not mint owed credits ({} owed): {}; retrying", owed.get(), e.toString());
-      synchronized (this) {
-        if (!lingerScheduled && !scheduler.isShutdown()) {
-          lingerScheduled = true;
-          scheduler.schedule(() -> flush(true), 500, TimeUnit.MILLISECONDS);
-        }
-      }
-    }
-  }
-
-  /** Moves the finishes the server has now confirmed from unconfirmed to owed. */
-  private void confirm() throws Exception {
-    if (unconfirmed.get() == 0) {
+      LOG.warn("could not mint owed credits ({} owed): {}; retrying", owed(), e.toString());
+      scheduleLinger(TimeUnit.MILLISECONDS.toNanos(RETRY_MS));
       return;
     }
-    long sent = confirmer.confirmSent();
-    long fresh;
-    synchronized (this) {
-      fresh = Math.max(0, sent - confirmedUpTo);
-      confirmedUpTo = Math.max(confirmedUpTo, sent);
+    if (owed() > 0) {
+      scheduleLinger(linger().toNanos());
     }
-    unconfirmed.addAndGet(-fresh);
-    owed.addAndGet(fresh);
   }
 
   /** Mints everything owed now (shutdown); returns false if some could not be minted. */
   public boolean flushAll() {
     try {
-      confirm();
+      if (unconfirmed.get() > 0) {
+        long sent = confirmer.confirmSent().get(CONFIRM_WAIT_S, TimeUnit.SECONDS);
+        long fresh;
+        synchronized (this) {
+          fresh = Math.max(0, sent - confirmedUpTo);
+          confirmedUpTo = Math.max(confirmedUpTo, sent);
+        }
+        unconfirmed.addAndGet(-fresh);
+        owed.addAndGet(fresh);
+      }
       long n = owed.get();
       if (n > 0) {
         minter.mint(n, batch, MintReason.MINT_REASON_REPLENISH);
         owed.addAndGet(-n);
       }
       return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      LOG.warn("interrupted while minting {} owed credits at shutdown", owed());
+      return false;
     } catch (Exception e) {
-      LOG.warn("could not mint {} owed credits at shutdown: {}", owed.get(), e.toString());
+      LOG.warn("could not mint {} owed credits at shutdown: {}", owed(), e.toString());
       return false;
     }
   }

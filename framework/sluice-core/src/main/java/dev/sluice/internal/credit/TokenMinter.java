@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * minter instance, so a retried publish after a lost PubAck cannot mint the same credits twice.
  * Thread-safe.
  */
-public final class TokenMinter {
+public final class TokenMinter implements Replenisher.Minter {
   private static final int TRIES = 5;
   private final JetStream js;
   private final String queue;
@@ -45,6 +45,7 @@ public final class TokenMinter {
   }
 
   /** Mints {@code credits} decomposed with {@code batch}; returns when every PubAck arrived. */
+  @Override
   public void mint(long credits, int batch, MintReason reason) throws IOException {
     mintTokens(Credits.decompose(credits, batch), reason);
   }
@@ -128,6 +129,7 @@ public final class TokenMinter {
   }
 
   /** Credits minted by this instance so far. */
+  @Override
   public long mintedTotal() {
     return mintedTotal.get();
   }

@@ -38,6 +38,7 @@ import java.util.function.BooleanSupplier;
 final class Publisher {
   private static final Duration FIRST_DELAY = Duration.ofMillis(20);
   private static final Duration MAX_DELAY = Duration.ofSeconds(1);
+  private static final String PROTOCOL_VERSION = Integer.toString(Protocol.VERSION);
 
   private final JetStream js;
   private final String queue;
@@ -48,6 +49,7 @@ final class Publisher {
   private final ScheduledExecutorService timer;
   private final Clock clock;
   private final BooleanSupplier running;
+  private final PublishTimeouts timeouts;
   private final AtomicLong sent = new AtomicLong();
   private volatile boolean hitHardLimit;
 
@@ -69,6 +71,9 @@ final class Publisher {
     this.timer = timer;
     this.clock = clock;
     this.running = running;
+    this.timeouts = new PublishTimeouts(clock, publishTimeout);
+    long every = timeouts.period().toMillis();
+    timer.scheduleWithFixedDelay(timeouts::sweep, every, every, TimeUnit.MILLISECONDS);
   }
 
   /** What one send learned from its failed tries. Confined to one send's callbacks. */
@@ -132,7 +137,7 @@ final class Publisher {
   private Message message(OutgoingMessage m, byte[] body, String traceparent) {
     Headers headers = new Headers();
     headers.put(Protocol.H_MSG_ID, m.messageId());
-    headers.put(Protocol.H_PROTOCOL, Integer.toString(Protocol.VERSION));
+    headers.put(Protocol.H_PROTOCOL, PROTOCOL_VERSION);
     headers.put(Protocol.H_TYPE, m.type());
     headers.put(Protocol.H_TYPE_VERSION, Integer.toString(m.version()));
     if (!m.contentType().equals(Protocol.DEFAULT_CONTENT_TYPE)) {
@@ -155,7 +160,7 @@ final class Publisher {
   private CompletableFuture<PublishAck> tryOnce(Message msg, Tries tries) {
     CompletableFuture<PublishAck> f;
     try {
-      f = js.publishAsync(msg, options).orTimeout(publishTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      f = timeouts.track(js.publishAsync(msg, options));
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }

@@ -1,36 +1,49 @@
 package dev.sluice.internal.wire;
 
-import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Pattern;
 
-/** W3C Trace Context: parse, continue and generate {@code traceparent} (protocol §10). */
+/**
+ * W3C Trace Context: parse, continue and generate {@code traceparent} (protocol §10). Parsing and
+ * id generation run for every message, so both work on chars directly: no regular expression, no
+ * byte arrays. Thread-safe: immutable.
+ */
 public record TraceContext(String traceId, String spanId, String flags) {
-  private static final Pattern TRACEPARENT =
-      Pattern.compile("^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$");
-  private static final String ZERO_TRACE = "0".repeat(32);
-  private static final String ZERO_SPAN = "0".repeat(16);
+  /** {@code 00-} + 32 + {@code -} + 16 + {@code -} + 2. */
+  private static final int LENGTH = 55;
+
+  private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   /** The parsed header, or null when it is absent or malformed. */
   public static TraceContext parse(String traceparent) {
-    if (traceparent == null) {
+    if (traceparent == null
+        || traceparent.length() != LENGTH
+        || traceparent.charAt(0) != '0'
+        || traceparent.charAt(1) != '0'
+        || traceparent.charAt(2) != '-'
+        || traceparent.charAt(35) != '-'
+        || traceparent.charAt(52) != '-'
+        || !lowerHex(traceparent, 3, 35)
+        || !lowerHex(traceparent, 36, 52)
+        || !lowerHex(traceparent, 53, 55)
+        || allZero(traceparent, 3, 35)
+        || allZero(traceparent, 36, 52)) {
       return null;
     }
-    var m = TRACEPARENT.matcher(traceparent);
-    if (!m.matches() || m.group(1).equals(ZERO_TRACE) || m.group(2).equals(ZERO_SPAN)) {
-      return null;
-    }
-    return new TraceContext(m.group(1), m.group(2), m.group(3));
+    return new TraceContext(
+        traceparent.substring(3, 35), traceparent.substring(36, 52), traceparent.substring(53));
   }
 
   /** A new sampled trace with a new span. */
   public static TraceContext newTrace() {
-    return new TraceContext(randomHex(16), randomHex(8), "01");
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    long hi = r.nextLong();
+    long lo = nonZero(hi, r);
+    return new TraceContext(hex(hi, hex(lo, null)), hex(nonZero(0, r), null), "01");
   }
 
   /** A child span in the same trace. */
   public TraceContext child() {
-    return new TraceContext(traceId, randomHex(8), flags);
+    return new TraceContext(traceId, hex(nonZero(0, ThreadLocalRandom.current()), null), flags);
   }
 
   /** The {@code traceparent} header value. */
@@ -38,17 +51,42 @@ public record TraceContext(String traceId, String spanId, String flags) {
     return "00-" + traceId + "-" + spanId + "-" + flags;
   }
 
-  private static String randomHex(int bytes) {
-    byte[] b = new byte[bytes];
-    do {
-      ThreadLocalRandom.current().nextBytes(b);
-    } while (allZero(b));
-    return HexFormat.of().formatHex(b);
+  /** A random long, never zero when {@code other} is zero (an id must not be all zero). */
+  private static long nonZero(long other, ThreadLocalRandom r) {
+    long v = r.nextLong();
+    while (v == 0 && other == 0) {
+      v = r.nextLong();
+    }
+    return v;
   }
 
-  private static boolean allZero(byte[] b) {
-    for (byte x : b) {
-      if (x != 0) {
+  /** {@code v} as 16 lower-case hex digits, followed by {@code tail} when given. */
+  private static String hex(long v, String tail) {
+    int n = tail == null ? 16 : 16 + tail.length();
+    char[] c = new char[n];
+    for (int i = 15; i >= 0; i--) {
+      c[i] = HEX[(int) (v & 0xf)];
+      v >>>= 4;
+    }
+    if (tail != null) {
+      tail.getChars(0, tail.length(), c, 16);
+    }
+    return new String(c);
+  }
+
+  private static boolean lowerHex(String s, int from, int to) {
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean allZero(String s, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (s.charAt(i) != '0') {
         return false;
       }
     }

@@ -27,6 +27,8 @@ final class PullLoop implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(PullLoop.class);
   // Long enough that an idle worker renews its pull (and jnats logs a 408) rarely.
   private static final Duration PULL_EXPIRY = Duration.ofSeconds(5);
+  private static final Duration WAIT = Duration.ofMillis(50);
+  private static final Duration WAIT_OPEN = Duration.ofMillis(200);
 
   private final Connection nc;
   private final JetStream js;
@@ -108,7 +110,10 @@ final class PullLoop implements Runnable {
         while (!pulls.isEmpty() && (pulls.peek().expiresAt < now || pulls.peek().remaining <= 0)) {
           pulls.poll();
         }
-        int outstanding = pulls.stream().mapToInt(x -> x.remaining).sum();
+        int outstanding = 0;
+        for (Pull x : pulls) { // a plain loop: this runs once per message
+          outstanding += x.remaining;
+        }
         int want;
         if (open) {
           // Circuit open: pull nothing until the breaker allows one probe.
@@ -126,7 +131,7 @@ final class PullLoop implements Runnable {
           }
           continue;
         }
-        Message m = sub.nextMessage(Duration.ofMillis(open ? 200 : 50));
+        Message m = sub.nextMessage(open ? WAIT_OPEN : WAIT);
         if (m == null || !m.isJetStream()) {
           if (System.nanoTime() - lastCheck > 3_000_000_000L) {
             lastCheck = System.nanoTime();

@@ -15,6 +15,7 @@ import io.nats.client.PublishOptions;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -128,20 +129,21 @@ final class Settler {
   }
 
   /**
-   * The double ack: an ack with a reply on the last finished message, awaited; returns how many
-   * finishes had been sent before it, all of them now confirmed.
+   * The double ack: an ack with a reply on the last finished message. Completes, once the server
+   * answered, with how many finishes had been sent before it, all of them now confirmed. Never
+   * blocks.
    */
-  long confirmSent() throws Exception {
+  CompletableFuture<Long> confirmSent() {
     Message last;
     long sent;
     synchronized (ackLock) {
       last = lastFinished;
       sent = finishesSent;
     }
-    if (last != null) {
-      Acks.confirmAsync(nc, last, Acks.ACK, CONFIRM_TIMEOUT).get();
+    if (last == null) {
+      return CompletableFuture.completedFuture(sent);
     }
-    return sent;
+    return Acks.confirmAsync(nc, last, Acks.ACK, CONFIRM_TIMEOUT).thenApply(reply -> sent);
   }
 
   private void deadLetter(Delivery d, DeadLetterReason reason, String error) {
