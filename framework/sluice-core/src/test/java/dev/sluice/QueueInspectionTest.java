@@ -153,7 +153,8 @@ class QueueInspectionTest {
   @Test
   void advertRewrittenWhileTheKeysAreReadIsListedOnce() throws Exception {
     // Regression: the bucket's key listing returned a key again when a heartbeat rewrote it during
-    // the listing, and the inspection showed the same worker twice (and the CLI counted it twice).
+    // the listing, and the inspection showed the same worker twice (and the CLI counted it twice);
+    // or missed it, and a live worker read as gone.
     String q = NATS.uniqueName("q");
     try (Connection nc = NATS.server().connect()) {
       Sluice sluice = Sluice.using(nc);

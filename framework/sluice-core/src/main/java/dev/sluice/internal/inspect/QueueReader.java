@@ -20,17 +20,19 @@ import io.nats.client.KeyValue;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.KeyValueEntry;
 import io.nats.client.api.StreamInfo;
+import io.nats.client.api.StreamInfoOptions;
+import io.nats.client.api.Subject;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
+import java.util.TreeSet;
 
 /**
  * Reads one queue's streams, consumer and KV entries into a {@link QueueInspection}. Consumes
@@ -222,29 +224,34 @@ public final class QueueReader {
         Optional.ofNullable(lastAck).map(ZonedDateTime::toInstant));
   }
 
-  /** Values of the keys matching {@code filter}; none when the bucket does not exist. */
+  /**
+   * Values of the keys matching {@code filter}; none when the bucket does not exist. The keys come
+   * from the bucket stream's subject index (stream info with a subjects filter), not from {@code
+   * KeyValue.keys()}: that one reads the bucket with a consumer, which can miss a key rewritten
+   * during the read (an advert rewritten every heartbeat then reads as a worker that is gone) or
+   * return it twice.
+   */
   private List<byte[]> values(String bucket, String filter)
-      throws IOException, JetStreamApiException, InterruptedException {
+      throws IOException, JetStreamApiException {
     List<byte[]> out = new ArrayList<>();
-    KeyValue kv = nc.keyValue(bucket);
-    List<String> keys;
+    String prefix = "$KV." + bucket + ".";
+    StreamInfo si;
     try {
-      keys = kv.keys(filter);
+      si = jsm().getStreamInfo("KV_" + bucket, StreamInfoOptions.filterSubjects(prefix + filter));
     } catch (JetStreamApiException e) {
       if (ApiErrors.streamNotFound(e)) {
         return out;
       }
       throw e;
-    } catch (IllegalStateException | IOException e) {
-      // jnats reports a missing bucket's stream this way on some paths
-      if (String.valueOf(e.getMessage()).contains("not found")) {
-        return out;
-      }
-      throw e;
     }
-    // keys() reads the bucket until nothing is pending: a key rewritten during the read (a
-    // heartbeat) comes back twice, so read each key once.
-    for (String k : new LinkedHashSet<>(keys)) {
+    List<Subject> subjects = si.getStreamState().getSubjects();
+    if (subjects == null) {
+      return out;
+    }
+    KeyValue kv = nc.keyValue(bucket);
+    for (String k :
+        new TreeSet<>(
+            subjects.stream().map(x -> x.getName().substring(prefix.length())).toList())) {
       KeyValueEntry e = kv.get(k);
       if (e != null && e.getValue() != null) {
         out.add(e.getValue());
