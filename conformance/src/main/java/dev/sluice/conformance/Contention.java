@@ -38,8 +38,11 @@ final class Contention implements Scenario {
     int slack = ws.size() * (Harness.BATCH - 1);
     checkAdverts(h, f, ws);
     Backlog backlog = new Backlog(h, f.queue);
-    int n = 80;
+    int n = 160;
+    // The JVM starts seconds after a Go or Rust binary on a loaded machine: start it first and
+    // let it connect, so that all three really contend (the check below needs an overlap).
     Peer pj = f.producer("java", "java-p1", n, "ok", 0, 1);
+    pj.awaitReady(60_000);
     Peer pg = f.producer("go", "go-p1", n, "ok", 0, 1);
     Peer pr = f.producer("rust", "rust-p1", n, "ok", 0, 1);
     List<Peer> ps = List.of(pj, pg, pr);

@@ -1,5 +1,6 @@
 package dev.sluice.internal.worker;
 
+import dev.sluice.internal.nats.ApiErrors;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
@@ -202,14 +203,14 @@ final class PullLoop implements Runnable {
 
   private String describe(Exception e) {
     if (e instanceof JetStreamApiException jse) {
-      if (jse.getApiErrorCode() == 10014) {
+      if (jse.getApiErrorCode() == ApiErrors.CONSUMER_NOT_FOUND) {
         return "consumer "
             + Protocol.WORKER_CONSUMER
             + " on stream "
             + stream
             + " does not exist (deleted?): re-provision the queue (scripts/sluice apply)";
       }
-      if (jse.getApiErrorCode() == 10059) {
+      if (jse.getApiErrorCode() == ApiErrors.STREAM_NOT_FOUND) {
         return "stream " + stream + " does not exist (deleted?): re-provision the queue";
       }
     }
