@@ -10,6 +10,7 @@ import java.util.Map;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.CategorySeries.CategorySeriesRenderStyle;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
@@ -105,7 +106,10 @@ final class Charts {
     save(c, file);
   }
 
-  /** End-to-end latency p50, p99, p99.9 per pipeline, on a logarithmic axis. */
+  /**
+   * Latency p50, p99, p99.9 per pipeline, as lines on a logarithmic axis (XChart draws no bars on a
+   * logarithmic axis, and milliseconds beside seconds need one).
+   */
   void percentiles(String file, String title, Map<String, Result> results) {
     CategoryChart c =
         new CategoryChartBuilder()
@@ -115,6 +119,7 @@ final class Charts {
             .yAxisTitle("ms (log)")
             .build();
     c.getStyler().setYAxisLogarithmic(true);
+    c.getStyler().setDefaultSeriesRenderStyle(CategorySeriesRenderStyle.Line);
     c.getStyler().setLabelsVisible(true);
     c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
     c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
@@ -122,7 +127,13 @@ final class Charts {
     results.forEach(
         (name, r) ->
             c.addSeries(
-                name,
+                String.format(
+                    java.util.Locale.ROOT,
+                    "%s: %.2f / %.2f / %.2f ms",
+                    name,
+                    r.p50Ms(),
+                    r.p99Ms(),
+                    r.p999Ms()),
                 ps,
                 List.of(
                     Math.max(0.001, r.p50Ms()),
