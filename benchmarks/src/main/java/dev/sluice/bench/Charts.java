@@ -100,7 +100,8 @@ final class Charts {
             .yAxisTitle(yTitle)
             .build();
     c.getStyler().setLabelsVisible(true);
-    c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+    c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+    c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
     c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
     series.forEach((name, values) -> c.addSeries(name, categories, values));
     save(c, file);
@@ -121,7 +122,8 @@ final class Charts {
     c.getStyler().setYAxisLogarithmic(true);
     c.getStyler().setDefaultSeriesRenderStyle(CategorySeriesRenderStyle.Line);
     c.getStyler().setLabelsVisible(true);
-    c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+    c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+    c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
     c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
     List<String> ps = List.of("p50", "p99", "p99.9");
     results.forEach(

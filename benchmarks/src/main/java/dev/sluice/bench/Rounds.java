@@ -40,8 +40,9 @@ final class Rounds {
 
   /**
    * One result whose figures are each the median over {@code passes} (same pipeline), except the
-   * largest backlog, which is the largest of all passes (a bound holds at every sample or not at
-   * all); the backlog series, counts and extras are those of the pass with the median throughput.
+   * CPU figures, taken from the pass with the median total CPU per message, and the largest
+   * backlog, which is the largest of all passes (a bound holds at every sample or not at all); the
+   * backlog series, counts and extras are those of the pass with the median throughput.
    */
   static Result medianResult(List<Result> passes) {
     if (passes.size() == 1) {
@@ -50,6 +51,13 @@ final class Rounds {
     List<Result> byThroughput =
         passes.stream().sorted(Comparator.comparingDouble(Result::throughput)).toList();
     Result mid = byThroughput.get((passes.size() - 1) / 2);
+    // JVM and server CPU from the one pass whose total is the median, so that the two parts add
+    // up to the total reported (medians of the parts need not).
+    Result cpu =
+        passes.stream()
+            .sorted(Comparator.comparingDouble(Result::cpuUsPerMsg))
+            .toList()
+            .get((passes.size() - 1) / 2);
     Map<String, Object> extras = new LinkedHashMap<>(mid.extras());
     passes.stream()
         .filter(r -> r.extras().containsKey("max_excess"))
@@ -74,8 +82,8 @@ final class Rounds {
         median(passes, Result::p50Ms),
         median(passes, Result::p99Ms),
         median(passes, Result::p999Ms),
-        median(passes, Result::cpuJvmUsPerMsg),
-        median(passes, Result::cpuServerUsPerMsg),
+        cpu.cpuJvmUsPerMsg(),
+        cpu.cpuServerUsPerMsg(),
         mid.producerSent(),
         mid.backlog(),
         extras);

@@ -59,6 +59,41 @@ class RoundsTest {
   }
 
   @Test
+  void cpuPartsAddUpToTheMedianTotal() {
+    // Parts (jvm, server): (10, 50), (40, 10), (30, 40): totals 60, 50, 70, median 60. Medians of
+    // the parts would give 30 + 40 = 70, a total that no pass had.
+    Result a = withCpu(10, 50);
+    Result b = withCpu(40, 10);
+    Result c = withCpu(30, 40);
+    Result r = Rounds.medianResult(List.of(a, b, c));
+    assertThat(r.cpuUsPerMsg()).isEqualTo(60);
+    assertThat(r.cpuJvmUsPerMsg()).isEqualTo(10);
+    assertThat(r.cpuServerUsPerMsg()).isEqualTo(50);
+  }
+
+  private static Result withCpu(double jvm, double server) {
+    Result x = result("raw", 100, jvm, 10);
+    return new Result(
+        x.pipeline(),
+        x.seconds(),
+        x.handled(),
+        x.sent(),
+        x.failed(),
+        x.throughput(),
+        x.maxBacklog(),
+        x.meanBacklog(),
+        x.backlogSamples(),
+        x.p50Ms(),
+        x.p99Ms(),
+        x.p999Ms(),
+        jvm,
+        server,
+        x.producerSent(),
+        x.backlog(),
+        x.extras());
+  }
+
+  @Test
   void sharesSumToOne() {
     assertThat(result("sluice", 1, 1, 1).shares()).containsExactly(0.7, 0.3);
   }
