@@ -78,7 +78,10 @@ final class Charts {
     c.getStyler().setLegendVisible(false);
     c.getStyler().setLabelsVisible(true);
     c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
-    c.addSeries(yTitle, new ArrayList<>(values.keySet()), new ArrayList<>(values.values()));
+    c.addSeries(
+        yTitle,
+        new ArrayList<>(values.keySet()),
+        values.values().stream().map(Charts::oneDecimal).toList());
     save(c, file);
   }
 
@@ -103,7 +106,9 @@ final class Charts {
     c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
     c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
     c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
-    series.forEach((name, values) -> c.addSeries(name, categories, values));
+    series.forEach(
+        (name, values) ->
+            c.addSeries(name, categories, values.stream().map(Charts::oneDecimal).toList()));
     save(c, file);
   }
 
@@ -142,6 +147,11 @@ final class Charts {
                     Math.max(0.001, r.p99Ms()),
                     Math.max(0.001, r.p999Ms()))));
     save(c, file);
+  }
+
+  /** Bar labels print the value as given: one decimal is enough to read. */
+  private static double oneDecimal(double v) {
+    return Math.round(v * 10) / 10.0;
   }
 
   private void save(Chart<?, ?> chart, String file) {

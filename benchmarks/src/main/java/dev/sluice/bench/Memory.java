@@ -25,7 +25,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * ({@code --backlog}, default 1,000,000) is published raw (jnats, Sluice's headers, no credits),
  * the heap is collected, then the worker (slow-workers settings) runs for {@code --seconds} while
  * the used heap is sampled every 50 ms; a full collection at the end gives what the worker keeps.
- * The worker runs in this JVM: the figures are this JVM's heap, the publisher's garbage collected
+ * The worker runs in this JVM, which {@code scripts/bench memory} starts with {@code -Xmx128m} (the
+ * target): a worker that buffered the backlog would fail with an OutOfMemoryError or spend its time
+ * collecting ({@code gc_ms}). The figures are this JVM's heap, the publisher's garbage collected
  * before the worker starts.
  */
 final class Memory {
@@ -73,6 +75,7 @@ final class Memory {
               .advertTtl(Duration.ofMillis(4L * s.heartbeatMs()))
               .start();
       long peak = 0;
+      long gc0 = gcMillis();
       long t0 = System.nanoTime();
       long end = t0 + TimeUnit.SECONDS.toNanos(s.seconds());
       long next = 0;
@@ -86,6 +89,7 @@ final class Memory {
         Thread.sleep(50);
       }
       progress.done();
+      gcMs = gcMillis() - gc0;
       System.gc();
       long afterGc = mem.getHeapMemoryUsage().getUsed();
       long left = sluice.backlog(queue);
@@ -95,6 +99,15 @@ final class Memory {
       report(published, handled.get(), left, baseline, peak, afterGc, max);
       return 0;
     }
+  }
+
+  private long gcMs;
+
+  /** Collection time of every collector so far (ms); the worker's share is taken as a delta. */
+  private static long gcMillis() {
+    return ManagementFactory.getGarbageCollectorMXBeans().stream()
+        .mapToLong(b -> Math.max(0, b.getCollectionTime()))
+        .sum();
   }
 
   private long publishRaw(JetStream js) throws InterruptedException {
@@ -166,7 +179,8 @@ final class Memory {
         "memory: backlog %d published raw; worker (%d threads x %d us, window %d) ran %d s and"
             + " handled %d, %d left%n"
             + "heap used: before the worker %.1f MB, peak %.1f MB (target <= %d MB: %s),"
-            + " after a full GC %.1f MB (worker keeps %.1f MB); -Xmx %.0f MB; load average %.2f%n",
+            + " after a full GC %.1f MB (worker keeps %.1f MB); -Xmx %.0f MB; GC %d ms in %d s;"
+            + " load average %.2f%n",
         published,
         s.concurrency(),
         s.workMicros(),
@@ -181,6 +195,8 @@ final class Memory {
         afterGc / MB,
         (afterGc - baseline) / MB,
         max / MB,
+        gcMs,
+        s.seconds(),
         load);
     Charts charts = new Charts(s.out());
     Map<String, Double> bars = new LinkedHashMap<>();
@@ -195,6 +211,7 @@ final class Memory {
     out.println("charts: " + charts.written());
     if (s.json()) {
       ObjectNode o = json(published, handled, left, baseline, peak, afterGc, max);
+      o.put("gc_ms", gcMs);
       o.put("load_average", Json.round(load, 2));
       System.out.println(Json.line(o));
     }
