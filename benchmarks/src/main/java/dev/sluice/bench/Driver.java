@@ -61,7 +61,8 @@ final class Driver {
     AtomicLong maxExcess = new AtomicLong(Long.MIN_VALUE);
     List<long[]> samples = new ArrayList<>(); // {nanos, backlog}; sampler thread only until joined
     long slack = s.tokenBatch() - 1L;
-    int outstanding = p.broker().equals("rabbitmq") ? s.rabbitmqConfirmWindow() : s.outstanding();
+    int outstanding =
+        p.broker().equals("rabbitmq") ? s.rabbitmqConfirmWindow() : p.outstanding(s.outstanding());
 
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < producers; i++) {

@@ -27,6 +27,11 @@ interface Pipeline extends AutoCloseable {
    */
   CompletableFuture<?> send(int producer, byte[] payload);
 
+  /** Sends in flight per producer, given {@code --outstanding}. */
+  default int outstanding(int configured) {
+    return configured;
+  }
+
   /** Which broker's processes do the server-side work: {@code nats} or {@code rabbitmq}. */
   default String broker() {
     return "nats";

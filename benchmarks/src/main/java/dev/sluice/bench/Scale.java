@@ -107,7 +107,7 @@ final class Scale {
     out.printf(
         Locale.ROOT,
         "scale: %d handler threads x %d us per worker, window %d per worker, %d sends in flight per"
-            + " producer, %d s measured per point; load average %.2f%n",
+            + " producer per worker, %d s measured per point; load average %.2f%n",
         s.concurrency(),
         s.workMicros(),
         s.concurrency() + s.prefetch(),

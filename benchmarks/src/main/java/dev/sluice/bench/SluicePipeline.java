@@ -56,6 +56,15 @@ final class SluicePipeline implements Pipeline {
     return producerCount;
   }
 
+  /**
+   * {@code --outstanding} per worker: the window grows with each worker, and one producer with a
+   * fixed number of sends in flight could not fill it, so more workers would measure the producer.
+   */
+  @Override
+  public int outstanding(int configured) {
+    return configured * workerCount;
+  }
+
   @Override
   public String name() {
     return "sluice";
