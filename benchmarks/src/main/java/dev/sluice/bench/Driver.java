@@ -1,19 +1,25 @@
 package dev.sluice.bench;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Runs one pipeline: a producer that sends as fast as it can with a bounded number of sends in
- * flight, a sampler reading the backlog every 10 ms, a warm-up, then the measured period. Every
- * loop ends by itself.
+ * Runs one pipeline: one thread per producer that sends as fast as it can with a bounded number of
+ * sends in flight, a sampler reading the backlog every 10 ms, a warm-up, then the measured period,
+ * with the CPU of this JVM and of the broker read at both ends of it. Every loop ends by itself.
  */
 final class Driver {
   private static final long SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+  private static final int MAX_PLOTTED_SAMPLES = 600;
 
   private final Settings s;
   private final Progress progress;
@@ -23,12 +29,13 @@ final class Driver {
     this.progress = progress;
   }
 
-  Result run(Pipeline p) throws Exception {
+  /** Starts {@code p}, warms it up for {@code warmupSeconds}, measures for {@code seconds}. */
+  Result run(Pipeline p, int warmupSeconds, int seconds) throws Exception {
     Stats stats = new Stats();
     progress.say(p.name() + ": starting");
     try {
       p.start(stats);
-      return measure(p, stats);
+      return measure(p, stats, warmupSeconds, seconds);
     } finally {
       progress.update(p.name(), "closing", 0, 0, 0);
       p.close();
@@ -36,52 +43,36 @@ final class Driver {
     }
   }
 
-  private Result measure(Pipeline p, Stats stats) throws Exception {
+  private List<Long> serverPids(Pipeline p) {
+    return p.broker().equals("rabbitmq") ? s.rabbitmqPids() : s.serverPids();
+  }
+
+  private Result measure(Pipeline p, Stats stats, int warmupSeconds, int seconds) throws Exception {
+    int producers = p.producers();
     AtomicBoolean producing = new AtomicBoolean(true);
     AtomicBoolean sampling = new AtomicBoolean(true);
     AtomicBoolean measuring = new AtomicBoolean();
-    Semaphore inFlight = new Semaphore(s.outstanding());
-    AtomicLong sent = new AtomicLong();
+    Semaphore[] inFlight = new Semaphore[producers];
+    AtomicLongArray sent = new AtomicLongArray(producers);
     AtomicLong failed = new AtomicLong();
     AtomicReference<Throwable> firstFailure = new AtomicReference<>();
     AtomicLong lastBacklog = new AtomicLong();
-    AtomicLong maxBacklog = new AtomicLong();
-    AtomicLong sumBacklog = new AtomicLong();
-    AtomicLong samples = new AtomicLong();
     AtomicLong maxWindow = new AtomicLong(-1);
     AtomicLong maxExcess = new AtomicLong(Long.MIN_VALUE);
-    long slack = s.tokenBatch() - 1;
+    List<long[]> samples = new ArrayList<>(); // {nanos, backlog}; sampler thread only until joined
+    long slack = s.tokenBatch() - 1L;
+    int outstanding =
+        p.broker().equals("rabbitmq") ? s.rabbitmqConfirmWindow() : p.outstanding(s.outstanding());
 
-    Thread producer =
-        new Thread(
-            () -> {
-              while (producing.get()) {
-                try {
-                  if (!inFlight.tryAcquire(100, TimeUnit.MILLISECONDS)) {
-                    continue;
-                  }
-                } catch (InterruptedException e) {
-                  return;
-                }
-                CompletableFuture<?> f;
-                try {
-                  f = p.send(Stats.payload(s.payloadBytes()));
-                } catch (RuntimeException e) {
-                  f = CompletableFuture.failedFuture(e);
-                }
-                f.whenComplete(
-                    (r, e) -> {
-                      inFlight.release();
-                      if (e == null) {
-                        sent.incrementAndGet();
-                      } else {
-                        failed.incrementAndGet();
-                        firstFailure.compareAndSet(null, e);
-                      }
-                    });
-              }
-            },
-            "bench-producer");
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < producers; i++) {
+      int me = i;
+      inFlight[i] = new Semaphore(outstanding);
+      threads.add(
+          new Thread(
+              () -> produce(p, me, producing, inFlight[me], sent, failed, firstFailure),
+              "bench-producer-" + i));
+    }
     Thread sampler =
         new Thread(
             () -> {
@@ -97,9 +88,7 @@ final class Driver {
                       maxWindow.accumulateAndGet(w, Math::max);
                       maxExcess.accumulateAndGet(b - (w + slack), Math::max);
                     }
-                    maxBacklog.accumulateAndGet(b, Math::max);
-                    sumBacklog.addAndGet(b);
-                    samples.incrementAndGet();
+                    samples.add(new long[] {System.nanoTime(), b});
                   }
                 } catch (Exception e) {
                   firstFailure.compareAndSet(null, e);
@@ -118,67 +107,158 @@ final class Driver {
               }
             },
             "bench-sampler");
-    producer.setDaemon(true);
-    sampler.setDaemon(true);
+    threads.add(sampler);
+    threads.forEach(t -> t.setDaemon(true));
+    CpuMeter cpu = new CpuMeter(serverPids(p));
     long t0 = System.nanoTime();
-    producer.start();
-    sampler.start();
+    threads.forEach(Thread::start);
     try {
-      watch(p, stats, lastBacklog, "warm-up", t0, t0 + TimeUnit.SECONDS.toNanos(s.warmupSeconds()));
+      watch(p, stats, lastBacklog, "warm-up", t0, t0 + TimeUnit.SECONDS.toNanos(warmupSeconds));
 
       p.measureStarted();
       long h0 = stats.handledCount();
-      long s0 = sent.get();
+      long[] s0 = snapshot(sent);
       stats.measure(true);
+      cpu.start();
       measuring.set(true);
       long m0 = System.nanoTime();
-      watch(p, stats, lastBacklog, "measure", m0, m0 + TimeUnit.SECONDS.toNanos(s.seconds()));
+      watch(p, stats, lastBacklog, "measure", m0, m0 + TimeUnit.SECONDS.toNanos(seconds));
       long m1 = System.nanoTime();
       measuring.set(false);
+      CpuMeter.Usage used = cpu.stop();
       stats.measure(false);
       long h1 = stats.handledCount();
-      long s1 = sent.get();
+      long[] s1 = snapshot(sent);
       p.measureEnded();
 
       producing.set(false);
-      producer.join(10_000);
+      for (int i = 0; i < producers; i++) {
+        threads.get(i).join(10_000);
+      }
       // Let the sends in flight settle (Sluice's wait for credits the workers return).
       long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (inFlight.availablePermits() < s.outstanding() && System.nanoTime() < until) {
+      while (!settled(inFlight, outstanding) && System.nanoTime() < until) {
         progress.update(p.name(), "settle", (System.nanoTime() - m1) / 1e9, 0, lastBacklog.get());
         Thread.sleep(50);
       }
+      sampling.set(false);
+      sampler.join(10_000);
       if (firstFailure.get() != null) {
         progress.say(
             p.name() + ": " + failed.get() + " sends failed; first: " + firstFailure.get());
       }
-      java.util.Map<String, Object> extras = new java.util.LinkedHashMap<>(p.extras());
+      Map<String, Object> extras = new LinkedHashMap<>(p.extras());
       if (maxWindow.get() >= 0) {
         extras.put("window", maxWindow.get());
         extras.put("max_excess", maxExcess.get());
       }
       double secs = (m1 - m0) / 1e9;
-      long n = samples.get();
+      long handled = h1 - h0;
+      List<Long> perProducer = new ArrayList<>();
+      long sentTotal = 0;
+      for (int i = 0; i < producers; i++) {
+        perProducer.add(s1[i] - s0[i]);
+        sentTotal += s1[i] - s0[i];
+      }
+      long max = 0;
+      long sum = 0;
+      for (long[] x : samples) {
+        max = Math.max(max, x[1]);
+        sum += x[1];
+      }
       return new Result(
           p.name(),
           secs,
-          h1 - h0,
-          s1 - s0,
+          handled,
+          sentTotal,
           failed.get(),
-          (h1 - h0) / secs,
-          maxBacklog.get(),
-          n == 0 ? 0 : (double) sumBacklog.get() / n,
-          n,
+          handled / secs,
+          max,
+          samples.isEmpty() ? 0 : (double) sum / samples.size(),
+          samples.size(),
           stats.percentileMs(50),
           stats.percentileMs(99),
           stats.percentileMs(99.9),
+          CpuMeter.Usage.perMsg(used.jvmMicros(), handled),
+          CpuMeter.Usage.perMsg(used.serverMicros(), handled),
+          perProducer,
+          thin(samples, m0),
           extras);
     } finally {
       producing.set(false);
       sampling.set(false);
-      producer.join(10_000);
-      sampler.join(10_000);
+      for (Thread t : threads) {
+        t.join(10_000);
+      }
     }
+  }
+
+  private void produce(
+      Pipeline p,
+      int me,
+      AtomicBoolean producing,
+      Semaphore inFlight,
+      AtomicLongArray sent,
+      AtomicLong failed,
+      AtomicReference<Throwable> firstFailure) {
+    while (producing.get()) {
+      try {
+        if (!inFlight.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+          continue;
+        }
+      } catch (InterruptedException e) {
+        return;
+      }
+      CompletableFuture<?> f;
+      try {
+        f = p.send(me, Stats.payload(s.payloadBytes()));
+      } catch (RuntimeException e) {
+        f = CompletableFuture.failedFuture(e);
+      }
+      f.whenComplete(
+          (r, e) -> {
+            inFlight.release();
+            if (e == null) {
+              sent.incrementAndGet(me);
+            } else {
+              failed.incrementAndGet();
+              firstFailure.compareAndSet(null, e);
+            }
+          });
+    }
+  }
+
+  private static boolean settled(Semaphore[] inFlight, int outstanding) {
+    for (Semaphore sem : inFlight) {
+      if (sem.availablePermits() < outstanding) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static long[] snapshot(AtomicLongArray a) {
+    long[] out = new long[a.length()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = a.get(i);
+    }
+    return out;
+  }
+
+  /** At most {@value #MAX_PLOTTED_SAMPLES} samples, keeping each stride's largest backlog. */
+  static List<Result.Sample> thin(List<long[]> samples, long start) {
+    int stride = Math.max(1, (samples.size() + MAX_PLOTTED_SAMPLES - 1) / MAX_PLOTTED_SAMPLES);
+    List<Result.Sample> out = new ArrayList<>();
+    for (int i = 0; i < samples.size(); i += stride) {
+      long[] peak = samples.get(i);
+      for (int j = i; j < Math.min(samples.size(), i + stride); j++) {
+        if (samples.get(j)[1] > peak[1]) {
+          peak = samples.get(j);
+        }
+      }
+      out.add(new Result.Sample((peak[0] - start) / 1e9, peak[1]));
+    }
+    return out;
   }
 
   /** Waits until {@code end}, refreshing the progress line twice a second. */

@@ -16,8 +16,26 @@ interface Pipeline extends AutoCloseable {
   /** Creates the queue and starts the consumers; returns once the pipeline can take sends. */
   void start(Stats stats) throws Exception;
 
-  /** Sends one payload; the future completes when the server stored it. */
-  CompletableFuture<?> send(byte[] payload);
+  /** How many independent producers send (each with its own connection); 1 unless scaling. */
+  default int producers() {
+    return 1;
+  }
+
+  /**
+   * Sends one payload from producer {@code producer} (0-based); the future completes when the
+   * broker stored it.
+   */
+  CompletableFuture<?> send(int producer, byte[] payload);
+
+  /** Sends in flight per producer, given {@code --outstanding}. */
+  default int outstanding(int configured) {
+    return configured;
+  }
+
+  /** Which broker's processes do the server-side work: {@code nats} or {@code rabbitmq}. */
+  default String broker() {
+    return "nats";
+  }
 
   /** Messages stored in the work stream right now. */
   long backlog() throws Exception;
@@ -41,11 +59,31 @@ interface Pipeline extends AutoCloseable {
   @Override
   void close();
 
+  /**
+   * Waits up to 30 s for JetStream to answer (a fresh cluster elects its meta leader first).
+   *
+   * @throws IllegalStateException when it does not
+   */
+  static void awaitJetStream(Connection c) throws InterruptedException {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (true) {
+      try {
+        c.jetStreamManagement().getAccountStatistics();
+        return;
+      } catch (IOException | io.nats.client.JetStreamApiException e) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("JetStream did not answer within 30 s: " + e, e);
+        }
+        Thread.sleep(200);
+      }
+    }
+  }
+
   /** A plain connection, without jnats' "408 Request Timeout" warnings of expired pulls. */
   static Connection connect(String url, String name) throws IOException, InterruptedException {
     return Nats.connect(
         Options.builder()
-            .server(url)
+            .servers(url.split(","))
             .connectionName(name)
             .errorListener(new QuietPullErrorListener())
             .build());

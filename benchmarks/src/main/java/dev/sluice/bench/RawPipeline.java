@@ -35,8 +35,16 @@ final class RawPipeline implements Pipeline {
   private ExecutorService pool;
   private MessageConsumer consumer;
 
+  private final int replicas;
+
   RawPipeline(Settings s, String id) {
+    this(s, id, 1);
+  }
+
+  /** A raw pipeline whose stream has {@code replicas} replicas (1 or 3). */
+  RawPipeline(Settings s, String id, int replicas) {
     this.s = s;
+    this.replicas = replicas;
     this.stream = "BENCH_RAW_" + id;
     this.subject = "bench.raw." + id;
   }
@@ -58,6 +66,7 @@ final class RawPipeline implements Pipeline {
             .subjects(subject)
             .retentionPolicy(RetentionPolicy.WorkQueue)
             .storageType(StorageType.File)
+            .replicas(replicas)
             .build());
     jsm.addOrUpdateConsumer(
         stream,
@@ -106,7 +115,7 @@ final class RawPipeline implements Pipeline {
   }
 
   @Override
-  public CompletableFuture<?> send(byte[] payload) {
+  public CompletableFuture<?> send(int producer, byte[] payload) {
     return js.publishAsync(subject, payload);
   }
 

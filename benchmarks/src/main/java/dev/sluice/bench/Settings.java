@@ -1,106 +1,38 @@
 package dev.sluice.bench;
 
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
-/** What one benchmark run does; parsed from the command line. */
-record Settings(
-    String benchmark,
-    String server,
-    boolean json,
-    int seconds,
-    int warmupSeconds,
-    long workMicros,
-    int concurrency,
-    int prefetch,
-    int latencyTargetMs,
-    int maxCapacity,
-    int heartbeatMs,
-    int tokenBatch,
-    int outstanding,
-    int payloadBytes,
-    String progress,
-    String only) {
-
+/**
+ * What one benchmark run does, read from the command line by picocli; options left out get the
+ * benchmark's default. Immutable.
+ */
+final class Settings {
   static final String SLOW_WORKERS = "slow-workers";
   static final String CREDIT_OVERHEAD = "credit-overhead";
+  static final String GRANT_LATENCY = "grant-latency";
+  static final String SCALE = "scale";
+  static final String MEMORY = "memory";
+  static final String CLUSTER = "cluster";
+  static final String RABBITMQ = "rabbitmq";
+  static final Set<String> BENCHMARKS =
+      Set.of(SLOW_WORKERS, CREDIT_OVERHEAD, GRANT_LATENCY, SCALE, MEMORY, CLUSTER, RABBITMQ);
 
-  static final String USAGE =
-      """
-      usage: Bench <slow-workers|credit-overhead> --server URL [options]
-        --json              print only the JSON result line on stdout (summary goes to stderr)
-        --seconds N         measured seconds per pipeline (default 15)
-        --warmup N          unmeasured seconds before that (default 3)
-        --work-us N         handler work per message in microseconds (slow-workers 1000, credit-overhead 0)
-        --concurrency N     handler threads, raw and Sluice alike (default 8)
-        --prefetch N        Sluice worker prefetch: messages pulled ahead of free handlers
-                            (slow-workers 184, credit-overhead 1016); the window is
-                            concurrency + prefetch when --latency-target-ms is 0
-        --latency-target-ms N  Sluice worker latency target: window = concurrency +
-                            service rate x target + 2 x token batch (default 0 = off)
-        --max-capacity N    upper bound of that window (slow-workers 256, credit-overhead 1000)
-        --heartbeat-ms N    Sluice worker advert heartbeat (default 250; ttl is 4x)
-        --token-batch N     Sluice token batch, a power of two (slow-workers 16, credit-overhead 64)
-        --outstanding N     sends in flight per producer, raw and Sluice alike
-                            (slow-workers 64, credit-overhead 512)
-        --payload N         payload bytes (default 128; the first 8 carry the send time)
-        --progress MODE     tty (one refreshed line), lines, or none (default lines)
-        --only raw|sluice   run one pipeline (for tuning: no ratios, no JSON)
-      """;
+  private final Flags f;
+  private final boolean slow;
 
-  /** The command line as picocli reads it; options left out get the benchmark's default. */
-  @Command(name = "Bench")
-  static final class Flags {
-    @Parameters(index = "0", paramLabel = "BENCHMARK")
-    String benchmark;
+  private Settings(Flags f) {
+    this.f = f;
+    this.slow = !f.benchmark.equals(CREDIT_OVERHEAD);
+  }
 
-    @Option(names = "--server", paramLabel = "URL")
-    String server;
-
-    @Option(names = "--json")
-    boolean json;
-
-    @Option(names = "--seconds", defaultValue = "15")
-    int seconds;
-
-    @Option(names = "--warmup", defaultValue = "3")
-    int warmup;
-
-    @Option(names = "--work-us")
-    Integer workMicros;
-
-    @Option(names = "--concurrency", defaultValue = "8")
-    int concurrency;
-
-    @Option(names = "--prefetch")
-    Integer prefetch;
-
-    @Option(names = "--latency-target-ms", defaultValue = "0")
-    int latencyTargetMs;
-
-    @Option(names = "--max-capacity")
-    Integer maxCapacity;
-
-    @Option(names = "--heartbeat-ms", defaultValue = "250")
-    int heartbeatMs;
-
-    @Option(names = "--token-batch")
-    Integer tokenBatch;
-
-    @Option(names = "--outstanding")
-    Integer outstanding;
-
-    @Option(names = "--payload", defaultValue = "128")
-    int payload;
-
-    @Option(names = "--progress", defaultValue = "lines")
-    String progress;
-
-    @Option(names = "--only")
-    String only;
+  /** The usage text picocli builds from the options above. */
+  static String usage() {
+    return new CommandLine(new Flags()).getUsageMessage();
   }
 
   /** Reads the command line; throws {@link IllegalArgumentException} naming the bad option. */
@@ -114,58 +46,211 @@ record Settings(
     } catch (CommandLine.ParameterException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
-    boolean slow;
-    if (f.benchmark.equals(SLOW_WORKERS)) {
-      slow = true;
-    } else if (f.benchmark.equals(CREDIT_OVERHEAD)) {
-      slow = false;
-    } else {
-      throw new IllegalArgumentException("unknown benchmark '" + f.benchmark + "'");
+    if (!BENCHMARKS.contains(f.benchmark)) {
+      throw new IllegalArgumentException(
+          "unknown benchmark '"
+              + f.benchmark
+              + "' (one of "
+              + String.join(", ", BENCHMARKS.stream().sorted().toList())
+              + ")");
     }
     if (f.server == null) {
       throw new IllegalArgumentException("--server URL is required");
     }
-    // slow-workers: a static window of 192 (8 handlers + 184) is ~35 ms of queue at ~5,500 msg/s,
-    // inside the 50 ms p99 budget and deep enough to keep the handlers fed (docs/BENCHMARKS.md).
-    int prefetch = or(f.prefetch, slow ? 184 : 1016);
-    int batch = or(f.tokenBatch, slow ? 16 : 64);
-    String progress = f.progress.toLowerCase(Locale.ROOT);
-    if (!progress.matches("tty|lines|none")) {
+    if (f.benchmark.equals(RABBITMQ) && f.rabbitmq == null) {
+      throw new IllegalArgumentException("--rabbitmq URI is required for the rabbitmq benchmark");
+    }
+    f.progress = f.progress.toLowerCase(Locale.ROOT);
+    if (!f.progress.matches("tty|lines|none")) {
       throw new IllegalArgumentException("--progress must be tty, lines or none");
     }
     if (f.only != null && !f.only.matches("raw|sluice")) {
       throw new IllegalArgumentException("--only must be raw or sluice");
     }
-    if (Integer.bitCount(batch) != 1) {
-      throw new IllegalArgumentException("--token-batch must be a power of two, got " + batch);
+    Settings s = new Settings(f);
+    if (Integer.bitCount(s.tokenBatch()) != 1) {
+      throw new IllegalArgumentException(
+          "--token-batch must be a power of two, got " + s.tokenBatch());
     }
-    return new Settings(
-        f.benchmark,
-        f.server,
-        f.json,
-        range("--seconds", f.seconds, 1, 3600),
-        range("--warmup", f.warmup, 0, 600),
-        range("--work-us", or(f.workMicros, slow ? 1000 : 0), 0, 1_000_000),
-        range("--concurrency", f.concurrency, 1, 4096),
-        range("--prefetch", prefetch, 1, 4096),
-        range("--latency-target-ms", f.latencyTargetMs, 0, 60_000),
-        range("--max-capacity", or(f.maxCapacity, slow ? 256 : 1000), 1, 1_000_000),
-        range("--heartbeat-ms", f.heartbeatMs, 10, 60_000),
-        range("--token-batch", batch, 1, 1 << 20),
-        range("--outstanding", or(f.outstanding, slow ? 64 : 512), 1, 100_000),
-        range("--payload", f.payload, 8, 1 << 20),
-        progress,
-        f.only);
+    range("--seconds", s.seconds(), 1, 3600);
+    range("--warmup", s.warmupSeconds(), 0, 600);
+    range("--rewarm", f.rewarm, 0, 600);
+    range("--rounds", f.rounds, 1, 20);
+    range("--work-us", (int) s.workMicros(), 0, 1_000_000);
+    range("--concurrency", f.concurrency, 1, 4096);
+    range("--prefetch", s.prefetch(), 1, 4096);
+    range("--latency-target-ms", f.latencyTargetMs, 0, 60_000);
+    range("--max-capacity", s.maxCapacity(), 1, 1_000_000);
+    range("--heartbeat-ms", f.heartbeatMs, 10, 60_000);
+    range("--outstanding", s.outstanding(), 1, 100_000);
+    range("--payload", f.payload, 8, 1 << 20);
+    range("--backlog", f.backlog, 1, 100_000_000);
+    for (int n : f.producers) {
+      range("--producers", n, 1, 64);
+    }
+    for (int n : f.workers) {
+      range("--workers", n, 1, 64);
+    }
+    for (int n : f.replicas) {
+      if (n != 1 && n != 3) {
+        throw new IllegalArgumentException("--replicas takes 1 and/or 3, got " + n);
+      }
+    }
+    return s;
   }
 
   private static int or(Integer value, int byDefault) {
     return value != null ? value : byDefault;
   }
 
-  private static int range(String option, int n, int min, int max) {
+  private static void range(String option, int n, int min, int max) {
     if (n < min || n > max) {
-      throw new IllegalArgumentException(option + " must be in [" + min + ", " + max + "]");
+      throw new IllegalArgumentException(
+          option + " must be in [" + min + ", " + max + "], got " + n);
     }
-    return n;
+  }
+
+  private boolean shortPasses() {
+    return f.benchmark.equals(SCALE) || f.benchmark.equals(CLUSTER);
+  }
+
+  String benchmark() {
+    return f.benchmark;
+  }
+
+  String server() {
+    return f.server;
+  }
+
+  boolean json() {
+    return f.json;
+  }
+
+  int seconds() {
+    return or(f.seconds, shortPasses() ? 10 : 15);
+  }
+
+  int warmupSeconds() {
+    return or(f.warmup, shortPasses() || f.benchmark.equals(RABBITMQ) ? 15 : 20);
+  }
+
+  int rewarmSeconds() {
+    return f.rewarm;
+  }
+
+  int rounds() {
+    return f.rounds;
+  }
+
+  /** Handler work: 1 ms by default, none for credit-overhead, 5 ms for grant-latency. */
+  long workMicros() {
+    return or(f.workMicros, f.benchmark.equals(GRANT_LATENCY) ? 5000 : slow ? 1000 : 0);
+  }
+
+  int concurrency() {
+    return f.concurrency;
+  }
+
+  // slow: a static window of 192 (8 handlers + 184) is ~35 ms of queue at ~5,500 msg/s, inside
+  // the 50 ms p99 budget and deep enough to keep the handlers fed (docs/BENCHMARKS.md).
+  int prefetch() {
+    return or(f.prefetch, slow ? 184 : 1016);
+  }
+
+  int latencyTargetMs() {
+    return f.latencyTargetMs;
+  }
+
+  int maxCapacity() {
+    return or(f.maxCapacity, slow ? 256 : 1000);
+  }
+
+  int heartbeatMs() {
+    return f.heartbeatMs;
+  }
+
+  int tokenBatch() {
+    return or(f.tokenBatch, f.benchmark.equals(GRANT_LATENCY) ? 1 : slow ? 16 : 64);
+  }
+
+  int outstanding() {
+    return or(f.outstanding, slow ? 64 : 512);
+  }
+
+  int payloadBytes() {
+    return f.payload;
+  }
+
+  List<Integer> producerCounts() {
+    return Arrays.stream(f.producers).boxed().toList();
+  }
+
+  List<Integer> workerCounts() {
+    return Arrays.stream(f.workers).boxed().toList();
+  }
+
+  int backlog() {
+    return f.backlog;
+  }
+
+  List<Integer> replicas() {
+    return Arrays.stream(f.replicas).boxed().toList();
+  }
+
+  List<Long> serverPids() {
+    return f.serverPids == null ? List.of() : Arrays.stream(f.serverPids).boxed().toList();
+  }
+
+  String rabbitmq() {
+    return f.rabbitmq;
+  }
+
+  List<Long> rabbitmqPids() {
+    return f.rabbitmqPids == null ? List.of() : Arrays.stream(f.rabbitmqPids).boxed().toList();
+  }
+
+  /** Publisher confirms outstanding on the RabbitMQ producer (1,000). */
+  int rabbitmqConfirmWindow() {
+    return 1000;
+  }
+
+  /** Unacked deliveries on the RabbitMQ consumer (basic.qos 1,000). */
+  int rabbitmqPrefetch() {
+    return 1000;
+  }
+
+  Path out() {
+    return f.out;
+  }
+
+  String progress() {
+    return f.progress;
+  }
+
+  String only() {
+    return f.only;
+  }
+
+  /**
+   * A copy of these settings for another workload ({@code slow-workers} or {@code
+   * credit-overhead}).
+   */
+  Settings forWorkload(String workload) {
+    Flags g = new Flags();
+    String[] args = {workload, "--server", f.server};
+    new CommandLine(g).parseArgs(args);
+    g.json = f.json;
+    g.seconds = seconds();
+    g.warmup = warmupSeconds();
+    g.rewarm = f.rewarm;
+    g.concurrency = f.concurrency;
+    g.heartbeatMs = f.heartbeatMs;
+    g.payload = f.payload;
+    g.serverPids = f.serverPids;
+    g.rabbitmq = f.rabbitmq;
+    g.rabbitmqPids = f.rabbitmqPids;
+    g.out = f.out;
+    g.progress = f.progress;
+    return new Settings(g);
   }
 }

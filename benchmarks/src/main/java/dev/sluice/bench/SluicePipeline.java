@@ -10,13 +10,15 @@ import dev.sluice.spi.Codec;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Sluice: a {@link QueueProducer} ({@code sendAsync}) and one {@link Worker} with the same handler
- * threads as the raw pipeline, on a freshly provisioned queue.
+ * Sluice: {@link QueueProducer}s ({@code sendAsync}) and {@link Worker}s with the same handler
+ * threads as the raw pipeline, each on its own connection, on a freshly provisioned queue.
  */
 final class SluicePipeline implements Pipeline {
   static final String TYPE = "bench.Job";
@@ -28,19 +30,39 @@ final class SluicePipeline implements Pipeline {
 
   private final Settings s;
   private final String queue;
-  private Connection producerConn;
-  private Connection workerConn;
+  private final int producerCount;
+  private final int workerCount;
+  private final int replicas;
+  private final List<Connection> connections = new ArrayList<>();
   private Connection monitorConn;
   private JetStreamManagement jsm;
   private Sluice sluice;
-  private Worker worker;
-  private QueueProducer producer;
+  private final List<Worker> workers = new ArrayList<>();
+  private final List<QueueProducer> producers = new ArrayList<>();
   private long[] seqAtStart;
   private long[] seqAtEnd;
 
-  SluicePipeline(Settings s, String id) {
+  /** A pipeline on queue {@code queue} with stream replicas {@code replicas} (1 or 3). */
+  SluicePipeline(Settings s, String queue, int producers, int workers, int replicas) {
     this.s = s;
-    this.queue = "bench-" + id;
+    this.queue = queue;
+    this.producerCount = producers;
+    this.workerCount = workers;
+    this.replicas = replicas;
+  }
+
+  @Override
+  public int producers() {
+    return producerCount;
+  }
+
+  /**
+   * {@code --outstanding} per worker: the window grows with each worker, and one producer with a
+   * fixed number of sends in flight could not fill it, so more workers would measure the producer.
+   */
+  @Override
+  public int outstanding(int configured) {
+    return configured * workerCount;
   }
 
   @Override
@@ -48,62 +70,67 @@ final class SluicePipeline implements Pipeline {
     return "sluice";
   }
 
-  /** The capacity the worker advertises now: the window (one worker, no standing buffer). */
+  /** The capacity the workers advertise now: the window (no standing buffer). */
   @Override
   public long window() {
-    return worker.advertisedCapacity();
+    return workers.stream().mapToLong(Worker::advertisedCapacity).sum();
   }
 
-  /** PROTOCOL.md §5.6: token batch − 1 per live worker (one worker here). */
+  /** PROTOCOL.md §5.6: token batch − 1 per live worker. */
   int slack() {
-    return s.tokenBatch() - 1;
+    return workerCount * (s.tokenBatch() - 1);
   }
 
   @Override
   public void start(Stats stats) throws Exception {
-    producerConn = Pipeline.connect(s.server(), "bench-sluice-producer");
-    workerConn = Pipeline.connect(s.server(), "bench-sluice-worker");
     monitorConn = Pipeline.connect(s.server(), "bench-sluice-monitor");
     jsm = monitorConn.jetStreamManagement();
     sluice = Sluice.using(monitorConn);
-    sluice.provision(QueueSpec.builder(queue).tokenBatch(s.tokenBatch()).build());
-    Worker.Builder b =
-        Sluice.using(workerConn)
-            .worker(queue)
-            .handle(
-                CODEC,
-                (payload, ctx) -> {
-                  Stats.work(s.workMicros());
-                  stats.handled(payload);
-                })
-            .concurrency(s.concurrency())
-            .prefetch(s.prefetch())
-            .heartbeat(Duration.ofMillis(s.heartbeatMs()))
-            .advertTtl(Duration.ofMillis(4L * s.heartbeatMs()));
-    if (s.latencyTargetMs() > 0) {
-      b.capacity(
-          CapacityPolicy.latencyTarget(Duration.ofMillis(s.latencyTargetMs()), s.maxCapacity()));
+    sluice.provision(
+        QueueSpec.builder(queue).tokenBatch(s.tokenBatch()).replicas(replicas).build());
+    for (int i = 0; i < workerCount; i++) {
+      Connection c = Pipeline.connect(s.server(), "bench-sluice-worker-" + i);
+      connections.add(c);
+      Worker.Builder b =
+          Sluice.using(c)
+              .worker(queue)
+              .handle(
+                  CODEC,
+                  (payload, ctx) -> {
+                    Stats.work(s.workMicros());
+                    stats.handled(payload);
+                  })
+              .concurrency(s.concurrency())
+              .prefetch(s.prefetch())
+              .heartbeat(Duration.ofMillis(s.heartbeatMs()))
+              .advertTtl(Duration.ofMillis(4L * s.heartbeatMs()));
+      if (s.latencyTargetMs() > 0) {
+        b.capacity(
+            CapacityPolicy.latencyTarget(Duration.ofMillis(s.latencyTargetMs()), s.maxCapacity()));
+      }
+      workers.add(b.start());
     }
-    worker = b.start();
     // The reconciler mints the window after two agreeing audits (PROTOCOL.md §5.5).
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (sluice.inspect(queue).tokens() < worker.advertisedCapacity()) {
+    while (sluice.inspect(queue).tokens() < window()) {
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException(
-            "the reconciler did not mint the window of "
-                + worker.advertisedCapacity()
-                + " within 30 s");
+            "the reconciler did not mint the window of " + window() + " within 30 s");
       }
       Thread.sleep(50);
     }
-    producer =
-        Sluice.using(producerConn).producer(queue).acquireTimeout(Duration.ofSeconds(60)).build();
+    for (int i = 0; i < producerCount; i++) {
+      Connection c = Pipeline.connect(s.server(), "bench-sluice-producer-" + i);
+      connections.add(c);
+      producers.add(Sluice.using(c).producer(queue).acquireTimeout(Duration.ofSeconds(60)).build());
+    }
   }
 
   @Override
-  public CompletableFuture<?> send(byte[] payload) {
-    return producer.sendAsync(
-        OutgoingMessage.builder(TYPE, 1, payload).contentType(CONTENT_TYPE).build());
+  public CompletableFuture<?> send(int producer, byte[] payload) {
+    return producers
+        .get(producer)
+        .sendAsync(OutgoingMessage.builder(TYPE, 1, payload).contentType(CONTENT_TYPE).build());
   }
 
   @Override
@@ -149,9 +176,7 @@ final class SluicePipeline implements Pipeline {
   @Override
   public void close() {
     // Everything sent is handled before the worker goes, so it closes without NAKs.
-    if (producer != null) {
-      producer.close();
-    }
+    producers.forEach(QueueProducer::close);
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
     try {
       while (jsm != null && backlog() > 0 && System.nanoTime() < deadline) {
@@ -160,11 +185,8 @@ final class SluicePipeline implements Pipeline {
     } catch (Exception e) {
       System.err.println("bench: could not watch the drain: " + e);
     }
-    if (worker != null) {
-      worker.close();
-    }
-    Pipeline.closeQuietly(producerConn);
-    Pipeline.closeQuietly(workerConn);
+    workers.forEach(Worker::close);
+    connections.forEach(Pipeline::closeQuietly);
     Pipeline.closeQuietly(monitorConn);
   }
 }

@@ -1,0 +1,54 @@
+package dev.sluice.bench;
+
+import java.util.List;
+
+/**
+ * CPU used over one measured period by this JVM (producer, workers and monitor alike) and by the
+ * broker processes (the nats-server nodes, or RabbitMQ's Erlang VM). Start with {@link #start},
+ * read the two totals with {@link #stop}.
+ */
+final class CpuMeter {
+  private final List<Long> serverPids;
+  private long jvm0;
+  private long server0;
+
+  /** The figures of one period: microseconds of CPU, -1 when a process could not be read. */
+  record Usage(long jvmMicros, long serverMicros) {
+    /** µs per message, or -1 when unknown. */
+    static double perMsg(long micros, long messages) {
+      return micros < 0 || messages <= 0 ? -1 : (double) micros / messages;
+    }
+  }
+
+  CpuMeter(List<Long> serverPids) {
+    this.serverPids = List.copyOf(serverPids);
+  }
+
+  void start() {
+    jvm0 = ProcCpu.micros(ProcCpu.self());
+    server0 = servers();
+  }
+
+  Usage stop() {
+    long jvm1 = ProcCpu.micros(ProcCpu.self());
+    long server1 = servers();
+    return new Usage(
+        jvm0 < 0 || jvm1 < 0 ? -1 : jvm1 - jvm0,
+        server0 < 0 || server1 < 0 ? -1 : server1 - server0);
+  }
+
+  private long servers() {
+    if (serverPids.isEmpty()) {
+      return -1;
+    }
+    long sum = 0;
+    for (long pid : serverPids) {
+      long m = ProcCpu.micros(pid);
+      if (m < 0) {
+        return -1;
+      }
+      sum += m;
+    }
+    return sum;
+  }
+}

@@ -1,0 +1,91 @@
+package dev.sluice.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The --json shapes that docs/BENCHMARKS.md documents and scripts read. */
+class JsonShapeTest {
+  private static JsonNode parse(com.fasterxml.jackson.databind.node.ObjectNode o) throws Exception {
+    return Json.MAPPER.readTree(Json.line(o));
+  }
+
+  @Test
+  void creditOverheadKeepsItsOldFieldsAndAddsCpu() throws Exception {
+    Result raw = RoundsTest.result("raw", 30000, 20, 1000);
+    Result sluice = RoundsTest.result("sluice", 24000, 40, 900);
+    JsonNode j = parse(Comparison.creditOverheadJson(raw, sluice));
+    assertThat(j.get("raw").get("throughput").asDouble()).isEqualTo(30000);
+    assertThat(j.get("sluice").has("credit_msgs_per_msg")).isTrue();
+    assertThat(j.get("ratio").asDouble()).isEqualTo(0.8);
+    // (40 + 10) / (20 + 10): JVM and server together.
+    assertThat(j.get("cpu_ratio").asDouble()).isEqualTo(1.667);
+    assertThat(j.get("sluice").get("cpu_us_per_msg").asDouble()).isEqualTo(50);
+  }
+
+  @Test
+  void slowWorkersKeepsItsOldFields() throws Exception {
+    JsonNode j =
+        parse(
+            Comparison.slowWorkersJson(
+                RoundsTest.result("raw", 5000, 20, 400000),
+                RoundsTest.result("sluice", 4900, 30, 190)));
+    for (String f :
+        List.of("throughput", "max_backlog", "mean_backlog", "p50_ms", "p99_ms", "p999_ms")) {
+      assertThat(j.get("raw").has(f)).as(f).isTrue();
+      assertThat(j.get("sluice").has(f)).as(f).isTrue();
+    }
+    assertThat(j.get("sluice").has("window")).isTrue();
+    assertThat(j.get("sluice").has("slack")).isTrue();
+    assertThat(j.get("raw").get("max_backlog").asLong()).isEqualTo(400000);
+  }
+
+  @Test
+  void rabbitmqHasTheIssuesShape() throws Exception {
+    Map<String, Result> fast = new LinkedHashMap<>();
+    fast.put("rabbitmq", RoundsTest.result("rabbitmq", 20000, 20, 1000));
+    fast.put("sluice", RoundsTest.result("sluice", 25000, 30, 1000));
+    Map<String, Result> slow = new LinkedHashMap<>();
+    slow.put("sluice", RoundsTest.result("sluice", 5000, 30, 190));
+    slow.put("rabbitmq", RoundsTest.result("rabbitmq", 5000, 30, 300000));
+    JsonNode j = parse(RabbitBench.json(fast, slow));
+    assertThat(j.get("fast").get("ratio").asDouble()).isEqualTo(1.25);
+    assertThat(j.get("fast").get("rabbitmq").has("throughput")).isTrue();
+    assertThat(j.get("slow").get("rabbitmq").get("max_depth").asLong()).isEqualTo(300000);
+    assertThat(j.get("slow").get("sluice").get("max_backlog").asLong()).isEqualTo(190);
+    assertThat(j.get("slow").get("rabbitmq").has("p99_ms")).isTrue();
+  }
+
+  @Test
+  void scaleListsEachPointWithShares() throws Exception {
+    List<Scale.Point> byP =
+        List.of(
+            new Scale.Point(1, 1, RoundsTest.result("sluice", 5000, 30, 190)),
+            new Scale.Point(8, 1, RoundsTest.result("sluice", 4600, 30, 190)));
+    List<Scale.Point> byW =
+        List.of(byP.get(0), new Scale.Point(1, 8, RoundsTest.result("sluice", 20000, 30, 190)));
+    JsonNode j = parse(Scale.json(byP, byW, 1.0));
+    assertThat(j.get("producers").get(1).get("producers").asInt()).isEqualTo(8);
+    assertThat(j.get("producers").get(1).get("shares")).hasSize(2);
+    assertThat(j.get("max_producers_ratio").asDouble()).isEqualTo(0.92);
+    assertThat(j.get("max_workers_ratio").asDouble()).isEqualTo(4.0);
+  }
+
+  @Test
+  void errorsSayWhatToDoNext() throws Exception {
+    JsonNode j = Json.MAPPER.readTree(Json.error("scale", "boom \"x\"", "rerun"));
+    assertThat(j.get("error").asText()).isEqualTo("boom \"x\"");
+    assertThat(j.get("next").asText()).isEqualTo("rerun");
+  }
+
+  @Test
+  void unknownCpuIsMinusOneNotAFigure() {
+    // A /proc that cannot be read must not show as 0 µs (which would flatter a pipeline).
+    assertThat(CpuMeter.Usage.perMsg(-1, 100)).isEqualTo(-1);
+    assertThat(CpuMeter.Usage.perMsg(500, 100)).isEqualTo(5);
+  }
+}
