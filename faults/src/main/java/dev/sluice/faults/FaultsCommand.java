@@ -70,14 +70,11 @@ public final class FaultsCommand implements Callable<Integer> {
       description = "Append the pid of every process started, for the wrapper's cleanup.")
   Path pidFile;
 
-  // The server runner logs every nats-server line through java.util.logging to stderr, where only
-  // the progress line belongs; a strong reference keeps the level from being garbage-collected.
-  private static final java.util.logging.Logger SERVER_RUNNER_LOG =
-      java.util.logging.Logger.getLogger("io.nats");
-
   /** Runs the suite and exits with its status. */
   public static void main(String[] args) {
-    SERVER_RUNNER_LOG.setLevel(java.util.logging.Level.SEVERE);
+    // The server runner copies nats-server's output through java.util.logging to stderr, where only
+    // the progress line belongs: no console handler. Server logs are in each store's directory.
+    java.util.logging.LogManager.getLogManager().reset();
     System.exit(new CommandLine(new FaultsCommand()).execute(args));
   }
 
