@@ -117,8 +117,7 @@ final class ClusterFault implements Scenario {
       default -> throw new IllegalStateException("unknown fault " + kind);
     }
     long end = System.nanoTime();
-    load.awaitOffered(Duration.ofSeconds(120));
-    double rec = w.awaitRecovery(end, Duration.ofSeconds(120));
+    double rec = w.recover(load, end, Duration.ofSeconds(120));
     return ScenarioResult.of(name(), w.ledger(), w.creditsBalanced(), rec, null, note);
   }
 

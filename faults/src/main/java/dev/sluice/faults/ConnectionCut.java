@@ -46,8 +46,7 @@ final class ConnectionCut implements Scenario {
     Thread.sleep(OUTAGE.toMillis()); // the fault's length, not a wait for an outcome
     proxy.restore();
     long end = System.nanoTime();
-    load.awaitOffered(Duration.ofSeconds(60));
-    double rec = w.awaitRecovery(end, Duration.ofSeconds(60));
+    double rec = w.recover(load, end, Duration.ofSeconds(60));
     return ScenarioResult.of(
         name(), w.ledger(), w.creditsBalanced(), rec, null, "cut " + OUTAGE.toSeconds() + " s");
   }

@@ -124,9 +124,11 @@ public final class FaultsCommand implements Callable<Integer> {
   }
 
   private ScenarioResult runOne(Scenario s, Path root, Progress progress) {
-    Path dir;
+    Path dir = root.resolve(s.name());
     try {
-      dir = Files.createDirectories(root.resolve(s.name()));
+      // A store left by an earlier run would replay its messages and dead letters into this one.
+      deleteTree(dir);
+      Files.createDirectories(dir);
     } catch (IOException e) {
       return ScenarioResult.aborted(s.name(), new Ledger(), "no work directory: " + e);
     }
@@ -135,6 +137,17 @@ public final class FaultsCommand implements Callable<Integer> {
     } catch (Exception | AssertionError e) {
       Thread.interrupted();
       return ScenarioResult.aborted(s.name(), new Ledger(), String.valueOf(e));
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
     }
   }
 

@@ -100,8 +100,7 @@ final class ForgedCredits implements Scenario {
       accepted.add("a capacity advert written");
     }
     long end = System.nanoTime();
-    load.awaitOffered(Duration.ofSeconds(60));
-    double rec = w.awaitRecovery(end, Duration.ofSeconds(60));
+    double rec = w.recover(load, end, Duration.ofSeconds(60));
     String check =
         accepted.isEmpty()
             ? null
@@ -144,13 +143,15 @@ final class ForgedCredits implements Scenario {
             .redirectOutput(out.toFile())
             .redirectError(lab.dir().resolve("permissions-" + role + ".err").toFile())
             .start();
+    Path err = lab.dir().resolve("permissions-" + role + ".err");
     if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
       p.destroyForcibly();
+      List<String> said = java.nio.file.Files.readAllLines(err, StandardCharsets.UTF_8);
       throw new IllegalStateException(
           "scripts/sluice permissions --role "
               + role
-              + " failed (role permissions not in this build?); see "
-              + out.getParent());
+              + " failed, so the role permissions cannot be tested: "
+              + (said.isEmpty() ? "no output" : said.get(said.size() - 1)));
     }
     try {
       List<String> lines = java.nio.file.Files.readAllLines(out, StandardCharsets.UTF_8);

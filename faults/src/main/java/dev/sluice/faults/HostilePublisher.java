@@ -82,13 +82,13 @@ final class HostilePublisher implements Scenario {
             .publish("sluice.q." + w.queue(), "no headers".getBytes(StandardCharsets.UTF_8))
             .getSeqno();
     long end = System.nanoTime();
-    good.awaitOffered(Duration.ofSeconds(60));
-    double rec = w.awaitRecovery(end, Duration.ofSeconds(60));
+    double rec = w.recover(good, end, Duration.ofSeconds(60));
     Ledger l = w.ledger();
     List<String> problems = new ArrayList<>();
     for (String id : hostile) {
       if (!l.isDeadLettered(id)) {
-        problems.add(id + (l.settled(id) ? " was processed" : " never settled"));
+        problems.add(
+            id + (l.settled(id) ? " was processed" : " never settled (not dead-lettered)"));
       }
     }
     boolean bareSettled =
@@ -97,12 +97,11 @@ final class HostilePublisher implements Scenario {
     if (!bareSettled) {
       problems.add("the message without headers (seq " + bareSeq + ") has no dead letter");
     }
-    String check = problems.isEmpty() ? null : "not dead-lettered: " + String.join(", ", problems);
-    String note =
-        hostile.size()
-            + 1
-            + " hostile messages dead-lettered"
-            + (refused.isEmpty() ? "" : "; refused by the server: " + String.join(", ", refused));
+    if (!refused.isEmpty()) {
+      problems.add("refused by the server, so untested: " + String.join(", ", refused));
+    }
+    String check = problems.isEmpty() ? null : String.join("; ", problems);
+    String note = hostile.size() + 1 + " hostile messages dead-lettered";
     return ScenarioResult.of(name(), l, w.creditsBalanced(), rec, check, note);
   }
 
@@ -123,9 +122,9 @@ final class HostilePublisher implements Scenario {
     in.put("garbage-payload", new Input(good("1", "1"), new byte[] {(byte) 0xff, (byte) 0xfe, 0}));
     // Near the limits: an unknown version makes each a dead letter whose record is larger still.
     Map<String, String> bigHeaders = new LinkedHashMap<>(good("1", "99"));
-    bigHeaders.put("X-Hostile-Padding", "h".repeat(MAX_HEADERS - 700));
+    bigHeaders.put("X-Hostile-Padding", "h".repeat(MAX_HEADERS - 400));
     in.put("near-limit-headers", new Input(bigHeaders, ok));
-    in.put("near-limit-payload", new Input(good("1", "99"), new byte[MAX_PAYLOAD - 2048]));
+    in.put("near-limit-payload", new Input(good("1", "99"), new byte[MAX_PAYLOAD - 400]));
     return in;
   }
 

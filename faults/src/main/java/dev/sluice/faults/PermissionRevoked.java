@@ -59,8 +59,7 @@ final class PermissionRevoked implements Scenario {
     lab.status("restoring the permission (reload)");
     s.reload(users(queue, false));
     long end = System.nanoTime();
-    load.awaitOffered(Duration.ofSeconds(60));
-    double rec = w.awaitRecovery(end, Duration.ofSeconds(60));
+    double rec = w.recover(load, end, Duration.ofSeconds(60));
     String check =
         seen.state() == Health.State.FAILING
             ? null

@@ -79,7 +79,7 @@ record ScenarioResult(
         lost,
         dup,
         converged,
-        recoverySeconds,
+        recoverySeconds < 0 ? -1 : Math.round(recoverySeconds * 10) / 10.0,
         passed,
         detail);
   }

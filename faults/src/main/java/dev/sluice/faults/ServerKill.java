@@ -41,8 +41,7 @@ final class ServerKill implements Scenario {
       lab.recordPid(s);
       end = System.nanoTime();
     }
-    load.awaitOffered(Duration.ofSeconds(90));
-    double rec = w.awaitRecovery(end, Duration.ofSeconds(90));
+    double rec = w.recover(load, end, Duration.ofSeconds(90));
     return ScenarioResult.of(
         name(), w.ledger(), w.creditsBalanced(), rec, null, "3 kills under load");
   }

@@ -51,8 +51,7 @@ final class WorkerKill implements Scenario {
     lab.status("kill -9 of the worker mid-handler");
     lab.kill9(child);
     long end = System.nanoTime();
-    load.awaitOffered(Duration.ofSeconds(60));
-    double rec = w.awaitRecovery(end, Duration.ofSeconds(60));
+    double rec = w.recover(load, end, Duration.ofSeconds(60));
     return ScenarioResult.of(
         name(), w.ledger(), w.creditsBalanced(), rec, null, "child killed with 4 handlers running");
   }

@@ -35,6 +35,12 @@ final class Workload {
   /** Reconciler audit period of every worker. */
   static final Duration AUDIT = Duration.ofMillis(300);
 
+  /**
+   * How long the credits must stay balanced to count as converged: longer than a token lease plus a
+   * report's TTL, so a token still held by a killed producer cannot come back after the verdict.
+   */
+  static final Duration STABLE = Duration.ofSeconds(3);
+
   private final Lab lab;
   private final String queue;
   private final Connection admin;
@@ -186,6 +192,27 @@ final class Workload {
   }
 
   /**
+   * Ends a fault's load and measures recovery: stops {@code load} (its sends in flight still
+   * complete), waits until everything acknowledged is settled and the credits balance, then checks
+   * that the queue still serves: 20 more sends through the same producer must settle too.
+   *
+   * @return seconds from the fault's end until the queue had recovered (before the check's sends),
+   *     or -1 when it did not within {@code bound}
+   */
+  double recover(Sender load, long faultEndNanos, Duration bound) throws InterruptedException {
+    load.stop();
+    double rec = awaitRecovery(faultEndNanos, bound);
+    if (rec >= 0) {
+      startSender(load.producer, load.prefix + "-after", 20, Duration.ofMillis(5))
+          .awaitOffered(Duration.ofSeconds(30));
+      if (awaitRecovery(System.nanoTime(), Duration.ofSeconds(30)) < 0) {
+        return -1;
+      }
+    }
+    return rec;
+  }
+
+  /**
    * Waits up to {@code bound} until every acknowledged send is settled (processed or dead-lettered)
    * and the credits balance in two readings at least one audit apart.
    *
@@ -203,7 +230,7 @@ final class Workload {
       if (balanced) {
         if (balancedSince < 0) {
           balancedSince = now;
-        } else if (now - balancedSince >= AUDIT.toNanos()) {
+        } else if (now - balancedSince >= STABLE.toNanos()) {
           return Math.max(0, (balancedSince - faultEndNanos) / 1e9);
         }
       } else {

@@ -76,6 +76,18 @@ public final class NatsServer implements AutoCloseable {
    */
   public synchronized void reload(List<String> extraConfig) {
     writeConfig(extraConfig);
+    if (runner != null) {
+      // The runner starts nats-server on a copy of the configuration file: that copy is the one
+      // a reload reads.
+      try {
+        Files.copy(
+            configFile,
+            Path.of(runner.getConfigFile()),
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot update " + runner.getConfigFile(), e);
+      }
+    }
     signal("HUP");
   }
 
