@@ -80,6 +80,18 @@ final class Ledger {
     return d;
   }
 
+  /** Ids whose effect happened more than once, sorted. */
+  Set<String> duplicated() {
+    Set<String> d = new TreeSet<>();
+    effects.forEach(
+        (id, n) -> {
+          if (n > 1) {
+            d.add(id);
+          }
+        });
+    return d;
+  }
+
   /** Whether {@code id} was processed or dead-lettered. */
   boolean settled(String id) {
     return effects.containsKey(id) || deadLettered.contains(id);

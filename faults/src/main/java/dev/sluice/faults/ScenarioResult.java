@@ -61,7 +61,10 @@ record ScenarioResult(
           .append("); ");
     }
     if (dup > 0) {
-      why.append(dup).append(" duplicate effects; ");
+      why.append(dup)
+          .append(" duplicate effects (first: ")
+          .append(ledger.duplicated().iterator().next())
+          .append("); ");
     }
     if (!converged) {
       why.append("credits did not converge to the window; ");

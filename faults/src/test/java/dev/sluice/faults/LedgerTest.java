@@ -25,6 +25,7 @@ class LedgerTest {
     Ledger l = new Ledger().acked("a").acked("b").effect("a").effect("a").effect("a").effect("b");
 
     assertThat(l.duplicateEffects()).isEqualTo(2);
+    assertThat(l.duplicated()).containsExactly("a");
     assertThat(l.processedCount()).isEqualTo(2);
     assertThat(l.lost()).isEmpty();
   }
