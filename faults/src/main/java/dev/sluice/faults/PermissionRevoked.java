@@ -60,14 +60,24 @@ final class PermissionRevoked implements Scenario {
     s.reload(users(queue, false));
     long end = System.nanoTime();
     double rec = w.recover(load, end, Duration.ofSeconds(60));
-    String check =
-        seen.state() == Health.State.FAILING
-            ? null
-            : "the worker never reported the revoked permission (health stayed "
-                + seen.state()
-                + ": "
-                + seen.detail()
-                + ")";
+    Health after = worker.health();
+    String check = null;
+    if (seen.state() != Health.State.FAILING) {
+      check =
+          "the worker never reported the revoked permission (health stayed "
+              + seen.state()
+              + ": "
+              + seen.detail()
+              + ")";
+    } else if (after.state() != Health.State.RUNNING) {
+      check =
+          "the worker stayed "
+              + after.state()
+              + " after the permission returned ("
+              + after.detail()
+              + "), so the window stayed at "
+              + w.window();
+    }
     return ScenarioResult.of(
         name(), w.ledger(), w.creditsBalanced(), rec, check, "worker reported: " + seen.detail());
   }

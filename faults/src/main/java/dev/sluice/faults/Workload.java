@@ -158,6 +158,15 @@ final class Workload {
     return effects.read().size();
   }
 
+  /** The queue's window now, or -1 when it cannot be read. */
+  long window() {
+    try {
+      return Sluice.using(admin).inspect(queue).window();
+    } catch (RuntimeException e) {
+      return -1;
+    }
+  }
+
   /** Whether the credits balance now: circulating credits equal a positive window. */
   boolean creditsBalanced() {
     try {
