@@ -27,28 +27,89 @@ public final class NatsServer implements AutoCloseable {
   private final Path storeDir;
   private final Path configFile;
   private final Path pidFile;
+  private final List<String> jetStreamConfig;
   private NatsServerRunner runner;
 
   NatsServer(String name, int port, Path workDir, List<String> extraConfig) {
+    this(name, port, workDir, List.of(), extraConfig);
+  }
+
+  private NatsServer(
+      String name, int port, Path workDir, List<String> jetStreamConfig, List<String> extraConfig) {
     this.name = name;
     this.port = port;
+    this.jetStreamConfig = List.copyOf(jetStreamConfig);
     try {
       this.storeDir = Files.createDirectories(workDir.resolve(name + "-store"));
       this.configFile = workDir.resolve(name + ".conf");
       this.pidFile = workDir.resolve(name + ".pid");
-      StringBuilder conf = new StringBuilder();
-      conf.append("server_name: ").append(name).append('\n');
-      conf.append("host: 127.0.0.1\n");
-      conf.append("port: ").append(port).append('\n');
-      conf.append("pid_file: \"").append(pidFile).append("\"\n");
-      conf.append("jetstream {\n  store_dir: \"").append(storeDir).append("\"\n");
-      conf.append("  max_memory_store: 512MB\n  max_file_store: 4GB\n}\n");
-      for (String line : extraConfig) {
-        conf.append(line).append('\n');
-      }
-      Files.writeString(configFile, conf.toString());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare nats-server directory " + workDir, e);
+    }
+    writeConfig(extraConfig);
+  }
+
+  /**
+   * A server outside any JUnit extension, for programs that drive real servers themselves (the
+   * fault suite). Not started: call {@link #start()}; the caller stops it.
+   *
+   * @param name the server name (also its cluster peer name)
+   * @param port the client port, for example {@link #freePort()}
+   * @param workDir where the configuration, pid file and store directory go
+   * @param jetStreamConfig lines added inside the {@code jetstream} block (for example {@code
+   *     sync_interval: always})
+   * @param extraConfig lines appended to the configuration file (cluster, authorization)
+   */
+  public static NatsServer create(
+      String name, int port, Path workDir, List<String> jetStreamConfig, List<String> extraConfig) {
+    return new NatsServer(name, port, workDir, jetStreamConfig, extraConfig);
+  }
+
+  /** A loopback port that was free a moment ago. */
+  public static int freePort() {
+    return Ports.free();
+  }
+
+  /**
+   * Rewrites the lines appended to the configuration file and makes the running server reload it
+   * ({@code SIGHUP}), for example to change a user's permissions while clients stay connected.
+   */
+  public synchronized void reload(List<String> extraConfig) {
+    writeConfig(extraConfig);
+    if (runner != null) {
+      // The runner starts nats-server on a copy of the configuration file: that copy is the one
+      // a reload reads.
+      try {
+        Files.copy(
+            configFile,
+            Path.of(runner.getConfigFile()),
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot update " + runner.getConfigFile(), e);
+      }
+    }
+    signal("HUP");
+  }
+
+  private void writeConfig(List<String> extraConfig) {
+    StringBuilder conf = new StringBuilder();
+    conf.append("server_name: ").append(name).append('\n');
+    conf.append("host: 127.0.0.1\n");
+    conf.append("port: ").append(port).append('\n');
+    conf.append("pid_file: \"").append(pidFile).append("\"\n");
+    conf.append("jetstream {\n  store_dir: \"").append(storeDir).append("\"\n");
+    conf.append("  max_memory_store: 512MB\n  max_file_store: 4GB\n");
+    for (String line : jetStreamConfig) {
+      conf.append("  ").append(line).append('\n');
+    }
+    conf.append("}\n");
+    for (String line : extraConfig) {
+      conf.append(line).append('\n');
+    }
+    try {
+      Files.writeString(configFile, conf.toString());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + configFile, e);
     }
   }
 
