@@ -98,10 +98,10 @@ public final class WorkerRuntime implements AutoCloseable {
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-reconciler"));
     // The settler reports finishes to the replenisher, which asks the settler to confirm them.
     Replenisher[] replenisherRef = new Replenisher[1];
-    this.settler = new Settler(nc, js, s, () -> replenisherRef[0].finished());
     BreakerStep breakerStep =
         s.breaker().enabled() ? new BreakerStep(s.queue(), s.breaker()) : null;
     this.health = new WorkerHealth(breakerStep != null ? breakerStep : BreakerState.NEVER_OPEN);
+    this.settler = new Settler(nc, js, s, health, () -> replenisherRef[0].finished());
     Dispatcher[] dispatcherRef = new Dispatcher[1];
     this.advertiser =
         new Advertiser(
