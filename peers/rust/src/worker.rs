@@ -2,7 +2,7 @@
 
 use crate::backoff::Backoff;
 use crate::credits::decompose;
-use crate::dlq::{record_headers, RecordInfo};
+use crate::dlq::{record_headers, reduce_record, RecordInfo};
 use crate::events::emit;
 use crate::fleet::FleetView;
 use crate::idempotency::{id_key, ProcessedCache};
@@ -258,6 +258,11 @@ impl Worker {
             completed_total: self.completed_total.load(Ordering::SeqCst),
             minted_total: self.minted_total.load(Ordering::SeqCst),
             token_batch: self.cfg.token_batch,
+            // §5.5 fast burn: this peer runs no reconciler and does not read the lease, so it
+            // absorbs no debts; the reconciler shares a surplus among the workers that do.
+            debt: 0,
+            debt_seen: 0,
+            absorbs_debt: false,
         }
     }
 
@@ -679,13 +684,23 @@ impl Worker {
             reason,
             error,
         };
-        let headers = header_map(&record_headers(&header_pairs(msg.headers.as_ref()), &info));
+        let record = record_headers(&header_pairs(msg.headers.as_ref()), &info);
+        // A record over the server's limits would be refused on every attempt: cut it (§8.4).
+        let max_payload = self.js.client().server_info().max_payload as u64;
+        let fitted = match reduce_record(&record, &msg.payload, max_payload) {
+            Ok(f) => f,
+            Err(e) => {
+                log!("dead-letter record for seq {stream_seq} cannot be written ({e})");
+                self.nak(msg, Duration::from_secs(2)).await;
+                return;
+            }
+        };
         let published = match self
             .js
             .publish_with_headers(
                 names::dlq_subject(&self.cfg.queue),
-                headers,
-                msg.payload.clone(),
+                header_map(&fitted.headers),
+                fitted.payload.into(),
             )
             .await
         {

@@ -4,7 +4,10 @@ use prost::Message;
 use serde_json::{json, Map, Value};
 use sluice_peer::backoff::Backoff;
 use sluice_peer::credits::{decompose, reconcile, window, AdvertView, ReconcileAction};
-use sluice_peer::dlq::{record_headers, replay_headers, RecordInfo, ERROR_MAX_CHARS, REASONS};
+use sluice_peer::dlq::{
+    header_size, record_headers, reduce_record, replay_headers, RecordInfo, DROPPED_LIST_MAX_CHARS,
+    ERROR_MAX_CHARS, HEADER_LIMIT, REASONS,
+};
 use sluice_peer::headers::{validate, Validation};
 use sluice_peer::idempotency::{id_key, store_key};
 use sluice_peer::names;
@@ -55,6 +58,7 @@ fn every_vector_file_is_covered() {
         "backoff.json",
         "credits.json",
         "dlq.json",
+        "dlq_reduced.json",
         "headers.json",
         "idempotency.json",
         "outcomes.json",
@@ -393,6 +397,83 @@ fn dlq_vectors() {
             "replay {}",
             r["name"]
         );
+    }
+}
+
+fn fill(pattern: &str, n: usize) -> String {
+    pattern.repeat(n / pattern.len() + 1)[..n].to_string()
+}
+
+fn sha_hex(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// §8.4: which headers are dropped, in which order, where the payload is cut, with which digest.
+#[test]
+fn dlq_reduced_vectors() {
+    let doc = load("dlq_reduced.json");
+    assert_eq!(doc["header_limit"].as_u64().unwrap(), HEADER_LIMIT);
+    assert_eq!(
+        doc["dropped_list_max_chars"].as_u64().unwrap() as usize,
+        DROPPED_LIST_MAX_CHARS
+    );
+    let cases = arr(&doc, "cases");
+    assert!(cases.len() >= 8);
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        let mut rec = header_list(&c["record_headers"]);
+        for (k, f) in c["record_header_fills"].as_object().unwrap() {
+            rec.push((
+                k.clone(),
+                fill(
+                    f["pattern"].as_str().unwrap(),
+                    f["length"].as_u64().unwrap() as usize,
+                ),
+            ));
+        }
+        let payload = fill(
+            c["payload_pattern"].as_str().unwrap(),
+            c["payload_length"].as_u64().unwrap() as usize,
+        )
+        .into_bytes();
+        assert_eq!(
+            header_size(&rec),
+            c["header_size"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(sha_hex(&payload), c["payload_sha256"], "{name}");
+        let r = reduce_record(&rec, &payload, c["max_payload"].as_u64().unwrap()).unwrap();
+        let dropped: Vec<&str> = arr(c, "dropped_headers")
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        assert_eq!(r.dropped, dropped, "{name}");
+        let mut names: Vec<String> = r.headers.iter().map(|(k, _)| k.clone()).collect();
+        names.sort();
+        let want: Vec<String> = arr(c, "published_header_names")
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, want, "{name}");
+        let got: BTreeMap<String, String> = r.headers.iter().cloned().collect();
+        for (k, v) in header_map(&c["published_headers"]) {
+            assert_eq!(got.get(&k), Some(&v), "{name}: {k}");
+        }
+        assert_eq!(
+            header_size(&r.headers),
+            c["published_header_size"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            r.payload.len() as u64,
+            c["published_payload_length"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(sha_hex(&r.payload), c["published_payload_sha256"], "{name}");
     }
 }
 

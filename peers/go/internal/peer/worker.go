@@ -451,7 +451,13 @@ func (w *Worker) deadLetter(msg jetstream.Msg, md *jetstream.MsgMetadata, h map[
 	msgID := sluice.First(h, sluice.HdrMsgID)
 	hdrs := sluice.RecordHeaders(h, sluice.DeadLetter{Stream: w.stream, StreamSeq: md.Sequence.Stream, Subject: msg.Subject(),
 		Attempts: k, WorkerID: w.cfg.WorkerID, AtUnixMs: time.Now().UnixMilli(), Reason: reason, Error: text})
-	rec := &nats.Msg{Subject: sluice.DLQSubject(w.cfg.Queue), Header: nats.Header(hdrs), Data: msg.Data()}
+	// A record over the server's limits would be refused on every attempt: cut it instead (§8.4).
+	fitted, err := sluice.ReduceRecord(hdrs, msg.Data(), w.nc.MaxPayload())
+	if err != nil {
+		log.Printf("worker %s: dead-letter record for %s: %v", w.cfg.WorkerID, msgID, err)
+		return
+	}
+	rec := &nats.Msg{Subject: sluice.DLQSubject(w.cfg.Queue), Header: nats.Header(fitted.Headers), Data: fitted.Payload}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := publishRetry(ctx, w.js, rec); err != nil {

@@ -26,6 +26,7 @@ public final class Replenisher {
   private final DoubleSupplier serviceRate;
   private final java.util.function.IntSupplier capacity;
   private final Confirmer confirmer;
+  private final Debt debt;
   private final AtomicLong unconfirmed = new AtomicLong();
   private long confirmedUpTo;
   private final AtomicLong owed = new AtomicLong();
@@ -45,8 +46,10 @@ public final class Replenisher {
       ScheduledExecutorService scheduler,
       DoubleSupplier rate,
       java.util.function.IntSupplier capacity,
-      Confirmer confirmer) {
+      Confirmer confirmer,
+      Debt debt) {
     this.confirmer = confirmer;
+    this.debt = debt;
     this.minter = minter;
     this.batch = batch;
     this.scheduler = scheduler;
@@ -100,8 +103,7 @@ public final class Replenisher {
       int b = effectiveBatch();
       long toMint = all ? n : (n / b) * b;
       if (toMint > 0) {
-        minter.mint(toMint, b, MintReason.MINT_REASON_REPLENISH);
-        owed.addAndGet(-toMint);
+        mintOrWithhold(toMint, b);
       }
       if (!all && owed.get() > 0) {
         synchronized (this) {
@@ -120,6 +122,15 @@ public final class Replenisher {
         }
       }
     }
+  }
+
+  /** Mints {@code n} owed credits, less what the reconciler's debt withholds (§5.5). */
+  private void mintOrWithhold(long n, int b) throws Exception {
+    long burn = debt.withhold(n);
+    if (n > burn) {
+      minter.mint(n - burn, b, MintReason.MINT_REASON_REPLENISH);
+    }
+    owed.addAndGet(-n);
   }
 
   /** Moves the finishes the server has now confirmed from unconfirmed to owed. */
@@ -143,8 +154,7 @@ public final class Replenisher {
       confirm();
       long n = owed.get();
       if (n > 0) {
-        minter.mint(n, batch, MintReason.MINT_REASON_REPLENISH);
-        owed.addAndGet(-n);
+        mintOrWithhold(n, batch);
       }
       return true;
     } catch (Exception e) {
@@ -156,6 +166,11 @@ public final class Replenisher {
   /** Finished messages whose credit is not minted yet (confirmed or not). */
   public long owed() {
     return owed.get() + unconfirmed.get();
+  }
+
+  /** The credits this worker withholds for the reconciler (§5.5). */
+  public Debt debt() {
+    return debt;
   }
 
   public long completed() {

@@ -60,10 +60,15 @@ public final class ReducedRecords {
       } else {
         Headers out = withNotes(h, dropped, cut, payload);
         byte[] body =
-            cut ? Arrays.copyOf(payload, (int) Math.max(0, maxPayload - size(out))) : payload;
+            cut ? Arrays.copyOf(payload, keep(payload.length, maxPayload - size(out))) : payload;
         return new Reduced(out, body, List.copyOf(dropped), cut);
       }
     }
+  }
+
+  /** The payload bytes that fit in {@code room}: never negative, never more than there are. */
+  private static int keep(int length, long room) {
+    return (int) Math.max(0, Math.min(length, room));
   }
 
   /** The canonical size of a header block: every client's encoding is at most this. */
