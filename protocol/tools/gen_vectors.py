@@ -480,7 +480,7 @@ def protobuf():
                             "handled": [{"type": "acme.orders.v1.Order", "min_version": 1, "max_version": 2}],
                             "heartbeat_unix_ms": 1700000000000, "ttl_ms": 6000, "state": "WORKER_STATE_RUNNING",
                             "owed_credits": 7, "language": "go", "completed_total": 1000, "minted_total": 993,
-                            "token_batch": 32}),
+                            "token_batch": 32, "debt": 12, "debt_seen": 1700000004000, "absorbs_debt": True}),
         ("ProducerReport", {"producer_id": "p-1", "queue": "orders", "held_spent": 12, "held_unspent": 20,
                             "waiting": 2, "heartbeat_unix_ms": 1700000000000, "ttl_ms": 3000, "language": "rust",
                             "sent_total": 5000}),
@@ -488,14 +488,25 @@ def protobuf():
                              "last": {"window": 64, "backlog": 30, "tokens": 38, "deficit": -4, "live_workers": 2,
                                       "audit_unix_ms": 1700000000000},
                              "previous_deficit": -4}),
+        ("ReconcilerLease", {"holder": "java-w1", "expires_unix_ms": 1700000006000,
+                             "last": {"window": 64, "backlog": 1030, "tokens": 40, "deficit": -1006,
+                                      "live_workers": 2, "debt": 12, "debt_announced": 1002,
+                                      "audit_unix_ms": 1700000004000},
+                             "previous_deficit": -4, "debt_id": 1700000004000,
+                             "debts": {"java-w1": 1002}}),  # one entry: map order is not fixed on the wire
         ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32}),
     ]
 
     def to_text(d):
         parts = []
         for k, v in d.items():
+            if k == "debts":  # a map<string, uint64>: one entry message per key
+                parts.extend(f'{k} {{ key: "{key}" value: {val} }}' for key, val in v.items())
+                continue
             for item in (v if isinstance(v, list) else [v]):
-                if isinstance(item, dict):
+                if isinstance(item, bool):
+                    parts.append(f"{k}: {str(item).lower()}")
+                elif isinstance(item, dict):
                     parts.append(f"{k} {{ {to_text(item)} }}")
                 elif isinstance(item, str) and re.match(r"^[A-Z_]+$", item):
                     parts.append(f"{k}: {item}")

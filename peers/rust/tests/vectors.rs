@@ -547,6 +547,8 @@ fn ledger_from(v: &Value) -> proto::Ledger {
         minted: u(v, "minted"),
         burned: u(v, "burned"),
         audit_unix_ms: i(v, "audit_unix_ms"),
+        debt: u(v, "debt"),
+        debt_announced: u(v, "debt_announced"),
     }
 }
 fn ledger_to(m: &proto::Ledger) -> Value {
@@ -562,6 +564,8 @@ fn ledger_to(m: &proto::Ledger) -> Value {
         .put("minted", json!(m.minted))
         .put("burned", json!(m.burned))
         .put("audit_unix_ms", json!(m.audit_unix_ms))
+        .put("debt", json!(m.debt))
+        .put("debt_announced", json!(m.debt_announced))
         .done()
 }
 
@@ -607,6 +611,12 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             completed_total: u(v, "completed_total"),
             minted_total: u(v, "minted_total"),
             token_batch: u(v, "token_batch") as u32,
+            debt: u(v, "debt"),
+            debt_seen: i(v, "debt_seen"),
+            absorbs_debt: v
+                .get("absorbs_debt")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         }
         .encode_to_vec(),
         "sluice.v1.ProducerReport" => proto::ProducerReport {
@@ -626,6 +636,16 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             expires_unix_ms: i(v, "expires_unix_ms"),
             last: v.get("last").map(ledger_from),
             previous_deficit: i(v, "previous_deficit"),
+            debt_id: i(v, "debt_id"),
+            debts: v
+                .get("debts")
+                .and_then(Value::as_object)
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, x)| (k.clone(), x.as_u64().unwrap()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
         .encode_to_vec(),
         "sluice.v1.QueueSettings" => proto::QueueSettings {
@@ -694,6 +714,9 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("completed_total", json!(m.completed_total))
                 .put("minted_total", json!(m.minted_total))
                 .put("token_batch", json!(m.token_batch))
+                .put("debt", json!(m.debt))
+                .put("debt_seen", json!(m.debt_seen))
+                .put("absorbs_debt", json!(m.absorbs_debt))
                 .done()
         }
         "sluice.v1.ProducerReport" => {
@@ -719,7 +742,13 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 out.0.insert("last".into(), ledger_to(l));
             }
             out.put("previous_deficit", json!(m.previous_deficit))
-                .done()
+                .put("debt_id", json!(m.debt_id));
+            if !m.debts.is_empty() {
+                let debts: Map<String, Value> =
+                    m.debts.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                out.0.insert("debts".into(), Value::Object(debts));
+            }
+            out.done()
         }
         "sluice.v1.QueueSettings" => {
             let m = proto::QueueSettings::decode(b).unwrap();
