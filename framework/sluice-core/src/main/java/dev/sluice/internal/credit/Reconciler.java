@@ -44,6 +44,9 @@ public final class Reconciler {
   private final TokenMinter minter;
   private final Clock clock;
   private final Debt debt;
+  // Before announcing a debt, take only the tokens lying in the stream now: waiting for tokens
+  // that workers mint races the producers again and delays the debt.
+  private static final Duration UNHELD_ONLY = Duration.ofMillis(100);
   private volatile boolean leader;
   private volatile Ledger lastLedger;
 
@@ -213,7 +216,10 @@ public final class Reconciler {
     long announced = 0;
     ReconcilerLease debts = current;
     int batch = QueueConfig.of(settings).tokenBatch();
-    if (d.action() == Credits.Action.MINT && debtPending == 0) {
+    // A debt being absorbed reads as a small deficit while adverts lag: no mint then, unless
+    // nothing is left to flow (no message, no token), when no worker could ever absorb it.
+    boolean absorbing = debtPending > 0 && backlog + tokens > 0;
+    if (d.action() == Credits.Action.MINT && !absorbing) {
       minter.mint(d.credits(), batch, MintReason.MINT_REASON_RECONCILE);
       minted = d.credits();
       LOG.info(
@@ -232,15 +238,19 @@ public final class Reconciler {
       long lastId = current == null ? 0 : current.getDebtId();
       switch (FastBurn.plan(live, lastId)) {
         case ANNOUNCE -> {
-          announced = amount;
-          debts =
-              ReconcilerLease.newBuilder()
-                  .setDebtId(Math.max(now, lastId + 1))
-                  .putAllDebts(FastBurn.shares(amount, FastBurn.absorbers(live)))
-                  .build();
-          debt.offer(debts); // this worker starts on its own share now, not at its next read
+          // Tokens nobody holds burn at once; only what producers hold becomes a debt.
+          burned = burn(amount, batch, UNHELD_ONLY);
+          announced = amount - burned;
+          if (announced > 0) {
+            debts =
+                ReconcilerLease.newBuilder()
+                    .setDebtId(Math.max(now, lastId + 1))
+                    .putAllDebts(FastBurn.shares(announced, FastBurn.absorbers(live)))
+                    .build();
+            debt.offer(debts); // this worker starts on its own share now, not at its next read
+          }
         }
-        case FETCH -> burned = burn(amount, batch);
+        case FETCH -> burned = burn(amount, batch, null);
         default -> {} // WAIT: a worker has not read the last announcement yet
       }
       LOG.info(
@@ -276,7 +286,9 @@ public final class Reconciler {
     // An announced debt is counted by the next audit (the adverts' debt), so what is left of the
     // surplus can be announced at once; a mint or a fetch-burn needs two fresh audits.
     long nextPrevious =
-        announced > 0 ? d.deficit() + announced : nextPrevious(minted, burned, d.deficit());
+        announced > 0
+            ? d.deficit() + burned + announced
+            : nextPrevious(minted, burned, d.deficit());
     try {
       control.update(
           key, withDebts(lease(now, ledger, nextPrevious), debts).toByteArray(), revision);
@@ -297,15 +309,16 @@ public final class Reconciler {
   }
 
   /** Takes available tokens out of circulation; mints back what a token held beyond the need. */
-  private long burn(long amount, int batch) throws Exception {
+  private long burn(long amount, int batch, Duration budget) throws Exception {
+    long deadline = budget == null ? Long.MAX_VALUE : System.nanoTime() + budget.toNanos();
     JetStreamSubscription sub =
         js.subscribe(
             null,
             PullSubscribeOptions.bind(Protocol.CREDIT_STREAM, Protocol.creditConsumer(queue)));
     long burned = 0;
     try {
-      while (burned < amount) {
-        List<Message> got = sub.fetch(1, Duration.ofMillis(300));
+      while (burned < amount && System.nanoTime() < deadline) {
+        List<Message> got = sub.fetch(1, budget == null ? Duration.ofMillis(300) : budget);
         if (got.isEmpty()) {
           break; // every remaining token is held: burn the rest at a later audit
         }
