@@ -363,6 +363,110 @@ def dlq():
         "error_max_chars": 1024})
 
 
+# ---------------------------------------------------------------- reduced dead-letter records
+HEADER_LIMIT = 65535  # nats-server refuses a JetStream message whose header block is larger
+PROTECTED = ("Sluice-Dlq-",)
+
+
+def header_size(headers):
+    """Canonical size of a header block: 'NATS/1.0\r\n' + per value 'Name: value\r\n' + '\r\n'."""
+    return 12 + sum(len(k.encode()) + len(v.encode()) + 4 for k, vs in headers.items() for v in vs)
+
+
+def reduce_record(headers, body, max_payload):
+    """§8.4: the record as published. headers: name -> list of values (the full §8.1 record)."""
+    h = {k: list(v) for k, v in headers.items()}
+    limit = min(HEADER_LIMIT, max_payload)
+    dropped = []
+    truncating = False
+
+    def block():
+        out = dict(h)
+        if dropped:
+            out["Sluice-Dlq-Dropped-Headers"] = [",".join(dropped)[:1024]]
+        if truncating:
+            out["Sluice-Dlq-Payload-Length"] = [str(len(body))]
+            out["Sluice-Dlq-Payload-Sha256"] = [hashlib.sha256(body).hexdigest()]
+        return out
+
+    while True:
+        b = block()
+        if header_size(b) > limit:
+            cands = [k for k in h if k != "Nats-Msg-Id" and not k.startswith(PROTECTED)]
+            if not cands:
+                raise ValueError("the Sluice-Dlq headers alone exceed the limit")
+            size = lambda k: sum(len(k.encode()) + len(v.encode()) + 4 for v in h[k])
+            victim = sorted(cands, key=lambda k: (-size(k), k.encode()))[0]
+            dropped.append(victim)
+            del h[victim]
+            continue
+        if not truncating and header_size(b) + len(body) > max_payload:
+            truncating = True
+            continue
+        break
+    b = block()
+    kept = body[:max(0, max_payload - header_size(b))] if truncating else body
+    return b, kept, dropped
+
+
+def fill(pattern, n):
+    return (pattern * (n // len(pattern) + 1))[:n].encode()
+
+
+def reduced_records():
+    base = {"Nats-Msg-Id": ["dlq.SLUICE_Q_orders.17"], "Sluice-Protocol": ["1"],
+            "Sluice-Type": ["acme.orders.v1.Order"], "Sluice-Type-Version": ["1"],
+            "Sluice-Dlq-Msg-Id": ["m-7"], "Sluice-Dlq-Reason": ["max-attempts"], "Sluice-Dlq-Error": ["boom"],
+            "Sluice-Dlq-Attempts": ["1"], "Sluice-Dlq-Stream": ["SLUICE_Q_orders"],
+            "Sluice-Dlq-Stream-Seq": ["17"], "Sluice-Dlq-Subject": ["sluice.q.orders"],
+            "Sluice-Dlq-Worker": ["java-w1"], "Sluice-Dlq-At": ["1700000000123"]}
+    cases = []
+
+    def case(name, max_payload, extra, payload_length, pattern="0123456789abcdef"):
+        hs = dict(base)
+        for k, v in extra.items():
+            hs[k] = [fill(v[0], v[1]).decode()] if isinstance(v, tuple) else [v]
+        body = fill(pattern, payload_length)
+        out, kept, dropped = reduce_record(hs, body, max_payload)
+        fills = {k: {"pattern": v[0], "length": v[1]} for k, v in extra.items() if isinstance(v, tuple)}
+        cases.append({"name": name, "max_payload": max_payload,
+                      "header_limit": min(HEADER_LIMIT, max_payload),
+                      "record_headers": {k: v[0] for k, v in hs.items() if k not in fills},
+                      "record_header_fills": fills,
+                      "payload_pattern": pattern, "payload_length": payload_length,
+                      "payload_sha256": hashlib.sha256(body).hexdigest(),
+                      "header_size": header_size(hs),
+                      "published_headers": {k: v[0] for k, v in out.items() if k not in fills},
+                      "published_header_names": sorted(out),
+                      "published_header_size": header_size(out),
+                      "dropped_headers": dropped,
+                      "published_payload_length": len(kept),
+                      "published_payload_sha256": hashlib.sha256(kept).hexdigest()})
+
+    case("fits: published unchanged", 1048576, {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}, 1000)
+    case("fits exactly at the limit", 4096, {}, 4096 - header_size(base))
+    case("one byte over: payload truncated", 4096, {}, 4096 - header_size(base) + 1)
+    case("payload within 200 bytes of 1 MiB: truncated, length and digest kept", 1048576, {}, 1048576 - 200)
+    case("payload over the limit with a large header: payload truncated, header kept", 1048576,
+         {"X-Big": ("h", 60000)}, 1048576 - 1000)
+    case("headers over the header limit: the largest dropped first", 1048576,
+         {"X-Big": ("h", 40000), "X-Bigger": ("g", 30000), "X-Small": "s"}, 100)
+    case("equal sizes: dropped in name order", 4096,
+         {"X-B": ("b", 1500), "X-A": ("a", 1500), "X-C": ("c", 1500)}, 10)
+    case("headers and payload both cut", 4096, {"X-Big": ("h", 5000)}, 4000)
+    write("dlq_reduced.json", {
+        "description": "PROTOCOL.md §8.4: a dead-letter record that would exceed the server's limits is published "
+                       "reduced. header_size is the canonical size: 12 + sum over values of "
+                       "(len(name) + len(value) + 4), in UTF-8 bytes. The payload is payload_pattern repeated and cut to payload_length "
+                       "bytes; the published payload is its first published_payload_length bytes. A header in "
+                       "record_header_fills has the value pattern repeated and cut to length characters; "
+                       "published_headers lists the published values of the other headers, "
+                       "published_header_names every published name.",
+        "header_limit": HEADER_LIMIT,
+        "dropped_list_max_chars": 1024,
+        "cases": cases})
+
+
 # ---------------------------------------------------------------- protobuf
 def protobuf():
     proto_dir = os.path.join(HERE, "..")
@@ -376,7 +480,7 @@ def protobuf():
                             "handled": [{"type": "acme.orders.v1.Order", "min_version": 1, "max_version": 2}],
                             "heartbeat_unix_ms": 1700000000000, "ttl_ms": 6000, "state": "WORKER_STATE_RUNNING",
                             "owed_credits": 7, "language": "go", "completed_total": 1000, "minted_total": 993,
-                            "token_batch": 32}),
+                            "token_batch": 32, "debt": 12, "debt_seen": 1700000004000, "absorbs_debt": True}),
         ("ProducerReport", {"producer_id": "p-1", "queue": "orders", "held_spent": 12, "held_unspent": 20,
                             "waiting": 2, "heartbeat_unix_ms": 1700000000000, "ttl_ms": 3000, "language": "rust",
                             "sent_total": 5000}),
@@ -384,14 +488,25 @@ def protobuf():
                              "last": {"window": 64, "backlog": 30, "tokens": 38, "deficit": -4, "live_workers": 2,
                                       "audit_unix_ms": 1700000000000},
                              "previous_deficit": -4}),
+        ("ReconcilerLease", {"holder": "java-w1", "expires_unix_ms": 1700000006000,
+                             "last": {"window": 64, "backlog": 1030, "tokens": 40, "deficit": -1006,
+                                      "live_workers": 2, "debt": 12, "debt_announced": 1002,
+                                      "audit_unix_ms": 1700000004000},
+                             "previous_deficit": -4, "debt_id": 1700000004000,
+                             "debts": {"java-w1": 1002}}),  # one entry: map order is not fixed on the wire
         ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32}),
     ]
 
     def to_text(d):
         parts = []
         for k, v in d.items():
+            if k == "debts":  # a map<string, uint64>: one entry message per key
+                parts.extend(f'{k} {{ key: "{key}" value: {val} }}' for key, val in v.items())
+                continue
             for item in (v if isinstance(v, list) else [v]):
-                if isinstance(item, dict):
+                if isinstance(item, bool):
+                    parts.append(f"{k}: {str(item).lower()}")
+                elif isinstance(item, dict):
                     parts.append(f"{k} {{ {to_text(item)} }}")
                 elif isinstance(item, str) and re.match(r"^[A-Z_]+$", item):
                     parts.append(f"{k}: {item}")
@@ -416,6 +531,6 @@ def protobuf():
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    credits(); backoff(); headers(); outcomes(); idempotency(); dlq()
+    credits(); backoff(); headers(); outcomes(); idempotency(); dlq(); reduced_records()
     if "--no-protobuf" not in sys.argv:
         protobuf()

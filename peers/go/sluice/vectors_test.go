@@ -1,6 +1,7 @@
 package sluice
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"math"
@@ -58,6 +59,7 @@ var vectorTests = map[string]func(*testing.T){
 	"backoff.json":     testBackoff,
 	"credits.json":     testCredits,
 	"dlq.json":         testDLQ,
+	"dlq_reduced.json": testDLQReduced,
 	"headers.json":     testHeaders,
 	"idempotency.json": testIdempotency,
 	"outcomes.json":    testOutcomes,
@@ -528,4 +530,80 @@ func normalize(v any) any {
 		return v
 	}
 	return v
+}
+
+func fill(pattern string, n int) string {
+	return strings.Repeat(pattern, n/len(pattern)+1)[:n]
+}
+
+// testDLQReduced pins §8.4: which headers are dropped, in which order, where the payload is cut
+// and with which length and digest.
+func testDLQReduced(t *testing.T) {
+	var doc struct {
+		HeaderLimit int `json:"header_limit"`
+		DroppedMax  int `json:"dropped_list_max_chars"`
+		Cases       []struct {
+			Name       string            `json:"name"`
+			MaxPayload int64             `json:"max_payload"`
+			Record     map[string]string `json:"record_headers"`
+			Fills      map[string]struct {
+				Pattern string `json:"pattern"`
+				Length  int    `json:"length"`
+			} `json:"record_header_fills"`
+			PayloadPattern string            `json:"payload_pattern"`
+			PayloadLength  int               `json:"payload_length"`
+			PayloadSha     string            `json:"payload_sha256"`
+			HeaderSize     int64             `json:"header_size"`
+			Published      map[string]string `json:"published_headers"`
+			PublishedNames []string          `json:"published_header_names"`
+			PublishedSize  int64             `json:"published_header_size"`
+			Dropped        []string          `json:"dropped_headers"`
+			PubLength      int               `json:"published_payload_length"`
+			PubSha         string            `json:"published_payload_sha256"`
+		} `json:"cases"`
+	}
+	load(t, "dlq_reduced.json", &doc)
+	if doc.HeaderLimit != HeaderLimit || doc.DroppedMax != DroppedListMaxChars {
+		t.Errorf("limits %d %d", doc.HeaderLimit, doc.DroppedMax)
+	}
+	if len(doc.Cases) < 8 {
+		t.Fatal("too few reduced-record cases")
+	}
+	for _, c := range doc.Cases {
+		rec := hdr(c.Record)
+		for k, f := range c.Fills {
+			rec[k] = []string{fill(f.Pattern, f.Length)}
+		}
+		payload := []byte(fill(c.PayloadPattern, c.PayloadLength))
+		if HeaderSize(rec) != c.HeaderSize {
+			t.Errorf("%s: header size %d want %d", c.Name, HeaderSize(rec), c.HeaderSize)
+		}
+		r, err := ReduceRecord(rec, payload, c.MaxPayload)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if !reflect.DeepEqual(r.Dropped, c.Dropped) && !(len(r.Dropped) == 0 && len(c.Dropped) == 0) {
+			t.Errorf("%s: dropped %v want %v", c.Name, r.Dropped, c.Dropped)
+		}
+		var names []string
+		for k := range r.Headers {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		if !reflect.DeepEqual(names, c.PublishedNames) {
+			t.Errorf("%s: names %v want %v", c.Name, names, c.PublishedNames)
+		}
+		for k, v := range c.Published {
+			if First(r.Headers, k) != v {
+				t.Errorf("%s: %s=%q want %q", c.Name, k, First(r.Headers, k), v)
+			}
+		}
+		if HeaderSize(r.Headers) != c.PublishedSize || len(r.Payload) != c.PubLength {
+			t.Errorf("%s: size %d/%d want %d/%d", c.Name, HeaderSize(r.Headers), len(r.Payload), c.PublishedSize, c.PubLength)
+		}
+		sum := sha256.Sum256(r.Payload)
+		if hex.EncodeToString(sum[:]) != c.PubSha {
+			t.Errorf("%s: published payload digest differs", c.Name)
+		}
+	}
 }

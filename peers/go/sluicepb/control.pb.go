@@ -224,8 +224,13 @@ type CapacityAdvert struct {
 	CompletedTotal uint64 `protobuf:"varint,13,opt,name=completed_total,json=completedTotal,proto3" json:"completed_total,omitempty"`
 	MintedTotal    uint64 `protobuf:"varint,14,opt,name=minted_total,json=mintedTotal,proto3" json:"minted_total,omitempty"`
 	TokenBatch     uint32 `protobuf:"varint,15,opt,name=token_batch,json=tokenBatch,proto3" json:"token_batch,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// [v1.1] §5.5: credits this worker still withholds for the reconciler's debts, the debt_id of the
+	// newest lease it has read, and whether it absorbs debts at all (false: a revision-1 worker).
+	Debt          uint64 `protobuf:"varint,16,opt,name=debt,proto3" json:"debt,omitempty"`
+	DebtSeen      int64  `protobuf:"varint,17,opt,name=debt_seen,json=debtSeen,proto3" json:"debt_seen,omitempty"`
+	AbsorbsDebt   bool   `protobuf:"varint,18,opt,name=absorbs_debt,json=absorbsDebt,proto3" json:"absorbs_debt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CapacityAdvert) Reset() {
@@ -361,6 +366,27 @@ func (x *CapacityAdvert) GetTokenBatch() uint32 {
 		return x.TokenBatch
 	}
 	return 0
+}
+
+func (x *CapacityAdvert) GetDebt() uint64 {
+	if x != nil {
+		return x.Debt
+	}
+	return 0
+}
+
+func (x *CapacityAdvert) GetDebtSeen() int64 {
+	if x != nil {
+		return x.DebtSeen
+	}
+	return 0
+}
+
+func (x *CapacityAdvert) GetAbsorbsDebt() bool {
+	if x != nil {
+		return x.AbsorbsDebt
+	}
+	return false
 }
 
 // Stream "SLUICE_CREDITS", subject "sluice.credit.<queue>.<credits>". The subject's last token is
@@ -561,6 +587,10 @@ type Ledger struct {
 	Minted        uint64 `protobuf:"varint,9,opt,name=minted,proto3" json:"minted,omitempty"`
 	Burned        uint64 `protobuf:"varint,10,opt,name=burned,proto3" json:"burned,omitempty"`
 	AuditUnixMs   int64  `protobuf:"varint,11,opt,name=audit_unix_ms,json=auditUnixMs,proto3" json:"audit_unix_ms,omitempty"`
+	// [v1.1] Σ debt of live adverts: credits the workers will withhold instead of minting.
+	Debt uint64 `protobuf:"varint,12,opt,name=debt,proto3" json:"debt,omitempty"`
+	// [v1.1] Credits announced as a debt by this audit (0 if none).
+	DebtAnnounced uint64 `protobuf:"varint,13,opt,name=debt_announced,json=debtAnnounced,proto3" json:"debt_announced,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -672,6 +702,20 @@ func (x *Ledger) GetAuditUnixMs() int64 {
 	return 0
 }
 
+func (x *Ledger) GetDebt() uint64 {
+	if x != nil {
+		return x.Debt
+	}
+	return 0
+}
+
+func (x *Ledger) GetDebtAnnounced() uint64 {
+	if x != nil {
+		return x.DebtAnnounced
+	}
+	return 0
+}
+
 // KV bucket "sluice-control", key "reconciler.<queue>". Taken and renewed with compare-and-set.
 type ReconcilerLease struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -680,8 +724,12 @@ type ReconcilerLease struct {
 	Last          *Ledger                `protobuf:"bytes,3,opt,name=last,proto3" json:"last,omitempty"`
 	// The deficit seen by the previous audit: a mint or burn needs two audits that agree in sign.
 	PreviousDeficit int64 `protobuf:"varint,4,opt,name=previous_deficit,json=previousDeficit,proto3" json:"previous_deficit,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// [v1.1] §5.5 fast burn: the newest debt announcement, carried forward by every lease write
+	// until the next one. debts maps a worker id to the credits it withholds from its next mints.
+	DebtId        int64             `protobuf:"varint,5,opt,name=debt_id,json=debtId,proto3" json:"debt_id,omitempty"`
+	Debts         map[string]uint64 `protobuf:"bytes,6,rep,name=debts,proto3" json:"debts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReconcilerLease) Reset() {
@@ -740,6 +788,20 @@ func (x *ReconcilerLease) GetPreviousDeficit() int64 {
 		return x.PreviousDeficit
 	}
 	return 0
+}
+
+func (x *ReconcilerLease) GetDebtId() int64 {
+	if x != nil {
+		return x.DebtId
+	}
+	return 0
+}
+
+func (x *ReconcilerLease) GetDebts() map[string]uint64 {
+	if x != nil {
+		return x.Debts
+	}
+	return nil
 }
 
 // KV bucket "sluice-control", key "queue.<queue>". Written at provisioning.
@@ -814,7 +876,7 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\vmin_version\x18\x02 \x01(\rR\n" +
 	"minVersion\x12\x1f\n" +
 	"\vmax_version\x18\x03 \x01(\rR\n" +
-	"maxVersion\"\x99\x04\n" +
+	"maxVersion\"\xed\x04\n" +
 	"\x0eCapacityAdvert\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x14\n" +
 	"\x05queue\x18\x02 \x01(\tR\x05queue\x12)\n" +
@@ -832,7 +894,10 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\x0fcompleted_total\x18\r \x01(\x04R\x0ecompletedTotal\x12!\n" +
 	"\fminted_total\x18\x0e \x01(\x04R\vmintedTotal\x12\x1f\n" +
 	"\vtoken_batch\x18\x0f \x01(\rR\n" +
-	"tokenBatch\"\x99\x01\n" +
+	"tokenBatch\x12\x12\n" +
+	"\x04debt\x18\x10 \x01(\x04R\x04debt\x12\x1b\n" +
+	"\tdebt_seen\x18\x11 \x01(\x03R\bdebtSeen\x12!\n" +
+	"\fabsorbs_debt\x18\x12 \x01(\bR\vabsorbsDebt\"\x99\x01\n" +
 	"\vCreditToken\x12\x18\n" +
 	"\acredits\x18\x01 \x01(\rR\acredits\x12\x1b\n" +
 	"\tminted_by\x18\x02 \x01(\tR\bmintedBy\x12$\n" +
@@ -850,7 +915,7 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\x06ttl_ms\x18\a \x01(\rR\x05ttlMs\x12\x1a\n" +
 	"\blanguage\x18\b \x01(\tR\blanguage\x12\x1d\n" +
 	"\n" +
-	"sent_total\x18\t \x01(\x04R\tsentTotal\"\xbd\x02\n" +
+	"sent_total\x18\t \x01(\x04R\tsentTotal\"\xf8\x02\n" +
 	"\x06Ledger\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\x04R\x06window\x12\x18\n" +
 	"\abacklog\x18\x02 \x01(\x04R\abacklog\x12\x16\n" +
@@ -864,12 +929,20 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\x06minted\x18\t \x01(\x04R\x06minted\x12\x16\n" +
 	"\x06burned\x18\n" +
 	" \x01(\x04R\x06burned\x12\"\n" +
-	"\raudit_unix_ms\x18\v \x01(\x03R\vauditUnixMs\"\xa3\x01\n" +
+	"\raudit_unix_ms\x18\v \x01(\x03R\vauditUnixMs\x12\x12\n" +
+	"\x04debt\x18\f \x01(\x04R\x04debt\x12%\n" +
+	"\x0edebt_announced\x18\r \x01(\x04R\rdebtAnnounced\"\xb3\x02\n" +
 	"\x0fReconcilerLease\x12\x16\n" +
 	"\x06holder\x18\x01 \x01(\tR\x06holder\x12&\n" +
 	"\x0fexpires_unix_ms\x18\x02 \x01(\x03R\rexpiresUnixMs\x12%\n" +
 	"\x04last\x18\x03 \x01(\v2\x11.sluice.v1.LedgerR\x04last\x12)\n" +
-	"\x10previous_deficit\x18\x04 \x01(\x03R\x0fpreviousDeficit\"o\n" +
+	"\x10previous_deficit\x18\x04 \x01(\x03R\x0fpreviousDeficit\x12\x17\n" +
+	"\adebt_id\x18\x05 \x01(\x03R\x06debtId\x12;\n" +
+	"\x05debts\x18\x06 \x03(\v2%.sluice.v1.ReconcilerLease.DebtsEntryR\x05debts\x1a8\n" +
+	"\n" +
+	"DebtsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"o\n" +
 	"\rQueueSettings\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\tR\x05queue\x12'\n" +
 	"\x0fstanding_buffer\x18\x02 \x01(\rR\x0estandingBuffer\x12\x1f\n" +
@@ -902,7 +975,7 @@ func file_sluice_v1_control_proto_rawDescGZIP() []byte {
 }
 
 var file_sluice_v1_control_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sluice_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_sluice_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_sluice_v1_control_proto_goTypes = []any{
 	(WorkerState)(0),        // 0: sluice.v1.WorkerState
 	(MintReason)(0),         // 1: sluice.v1.MintReason
@@ -913,17 +986,19 @@ var file_sluice_v1_control_proto_goTypes = []any{
 	(*Ledger)(nil),          // 6: sluice.v1.Ledger
 	(*ReconcilerLease)(nil), // 7: sluice.v1.ReconcilerLease
 	(*QueueSettings)(nil),   // 8: sluice.v1.QueueSettings
+	nil,                     // 9: sluice.v1.ReconcilerLease.DebtsEntry
 }
 var file_sluice_v1_control_proto_depIdxs = []int32{
 	2, // 0: sluice.v1.CapacityAdvert.handled:type_name -> sluice.v1.HandledType
 	0, // 1: sluice.v1.CapacityAdvert.state:type_name -> sluice.v1.WorkerState
 	1, // 2: sluice.v1.CreditToken.reason:type_name -> sluice.v1.MintReason
 	6, // 3: sluice.v1.ReconcilerLease.last:type_name -> sluice.v1.Ledger
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	9, // 4: sluice.v1.ReconcilerLease.debts:type_name -> sluice.v1.ReconcilerLease.DebtsEntry
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_sluice_v1_control_proto_init() }
@@ -937,7 +1012,7 @@ func file_sluice_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sluice_v1_control_proto_rawDesc), len(file_sluice_v1_control_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

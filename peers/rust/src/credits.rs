@@ -81,3 +81,71 @@ pub fn reconcile(
     };
     (d, action)
 }
+
+/// The credits a worker withholds from its replenishment to burn a surplus the reconciler
+/// announced (§5.5 fast burn [v1.1]).
+#[derive(Debug, Default)]
+pub struct Debt {
+    read_one: bool,
+    seen: i64,
+    pending: u64,
+    withheld: u64,
+}
+
+impl Debt {
+    /// Takes `worker_id`'s share of an announcement it has not taken yet. The first lease read
+    /// only sets where the worker starts: an earlier announcement was made to an earlier process
+    /// with the same id, or to none.
+    pub fn offer(&mut self, lease: &crate::proto::ReconcilerLease, worker_id: &str) {
+        if !self.read_one {
+            self.read_one = true;
+            self.seen = lease.debt_id;
+            return;
+        }
+        if lease.debt_id > self.seen {
+            self.pending += lease.debts.get(worker_id).copied().unwrap_or(0);
+            self.seen = lease.debt_id;
+        }
+    }
+
+    /// How many of `n` credits about to be minted to withhold (burn) instead.
+    pub fn withhold(&mut self, n: u64) -> u64 {
+        let k = n.min(self.pending);
+        self.pending -= k;
+        self.withheld += k;
+        k
+    }
+
+    /// Credits still to withhold, and the newest announcement id read.
+    pub fn state(&self) -> (u64, i64) {
+        (self.pending, self.seen)
+    }
+}
+
+#[cfg(test)]
+mod debt_tests {
+    use super::Debt;
+    use crate::proto::ReconcilerLease;
+
+    fn ann(id: i64, share: u64) -> ReconcilerLease {
+        ReconcilerLease {
+            debt_id: id,
+            debts: [("rust-w1".to_string(), share)].into_iter().collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Each announcement is taken once, never the one found at start.
+    #[test]
+    fn debt_takes_each_announcement_once() {
+        let mut d = Debt::default();
+        d.offer(&ann(5, 100), "rust-w1");
+        assert_eq!(d.state(), (0, 5));
+        d.offer(&ann(9, 10), "rust-w1");
+        d.offer(&ann(9, 10), "rust-w1");
+        assert_eq!(d.state(), (10, 9));
+        assert_eq!(d.withhold(4), 4);
+        assert_eq!(d.withhold(32), 6);
+        assert_eq!(d.withhold(32), 0);
+    }
+}

@@ -1,8 +1,8 @@
 //! The worker role (§5.2, §5.4, §7, §8, §9, §10): a minimal conforming worker.
 
 use crate::backoff::Backoff;
-use crate::credits::decompose;
-use crate::dlq::{record_headers, RecordInfo};
+use crate::credits::{decompose, Debt};
+use crate::dlq::{record_headers, reduce_record, RecordInfo};
 use crate::events::emit;
 use crate::fleet::FleetView;
 use crate::idempotency::{id_key, ProcessedCache};
@@ -11,7 +11,7 @@ use crate::outcome::{
     after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings,
 };
 use crate::proto::{
-    CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, WorkerState,
+    CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, ReconcilerLease, WorkerState,
 };
 use crate::{log, names, now_unix_ms, trace, LANGUAGE, PROTOCOL_VERSION};
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, AckKind, Message};
@@ -97,6 +97,9 @@ struct Worker {
     settings: Settings,
     js: jetstream::Context,
     kv_cap: kv::Store,
+    /// None when the control bucket is missing: no debts then (§5.5).
+    kv_ctl: Option<kv::Store>,
+    debt: Mutex<Debt>,
     ack_wait: Duration,
     state: AtomicI32,
     in_flight: AtomicU32,
@@ -129,6 +132,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
     jsutil::require_stream(&js, names::CREDIT_STREAM).await?;
     jsutil::require_stream(&js, names::DLQ_STREAM).await?;
     let kv_cap = jsutil::require_kv(&js, names::CAPACITY_BUCKET).await?;
+    let kv_ctl = js.get_key_value(names::CONTROL_BUCKET).await.ok();
     let ack_wait = consumer.cached_info().config.ack_wait;
     let ack_wait = if ack_wait.is_zero() {
         Duration::from_secs(30)
@@ -140,6 +144,8 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         settings: cfg.settings(),
         js,
         kv_cap,
+        kv_ctl,
+        debt: Mutex::new(Debt::default()),
         ack_wait,
         state: AtomicI32::new(WorkerState::Running as i32),
         in_flight: AtomicU32::new(0),
@@ -228,6 +234,7 @@ impl Worker {
 
     fn advert(&self) -> CapacityAdvert {
         let state = self.state.load(Ordering::SeqCst);
+        let (debt, debt_seen) = self.debt.lock().unwrap().state();
         let owed = self.owed.lock().unwrap();
         CapacityAdvert {
             worker_id: self.cfg.worker_id.clone(),
@@ -258,6 +265,9 @@ impl Worker {
             completed_total: self.completed_total.load(Ordering::SeqCst),
             minted_total: self.minted_total.load(Ordering::SeqCst),
             token_batch: self.cfg.token_batch,
+            debt,
+            debt_seen,
+            absorbs_debt: self.kv_ctl.is_some(),
         }
     }
 
@@ -297,10 +307,25 @@ impl Worker {
                 _ = stop.changed() => {}
             }
             self.update_rate();
+            self.read_lease().await;
             if let Err(e) = self.write_advert().await {
                 log!("{e}");
             }
         }
+    }
+
+    /// Learns this worker's share of the reconciler's newest debt announcement (§5.5).
+    async fn read_lease(&self) {
+        let Some(kv) = &self.kv_ctl else { return };
+        let lease = match kv.get(names::reconciler_key(&self.cfg.queue)).await {
+            Ok(Some(b)) => match ReconcilerLease::decode(b.as_ref()) {
+                Ok(l) => l,
+                Err(_) => return,
+            },
+            Ok(None) => ReconcilerLease::default(),
+            Err(_) => return,
+        };
+        self.debt.lock().unwrap().offer(&lease, &self.cfg.worker_id);
     }
 
     /// `clamp(b / service_rate, 5 ms, 200 ms)` (§5.4).
@@ -342,6 +367,12 @@ impl Worker {
                 if o.owed > 0 && (flushing || lingered) {
                     tokens.extend(decompose(o.owed, b as u32));
                     o.owed = 0;
+                }
+                // §5.5: credits withheld for the reconciler's debt are never minted.
+                let total: u64 = tokens.iter().map(|t| *t as u64).sum();
+                let burn = self.debt.lock().unwrap().withhold(total);
+                if burn > 0 {
+                    tokens = decompose(total - burn, b as u32);
                 }
                 o.in_transit += tokens.iter().map(|t| *t as u64).sum::<u64>();
                 if o.owed == 0 {
@@ -679,13 +710,23 @@ impl Worker {
             reason,
             error,
         };
-        let headers = header_map(&record_headers(&header_pairs(msg.headers.as_ref()), &info));
+        let record = record_headers(&header_pairs(msg.headers.as_ref()), &info);
+        // A record over the server's limits would be refused on every attempt: cut it (§8.4).
+        let max_payload = self.js.client().server_info().max_payload as u64;
+        let fitted = match reduce_record(&record, &msg.payload, max_payload) {
+            Ok(f) => f,
+            Err(e) => {
+                log!("dead-letter record for seq {stream_seq} cannot be written ({e})");
+                self.nak(msg, Duration::from_secs(2)).await;
+                return;
+            }
+        };
         let published = match self
             .js
             .publish_with_headers(
                 names::dlq_subject(&self.cfg.queue),
-                headers,
-                msg.payload.clone(),
+                header_map(&fitted.headers),
+                fitted.payload.into(),
             )
             .await
         {

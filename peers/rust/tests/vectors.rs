@@ -4,7 +4,10 @@ use prost::Message;
 use serde_json::{json, Map, Value};
 use sluice_peer::backoff::Backoff;
 use sluice_peer::credits::{decompose, reconcile, window, AdvertView, ReconcileAction};
-use sluice_peer::dlq::{record_headers, replay_headers, RecordInfo, ERROR_MAX_CHARS, REASONS};
+use sluice_peer::dlq::{
+    header_size, record_headers, reduce_record, replay_headers, RecordInfo, DROPPED_LIST_MAX_CHARS,
+    ERROR_MAX_CHARS, HEADER_LIMIT, REASONS,
+};
 use sluice_peer::headers::{validate, Validation};
 use sluice_peer::idempotency::{id_key, store_key};
 use sluice_peer::names;
@@ -55,6 +58,7 @@ fn every_vector_file_is_covered() {
         "backoff.json",
         "credits.json",
         "dlq.json",
+        "dlq_reduced.json",
         "headers.json",
         "idempotency.json",
         "outcomes.json",
@@ -396,6 +400,83 @@ fn dlq_vectors() {
     }
 }
 
+fn fill(pattern: &str, n: usize) -> String {
+    pattern.repeat(n / pattern.len() + 1)[..n].to_string()
+}
+
+fn sha_hex(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// §8.4: which headers are dropped, in which order, where the payload is cut, with which digest.
+#[test]
+fn dlq_reduced_vectors() {
+    let doc = load("dlq_reduced.json");
+    assert_eq!(doc["header_limit"].as_u64().unwrap(), HEADER_LIMIT);
+    assert_eq!(
+        doc["dropped_list_max_chars"].as_u64().unwrap() as usize,
+        DROPPED_LIST_MAX_CHARS
+    );
+    let cases = arr(&doc, "cases");
+    assert!(cases.len() >= 8);
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        let mut rec = header_list(&c["record_headers"]);
+        for (k, f) in c["record_header_fills"].as_object().unwrap() {
+            rec.push((
+                k.clone(),
+                fill(
+                    f["pattern"].as_str().unwrap(),
+                    f["length"].as_u64().unwrap() as usize,
+                ),
+            ));
+        }
+        let payload = fill(
+            c["payload_pattern"].as_str().unwrap(),
+            c["payload_length"].as_u64().unwrap() as usize,
+        )
+        .into_bytes();
+        assert_eq!(
+            header_size(&rec),
+            c["header_size"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(sha_hex(&payload), c["payload_sha256"], "{name}");
+        let r = reduce_record(&rec, &payload, c["max_payload"].as_u64().unwrap()).unwrap();
+        let dropped: Vec<&str> = arr(c, "dropped_headers")
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        assert_eq!(r.dropped, dropped, "{name}");
+        let mut names: Vec<String> = r.headers.iter().map(|(k, _)| k.clone()).collect();
+        names.sort();
+        let want: Vec<String> = arr(c, "published_header_names")
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, want, "{name}");
+        let got: BTreeMap<String, String> = r.headers.iter().cloned().collect();
+        for (k, v) in header_map(&c["published_headers"]) {
+            assert_eq!(got.get(&k), Some(&v), "{name}: {k}");
+        }
+        assert_eq!(
+            header_size(&r.headers),
+            c["published_header_size"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            r.payload.len() as u64,
+            c["published_payload_length"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(sha_hex(&r.payload), c["published_payload_sha256"], "{name}");
+    }
+}
+
 // ------------------------------------------------------------------ protobuf
 
 fn hex_decode(s: &str) -> Vec<u8> {
@@ -466,6 +547,8 @@ fn ledger_from(v: &Value) -> proto::Ledger {
         minted: u(v, "minted"),
         burned: u(v, "burned"),
         audit_unix_ms: i(v, "audit_unix_ms"),
+        debt: u(v, "debt"),
+        debt_announced: u(v, "debt_announced"),
     }
 }
 fn ledger_to(m: &proto::Ledger) -> Value {
@@ -481,6 +564,8 @@ fn ledger_to(m: &proto::Ledger) -> Value {
         .put("minted", json!(m.minted))
         .put("burned", json!(m.burned))
         .put("audit_unix_ms", json!(m.audit_unix_ms))
+        .put("debt", json!(m.debt))
+        .put("debt_announced", json!(m.debt_announced))
         .done()
 }
 
@@ -526,6 +611,12 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             completed_total: u(v, "completed_total"),
             minted_total: u(v, "minted_total"),
             token_batch: u(v, "token_batch") as u32,
+            debt: u(v, "debt"),
+            debt_seen: i(v, "debt_seen"),
+            absorbs_debt: v
+                .get("absorbs_debt")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         }
         .encode_to_vec(),
         "sluice.v1.ProducerReport" => proto::ProducerReport {
@@ -545,6 +636,16 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             expires_unix_ms: i(v, "expires_unix_ms"),
             last: v.get("last").map(ledger_from),
             previous_deficit: i(v, "previous_deficit"),
+            debt_id: i(v, "debt_id"),
+            debts: v
+                .get("debts")
+                .and_then(Value::as_object)
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, x)| (k.clone(), x.as_u64().unwrap()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
         .encode_to_vec(),
         "sluice.v1.QueueSettings" => proto::QueueSettings {
@@ -613,6 +714,9 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("completed_total", json!(m.completed_total))
                 .put("minted_total", json!(m.minted_total))
                 .put("token_batch", json!(m.token_batch))
+                .put("debt", json!(m.debt))
+                .put("debt_seen", json!(m.debt_seen))
+                .put("absorbs_debt", json!(m.absorbs_debt))
                 .done()
         }
         "sluice.v1.ProducerReport" => {
@@ -638,7 +742,13 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 out.0.insert("last".into(), ledger_to(l));
             }
             out.put("previous_deficit", json!(m.previous_deficit))
-                .done()
+                .put("debt_id", json!(m.debt_id));
+            if !m.debts.is_empty() {
+                let debts: Map<String, Value> =
+                    m.debts.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                out.0.insert("debts".into(), Value::Object(debts));
+            }
+            out.done()
         }
         "sluice.v1.QueueSettings" => {
             let m = proto::QueueSettings::decode(b).unwrap();

@@ -82,6 +82,8 @@ type Worker struct {
 	js     jetstream.JetStream
 	cons   jetstream.Consumer
 	capKV  jetstream.KeyValue
+	ctlKV  jetstream.KeyValue // nil when the control bucket is missing: no debts then
+	debt   sluice.Debt
 	stream string
 	fleet  *fleetView
 
@@ -143,6 +145,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 	if w.capKV, err = needBucket(ctx, js, sluice.CapacityBucket); err != nil {
 		return fail(err)
 	}
+	w.ctlKV, _ = js.KeyValue(ctx, sluice.ControlBucket)
 	return w, nil
 }
 
@@ -451,7 +454,13 @@ func (w *Worker) deadLetter(msg jetstream.Msg, md *jetstream.MsgMetadata, h map[
 	msgID := sluice.First(h, sluice.HdrMsgID)
 	hdrs := sluice.RecordHeaders(h, sluice.DeadLetter{Stream: w.stream, StreamSeq: md.Sequence.Stream, Subject: msg.Subject(),
 		Attempts: k, WorkerID: w.cfg.WorkerID, AtUnixMs: time.Now().UnixMilli(), Reason: reason, Error: text})
-	rec := &nats.Msg{Subject: sluice.DLQSubject(w.cfg.Queue), Header: nats.Header(hdrs), Data: msg.Data()}
+	// A record over the server's limits would be refused on every attempt: cut it instead (§8.4).
+	fitted, err := sluice.ReduceRecord(hdrs, msg.Data(), w.nc.MaxPayload())
+	if err != nil {
+		log.Printf("worker %s: dead-letter record for %s: %v", w.cfg.WorkerID, msgID, err)
+		return
+	}
+	rec := &nats.Msg{Subject: sluice.DLQSubject(w.cfg.Queue), Header: nats.Header(fitted.Headers), Data: fitted.Payload}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := publishRetry(ctx, w.js, rec); err != nil {
@@ -538,12 +547,18 @@ func (w *Worker) mintOwed(ctx context.Context, all bool) error {
 	owed := w.owed
 	w.mu.Unlock()
 	b := w.cfg.TokenBatch
-	var values []uint32
-	if all {
-		values = sluice.Decompose(owed, b)
-	} else {
-		values = sluice.Decompose(owed-owed%b, b)
+	total := owed
+	if !all {
+		total = owed - owed%b
 	}
+	// §5.5: credits withheld for the reconciler's debt are owed no more and never minted.
+	if k := uint32(w.debt.Withhold(uint64(total))); k > 0 {
+		w.mu.Lock()
+		w.owed -= k
+		w.mu.Unlock()
+		total -= k
+	}
+	values := sluice.Decompose(total, b)
 	for _, n := range values {
 		minted, err := mintTokens(ctx, w.js, w.cfg.Queue, w.cfg.WorkerID, sluicepb.MintReason_MINT_REASON_REPLENISH,
 			[]uint32{n}, w.mintPrefix, func() uint64 { return w.mintSeq.Add(1) })
@@ -582,7 +597,9 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 		InFlight: uint32(w.inHand.Load()), ServiceRate: w.rate, HeartbeatUnixMs: now.UnixMilli(),
 		TtlMs: uint32(w.cfg.AdvertTTL.Milliseconds()), State: state, OwedCredits: w.owed, Language: Lang,
 		CompletedTotal: w.completed, MintedTotal: w.mintedTotal, TokenBatch: w.cfg.TokenBatch,
+		AbsorbsDebt: w.ctlKV != nil,
 	}
+	a.Debt, a.DebtSeen = w.debt.State()
 	w.mu.Unlock()
 	if state == sluicepb.WorkerState_WORKER_STATE_RUNNING {
 		a.Capacity = w.capacity()
@@ -600,6 +617,25 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 	return err
 }
 
+// readLease learns this worker's share of the reconciler's newest debt announcement (§5.5).
+func (w *Worker) readLease(ctx context.Context) {
+	if w.ctlKV == nil {
+		return
+	}
+	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	lease := &sluicepb.ReconcilerLease{}
+	e, err := w.ctlKV.Get(gctx, sluice.ReconcilerKey(w.cfg.Queue))
+	if err == nil {
+		if err := sluice.Decode(e.Value(), lease); err != nil {
+			return
+		}
+	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return
+	}
+	w.debt.Offer(lease, w.cfg.WorkerID)
+}
+
 func (w *Worker) heartbeat(ctx context.Context) {
 	t := time.NewTicker(w.cfg.Heartbeat)
 	defer t.Stop()
@@ -608,6 +644,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			w.readLease(ctx)
 			if err := w.advertise(ctx, sluicepb.WorkerState_WORKER_STATE_RUNNING); err != nil && ctx.Err() == nil {
 				log.Printf("worker %s: capacity advert: %v", w.cfg.WorkerID, err)
 			}

@@ -75,7 +75,8 @@ public final class DeadLetterQueue {
    *
    * @throws QueueNotFoundException if the record's queue no longer exists
    * @throws QueueFullException if the work stream holds its hard limit (the record is kept)
-   * @throws PublishException if the server refused the publish for another reason
+   * @throws PublishException if the server refused the publish for another reason, or if the record
+   *     carries a cut payload ({@code Sluice-Dlq-Payload-Length}, §8.4), which is never replayed
    */
   public ReplayResult replay(DeadLetterRecord record) {
     return store.replay(Objects.requireNonNull(record, "record"));

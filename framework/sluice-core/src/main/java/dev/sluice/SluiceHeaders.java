@@ -63,5 +63,20 @@ public final class SluiceHeaders {
   /** On a dead letter: the original message id (the record has its own {@link #MSG_ID}). */
   public static final String DLQ_MSG_ID = "Sluice-Dlq-Msg-Id";
 
+  /**
+   * On a reduced dead letter (protocol §8.4): the names of the original headers left out because
+   * the record's header block exceeded the server's limit, comma-separated in the order dropped.
+   */
+  public static final String DLQ_DROPPED_HEADERS = "Sluice-Dlq-Dropped-Headers";
+
+  /**
+   * On a reduced dead letter (protocol §8.4): the original payload's length in bytes. Present only
+   * when the record carries a cut payload (its first bytes); such a record is never replayed.
+   */
+  public static final String DLQ_PAYLOAD_LENGTH = "Sluice-Dlq-Payload-Length";
+
+  /** On a reduced dead letter (protocol §8.4): the lowercase hex SHA-256 of the whole payload. */
+  public static final String DLQ_PAYLOAD_SHA256 = "Sluice-Dlq-Payload-Sha256";
+
   private SluiceHeaders() {}
 }

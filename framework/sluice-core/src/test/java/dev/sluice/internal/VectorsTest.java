@@ -20,6 +20,7 @@ import dev.sluice.internal.wire.DeadLetters;
 import dev.sluice.internal.wire.HeaderCheck;
 import dev.sluice.internal.wire.IdKeys;
 import dev.sluice.internal.wire.Protocol;
+import dev.sluice.internal.wire.ReducedRecords;
 import dev.sluice.internal.wire.TraceContext;
 import io.nats.client.impl.Headers;
 import io.nats.client.support.JsonParser;
@@ -48,6 +49,7 @@ class VectorsTest {
           "backoff.json",
           "credits.json",
           "dlq.json",
+          "dlq_reduced.json",
           "headers.json",
           "idempotency.json",
           "outcomes.json",
@@ -338,6 +340,67 @@ class VectorsTest {
       assertThat(asMap(h)).isEqualTo(asMap(headers(m.get("replay_headers"))));
     }
     assertThat(DeadLetters.MAX_ERROR_CHARS).isEqualTo(v.get("error_max_chars").number.intValue());
+  }
+
+  /**
+   * §8.4: which headers are dropped, in which order, where the payload is cut and with which length
+   * and digest. Without it a Java worker could publish a record the server refuses (and NAK it
+   * forever) or cut differently from the Go and Rust peers.
+   */
+  @Test
+  void reducedDeadLetters() throws Exception {
+    Map<String, JsonValue> v = load("dlq_reduced.json").map;
+    assertThat(ReducedRecords.HEADER_LIMIT).isEqualTo(v.get("header_limit").number.intValue());
+    assertThat(ReducedRecords.DROPPED_LIST_MAX_CHARS)
+        .isEqualTo(v.get("dropped_list_max_chars").number.intValue());
+    List<JsonValue> cases = v.get("cases").array;
+    assertThat(cases).hasSizeGreaterThanOrEqualTo(8);
+    for (JsonValue c : cases) {
+      Map<String, JsonValue> m = c.map;
+      String name = m.get("name").string;
+      Headers record = headers(m.get("record_headers"));
+      for (Map.Entry<String, JsonValue> f : m.get("record_header_fills").map.entrySet()) {
+        record.put(
+            f.getKey(),
+            fill(
+                f.getValue().map.get("pattern").string,
+                f.getValue().map.get("length").number.intValue()));
+      }
+      byte[] payload =
+          fill(m.get("payload_pattern").string, m.get("payload_length").number.intValue())
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(ReducedRecords.size(record))
+          .as(name)
+          .isEqualTo(m.get("header_size").number.longValue());
+      assertThat(ReducedRecords.sha256(payload)).as(name).isEqualTo(m.get("payload_sha256").string);
+
+      ReducedRecords.Reduced r =
+          ReducedRecords.reduce(record, payload, m.get("max_payload").number.longValue());
+
+      assertThat(r.dropped())
+          .as(name)
+          .containsExactlyElementsOf(
+              m.get("dropped_headers").array.stream().map(x -> x.string).toList());
+      assertThat(new TreeMap<>(asMap(r.headers())).keySet())
+          .as(name)
+          .containsExactlyElementsOf(
+              m.get("published_header_names").array.stream().map(x -> x.string).toList());
+      Map<String, String> published = asMap(headers(m.get("published_headers")));
+      assertThat(asMap(r.headers())).as(name).containsAllEntriesOf(published);
+      assertThat(ReducedRecords.size(r.headers()))
+          .as(name)
+          .isEqualTo(m.get("published_header_size").number.longValue());
+      assertThat(r.payload().length)
+          .as(name)
+          .isEqualTo(m.get("published_payload_length").number.intValue());
+      assertThat(ReducedRecords.sha256(r.payload()))
+          .as(name)
+          .isEqualTo(m.get("published_payload_sha256").string);
+    }
+  }
+
+  private static String fill(String pattern, int length) {
+    return pattern.repeat(length / pattern.length() + 1).substring(0, length);
   }
 
   @Test

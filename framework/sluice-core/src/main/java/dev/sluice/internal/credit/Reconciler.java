@@ -43,6 +43,10 @@ public final class Reconciler {
   private final KvBoard<ProducerReport> reports;
   private final TokenMinter minter;
   private final Clock clock;
+  private final Debt debt;
+  // Before announcing a debt, take only the tokens lying in the stream now: waiting for tokens
+  // that workers mint races the producers again and delays the debt.
+  private static final Duration UNHELD_ONLY = Duration.ofMillis(100);
   private volatile boolean leader;
   private volatile Ledger lastLedger;
 
@@ -54,7 +58,8 @@ public final class Reconciler {
       KvBoard<CapacityAdvert> adverts,
       KvBoard<ProducerReport> reports,
       TokenMinter minter,
-      Clock clock)
+      Clock clock,
+      Debt debt)
       throws IOException {
     this.js = nc.jetStream();
     this.jsm = nc.jetStreamManagement();
@@ -66,6 +71,7 @@ public final class Reconciler {
     this.reports = reports;
     this.minter = minter;
     this.clock = clock;
+    this.debt = debt;
   }
 
   /** What a process does with the lease it read: create it, take it over, or stand by. */
@@ -119,8 +125,11 @@ public final class Reconciler {
       if (e != null && e.getValue() != null && e.getValue().length > 0) {
         current = ReconcilerLease.parseFrom(e.getValue());
       }
+      // Every worker reads the lease each round: that is how it learns its share of a debt.
+      debt.offer(current == null ? ReconcilerLease.getDefaultInstance() : current);
       long previous = current == null ? 0 : current.getPreviousDeficit();
-      ReconcilerLease claim = lease(now, current == null ? null : current.getLast(), previous);
+      ReconcilerLease claim =
+          withDebts(lease(now, current == null ? null : current.getLast(), previous), current);
       long revision;
       try {
         switch (claim(e != null, current, holderId, now)) {
@@ -139,10 +148,18 @@ public final class Reconciler {
         LOG.info("worker {} is now the reconciler of queue {}", holderId, queue);
       }
       leader = true;
-      audit(key, revision, previous);
+      audit(key, revision, previous, current);
     } catch (Exception ex) {
       LOG.warn("reconciler of queue {}: {}", queue, ex.toString());
     }
+  }
+
+  /** {@code lease} with the newest debt announcement of {@code from} carried forward (§5.5). */
+  static ReconcilerLease withDebts(ReconcilerLease lease, ReconcilerLease from) {
+    if (from == null || from.getDebtId() == 0) {
+      return lease;
+    }
+    return lease.toBuilder().setDebtId(from.getDebtId()).putAllDebts(from.getDebtsMap()).build();
   }
 
   private ReconcilerLease lease(long now, Ledger last, long previous) {
@@ -163,19 +180,23 @@ public final class Reconciler {
     return b.build();
   }
 
-  private void audit(String key, long revision, long previous) throws Exception {
+  private void audit(String key, long revision, long previous, ReconcilerLease current)
+      throws Exception {
     long now = clock.millis();
     QueueSettings settings = settings();
     List<CapacityAdvert> ads = adverts.values();
     long window = Window.window(settings.getStandingBuffer(), ads, now);
     long owed = 0;
-    int liveWorkers = 0;
+    List<CapacityAdvert> live = new java.util.ArrayList<>();
     for (CapacityAdvert a : ads) {
       if (Window.live(a, now)) {
         owed += a.getOwedCredits();
-        liveWorkers++;
+        live.add(a);
       }
     }
+    int liveWorkers = live.size();
+    // Credits the workers will withhold instead of minting are already out of circulation.
+    long debtPending = FastBurn.pending(live);
     long heldSpent = 0;
     int liveProducers = 0;
     for (Map.Entry<String, ProducerReport> r : reports.snapshot().entrySet()) {
@@ -188,11 +209,17 @@ public final class Reconciler {
     }
     long backlog = Ledgers.backlog(jsm, queue);
     long tokens = Ledgers.tokens(jsm, queue);
-    Credits.Decision d = Credits.reconcile(window, backlog, tokens, heldSpent, owed, previous);
+    Credits.Decision d =
+        Credits.reconcile(window, backlog, tokens, heldSpent, owed - debtPending, previous);
     long minted = 0;
     long burned = 0;
+    long announced = 0;
+    ReconcilerLease debts = current;
     int batch = QueueConfig.of(settings).tokenBatch();
-    if (d.action() == Credits.Action.MINT) {
+    // A debt being absorbed reads as a small deficit while adverts lag: no mint then, unless
+    // nothing is left to flow (no message, no token), when no worker could ever absorb it.
+    boolean absorbing = debtPending > 0 && backlog + tokens > 0;
+    if (d.action() == Credits.Action.MINT && !absorbing) {
       minter.mint(d.credits(), batch, MintReason.MINT_REASON_RECONCILE);
       minted = d.credits();
       LOG.info(
@@ -207,16 +234,37 @@ public final class Reconciler {
     } else if (d.action() == Credits.Action.BURN && d.credits() > liveProducers * (long) batch) {
       // Producers report held credits a moment after they spend them, so a busy queue always
       // shows a small false surplus; only what exceeds one token per live producer is real.
-      burned = burn(d.credits() - liveProducers * (long) batch, batch);
+      long amount = d.credits() - liveProducers * (long) batch;
+      long lastId = current == null ? 0 : current.getDebtId();
+      switch (FastBurn.plan(live, lastId)) {
+        case ANNOUNCE -> {
+          // Tokens nobody holds burn at once; only what producers hold becomes a debt.
+          burned = burn(amount, batch, UNHELD_ONLY);
+          announced = amount - burned;
+          if (announced > 0) {
+            debts =
+                ReconcilerLease.newBuilder()
+                    .setDebtId(Math.max(now, lastId + 1))
+                    .putAllDebts(FastBurn.shares(announced, FastBurn.absorbers(live)))
+                    .build();
+            debt.offer(debts); // this worker starts on its own share now, not at its next read
+          }
+        }
+        case FETCH -> burned = burn(amount, batch, null);
+        default -> {} // WAIT: a worker has not read the last announcement yet
+      }
       LOG.info(
-          "queue {}: burned {} credits (window {}, backlog {}, tokens {}, held spent {}, owed {})",
+          "queue {}: burned {} credits, announced a debt of {} (window {}, backlog {}, tokens {},"
+              + " held spent {}, owed {}, debt {})",
           queue,
           burned,
+          announced,
           window,
           backlog,
           tokens,
           heldSpent,
-          owed);
+          owed,
+          debtPending);
     }
     Ledger ledger =
         Ledger.newBuilder()
@@ -230,12 +278,20 @@ public final class Reconciler {
             .setLiveProducers(liveProducers)
             .setMinted(minted)
             .setBurned(burned)
+            .setDebt(debtPending)
+            .setDebtAnnounced(announced)
             .setAuditUnixMs(now)
             .build();
     lastLedger = ledger;
-    long nextPrevious = nextPrevious(minted, burned, d.deficit());
+    // An announced debt is counted by the next audit (the adverts' debt), so what is left of the
+    // surplus can be announced at once; a mint or a fetch-burn needs two fresh audits.
+    long nextPrevious =
+        announced > 0
+            ? d.deficit() + burned + announced
+            : nextPrevious(minted, burned, d.deficit());
     try {
-      control.update(key, lease(now, ledger, nextPrevious).toByteArray(), revision);
+      control.update(
+          key, withDebts(lease(now, ledger, nextPrevious), debts).toByteArray(), revision);
     } catch (JetStreamApiException e) {
       leader = false;
     }
@@ -253,15 +309,16 @@ public final class Reconciler {
   }
 
   /** Takes available tokens out of circulation; mints back what a token held beyond the need. */
-  private long burn(long amount, int batch) throws Exception {
+  private long burn(long amount, int batch, Duration budget) throws Exception {
+    long deadline = budget == null ? Long.MAX_VALUE : System.nanoTime() + budget.toNanos();
     JetStreamSubscription sub =
         js.subscribe(
             null,
             PullSubscribeOptions.bind(Protocol.CREDIT_STREAM, Protocol.creditConsumer(queue)));
     long burned = 0;
     try {
-      while (burned < amount) {
-        List<Message> got = sub.fetch(1, Duration.ofMillis(300));
+      while (burned < amount && System.nanoTime() < deadline) {
+        List<Message> got = sub.fetch(1, budget == null ? Duration.ofMillis(300) : budget);
         if (got.isEmpty()) {
           break; // every remaining token is held: burn the rest at a later audit
         }

@@ -36,6 +36,7 @@ public final class Replenisher {
   private final DoubleSupplier serviceRate;
   private final java.util.function.IntSupplier capacity;
   private final Confirmer confirmer;
+  private final Debt debt;
   private final AtomicLong unconfirmed = new AtomicLong();
   private final AtomicLong owed = new AtomicLong();
   private final AtomicLong completed = new AtomicLong();
@@ -78,8 +79,10 @@ public final class Replenisher {
       ScheduledExecutorService scheduler,
       DoubleSupplier rate,
       java.util.function.IntSupplier capacity,
-      Confirmer confirmer) {
+      Confirmer confirmer,
+      Debt debt) {
     this.confirmer = confirmer;
+    this.debt = debt;
     this.minter = minter;
     this.batch = batch;
     this.scheduler = scheduler;
@@ -226,8 +229,7 @@ public final class Replenisher {
     long toMint = all ? n : (n / b) * b;
     try {
       if (toMint > 0) {
-        minter.mint(toMint, b, MintReason.MINT_REASON_REPLENISH);
-        owed.addAndGet(-toMint);
+        mintOrWithhold(toMint, b);
       }
     } catch (Exception e) {
       LOG.warn("could not mint owed credits ({} owed): {}; retrying", owed(), e.toString());
@@ -237,6 +239,15 @@ public final class Replenisher {
     if (owed() > 0) {
       scheduleLinger(linger().toNanos());
     }
+  }
+
+  /** Mints {@code n} owed credits, less what the reconciler's debt withholds (§5.5). */
+  private void mintOrWithhold(long n, int b) throws Exception {
+    long burn = debt.withhold(n);
+    if (n > burn) {
+      minter.mint(n - burn, b, MintReason.MINT_REASON_REPLENISH);
+    }
+    owed.addAndGet(-n);
   }
 
   /** Mints everything owed now (shutdown); returns false if some could not be minted. */
@@ -254,8 +265,7 @@ public final class Replenisher {
       }
       long n = owed.get();
       if (n > 0) {
-        minter.mint(n, batch, MintReason.MINT_REASON_REPLENISH);
-        owed.addAndGet(-n);
+        mintOrWithhold(n, batch);
       }
       return true;
     } catch (InterruptedException e) {
@@ -271,6 +281,11 @@ public final class Replenisher {
   /** Finished messages whose credit is not minted yet (confirmed or not). */
   public long owed() {
     return owed.get() + unconfirmed.get();
+  }
+
+  /** The credits this worker withholds for the reconciler (§5.5). */
+  public Debt debt() {
+    return debt;
   }
 
   public long completed() {

@@ -15,6 +15,9 @@
  *       dev.sluice.internal.credit.Acks}</td></tr>
  *   <tr><td>§5.5 the reconciler and its ledger</td><td>{@link
  *       dev.sluice.internal.credit.Reconciler}, {@link dev.sluice.internal.credit.Ledgers}</td></tr>
+ *   <tr><td>§5.5 fast burn: a surplus announced as a debt that workers withhold</td><td>{@link
+ *       dev.sluice.internal.credit.FastBurn} (the reconciler's rules), {@link
+ *       dev.sluice.internal.credit.Debt} (a worker's share)</td></tr>
  *   <tr><td>§6.3 holding (AckProgress every lease / 3), §6.4 reserve and refund, §6.6 report
  *       then ack a spent token, §6.7 idle return (NAK unspent, mint back the rest), §6.8 a
  *       waiting send's deadline</td><td>{@link dev.sluice.internal.credit.TokenWallet}, with

@@ -5,6 +5,7 @@ import dev.sluice.DeadLetterRecord;
 import dev.sluice.PublishException;
 import dev.sluice.QueueFullException;
 import dev.sluice.ReplayResult;
+import dev.sluice.SluiceHeaders;
 import dev.sluice.StoredMessage;
 import dev.sluice.internal.nats.ApiErrors;
 import dev.sluice.internal.wire.DeadLetters;
@@ -133,6 +134,19 @@ public final class DeadLetterStore {
   public ReplayResult replay(DeadLetterRecord record) {
     String q = record.queue();
     Protocol.requireQueueName(q);
+    if (record.message().header(SluiceHeaders.DLQ_PAYLOAD_LENGTH).isPresent()) {
+      // §8.4: the record keeps only the payload's first bytes; replaying it would run a handler on
+      // a message nobody sent.
+      throw new PublishException(
+          "dead letter "
+              + record.sequence()
+              + " holds a cut payload (original "
+              + record.message().header(SluiceHeaders.DLQ_PAYLOAD_LENGTH).get()
+              + " bytes, SHA-256 "
+              + record.message().header(SluiceHeaders.DLQ_PAYLOAD_SHA256).orElse("?")
+              + "): republish the original from its source instead of replaying it",
+          null);
+    }
     return Io.call(
         "replaying dead letter " + record.sequence(),
         () -> {

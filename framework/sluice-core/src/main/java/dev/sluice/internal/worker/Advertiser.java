@@ -148,7 +148,10 @@ final class Advertiser {
             .setLanguage("java")
             .setCompletedTotal(replenisher.completed())
             .setMintedTotal(replenisher.minted())
-            .setTokenBatch(replenisher.effectiveBatch());
+            .setTokenBatch(replenisher.effectiveBatch())
+            .setDebt(replenisher.debt().pending())
+            .setDebtSeen(replenisher.debt().seen())
+            .setAbsorbsDebt(s.reconciler()); // only a worker that reads the lease learns its share
     for (var e : s.handlers().entrySet()) {
       int max = e.getValue().keySet().stream().mapToInt(Integer::intValue).max().orElse(1);
       int min = max;

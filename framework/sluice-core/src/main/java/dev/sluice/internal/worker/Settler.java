@@ -8,6 +8,7 @@ import dev.sluice.internal.time.Clock;
 import dev.sluice.internal.wire.Classifier;
 import dev.sluice.internal.wire.DeadLetters;
 import dev.sluice.internal.wire.Protocol;
+import dev.sluice.internal.wire.ReducedRecords;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.Message;
@@ -30,6 +31,8 @@ import org.slf4j.LoggerFactory;
 final class Settler {
   private static final Logger LOG = LoggerFactory.getLogger(Settler.class);
   private static final Duration CONFIRM_TIMEOUT = Duration.ofSeconds(5);
+  // How long a message whose record could not be written waits before it is tried again.
+  private static final Duration RECORD_RETRY = Duration.ofSeconds(2);
 
   private final Connection nc;
   private final JetStream js;
@@ -37,6 +40,7 @@ final class Settler {
   private final String stream;
   private final Metrics metrics;
   private final Clock clock;
+  private final WorkerHealth health;
   private final Runnable onFinished;
   private final AtomicLong processed = new AtomicLong();
   private final AtomicLong deadLettered = new AtomicLong();
@@ -47,13 +51,14 @@ final class Settler {
   private Message lastFinished;
 
   /** {@code onFinished} runs after every finishing ack or term (one credit owed). */
-  Settler(Connection nc, JetStream js, WorkerSettings s, Runnable onFinished) {
+  Settler(Connection nc, JetStream js, WorkerSettings s, WorkerHealth health, Runnable onFinished) {
     this.nc = nc;
     this.js = js;
     this.s = s;
     this.stream = Protocol.workStream(s.queue());
     this.metrics = s.metricsOrNoop();
     this.clock = s.clock();
+    this.health = health;
     this.onFinished = onFinished;
   }
 
@@ -160,25 +165,62 @@ final class Settler {
             clock.millis(),
             reason,
             error);
+    ReducedRecords.Reduced fitted;
+    try {
+      // A record over the server's limits would be refused on every attempt: cut it instead (§8.4).
+      fitted = ReducedRecords.reduce(record, d.data, nc.getServerInfo().getMaxPayload());
+    } catch (RuntimeException e) {
+      recordFailed(m, seq, e);
+      return;
+    }
     Message out =
         NatsMessage.builder()
             .subject(Protocol.dlqSubject(s.queue()))
-            .headers(record)
-            .data(d.data)
+            .headers(fitted.headers())
+            .data(fitted.payload())
             .build();
     try {
       // No expected-stream precondition: it would be stored in the record as a header.
       js.publish(out, PublishOptions.builder().streamTimeout(CONFIRM_TIMEOUT).build());
     } catch (Exception e) {
-      // Not recorded, so not termed: the message comes back and the record is tried again.
-      LOG.error("dead-letter publish for stream seq {} failed: {}", seq, e.toString());
-      nak(m, Duration.ofSeconds(1));
+      recordFailed(m, seq, e);
       return;
     }
+    health.deadLetterProblem("");
     finish(m, true);
     deadLettered.incrementAndGet();
     metrics.count("sluice.worker.dead_lettered", s.queue(), "reason", reason.code());
-    LOG.warn("dead-lettered stream seq {} ({}): {}", seq, reason.code(), error);
+    if (fitted.reduced()) {
+      LOG.warn(
+          "dead-lettered stream seq {} ({}) as a reduced record: {} headers dropped {}, payload {}:"
+              + " {}",
+          seq,
+          reason.code(),
+          fitted.dropped().size(),
+          fitted.dropped(),
+          fitted.cut() ? "cut to " + fitted.payload().length + " of " + d.data.length : "whole",
+          error);
+    } else {
+      LOG.warn("dead-lettered stream seq {} ({}): {}", seq, reason.code(), error);
+    }
+  }
+
+  /**
+   * Not recorded, so not termed: the message comes back after a delay and the record is tried
+   * again; until one is written the worker reports FAILING with the reason.
+   */
+  private void recordFailed(Message m, long seq, Exception e) {
+    String why =
+        "dead-letter records cannot be written to "
+            + Protocol.DLQ_STREAM
+            + " ("
+            + e
+            + "); messages to dead-letter stay queued: check that the stream exists and that this"
+            + " worker may publish to "
+            + Protocol.dlqSubject(s.queue());
+    health.deadLetterProblem(why);
+    LOG.error("dead-letter publish for stream seq {} failed: {}", seq, e.toString());
+    nak(m, RECORD_RETRY);
   }
 
   long processed() {

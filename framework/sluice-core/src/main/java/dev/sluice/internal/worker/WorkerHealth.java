@@ -4,15 +4,16 @@ import dev.sluice.Health;
 import dev.sluice.internal.proto.WorkerState;
 
 /**
- * What state the worker is in: running or shutting down, the circuit, and the consuming problem the
- * pull loop diagnosed. Thread-safe: written by the pull loop and by {@code close()}, read by
- * anyone.
+ * What state the worker is in: running or shutting down, the circuit, the consuming problem the
+ * pull loop diagnosed and the dead-letter problem the settler saw. Thread-safe: written by the pull
+ * loop, the settler and {@code close()}, read by anyone.
  */
 final class WorkerHealth {
   private final BreakerState breaker;
   private volatile boolean running = true;
   private volatile boolean draining;
   private volatile String problem = "";
+  private volatile String deadLetterProblem = "";
 
   WorkerHealth(BreakerState breaker) {
     this.breaker = breaker;
@@ -47,6 +48,24 @@ final class WorkerHealth {
     return true;
   }
 
+  /**
+   * Records why dead-letter records cannot be written ("" once one is written again): the worker
+   * keeps consuming, but reports FAILING, because every message it has to dead-letter stays queued.
+   */
+  void deadLetterProblem(String p) {
+    this.deadLetterProblem = p;
+  }
+
+  /** Every current problem, "" when there is none. */
+  String reason() {
+    String pull = problem;
+    String dlq = deadLetterProblem;
+    if (pull.isEmpty() || dlq.isEmpty()) {
+      return pull + dlq;
+    }
+    return pull + "; " + dlq;
+  }
+
   /** The state the advert carries (§5.2). */
   WorkerState wireState() {
     if (draining || !running) {
@@ -68,7 +87,7 @@ final class WorkerHealth {
       return Health.State.STOPPED;
     } else if (draining) {
       return Health.State.DRAINING;
-    } else if (!problem.isEmpty()) {
+    } else if (!reason().isEmpty()) {
       return Health.State.FAILING;
     } else if (breaker.open()) {
       return Health.State.CIRCUIT_OPEN;
@@ -82,7 +101,7 @@ final class WorkerHealth {
         threadsAlive || !running,
         state == Health.State.RUNNING,
         state,
-        problem,
+        reason(),
         inFlight,
         processed,
         deadLettered);

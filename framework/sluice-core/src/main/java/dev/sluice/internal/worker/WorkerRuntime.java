@@ -2,6 +2,7 @@ package dev.sluice.internal.worker;
 
 import dev.sluice.Health;
 import dev.sluice.SluiceException;
+import dev.sluice.internal.credit.Debt;
 import dev.sluice.internal.credit.QueueConfig;
 import dev.sluice.internal.credit.Reconciler;
 import dev.sluice.internal.credit.Replenisher;
@@ -98,10 +99,10 @@ public final class WorkerRuntime implements AutoCloseable {
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-reconciler"));
     // The settler reports finishes to the replenisher, which asks the settler to confirm them.
     Replenisher[] replenisherRef = new Replenisher[1];
-    this.settler = new Settler(nc, js, s, () -> replenisherRef[0].finished());
     BreakerStep breakerStep =
         s.breaker().enabled() ? new BreakerStep(s.queue(), s.breaker()) : null;
     this.health = new WorkerHealth(breakerStep != null ? breakerStep : BreakerState.NEVER_OPEN);
+    this.settler = new Settler(nc, js, s, health, () -> replenisherRef[0].finished());
     Dispatcher[] dispatcherRef = new Dispatcher[1];
     this.advertiser =
         new Advertiser(
@@ -114,7 +115,8 @@ public final class WorkerRuntime implements AutoCloseable {
             minterThread,
             advertiser::rate,
             advertiser::capacityForCarry,
-            settler::confirmSent);
+            settler::confirmSent,
+            new Debt(s.workerId()));
     replenisherRef[0] = replenisher;
     advertiser.replenisher(replenisher);
     try {
@@ -127,7 +129,8 @@ public final class WorkerRuntime implements AutoCloseable {
               adverts,
               reports,
               minter,
-              s.clock());
+              s.clock(),
+              replenisher.debt());
     } catch (IOException e) {
       throw new SluiceException("cannot start the reconciler: " + e, e);
     }

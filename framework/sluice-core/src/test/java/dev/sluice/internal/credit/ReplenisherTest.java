@@ -82,7 +82,8 @@ class ReplenisherTest {
             sentAtConfirm.add(finishesSent.get());
             confirms.add(f);
             return f;
-          });
+          },
+          new Debt("w1"));
 
   @AfterEach
   void stop() {

@@ -1,0 +1,172 @@
+package dev.sluice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sluice.spi.Codec;
+import dev.sluice.testkit.NatsServerExtension;
+import io.nats.client.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Fast burn (protocol §5.5): a surplus disappears within about two audit periods after the workers
+ * have drained the excess, however busy the producers are, because workers withhold the announced
+ * debt from their replenishment instead of the reconciler racing producers for tokens.
+ */
+class FastBurnTest {
+  @RegisterExtension static final NatsServerExtension NATS = NatsServerExtension.create();
+  static final Codec<String> JOB = Codec.utf8(Queues.TYPE, 1);
+  static final Duration AUDIT = Duration.ofMillis(500);
+  static final int FLOOD = 1000;
+
+  /**
+   * A raw flood of 1,000 messages that ignores credits lands on a queue with a window of 8 while a
+   * Sluice producer keeps up to 400 sends waiting for credit. Before debts, each finished flood
+   * message was replenished and spent at once by the producer, so the backlog stayed near W + 1,000
+   * for a minute or more; here it must be back within W + slack no later than the time the worker
+   * needs to drain 1,000 messages at the rate it showed, plus two audit periods, counted from the
+   * moment the flood is stored. Both quantities are observed in the run (the worker's rate, the
+   * interval between the audits in the lease), so a slow machine widens the bound only as much as
+   * it slows the worker and the reconciler.
+   */
+  @Test
+  void surplusFromAFloodBurnsWhileAProducerSaturatesTheQueue() throws Exception {
+    String q = NATS.uniqueName("q");
+    int batch = 4;
+    try (Connection nc = NATS.server().connect();
+        Connection pc = NATS.server().connect();
+        Connection rc = NATS.server().connect()) {
+      Sluice sluice = Sluice.using(nc);
+      sluice.provision(
+          QueueSpec.builder(q)
+              .tokenBatch(batch)
+              .hardLimit(5000)
+              .lease(Duration.ofSeconds(3))
+              .build());
+      AtomicInteger handled = new AtomicInteger();
+      try (Worker w =
+              sluice
+                  .worker(q)
+                  .handle(
+                      JOB,
+                      (s, ctx) -> {
+                        Thread.sleep(10); // simulated work: a few hundred messages a second
+                        handled.incrementAndGet();
+                      })
+                  .heartbeat(Duration.ofMillis(250))
+                  .advertTtl(Duration.ofMillis(1000))
+                  .reconciler(AUDIT)
+                  .concurrency(4)
+                  .prefetch(4)
+                  .start();
+          QueueProducer p =
+              Sluice.using(pc).producer(q).acquireTimeout(Duration.ofSeconds(120)).build()) {
+        long window = w.advertisedCapacity();
+        long slack = (batch - 1) + batch; // one worker's carry + one producer's tolerance, §5.6
+        AtomicBoolean producing = new AtomicBoolean(true);
+        Thread saturate =
+            new Thread(
+                () -> {
+                  List<CompletableFuture<SendResult>> inFlight = new ArrayList<>();
+                  int sent = 0;
+                  while (producing.get()) {
+                    inFlight.removeIf(CompletableFuture::isDone);
+                    while (inFlight.size() < 400) {
+                      inFlight.add(p.sendAsync(OutgoingMessage.of(JOB, "m" + sent++)));
+                    }
+                    try {
+                      Thread.sleep(1);
+                    } catch (InterruptedException e) {
+                      return;
+                    }
+                  }
+                });
+        saturate.start();
+        // The producer holds the queue at its window before the flood.
+        await().atMost(Duration.ofSeconds(20)).until(() -> handled.get() > 200);
+
+        int handledAtFlood = handled.get();
+        List<CompletableFuture<io.nats.client.api.PublishAck>> flood = new ArrayList<>();
+        for (int i = 0; i < FLOOD; i++) {
+          io.nats.client.impl.Headers h = new io.nats.client.impl.Headers();
+          Queues.goodHeaders(1).forEach(h::put);
+          flood.add(
+              rc.jetStream()
+                  .publishAsync(
+                      io.nats.client.impl.NatsMessage.builder()
+                          .subject(dev.sluice.internal.wire.Protocol.workSubject(q))
+                          .headers(h)
+                          .data("flood".getBytes())
+                          .build()));
+        }
+        CompletableFuture.allOf(flood.toArray(CompletableFuture[]::new)).join();
+        long floodStart = System.nanoTime(); // the surplus exists from here
+        assertThat(Queues.backlog(nc, q)).isGreaterThan(window + slack);
+
+        AtomicLong backAt = new AtomicLong();
+        java.util.SortedSet<Long> audits = new java.util.TreeSet<>();
+        io.nats.client.KeyValue control =
+            nc.keyValue(dev.sluice.internal.wire.Protocol.CONTROL_BUCKET);
+        String leaseKey = dev.sluice.internal.wire.Protocol.reconcilerKey(q);
+        await()
+            .atMost(Duration.ofSeconds(120))
+            .pollInterval(Duration.ofMillis(20))
+            .until(
+                () -> {
+                  io.nats.client.api.KeyValueEntry e = control.get(leaseKey);
+                  if (e != null) {
+                    audits.add(
+                        dev.sluice.internal.proto.ReconcilerLease.parseFrom(e.getValue())
+                            .getLast()
+                            .getAuditUnixMs());
+                  }
+                  if (Queues.backlog(nc, q) <= window + slack) {
+                    backAt.set(System.nanoTime());
+                    return true;
+                  }
+                  return false;
+                });
+        double recoverySeconds = (backAt.get() - floodStart) / 1e9;
+        double rate = (handled.get() - handledAtFlood) / recoverySeconds;
+        double drainSeconds = FLOOD / rate;
+        // The audit period as it ran: the configured interval plus each audit's own time, which
+        // grows on a loaded machine (observed between the audits seen during the recovery).
+        double auditSeconds =
+            audits.size() < 2
+                ? AUDIT.toMillis() / 1000.0
+                : Math.max(
+                        AUDIT.toMillis(), (audits.last() - audits.first()) / (audits.size() - 1.0))
+                    / 1000.0;
+        double bound = drainSeconds + 2 * auditSeconds;
+        System.out.printf(
+            "fast burn: back within W+slack (%d) after %.2f s; drain %.2f s at %.0f msg/s;"
+                + " audit period %.3f s; bound %.2f s%n",
+            window + slack, recoverySeconds, drainSeconds, rate, auditSeconds, bound);
+        assertThat(recoverySeconds).isLessThanOrEqualTo(bound);
+
+        // And it stays there: the producer is still saturating, the surplus is gone for good.
+        long untilMs = System.currentTimeMillis() + 4 * AUDIT.toMillis();
+        AtomicLong worst = new AtomicLong();
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .pollInterval(Duration.ofMillis(20))
+            .until(
+                () -> {
+                  worst.accumulateAndGet(Queues.backlog(nc, q), Math::max);
+                  return System.currentTimeMillis() >= untilMs;
+                });
+        assertThat(worst.get()).isLessThanOrEqualTo(window + slack);
+        producing.set(false);
+        saturate.join();
+      }
+    }
+  }
+}
