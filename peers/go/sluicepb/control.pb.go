@@ -749,8 +749,14 @@ type QueueSettings struct {
 	// Window used when no live worker advertises capacity.
 	StandingBuffer uint32 `protobuf:"varint,2,opt,name=standing_buffer,json=standingBuffer,proto3" json:"standing_buffer,omitempty"`
 	TokenBatch     uint32 `protobuf:"varint,3,opt,name=token_batch,json=tokenBatch,proto3" json:"token_batch,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// [v1.1] The most capacity one advert counts for in the window; larger adverts are clamped.
+	// 0 means the default, 10000.
+	MaxWorkerCapacity uint32 `protobuf:"varint,4,opt,name=max_worker_capacity,json=maxWorkerCapacity,proto3" json:"max_worker_capacity,omitempty"`
+	// [v1.1] The most the live adverts together count for in the window (the standing buffer is
+	// not clamped). 0 means the default, 10000.
+	MaxWindow     uint32 `protobuf:"varint,5,opt,name=max_window,json=maxWindow,proto3" json:"max_window,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QueueSettings) Reset() {
@@ -800,6 +806,20 @@ func (x *QueueSettings) GetStandingBuffer() uint32 {
 func (x *QueueSettings) GetTokenBatch() uint32 {
 	if x != nil {
 		return x.TokenBatch
+	}
+	return 0
+}
+
+func (x *QueueSettings) GetMaxWorkerCapacity() uint32 {
+	if x != nil {
+		return x.MaxWorkerCapacity
+	}
+	return 0
+}
+
+func (x *QueueSettings) GetMaxWindow() uint32 {
+	if x != nil {
+		return x.MaxWindow
 	}
 	return 0
 }
@@ -869,12 +889,15 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\x06holder\x18\x01 \x01(\tR\x06holder\x12&\n" +
 	"\x0fexpires_unix_ms\x18\x02 \x01(\x03R\rexpiresUnixMs\x12%\n" +
 	"\x04last\x18\x03 \x01(\v2\x11.sluice.v1.LedgerR\x04last\x12)\n" +
-	"\x10previous_deficit\x18\x04 \x01(\x03R\x0fpreviousDeficit\"o\n" +
+	"\x10previous_deficit\x18\x04 \x01(\x03R\x0fpreviousDeficit\"\xbe\x01\n" +
 	"\rQueueSettings\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\tR\x05queue\x12'\n" +
 	"\x0fstanding_buffer\x18\x02 \x01(\rR\x0estandingBuffer\x12\x1f\n" +
 	"\vtoken_batch\x18\x03 \x01(\rR\n" +
-	"tokenBatch*\x7f\n" +
+	"tokenBatch\x12.\n" +
+	"\x13max_worker_capacity\x18\x04 \x01(\rR\x11maxWorkerCapacity\x12\x1d\n" +
+	"\n" +
+	"max_window\x18\x05 \x01(\rR\tmaxWindow*\x7f\n" +
 	"\vWorkerState\x12\x1c\n" +
 	"\x18WORKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14WORKER_STATE_RUNNING\x10\x01\x12\x19\n" +

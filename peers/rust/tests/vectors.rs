@@ -3,7 +3,7 @@
 use prost::Message;
 use serde_json::{json, Map, Value};
 use sluice_peer::backoff::Backoff;
-use sluice_peer::credits::{decompose, reconcile, window, AdvertView, ReconcileAction};
+use sluice_peer::credits::{decompose, reconcile, window, AdvertView, Bounds, ReconcileAction};
 use sluice_peer::dlq::{record_headers, replay_headers, RecordInfo, ERROR_MAX_CHARS, REASONS};
 use sluice_peer::headers::{validate, Validation};
 use sluice_peer::idempotency::{id_key, store_key};
@@ -144,6 +144,10 @@ fn credits_vectors() {
             .collect();
         let got = window(
             c["standing_buffer"].as_u64().unwrap() as u32,
+            Bounds {
+                max_worker_capacity: c["max_worker_capacity"].as_u64().unwrap_or(0) as u32,
+                max_window: c["max_window"].as_u64().unwrap_or(0) as u32,
+            },
             &adverts,
             c["now_unix_ms"].as_i64().unwrap(),
         );

@@ -45,6 +45,7 @@ public final class Reconciler {
   private final Clock clock;
   private volatile boolean leader;
   private volatile Ledger lastLedger;
+  private final java.util.Set<String> clampedSeen = new java.util.HashSet<>();
 
   public Reconciler(
       Connection nc,
@@ -166,14 +167,18 @@ public final class Reconciler {
   private void audit(String key, long revision, long previous) throws Exception {
     long now = clock.millis();
     QueueSettings settings = settings();
+    QueueConfig bounds = QueueConfig.of(settings);
     List<CapacityAdvert> ads = adverts.values();
-    long window = Window.window(settings.getStandingBuffer(), ads, now);
+    // Adverts and reports are written by other processes: bound what they can make us mint (§5.1,
+    // §5.5 [v1.1]).
+    long window = Window.window(bounds, ads, now);
     long owed = 0;
     int liveWorkers = 0;
     for (CapacityAdvert a : ads) {
       if (Window.live(a, now)) {
-        owed += a.getOwedCredits();
+        owed += Window.owed(bounds, a);
         liveWorkers++;
+        warnIfClamped(bounds, a);
       }
     }
     long heldSpent = 0;
@@ -188,6 +193,18 @@ public final class Reconciler {
     }
     long backlog = Ledgers.backlog(jsm, queue);
     long tokens = Ledgers.tokens(jsm, queue);
+    long reportedSpent = heldSpent;
+    heldSpent =
+        Credits.boundHeldSpent(
+            heldSpent, Ledgers.heldTokens(jsm, queue), bounds.tokenBatch(), tokens);
+    if (heldSpent < reportedSpent) {
+      LOG.warn(
+          "queue {}: producers report {} held spent credits, more than the tokens they hold can"
+              + " carry; counting {}",
+          queue,
+          reportedSpent,
+          heldSpent);
+    }
     Credits.Decision d = Credits.reconcile(window, backlog, tokens, heldSpent, owed, previous);
     long minted = 0;
     long burned = 0;
@@ -238,6 +255,25 @@ public final class Reconciler {
       control.update(key, lease(now, ledger, nextPrevious).toByteArray(), revision);
     } catch (JetStreamApiException e) {
       leader = false;
+    }
+  }
+
+  /** Logs an advert above the per-worker bound once per worker and claimed value. */
+  private void warnIfClamped(QueueConfig bounds, CapacityAdvert a) {
+    if (!Window.exceeds(bounds, a)) {
+      return;
+    }
+    String seen = a.getWorkerId() + "/" + a.getCapacity() + "/" + a.getOwedCredits();
+    if (clampedSeen.add(seen)) {
+      LOG.warn(
+          "queue {}: worker {} advertises capacity {} and owed {}, above max_worker_capacity {}:"
+              + " counting {} (check the worker's settings, or who may write sluice-capacity)",
+          queue,
+          a.getWorkerId(),
+          a.getCapacity(),
+          a.getOwedCredits(),
+          bounds.maxWorkerCapacity(),
+          bounds.maxWorkerCapacity());
     }
   }
 
