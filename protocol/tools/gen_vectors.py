@@ -400,6 +400,8 @@ def protobuf():
                                       "audit_unix_ms": 1700000000000},
                              "previous_deficit": -4}),
         ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32}),
+        ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32,
+                           "max_worker_capacity": 64, "max_window": 256}),
     ]
 
     def to_text(d):

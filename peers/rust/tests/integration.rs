@@ -653,7 +653,12 @@ async fn worker_and_producer_against_a_real_server() {
             .is_none(),
         "advert not deleted"
     );
-    assert_eq!(stored_credits(&js, &q).await, minted);
+    let returned: u64 = [&p_ok, &p_poison, &p_flaky]
+        .iter()
+        .flat_map(|p| p.events("returned"))
+        .map(|e| e["unspent"].as_u64().unwrap())
+        .sum();
+    assert_eq!(stored_credits(&js, &q).await + returned, minted);
     drop(server);
 }
 

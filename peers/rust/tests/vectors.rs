@@ -145,8 +145,8 @@ fn credits_vectors() {
         let got = window(
             c["standing_buffer"].as_u64().unwrap() as u32,
             Bounds {
-                max_worker_capacity: c["max_worker_capacity"].as_u64().unwrap_or(0) as u32,
-                max_window: c["max_window"].as_u64().unwrap_or(0) as u32,
+                max_worker_capacity: u(c, "max_worker_capacity") as u32,
+                max_window: u(c, "max_window") as u32,
             },
             &adverts,
             c["now_unix_ms"].as_i64().unwrap(),
@@ -555,6 +555,8 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             queue: s(v, "queue"),
             standing_buffer: u(v, "standing_buffer") as u32,
             token_batch: u(v, "token_batch") as u32,
+            max_worker_capacity: u(v, "max_worker_capacity") as u32,
+            max_window: u(v, "max_window") as u32,
         }
         .encode_to_vec(),
         "sluice.v1.Ledger" => ledger_from(v).encode_to_vec(),
@@ -650,6 +652,8 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("queue", json!(m.queue))
                 .put("standing_buffer", json!(m.standing_buffer))
                 .put("token_batch", json!(m.token_batch))
+                .put("max_worker_capacity", json!(m.max_worker_capacity))
+                .put("max_window", json!(m.max_window))
                 .done()
         }
         "sluice.v1.Ledger" => ledger_to(&proto::Ledger::decode(b).unwrap()),
