@@ -243,10 +243,6 @@ public final class QueueSpec {
         throw new IllegalArgumentException(
             "standingBuffer " + standingBuffer + " must be below hardLimit " + hardLimit);
       }
-      if (maxWindow >= hardLimit) {
-        throw new IllegalArgumentException(
-            "maxWindow " + maxWindow + " must be below hardLimit " + hardLimit);
-      }
       return new QueueSpec(this);
     }
 

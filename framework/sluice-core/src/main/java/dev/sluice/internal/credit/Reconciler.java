@@ -197,7 +197,9 @@ public final class Reconciler {
     heldSpent =
         Credits.boundHeldSpent(
             heldSpent, Ledgers.heldTokens(jsm, queue), bounds.tokenBatch(), tokens);
-    if (heldSpent < reportedSpent) {
+    if (heldSpent + bounds.tokenBatch() < reportedSpent) {
+      // Beyond a token's worth: not the lag of a report read from a watch, but a report that
+      // claims more than its producer can hold.
       LOG.warn(
           "queue {}: producers report {} held spent credits, more than the tokens they hold can"
               + " carry; counting {}",
