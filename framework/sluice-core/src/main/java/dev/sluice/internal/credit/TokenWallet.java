@@ -59,6 +59,8 @@ public final class TokenWallet {
   private final Clock clock;
   private final long leaseNanos;
   private final long idleReturnNanos;
+  private final java.util.concurrent.atomic.AtomicLong returnedUnspent =
+      new java.util.concurrent.atomic.AtomicLong();
   private final WalletPort port;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition noneInFlight = lock.newCondition();
@@ -176,6 +178,14 @@ public final class TokenWallet {
     }
   }
 
+  /**
+   * Unspent credits of partly spent tokens acked on their return since the wallet was made: credits
+   * taken out of circulation for the reconciler to mint back (§6.7).
+   */
+  public long returnedUnspent() {
+    return returnedUnspent.get();
+  }
+
   /** Unspent credits in held tokens. */
   public long unspent() {
     return holdings().unspent();
@@ -231,7 +241,10 @@ public final class TokenWallet {
       }
       lastReportNonEmpty = anything;
     }
-    r.ack.forEach(h -> h.token.ack());
+    for (Held h : r.ack) {
+      h.token.ack();
+      returnedUnspent.addAndGet(h.unspent());
+    }
     r.nak.forEach(h -> h.token.nak());
     if (r.extend) {
       heldTokens().forEach(HeldToken::extendLease);

@@ -199,6 +199,10 @@ public final class ProducerRuntime implements AutoCloseable {
     return wallet.unspent();
   }
 
+  public long returnedUnspent() {
+    return wallet.returnedUnspent();
+  }
+
   /** Sends waiting for a credit right now. */
   public int waitingCount() {
     return wallet.waiting();

@@ -182,6 +182,8 @@ class TokenWalletTest {
     // tokens, so the unspent 3 become a deficit the reconciler mints (§6.7 [v1.1]). Acking before
     // the report would under-count S for a moment and over-issue.
     assertThat(log).containsExactly("report spent=0 unspent=0 waiting=0", "ack t1");
+    // What a fleet without a reconciler is missing, and what the producer reports it returned.
+    assertThat(wallet.returnedUnspent()).isEqualTo(3);
   }
 
   @Test
