@@ -49,13 +49,20 @@ def reconcile(w, backlog, tokens, held_spent, owed, previous):
     return d, {"action": "none", "credits": 0}
 
 
-def window(standing, adverts, now):
+DEFAULT_MAX_WORKER_CAPACITY = 10000
+DEFAULT_MAX_WINDOW = 10000
+
+
+def window(standing, adverts, now, max_worker_capacity=0, max_window=0):
+    # [v1.1] bounds: 0 means the default.
+    per_worker = max_worker_capacity or DEFAULT_MAX_WORKER_CAPACITY
+    total_cap = max_window or DEFAULT_MAX_WINDOW
     total = 0
     for a in adverts:
         live = a["heartbeat_unix_ms"] + a["ttl_ms"] >= now
         if live and a["state"] == "RUNNING":
-            total += a["capacity"]
-    return max(standing, total)
+            total += min(a["capacity"], per_worker)
+    return max(standing, min(total_cap, total))
 
 
 def credits():
@@ -70,17 +77,25 @@ def credits():
     c_dead = {"worker_id": "c", "capacity": 100, "state": "RUNNING", "heartbeat_unix_ms": now - 6001, "ttl_ms": 6000}
     d_open = {"worker_id": "d", "capacity": 50, "state": "CIRCUIT_OPEN", "heartbeat_unix_ms": now, "ttl_ms": 6000}
     e_edge = {"worker_id": "e", "capacity": 8, "state": "RUNNING", "heartbeat_unix_ms": now - 6000, "ttl_ms": 6000}
-    for name, standing, ads in [
-        ("two live workers", 0, [a_live, b_live]),
-        ("expired advert ignored", 0, [a_live, c_dead]),
-        ("circuit open counts zero", 0, [a_live, d_open]),
-        ("advert live exactly at heartbeat + ttl", 0, [e_edge]),
-        ("no workers: standing buffer", 20, []),
-        ("standing buffer is a floor", 20, [a_live]),
-        ("live capacity above the floor", 20, [a_live, b_live]),
+    f_huge = {"worker_id": "f", "capacity": 2_000_000, "state": "RUNNING", "heartbeat_unix_ms": now, "ttl_ms": 6000}
+    for name, standing, ads, mwc, mw in [
+        ("two live workers", 0, [a_live, b_live], 0, 0),
+        ("expired advert ignored", 0, [a_live, c_dead], 0, 0),
+        ("circuit open counts zero", 0, [a_live, d_open], 0, 0),
+        ("advert live exactly at heartbeat + ttl", 0, [e_edge], 0, 0),
+        ("no workers: standing buffer", 20, [], 0, 0),
+        ("standing buffer is a floor", 20, [a_live], 0, 0),
+        ("live capacity above the floor", 20, [a_live, b_live], 0, 0),
+        ("[v1.1] a huge advert counts for the default per-worker bound", 0, [a_live, f_huge], 0, 0),
+        ("[v1.1] a huge advert counts for max_worker_capacity", 0, [a_live, f_huge], 20, 0),
+        ("[v1.1] one advert above max_worker_capacity", 0, [a_live, b_live], 20, 0),
+        ("[v1.1] the sum is clamped to max_window", 0, [a_live, b_live], 0, 32),
+        ("[v1.1] both bounds", 0, [a_live, b_live, f_huge], 20, 50),
+        ("[v1.1] the standing buffer is not clamped", 64, [a_live, b_live], 0, 32),
     ]:
-        win.append({"name": name, "now_unix_ms": now, "standing_buffer": standing, "adverts": ads,
-                    "window": window(standing, ads, now)})
+        win.append({"name": name, "now_unix_ms": now, "standing_buffer": standing,
+                    "max_worker_capacity": mwc, "max_window": mw, "adverts": ads,
+                    "window": window(standing, ads, now, mwc, mw)})
     rec = []
     for name, args in [
         ("balanced", (64, 30, 34, 0, 0, 0)),
@@ -495,6 +510,8 @@ def protobuf():
                              "previous_deficit": -4, "debt_id": 1700000004000,
                              "debts": {"java-w1": 1002}}),  # one entry: map order is not fixed on the wire
         ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32}),
+        ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32,
+                           "max_worker_capacity": 64, "max_window": 256}),
     ]
 
     def to_text(d):

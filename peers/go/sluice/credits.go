@@ -56,14 +56,35 @@ type AdvertView struct {
 // Live reports whether the advert is live at now (heartbeat + ttl ≥ now, §5.1).
 func (a AdvertView) Live(nowMs int64) bool { return a.HeartbeatUnixMs+int64(a.TTLMs) >= nowMs }
 
-// Window is W = max(standing_buffer, Σ capacity of live RUNNING adverts) (§5.1).
-func Window(standing uint32, adverts []AdvertView, nowMs int64) uint64 {
+// Default advert bounds (§5.1 [v1.1]), used when QueueSettings leaves a bound at 0.
+const (
+	DefaultMaxWorkerCapacity = 10000
+	DefaultMaxWindow         = 10000
+)
+
+// Bounds are a queue's advert bounds (§5.1 [v1.1]); a zero field means its default.
+type Bounds struct {
+	MaxWorkerCapacity uint32
+	MaxWindow         uint32
+}
+
+// Window is W = max(standing_buffer, min(max_window, Σ min(capacity, max_worker_capacity))) over
+// live RUNNING adverts (§5.1).
+func Window(standing uint32, b Bounds, adverts []AdvertView, nowMs int64) uint64 {
+	perWorker, most := uint64(b.MaxWorkerCapacity), uint64(b.MaxWindow)
+	if perWorker == 0 {
+		perWorker = DefaultMaxWorkerCapacity
+	}
+	if most == 0 {
+		most = DefaultMaxWindow
+	}
 	var total uint64
 	for _, a := range adverts {
 		if a.Live(nowMs) && a.Running {
-			total += uint64(a.Capacity)
+			total += min(uint64(a.Capacity), perWorker)
 		}
 	}
+	total = min(total, most)
 	if uint64(standing) > total {
 		return uint64(standing)
 	}

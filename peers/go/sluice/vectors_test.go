@@ -138,6 +138,8 @@ func testCredits(t *testing.T) {
 			Name     string `json:"name"`
 			Now      int64  `json:"now_unix_ms"`
 			Standing uint32 `json:"standing_buffer"`
+			MaxCap   uint32 `json:"max_worker_capacity"`
+			MaxWin   uint32 `json:"max_window"`
 			Adverts  []struct {
 				Capacity  uint32 `json:"capacity"`
 				State     string `json:"state"`
@@ -183,7 +185,7 @@ func testCredits(t *testing.T) {
 		for _, a := range c.Adverts {
 			ads = append(ads, AdvertView{Capacity: a.Capacity, Running: a.State == "RUNNING", HeartbeatUnixMs: a.Heartbeat, TTLMs: a.TTL})
 		}
-		if got := Window(c.Standing, ads, c.Now); got != c.Window {
+		if got := Window(c.Standing, Bounds{MaxWorkerCapacity: c.MaxCap, MaxWindow: c.MaxWin}, ads, c.Now); got != c.Window {
 			t.Errorf("window %q = %d want %d", c.Name, got, c.Window)
 		}
 	}

@@ -87,7 +87,8 @@ const (
 	MintReason_MINT_REASON_REPLENISH MintReason = 1
 	// The reconciler healing a deficit.
 	MintReason_MINT_REASON_RECONCILE MintReason = 2
-	// A producer or the reconciler returning the unspent part of a token it acked.
+	// The reconciler returning the unspent part of a token it burned. ([v1.1] producers no longer
+	// mint; a revision-1 producer returning a partly spent token still uses it.)
 	MintReason_MINT_REASON_RETURN MintReason = 3
 	// Provisioning: the queue's standing buffer.
 	MintReason_MINT_REASON_BOOTSTRAP MintReason = 4
@@ -811,8 +812,14 @@ type QueueSettings struct {
 	// Window used when no live worker advertises capacity.
 	StandingBuffer uint32 `protobuf:"varint,2,opt,name=standing_buffer,json=standingBuffer,proto3" json:"standing_buffer,omitempty"`
 	TokenBatch     uint32 `protobuf:"varint,3,opt,name=token_batch,json=tokenBatch,proto3" json:"token_batch,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// [v1.1] The most capacity one advert counts for in the window; larger adverts are clamped.
+	// 0 means the default, 10000.
+	MaxWorkerCapacity uint32 `protobuf:"varint,4,opt,name=max_worker_capacity,json=maxWorkerCapacity,proto3" json:"max_worker_capacity,omitempty"`
+	// [v1.1] The most the live adverts together count for in the window (the standing buffer is
+	// not clamped). 0 means the default, 10000.
+	MaxWindow     uint32 `protobuf:"varint,5,opt,name=max_window,json=maxWindow,proto3" json:"max_window,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QueueSettings) Reset() {
@@ -862,6 +869,20 @@ func (x *QueueSettings) GetStandingBuffer() uint32 {
 func (x *QueueSettings) GetTokenBatch() uint32 {
 	if x != nil {
 		return x.TokenBatch
+	}
+	return 0
+}
+
+func (x *QueueSettings) GetMaxWorkerCapacity() uint32 {
+	if x != nil {
+		return x.MaxWorkerCapacity
+	}
+	return 0
+}
+
+func (x *QueueSettings) GetMaxWindow() uint32 {
+	if x != nil {
+		return x.MaxWindow
 	}
 	return 0
 }
@@ -942,12 +963,15 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\n" +
 	"DebtsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"o\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xbe\x01\n" +
 	"\rQueueSettings\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\tR\x05queue\x12'\n" +
 	"\x0fstanding_buffer\x18\x02 \x01(\rR\x0estandingBuffer\x12\x1f\n" +
 	"\vtoken_batch\x18\x03 \x01(\rR\n" +
-	"tokenBatch*\x7f\n" +
+	"tokenBatch\x12.\n" +
+	"\x13max_worker_capacity\x18\x04 \x01(\rR\x11maxWorkerCapacity\x12\x1d\n" +
+	"\n" +
+	"max_window\x18\x05 \x01(\rR\tmaxWindow*\x7f\n" +
 	"\vWorkerState\x12\x1c\n" +
 	"\x18WORKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14WORKER_STATE_RUNNING\x10\x01\x12\x19\n" +

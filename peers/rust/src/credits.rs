@@ -45,14 +45,48 @@ impl AdvertView {
     }
 }
 
-/// `W = max(standing_buffer, Σ capacity of live RUNNING adverts)` (§5.1).
-pub fn window(standing_buffer: u32, adverts: &[AdvertView], now_unix_ms: i64) -> u64 {
+/// Default advert bounds (§5.1 [v1.1]), used when `QueueSettings` leaves a bound at 0.
+pub const DEFAULT_MAX_WORKER_CAPACITY: u32 = 10_000;
+pub const DEFAULT_MAX_WINDOW: u32 = 10_000;
+
+/// A queue's advert bounds (§5.1 [v1.1]); a zero field means its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bounds {
+    pub max_worker_capacity: u32,
+    pub max_window: u32,
+}
+
+impl Bounds {
+    pub fn from_settings(s: &crate::proto::QueueSettings) -> Self {
+        Bounds {
+            max_worker_capacity: s.max_worker_capacity,
+            max_window: s.max_window,
+        }
+    }
+}
+
+/// `W = max(standing_buffer, min(max_window, Σ min(capacity, max_worker_capacity)))` over live
+/// RUNNING adverts (§5.1).
+pub fn window(
+    standing_buffer: u32,
+    bounds: Bounds,
+    adverts: &[AdvertView],
+    now_unix_ms: i64,
+) -> u64 {
+    let per_worker = match bounds.max_worker_capacity {
+        0 => DEFAULT_MAX_WORKER_CAPACITY,
+        n => n,
+    } as u64;
+    let most = match bounds.max_window {
+        0 => DEFAULT_MAX_WINDOW,
+        n => n,
+    } as u64;
     let live: u64 = adverts
         .iter()
         .filter(|a| a.live(now_unix_ms) && a.running)
-        .map(|a| a.capacity as u64)
+        .map(|a| (a.capacity as u64).min(per_worker))
         .sum();
-    live.max(standing_buffer as u64)
+    live.min(most).max(standing_buffer as u64)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

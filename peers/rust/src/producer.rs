@@ -1,10 +1,10 @@
 //! The producer role (§4.3, §6): a minimal conforming producer.
 
-use crate::credits::{decompose, AdvertView};
+use crate::credits::AdvertView;
 use crate::events::emit;
 use crate::headers as h;
 use crate::jsutil::{self, is_hard_limit};
-use crate::proto::{CapacityAdvert, CreditToken, MintReason, ProducerReport, QueueSettings};
+use crate::proto::{CapacityAdvert, ProducerReport, QueueSettings};
 use crate::{log, names, now_unix_ms, trace, LANGUAGE, PROTOCOL_VERSION};
 use async_nats::jetstream::{
     self, consumer::PullConsumer, context::PublishErrorKind, kv, AckKind, Message,
@@ -61,7 +61,6 @@ struct State {
     hard_limit: bool,
     closing: bool,
     reported_nonzero: bool,
-    mint_seq: u64,
 }
 
 struct Producer {
@@ -75,7 +74,6 @@ struct Producer {
     token_arrived: Notify,
     want_pull: Notify,
     settle: tokio::sync::Mutex<Instant>,
-    mint_nonce: String,
 }
 
 pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
@@ -112,7 +110,6 @@ pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
         token_arrived: Notify::new(),
         want_pull: Notify::new(),
         settle: tokio::sync::Mutex::new(Instant::now()),
-        mint_nonce: jsutil::instance_nonce(),
     });
 
     // §4.3 with policy FAIL.
@@ -218,15 +215,15 @@ impl Producer {
         if !live.is_empty() && !handles(&live, &self.cfg.type_name, self.cfg.version) {
             return version_error(&live, &self.cfg.type_name, self.cfg.version);
         }
-        let standing = match self.kv_ctl.get(names::settings_key(&self.cfg.queue)).await {
-            Ok(Some(b)) => QueueSettings::decode(b.as_ref())
-                .map(|s| s.standing_buffer)
-                .unwrap_or(0),
-            _ => 0,
+        let settings = match self.kv_ctl.get(names::settings_key(&self.cfg.queue)).await {
+            Ok(Some(b)) => QueueSettings::decode(b.as_ref()).unwrap_or_default(),
+            _ => QueueSettings::default(),
         };
+        let standing = settings.standing_buffer;
         let now = now_unix_ms();
         let window = crate::credits::window(
             standing,
+            crate::credits::Bounds::from_settings(&settings),
             &live.iter().map(AdvertView::from_proto).collect::<Vec<_>>(),
             now,
         );
@@ -562,38 +559,18 @@ impl Producer {
                 if let Err(e) = t.msg.ack_with(AckKind::Nak(None)).await {
                     log!("return of an unspent token: {e}");
                 }
+            } else if let Err(e) = t.msg.double_ack().await {
+                log!("ack of a partly spent token: {e}");
+                unacked.push(t);
             } else {
-                if let Err(e) = t.msg.double_ack().await {
-                    log!("ack of a partly spent token: {e}");
-                    unacked.push(t);
-                    continue;
-                }
-                for n in decompose((t.credits - t.spent) as u64, t.credits) {
-                    self.mint_return(n).await;
-                }
+                // Partly spent: acked after the report that excludes it; the unspent rest is a
+                // deficit the reconciler mints. A producer never publishes tokens (§6.7 [v1.1]).
+                emit(json!({"event": "returned", "id": self.cfg.producer_id,
+                            "unspent": t.credits - t.spent}));
             }
         }
         if !unacked.is_empty() {
             self.st.lock().unwrap().held.extend(unacked);
         }
-    }
-
-    async fn mint_return(&self, n: u32) {
-        let body = CreditToken {
-            credits: n,
-            minted_by: self.cfg.producer_id.clone(),
-            minted_unix_ms: now_unix_ms(),
-            reason: MintReason::Return as i32,
-        };
-        let id = {
-            let mut st = self.st.lock().unwrap();
-            st.mint_seq += 1;
-            format!(
-                "{}.{}.{}",
-                self.cfg.producer_id, self.mint_nonce, st.mint_seq
-            )
-        };
-        let subject = names::credit_subject(&self.cfg.queue, n);
-        jsutil::publish_token(&self.js, subject, body.encode_to_vec().into(), id, 20).await;
     }
 }

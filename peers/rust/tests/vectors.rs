@@ -3,7 +3,7 @@
 use prost::Message;
 use serde_json::{json, Map, Value};
 use sluice_peer::backoff::Backoff;
-use sluice_peer::credits::{decompose, reconcile, window, AdvertView, ReconcileAction};
+use sluice_peer::credits::{decompose, reconcile, window, AdvertView, Bounds, ReconcileAction};
 use sluice_peer::dlq::{
     header_size, record_headers, reduce_record, replay_headers, RecordInfo, DROPPED_LIST_MAX_CHARS,
     ERROR_MAX_CHARS, HEADER_LIMIT, REASONS,
@@ -148,6 +148,10 @@ fn credits_vectors() {
             .collect();
         let got = window(
             c["standing_buffer"].as_u64().unwrap() as u32,
+            Bounds {
+                max_worker_capacity: u(c, "max_worker_capacity") as u32,
+                max_window: u(c, "max_window") as u32,
+            },
             &adverts,
             c["now_unix_ms"].as_i64().unwrap(),
         );
@@ -652,6 +656,8 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             queue: s(v, "queue"),
             standing_buffer: u(v, "standing_buffer") as u32,
             token_batch: u(v, "token_batch") as u32,
+            max_worker_capacity: u(v, "max_worker_capacity") as u32,
+            max_window: u(v, "max_window") as u32,
         }
         .encode_to_vec(),
         "sluice.v1.Ledger" => ledger_from(v).encode_to_vec(),
@@ -756,6 +762,8 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("queue", json!(m.queue))
                 .put("standing_buffer", json!(m.standing_buffer))
                 .put("token_batch", json!(m.token_batch))
+                .put("max_worker_capacity", json!(m.max_worker_capacity))
+                .put("max_window", json!(m.max_window))
                 .done()
         }
         "sluice.v1.Ledger" => ledger_to(&proto::Ledger::decode(b).unwrap()),

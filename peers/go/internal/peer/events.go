@@ -84,6 +84,14 @@ type SentEvent struct {
 }
 
 // DoneEvent is emitted when a peer finishes; exactly one of Sent and Processed is set.
+// ReturnedEvent is emitted after a partly spent token was acked on its return (§6.7 [v1.1]): its
+// unspent credits left circulation and a reconciler mints them back.
+type ReturnedEvent struct {
+	Event   string `json:"event"`
+	ID      string `json:"id"`
+	Unspent uint32 `json:"unspent"`
+}
+
 type DoneEvent struct {
 	Event     string `json:"event"`
 	ID        string `json:"id"`

@@ -8,12 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 
 	"sluice.dev/peers/go/sluice"
 	"sluice.dev/peers/go/sluicepb"
@@ -78,10 +76,8 @@ type Producer struct {
 	sentTotal    uint64
 	reported     bool
 
-	reportNow  chan struct{}
-	mintSeq    atomic.Uint64
-	mintPrefix string
-	warned     bool
+	reportNow chan struct{}
+	warned    bool
 
 	advertsAt time.Time
 	adverts   []*sluicepb.CapacityAdvert
@@ -99,8 +95,7 @@ func NewProducer(ctx context.Context, cfg ProducerConfig, ev *Events) (*Producer
 	if err != nil {
 		return nil, err
 	}
-	p := &Producer{cfg: cfg, ev: ev, nc: nc, js: js, changed: make(chan struct{}), reportNow: make(chan struct{}, 1),
-		batch: 32, mintPrefix: "return." + cfg.Queue + "." + cfg.ProducerID + "." + nuid.Next()}
+	p := &Producer{cfg: cfg, ev: ev, nc: nc, js: js, changed: make(chan struct{}), reportNow: make(chan struct{}, 1)}
 	fail := func(err error) (*Producer, error) { nc.Close(); return nil, err }
 	if _, err := needStream(ctx, js, sluice.WorkStream(cfg.Queue)); err != nil {
 		return fail(err)
@@ -121,9 +116,6 @@ func NewProducer(ctx context.Context, cfg ProducerConfig, ev *Events) (*Producer
 	}
 	if p.capKV, err = needBucket(ctx, js, sluice.CapacityBucket); err != nil {
 		return fail(err)
-	}
-	if s, err := p.queueSettings(ctx); err == nil && s != nil && sluice.IsPowerOfTwo(s.GetTokenBatch()) {
-		p.batch = s.GetTokenBatch()
 	}
 	return p, nil
 }
@@ -314,14 +306,16 @@ func (p *Producer) acquireError(ctx context.Context) error {
 		return fmt.Errorf("acquire timeout after %s: no credit (adverts unreadable: %v)", p.cfg.AcquireTimeout, err)
 	}
 	var standing uint32
+	var bounds sluice.Bounds
 	if s, err := p.queueSettings(rctx); err == nil && s != nil {
 		standing = s.GetStandingBuffer()
+		bounds = sluice.Bounds{MaxWorkerCapacity: s.GetMaxWorkerCapacity(), MaxWindow: s.GetMaxWindow()}
 	}
 	var views []sluice.AdvertView
 	for _, a := range ads {
 		views = append(views, sluice.View(a))
 	}
-	w := sluice.Window(standing, views, time.Now().UnixMilli())
+	w := sluice.Window(standing, bounds, views, time.Now().UnixMilli())
 	if len(ads) == 0 && standing == 0 {
 		return fmt.Errorf("acquire timeout after %s: no live workers for queue %s", p.cfg.AcquireTimeout, p.cfg.Queue)
 	}
@@ -546,6 +540,8 @@ func (p *Producer) settle(ctx context.Context, all bool) error {
 			}
 			continue
 		}
+		// Partly spent: acked after the report that excludes it; the unspent rest is a deficit
+		// the reconciler mints. A producer never publishes tokens (§6.7 [v1.1], §2.1).
 		if err := ackToken(ctx, t.msg); err != nil {
 			unacked = append(unacked, t)
 			if firstErr == nil {
@@ -553,11 +549,7 @@ func (p *Producer) settle(ctx context.Context, all bool) error {
 			}
 			continue
 		}
-		rest := t.n - t.spent
-		if _, err := mintTokens(ctx, p.js, p.cfg.Queue, p.cfg.ProducerID, sluicepb.MintReason_MINT_REASON_RETURN,
-			sluice.Decompose(rest, p.batch), p.mintPrefix, func() uint64 { return p.mintSeq.Add(1) }); err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("minting returned credits: %w", err)
-		}
+		p.ev.Emit(ReturnedEvent{Event: "returned", ID: p.cfg.ProducerID, Unspent: t.n - t.spent})
 	}
 	return firstErr
 }

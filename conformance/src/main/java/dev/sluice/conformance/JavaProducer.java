@@ -53,12 +53,14 @@ final class JavaProducer implements Callable<Integer> {
   public Integer call() throws Exception {
     Connection nc = JavaPeer.connect(server, "conformance-producer-" + id);
     int sent = 0;
+    QueueProducer[] made = new QueueProducer[1];
     try (QueueProducer p =
-        Sluice.using(nc)
-            .producer(queue)
-            .producerId(id)
-            .acquireTimeout(Duration.ofMillis(acquireMs))
-            .build()) {
+        made[0] =
+            Sluice.using(nc)
+                .producer(queue)
+                .producerId(id)
+                .acquireTimeout(Duration.ofMillis(acquireMs))
+                .build()) {
       emit(event("ready").put("role", "producer").put("id", id).put("lang", "java"));
       for (long seq = start; seq < start + count; seq++) {
         String traceId = hex(16);
@@ -80,12 +82,25 @@ final class JavaProducer implements Callable<Integer> {
         sent++;
       }
     } catch (Exception e) {
+      emitReturned(made[0]);
       emit(event("done").put("id", id).put("sent", sent));
       nc.close();
       throw e;
     }
+    emitReturned(made[0]);
     emit(event("done").put("id", id).put("sent", sent));
     nc.close();
     return 0;
+  }
+
+  /**
+   * After close: the credits the producer took out of circulation by acking partly spent tokens
+   * (§6.7), which only a reconciler mints back; the conservation check of a fleet without one
+   * counts them.
+   */
+  private void emitReturned(QueueProducer p) {
+    if (p != null && p.returnedCredits() > 0) {
+      emit(event("returned").put("id", id).put("unspent", p.returnedCredits()));
+    }
   }
 }

@@ -31,12 +31,15 @@ import java.util.OptionalLong;
  * @param tokenBatch the token batch in the queue's settings; empty when the queue has no settings
  *     (workers then mint with the default of 32)
  * @param tokens T: credits stored in the credit stream, tokens held by producers included
- * @param window W: {@code max(standing buffer, Σ capacity of live running workers)}
+ * @param window W: {@code max(standing buffer, Σ capacity of live running workers)}, within the
+ *     {@code bounds}
  * @param workers every advert found, live and stale, ordered by worker id
  * @param producers every producer report found, live and stale, ordered by producer id
  * @param reconciler the reconciler's lease, empty when no worker has audited the queue
  * @param deadLetters dead-letter records stored for the queue; empty when the dead-letter stream
  *     does not exist
+ * @param bounds the queue's advert bounds and how many live adverts they clamped; {@code window} is
+ *     already clamped
  */
 public record QueueInspection(
     String queue,
@@ -53,7 +56,8 @@ public record QueueInspection(
     List<WorkerAdvert> workers,
     List<ProducerReport> producers,
     Optional<ReconcilerLease> reconciler,
-    OptionalLong deadLetters) {
+    OptionalLong deadLetters,
+    AdvertBounds bounds) {
 
   /** Copies the lists; rejects nulls. */
   public QueueInspection {
@@ -66,6 +70,7 @@ public record QueueInspection(
     producers = List.copyOf(producers);
     Objects.requireNonNull(reconciler, "reconciler");
     Objects.requireNonNull(deadLetters, "deadLetters");
+    Objects.requireNonNull(bounds, "bounds");
   }
 
   /**

@@ -106,6 +106,15 @@ public final class QueueProducer implements AutoCloseable {
     return runtime.heldUnspent();
   }
 
+  /**
+   * Credits this producer took out of circulation by acking partly spent tokens on their return
+   * (idle or on close, protocol §6.7): the queue's reconciler mints them back. A producer never
+   * publishes tokens itself. Thread-safe; 0 until a partly spent token is returned.
+   */
+  public long returnedCredits() {
+    return runtime.returnedUnspent();
+  }
+
   /** Sends waiting for a credit right now. */
   public int waiting() {
     return runtime.waitingCount();

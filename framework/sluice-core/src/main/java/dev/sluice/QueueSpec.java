@@ -19,6 +19,8 @@ public final class QueueSpec {
   private final Duration lease;
   private final int standingBuffer;
   private final int tokenBatch;
+  private final int maxWorkerCapacity;
+  private final int maxWindow;
   private final Duration idempotencyWindow;
   private final Duration deadLetterMaxAge;
 
@@ -32,6 +34,8 @@ public final class QueueSpec {
     this.lease = b.lease;
     this.standingBuffer = b.standingBuffer;
     this.tokenBatch = b.tokenBatch;
+    this.maxWorkerCapacity = b.maxWorkerCapacity;
+    this.maxWindow = b.maxWindow;
     this.idempotencyWindow = b.idempotencyWindow;
     this.deadLetterMaxAge = b.deadLetterMaxAge;
   }
@@ -90,6 +94,22 @@ public final class QueueSpec {
     return tokenBatch;
   }
 
+  /**
+   * The most capacity one worker's advert counts for in the window (protocol §5.1): a larger
+   * advert, forged or misconfigured, is clamped to it by the reconciler. Default 10000.
+   */
+  public int maxWorkerCapacity() {
+    return maxWorkerCapacity;
+  }
+
+  /**
+   * The most the live adverts together count for in the window (protocol §5.1); the standing buffer
+   * is not clamped. Default 10000, the worker consumer's default {@code max_ack_pending}.
+   */
+  public int maxWindow() {
+    return maxWindow;
+  }
+
   /** Max age of processed-id records in {@code sluice-processed}. Default 1 h. */
   public Duration idempotencyWindow() {
     return idempotencyWindow;
@@ -111,6 +131,8 @@ public final class QueueSpec {
     private Duration lease = Duration.ofSeconds(10);
     private int standingBuffer = 0;
     private int tokenBatch = 32;
+    private int maxWorkerCapacity = 10_000;
+    private int maxWindow = 10_000;
     private Duration idempotencyWindow = Duration.ofHours(1);
     private Duration deadLetterMaxAge = Duration.ofDays(30);
 
@@ -177,6 +199,32 @@ public final class QueueSpec {
             "tokenBatch must be a power of two <= 2^20, got " + tokenBatch);
       }
       this.tokenBatch = tokenBatch;
+      return this;
+    }
+
+    /**
+     * Sets {@link QueueSpec#maxWorkerCapacity()}.
+     *
+     * @throws IllegalArgumentException if {@code maxWorkerCapacity < 1}
+     */
+    public Builder maxWorkerCapacity(int maxWorkerCapacity) {
+      if (maxWorkerCapacity < 1) {
+        throw new IllegalArgumentException("maxWorkerCapacity < 1, got " + maxWorkerCapacity);
+      }
+      this.maxWorkerCapacity = maxWorkerCapacity;
+      return this;
+    }
+
+    /**
+     * Sets {@link QueueSpec#maxWindow()}.
+     *
+     * @throws IllegalArgumentException if {@code maxWindow < 1}
+     */
+    public Builder maxWindow(int maxWindow) {
+      if (maxWindow < 1) {
+        throw new IllegalArgumentException("maxWindow < 1, got " + maxWindow);
+      }
+      this.maxWindow = maxWindow;
       return this;
     }
 

@@ -88,8 +88,15 @@ class ProducerSendTest {
       assertThat(p.creditsHeld()).isEqualTo(1);
       p.close();
       p.close();
-      // Close returns the unspent credit: the stream holds the minted-back token again.
-      assertThat(Queues.tokens(nc, q)).isEqualTo(1);
+      // Close returns the partly spent token by acking it (its unspent credit is the reconciler's
+      // to mint, §6.7): a producer that kept holding it would hold the credit until the lease
+      // ends, and one that minted it back would need to publish tokens.
+      assertThat(Queues.tokens(nc, q)).isZero();
+      assertThat(
+              nc.jetStreamManagement()
+                  .getConsumerInfo("SLUICE_CREDITS", "credits-" + q)
+                  .getNumAckPending())
+          .isZero();
       assertThatThrownBy(() -> p.send(OutgoingMessage.of(JOB, "after")))
           .isInstanceOf(SluiceException.class)
           .hasMessageContaining("is closed");

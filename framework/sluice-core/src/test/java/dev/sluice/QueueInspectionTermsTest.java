@@ -56,7 +56,8 @@ class QueueInspectionTermsTest {
         w,
         p,
         Optional.empty(),
-        OptionalLong.empty());
+        OptionalLong.empty(),
+        new AdvertBounds(10_000, 10_000, 0));
   }
 
   @Test
@@ -116,7 +117,8 @@ class QueueInspectionTermsTest {
             List.of(),
             List.of(),
             Optional.empty(),
-            OptionalLong.empty());
+            OptionalLong.empty(),
+            new AdvertBounds(10_000, 10_000, 0));
     assertThat(set.effectiveTokenBatch()).isEqualTo(8);
     assertThat(set.atHardLimit()).as("-1 is unlimited").isFalse();
   }

@@ -35,7 +35,24 @@ abstract class BaseCommand implements Callable<Integer> {
   @Override
   public final Integer call() throws Exception {
     try (Connect.Session s = root().connect().open()) {
-      return run(s);
+      try {
+        return run(s);
+      } catch (Exception e) {
+        // A refused request only times out; the connection's last error says why.
+        String last = s.nc.getLastError();
+        if (last != null
+            && last.contains("Permissions Violation")
+            && !(e instanceof CliException)) {
+          throw new CliException(
+              ExitCodes.CONNECT,
+              "permission denied: "
+                  + last.trim()
+                  + ": this user lacks the subjects of 'sluice permissions --role operator --queue"
+                  + " Q'",
+              e);
+        }
+        throw e;
+      }
     }
   }
 

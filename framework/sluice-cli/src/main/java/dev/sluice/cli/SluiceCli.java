@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
       ApplyCommand.class,
       ExplainCommand.class,
       TopCommand.class,
+      PermissionsCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {

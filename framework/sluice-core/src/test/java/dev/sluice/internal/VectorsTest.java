@@ -8,6 +8,7 @@ import com.google.protobuf.TextFormat;
 import dev.sluice.Backoff;
 import dev.sluice.DeadLetterReason;
 import dev.sluice.internal.credit.Credits;
+import dev.sluice.internal.credit.QueueConfig;
 import dev.sluice.internal.credit.Window;
 import dev.sluice.internal.proto.CapacityAdvert;
 import dev.sluice.internal.proto.CreditToken;
@@ -158,7 +159,12 @@ class VectorsTest {
       }
       assertThat(
               Window.window(
-                  c.map.get("standing_buffer").number.intValue(),
+                  QueueConfig.of(
+                      QueueSettings.newBuilder()
+                          .setStandingBuffer(c.map.get("standing_buffer").number.intValue())
+                          .setMaxWorkerCapacity(intOr(c.map.get("max_worker_capacity")))
+                          .setMaxWindow(intOr(c.map.get("max_window")))
+                          .build()),
                   ads,
                   c.map.get("now_unix_ms").number.longValue()))
           .as(c.map.get("name").string)
@@ -440,5 +446,10 @@ class VectorsTest {
       m.put(k, h.getFirst(k));
     }
     return m;
+  }
+
+  /** A vector's optional integer; 0 (the protocol's "default") when absent. */
+  private static int intOr(JsonValue v) {
+    return v == null ? 0 : v.number.intValue();
   }
 }

@@ -76,4 +76,14 @@ public final class Credits {
     }
     return new Decision(d, Action.NONE, 0);
   }
+
+  /**
+   * What the reconciler counts as held spent (§5.5 [v1.1]): the producers' reports, but never more
+   * than the tokens they hold can carry ({@code heldTokens × batch}) nor more than the stored
+   * tokens {@code tokens}. A report is written by a producer, which may lie; without the bound a
+   * report claiming a huge {@code held_spent} would make the reconciler mint that much.
+   */
+  public static long boundHeldSpent(long reported, long heldTokens, int batch, long tokens) {
+    return Math.max(0, Math.min(reported, Math.min(heldTokens * batch, tokens)));
+  }
 }

@@ -35,4 +35,11 @@ public final class Ledgers {
     }
     return t;
   }
+
+  /** Tokens delivered to a producer (or a burning reconciler) and not yet acked. */
+  public static long heldTokens(JetStreamManagement jsm, String queue)
+      throws IOException, JetStreamApiException {
+    return jsm.getConsumerInfo(Protocol.CREDIT_STREAM, Protocol.creditConsumer(queue))
+        .getNumAckPending();
+  }
 }

@@ -8,17 +8,24 @@ import io.nats.client.api.KeyValueEntry;
 import java.io.IOException;
 
 /**
- * A queue's settings as the credit protocol reads them (§5.3): the token batch {@code b} and the
- * standing buffer, with the defaults that apply when {@code sluice-control} has no {@code
- * queue.<q>} key. The one place the default batch lives.
+ * A queue's settings as the credit protocol reads them (§5.1, §5.3): the token batch {@code b}, the
+ * standing buffer and the advert bounds, with the defaults that apply when {@code sluice-control}
+ * has no {@code queue.<q>} key or a field is 0. The one place the defaults live.
  */
-public record QueueConfig(int tokenBatch, int standingBuffer) {
+public record QueueConfig(
+    int tokenBatch, int standingBuffer, int maxWorkerCapacity, int maxWindow) {
   /** The token batch when the queue's settings do not give one. */
   public static final int DEFAULT_TOKEN_BATCH = 32;
 
+  /** The most one advert counts for when the settings do not say (§5.1, [v1.1]). */
+  public static final int DEFAULT_MAX_WORKER_CAPACITY = 10_000;
+
+  /** The most the live adverts together count for when the settings do not say. */
+  public static final int DEFAULT_MAX_WINDOW = 10_000;
+
   /** The settings of a queue with no {@code queue.<q>} key. */
   public static QueueConfig defaults() {
-    return new QueueConfig(DEFAULT_TOKEN_BATCH, 0);
+    return new QueueConfig(DEFAULT_TOKEN_BATCH, 0, DEFAULT_MAX_WORKER_CAPACITY, DEFAULT_MAX_WINDOW);
   }
 
   /** Reads {@code queue.<q>} from the control bucket; defaults when the key is absent. */
@@ -31,9 +38,15 @@ public record QueueConfig(int tokenBatch, int standingBuffer) {
     return of(QueueSettings.parseFrom(e.getValue()));
   }
 
-  /** The settings in {@code qs}, with a zero token batch read as the default. */
+  /**
+   * The settings in {@code qs}, with a zero token batch or bound read as the default (a queue
+   * provisioned by a previous revision has no bounds stored).
+   */
   public static QueueConfig of(QueueSettings qs) {
     int b = qs.getTokenBatch() > 0 ? qs.getTokenBatch() : DEFAULT_TOKEN_BATCH;
-    return new QueueConfig(b, qs.getStandingBuffer());
+    int cap =
+        qs.getMaxWorkerCapacity() > 0 ? qs.getMaxWorkerCapacity() : DEFAULT_MAX_WORKER_CAPACITY;
+    int win = qs.getMaxWindow() > 0 ? qs.getMaxWindow() : DEFAULT_MAX_WINDOW;
+    return new QueueConfig(b, qs.getStandingBuffer(), cap, win);
   }
 }

@@ -49,6 +49,7 @@ public final class Reconciler {
   private static final Duration UNHELD_ONLY = Duration.ofMillis(100);
   private volatile boolean leader;
   private volatile Ledger lastLedger;
+  private final java.util.Set<String> clampedSeen = new java.util.HashSet<>();
 
   public Reconciler(
       Connection nc,
@@ -184,14 +185,18 @@ public final class Reconciler {
       throws Exception {
     long now = clock.millis();
     QueueSettings settings = settings();
+    QueueConfig bounds = QueueConfig.of(settings);
     List<CapacityAdvert> ads = adverts.values();
-    long window = Window.window(settings.getStandingBuffer(), ads, now);
+    // Adverts and reports are written by other processes: bound what they can make us mint (§5.1,
+    // §5.5 [v1.1]).
+    long window = Window.window(bounds, ads, now);
     long owed = 0;
     List<CapacityAdvert> live = new java.util.ArrayList<>();
     for (CapacityAdvert a : ads) {
       if (Window.live(a, now)) {
-        owed += a.getOwedCredits();
+        owed += Window.owed(bounds, a);
         live.add(a);
+        warnIfClamped(bounds, a);
       }
     }
     int liveWorkers = live.size();
@@ -209,6 +214,20 @@ public final class Reconciler {
     }
     long backlog = Ledgers.backlog(jsm, queue);
     long tokens = Ledgers.tokens(jsm, queue);
+    long reportedSpent = heldSpent;
+    heldSpent =
+        Credits.boundHeldSpent(
+            heldSpent, Ledgers.heldTokens(jsm, queue), bounds.tokenBatch(), tokens);
+    if (heldSpent + bounds.tokenBatch() < reportedSpent) {
+      // Beyond a token's worth: not the lag of a report read from a watch, but a report that
+      // claims more than its producer can hold.
+      LOG.warn(
+          "queue {}: producers report {} held spent credits, more than the tokens they hold can"
+              + " carry; counting {}",
+          queue,
+          reportedSpent,
+          heldSpent);
+    }
     Credits.Decision d =
         Credits.reconcile(window, backlog, tokens, heldSpent, owed - debtPending, previous);
     long minted = 0;
@@ -294,6 +313,25 @@ public final class Reconciler {
           key, withDebts(lease(now, ledger, nextPrevious), debts).toByteArray(), revision);
     } catch (JetStreamApiException e) {
       leader = false;
+    }
+  }
+
+  /** Logs an advert above the per-worker bound once per worker and claimed value. */
+  private void warnIfClamped(QueueConfig bounds, CapacityAdvert a) {
+    if (!Window.exceeds(bounds, a)) {
+      return;
+    }
+    String seen = a.getWorkerId() + "/" + a.getCapacity() + "/" + a.getOwedCredits();
+    if (clampedSeen.add(seen)) {
+      LOG.warn(
+          "queue {}: worker {} advertises capacity {} and owed {}, above max_worker_capacity {}:"
+              + " counting {} (check the worker's settings, or who may write sluice-capacity)",
+          queue,
+          a.getWorkerId(),
+          a.getCapacity(),
+          a.getOwedCredits(),
+          bounds.maxWorkerCapacity(),
+          bounds.maxWorkerCapacity());
     }
   }
 

@@ -53,13 +53,14 @@ public final class TokenWallet {
     final List<Waiter> expired = new ArrayList<>();
     final List<Held> ack = new ArrayList<>();
     final List<Held> nak = new ArrayList<>();
-    final List<Held> partlySpent = new ArrayList<>();
     boolean extend;
   }
 
   private final Clock clock;
   private final long leaseNanos;
   private final long idleReturnNanos;
+  private final java.util.concurrent.atomic.AtomicLong returnedUnspent =
+      new java.util.concurrent.atomic.AtomicLong();
   private final WalletPort port;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition noneInFlight = lock.newCondition();
@@ -177,6 +178,14 @@ public final class TokenWallet {
     }
   }
 
+  /**
+   * Unspent credits of partly spent tokens acked on their return since the wallet was made: credits
+   * taken out of circulation for the reconciler to mint back (§6.7).
+   */
+  public long returnedUnspent() {
+    return returnedUnspent.get();
+  }
+
   /** Unspent credits in held tokens. */
   public long unspent() {
     return holdings().unspent();
@@ -205,12 +214,13 @@ public final class TokenWallet {
 
   /**
    * Housekeeping, run every report interval and when {@link WalletPort#settleSoon()} asks: fails
-   * waiters past their deadline; returns idle tokens (unspent: NAK; partly spent: mint the rest
-   * back, then ack) and, once closed, every token; reports; acks fully spent tokens after the
-   * report; sends AckProgress on held tokens every lease / 3.
+   * waiters past their deadline; returns idle tokens (unspent: NAK; partly spent: report, then ack,
+   * leaving the unspent rest to the reconciler, §6.7 [v1.1]) and, once closed, every token;
+   * reports; acks fully spent tokens after the report; sends AckProgress on held tokens every lease
+   * / 3. A producer never publishes tokens: a producer role may not raise the window.
    *
-   * @throws Exception when the report or a mint-back failed: what was not reported is not acked, it
-   *     stays held, and the next call tries again
+   * @throws Exception when the report failed: what was not reported is not acked, it stays held,
+   *     and the next call tries again
    */
   public void settle() throws Exception {
     Round r = chooseRound(clock.nanos());
@@ -218,41 +228,26 @@ public final class TokenWallet {
       RuntimeException timedOut = port.timedOut();
       r.expired.forEach(w -> w.future().completeExceptionally(timedOut));
     }
-    Exception mintFailure = null;
-    for (Held h : r.partlySpent) {
-      // Mint the unspent rest before the ack: T over-counts for a moment, the safe side (§6.7).
-      try {
-        if (mintFailure == null) {
-          port.mintBack(h.unspent());
-          r.ack.add(h);
-          continue;
-        }
-      } catch (Exception e) {
-        mintFailure = e;
-      }
-      putBack(h);
-    }
     Holdings holdings = holdings();
     boolean anything = !r.ack.isEmpty() || !r.nak.isEmpty() || !holdings.empty();
     if (anything || lastReportNonEmpty) {
       try {
         port.report(holdings);
       } catch (Exception e) {
-        // Not reported, so not acked: hold them again. A partly spent token whose rest was minted
-        // is left to its lease (redelivered at full value, it over-counts: the safe side).
-        r.ack.stream().filter(h -> !r.partlySpent.contains(h)).forEach(this::putBack);
+        // Not reported, so not acked: hold them again.
+        r.ack.forEach(this::putBack);
         r.nak.forEach(this::putBack);
         throw e;
       }
       lastReportNonEmpty = anything;
     }
-    r.ack.forEach(h -> h.token.ack());
+    for (Held h : r.ack) {
+      h.token.ack();
+      returnedUnspent.addAndGet(h.unspent());
+    }
     r.nak.forEach(h -> h.token.nak());
     if (r.extend) {
       heldTokens().forEach(HeldToken::extendLease);
-    }
-    if (mintFailure != null) {
-      throw mintFailure;
     }
   }
 
@@ -275,7 +270,9 @@ public final class TokenWallet {
           continue;
         }
         it.remove();
-        (h.unspent() == 0 ? r.ack : h.spent == 0 ? r.nak : r.partlySpent).add(h);
+        // Partly spent: acked after the report that excludes it; the unspent rest is a deficit
+        // the reconciler mints (§6.7 [v1.1]).
+        (h.spent == 0 && h.unspent() > 0 ? r.nak : r.ack).add(h);
       }
       r.extend = now - lastLeaseExtend > leaseNanos / 3;
       if (r.extend) {

@@ -21,9 +21,6 @@ public interface WalletPort {
   /** Writes the producer report (§6.1); throws when it could not be written. */
   void report(Holdings holdings) throws Exception;
 
-  /** Mints {@code credits} back into circulation (reason RETURN, §6.7). */
-  void mintBack(int credits) throws Exception;
-
   /** The error for a send whose acquire deadline passed (§6.8). */
   RuntimeException timedOut();
 

@@ -13,16 +13,18 @@
  *   <tr><td>§5.4 replenishment (confirm, carry, linger)</td>
  *       <td>{@link dev.sluice.internal.credit.Replenisher}, {@link
  *       dev.sluice.internal.credit.Acks}</td></tr>
- *   <tr><td>§5.5 the reconciler and its ledger</td><td>{@link
+ *   <tr><td>§5.5 the reconciler and its ledger (bounded reports, clamped adverts)</td><td>{@link
  *       dev.sluice.internal.credit.Reconciler}, {@link dev.sluice.internal.credit.Ledgers}</td></tr>
  *   <tr><td>§5.5 fast burn: a surplus announced as a debt that workers withhold</td><td>{@link
  *       dev.sluice.internal.credit.FastBurn} (the reconciler's rules), {@link
  *       dev.sluice.internal.credit.Debt} (a worker's share)</td></tr>
+ *   <tr><td>§5.1 the window and its advert bounds</td><td>{@link
+ *       dev.sluice.internal.credit.Window}, {@link dev.sluice.internal.credit.QueueConfig}</td></tr>
  *   <tr><td>§6.3 holding (AckProgress every lease / 3), §6.4 reserve and refund, §6.6 report
- *       then ack a spent token, §6.7 idle return (NAK unspent, mint back the rest), §6.8 a
+ *       then ack a spent token, §6.7 idle return (NAK unspent, report then ack partly spent), §6.8 a
  *       waiting send's deadline</td><td>{@link dev.sluice.internal.credit.TokenWallet}, with
  *       {@link dev.sluice.internal.credit.HeldToken} (a held token without its connection) and
- *       {@link dev.sluice.internal.credit.WalletPort} (report, mint back, timeout reason)</td></tr>
+ *       {@link dev.sluice.internal.credit.WalletPort} (report, timeout reason)</td></tr>
  *   <tr><td>§2 standing buffer of a fresh queue</td><td>{@link
  *       dev.sluice.internal.credit.Bootstrap}</td></tr>
  * </table>

@@ -1,5 +1,6 @@
 package dev.sluice.internal.inspect;
 
+import dev.sluice.AdvertBounds;
 import dev.sluice.ConsumerStatus;
 import dev.sluice.ProducerReport;
 import dev.sluice.QueueInspection;
@@ -7,6 +8,7 @@ import dev.sluice.QueueNotFoundException;
 import dev.sluice.ReconcilerLease;
 import dev.sluice.WorkerAdvert;
 import dev.sluice.internal.credit.Ledgers;
+import dev.sluice.internal.credit.QueueConfig;
 import dev.sluice.internal.credit.Window;
 import dev.sluice.internal.nats.ApiErrors;
 import dev.sluice.internal.proto.CapacityAdvert;
@@ -182,7 +184,8 @@ public final class QueueReader {
     OptionalLong deadLetters = DeadLetterStore.count(jsm(), q);
     // Liveness is judged after the reads, as the reconciler judges it after its own.
     long now = clock.millis();
-    int standing = settings == null ? 0 : settings.getStandingBuffer();
+    QueueConfig qc = settings == null ? QueueConfig.defaults() : QueueConfig.of(settings);
+    int standing = qc.standingBuffer();
     List<WorkerAdvert> workers =
         adverts.stream()
             .map(a -> Snapshots.advert(a, now))
@@ -206,11 +209,13 @@ public final class QueueReader {
         standing,
         settings == null ? OptionalInt.empty() : OptionalInt.of(settings.getTokenBatch()),
         tokens,
-        Window.window(standing, adverts, now),
+        Window.window(qc, adverts, now),
         workers,
         producers,
         lease,
-        deadLetters);
+        deadLetters,
+        new AdvertBounds(
+            qc.maxWorkerCapacity(), qc.maxWindow(), Window.clampedCount(qc, adverts, now)));
   }
 
   private static ConsumerStatus consumer(ConsumerInfo ci) {

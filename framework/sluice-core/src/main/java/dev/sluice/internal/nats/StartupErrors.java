@@ -8,6 +8,30 @@ import java.io.IOException;
 public final class StartupErrors {
   private StartupErrors() {}
 
+  /**
+   * A clear exception for {@code e}, thrown while {@code role} started on {@code queue}; {@code
+   * lastServerError} is the connection's last error, which is the only sign of a request the server
+   * refused for permissions (the request itself just times out).
+   */
+  public static SluiceException of(String queue, String role, Exception e, String lastServerError) {
+    if (lastServerError != null && lastServerError.contains("Permissions Violation")) {
+      return new SluiceException(
+          "permission denied: the server refused the "
+              + role
+              + " of queue "
+              + queue
+              + " ("
+              + lastServerError.trim()
+              + "): give its user the permissions of 'scripts/sluice permissions --role "
+              + role
+              + " --queue "
+              + queue
+              + "'",
+          e);
+    }
+    return of(queue, role, e);
+  }
+
   /** A clear exception for {@code e}, thrown while {@code role} started on {@code queue}. */
   public static SluiceException of(String queue, String role, Exception e) {
     if (e instanceof JetStreamApiException) {

@@ -5,14 +5,12 @@ import dev.sluice.SendResult;
 import dev.sluice.SluiceException;
 import dev.sluice.UnsupportedVersionException;
 import dev.sluice.internal.credit.QueueConfig;
-import dev.sluice.internal.credit.TokenMinter;
 import dev.sluice.internal.credit.TokenWallet;
 import dev.sluice.internal.credit.WalletPort;
 import dev.sluice.internal.credit.Window;
 import dev.sluice.internal.nats.KvBoard;
 import dev.sluice.internal.nats.StartupErrors;
 import dev.sluice.internal.proto.CapacityAdvert;
-import dev.sluice.internal.proto.MintReason;
 import dev.sluice.internal.proto.ProducerReport;
 import dev.sluice.internal.telemetry.Metrics;
 import dev.sluice.internal.telemetry.Tracing;
@@ -86,7 +84,7 @@ public final class ProducerRuntime implements AutoCloseable {
       this.adverts =
           new KvBoard<>(nc, Protocol.CAPACITY_BUCKET, s.queue() + ".*", CapacityAdvert::parseFrom);
     } catch (JetStreamApiException | IOException | InterruptedException e) {
-      throw StartupErrors.of(s.queue(), "producer", e);
+      throw StartupErrors.of(s.queue(), "producer", e, nc.getLastError());
     }
     this.standingBuffer = qc.standingBuffer();
     this.lastRewatchMs = clock.millis();
@@ -97,8 +95,7 @@ public final class ProducerRuntime implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    TokenMinter minter = new TokenMinter(js, s.queue(), s.producerId());
-    this.wallet = new TokenWallet(clock, lease, s.idleReturn(), new Port(minter, qc.tokenBatch()));
+    this.wallet = new TokenWallet(clock, lease, s.idleReturn(), new Port());
     this.puller = new CreditPuller(js, s, wallet);
     this.publisher = new Publisher(js, s, wallet, timer, clock, () -> running);
     this.versions = new VersionGate(s.queue(), s.versionPolicy(), adverts::values, clock);
@@ -109,16 +106,8 @@ public final class ProducerRuntime implements AutoCloseable {
     metrics.gauge("sluice.producer.waiting", s.queue(), wallet::waiting);
   }
 
-  /** The wallet's view of this producer: report, mint back, explain, wake the puller. */
+  /** The wallet's view of this producer: report, explain, wake the puller. */
   private final class Port implements WalletPort {
-    private final TokenMinter minter;
-    private final int tokenBatch;
-
-    Port(TokenMinter minter, int tokenBatch) {
-      this.minter = minter;
-      this.tokenBatch = tokenBatch;
-    }
-
     @Override
     public void report(WalletPort.Holdings h) throws Exception {
       ProducerReport r =
@@ -134,11 +123,6 @@ public final class ProducerRuntime implements AutoCloseable {
               .setSentTotal(publisher.sentTotal())
               .build();
       control.put(Protocol.producerKey(s.queue(), s.producerId()), r.toByteArray());
-    }
-
-    @Override
-    public void mintBack(int credits) throws Exception {
-      minter.mint(credits, tokenBatch, MintReason.MINT_REASON_RETURN);
     }
 
     @Override
@@ -213,6 +197,10 @@ public final class ProducerRuntime implements AutoCloseable {
   /** Unspent credits held right now. */
   public long heldUnspent() {
     return wallet.unspent();
+  }
+
+  public long returnedUnspent() {
+    return wallet.returnedUnspent();
   }
 
   /** Sends waiting for a credit right now. */

@@ -157,6 +157,9 @@ public final class ConfigApplier {
             .setQueue(d.name())
             .setStandingBuffer(intOr(m.get("standing_buffer"), 0))
             .setTokenBatch(intOr(m.get("token_batch"), QueueConfig.DEFAULT_TOKEN_BATCH))
+            .setMaxWorkerCapacity(
+                intOr(m.get("max_worker_capacity"), QueueConfig.DEFAULT_MAX_WORKER_CAPACITY))
+            .setMaxWindow(intOr(m.get("max_window"), QueueConfig.DEFAULT_MAX_WINDOW))
             .build();
     KeyValue kv = nc.keyValue(Protocol.CONTROL_BUCKET);
     KeyValueEntry e;
@@ -192,6 +195,17 @@ public final class ConfigApplier {
                 + current.getTokenBatch()
                 + ", wanted="
                 + wanted.getTokenBatch());
+      }
+      if (current.getMaxWorkerCapacity() != wanted.getMaxWorkerCapacity()) {
+        diffs.add(
+            "max_worker_capacity: server="
+                + current.getMaxWorkerCapacity()
+                + ", wanted="
+                + wanted.getMaxWorkerCapacity());
+      }
+      if (current.getMaxWindow() != wanted.getMaxWindow()) {
+        diffs.add(
+            "max_window: server=" + current.getMaxWindow() + ", wanted=" + wanted.getMaxWindow());
       }
     }
     if (dryRun) {

@@ -77,7 +77,17 @@ public final class ConfigLoader {
           Map.entry("backoff", T.ARRAY),
           Map.entry("metadata", T.OBJECT));
   private static final Map<String, T> QUEUE_FIELDS =
-      Map.of("queue", T.STRING, "standing_buffer", T.INT, "token_batch", T.INT);
+      Map.of(
+          "queue",
+          T.STRING,
+          "standing_buffer",
+          T.INT,
+          "token_batch",
+          T.INT,
+          "max_worker_capacity",
+          T.INT,
+          "max_window",
+          T.INT);
   private static final Map<String, Set<String>> ENUMS =
       Map.of(
           "retention", Set.of("limits", "interest", "workqueue"),
@@ -186,6 +196,12 @@ public final class ConfigLoader {
         && (!Credits.isPowerOfTwo(tb.number.longValue())
             || tb.number.longValue() > Credits.MAX_TOKEN)) {
       throw bad(source, "token_batch", "must be a power of two <= 2^20, got " + tb.number);
+    }
+    for (String bound : List.of("max_worker_capacity", "max_window")) {
+      JsonValue b = v.map.get(bound);
+      if (b != null && b.number.longValue() < 1) {
+        throw bad(source, bound, "must be >= 1, got " + b.number);
+      }
     }
     return new Definition(Definition.Kind.QUEUE, q, null, source.toString(), v);
   }

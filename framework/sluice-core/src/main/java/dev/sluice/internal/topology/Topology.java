@@ -95,7 +95,9 @@ public final class Topology {
             obj(
                 "queue", q,
                 "standing_buffer", (long) spec.standingBuffer(),
-                "token_batch", (long) spec.tokenBatch())));
+                "token_batch", (long) spec.tokenBatch(),
+                "max_worker_capacity", (long) spec.maxWorkerCapacity(),
+                "max_window", (long) spec.maxWindow())));
     return out;
   }
 

@@ -88,7 +88,7 @@ public final class WorkerRuntime implements AutoCloseable {
               "producer." + s.queue() + ".*",
               ProducerReport::parseFrom);
     } catch (JetStreamApiException | IOException | InterruptedException e) {
-      throw StartupErrors.of(s.queue(), "worker", e);
+      throw StartupErrors.of(s.queue(), "worker", e, nc.getLastError());
     }
     HandledTypes handles = new HandledTypes(s.handlers(), s.upcasters());
     // In hand at most concurrency + prefetch: running handlers plus messages queued for them.

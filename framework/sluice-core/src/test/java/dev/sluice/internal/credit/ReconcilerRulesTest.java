@@ -68,4 +68,45 @@ class ReconcilerRulesTest {
     assertThat(Credits.reconcile(64, 66, 0, 0, 0, previous).action())
         .isEqualTo(Credits.Action.BURN);
   }
+
+  @Test
+  void aLyingReportCountsForNoMoreThanTheTokensItsProducersHold() {
+    // Honest: 5 spent of 2 held tokens of 32, 100 stored.
+    assertThat(Credits.boundHeldSpent(5, 2, 32, 100)).isEqualTo(5);
+    // A report claiming 1,000,000 with 2 tokens held counts for 64: unbounded, the reconciler
+    // would read a deficit of about a million and mint it.
+    assertThat(Credits.boundHeldSpent(1_000_000, 2, 32, 100)).isEqualTo(64);
+    // Never more than what is stored: held tokens are part of T.
+    assertThat(Credits.boundHeldSpent(1_000_000, 10, 32, 40)).isEqualTo(40);
+    assertThat(Credits.boundHeldSpent(7, 0, 32, 100)).isZero();
+  }
+
+  @Test
+  void advertsAreClampedPerWorkerAndInTotal() {
+    QueueConfig qc = new QueueConfig(32, 8, 16, 40);
+    long now = 1_000;
+    var small = advert("a", 10, 0, now);
+    var huge = advert("b", 1_000_000, 1_000_000, now);
+    // Without the per-worker bound one forged advert would set the window alone.
+    assertThat(Window.window(qc, java.util.List.of(small, huge), now)).isEqualTo(26);
+    assertThat(Window.clampedCount(qc, java.util.List.of(small, huge), now)).isEqualTo(1);
+    assertThat(Window.owed(qc, huge)).isEqualTo(16);
+    // Without the total bound many adverts at the per-worker bound would still add up.
+    assertThat(Window.window(qc, java.util.List.of(huge, huge, huge, huge), now)).isEqualTo(40);
+    // The standing buffer (operator's) is a floor the bounds do not cut.
+    assertThat(Window.window(new QueueConfig(32, 64, 16, 40), java.util.List.of(huge), now))
+        .isEqualTo(64);
+  }
+
+  private static dev.sluice.internal.proto.CapacityAdvert advert(
+      String id, int capacity, int owed, long now) {
+    return dev.sluice.internal.proto.CapacityAdvert.newBuilder()
+        .setWorkerId(id)
+        .setCapacity(capacity)
+        .setOwedCredits(owed)
+        .setState(dev.sluice.internal.proto.WorkerState.WORKER_STATE_RUNNING)
+        .setHeartbeatUnixMs(now)
+        .setTtlMs(6000)
+        .build();
+  }
 }
