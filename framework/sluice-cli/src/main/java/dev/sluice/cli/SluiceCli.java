@@ -1,6 +1,7 @@
 package dev.sluice.cli;
 
 import java.io.PrintWriter;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -128,14 +129,13 @@ public final class SluiceCli implements Callable<Integer> {
     cl.setParameterExceptionHandler(
         (ex, args) -> {
           CommandLine c = ex.getCommandLine();
-          PrintWriter err = c.getErr();
-          err.println(
-              "sluice: "
-                  + ex.getMessage()
-                  + " (try '"
-                  + c.getCommandSpec().qualifiedName()
-                  + " --help')");
-          err.flush();
+          String message =
+              ex.getMessage() + " (try '" + c.getCommandSpec().qualifiedName() + " --help')";
+          // The root's --json may not have been parsed yet when the arguments are bad.
+          boolean json =
+              java.util.Arrays.asList(args).contains("--json")
+                  || java.util.Arrays.asList(args).contains("-j");
+          report(c, json, message, ExitCodes.USAGE);
           return ExitCodes.USAGE;
         });
     cl.setExecutionExceptionHandler(
@@ -152,14 +152,33 @@ public final class SluiceCli implements Callable<Integer> {
             code = mapped.exitCode();
             message = mapped.getMessage();
           }
-          err.println("sluice: " + message);
+          report(c, root.json, message, code);
           if (root.verbose) {
             ex.printStackTrace(err);
+            err.flush();
           }
-          err.flush();
           return code;
         });
     return cl;
+  }
+
+  /**
+   * An error, as one line on stderr, or with {@code --json} as {@code {"error": ..., "exit_code":
+   * ...}} on stdout, where a script reading the command's JSON looks for it.
+   */
+  private static void report(CommandLine c, boolean json, String message, int code) {
+    if (json) {
+      Map<String, Object> e = Json.obj();
+      e.put("error", message);
+      e.put("exit_code", code);
+      PrintWriter out = c.getOut();
+      out.println(Json.write(e));
+      out.flush();
+    } else {
+      PrintWriter err = c.getErr();
+      err.println("sluice: " + message);
+      err.flush();
+    }
   }
 
   public static void main(String[] args) {

@@ -465,6 +465,32 @@ class SluiceCliTest {
     assertThat(verbose.err()).contains("at ");
   }
 
+  @Test
+  void withJsonEveryErrorIsAJsonObjectOnStdout() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    // A script that reads --json output would otherwise get nothing on stdout and have to scrape
+    // stderr for the reason: each error class below must come back as {"error", "exit_code"}.
+    Run down = cliAt("nats://127.0.0.1:" + port, "status", "--json");
+    Run unknown = cli("status", "no-such-queue", "--json");
+    Run badOption = cli("status", "--frobnicate", "--json");
+    Run refused = cli("dlq", "purge", "no-such-queue", "--json");
+    for (Run r : List.of(down, unknown, badOption, refused)) {
+      assertThat(r.code()).as(r.out() + r.err()).isNotZero();
+      assertThat(num(r.json(), "exit_code")).isEqualTo(r.code());
+      assertThat(str(r.json(), "error")).isNotBlank();
+      assertThat(r.err()).isEmpty();
+    }
+    assertThat(down.code()).isEqualTo(ExitCodes.CONNECT);
+    assertThat(str(down.json(), "error")).contains("cannot connect");
+    assertThat(unknown.code()).isEqualTo(ExitCodes.NOT_FOUND);
+    assertThat(str(unknown.json(), "error")).contains("no-such-queue").contains("not found");
+    assertThat(badOption.code()).isEqualTo(ExitCodes.USAGE);
+    assertThat(str(badOption.json(), "error")).contains("--frobnicate").contains("--help");
+  }
+
   static List<String> codes(Run explain) {
     return explain.json().map.get("findings").array.stream().map(f -> str(f, "code")).toList();
   }
