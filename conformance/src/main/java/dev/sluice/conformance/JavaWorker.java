@@ -3,30 +3,22 @@ package dev.sluice.conformance;
 import static dev.sluice.conformance.JavaPeer.emit;
 import static dev.sluice.conformance.JavaPeer.event;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.Backoff;
 import dev.sluice.DeadLetterPolicy;
+import dev.sluice.DeadLetterReason;
 import dev.sluice.MessageContext;
 import dev.sluice.RejectMessageException;
 import dev.sluice.Sluice;
 import dev.sluice.Worker;
 import dev.sluice.spi.Codec;
+import dev.sluice.spi.OutcomeListener;
 import io.nats.client.Connection;
-import io.nats.client.JetStreamManagement;
-import io.nats.client.api.MessageInfo;
-import io.nats.client.impl.Headers;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -35,12 +27,10 @@ import picocli.CommandLine.Option;
  * JSON codec per version of each {@code --handles} range, until SIGTERM or SIGINT; then it closes
  * the worker (§7.6), prints {@code done} and exits 0.
  *
- * <p>The library has no per-message outcome callback, so {@code dead_lettered} and {@code nak}
- * (reason {@code retry}) events come from the worker engine's own log lines (a logback appender
- * reading the message arguments and the {@code sluice.msgId} MDC entry). The library does not log
- * grace NAKs of messages it does not handle, so this peer never prints {@code nak} with reason
- * {@code not-handled}. {@code processed} is printed when the handler returns (the library acks
- * right after).
+ * <p>{@code dead_lettered} and {@code nak} (reason {@code retry}) events come from the worker's
+ * {@link OutcomeListener}. The listener is not told of grace NAKs of messages it does not handle,
+ * so this peer never prints {@code nak} with reason {@code not-handled}. {@code processed} is
+ * printed when the handler returns (the library acks right after).
  */
 @Command(name = "worker", description = "Run a worker until SIGTERM.")
 final class JavaWorker implements Callable<Integer> {
@@ -106,10 +96,8 @@ final class JavaWorker implements Callable<Integer> {
     int maxDeliveries =
         (int) Math.max(10, maxAttempts + (graceMs + graceDelayMs - 1) / graceDelayMs);
 
-    Map<String, Long> attempts = new ConcurrentHashMap<>();
     AtomicLong processed = new AtomicLong();
     Connection nc = JavaPeer.connect(server, "conformance-worker-" + id);
-    installEventAppender(nc, queue, id, attempts);
     Worker.Builder b =
         Sluice.using(nc)
             .worker(queue)
@@ -125,7 +113,8 @@ final class JavaWorker implements Callable<Integer> {
                     .build())
             .backoff(
                 Backoff.exponential(Duration.ofMillis(backoffMs), 2.0, Duration.ofSeconds(60), 0.2))
-            .reconciler(Duration.ofSeconds(1));
+            .reconciler(Duration.ofSeconds(1))
+            .outcomeListener(events(id));
     for (String spec : handles.split(",")) {
       int at = spec.lastIndexOf('@');
       int dash = spec.indexOf('-', at);
@@ -139,7 +128,6 @@ final class JavaWorker implements Callable<Integer> {
         b.handle(
             codec(type, v),
             (Work w, MessageContext ctx) -> {
-              attempts.put(ctx.messageId(), ctx.attempt());
               if (workMs > 0) {
                 // The contract's simulated work time (--work-ms), not a wait for anything.
                 Thread.sleep(workMs);
@@ -203,83 +191,33 @@ final class JavaWorker implements Callable<Integer> {
         });
   }
 
-  /** Turns the worker engine's dead-letter and retry log lines into events. */
-  private static void installEventAppender(
-      Connection nc, String queue, String workerId, Map<String, Long> attempts) {
-    Logger engine = (Logger) LoggerFactory.getLogger("dev.sluice.internal.worker.Settler");
-    engine.setLevel(Level.DEBUG);
-    AppenderBase<ILoggingEvent> appender =
-        new AppenderBase<>() {
-          @Override
-          protected void append(ILoggingEvent e) {
-            String fmt = e.getMessage();
-            Object[] a = e.getArgumentArray();
-            if (fmt == null || a == null) {
-              return;
-            }
-            if (fmt.startsWith("dead-lettered stream seq") && a.length >= 2) {
-              String msgId = e.getMDCPropertyMap().get("sluice.msgId");
-              if ("?".equals(msgId)) {
-                msgId = null;
-              }
-              Long attempt = msgId == null ? null : attempts.get(msgId);
-              // The engine logs after the record is stored: read the message id and delivery
-              // count from the record (the MDC has no id when the headers were invalid).
-              Headers rec = dlqRecord(nc, queue, ((Number) a[0]).longValue());
-              if (rec != null) {
-                msgId = rec.getFirst("Sluice-Dlq-Msg-Id");
-                String k = rec.getFirst("Sluice-Dlq-Attempts");
-                attempt = k == null ? attempt : Long.valueOf(k);
-              }
-              emit(
-                  event("dead_lettered")
-                      .put("id", workerId)
-                      .put("msg_id", msgId)
-                      .put("reason", String.valueOf(a[1]))
-                      .put("attempt", attempt)
-                      .put("lang", "java"));
-            } else if (fmt.startsWith("attempt {} of {} failed") && a.length >= 4) {
-              Duration delay = (Duration) a[3];
-              ObjectNode nak = event("nak").put("id", workerId).put("msg_id", String.valueOf(a[1]));
-              if (a[0] instanceof Number n) {
-                nak.put("attempt", n.longValue());
-              } else {
-                nak.put("attempt", String.valueOf(a[0]));
-              }
-              emit(nak.put("delay_ms", delay.toMillis()).put("reason", "retry"));
-            }
-          }
-        };
-    appender.setContext(engine.getLoggerContext());
-    appender.setName("conformance-events");
-    appender.start();
-    engine.addAppender(appender);
-  }
+  /**
+   * Turns the worker's settled outcomes into the contract's {@code dead_lettered} and {@code nak}
+   * events.
+   */
+  static OutcomeListener events(String workerId) {
+    return new OutcomeListener() {
+      @Override
+      public void retrying(Settled d, Duration delay, Throwable failure) {
+        emit(
+            event("nak")
+                .put("id", workerId)
+                .put("msg_id", d.messageId())
+                .put("attempt", d.attempt())
+                .put("delay_ms", delay.toMillis())
+                .put("reason", "retry"));
+      }
 
-  /** The headers of the dead-letter record of work stream sequence {@code seq}, or null. */
-  private static Headers dlqRecord(Connection nc, String queue, long seq) {
-    String subject = "sluice.dlq." + queue;
-    String want = Long.toString(seq);
-    try {
-      JetStreamManagement jsm = nc.jetStreamManagement();
-      MessageInfo last = jsm.getLastMessage("SLUICE_DLQ", subject);
-      if (last != null && want.equals(last.getHeaders().getFirst("Sluice-Dlq-Stream-Seq"))) {
-        return last.getHeaders();
+      @Override
+      public void deadLettered(Settled d, DeadLetterReason reason, String error) {
+        emit(
+            event("dead_lettered")
+                .put("id", workerId)
+                .put("msg_id", "?".equals(d.messageId()) ? null : d.messageId())
+                .put("reason", reason.code())
+                .put("attempt", d.attempt())
+                .put("lang", "java"));
       }
-      // Several records at once: look a little further back.
-      long from = last == null ? 1 : Math.max(1, last.getSeq() - 64);
-      for (long s = from; ; ) {
-        MessageInfo mi = jsm.getNextMessage("SLUICE_DLQ", s, subject);
-        if (mi == null) {
-          return null;
-        }
-        if (want.equals(mi.getHeaders().getFirst("Sluice-Dlq-Stream-Seq"))) {
-          return mi.getHeaders();
-        }
-        s = mi.getSeq() + 1;
-      }
-    } catch (Exception e) {
-      return null;
-    }
+    };
   }
 }

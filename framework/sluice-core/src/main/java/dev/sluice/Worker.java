@@ -6,6 +6,7 @@ import dev.sluice.internal.worker.WorkerSettings;
 import dev.sluice.spi.Codec;
 import dev.sluice.spi.IdempotencyStore;
 import dev.sluice.spi.Middleware;
+import dev.sluice.spi.OutcomeListener;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.nats.client.Connection;
 import java.time.Duration;
@@ -118,6 +119,7 @@ public final class Worker implements AutoCloseable {
         new LinkedHashMap<>();
     final Map<String, Map<Integer, Upcaster>> upcasters = new HashMap<>();
     final List<Middleware> middleware = new ArrayList<>();
+    OutcomeListener outcomes;
     int concurrency = 4;
     int prefetch = 4;
     CapacityPolicy capacity = CapacityPolicy.fixed();
@@ -191,6 +193,17 @@ public final class Worker implements AutoCloseable {
      */
     public Builder middleware(Middleware m) {
       middleware.add(Objects.requireNonNull(m, "middleware"));
+      return this;
+    }
+
+    /**
+     * Tells {@code listener} how each delivery was settled (processed, retrying, dead-lettered);
+     * default none. Its exceptions are logged and ignored.
+     *
+     * @throws NullPointerException if {@code listener} is null
+     */
+    public Builder outcomeListener(OutcomeListener listener) {
+      this.outcomes = Objects.requireNonNull(listener, "outcomeListener");
       return this;
     }
 

@@ -76,7 +76,8 @@ final class WorkerStart {
             b.breaker,
             b.shutdownGrace,
             b.meterRegistry == null ? null : Metrics.micrometer(b.meterRegistry),
-            Clock.system());
+            Clock.system(),
+            b.outcomes);
     try {
       return new Worker(new WorkerRuntime(b.nc, settings), owned);
     } catch (RuntimeException e) {

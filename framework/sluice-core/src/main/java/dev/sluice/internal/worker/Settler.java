@@ -9,6 +9,7 @@ import dev.sluice.internal.wire.Classifier;
 import dev.sluice.internal.wire.DeadLetters;
 import dev.sluice.internal.wire.Protocol;
 import dev.sluice.internal.wire.ReducedRecords;
+import dev.sluice.spi.OutcomeListener;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.Message;
@@ -86,6 +87,9 @@ final class Settler {
       metrics.count("sluice.worker.processed", s.queue(), null, null);
     }
     finish(d.msg, false);
+    if (!d.lateDuplicate && s.outcomes() != null) {
+      tell(d, l -> l.processed(settled(d)));
+    }
   }
 
   /** The handler (or a middleware) failed: retry with back-off or dead-letter (§7.2 step 7). */
@@ -107,6 +111,25 @@ final class Settler {
       retried.incrementAndGet();
       metrics.count("sluice.worker.retried", s.queue(), null, null);
       nak(d.msg, nak.delay());
+      if (s.outcomes() != null) {
+        tell(d, l -> l.retrying(settled(d), nak.delay(), failure));
+      }
+    }
+  }
+
+  private OutcomeListener.Settled settled(Delivery d) {
+    // The id as received, also when it failed validation: the listener may need to match it.
+    String id = d.msg.getHeaders() == null ? null : d.msg.getHeaders().getFirst("Nats-Msg-Id");
+    return new OutcomeListener.Settled(
+        s.queue(), id == null ? "?" : id, d.attempt(), d.meta.streamSequence());
+  }
+
+  /** Calls the user's listener; one that throws never changes the outcome (guarded, logged). */
+  private void tell(Delivery d, java.util.function.Consumer<OutcomeListener> call) {
+    try {
+      call.accept(s.outcomes());
+    } catch (RuntimeException e) {
+      LOG.warn("outcome listener {} failed for {}: {}", s.outcomes(), d.msgId(), e.toString());
     }
   }
 
@@ -188,6 +211,9 @@ final class Settler {
     }
     health.deadLetterProblem("");
     finish(m, true);
+    if (s.outcomes() != null) {
+      tell(d, l -> l.deadLettered(settled(d), reason, error));
+    }
     deadLettered.incrementAndGet();
     metrics.count("sluice.worker.dead_lettered", s.queue(), "reason", reason.code());
     if (fitted.reduced()) {

@@ -11,6 +11,7 @@ import dev.sluice.internal.wire.Classifier;
 import dev.sluice.spi.Codec;
 import dev.sluice.spi.IdempotencyStore;
 import dev.sluice.spi.Middleware;
+import dev.sluice.spi.OutcomeListener;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -41,7 +42,8 @@ public record WorkerSettings(
     CircuitBreakerPolicy breaker,
     Duration shutdownGrace,
     Metrics metrics,
-    Clock clock) {
+    Clock clock,
+    OutcomeListener outcomes) {
 
   /** One handler for one type and version. */
   public record Registration<T>(Codec<T> codec, Handler<T> handler) {}
