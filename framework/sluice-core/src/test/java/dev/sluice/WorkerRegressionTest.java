@@ -304,6 +304,26 @@ class WorkerRegressionTest {
     }
   }
 
+  /**
+   * From nats-server 2.11 a KV create of an existing key fails with error 10164, not 10071: the
+   * shared store took a late completion (another worker had recorded the id first) for an
+   * unreachable store, and the worker kept the message retrying for the whole record bound. If the
+   * code were wrong, the second record would throw instead of returning false.
+   */
+  @Test
+  void sharedStoreTookAnExistingRecordForAFailureOnNewerServers() throws Exception {
+    try (Connection nc = NATS.server().connect()) {
+      String q = provision(nc);
+      // Two stores with their own local caches, as two workers have.
+      IdempotencyStore first = IdempotencyStore.jetStreamKv(nc, 10, Duration.ofHours(1));
+      IdempotencyStore second = IdempotencyStore.jetStreamKv(nc, 10, Duration.ofHours(1));
+      String key = q + ".m-1";
+      assertThat(first.markProcessed(key, "w1")).isTrue();
+      assertThat(second.markProcessed(key, "w2")).isFalse();
+      assertThat(second.isProcessed(key)).isTrue();
+    }
+  }
+
   /** A user's store (a legal extension) whose writes fail until the test lets them through. */
   static final class FlakyStore implements IdempotencyStore {
     final AtomicBoolean failing = new AtomicBoolean(true);

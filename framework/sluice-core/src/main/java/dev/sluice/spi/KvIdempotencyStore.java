@@ -11,7 +11,10 @@ import java.nio.charset.StandardCharsets;
 
 /** The shared idempotency store: KV bucket {@code sluice-processed} behind a local cache (§9). */
 final class KvIdempotencyStore implements IdempotencyStore {
+  // A create of a key that exists fails with "wrong last sequence": 10071 from nats-server 2.9
+  // and 2.10, 10164 from 2.11 on (where the expected sequence is 0, as in a create).
   private static final int KEY_EXISTS = 10071;
+  private static final int KEY_EXISTS_SINCE_2_11 = 10164;
   private final KeyValue kv;
   private final IdempotencyStore local;
 
@@ -49,7 +52,7 @@ final class KvIdempotencyStore implements IdempotencyStore {
       kv.create(key, value);
       return true;
     } catch (JetStreamApiException e) {
-      if (e.getApiErrorCode() == KEY_EXISTS) {
+      if (e.getApiErrorCode() == KEY_EXISTS || e.getApiErrorCode() == KEY_EXISTS_SINCE_2_11) {
         return false;
       }
       throw new SluiceException("idempotency store refused " + key + ": " + e.getMessage(), e);

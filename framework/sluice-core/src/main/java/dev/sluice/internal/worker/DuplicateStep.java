@@ -7,7 +7,6 @@ import dev.sluice.internal.wire.Classifier;
 import dev.sluice.internal.wire.IdKeys;
 import dev.sluice.spi.IdempotencyStore;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -100,39 +99,32 @@ final class DuplicateStep implements Step {
 
   /** Records {@code key}, retrying while the message is kept; returns when it may be acked. */
   private void record(Delivery d, String key) {
-    AtomicBoolean firstTry = new AtomicBoolean(true);
+    try {
+      d.lateDuplicate = !store.markProcessed(key, workerId);
+      return;
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "could not record {} as processed ({}); keeping it and retrying for up to {} before"
+              + " acking",
+          d.msgId(),
+          e.toString(),
+          recordBound);
+    }
+    // Only a record that failed builds a retry policy: nothing extra per message on the hot path.
     AtomicLong lastProgress = new AtomicLong(System.nanoTime());
+    keep(d, lastProgress, true);
     RetryPolicy<Boolean> retry =
         RetryPolicy.<Boolean>builder()
             .handle(RuntimeException.class)
             .withBackoff(firstRetry, maxRetry)
             .withMaxRetries(-1)
             .withMaxDuration(recordBound)
-            .onFailedAttempt(
-                e -> {
-                  if (e.getAttemptCount() == 1) {
-                    LOG.warn(
-                        "could not record {} as processed ({}); keeping it and retrying for up"
-                            + " to {} before acking",
-                        d.msgId(),
-                        e.getLastException().toString(),
-                        recordBound);
-                  }
-                  keep(d, lastProgress, e.getAttemptCount() == 1);
-                })
+            .onFailedAttempt(e -> keep(d, lastProgress, false))
             .build();
     try {
-      boolean created =
-          Failsafe.with(retry)
-              .get(
-                  () -> {
-                    boolean first = firstTry.getAndSet(false);
-                    boolean fresh = store.markProcessed(key, workerId);
-                    // After a failed try, "already recorded" may be this worker's own earlier
-                    // write whose answer was lost: not evidence of another completion.
-                    return fresh || !first;
-                  });
-      d.lateDuplicate = !created;
+      // After a failed try, "already recorded" may be this worker's own earlier write whose
+      // answer was lost: not evidence of another completion, so the result is not looked at.
+      Failsafe.with(retry).get(() -> store.markProcessed(key, workerId));
     } catch (RuntimeException e) { // the store's last failure, or a FailsafeException
       failedForGood(d, e);
     }
