@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sluice.spi.Codec;
+import dev.sluice.spi.IdempotencyStore;
 import dev.sluice.spi.Middleware;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;
@@ -17,11 +18,14 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -254,6 +258,90 @@ class WorkerRegressionTest {
       w.close();
       assertThat(w.shutdownRuns()).isEqualTo(1);
       callers.shutdownNow();
+    }
+  }
+
+  /**
+   * The handler finished, the id could not be recorded (the shared store had no quorum), the worker
+   * acked anyway, the ack was lost too, and the redelivery ran the handler a second time. The
+   * record now comes before the ack: while it fails the message stays unacked and with this worker
+   * (AckProgress, so no redelivery past the ack wait), and it is acked once the record landed. If
+   * the worker acked before recording, the backlog would drop to 0 while the store still failed; if
+   * it stopped sending progress, the server would redeliver after the 1 s ack wait and the handler
+   * would run twice.
+   */
+  @Test
+  void handlerRanTwiceWhenTheProcessedRecordFailedAndTheAckWasLost() throws Exception {
+    try (Connection nc = NATS.server().connect()) {
+      QueueSpec spec =
+          QueueSpec.builder(NATS.uniqueName("q")).ackWait(Duration.ofSeconds(1)).build();
+      Sluice.using(nc).provision(spec);
+      String q = spec.queue();
+      FlakyStore store = new FlakyStore();
+      AtomicInteger runs = new AtomicInteger();
+      try (Worker w =
+          worker(Sluice.using(nc), q)
+              .idempotencyStore(store)
+              .handle(JOB, (s, c) -> runs.incrementAndGet())
+              .start()) {
+        Queues.rawPublish(nc, q, Queues.goodHeaders(1), "x".getBytes());
+        await().atMost(Duration.ofSeconds(10)).until(() -> store.failedMarks.get() >= 3);
+        // Longer than two ack waits: kept, not acked and not redelivered while the record fails.
+        await()
+            .during(Duration.ofMillis(2500))
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> runs.get() == 1 && Queues.backlog(nc, q) == 1 && w.processedCount() == 0);
+
+        store.failing.set(false);
+
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> Queues.backlog(nc, q) == 0 && w.processedCount() == 1);
+        assertThat(store.recorded).hasSize(1);
+        assertThat(runs.get()).isEqualTo(1);
+        assertThat(w.health().state()).isEqualTo(Health.State.RUNNING);
+      }
+    }
+  }
+
+  /**
+   * From nats-server 2.11 a KV create of an existing key fails with error 10164, not 10071: the
+   * shared store took a late completion (another worker had recorded the id first) for an
+   * unreachable store, and the worker kept the message retrying for the whole record bound. If the
+   * code were wrong, the second record would throw instead of returning false.
+   */
+  @Test
+  void sharedStoreTookAnExistingRecordForAFailureOnNewerServers() throws Exception {
+    try (Connection nc = NATS.server().connect()) {
+      String q = provision(nc);
+      // Two stores with their own local caches, as two workers have.
+      IdempotencyStore first = IdempotencyStore.jetStreamKv(nc, 10, Duration.ofHours(1));
+      IdempotencyStore second = IdempotencyStore.jetStreamKv(nc, 10, Duration.ofHours(1));
+      String key = q + ".m-1";
+      assertThat(first.markProcessed(key, "w1")).isTrue();
+      assertThat(second.markProcessed(key, "w2")).isFalse();
+      assertThat(second.isProcessed(key)).isTrue();
+    }
+  }
+
+  /** A user's store (a legal extension) whose writes fail until the test lets them through. */
+  static final class FlakyStore implements IdempotencyStore {
+    final AtomicBoolean failing = new AtomicBoolean(true);
+    final AtomicInteger failedMarks = new AtomicInteger();
+    final Map<String, String> recorded = new ConcurrentHashMap<>();
+
+    @Override
+    public boolean isProcessed(String key) {
+      return recorded.containsKey(key);
+    }
+
+    @Override
+    public boolean markProcessed(String key, String workerId) {
+      if (failing.get()) {
+        failedMarks.incrementAndGet();
+        throw new SluiceException("store unreachable (test)");
+      }
+      return recorded.putIfAbsent(key, workerId) == null;
     }
   }
 }

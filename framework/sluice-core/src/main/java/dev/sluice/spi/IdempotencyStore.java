@@ -22,6 +22,13 @@ public interface IdempotencyStore {
   /**
    * Records {@code key} as processed. Returns false when it was already recorded (a late or
    * concurrent completion of the same message).
+   *
+   * <p>The worker calls this after a successful handler and before the ack. When it throws (the
+   * store is unreachable), the worker keeps the message (AckProgress) and calls it again with
+   * back-off for up to the handler timeout (at least three ack waits), then acks anyway and logs
+   * the id at WARN; an implementation should therefore be idempotent for the same key and worker.
+   *
+   * @throws RuntimeException when the store cannot be reached; the worker retries as above
    */
   boolean markProcessed(String key, String workerId);
 

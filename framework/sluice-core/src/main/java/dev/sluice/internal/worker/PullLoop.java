@@ -30,8 +30,9 @@ final class PullLoop implements Runnable {
   private static final Duration PULL_EXPIRY = Duration.ofSeconds(5);
   private static final Duration WAIT = Duration.ofMillis(50);
   private static final Duration WAIT_OPEN = Duration.ofMillis(200);
+  private static final String DENIED_PULLS =
+      "permission denied: the server refused this worker's pull requests";
 
-  private final Connection nc;
   private final JetStream js;
   private final JetStreamManagement jsm;
   private final String queue;
@@ -43,6 +44,7 @@ final class PullLoop implements Runnable {
   private final Runnable advertise;
   private final java.util.function.IntSupplier inFlight;
   private final Consumer<Message> dispatch;
+  private final DeniedPulls deniedPulls;
 
   PullLoop(
       Connection nc,
@@ -54,7 +56,6 @@ final class PullLoop implements Runnable {
       java.util.function.IntSupplier inFlight,
       Consumer<Message> dispatch)
       throws java.io.IOException {
-    this.nc = nc;
     this.js = nc.jetStream();
     this.jsm = nc.jetStreamManagement();
     this.queue = s.queue();
@@ -66,6 +67,7 @@ final class PullLoop implements Runnable {
     this.advertise = advertise;
     this.inFlight = inFlight;
     this.dispatch = dispatch;
+    this.deniedPulls = new DeniedPulls(nc, "CONSUMER.MSG.NEXT." + stream + ".");
   }
 
   /** One outstanding pull request: how many messages it may still bring, until when. */
@@ -123,6 +125,7 @@ final class PullLoop implements Runnable {
           want = slots.availablePermits() - outstanding;
         }
         if (want > 0 && (outstanding == 0 || want >= Math.max(1, prefetch / 2))) {
+          deniedPulls.beforePull();
           sub.pull(PullRequestOptions.builder(want).expiresIn(PULL_EXPIRY).build());
           pulls.add(new Pull(want, now + PULL_EXPIRY.toNanos() + 50_000_000L));
         } else if (!open && outstanding == 0) {
@@ -137,11 +140,7 @@ final class PullLoop implements Runnable {
           if (System.nanoTime() - lastCheck > 3_000_000_000L) {
             lastCheck = System.nanoTime();
             jsm.getConsumerInfo(stream, Protocol.WORKER_CONSUMER); // still there?
-            String denied = deniedPull();
-            if (denied != null && !denied.equals(health.problem())) {
-              LOG.error("queue {}: cannot consume: {}", queue, denied);
-              problem(denied);
-            }
+            judgePulls();
           }
           continue;
         }
@@ -184,21 +183,38 @@ final class PullLoop implements Runnable {
   }
 
   /**
-   * A pull request the server refused shows only as the connection's last error (a permissions
-   * violation is reported asynchronously); name it instead of waiting forever.
+   * A pull request the server refused shows only as an error on the connection (a permissions
+   * violation is reported asynchronously): name it instead of waiting forever. A worker that
+   * reports it advertises capacity 0, so no message comes to show that the permission returned: the
+   * next accepted pull clears the problem instead, and the worker advertises again.
    */
-  private String deniedPull() {
-    String last = nc.getLastError();
-    if (last != null
-        && last.contains("Permissions Violation")
-        && last.contains("CONSUMER.MSG.NEXT." + stream)) {
-      return "permission denied: the server refused this worker's pull requests ("
-          + last.trim()
-          + "); allow publishing to $JS.API.CONSUMER.MSG.NEXT."
-          + stream
-          + ".workers for this user";
+  private void judgePulls() {
+    switch (deniedPulls.check()) {
+      case DENIED -> {
+        String why =
+            DENIED_PULLS
+                + " ("
+                + deniedPulls.lastError()
+                + "); allow publishing to $JS.API.CONSUMER.MSG.NEXT."
+                + stream
+                + "."
+                + Protocol.WORKER_CONSUMER
+                + " for this user";
+        if (!why.equals(health.problem())) {
+          LOG.error("queue {}: cannot consume: {}", queue, why);
+          problem(why);
+        }
+      }
+      case ACCEPTED -> {
+        if (health.problem().startsWith(DENIED_PULLS)) {
+          LOG.info("queue {}: the server accepts this worker's pull requests again", queue);
+          problem("");
+        }
+      }
+      case UNKNOWN -> {
+        // nothing sent since the last check, or no answer: judge at the next one
+      }
     }
-    return null;
   }
 
   private String describe(Exception e) {

@@ -135,7 +135,7 @@ public final class WorkerRuntime implements AutoCloseable {
       throw new SluiceException("cannot start the reconciler: " + e, e);
     }
     Watchdog watchdog = new Watchdog(s.clock(), ackWait, s.handlerTimeout());
-    this.chain = assemble(handles, breakerStep, watchdog, handlerStep);
+    this.chain = assemble(handles, breakerStep, watchdog, handlerStep, ackWait);
     this.dispatcher = new Dispatcher(s.executor(), chain, settler, slots);
     dispatcherRef[0] = dispatcher;
     s.metricsOrNoop().gauge("sluice.worker.inflight", s.queue(), dispatcher::inFlight);
@@ -172,13 +172,19 @@ public final class WorkerRuntime implements AutoCloseable {
 
   /** The chain, from what is configured, in the order of the package documentation. */
   private Chain assemble(
-      HandledTypes handles, BreakerStep breakerStep, Watchdog watchdog, HandlerStep handlerStep) {
+      HandledTypes handles,
+      BreakerStep breakerStep,
+      Watchdog watchdog,
+      HandlerStep handlerStep,
+      Duration ackWait) {
     Fleets fleets = d -> HandledTypes.fleet(adverts::values, s.workerId(), d.hc);
     List<Step> steps = new ArrayList<>();
     steps.add(new ValidateStep(s.limits(), settler));
     steps.add(new DeliveryLimitStep(handles, fleets, s.limits(), settler));
     if (s.idempotency() != null) {
-      steps.add(new DuplicateStep(s.queue(), s.workerId(), s.idempotency(), settler));
+      steps.add(
+          new DuplicateStep(
+              s.queue(), s.workerId(), s.idempotency(), settler, ackWait, s.handlerTimeout()));
     }
     steps.add(new GraceStep(fleets, s.limits(), s.clock(), settler));
     steps.add(new DecodeStep(s, settler));
