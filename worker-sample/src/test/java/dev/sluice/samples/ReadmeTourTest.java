@@ -12,6 +12,7 @@ import dev.sluice.QueueInspection;
 import dev.sluice.QueueProducer;
 import dev.sluice.QueueSpec;
 import dev.sluice.QuietPullErrorListener;
+import dev.sluice.ReconcilerLease;
 import dev.sluice.RejectMessageException;
 import dev.sluice.SendResult;
 import dev.sluice.Sluice;
@@ -97,6 +98,7 @@ class ReadmeTourTest {
     System.out.printf("window %d, backlog %d, %d live workers%n", q.window(), q.backlog(), q.liveWorkers().size());
 
     await().atMost(Duration.ofSeconds(60)).until(() -> SHIPPED.contains("ord-1"));
+    readModel(sluice);
     Health health = worker.health();   // for readiness/liveness endpoints
     worker.close();    // stop pulling, finish or NAK in-flight work, mint owed credits, withdraw advert
     nc.close();
@@ -129,6 +131,32 @@ class ReadmeTourTest {
       at += found + 1;
     }
     assertThat(readme).as("the tour block").hasSizeGreaterThan(30);
+  }
+
+  /** The README's read-model block ("Operating queues"), run as written. */
+  private static void readModel(Sluice sluice) {
+    // spotless:off (the README quotes these lines)
+    QueueInspection q = sluice.inspect("orders");  // QueueNotFoundException if it does not exist
+    q.window(); q.backlog(); q.tokens(); q.deficit();  // the credit terms W, B, T (PROTOCOL.md §5)
+    q.liveWorkers();                                   // adverts: state, capacity, handled types
+    q.reconciler().flatMap(ReconcilerLease::lastAudit); // the reconciler's last ledger
+    sluice.peek("orders", 0, 10);                      // stored messages, not consumed
+    sluice.deadLetters().list("orders", 100);          // then replay(record) or purge("orders")
+    // spotless:on
+    assertThat(q.liveWorkers()).hasSize(1);
+  }
+
+  @Test
+  void everyLineOfTheReadmeReadModelBlockIsInThisTest() throws Exception {
+    List<String> readme = javaBlockAfter(Path.of("../README.md"), "## Operating queues");
+    List<String> here =
+        Files.readAllLines(
+                Path.of("src/test/java/dev/sluice/samples/ReadmeTourTest.java"),
+                StandardCharsets.UTF_8)
+            .stream()
+            .map(String::strip)
+            .toList();
+    assertThat(here).as("README read-model block lines").containsAll(readme);
   }
 
   /** The stripped, non-blank lines of the first {@code ```java} block after {@code heading}. */
