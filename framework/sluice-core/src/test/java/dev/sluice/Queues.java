@@ -52,6 +52,23 @@ final class Queues {
         .getSeqno();
   }
 
+  /** A worker builder with short heartbeats, audits and back-off, for tests that wait on it. */
+  static Worker.Builder quickWorker(Connection nc, String q) {
+    return Sluice.using(nc)
+        .worker(q)
+        .heartbeat(java.time.Duration.ofMillis(250))
+        .advertTtl(java.time.Duration.ofMillis(1000))
+        .reconciler(java.time.Duration.ofMillis(300))
+        .backoff(Backoff.fixed(java.time.Duration.ofMillis(50)));
+  }
+
+  /** Provisions a queue with a name unique on {@code nats}'s server; returns the name. */
+  static String provision(Connection nc, dev.sluice.testkit.NatsServerExtension nats) {
+    QueueSpec s = QueueSpec.builder(nats.uniqueName("q")).build();
+    Sluice.using(nc).provision(s);
+    return s.queue();
+  }
+
   /** The protocol headers of a well-formed message of {@link #TYPE}. */
   static Map<String, String> goodHeaders(int version) {
     return new java.util.LinkedHashMap<>(

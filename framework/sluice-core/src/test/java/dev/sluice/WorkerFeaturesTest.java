@@ -30,18 +30,11 @@ class WorkerFeaturesTest {
   static final Codec<String> JOB = Codec.utf8(Queues.TYPE, 1);
 
   static Worker.Builder worker(Connection nc, String q) {
-    return Sluice.using(nc)
-        .worker(q)
-        .heartbeat(Duration.ofMillis(250))
-        .advertTtl(Duration.ofMillis(1000))
-        .reconciler(Duration.ofMillis(300))
-        .backoff(Backoff.fixed(Duration.ofMillis(50)));
+    return Queues.quickWorker(nc, q);
   }
 
   static String provision(Connection nc) {
-    QueueSpec s = QueueSpec.builder(NATS.uniqueName("q")).build();
-    Sluice.using(nc).provision(s);
-    return s.queue();
+    return Queues.provision(nc, NATS);
   }
 
   static byte[] append(byte[] b, String suffix) {
