@@ -199,6 +199,9 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
     }
     heartbeat.abort();
     fleet_watch.abort();
+    // Wait until the heartbeat task is gone: a heartbeat still in flight could otherwise write a
+    // RUNNING advert after the DRAINING one and the delete below, leaving a stale advert behind.
+    let _ = heartbeat.await;
     w.state
         .store(WorkerState::Draining as i32, Ordering::SeqCst);
     if let Err(e) = w.write_advert().await {
