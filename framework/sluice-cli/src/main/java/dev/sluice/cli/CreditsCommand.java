@@ -29,6 +29,11 @@ final class CreditsCommand extends BaseCommand {
       printJson(m);
       return ExitCodes.OK;
     }
+    if (states.isEmpty()) {
+      out().println("no Sluice queues on " + s.url() + " (provision one with 'sluice apply')");
+      out().flush();
+      return ExitCodes.OK;
+    }
     boolean first = true;
     for (QueueState st : states) {
       if (!first) {

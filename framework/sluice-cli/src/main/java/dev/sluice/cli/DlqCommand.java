@@ -106,7 +106,7 @@ final class DlqCommand implements Callable<Integer> {
     m.put("attempts", boxed(r.attempts()));
     m.put("original_msg_id", r.originalMessageId().orElse(null));
     m.put("type", r.type().orElse(null));
-    m.put("type_version", Messages.first(mi, SluiceHeaders.TYPE_VERSION));
+    m.put("type_version", Messages.number(mi, SluiceHeaders.TYPE_VERSION));
     m.put("worker", r.workerId().orElse(null));
     m.put("at_unix_ms", r.deadLetteredAt().map(Instant::toEpochMilli).orElse(null));
     m.put("stream_seq", boxed(r.streamSequence()));
@@ -333,6 +333,10 @@ final class DlqCommand implements Callable<Integer> {
         throw CliException.notFound("stream SLUICE_DLQ does not exist");
       }
       long count = queue != null ? dlq.count(queue) : dlq.countAll();
+      if (queue != null && count == 0 && !s.queues().contains(queue)) {
+        // Dead letters of a deleted queue can still be purged; a name that is neither is a typo.
+        throw QueueState.notFound(s, queue);
+      }
       String what = count + " dead letters" + (queue == null ? " of every queue" : " of " + queue);
       if (!yes) {
         Console console = System.console();

@@ -159,10 +159,10 @@ final class ExplainCommand extends BaseCommand {
                   + st.in.tokens()
                   + " of which held by producers "
                   + (st.in.heldSpent() + st.in.heldUnspent())
-                  + (st.progressing(stuckMs)
+                  + (st.finishing(stuckMs)
                       ? " (workers are finishing messages: this is back-pressure)"
                       : "; workers finish nothing, so no credits return"),
-              st.progressing(stuckMs)
+              st.finishing(stuckMs)
                   ? "add workers or capacity if the wait is too long"
                   : "see why the workers finish nothing (handlers blocked or failing); 'sluice"
                       + " credits "
@@ -215,7 +215,7 @@ final class ExplainCommand extends BaseCommand {
     if (st.backlog() > 0
         && inFlight != null
         && inFlight >= st.backlog()
-        && !st.progressing(stuckMs)
+        && !st.finishing(stuckMs)
         && st.liveWorkers() > 0) {
       out.add(
           new Finding(

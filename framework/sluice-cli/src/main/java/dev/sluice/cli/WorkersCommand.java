@@ -42,7 +42,15 @@ final class WorkersCommand extends BaseCommand {
       return ExitCodes.OK;
     }
     if (adverts.isEmpty()) {
-      out().println("no live workers" + (queue == null ? "" : " on queue " + queue));
+      String where = queue == null ? "" : " on queue " + queue;
+      out()
+          .println(
+              all
+                  ? "no worker adverts"
+                      + where
+                      + " (a worker that stops cleanly withdraws its advert; a crashed one's"
+                      + " stays until its TTL)"
+                  : "no live workers" + where + " (--all also shows expired adverts)");
       out().flush();
       return ExitCodes.OK;
     }
