@@ -328,6 +328,7 @@ class SluiceCliTest {
         assertThat(str(r, "error")).contains("boom");
         assertThat(num(r, "attempts")).isEqualTo(1);
         assertThat(str(r, "type")).isEqualTo("test.Job");
+        assertThat(num(r, "type_version")).isEqualTo(1);
         assertThat(str(r, "original_msg_id")).isNotBlank();
       }
       assertThat(
