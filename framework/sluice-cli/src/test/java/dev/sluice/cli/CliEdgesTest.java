@@ -64,7 +64,7 @@ class CliEdgesTest {
     // The test kit's servers all have JetStream: this one is started bare.
     NatsServerRunner.Builder b =
         NatsServerRunner.builder().port(dev.sluice.testkit.NatsServer.freePort());
-    ServerBinary.path().ifPresent(b::executablePath);
+    b.executablePath(ServerBinary.resolve());
     try (NatsServerRunner bare = b.build()) {
       Run r = SluiceCliTest.cliAt(bare.getURI(), "status");
       assertThat(r.code()).isEqualTo(ExitCodes.CONNECT);
