@@ -84,7 +84,7 @@ final class Settler {
       duplicates.incrementAndGet(); // a late completion: another delivery finished it first
     } else {
       processed.incrementAndGet();
-      metrics.count("sluice.worker.processed", s.queue(), null, null);
+      metrics.count("sluice.worker.processed");
     }
     finish(d.msg, false);
     if (!d.lateDuplicate && s.outcomes() != null) {
@@ -109,7 +109,7 @@ final class Settler {
           error,
           nak.delay());
       retried.incrementAndGet();
-      metrics.count("sluice.worker.retried", s.queue(), null, null);
+      metrics.count("sluice.worker.retried");
       nak(d.msg, nak.delay());
       if (s.outcomes() != null) {
         tell(d, l -> l.retrying(settled(d), nak.delay(), failure));
@@ -215,7 +215,7 @@ final class Settler {
       tell(d, l -> l.deadLettered(settled(d), reason, error));
     }
     deadLettered.incrementAndGet();
-    metrics.count("sluice.worker.dead_lettered", s.queue(), "reason", reason.code());
+    metrics.count("sluice.worker.dead.lettered", "reason", reason.code());
     if (fitted.reduced()) {
       LOG.warn(
           "dead-lettered stream seq {} ({}) as a reduced record: {} headers dropped {}, payload {}:"
