@@ -68,6 +68,61 @@ class HiddenRulesTest {
   }
 
   @Test
+  void whileACircuitIsOpenTheReconcilerDoesNotLogABurnOfNothingEveryAudit() throws Exception {
+    String q = NATS.uniqueName("q");
+    Logger reconciler = (Logger) LoggerFactory.getLogger("dev.sluice.internal.credit.Reconciler");
+    ListAppender<ILoggingEvent> events = new ListAppender<>();
+    events.start();
+    Level before = reconciler.getLevel();
+    reconciler.setLevel(Level.DEBUG);
+    reconciler.addAppender(events);
+    try (Connection nc = NATS.server().connect()) {
+      Sluice.using(nc).provision(QueueSpec.of(q));
+      try (Worker w =
+          Queues.quickWorker(nc, q)
+              .deadLetter(DeadLetterPolicy.builder().maxAttempts(50).maxDeliveries(60).build())
+              .circuitBreaker(
+                  CircuitBreakerPolicy.builder()
+                      .failures(3)
+                      .window(5)
+                      .delay(Duration.ofSeconds(30))
+                      .build())
+              .handle(
+                  JOB,
+                  (s, ctx) -> {
+                    throw new IllegalStateException("downstream is down");
+                  })
+              .start()) {
+        // Published without credits: a backlog above the window (0 while the circuit is open)
+        // that no burn can reduce.
+        for (int i = 0; i < 10; i++) {
+          Queues.rawPublish(nc, q, Queues.goodHeaders(1), ("m" + i).getBytes());
+        }
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> w.health().state() == Health.State.CIRCUIT_OPEN);
+        // Several audits with the circuit open: each sees the surplus and can burn nothing.
+        await()
+            .atMost(Duration.ofSeconds(15))
+            .until(
+                () ->
+                    events.list.stream()
+                            .filter(e -> e.getFormattedMessage().contains("burned 0 credits"))
+                            .count()
+                        >= 4);
+      }
+    } finally {
+      reconciler.detachAppender(events);
+      reconciler.setLevel(before);
+    }
+    assertThat(events.list)
+        .filteredOn(
+            e -> e.getFormattedMessage().contains("burned 0 credits, announced a debt of 0"))
+        .isNotEmpty()
+        .allSatisfy(e -> assertThat(e.getLevel()).isEqualTo(Level.DEBUG));
+  }
+
+  @Test
   void theFirstSendOnAFreshQueueWithoutStandingBufferDoesNotWaitForTwoAudits() throws Exception {
     String q = NATS.uniqueName("q");
     // A long audit interval makes the difference plain: the first audit runs half an interval
