@@ -153,6 +153,8 @@ public final class SluiceCli implements Callable<Integer> {
   static CommandLine commandLine(Terminal terminal) {
     CommandLine cl = new CommandLine(new SluiceCli(terminal));
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    // Help fills the terminal's width (picocli asks the terminal) instead of 80 columns.
+    cl.setUsageHelpAutoWidth(true);
     cl.setParameterExceptionHandler(
         (ex, args) -> {
           CommandLine c = ex.getCommandLine();

@@ -80,7 +80,7 @@ final class Table {
     }
     String plain = sb.toString().stripTrailing();
     if (maxWidth > 0 && plain.length() > maxWidth) {
-      plain = plain.substring(0, maxWidth);
+      plain = plain.substring(0, maxWidth).stripTrailing();
     }
     String ansi =
         colourCells && colourStart >= 0 && colourEnd <= plain.length()
