@@ -45,18 +45,24 @@ final class StatusCommand extends BaseCommand {
     return states.stream().anyMatch(st -> QueueState.unhealthy(st.health(stuckAfterMs)));
   }
 
+  /** The {@code status --json} document (also the console's {@code GET /api/queues}). */
+  static Map<String, Object> document(
+      List<QueueState> states, long stuckAfterMs, Connect.Session s) {
+    Map<String, Object> m = Json.obj();
+    m.put("server", s.url());
+    m.put("time_unix_ms", System.currentTimeMillis());
+    List<Object> qs = new ArrayList<>();
+    for (QueueState st : states) {
+      qs.add(st.statusJson(stuckAfterMs));
+    }
+    m.put("queues", qs);
+    return m;
+  }
+
   static void render(
       List<QueueState> states, long stuckAfterMs, boolean json, Connect.Session s, BaseCommand c) {
     if (json) {
-      Map<String, Object> m = Json.obj();
-      m.put("server", s.url());
-      m.put("time_unix_ms", System.currentTimeMillis());
-      List<Object> qs = new ArrayList<>();
-      for (QueueState st : states) {
-        qs.add(st.statusJson(stuckAfterMs));
-      }
-      m.put("queues", qs);
-      c.printJson(m);
+      c.printJson(document(states, stuckAfterMs, s));
       return;
     }
     if (states.isEmpty()) {
