@@ -57,6 +57,9 @@ final class Api {
           return backend.queues();
         case "history":
           return historyJson();
+        case "dlq":
+          return backend.deadLetters(
+              null, query.get("reason"), query.get("type"), intParam(query, "limit", 1000));
         case "events":
           hub.serve(ex);
           return null;
