@@ -51,8 +51,7 @@ function banner() {
   } else if (!store.connected) {
     b.hidden = false;
     b.className = '';
-    b.textContent = 'NATS at ' + (store.server || '?') + ' is unreachable: ' + (store.error || 'reconnecting')
-      + '. The console reconnects by itself; the figures below are the last known.';
+    b.textContent = 'NATS is unreachable: ' + (store.error || 'reconnecting…') + ' The figures below are the last known.';
   } else if (store.error) {
     b.hidden = false;
     b.className = 'warn';

@@ -10,7 +10,7 @@ const LABELS = { backlog: 'backlog', window: 'window', credits_available: 'credi
 
 /** The two charts of a queue: backlog against its window, and throughput. */
 export const BACKLOG = { title: 'Backlog against window', keys: ['backlog', 'window', 'credits_available'] };
-export const THROUGHPUT = { title: 'Throughput (msg/s, as the workers report)', keys: ['service_rate'] };
+export const THROUGHPUT = { title: 'Throughput (msg/s)', keys: ['service_rate'] };
 
 /**
  * A line chart of some series of a queue's history ({t: [unix s], backlog: [...], ...}) in el.

@@ -52,13 +52,18 @@ final class History {
   }
 
   /**
-   * Every queue's samples, oldest first, in columns: {@code {queue: {"t": [...], "backlog": [...],
-   * ...}}}; a value the server did not report (NaN) is null.
+   * Every queue's samples, oldest first, in columns: {@code {queue: {"t": [unix ms], "backlog":
+   * [...], ...}}}; a value the server did not report (NaN) is null.
    */
-  synchronized Map<String, Map<String, List<Double>>> columns() {
-    Map<String, Map<String, List<Double>>> out = new LinkedHashMap<>();
+  synchronized Map<String, Map<String, List<Number>>> columns() {
+    Map<String, Map<String, List<Number>>> out = new LinkedHashMap<>();
     rings.forEach((q, r) -> out.put(q, r.columns()));
     return out;
+  }
+
+  /** A whole value as a long (JSON {@code 3}, not {@code 3.0}), as the CLI's documents write it. */
+  private static Number whole(double v) {
+    return v == Math.rint(v) && Math.abs(v) < 1e15 ? (Number) (long) v : (Number) v;
   }
 
   private static final class Ring {
@@ -79,9 +84,9 @@ final class History {
       size = Math.min(size + 1, times.length);
     }
 
-    Map<String, List<Double>> columns() {
-      Map<String, List<Double>> c = new LinkedHashMap<>();
-      List<Double> t = new ArrayList<>(size);
+    Map<String, List<Number>> columns() {
+      Map<String, List<Number>> c = new LinkedHashMap<>();
+      List<Number> t = new ArrayList<>(size);
       c.put("t", t);
       for (String s : SERIES) {
         c.put(s, new ArrayList<>(size));
@@ -89,10 +94,10 @@ final class History {
       int start = (next - size + times.length) % times.length;
       for (int i = 0; i < size; i++) {
         int k = (start + i) % times.length;
-        t.add((double) times[k]);
+        t.add(times[k]);
         for (int j = 0; j < SERIES.size(); j++) {
           double v = values[k][j];
-          c.get(SERIES.get(j)).add(Double.isNaN(v) ? null : v);
+          c.get(SERIES.get(j)).add(Double.isNaN(v) ? null : whole(v));
         }
       }
       return c;
