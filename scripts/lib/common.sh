@@ -12,6 +12,15 @@ ensure_java_tools() {
   fi
 }
 
+# Makes sure headless Chromium and its driver are present (the console's browser test drives
+# /usr/bin/chromedriver), installing Debian's packages when they are not.
+ensure_browser() {
+  [[ -x /usr/bin/chromedriver && -x /usr/lib/chromium/chromium ]] && return 0
+  echo "installing chromium chromium-driver (the console's browser test)" >&2
+  local sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
+}
+
 # Builds the given Maven modules (and what they need) unless their jars are newer than the sources.
 build_modules() {
   mvn -B -q -ntp -DskipTests -Dspotless.check.skip=true install -pl "$1" -am >&2

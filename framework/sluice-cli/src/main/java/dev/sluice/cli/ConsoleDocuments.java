@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The console's {@link Backend}: the same functions the commands print with {@code --json}, on one
@@ -150,16 +151,17 @@ final class ConsoleDocuments implements Backend {
           400, ExitCodes.USAGE, "seq replays one record: send it without reason, type or all");
     }
     int max = limit == null ? Integer.MAX_VALUE : Math.max(1, limit);
-    Map<String, Object>[] doc = new Map[1];
+    AtomicReference<Map<String, Object>> doc = new AtomicReference<>();
     String json =
         call(
             () -> {
-              doc[0] =
-                  DlqActions.replay(s, queue, seq, DlqCommand.reason(reason), type, max, dryRun);
-              return doc[0];
+              doc.set(
+                  DlqActions.replay(s, queue, seq, DlqCommand.reason(reason), type, max, dryRun));
+              return doc.get();
             });
-    if (doc[0].get("error") != null) {
-      throw new ApiException(409, ExitCodes.FINDING, (String) doc[0].get("error"), json);
+    Object failure = doc.get().get("error");
+    if (failure != null) {
+      throw new ApiException(409, ExitCodes.FINDING, failure.toString(), json);
     }
     return json;
   }

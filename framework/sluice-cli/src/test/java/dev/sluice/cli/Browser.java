@@ -51,9 +51,12 @@ final class Browser {
 
   /** Saves a screenshot of the page as {@code target/console-screenshots/NAME.png}. */
   static void screenshot(WebDriver browser, String name) throws IOException {
+    screenshot(browser, Path.of("target", "console-screenshots", name + ".png"));
+  }
+
+  static void screenshot(WebDriver browser, Path file) throws IOException {
     File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
-    Path dir = Path.of("target", "console-screenshots");
-    Files.createDirectories(dir);
-    Files.copy(shot.toPath(), dir.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    Files.copy(shot.toPath(), file, StandardCopyOption.REPLACE_EXISTING);
   }
 }

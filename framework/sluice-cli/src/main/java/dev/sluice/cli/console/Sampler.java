@@ -71,7 +71,7 @@ final class Sampler implements AutoCloseable {
       }
       wasConnected = true;
     } catch (ApiException e) {
-      event.put("connected", backend.connected() && e.exitCode() != 3);
+      event.put("connected", backend.connected());
       event.put("error", e.getMessage());
       if (wasConnected) {
         log.warn("cannot read {}: {}", backend.server(), e.getMessage());
