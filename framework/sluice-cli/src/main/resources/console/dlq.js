@@ -25,7 +25,7 @@ export function render(view, params, store) {
     h('h1', {}, 'Dead letters', queue ? ' of ' + queue : ' of every queue'),
     queue ? h('p', {}, h('a', { href: '#/queue/' + encodeURIComponent(queue) }, 'Queue ' + queue), ' · ', h('a', { href: '#/dlq' }, 'Every queue')) : null,
     h('div', { class: 'toolbar' }, reason, type, h('button', { id: 'filter', onclick: applyFilter }, 'Filter'), replayAll, purge, readOnly),
-    result, list, detail);
+    result, detail, list);
   let shown = [];
   let lastCount = null;
   let selected = null;
@@ -77,7 +77,8 @@ export function render(view, params, store) {
         h('h3', {}, 'Error'), h('pre', { class: 'error' }, show(d.error)),
         h('h3', {}, 'Headers'), table([{ label: 'Header' }, { label: 'Value' }],
           Object.entries(d.headers).map(([k, v]) => row([{}, {}], [k, Array.isArray(v) ? v.join(', ') : v]))),
-        h('h3', {}, 'Payload (' + d.size + ' bytes, ' + d.payload_encoding + ')'), h('pre', { id: 'payload' }, d.payload));
+        h('h3', {}, 'Payload (' + d.size + ' bytes, ' + d.payload_encoding + ')'), h('pre', { id: 'payload' }, d.payload),
+        h('p', {}, h('button', { onclick: () => { selected = null; fill(detail); load(); } }, 'Close')));
     } catch (e) {
       fill(detail, h('p', { class: 'error-text' }, e.message));
     }

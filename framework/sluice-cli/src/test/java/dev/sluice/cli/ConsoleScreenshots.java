@@ -27,6 +27,15 @@ public final class ConsoleScreenshots {
         .until(() -> condition.test(b));
   }
 
+  private static boolean click(WebDriver d, String css) {
+    List<WebElement> found = d.findElements(By.cssSelector(css));
+    if (found.isEmpty()) {
+      return false;
+    }
+    found.get(0).click();
+    return true;
+  }
+
   public static void main(String[] args) throws Exception {
     if (args.length != 3) {
       System.err.println("usage: ConsoleScreenshots CONSOLE_URL QUEUE OUT_DIR");
@@ -48,16 +57,16 @@ public final class ConsoleScreenshots {
 
       b.get(url + "#/dlq/" + q);
       until(b, d -> !d.findElements(By.cssSelector("#dlq-table, #dlq-empty")).isEmpty());
-      List<WebElement> show = b.findElements(By.cssSelector("#dlq-table button.show"));
-      if (!show.isEmpty()) {
-        show.get(0).click();
-        until(b, d -> !d.findElements(By.id("payload")).isEmpty());
-      }
       Browser.screenshot(b, out.resolve("console-dead-letters.png"));
+      if (!b.findElements(By.cssSelector("#dlq-table button.show")).isEmpty()) {
+        // The list redraws when the dead-letter count changes: click what is there now.
+        until(b, d -> click(d, "#dlq-table button.show"));
+        until(b, d -> !d.findElements(By.id("payload")).isEmpty());
+        Browser.screenshot(b, out.resolve("console-dead-letter.png"));
+      }
 
-      List<WebElement> ids = b.findElements(By.cssSelector("#dlq-table a[href^='#/message/']"));
-      if (!ids.isEmpty()) {
-        ids.get(0).click();
+      if (!b.findElements(By.cssSelector("#dlq-table a[href^='#/message/']")).isEmpty()) {
+        until(b, d -> click(d, "#dlq-table a[href^='#/message/']"));
         until(b, d -> !d.findElements(By.id("trace-id")).isEmpty());
         Browser.screenshot(b, out.resolve("console-message.png"));
       }
