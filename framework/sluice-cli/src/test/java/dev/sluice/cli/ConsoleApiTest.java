@@ -191,6 +191,13 @@ class ConsoleApiTest {
       assertThat(missing.status()).isEqualTo(404);
       assertThat(still(missing.json())).isEqualTo(cli("status", "nosuchqueue", "--json"));
       assertThat(missing.json().get("exit_code").asInt()).isEqualTo(ExitCodes.NOT_FOUND);
+      assertThat(post(c, "/api/queues/" + q, "{}", WRITE).status()).isEqualTo(404);
+      assertThat(get(c, "/api/nothing").json().get("error").asText()).contains("no such API route");
+      HttpResponse<String> delete =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(c.url() + "api/queues/" + q)).DELETE().build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(delete.statusCode()).isEqualTo(405);
       Answer badReason = get(c, "/api/queues/" + q + "/dlq?reason=nope");
       assertThat(badReason.status()).isEqualTo(400);
       assertThat(badReason.json().get("error").asText()).contains("max-attempts");

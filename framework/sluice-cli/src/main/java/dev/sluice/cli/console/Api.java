@@ -75,7 +75,7 @@ final class Api {
       if (p.size() == 3 && get) {
         return backend.queue(q);
       }
-      String what = p.get(3);
+      String what = p.size() > 3 ? p.get(3) : "";
       if (p.size() == 4 && get) {
         switch (what) {
           case "workers":
