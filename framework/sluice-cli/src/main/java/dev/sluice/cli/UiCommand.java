@@ -23,6 +23,7 @@ final class UiCommand implements Callable<Integer> {
   @Option(
       names = {"-p", "--port"},
       defaultValue = "8740",
+      paramLabel = "N",
       description = "HTTP port (default ${DEFAULT-VALUE}; 0 picks a free one).")
   int port;
 
@@ -42,6 +43,7 @@ final class UiCommand implements Callable<Integer> {
 
   @Option(
       names = "--sample-interval",
+      paramLabel = "D",
       defaultValue = "1500ms",
       converter = SluiceCli.DurationConverter.class,
       description = "How often the console reads every queue (default ${DEFAULT-VALUE}).")
@@ -49,6 +51,7 @@ final class UiCommand implements Callable<Integer> {
 
   @Option(
       names = "--history",
+      paramLabel = "D",
       defaultValue = "10m",
       converter = SluiceCli.DurationConverter.class,
       description = "How much sampled history to keep for the charts (default ${DEFAULT-VALUE}).")
@@ -56,6 +59,7 @@ final class UiCommand implements Callable<Integer> {
 
   @Option(
       names = "--stuck-after",
+      paramLabel = "D",
       defaultValue = "30s",
       converter = SluiceCli.DurationConverter.class,
       description = "As for status (default ${DEFAULT-VALUE}).")
