@@ -29,6 +29,7 @@ export function render(view, params, store) {
   let shown = [];
   let lastCount = null;
   let selected = null;
+  let lastKey = null;
 
   function applyFilter() {
     const p = new URLSearchParams();
@@ -49,6 +50,10 @@ export function render(view, params, store) {
     const base = queue ? qpath(queue) + '/dlq' : '/api/dlq';
     try {
       const doc = await get(base + (p.toString() ? '?' + p : ''));
+      // Redraw only when the records changed, so that a click is not lost to a redraw.
+      const key = JSON.stringify(doc.dead_letters) + '|' + selected;
+      if (key === lastKey && list.querySelector('table, p')) return;
+      lastKey = key;
       shown = doc.dead_letters;
       const now = Date.now();
       fill(list, shown.length === 0 ? h('p', { class: 'muted', id: 'dlq-empty' }, 'No dead letters match.')

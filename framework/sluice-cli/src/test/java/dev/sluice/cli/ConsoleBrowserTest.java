@@ -78,6 +78,18 @@ class ConsoleBrowserTest {
             () -> assertThat(browser.findElement(By.cssSelector(css)).getText()).contains(text));
   }
 
+  /** Clicks the element once it is there (the page may redraw it meanwhile). */
+  static void click(String css) {
+    await()
+        .atMost(WAIT)
+        .ignoreExceptions()
+        .until(
+            () -> {
+              browser.findElement(By.cssSelector(css)).click();
+              return true;
+            });
+  }
+
   @Test
   void overviewChartsDeadLetterBrowseAndReplay() throws Exception {
     String q = NATS.uniqueName("orders");
@@ -133,21 +145,25 @@ class ConsoleBrowserTest {
             .atMost(WAIT)
             .ignoreExceptions()
             .until(() -> browser.findElements(By.cssSelector("#dlq-table tbody tr")).size() == 2);
-        WebElement first = browser.findElements(By.cssSelector("#dlq-table tbody tr")).get(0);
-        assertThat(first.getText()).contains("max-attempts", "payment service refused");
-        first.findElement(By.cssSelector("button.show")).click();
+        awaitText("#dlq-table tbody tr", "max-attempts");
+        awaitText("#dlq-table tbody tr", "payment service refused");
+        String seq =
+            await()
+                .atMost(WAIT)
+                .ignoreExceptions()
+                .until(
+                    () ->
+                        browser
+                            .findElements(By.cssSelector("#dlq-table tbody tr"))
+                            .get(0)
+                            .getAttribute("data-seq"),
+                    v -> v != null);
+        click("#dlq-table tr[data-seq='" + seq + "'] button.show");
         awaitText("#payload", "\"order\"");
         awaitText("#dlq-detail", "Sluice-Dlq-Reason");
         Browser.screenshot(browser, "dead-letters");
 
-        String seq =
-            browser
-                .findElements(By.cssSelector("#dlq-table tbody tr"))
-                .get(0)
-                .getAttribute("data-seq");
-        browser
-            .findElement(By.cssSelector("#dlq-table tr[data-seq='" + seq + "'] button.replay"))
-            .click();
+        click("#dlq-table tr[data-seq='" + seq + "'] button.replay");
         awaitText("#dlq-result", "Replayed dead letter " + seq);
         await().atMost(WAIT).until(() -> done.size() == 1);
         await()
@@ -156,9 +172,19 @@ class ConsoleBrowserTest {
             .until(() -> browser.findElements(By.cssSelector("#dlq-table tbody tr")).size() == 1);
 
         // The message page of the remaining dead letter: its trace id.
-        WebElement link = find("#dlq-table tbody tr a[href^='#/message/']");
-        String msgId = link.getText();
-        link.click();
+        String msgId =
+            await()
+                .atMost(WAIT)
+                .ignoreExceptions()
+                .until(
+                    () -> {
+                      WebElement link =
+                          browser.findElement(By.cssSelector("#dlq-table a[href^='#/message/']"));
+                      String text = link.getText();
+                      link.click();
+                      return text;
+                    },
+                    t -> !t.isEmpty());
         awaitText("h1", msgId);
         find("#trace-id");
         awaitText(".card", "payment service refused");
@@ -168,7 +194,7 @@ class ConsoleBrowserTest {
   }
 
   @Test
-  void aBannerSaysWhenNatsGoesAwayAndThePageRecovers() throws Exception {
+  void aBannerSaysWhenNatsGoesAwayAndThePageRecoversAndReadOnlyOffersNoRepair() throws Exception {
     Path dir = Files.createTempDirectory("sluice-console-nats-");
     NatsServer nats =
         NatsServer.create("n1", NatsServer.freePort(), dir, List.of(), List.of()).start();
@@ -190,6 +216,12 @@ class ConsoleBrowserTest {
       nats.start();
       await().atMost(WAIT).until(() -> !browser.findElement(By.id("banner")).isDisplayed());
       find("#queues-table tr[data-queue='bannerq']");
+
+      // Read-only (no --allow-writes): the dead-letter page says so and offers no repair.
+      browser.get(console.url() + "#/dlq/bannerq");
+      awaitText(".toolbar", "Read-only: start sluice ui with --allow-writes");
+      assertThat(browser.findElement(By.id("purge")).isEnabled()).isFalse();
+      assertThat(browser.findElement(By.id("mode")).getText()).isEqualTo("read-only");
     } finally {
       nats.close();
     }
