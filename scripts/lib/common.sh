@@ -88,6 +88,13 @@ ensure_rust() {
   exit 1
 }
 
+# Makes sure headless Chromium and its driver are present (the console's browser test drives
+# /usr/bin/chromedriver), installing Debian's packages when they are not.
+ensure_browser() {
+  [[ -x /usr/bin/chromedriver && -x /usr/lib/chromium/chromium ]] && return 0
+  apt_install chromium chromium-driver
+}
+
 # Builds the given Maven modules (and what they need) into their target/ directories; nothing is
 # installed into ~/.m2, so other checkouts on the same machine keep their own artifacts.
 build_modules() {

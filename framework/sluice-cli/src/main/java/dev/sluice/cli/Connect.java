@@ -38,12 +38,24 @@ final class Connect {
 
   /** An open session; close it when the command ends. */
   Session open() {
+    return open(false);
+  }
+
+  /**
+   * An open session. With {@code reconnect} (the console, which outlives server restarts) the
+   * connection reconnects forever after it was first established; a command fails fast instead.
+   */
+  Session open(boolean reconnect) {
     Options.Builder b =
         new Options.Builder()
             .servers(serverUrls(o.server))
-            .connectionName("sluice-cli")
-            .noReconnect()
+            .connectionName(reconnect ? "sluice-console" : "sluice-cli")
             .connectionTimeout(o.timeout);
+    if (reconnect) {
+      b.maxReconnects(-1).reconnectWait(java.time.Duration.ofSeconds(1));
+    } else {
+      b.noReconnect();
+    }
     if (o.user != null) {
       b.userInfo(o.user, o.password == null ? "" : o.password);
     } else if (o.password != null) {

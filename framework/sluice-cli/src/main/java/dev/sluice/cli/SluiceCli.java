@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
       ExplainCommand.class,
       TopCommand.class,
       PermissionsCommand.class,
+      UiCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {

@@ -45,6 +45,20 @@ final class StatusCommand extends BaseCommand {
     return states.stream().anyMatch(st -> QueueState.unhealthy(st.health(stuckAfterMs)));
   }
 
+  /** The {@code status --json} document (also the console's {@code GET /api/queues}). */
+  static Map<String, Object> document(
+      List<QueueState> states, long stuckAfterMs, Connect.Session s) {
+    Map<String, Object> m = Json.obj();
+    m.put("server", s.url());
+    m.put("time_unix_ms", System.currentTimeMillis());
+    List<Object> qs = new ArrayList<>();
+    for (QueueState st : states) {
+      qs.add(st.statusJson(stuckAfterMs));
+    }
+    m.put("queues", qs);
+    return m;
+  }
+
   /**
    * Prints the status of {@code states}: JSON, or a table whose health column is coloured when
    * {@code term} allows it, each line cut to the terminal's width when {@code fit} is set.
@@ -58,15 +72,7 @@ final class StatusCommand extends BaseCommand {
       Terminal term,
       boolean fit) {
     if (json) {
-      Map<String, Object> m = Json.obj();
-      m.put("server", s.url());
-      m.put("time_unix_ms", System.currentTimeMillis());
-      List<Object> qs = new ArrayList<>();
-      for (QueueState st : states) {
-        qs.add(st.statusJson(stuckAfterMs));
-      }
-      m.put("queues", qs);
-      c.printJson(m);
+      c.printJson(document(states, stuckAfterMs, s));
       return;
     }
     if (states.isEmpty()) {
