@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.sluice.spi.Codec;
 import java.io.IOException;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * A {@link Codec} that writes and reads JSON with Jackson: records, POJOs and generic types, at one
@@ -26,13 +27,14 @@ import java.util.Objects;
  * producer.send(OutgoingMessage.of(ORDER, new Order("ord-1", List.of())));
  * }</pre>
  *
- * <p>Decoding follows protobuf's rules for schema evolution: fields the Java type does not know are
- * ignored (a producer may add a field without a new version), a missing field reads as null (or 0
- * for a primitive component that is absent); {@code null} for a primitive, a JSON {@code null}
- * payload, a value of the wrong shape and text after the JSON value are errors. Bytes that fail to
- * decode throw a {@link JsonDecodeException} that names the type, the field path and the position,
- * so the worker dead-letters the message with reason {@code decode-error} and that text as its
- * error, without retrying it. Pass your own {@link ObjectMapper} to change any of this.
+ * <p>Decoding ignores fields the Java type does not know, as protobuf does (a producer may add a
+ * field without a new version), and reads a missing object field as null. A primitive field that is
+ * missing or null, a JSON {@code null} payload, a value of the wrong shape and text after the JSON
+ * value are errors (declare {@code Integer} rather than {@code int} for a field that may be
+ * absent). Bytes that fail to decode throw a {@link JsonDecodeException} that names the type, the
+ * field path and the position, so the worker dead-letters the message with reason {@code
+ * decode-error} and that text as its error, without retrying it. Pass your own {@link ObjectMapper}
+ * to change any of this.
  *
  * <p>Encoding throws {@link IllegalArgumentException} for a value Jackson cannot write (the send
  * then fails before anything is published).
@@ -193,13 +195,17 @@ public final class JsonCodec<T> implements Codec<T> {
     return p.toString();
   }
 
+  /** Jackson's message, first line only, without the note on the redacted source. */
   private static String firstLine(String message) {
     if (message == null) {
       return "malformed JSON";
     }
     int nl = message.indexOf('\n');
-    return nl < 0 ? message : message.substring(0, nl);
+    String line = nl < 0 ? message : message.substring(0, nl);
+    return REDACTED_SOURCE.matcher(line).replaceAll("[");
   }
+
+  private static final Pattern REDACTED_SOURCE = Pattern.compile("\\[Source: [^;\\]]*; ");
 
   @Override
   public String toString() {

@@ -87,16 +87,11 @@ class JsonCodecQueueTest {
         assertThat(records)
             .allSatisfy(r -> assertThat(r.reason()).contains(DeadLetterReason.DECODE_ERROR))
             .allSatisfy(r -> assertThat(r.attempts()).hasValue(1));
-        assertThat(records.get(0).error())
-            .hasValueSatisfying(
-                e ->
-                    assertThat(e)
-                        .contains("acme.Order v1")
-                        .contains("$.items[0].quantity")
-                        .contains("\"two\""));
-        assertThat(records.get(1).error())
-            .hasValueSatisfying(
-                e -> assertThat(e).contains("acme.Order v1").contains("end-of-input"));
+        assertThat(records)
+            .extracting(r -> r.error().orElse(""))
+            .allSatisfy(e -> assertThat(e).contains("acme.Order v1").doesNotContain("Source"))
+            .anySatisfy(e -> assertThat(e).contains("$.items[0].quantity").contains("\"two\""))
+            .anySatisfy(e -> assertThat(e).contains("end-of-input").contains("at $.items"));
         assertThat(received).isEmpty();
         assertThat(worker.deadLetteredCount()).isEqualTo(2);
       }

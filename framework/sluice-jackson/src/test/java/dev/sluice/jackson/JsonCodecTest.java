@@ -84,9 +84,12 @@ class JsonCodecTest {
         .hasMessageStartingWith("shop.Item v2 (dev.sluice.jackson.JsonCodecTest$Item): ")
         .hasMessageContaining("at $.quantity")
         .hasMessageContaining("(line 1, column");
-    assertThatThrownBy(() -> codec.decode(utf8("{\"sku\":\"A\"} trailing")))
+    assertThatThrownBy(() -> codec.decode(utf8("{\"sku\":\"A\",\"quantity\":1} trailing")))
         .isInstanceOf(JsonDecodeException.class)
-        .hasMessageContaining("Trailing token");
+        .hasMessageContaining("Unrecognized token 'trailing'");
+    assertThatThrownBy(() -> codec.decode(utf8("{\"sku\":\"A\"}")))
+        .isInstanceOf(JsonDecodeException.class)
+        .hasMessageContaining("at $.quantity");
     assertThatThrownBy(() -> codec.decode(utf8("null")))
         .isInstanceOf(JsonDecodeException.class)
         .hasMessageEndingWith("the payload is empty or JSON null");
