@@ -8,12 +8,17 @@ import io.nats.client.Options;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.pem.PemSslStoreBundle;
+import org.springframework.boot.ssl.pem.PemSslStoreDetails;
 
 /**
  * Opens the NATS connection that {@code sluice.*} describes: servers, user and password, token,
- * credentials file or NKey seed file. A service reconnects for ever once it has connected; the
- * first connection must succeed within {@code sluice.timeout}, or the application fails to start
- * with a message that says which property to set.
+ * credentials file, NKey seed file, TLS client certificate and CA. A service reconnects for ever
+ * once it has connected; the first connection must succeed within {@code sluice.timeout}, or the
+ * application fails to start with a message that says which property to set.
  */
 final class SluiceConnections {
   private SluiceConnections() {}
@@ -24,8 +29,9 @@ final class SluiceConnections {
             .servers(p.getServer().split(","))
             .connectionName(p.getConnectionName())
             .connectionTimeout(p.getTimeout())
-            .maxReconnects(-1)
-            .errorListener(new QuietPullErrorListener());
+            .maxReconnects(-1);
+    ConnectErrors errors = new ConnectErrors();
+    b.errorListener(new QuietPullErrorListener(errors));
     if (p.getUser() != null) {
       b.userInfo(p.getUser(), p.getPassword() == null ? "" : p.getPassword());
     } else if (p.getPassword() != null) {
@@ -42,6 +48,9 @@ final class SluiceConnections {
       requireFile("sluice.nkey", p.getNkey());
       b.authHandler(Nats.staticCredentials(null, readSeed(p.getNkey())));
     }
+    if (p.getTlscert() != null || p.getTlskey() != null || p.getTlsca() != null) {
+      b.sslContext(sslContext(p));
+    }
     try {
       return Nats.connect(b.build());
     } catch (AuthenticationException e) {
@@ -53,7 +62,19 @@ final class SluiceConnections {
               + "): check sluice.user/sluice.password, sluice.token, sluice.creds or sluice.nkey",
           e);
     } catch (IOException e) {
-      String why = e.getMessage() == null ? "" : " (" + e.getMessage() + ")";
+      Exception reported = errors.lastException.get();
+      if (reported != null && causedBy(reported, SSLException.class)) {
+        throw new IllegalStateException(
+            "TLS handshake with "
+                + p.getServer()
+                + " failed ("
+                + rootMessage(reported)
+                + "): check sluice.tlsca (the CA that signed the server's certificate) and"
+                + " sluice.tlscert/sluice.tlskey",
+            e);
+      }
+      String detail = errors.lastError.get() != null ? errors.lastError.get() : e.getMessage();
+      String why = detail == null ? "" : " (" + detail.trim() + ")";
       boolean auth = why.toLowerCase().contains("authoriz");
       throw new IllegalStateException(
           (auth ? "authorization failed on " : "cannot connect to ")
@@ -68,6 +89,52 @@ final class SluiceConnections {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while connecting to " + p.getServer(), e);
     }
+  }
+
+  /** Spring Boot's PEM support reads the files (PKCS#1, PKCS#8 and EC keys alike). */
+  private static SSLContext sslContext(SluiceProperties p) {
+    if ((p.getTlscert() == null) != (p.getTlskey() == null)) {
+      throw new IllegalStateException("sluice.tlscert and sluice.tlskey go together: set both");
+    }
+    PemSslStoreDetails keyStore = null;
+    if (p.getTlscert() != null) {
+      requireFile("sluice.tlscert", p.getTlscert());
+      requireFile("sluice.tlskey", p.getTlskey());
+      keyStore =
+          PemSslStoreDetails.forCertificate(uri(p.getTlscert())).withPrivateKey(uri(p.getTlskey()));
+    }
+    PemSslStoreDetails trustStore = null;
+    if (p.getTlsca() != null) {
+      requireFile("sluice.tlsca", p.getTlsca());
+      trustStore = PemSslStoreDetails.forCertificate(uri(p.getTlsca()));
+    }
+    try {
+      return SslBundle.of(new PemSslStoreBundle(keyStore, trustStore)).createSslContext();
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(
+          "cannot set up TLS from sluice.tlscert/sluice.tlskey/sluice.tlsca: " + e.getMessage(), e);
+    }
+  }
+
+  private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (type.isInstance(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c.getMessage();
+  }
+
+  private static String uri(String file) {
+    return Path.of(file).toAbsolutePath().toUri().toString();
   }
 
   private static void requireFile(String property, String file) {

@@ -30,6 +30,15 @@ public class SluiceProperties {
   /** NKey seed file. */
   private String nkey;
 
+  /** Client certificate (PEM) for TLS client authentication. */
+  private String tlscert;
+
+  /** Client private key (PEM) for tlscert. */
+  private String tlskey;
+
+  /** CA certificate(s) (PEM) to verify the server with. */
+  private String tlsca;
+
   /** Connect timeout. */
   private Duration timeout = Duration.ofSeconds(5);
 
@@ -89,6 +98,30 @@ public class SluiceProperties {
 
   public void setNkey(String nkey) {
     this.nkey = nkey;
+  }
+
+  public String getTlscert() {
+    return tlscert;
+  }
+
+  public void setTlscert(String tlscert) {
+    this.tlscert = tlscert;
+  }
+
+  public String getTlskey() {
+    return tlskey;
+  }
+
+  public void setTlskey(String tlskey) {
+    this.tlskey = tlskey;
+  }
+
+  public String getTlsca() {
+    return tlsca;
+  }
+
+  public void setTlsca(String tlsca) {
+    this.tlsca = tlsca;
   }
 
   public Duration getTimeout() {
