@@ -26,14 +26,21 @@ record ListenerMethod(
         (params.length == 1 || (params.length == 2 && params[1] == MessageContext.class))
             && params[0] != MessageContext.class;
     if (!ok) {
-      throw new IllegalStateException(
+      throw new SluiceStartupException(
           "@SluiceListener method "
               + describe(method)
-              + " must take (Payload) or (Payload, MessageContext)");
+              + " has parameters "
+              + java.util.Arrays.stream(params)
+                  .map(Class::getSimpleName)
+                  .collect(java.util.stream.Collectors.joining(", ", "(", ")")),
+          "it must take (Payload) or (Payload, MessageContext)",
+          null);
     }
     if (queue == null || queue.isBlank()) {
-      throw new IllegalStateException(
-          "@SluiceListener method " + describe(method) + " names no queue: set queue = \"...\"");
+      throw new SluiceStartupException(
+          "@SluiceListener method " + describe(method) + " names no queue",
+          "set queue = \"...\" (or a placeholder that resolves to a name)",
+          null);
     }
     ReflectionUtils.makeAccessible(method);
     return new ListenerMethod(

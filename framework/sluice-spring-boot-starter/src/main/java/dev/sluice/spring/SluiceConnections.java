@@ -21,6 +21,9 @@ import org.springframework.boot.ssl.pem.PemSslStoreDetails;
  * application fails to start with a message that says which property to set.
  */
 final class SluiceConnections {
+  private static final String CHECK_AUTH =
+      "check sluice.user/sluice.password, sluice.token, sluice.creds or sluice.nkey";
+
   private SluiceConnections() {}
 
   static Connection connect(SluiceProperties p) {
@@ -35,7 +38,8 @@ final class SluiceConnections {
     if (p.getUser() != null) {
       b.userInfo(p.getUser(), p.getPassword() == null ? "" : p.getPassword());
     } else if (p.getPassword() != null) {
-      throw new IllegalStateException("sluice.password is set without sluice.user: set both");
+      throw new SluiceStartupException(
+          "sluice.password is set without sluice.user", "set both, or neither", null);
     }
     if (p.getToken() != null) {
       b.token(p.getToken().toCharArray());
@@ -54,36 +58,26 @@ final class SluiceConnections {
     try {
       return Nats.connect(b.build());
     } catch (AuthenticationException e) {
-      throw new IllegalStateException(
-          "authorization failed on "
-              + p.getServer()
-              + " ("
-              + e.getMessage()
-              + "): check sluice.user/sluice.password, sluice.token, sluice.creds or sluice.nkey",
-          e);
+      throw new SluiceStartupException(
+          "authorization failed on " + p.getServer() + " (" + e.getMessage() + ")", CHECK_AUTH, e);
     } catch (IOException e) {
       Exception reported = errors.lastException.get();
       if (reported != null && causedBy(reported, SSLException.class)) {
-        throw new IllegalStateException(
-            "TLS handshake with "
-                + p.getServer()
-                + " failed ("
-                + rootMessage(reported)
-                + "): check sluice.tlsca (the CA that signed the server's certificate) and"
+        throw new SluiceStartupException(
+            "TLS handshake with " + p.getServer() + " failed (" + rootMessage(reported) + ")",
+            "check sluice.tlsca (the CA that signed the server's certificate) and"
                 + " sluice.tlscert/sluice.tlskey",
             e);
       }
       String detail = errors.lastError.get() != null ? errors.lastError.get() : e.getMessage();
       String why = detail == null ? "" : " (" + detail.trim() + ")";
       boolean auth = why.toLowerCase().contains("authoriz");
-      throw new IllegalStateException(
-          (auth ? "authorization failed on " : "cannot connect to ")
-              + p.getServer()
-              + why
-              + (auth
-                  ? ": check sluice.user/sluice.password, sluice.token, sluice.creds or sluice.nkey"
-                  : ": is nats-server running there? Set sluice.server (e.g."
-                      + " --sluice.server=nats://host:4222)"),
+      throw new SluiceStartupException(
+          (auth ? "authorization failed on " : "cannot connect to ") + p.getServer() + why,
+          auth
+              ? CHECK_AUTH
+              : "is nats-server running there? Set sluice.server (e.g."
+                  + " --sluice.server=nats://host:4222)",
           e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -94,7 +88,8 @@ final class SluiceConnections {
   /** Spring Boot's PEM support reads the files (PKCS#1, PKCS#8 and EC keys alike). */
   private static SSLContext sslContext(SluiceProperties p) {
     if ((p.getTlscert() == null) != (p.getTlskey() == null)) {
-      throw new IllegalStateException("sluice.tlscert and sluice.tlskey go together: set both");
+      throw new SluiceStartupException(
+          "sluice.tlscert and sluice.tlskey go together", "set both, or neither", null);
     }
     PemSslStoreDetails keyStore = null;
     if (p.getTlscert() != null) {
@@ -111,8 +106,12 @@ final class SluiceConnections {
     try {
       return SslBundle.of(new PemSslStoreBundle(keyStore, trustStore)).createSslContext();
     } catch (RuntimeException e) {
-      throw new IllegalStateException(
-          "cannot set up TLS from sluice.tlscert/sluice.tlskey/sluice.tlsca: " + e.getMessage(), e);
+      throw new SluiceStartupException(
+          "cannot set up TLS from sluice.tlscert/sluice.tlskey/sluice.tlsca ("
+              + e.getMessage()
+              + ")",
+          "check that they are PEM files: certificates, and an unencrypted private key",
+          e);
     }
   }
 
@@ -139,7 +138,10 @@ final class SluiceConnections {
 
   private static void requireFile(String property, String file) {
     if (!Files.isReadable(Path.of(file))) {
-      throw new IllegalStateException(property + "=" + file + ": no such readable file");
+      throw new SluiceStartupException(
+          property + "=" + file + ": no such readable file",
+          "set " + property + " to a file",
+          null);
     }
   }
 
