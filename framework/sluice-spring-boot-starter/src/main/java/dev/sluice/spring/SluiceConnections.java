@@ -69,7 +69,10 @@ final class SluiceConnections {
                 + " sluice.tlscert/sluice.tlskey",
             e);
       }
-      String detail = errors.lastError.get() != null ? errors.lastError.get() : e.getMessage();
+      String detail =
+          errors.lastError.get() != null
+              ? errors.lastError.get()
+              : reported != null ? reported.getMessage() : e.getMessage();
       String why = detail == null ? "" : " (" + detail.trim() + ")";
       boolean auth = why.toLowerCase().contains("authoriz");
       throw new SluiceStartupException(
