@@ -20,8 +20,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.boot.actuate.health.HealthIndicator;
 import org.springframework.boot.actuate.health.Status;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -70,6 +72,19 @@ class SluiceAutoConfigurationTest {
     @Bean
     MeterRegistry meterRegistry() {
       return new SimpleMeterRegistry();
+    }
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class NoRegistryApp {
+    @Bean
+    Shipping shipping() {
+      return new Shipping();
+    }
+
+    @Bean
+    Codec<String> noteCodec() {
+      return Codec.utf8("acme.Note", 1);
     }
   }
 
@@ -161,6 +176,43 @@ class SluiceAutoConfigurationTest {
       QueueInspection q = Sluice.using(nc).inspect(queue);
       assertThat(q.liveWorkers()).isEmpty();
     }
+  }
+
+  @Test
+  void healthIsDownOnceTheConnectionIsClosed() {
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(SluiceAutoConfiguration.class))
+        .withPropertyValues("sluice.server=" + NATS.server().url())
+        .run(
+            ctx -> {
+              SluiceHealthIndicator indicator = ctx.getBean(SluiceHealthIndicator.class);
+              assertThat(indicator.health().getStatus()).isEqualTo(Status.UP);
+              ctx.getBean(Connection.class).close();
+              var health = indicator.health();
+              assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+              assertThat(health.getDetails()).containsEntry("connection", "CLOSED");
+            });
+  }
+
+  @Test
+  void withoutActuatorOrMicrometerItStillRuns() {
+    String queue = NATS.uniqueName("orders");
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(SluiceAutoConfiguration.class))
+        .withUserConfiguration(NoRegistryApp.class)
+        .withPropertyValues(
+            "sluice.server=" + NATS.server().url(),
+            "sluice.queues." + queue + ".hard-limit=1000",
+            "test.queue=" + queue)
+        .withClassLoader(new FilteredClassLoader(HealthIndicator.class, MeterRegistry.class))
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed().doesNotHaveBean(SluiceHealthIndicator.class);
+              assertThat(ctx).doesNotHaveBean(WorkerCustomizer.class);
+              ctx.getBean(SluiceTemplate.class).send(queue, "plain");
+              Shipping shipping = ctx.getBean(Shipping.class);
+              await().atMost(Duration.ofSeconds(30)).until(() -> shipping.notes.size() == 1);
+            });
   }
 
   @Test
