@@ -11,10 +11,10 @@ import org.springframework.core.ResolvableType;
 
 /**
  * Finds the codec of a Java type: the application's one {@code Codec<T>} bean for it (protobuf or
- * any other), else a {@link JsonCodec} with the type and version of {@link SluicePayload} on the
- * class, or the class's canonical name and version 1. {@code @SluiceListener} parameters and {@link
- * SluiceTemplate#send(String, Object)} use it, so a listener and a sender in the same application
- * agree on the wire type without naming it twice.
+ * any other; a protobuf message must have one), else a {@link JsonCodec} with the type and version
+ * of {@link SluicePayload} on the class, or the class's canonical name and version 1.
+ * {@code @SluiceListener} parameters and {@link SluiceTemplate#send(String, Object)} use it, so a
+ * listener and a sender in the same application agree on the wire type without naming it twice.
  */
 public class SluiceCodecs {
   private final ListableBeanFactory beans;
@@ -53,6 +53,16 @@ public class SluiceCodecs {
               + "> bean "
               + Arrays.toString(names)
               + ": keep one per payload class (a class has one wire type and version)");
+    }
+    if (com.google.protobuf.MessageLite.class.isAssignableFrom(javaType)) {
+      throw new IllegalStateException(
+          "no Codec<"
+              + javaType.getName()
+              + "> bean for a protobuf message: declare one, e.g. @Bean Codec<"
+              + javaType.getSimpleName()
+              + "> codec() { return Codec.protobuf(\"acme.Type\", 1, "
+              + javaType.getSimpleName()
+              + ".parser()); }");
     }
     SluicePayload named = javaType.getAnnotation(SluicePayload.class);
     String type = named != null ? named.type() : javaType.getCanonicalName();

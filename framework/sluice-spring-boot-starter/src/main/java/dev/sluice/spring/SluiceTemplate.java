@@ -49,6 +49,9 @@ public class SluiceTemplate implements DisposableBean {
   @SuppressWarnings("unchecked")
   public SendResult send(String queue, Object payload) {
     Objects.requireNonNull(payload, "payload");
+    if (payload instanceof OutgoingMessage message) {
+      return send(queue, message);
+    }
     return send(queue, (Codec<Object>) codecs.forClass(payload.getClass()), payload);
   }
 
