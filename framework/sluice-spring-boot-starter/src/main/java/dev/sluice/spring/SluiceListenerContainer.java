@@ -136,15 +136,32 @@ public class SluiceListenerContainer implements SmartLifecycle {
     running = false;
   }
 
+  /** Closes the workers side by side, so that the slowest drain bounds the stop, not their sum. */
   private void closeAll() {
+    List<Thread> closing = new ArrayList<>();
     workers.forEach(
         (queue, w) -> {
-          try {
-            w.close();
-          } catch (RuntimeException e) {
-            LOG.warn("Sluice worker on queue {} did not close cleanly", queue, e);
-          }
+          Thread t =
+              new Thread(
+                  () -> {
+                    try {
+                      w.close();
+                    } catch (RuntimeException e) {
+                      LOG.warn("Sluice worker on queue {} did not close cleanly", queue, e);
+                    }
+                  },
+                  "sluice-stop-" + queue);
+          t.start();
+          closing.add(t);
         });
+    for (Thread t : closing) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
     workers.clear();
   }
 

@@ -59,10 +59,7 @@ public class SelfTest implements ApplicationRunner {
         LOG.warn("a send failed: {}", e.getMessage());
       }
     }
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!fulfilment.fulfilled().containsAll(ids) && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
+    fulfilment.awaitAll(ids, timeout);
     Set<String> done = fulfilment.fulfilled();
     long processed = ids.stream().filter(done::contains).count();
     summary = new Summary(sent, processed, sent - processed);
