@@ -5,6 +5,10 @@
  */
 module dev.sluice {
   requires transitive io.nats.jnats;
+  // Not static, even for applications whose payloads are all JSON: Sluice's own control messages
+  // (adverts, credit tokens, reports, ledgers, queue settings) are protobuf by the protocol, and
+  // their generated classes are in this module. docs/JSON.md says what making it optional would
+  // take and why it was not done.
   requires com.google.protobuf;
   requires com.github.benmanes.caffeine;
   requires dev.failsafe.core;

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import dev.sluice.Backoff;
 import dev.sluice.CreditTimeoutException;
 import dev.sluice.DeadLetterPolicy;
+import dev.sluice.DeadLetterReason;
+import dev.sluice.DeadLetterRecord;
 import dev.sluice.Health;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueInspection;
@@ -17,6 +19,7 @@ import dev.sluice.RejectMessageException;
 import dev.sluice.SendResult;
 import dev.sluice.Sluice;
 import dev.sluice.Worker;
+import dev.sluice.jackson.JsonCodec;
 import dev.sluice.samples.orders.v2.LineItem;
 import dev.sluice.samples.orders.v2.Order;
 import dev.sluice.samples.worker.OrderUpcaster;
@@ -131,6 +134,69 @@ class ReadmeTourTest {
       at += found + 1;
     }
     assertThat(readme).as("the tour block").hasSizeGreaterThan(30);
+  }
+
+  private static final Set<String> PAID = ConcurrentHashMap.newKeySet();
+
+  /** The README's JSON block ("JSON payloads"), run as written, then fed a malformed payload. */
+  @Test
+  @Timeout(120)
+  void theJsonBlockRunsAsWritten() throws Exception {
+    try (Connection nc = NATS.server().connect()) {
+      Sluice sluice = Sluice.using(nc);
+      // spotless:off (the README quotes these lines)
+      Codec<Refund> REFUND = JsonCodec.of("acme.Refund", 1, Refund.class);   // application/json
+      sluice.provision(QueueSpec.of("refunds"));
+      Worker refunds = sluice.worker("refunds").handle(REFUND, (refund, ctx) -> pay(refund)).start();
+      try (QueueProducer producer = sluice.producer("refunds").build()) {
+        producer.send(OutgoingMessage.of(REFUND, new Refund("ord-1", 1250)));
+      }
+      // spotless:on
+      await().atMost(Duration.ofSeconds(30)).until(() -> PAID.contains("ord-1 1250"));
+
+      // The error the README quotes: a string where the record has a long.
+      try (QueueProducer producer = sluice.producer("refunds").build()) {
+        byte[] bad = "{\"orderId\":\"ord-2\",\"cents\":\"lots\"}".getBytes(StandardCharsets.UTF_8);
+        producer.send(
+            OutgoingMessage.builder("acme.Refund", 1, bad).contentType("application/json").build());
+      }
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> sluice.deadLetters().count("refunds") == 1);
+      DeadLetterRecord record = sluice.deadLetters().list("refunds", 1).get(0);
+      assertThat(record.reason()).contains(DeadLetterReason.DECODE_ERROR);
+      assertThat(record.error())
+          .hasValueSatisfying(
+              e ->
+                  assertThat(e)
+                      .contains("acme.Refund v1 (")
+                      .contains(
+                          "Cannot deserialize value of type `long` from String \"lots\": not a valid `long` value")
+                      .contains("at $.cents (line 1, column 28)"));
+      refunds.close();
+    }
+  }
+
+  // spotless:off (the README quotes this line)
+  record Refund(String orderId, long cents) {}
+  // spotless:on
+
+  private static void pay(Refund refund) {
+    PAID.add(refund.orderId() + " " + refund.cents());
+  }
+
+  @Test
+  void everyLineOfTheReadmeJsonBlockIsInThisTest() throws Exception {
+    List<String> readme = javaBlockAfter(Path.of("../README.md"), "## JSON payloads");
+    List<String> here =
+        Files.readAllLines(
+                Path.of("src/test/java/dev/sluice/samples/ReadmeTourTest.java"),
+                StandardCharsets.UTF_8)
+            .stream()
+            .map(String::strip)
+            .toList();
+    List<String> code = readme.stream().filter(l -> !l.startsWith("//")).toList();
+    assertThat(here).as("README JSON block lines").containsAll(code);
   }
 
   /** The README's read-model block ("Operating queues"), run as written. */

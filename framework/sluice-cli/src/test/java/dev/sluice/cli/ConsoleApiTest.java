@@ -48,6 +48,7 @@ class ConsoleApiTest {
       Set.of(
           "time_unix_ms",
           "last_ack_ago_ms",
+          "last_delivery_ago_ms",
           "oldest_age_ms",
           "last_seen_ms_ago",
           "heartbeat_unix_ms",

@@ -5,7 +5,6 @@ import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
-import java.util.function.Function;
 
 /**
  * Turns one payload type at one schema version into bytes and back. Implementations must be
@@ -24,6 +23,12 @@ public interface Codec<T> {
   /** The {@code Content-Type} of the bytes. */
   String contentType();
 
+  /**
+   * The value as bytes.
+   *
+   * @throws IllegalArgumentException (or another unchecked exception) for a value it cannot write;
+   *     the send fails before anything is published
+   */
   byte[] encode(T value);
 
   T decode(byte[] bytes) throws Exception;
@@ -60,12 +65,17 @@ public interface Codec<T> {
         b -> StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(b)).toString());
   }
 
-  /** A codec from two functions (for JSON, use your JSON library's reader and writer here). */
+  /**
+   * A codec from two functions that may both throw: a checked exception from {@code encoder} is
+   * rethrown as an {@link IllegalArgumentException} that names the type, one from {@code decoder}
+   * dead-letters the message with reason {@code decode-error}. For JSON, {@code
+   * dev.sluice:sluice-jackson}'s {@code JsonCodec} is ready-made.
+   */
   static <T> Codec<T> of(
       String type,
       int version,
       String contentType,
-      Function<T, byte[]> encoder,
+      ThrowingFunction<T, byte[]> encoder,
       ThrowingFunction<byte[], T> decoder) {
     Objects.requireNonNull(type, "type");
     Objects.requireNonNull(contentType, "contentType");
@@ -92,7 +102,14 @@ public interface Codec<T> {
 
       @Override
       public byte[] encode(T value) {
-        return encoder.apply(value);
+        try {
+          return encoder.apply(value);
+        } catch (RuntimeException e) {
+          throw e;
+        } catch (Exception e) {
+          throw new IllegalArgumentException(
+              "cannot encode " + type + " v" + version + ": " + e.getMessage(), e);
+        }
       }
 
       @Override
