@@ -138,7 +138,8 @@ final class QueueState {
     if ((waiting() > 0 && creditsAvailable() == 0 && !progress)
         || redelivered() > 0
         || circuitOpen() > 0
-        || (dead != null && dead > 0)
+        || dead == null
+        || dead > 0
         || window() == 0) {
       return "degraded";
     }
