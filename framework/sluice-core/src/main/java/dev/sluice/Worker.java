@@ -284,7 +284,9 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * Uses the shared KV store {@code sluice-processed} behind the local cache.
+     * Uses the shared KV store {@code sluice-processed} behind the local cache. A finished message
+     * whose id the store cannot record is held until it can, with the worker FAILING meanwhile; see
+     * {@link #ackUnrecordedAfter}.
      *
      * @throws IllegalStateException if {@link #idempotencyStore} was called
      */
