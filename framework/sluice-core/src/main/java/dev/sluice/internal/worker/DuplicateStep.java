@@ -162,8 +162,11 @@ final class DuplicateStep implements Step {
     try {
       // After a failed try, "already recorded" may be this worker's own earlier write whose
       // answer was lost: not evidence of another completion, so the result is not looked at.
-      Failsafe.with(retry.build()).get(() -> store.markProcessed(key, workerId));
-      LOG.info("recorded {} as processed after the store answered again; acking it", d.msgId());
+      boolean created = Failsafe.with(retry.build()).get(() -> store.markProcessed(key, workerId));
+      LOG.info(
+          "recorded {} as processed after the store answered again ({}); acking it",
+          d.msgId(),
+          created ? "created" : "found already stored");
     } catch (RuntimeException e) { // the store's last failure, or a FailsafeException
       failure = e;
     } finally {
