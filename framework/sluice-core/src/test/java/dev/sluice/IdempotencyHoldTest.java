@@ -130,4 +130,36 @@ class IdempotencyHoldTest {
       }
     }
   }
+
+  /**
+   * A worker closed while it holds a message acks it unrecorded instead of leaving it to the
+   * shutdown's NAK: the NAK would run its handler again for certain, the ack only if it is lost.
+   * Closing does not wait for the store either.
+   */
+  @Test
+  void aWorkerClosedWhileHoldingAcksInsteadOfNaking() throws Exception {
+    try (Connection nc = NATS.server().connect()) {
+      QueueSpec spec = QueueSpec.builder(NATS.uniqueName("q")).ackWait(ACK_WAIT).build();
+      Sluice.using(nc).provision(spec);
+      String q = spec.queue();
+      WorkerRegressionTest.FlakyStore store = new WorkerRegressionTest.FlakyStore();
+      AtomicInteger runs = new AtomicInteger();
+      Worker w =
+          Queues.quickWorker(nc, q)
+              .idempotencyStore(store)
+              .shutdownGrace(Duration.ofSeconds(10))
+              .handle(JOB, (s, c) -> runs.incrementAndGet())
+              .start();
+      Queues.rawPublish(nc, q, Queues.goodHeaders(1), "x".getBytes());
+      await().atMost(Duration.ofSeconds(10)).until(() -> store.failedMarks.get() >= 2);
+      long closing = System.nanoTime();
+      w.close();
+      assertThat(Duration.ofNanos(System.nanoTime() - closing))
+          .as("the hold ends with the worker, not at the shutdown grace")
+          .isLessThan(Duration.ofSeconds(5));
+      await().atMost(Duration.ofSeconds(5)).until(() -> Queues.backlog(nc, q) == 0);
+      assertThat(runs.get()).isEqualTo(1);
+      assertThat(w.health().state()).isEqualTo(Health.State.STOPPED);
+    }
+  }
 }
