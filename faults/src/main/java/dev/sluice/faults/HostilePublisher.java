@@ -3,7 +3,6 @@ package dev.sluice.faults;
 import dev.sluice.DeadLetterPolicy;
 import dev.sluice.Sluice;
 import dev.sluice.SluiceHeaders;
-import dev.sluice.testkit.NatsServer;
 import io.nats.client.Connection;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
@@ -46,10 +45,9 @@ final class HostilePublisher implements Scenario {
 
   @Override
   public ScenarioResult run(Lab lab) throws Exception {
-    NatsServer s = lab.server("n1", List.of(), List.of());
-    Connection nc = lab.connect(s.url());
-    Workload w = new Workload(lab, nc, "hostile");
-    w.provision(w.spec().build());
+    OneNode n = OneNode.provisioned(lab, "hostile");
+    Connection nc = n.nc();
+    Workload w = n.workload();
     lab.own(
         w.worker(nc, "w1", Workload.handler(w.effects(), Duration.ofMillis(2)))
             .deadLetter(DeadLetterPolicy.builder().grace(Duration.ofSeconds(1)).build())

@@ -1,9 +1,7 @@
 package dev.sluice.faults;
 
-import dev.sluice.testkit.NatsServer;
 import io.nats.client.Connection;
 import java.time.Duration;
-import java.util.List;
 
 /**
  * A producer in a child JVM sends two messages, keeps the rest of its token and is killed with
@@ -28,18 +26,16 @@ final class ProducerKill implements Scenario {
 
   @Override
   public ScenarioResult run(Lab lab) throws Exception {
-    NatsServer s = lab.server("n1", List.of(), List.of());
-    Connection nc = lab.connect(s.url());
-    Workload w = new Workload(lab, nc, "pkill");
-    w.provision(w.spec().build());
-    w.startWorker(nc, "w1", Duration.ofMillis(2));
+    OneNode n = OneNode.withWorker(lab, "pkill", Duration.ofMillis(2));
+    Connection nc = n.nc();
+    Workload w = n.workload();
     w.awaitBalanced(Duration.ofSeconds(20));
     lab.status("child producer sending");
     Process child =
         lab.java(
             "producer",
             ChildProducer.class,
-            s.url(),
+            n.server().url(),
             w.queue(),
             w.childAcks().path().toString(),
             "2");

@@ -4,7 +4,6 @@ import dev.sluice.testkit.NatsServer;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
 import java.time.Duration;
-import java.util.List;
 
 /**
  * An operator deletes the work stream's consumer and the stream itself while workers and a producer
@@ -25,10 +24,10 @@ final class Reprovision implements Scenario {
 
   @Override
   public ScenarioResult run(Lab lab) throws Exception {
-    NatsServer s = lab.server("n1", List.of(), List.of());
-    Connection nc = lab.connect(s.url());
-    Workload w = new Workload(lab, nc, "reprov");
-    w.provision(w.spec().build());
+    OneNode n = OneNode.provisioned(lab, "reprov");
+    NatsServer s = n.server();
+    Connection nc = n.nc();
+    Workload w = n.workload();
     w.startWorker(lab.connect(s.url()), "w1", Duration.ofMillis(2));
     w.awaitBalanced(Duration.ofSeconds(20));
     var producer = w.producer(lab.connect(s.url()), "p1");

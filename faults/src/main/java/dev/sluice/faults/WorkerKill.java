@@ -1,9 +1,7 @@
 package dev.sluice.faults;
 
-import dev.sluice.testkit.NatsServer;
 import io.nats.client.Connection;
 import java.time.Duration;
-import java.util.List;
 
 /**
  * A worker in a child JVM, busy with four 500 ms handlers at a time, is killed with SIGKILL under
@@ -28,18 +26,16 @@ final class WorkerKill implements Scenario {
 
   @Override
   public ScenarioResult run(Lab lab) throws Exception {
-    NatsServer s = lab.server("n1", List.of(), List.of());
-    Connection nc = lab.connect(s.url());
-    Workload w = new Workload(lab, nc, "wkill");
-    w.provision(w.spec().build());
     // Slower than the offered load, so the backlog stays at the window and the child is always
     // in the middle of four handlers.
-    w.startWorker(nc, "w1", Duration.ofMillis(50));
+    OneNode n = OneNode.withWorker(lab, "wkill", Duration.ofMillis(50));
+    Connection nc = n.nc();
+    Workload w = n.workload();
     Process child =
         lab.java(
             "worker",
             ChildWorker.class,
-            s.url(),
+            n.server().url(),
             w.queue(),
             "child",
             w.effects().path().toString(),

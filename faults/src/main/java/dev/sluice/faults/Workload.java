@@ -14,6 +14,8 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One queue under load with every outcome recorded: workers whose handler appends each message's id
@@ -23,6 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ChildProducer}) write to the same logs. Not thread-safe, apart from the senders it starts.
  */
 final class Workload {
+  private static final Logger LOG = LoggerFactory.getLogger(Workload.class);
+
   /** The payload type every scenario sends. */
   static final Codec<String> JOB = Codec.utf8("faults.Job", 1);
 
@@ -47,6 +51,7 @@ final class Workload {
   private final IdLog effects;
   private final IdLog childAcks;
   private final Set<String> acked = ConcurrentHashMap.newKeySet();
+  private volatile String lastUnbalanced = "";
 
   Workload(Lab lab, Connection admin, String queue) {
     this.lab = lab;
@@ -167,11 +172,32 @@ final class Workload {
     }
   }
 
-  /** Whether the credits balance now: circulating credits equal a positive window. */
+  /**
+   * Whether the credits balance now: circulating credits equal a positive window. An unbalanced
+   * reading is logged with its terms when it differs from the last one logged, so a scenario whose
+   * credits did not converge shows why in its log.
+   */
   boolean creditsBalanced() {
     try {
       QueueInspection i = Sluice.using(admin).inspect(queue);
-      return i.window() > 0 && i.deficit() == 0;
+      boolean balanced = i.window() > 0 && i.deficit() == 0;
+      if (!balanced) {
+        String reading =
+            String.format(
+                "W=%d B=%d T=%d S=%d O=%d debt=%d d=%d",
+                i.window(),
+                i.backlog(),
+                i.tokens(),
+                i.heldSpent(),
+                i.owed(),
+                i.debt(),
+                i.deficit());
+        if (!reading.equals(lastUnbalanced)) {
+          lastUnbalanced = reading;
+          LOG.info("queue {}: credits not balanced: {}", queue, reading);
+        }
+      }
+      return balanced;
     } catch (RuntimeException e) {
       return false; // the server is unreachable or the queue is being re-provisioned
     }

@@ -31,7 +31,11 @@ public record Health(
     DRAINING,
     /** Shut down. */
     STOPPED,
-    /** Cannot consume (stream or consumer missing, permission denied): see {@code detail}. */
+    /**
+     * Cannot do part of its job, see {@code detail}: cannot consume (stream or consumer missing,
+     * permission denied), cannot write dead-letter records (those messages stay queued), or the
+     * idempotency store fails (finished messages are held unacked until their ids are recorded).
+     */
     FAILING
   }
 }

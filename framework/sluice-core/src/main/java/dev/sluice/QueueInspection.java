@@ -127,12 +127,29 @@ public record QueueInspection(
     return Math.max(0, tokens - heldSpent() - heldUnspent());
   }
 
-  /** Credits in circulation, {@code B + T − S + O}; the reconciler keeps it equal to W. */
-  public long circulating() {
-    return backlog + tokens - heldSpent() + owed();
+  /**
+   * Credits the live workers still withhold from their next mints to burn a surplus the reconciler
+   * announced as a debt (§5.5, fast burn): already out of circulation, though their tokens may
+   * still be stored or held.
+   */
+  public long debt() {
+    return liveWorkers().stream().mapToLong(WorkerAdvert::debt).sum();
   }
 
-  /** {@code W − (B + T − S + O)} (§5.5): positive is a deficit, negative a surplus. */
+  /**
+   * Credits in circulation, {@code B + T − S + O − debt}; the reconciler keeps it equal to W. The
+   * debt is subtracted because the workers burn it as they finish messages: a surplus announced as
+   * a debt is already decided, and would otherwise read as a surplus for as long as no message
+   * flows.
+   */
+  public long circulating() {
+    return backlog + tokens - heldSpent() + owed() - debt();
+  }
+
+  /**
+   * {@code W − (B + T − S + O − debt)} (§5.5): positive is a deficit, negative a surplus that the
+   * reconciler has not yet announced as a debt.
+   */
   public long deficit() {
     return window - circulating();
   }

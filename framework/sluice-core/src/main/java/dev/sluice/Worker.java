@@ -129,6 +129,7 @@ public final class Worker implements AutoCloseable {
     Duration handlerTimeout = Duration.ofSeconds(60);
     IdempotencyStore idempotency;
     boolean sharedIdempotency;
+    Duration ackUnrecordedAfter;
     Executor executor;
     Duration heartbeat = Duration.ofSeconds(2);
     Duration advertTtl = Duration.ofSeconds(6);
@@ -283,7 +284,9 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * Uses the shared KV store {@code sluice-processed} behind the local cache.
+     * Uses the shared KV store {@code sluice-processed} behind the local cache. A finished message
+     * whose id the store cannot record is held until it can, with the worker FAILING meanwhile; see
+     * {@link #ackUnrecordedAfter}.
      *
      * @throws IllegalStateException if {@link #idempotencyStore} was called
      */
@@ -292,6 +295,31 @@ public final class Worker implements AutoCloseable {
         throw new IllegalStateException("idempotencyStore was already set to " + idempotency);
       }
       this.sharedIdempotency = true;
+      return this;
+    }
+
+    /**
+     * Acks a finished message whose processed id could not be recorded after {@code bound}, instead
+     * of holding it until the idempotency store answers (the default).
+     *
+     * <p>With an idempotency store, the worker records a message's id after its handler succeeded
+     * and before it acks. While the store fails, the worker <em>holds</em> the message: it keeps it
+     * unacked and sends progress, so the server redelivers it to no one, retries the record with
+     * back-off (at most a second apart), acks it once the record lands, and reports {@code FAILING}
+     * in {@link Worker#health()} with the store's error. That is fail closed: a finished message is
+     * never acked unrecorded, because a paused or partitioned server that refuses the record loses
+     * the ack too, and the redelivery would run the handler again. The price is a handler thread
+     * and a credit per held message for as long as the store is down.
+     *
+     * <p>Teams that prefer throughput to at-most-once effects while the store is down can bound the
+     * hold: after {@code bound} the message is acked anyway, logged at WARN with its id; if that
+     * ack is lost too, its handler may run again. A bound shorter than a few ack waits turns short
+     * store outages into possible duplicates.
+     *
+     * @throws IllegalArgumentException if {@code bound} is not positive
+     */
+    public Builder ackUnrecordedAfter(Duration bound) {
+      this.ackUnrecordedAfter = Policies.positive("ackUnrecordedAfter", bound);
       return this;
     }
 

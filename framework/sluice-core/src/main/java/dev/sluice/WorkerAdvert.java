@@ -26,6 +26,9 @@ import java.util.Objects;
  * @param completedTotal messages it finished since it started
  * @param mintedTotal credits it minted since it started
  * @param tokenBatch the token batch it mints with: the queue's, but at most half its capacity
+ * @param debt credits it still withholds from its next mints to burn a surplus the reconciler
+ *     announced (PROTOCOL.md §5.5, fast burn); already out of circulation; 0 for a worker that
+ *     absorbs no debts
  * @param live whether the advert was live at the time of the reading
  */
 public record WorkerAdvert(
@@ -44,6 +47,7 @@ public record WorkerAdvert(
     long completedTotal,
     long mintedTotal,
     int tokenBatch,
+    long debt,
     boolean live) {
 
   /** Copies {@code handled}; rejects null names and times. */
@@ -55,6 +59,44 @@ public record WorkerAdvert(
     handled = List.copyOf(handled);
     Objects.requireNonNull(heartbeatAt, "heartbeatAt");
     Objects.requireNonNull(ttl, "ttl");
+  }
+
+  /** An advert without a debt (a worker that owes none, or one that absorbs no debts). */
+  public WorkerAdvert(
+      String workerId,
+      String queue,
+      String language,
+      int protocolVersion,
+      State state,
+      long capacity,
+      long inFlight,
+      double serviceRate,
+      List<HandledType> handled,
+      Instant heartbeatAt,
+      Duration ttl,
+      long owedCredits,
+      long completedTotal,
+      long mintedTotal,
+      int tokenBatch,
+      boolean live) {
+    this(
+        workerId,
+        queue,
+        language,
+        protocolVersion,
+        state,
+        capacity,
+        inFlight,
+        serviceRate,
+        handled,
+        heartbeatAt,
+        ttl,
+        owedCredits,
+        completedTotal,
+        mintedTotal,
+        tokenBatch,
+        0,
+        live);
   }
 
   /**

@@ -69,6 +69,7 @@ final class WorkerStart {
                 b.maxPayloadBytes),
             b.handlerTimeout,
             store,
+            b.ackUnrecordedAfter,
             exec,
             b.heartbeat,
             b.advertTtl,

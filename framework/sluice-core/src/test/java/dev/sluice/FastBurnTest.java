@@ -173,4 +173,118 @@ class FastBurnTest {
       }
     }
   }
+
+  /**
+   * A debt the workers still withhold is out of circulation (§5.5): the reconciler counts it so,
+   * and {@link Sluice#inspect} must too. A debt announced just before the load stops stays pending
+   * until messages flow again; an inspection that counted it as circulating read a surplus for as
+   * long as the queue was idle, and the fault suite's convergence check (deficit 0 for 3 s) failed
+   * after a whole-cluster restart. Here a reconciler elsewhere (a lease held by another process)
+   * announces a debt of 3 to the only worker, and the stored tokens exceed the window by exactly
+   * that debt.
+   */
+  @Test
+  void aPendingDebtIsOutOfCirculationInTheInspectionUntilTheWorkerPaysIt() throws Exception {
+    String q = NATS.uniqueName("q");
+    try (Connection nc = NATS.server().connect()) {
+      Sluice sluice = Sluice.using(nc);
+      sluice.provision(QueueSpec.builder(q).tokenBatch(4).build());
+      io.nats.client.KeyValue control =
+          nc.keyValue(dev.sluice.internal.wire.Protocol.CONTROL_BUCKET);
+      io.nats.client.KeyValue capacity =
+          nc.keyValue(dev.sluice.internal.wire.Protocol.CAPACITY_BUCKET);
+      String leaseKey = dev.sluice.internal.wire.Protocol.reconcilerKey(q);
+      control.put(leaseKey, foreignLease(1, java.util.Map.of()).toByteArray());
+      AtomicInteger handled = new AtomicInteger();
+      try (Worker w =
+          Queues.quickWorker(nc, q)
+              .workerId("w1")
+              .concurrency(2)
+              .prefetch(2)
+              .handle(JOB, (body, ctx) -> handled.incrementAndGet())
+              .start()) {
+        // The worker's first reading of the lease only sets where it starts.
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> rawAdvert(capacity, q, "w1").getDebtSeen() == 1);
+        control.put(leaseKey, foreignLease(2, java.util.Map.of("w1", 3L)).toByteArray());
+        await().atMost(Duration.ofSeconds(10)).until(() -> workerDebt(sluice, q) == 3);
+
+        long window = w.advertisedCapacity();
+        mintRaw(nc, q, window + 3);
+        // Idle queue: nothing finishes, so the debt stays, and the credits balance.
+        await()
+            .during(Duration.ofSeconds(1))
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () -> {
+                  QueueInspection in = sluice.inspect(q);
+                  return in.window() == window
+                      && in.tokens() == window + 3
+                      && in.debt() == 3
+                      && in.deficit() == 0;
+                });
+
+        // Three messages finish: the worker withholds their three credits instead of minting. (What
+        // the producer does with the rest of its token is the reconciler's to heal, and there is
+        // none here.)
+        try (QueueProducer p = sluice.producer(q).build()) {
+          for (int i = 0; i < 3; i++) {
+            p.send(OutgoingMessage.of(JOB, "m" + i));
+          }
+        }
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () -> {
+                  QueueInspection in = sluice.inspect(q);
+                  return handled.get() == 3 && in.debt() == 0 && in.backlog() == 0;
+                });
+        // Paid by withholding: the three finished messages minted nothing.
+        dev.sluice.internal.proto.CapacityAdvert paid = rawAdvert(capacity, q, "w1");
+        assertThat(paid.getCompletedTotal()).isEqualTo(3);
+        assertThat(paid.getMintedTotal()).isZero();
+      }
+    }
+  }
+
+  private static dev.sluice.internal.proto.ReconcilerLease foreignLease(
+      long debtId, java.util.Map<String, Long> debts) {
+    return dev.sluice.internal.proto.ReconcilerLease.newBuilder()
+        .setHolder("a-reconciler-elsewhere")
+        .setExpiresUnixMs(System.currentTimeMillis() + Duration.ofHours(1).toMillis())
+        .setDebtId(debtId)
+        .putAllDebts(debts)
+        .build();
+  }
+
+  private static dev.sluice.internal.proto.CapacityAdvert rawAdvert(
+      io.nats.client.KeyValue capacity, String q, String workerId) throws Exception {
+    io.nats.client.api.KeyValueEntry e =
+        capacity.get(dev.sluice.internal.wire.Protocol.advertKey(q, workerId));
+    return e == null || e.getValue() == null
+        ? dev.sluice.internal.proto.CapacityAdvert.getDefaultInstance()
+        : dev.sluice.internal.proto.CapacityAdvert.parseFrom(e.getValue());
+  }
+
+  private static long workerDebt(Sluice sluice, String q) {
+    return sluice.inspect(q).liveWorkers().stream().mapToLong(WorkerAdvert::debt).sum();
+  }
+
+  /** Publishes tokens worth {@code credits} (powers of two), as an operator's standing buffer. */
+  private static void mintRaw(Connection nc, String q, long credits) throws Exception {
+    for (long n = Long.highestOneBit(credits); n > 0; n >>= 1) {
+      if ((credits & n) != 0) {
+        io.nats.client.impl.Headers h = new io.nats.client.impl.Headers();
+        h.put("Nats-Msg-Id", q + "-test-token-" + n);
+        nc.jetStream()
+            .publish(
+                io.nats.client.impl.NatsMessage.builder()
+                    .subject(dev.sluice.internal.wire.Protocol.creditSubject(q, n))
+                    .headers(h)
+                    .data(new byte[0])
+                    .build());
+      }
+    }
+  }
 }

@@ -89,6 +89,49 @@ class QueueInspectionTermsTest {
   }
 
   @Test
+  void aDebtTheWorkersStillWithholdIsOutOfCirculation() {
+    // The reconciler read a surplus of 6 held by a producer and announced it as a debt: the two
+    // live workers withhold 4 and 2 from their next mints. W = 16, B = 0 (no load), T = 22 held
+    // by the producer, nothing owed: 0 + 22 - 0 + 0 - 6 = 16, balanced. Counting the debt as
+    // circulating would read a surplus of 6 for as long as no message flows, though the reconciler
+    // (which subtracts it, §5.5) has nothing left to do.
+    QueueInspection in =
+        inspection(
+            0,
+            22,
+            16,
+            List.of(
+                withDebt(worker("a", WorkerAdvert.State.RUNNING, 0, true), 4),
+                withDebt(worker("b", WorkerAdvert.State.RUNNING, 0, true), 2),
+                withDebt(worker("gone", WorkerAdvert.State.RUNNING, 0, false), 9)),
+            List.of(producer("p", 0, 22, 0, true)));
+    assertThat(in.debt()).as("only live adverts' debt counts").isEqualTo(6);
+    assertThat(in.circulating()).isEqualTo(16);
+    assertThat(in.deficit()).isZero();
+  }
+
+  static WorkerAdvert withDebt(WorkerAdvert a, long debt) {
+    return new WorkerAdvert(
+        a.workerId(),
+        a.queue(),
+        a.language(),
+        a.protocolVersion(),
+        a.state(),
+        a.capacity(),
+        a.inFlight(),
+        a.serviceRate(),
+        a.handled(),
+        a.heartbeatAt(),
+        a.ttl(),
+        a.owedCredits(),
+        a.completedTotal(),
+        a.mintedTotal(),
+        a.tokenBatch(),
+        debt,
+        a.live());
+  }
+
+  @Test
   void creditsAvailableNeverGoesNegative() {
     // Producers can report more held credits than the stream stores for a moment (a token being
     // acked): "available" is what a producer could take, so it is at least 0.

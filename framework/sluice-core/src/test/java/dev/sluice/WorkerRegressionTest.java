@@ -268,7 +268,8 @@ class WorkerRegressionTest {
    * (AckProgress, so no redelivery past the ack wait), and it is acked once the record landed. If
    * the worker acked before recording, the backlog would drop to 0 while the store still failed; if
    * it stopped sending progress, the server would redeliver after the 1 s ack wait and the handler
-   * would run twice.
+   * would run twice. The hold has no bound by default ({@code IdempotencyHoldTest} holds past the
+   * old one on the shared store).
    */
   @Test
   void handlerRanTwiceWhenTheProcessedRecordFailedAndTheAckWasLost() throws Exception {
@@ -291,6 +292,7 @@ class WorkerRegressionTest {
             .during(Duration.ofMillis(2500))
             .atMost(Duration.ofSeconds(5))
             .until(() -> runs.get() == 1 && Queues.backlog(nc, q) == 1 && w.processedCount() == 0);
+        assertThat(w.health().state()).isEqualTo(Health.State.FAILING);
 
         store.failing.set(false);
 

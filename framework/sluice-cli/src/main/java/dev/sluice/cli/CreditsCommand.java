@@ -54,6 +54,7 @@ final class CreditsCommand extends BaseCommand {
               "HELD-UNSPENT",
               "AVAILABLE",
               "OWED",
+              "DEBT",
               "DEFICIT")
           .row(
               st.window(),
@@ -63,6 +64,7 @@ final class CreditsCommand extends BaseCommand {
               st.in.heldUnspent(),
               st.creditsAvailable(),
               st.in.owed(),
+              st.in.debt(),
               st.in.deficit())
           .print(out());
       if (!st.in.producers().isEmpty()) {

@@ -219,7 +219,13 @@ final class ExplainCommand extends BaseCommand {
               "read the worker log for the handler's error ('sluice peek "
                   + q
                   + "' shows the messages); they are dead-lettered after max_attempts, then"
-                  + " 'sluice dlq replay' once fixed"));
+                  + " 'sluice dlq replay' once fixed. If they never are, the workers cannot write"
+                  + " dead-letter records (their Worker.health() is FAILING with the reason):"
+                  + " check that they may publish to sluice.dlq."
+                  + q
+                  + " ('sluice permissions --role worker --queue "
+                  + q
+                  + "')"));
     }
     Long inFlight = st.inFlight();
     if (st.backlog() > 0
@@ -271,7 +277,15 @@ final class ExplainCommand extends BaseCommand {
               "check worker logs and 'sluice workers " + q + "', 'sluice credits " + q + "'"));
     }
     Long dead = st.deadLetters();
-    if (dead != null && dead > 0) {
+    if (dead == null) {
+      out.add(
+          new Finding(
+              "dlq-missing",
+              "stream SLUICE_DLQ does not exist: workers cannot write dead-letter records, so every"
+                  + " message they must dead-letter is NAKed and retried instead (their"
+                  + " Worker.health() is FAILING), and no new worker can start",
+              "create it with 'sluice apply' (or Sluice.provision(QueueSpec.of(\"" + q + "\")))"));
+    } else if (dead > 0) {
       out.add(
           new Finding(
               "dead-letters",

@@ -154,7 +154,8 @@ final class QueueState {
     if ((waiting() > 0 && creditsAvailable() == 0 && !progress)
         || redelivered() > 0
         || circuitOpen() > 0
-        || (dead != null && dead > 0)
+        || dead == null
+        || dead > 0
         || window() == 0) {
       return "degraded";
     }
@@ -219,6 +220,7 @@ final class QueueState {
     m.put("completed_total", a.completedTotal());
     m.put("minted_total", a.mintedTotal());
     m.put("token_batch", a.tokenBatch());
+    m.put("debt", a.debt());
     m.put("heartbeat_unix_ms", a.heartbeatAt().toEpochMilli());
     m.put("ttl_ms", a.ttl().toMillis());
     m.put("last_seen_ms_ago", Math.max(0, now - a.heartbeatAt().toEpochMilli()));
@@ -266,6 +268,7 @@ final class QueueState {
     m.put("held_unspent", in.heldUnspent());
     m.put("credits_available", creditsAvailable());
     m.put("owed", in.owed());
+    m.put("debt", in.debt());
     m.put("circulating", in.circulating());
     m.put("deficit", in.deficit());
     List<Object> ps = new ArrayList<>();

@@ -207,6 +207,56 @@ class SluiceCliTest {
     }
   }
 
+  /**
+   * A worker whose dead-letter records cannot be written (the stream was deleted under it) keeps
+   * the message queued and reports FAILING; explain names the missing stream and how to restore it,
+   * and once it is back the record is written and the worker recovers by itself.
+   */
+  @Test
+  void explainNamesAMissingDeadLetterStream() throws Exception {
+    String q = NATS.uniqueName("q");
+    try (Connection nc = NATS.server().connect()) {
+      Sluice sluice = Sluice.using(nc);
+      QueueSpec spec = QueueSpec.of(q);
+      sluice.provision(spec);
+      try (Worker w =
+              sluice
+                  .worker(q)
+                  .deadLetter(DeadLetterPolicy.builder().maxAttempts(1).build())
+                  .handle(
+                      JOB,
+                      (s, ctx) -> {
+                        throw new IllegalStateException("always fails");
+                      })
+                  .start();
+          QueueProducer p = sluice.producer(q).acquireTimeout(Duration.ofSeconds(20)).build()) {
+        nc.jetStreamManagement().deleteStream("SLUICE_DLQ");
+        p.send(OutgoingMessage.of(JOB, "poison"));
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> w.health().state() == dev.sluice.Health.State.FAILING);
+        assertThat(w.health().detail()).contains("dead-letter records cannot be written");
+
+        Run explain = cli("explain", q, "--json");
+        assertThat(explain.code()).isEqualTo(ExitCodes.FINDING);
+        assertThat(codes(explain)).contains("dlq-missing");
+        assertThat(cli("explain", q).out()).contains("[dlq-missing]").contains("sluice apply");
+        assertThat(str(cli("status", q, "--json").queue(), "health")).isEqualTo("degraded");
+
+        sluice.provision(spec);
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(
+                () ->
+                    w.health().state() == dev.sluice.Health.State.RUNNING
+                        && w.deadLetteredCount() == 1);
+        assertThat(codes(cli("explain", q, "--json")))
+            .doesNotContain("dlq-missing")
+            .contains("dead-letters");
+      }
+    }
+  }
+
   @Test
   void creditsExhaustedWhileTheHandlerHangs() throws Exception {
     String q = NATS.uniqueName("q");

@@ -24,9 +24,12 @@ public interface IdempotencyStore {
    * concurrent completion of the same message).
    *
    * <p>The worker calls this after a successful handler and before the ack. When it throws (the
-   * store is unreachable), the worker keeps the message (AckProgress) and calls it again with
-   * back-off for up to the handler timeout (at least three ack waits), then acks anyway and logs
-   * the id at WARN; an implementation should therefore be idempotent for the same key and worker.
+   * store is unreachable), the worker holds the message (unacked, with AckProgress) and calls it
+   * again with back-off, at most a second apart, until it returns: by default without a bound (fail
+   * closed, the worker's health is FAILING meanwhile), or until {@code
+   * Worker.Builder.ackUnrecordedAfter} runs out, when it acks anyway and logs the id at WARN. An
+   * implementation should therefore be idempotent for the same key and worker, and should fail
+   * within a few seconds rather than block: each call holds a handler thread.
    *
    * @throws RuntimeException when the store cannot be reached; the worker retries as above
    */

@@ -84,14 +84,48 @@ final class KvIdempotencyStore implements IdempotencyStore {
     byte[] value = (workerId + " " + System.currentTimeMillis()).getBytes(StandardCharsets.UTF_8);
     try {
       kv.create(key, value);
-      return true;
+      return true; // acknowledged: stored by a quorum of the bucket's replicas
     } catch (JetStreamApiException e) {
       if (e.getApiErrorCode() == KEY_EXISTS || e.getApiErrorCode() == KEY_EXISTS_SINCE_2_11) {
-        return false;
+        requireStoredByLeader(key);
+        return false; // recorded before: a late or concurrent completion
       }
       throw new SluiceException("idempotency store refused " + key + ": " + e.getMessage(), e);
     } catch (IOException e) {
       throw new SluiceException("idempotency store unreachable: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Returns when the leader has {@code key} stored, after a create was refused because it exists;
+   * throws otherwise. The refusal alone is no proof: a leader cut off from its quorum (partitioned,
+   * or just thawed after a pause) checks a create against its own writes, including one that timed
+   * out and will never be committed, and refuses the retry; the write is then dropped when the node
+   * rejoins, and a redelivery ran the handler again. A leader without the key stored means "not
+   * recorded yet": the caller retries.
+   */
+  private void requireStoredByLeader(String key) {
+    boolean stored;
+    try {
+      stored = storedByLeader(key);
+    } catch (IOException | JetStreamApiException e) {
+      throw new SluiceException(
+          "idempotency store unreachable: "
+              + key
+              + " was refused as existing, and reading it"
+              + " back failed: "
+              + e.getMessage(),
+          e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SluiceException("interrupted while reading the idempotency store", e);
+    }
+    if (!stored) {
+      throw new SluiceException(
+          "idempotency store: "
+              + key
+              + " was refused as existing but its leader has not stored it (a write not yet"
+              + " committed); retrying");
     }
   }
 }

@@ -78,39 +78,6 @@ public final class Reconciler {
     this.debt = debt;
   }
 
-  /** What a process does with the lease it read: create it, take it over, or stand by. */
-  enum Claim {
-    CREATE,
-    UPDATE,
-    STAND_BY
-  }
-
-  /**
-   * The election rule (§5.5): no lease yet, create it; a lease that is unreadable, this process's
-   * own, or expired at {@code nowMs}, take it over (compare-and-set on its revision); otherwise
-   * another process holds it.
-   */
-  static Claim claim(boolean exists, ReconcilerLease current, String holderId, long nowMs) {
-    if (!exists) {
-      return Claim.CREATE;
-    }
-    if (current == null
-        || current.getHolder().equals(holderId)
-        || current.getExpiresUnixMs() < nowMs) {
-      return Claim.UPDATE;
-    }
-    return Claim.STAND_BY;
-  }
-
-  /**
-   * The deficit the next audit compares against: none after this audit minted or burned, so a
-   * correction is always confirmed by two fresh audits and never races a worker's in-flight
-   * replenishment.
-   */
-  static long nextPrevious(long minted, long burned, long deficit) {
-    return minted > 0 || burned > 0 ? 0 : deficit;
-  }
-
   public boolean isLeader() {
     return leader;
   }
@@ -133,10 +100,11 @@ public final class Reconciler {
       debt.offer(current == null ? ReconcilerLease.getDefaultInstance() : current);
       long previous = current == null ? 0 : current.getPreviousDeficit();
       ReconcilerLease claim =
-          withDebts(lease(now, current == null ? null : current.getLast(), previous), current);
+          ReconcilerRules.withDebts(
+              lease(now, current == null ? null : current.getLast(), previous), current);
       long revision;
       try {
-        switch (claim(e != null, current, holderId, now)) {
+        switch (ReconcilerRules.claim(e != null, current, holderId, now)) {
           case CREATE -> revision = control.create(key, claim.toByteArray());
           case UPDATE -> revision = control.update(key, claim.toByteArray(), e.getRevision());
           default -> {
@@ -153,7 +121,7 @@ public final class Reconciler {
       }
       leader = true;
       audit(key, revision, previous, current);
-      if (firstSurplusReading(previous, lastLedger) && !confirming) {
+      if (ReconcilerRules.firstSurplusReading(previous, lastLedger) && !confirming) {
         // A surplus needs a second, agreeing reading before it is burned; taking it a quarter
         // interval later instead of a whole one shortens the time the backlog stays above the
         // window after a flood (§5.5), and the two readings are still taken at different instants.
@@ -172,35 +140,8 @@ public final class Reconciler {
     }
   }
 
-  /** True when {@code ledger} reads a surplus that the previous audit did not (§5.5). */
-  static boolean firstSurplusReading(long previous, Ledger ledger) {
-    return ledger != null && ledger.getDeficit() < 0 && previous >= 0;
-  }
-
-  /** {@code lease} with the newest debt announcement of {@code from} carried forward (§5.5). */
-  static ReconcilerLease withDebts(ReconcilerLease lease, ReconcilerLease from) {
-    if (from == null || from.getDebtId() == 0) {
-      return lease;
-    }
-    return lease.toBuilder().setDebtId(from.getDebtId()).putAllDebts(from.getDebtsMap()).build();
-  }
-
   private ReconcilerLease lease(long now, Ledger last, long previous) {
-    return lease(holderId, auditInterval, now, last, previous);
-  }
-
-  /** The lease {@code holder} writes at {@code now}: it expires after three audit intervals. */
-  static ReconcilerLease lease(
-      String holder, Duration auditInterval, long now, Ledger last, long previous) {
-    ReconcilerLease.Builder b =
-        ReconcilerLease.newBuilder()
-            .setHolder(holder)
-            .setExpiresUnixMs(now + 3 * auditInterval.toMillis())
-            .setPreviousDeficit(previous);
-    if (last != null) {
-      b.setLast(last);
-    }
-    return b.build();
+    return ReconcilerRules.lease(holderId, auditInterval, now, last, previous);
   }
 
   private void audit(String key, long revision, long previous, ReconcilerLease current)
@@ -263,10 +204,12 @@ public final class Reconciler {
     long announced = 0;
     ReconcilerLease debts = current;
     int batch = QueueConfig.of(settings).tokenBatch();
-    // A debt being absorbed reads as a small deficit while adverts lag: no mint then, unless
-    // nothing is left to flow (no message, no token), when no worker could ever absorb it.
-    boolean absorbing = debtPending > 0 && backlog + tokens > 0;
-    if (d.action() == Credits.Action.MINT && !absorbing) {
+    long burnable =
+        d.action() == Credits.Action.BURN
+            ? ReconcilerRules.burnable(d.credits(), liveProducers, batch)
+            : 0;
+    if (d.action() == Credits.Action.MINT
+        && !ReconcilerRules.absorbing(debtPending, backlog, tokens)) {
       minter.mint(d.credits(), batch, MintReason.MINT_REASON_RECONCILE);
       minted = d.credits();
       LOG.info(
@@ -278,10 +221,8 @@ public final class Reconciler {
           tokens,
           heldSpent,
           owed);
-    } else if (d.action() == Credits.Action.BURN && d.credits() > liveProducers * (long) batch) {
-      // Producers report held credits a moment after they spend them, so a busy queue always
-      // shows a small false surplus; only what exceeds one token per live producer is real.
-      long amount = d.credits() - liveProducers * (long) batch;
+    } else if (burnable > 0) {
+      long amount = burnable;
       long lastId = current == null ? 0 : current.getDebtId();
       switch (FastBurn.plan(live, lastId)) {
         case ANNOUNCE -> {
@@ -334,15 +275,12 @@ public final class Reconciler {
             .setAuditUnixMs(now)
             .build();
     lastLedger = ledger;
-    // An announced debt is counted by the next audit (the adverts' debt), so what is left of the
-    // surplus can be announced at once; a mint or a fetch-burn needs two fresh audits.
-    long nextPrevious =
-        announced > 0
-            ? d.deficit() + burned + announced
-            : nextPrevious(minted, burned, d.deficit());
+    long nextPrevious = ReconcilerRules.nextPrevious(minted, burned, announced, d.deficit());
     try {
       control.update(
-          key, withDebts(lease(now, ledger, nextPrevious), debts).toByteArray(), revision);
+          key,
+          ReconcilerRules.withDebts(lease(now, ledger, nextPrevious), debts).toByteArray(),
+          revision);
     } catch (JetStreamApiException e) {
       leader = false;
     }

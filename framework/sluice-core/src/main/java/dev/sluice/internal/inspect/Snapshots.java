@@ -35,6 +35,7 @@ final class Snapshots {
         a.getCompletedTotal(),
         a.getMintedTotal(),
         a.getTokenBatch(),
+        a.getDebt(),
         Window.live(a, nowMs));
   }
 

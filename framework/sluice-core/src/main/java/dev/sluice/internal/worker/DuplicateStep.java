@@ -3,11 +3,16 @@ package dev.sluice.internal.worker;
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
+import dev.failsafe.RetryPolicyBuilder;
 import dev.sluice.internal.wire.Classifier;
 import dev.sluice.internal.wire.IdKeys;
 import dev.sluice.spi.IdempotencyStore;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,12 +24,20 @@ import org.slf4j.LoggerFactory;
  * <p>Recording comes before the ack because the ack can be lost as easily as the record (a paused
  * or partitioned leader answers neither): a message acked but not recorded is redelivered to a
  * worker that cannot tell it was done, and the handler runs twice. So a record that fails is
- * retried with back-off while the message is kept (AckProgress, so the server does not redeliver it
- * meanwhile) for at most {@link #recordBound}: the handler timeout, and never less than three ack
- * waits. Only when that bound runs out is the message acked anyway, with a WARN naming the id: that
- * is the one window in which a duplicate effect remains possible, when both the store and the ack
- * stay unreachable for longer than the bound. Holding longer would keep a handler thread and a
- * credit without limit while the store is down.
+ * retried with back-off (at most a second apart, so the record lands about as soon as the store
+ * answers again) while the message is <em>held</em>: unacked, with progress sent on the worker's
+ * timer every third of the ack wait whatever the store's calls take, so the server redelivers it to
+ * no one. By default the hold has no bound (fail closed): while any message is held, or a read of
+ * the store fails, the worker reports FAILING with the store's error. With {@code
+ * ackUnrecordedAfter} set the message is acked anyway after that bound, with a WARN naming the id:
+ * the one window in which a duplicate effect remains possible, when the ack is lost as well. A
+ * worker that stops while holding acks too: the NAK the shutdown would send instead makes the
+ * handler run again for certain, an ack only if it is lost.
+ *
+ * <p>Rejected: acking at once after a failed record (the fault suite saw the ack lost with the
+ * record, and the redelivery ran the handler again), NAKing (the redelivery runs it again for
+ * certain), and a fixed bound by default (a store outage longer than the bound, as after a
+ * partition healed, produced exactly that duplicate).
  */
 final class DuplicateStep implements Step {
   private static final Logger LOG = LoggerFactory.getLogger(DuplicateStep.class);
@@ -37,26 +50,36 @@ final class DuplicateStep implements Step {
   private final String workerId;
   private final IdempotencyStore store;
   private final Settler settler;
-  private final Duration recordBound;
-  private final long progressEveryNanos;
+  private final WorkerHealth health;
+  private final ScheduledExecutorService timer;
+  private final Duration ackUnrecordedAfter;
+  private final long progressEveryMillis;
   private final Duration firstRetry;
   private final Duration maxRetry;
+  private final AtomicInteger held = new AtomicInteger();
 
+  /**
+   * @param timer sends the progress of held messages
+   * @param ackUnrecordedAfter how long a message is held before it is acked unrecorded; null: until
+   *     it is recorded
+   */
   DuplicateStep(
       String queue,
       String workerId,
       IdempotencyStore store,
       Settler settler,
+      WorkerHealth health,
+      ScheduledExecutorService timer,
       Duration ackWait,
-      Duration handlerTimeout) {
+      Duration ackUnrecordedAfter) {
     this.queue = queue;
     this.workerId = workerId;
     this.store = store;
     this.settler = settler;
-    this.recordBound = recordBound(ackWait, handlerTimeout);
-    this.progressEveryNanos = ackWait.toNanos() / 3;
-    // Progress goes out only between tries, so no pause between tries may reach the ack wait:
-    // two gaps of at most a third of it each keep the message.
+    this.health = health;
+    this.timer = timer;
+    this.ackUnrecordedAfter = ackUnrecordedAfter;
+    this.progressEveryMillis = Math.max(1, ackWait.toMillis() / 3);
     this.maxRetry = max(MIN_RETRY, min(MAX_RETRY, ackWait.dividedBy(3)));
     this.firstRetry = min(FIRST_RETRY, maxRetry.dividedBy(2));
   }
@@ -69,9 +92,9 @@ final class DuplicateStep implements Step {
     return a.compareTo(b) >= 0 ? a : b;
   }
 
-  /** How long a failing record is retried before the message is acked anyway. */
-  static Duration recordBound(Duration ackWait, Duration handlerTimeout) {
-    return max(handlerTimeout, ackWait.multipliedBy(3));
+  /** Messages finished and waiting for their record now. */
+  int held() {
+    return held.get();
   }
 
   @Override
@@ -83,9 +106,11 @@ final class DuplicateStep implements Step {
     } catch (RuntimeException e) {
       // The shared store is unreachable: retry later rather than risk running twice.
       LOG.warn("idempotency store: {}; retrying {} later", e.toString(), d.msgId());
+      failing(e);
       settler.settle(d, new Classifier.Nak(STORE_DOWN_DELAY, "idempotency store: " + e));
       return;
     }
+    answered();
     if (processedBefore) {
       settler.settle(d, new Classifier.AckDuplicate());
       return;
@@ -97,58 +122,105 @@ final class DuplicateStep implements Step {
     record(d, key);
   }
 
-  /** Records {@code key}, retrying while the message is kept; returns when it may be acked. */
+  /** Records {@code key}, holding the message while that fails; returns when it may be acked. */
   private void record(Delivery d, String key) {
     try {
       d.lateDuplicate = !store.markProcessed(key, workerId);
       return;
     } catch (RuntimeException e) {
       LOG.warn(
-          "could not record {} as processed ({}); keeping it and retrying for up to {} before"
-              + " acking",
+          "could not record {} as processed ({}); holding it unacked and retrying{}",
           d.msgId(),
           e.toString(),
-          recordBound);
+          ackUnrecordedAfter == null
+              ? " until the store answers"
+              : " for up to " + ackUnrecordedAfter);
+      held.incrementAndGet();
+      failing(e);
+    }
+    keep(d);
+    ScheduledFuture<?> progress;
+    try {
+      progress =
+          timer.scheduleAtFixedRate(
+              () -> keep(d), progressEveryMillis, progressEveryMillis, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException stopped) {
+      progress = null; // the worker has stopped: the retry below gives up at once
     }
     // Only a record that failed builds a retry policy: nothing extra per message on the hot path.
-    AtomicLong lastProgress = new AtomicLong(System.nanoTime());
-    keep(d, lastProgress, true);
-    RetryPolicy<Boolean> retry =
+    RetryPolicyBuilder<Boolean> retry =
         RetryPolicy.<Boolean>builder()
-            .handle(RuntimeException.class)
+            // A worker that stops gives up the hold (see the class comment).
+            .handleIf((r, e) -> e instanceof RuntimeException && health.running())
             .withBackoff(firstRetry, maxRetry)
             .withMaxRetries(-1)
-            .withMaxDuration(recordBound)
-            .onFailedAttempt(e -> keep(d, lastProgress, false))
-            .build();
+            .onFailedAttempt(e -> failing(e.getLastException()));
+    if (ackUnrecordedAfter != null) {
+      retry.withMaxDuration(ackUnrecordedAfter);
+    }
+    RuntimeException failure = null;
     try {
       // After a failed try, "already recorded" may be this worker's own earlier write whose
       // answer was lost: not evidence of another completion, so the result is not looked at.
-      Failsafe.with(retry).get(() -> store.markProcessed(key, workerId));
+      boolean created = Failsafe.with(retry.build()).get(() -> store.markProcessed(key, workerId));
+      LOG.info(
+          "recorded {} as processed after the store answered again ({}); acking it",
+          d.msgId(),
+          created ? "created" : "found already stored");
     } catch (RuntimeException e) { // the store's last failure, or a FailsafeException
-      failedForGood(d, e);
+      failure = e;
+    } finally {
+      if (progress != null) {
+        progress.cancel(false);
+      }
+      held.decrementAndGet();
+    }
+    if (failure == null) {
+      answered();
+    } else {
+      failing(failure.getCause() != null ? failure.getCause() : failure);
+      ackingUnrecorded(d, failure);
     }
   }
 
-  private void failedForGood(Delivery d, RuntimeException e) {
+  private void ackingUnrecorded(Delivery d, RuntimeException e) {
     if (e instanceof FailsafeException && e.getCause() instanceof InterruptedException) {
       Thread.currentThread().interrupt();
     }
     LOG.warn(
-        "could not record {} as processed within {} ({}); acking it anyway: if this ack is lost"
-            + " too, a redelivery may run its handler again",
+        "acking {} without its processed record ({}; {}): if this ack is lost too, a redelivery"
+            + " may run its handler again",
         d.msgId(),
-        recordBound,
+        health.running() ? "held for " + ackUnrecordedAfter : "the worker is stopping",
         e.toString());
   }
 
-  /** AckProgress while the record is retried, so the server keeps the message with this worker. */
-  private void keep(Delivery d, AtomicLong lastProgress, boolean now) {
-    long t = System.nanoTime();
-    if (!now && t - lastProgress.get() < progressEveryNanos) {
-      return;
+  /** The store failed: FAILING with its error and what is held. */
+  private void failing(Throwable e) {
+    int n = held.get();
+    health.storeProblem(
+        "idempotency store failing ("
+            + e
+            + "): "
+            + (n > 0
+                ? n
+                    + " finished messages held unacked until their ids are recorded"
+                    + (ackUnrecordedAfter == null ? "" : " (at most " + ackUnrecordedAfter + ")")
+                : "messages are retried until it answers")
+            + "; check the "
+            + IdempotencyStore.SHARED_BUCKET
+            + " bucket's stream (its leader and replicas) and this worker's connection");
+  }
+
+  /** The store answered: no longer FAILING for it once nothing is held. */
+  private void answered() {
+    if (held.get() == 0) {
+      health.storeProblem("");
     }
-    lastProgress.set(t);
+  }
+
+  /** AckProgress, so the server keeps the held message with this worker. */
+  private void keep(Delivery d) {
     try {
       d.msg.inProgress();
     } catch (RuntimeException e) {

@@ -14,6 +14,7 @@ final class WorkerHealth {
   private volatile boolean draining;
   private volatile String problem = "";
   private volatile String deadLetterProblem = "";
+  private volatile String storeProblem = "";
 
   WorkerHealth(BreakerState breaker) {
     this.breaker = breaker;
@@ -56,14 +57,23 @@ final class WorkerHealth {
     this.deadLetterProblem = p;
   }
 
+  /**
+   * Records why the idempotency store fails ("" once it answers again with nothing held): the
+   * worker reports FAILING while finished messages wait for their record and new ones are retried.
+   */
+  void storeProblem(String p) {
+    this.storeProblem = p;
+  }
+
   /** Every current problem, "" when there is none. */
   String reason() {
-    String pull = problem;
-    String dlq = deadLetterProblem;
-    if (pull.isEmpty() || dlq.isEmpty()) {
-      return pull + dlq;
+    StringBuilder b = new StringBuilder();
+    for (String p : new String[] {problem, deadLetterProblem, storeProblem}) {
+      if (!p.isEmpty()) {
+        b.append(b.length() == 0 ? "" : "; ").append(p);
+      }
     }
-    return pull + "; " + dlq;
+    return b.toString();
   }
 
   /** The state the advert carries (§5.2). */

@@ -184,7 +184,14 @@ public final class WorkerRuntime implements AutoCloseable {
     if (s.idempotency() != null) {
       steps.add(
           new DuplicateStep(
-              s.queue(), s.workerId(), s.idempotency(), settler, ackWait, s.handlerTimeout()));
+              s.queue(),
+              s.workerId(),
+              s.idempotency(),
+              settler,
+              health,
+              timer,
+              ackWait,
+              s.ackUnrecordedAfter()));
     }
     steps.add(new GraceStep(fleets, s.limits(), s.clock(), settler));
     steps.add(new DecodeStep(s, settler));

@@ -20,7 +20,8 @@ import java.util.concurrent.Executor;
 /**
  * Everything a worker runs with, validated by {@code Worker.Builder}. Nullable components mean "not
  * configured", and the chain then has no step for them: {@code idempotency} (no duplicate check),
- * {@code auditInterval} (never the reconciler), {@code metrics} (no metrics step).
+ * {@code auditInterval} (never the reconciler), {@code metrics} (no metrics step), {@code
+ * ackUnrecordedAfter} (a finished message whose id cannot be recorded is held until it is).
  */
 public record WorkerSettings(
     String queue,
@@ -35,6 +36,7 @@ public record WorkerSettings(
     Classifier.Limits limits,
     Duration handlerTimeout,
     IdempotencyStore idempotency,
+    Duration ackUnrecordedAfter,
     Executor executor,
     Duration heartbeat,
     Duration advertTtl,

@@ -94,11 +94,12 @@ class FastBurnRulesTest {
   /** The lease keeps the newest announcement across every write until the next one. */
   @Test
   void leaseWritesCarryTheAnnouncementForward() {
-    ReconcilerLease fresh = Reconciler.lease("w1", java.time.Duration.ofSeconds(2), 1000, null, -3);
-    ReconcilerLease carried = Reconciler.withDebts(fresh, announcement(900, "w2", 7));
+    ReconcilerLease fresh =
+        ReconcilerRules.lease("w1", java.time.Duration.ofSeconds(2), 1000, null, -3);
+    ReconcilerLease carried = ReconcilerRules.withDebts(fresh, announcement(900, "w2", 7));
     assertThat(carried.getDebtId()).isEqualTo(900);
     assertThat(carried.getDebtsMap()).containsExactlyEntriesOf(Map.of("w2", 7L));
     assertThat(carried.getPreviousDeficit()).isEqualTo(-3);
-    assertThat(Reconciler.withDebts(fresh, null)).isEqualTo(fresh);
+    assertThat(ReconcilerRules.withDebts(fresh, null)).isEqualTo(fresh);
   }
 }

@@ -2,6 +2,7 @@ package dev.sluice.internal.credit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.internal.proto.Ledger;
 import dev.sluice.internal.proto.ReconcilerLease;
 import dev.sluice.internal.time.FakeClock;
 import java.time.Duration;
@@ -14,28 +15,28 @@ class ReconcilerRulesTest {
 
   @Test
   void anotherHoldersLeaseIsRespectedUntilThreeAuditsHavePassed() {
-    ReconcilerLease theirs = Reconciler.lease("w1", AUDIT, clock.millis(), null, 0);
+    ReconcilerLease theirs = ReconcilerRules.lease("w1", AUDIT, clock.millis(), null, 0);
 
     clock.advance(AUDIT.multipliedBy(3));
     // Taking a live lease would give the queue two reconcilers minting the same deficit.
-    assertThat(Reconciler.claim(true, theirs, "w2", clock.millis()))
-        .isEqualTo(Reconciler.Claim.STAND_BY);
+    assertThat(ReconcilerRules.claim(true, theirs, "w2", clock.millis()))
+        .isEqualTo(ReconcilerRules.Claim.STAND_BY);
     clock.advance(Duration.ofMillis(1));
     // Never taking an expired one would leave the queue without healing after its holder died.
-    assertThat(Reconciler.claim(true, theirs, "w2", clock.millis()))
-        .isEqualTo(Reconciler.Claim.UPDATE);
+    assertThat(ReconcilerRules.claim(true, theirs, "w2", clock.millis()))
+        .isEqualTo(ReconcilerRules.Claim.UPDATE);
   }
 
   @Test
   void theHolderRenewsItsOwnLeaseAndAMissingLeaseIsCreated() {
-    ReconcilerLease mine = Reconciler.lease("w1", AUDIT, clock.millis(), null, 0);
-    assertThat(Reconciler.claim(true, mine, "w1", clock.millis()))
-        .isEqualTo(Reconciler.Claim.UPDATE);
-    assertThat(Reconciler.claim(false, null, "w1", clock.millis()))
-        .isEqualTo(Reconciler.Claim.CREATE);
-    assertThat(Reconciler.claim(true, null, "w1", clock.millis()))
+    ReconcilerLease mine = ReconcilerRules.lease("w1", AUDIT, clock.millis(), null, 0);
+    assertThat(ReconcilerRules.claim(true, mine, "w1", clock.millis()))
+        .isEqualTo(ReconcilerRules.Claim.UPDATE);
+    assertThat(ReconcilerRules.claim(false, null, "w1", clock.millis()))
+        .isEqualTo(ReconcilerRules.Claim.CREATE);
+    assertThat(ReconcilerRules.claim(true, null, "w1", clock.millis()))
         .as("an unreadable lease is taken over")
-        .isEqualTo(Reconciler.Claim.UPDATE);
+        .isEqualTo(ReconcilerRules.Claim.UPDATE);
   }
 
   @Test
@@ -45,7 +46,7 @@ class ReconcilerRulesTest {
     Credits.Decision first = Credits.reconcile(64, 60, 0, 0, 0, 0);
     assertThat(first.action()).isEqualTo(Credits.Action.NONE);
     assertThat(first.deficit()).isEqualTo(4);
-    long previous = Reconciler.nextPrevious(0, 0, first.deficit());
+    long previous = ReconcilerRules.nextPrevious(0, 0, first.deficit());
 
     // Second audit a period later: the deficit persists (now 6): mint the smaller of the two.
     Credits.Decision second = Credits.reconcile(64, 58, 0, 0, 0, previous);
@@ -53,7 +54,7 @@ class ReconcilerRulesTest {
     assertThat(second.credits()).isEqualTo(4);
 
     // After a correction the count starts again: the next deficit also needs two audits.
-    long afterMint = Reconciler.nextPrevious(second.credits(), 0, second.deficit());
+    long afterMint = ReconcilerRules.nextPrevious(second.credits(), 0, second.deficit());
     assertThat(afterMint).isZero();
     assertThat(Credits.reconcile(64, 62, 0, 0, 0, afterMint).action())
         .isEqualTo(Credits.Action.NONE);
@@ -61,12 +62,53 @@ class ReconcilerRulesTest {
 
   @Test
   void aSurplusThatFlipsSignBetweenAuditsIsLeftAlone() {
-    long previous = Reconciler.nextPrevious(0, 0, Credits.reconcile(64, 70, 0, 0, 0, 0).deficit());
+    long previous =
+        ReconcilerRules.nextPrevious(0, 0, Credits.reconcile(64, 70, 0, 0, 0, 0).deficit());
     assertThat(previous).isEqualTo(-6);
     assertThat(Credits.reconcile(64, 60, 0, 0, 0, previous).action())
         .isEqualTo(Credits.Action.NONE);
     assertThat(Credits.reconcile(64, 66, 0, 0, 0, previous).action())
         .isEqualTo(Credits.Action.BURN);
+  }
+
+  @Test
+  void aFirstSurplusReadingIsConfirmedBeforeItIsBurned() {
+    Ledger surplus = Ledger.newBuilder().setDeficit(-5).build();
+    // The previous audit saw no surplus: a second reading must agree before anything burns.
+    assertThat(ReconcilerRules.firstSurplusReading(0, surplus)).isTrue();
+    assertThat(ReconcilerRules.firstSurplusReading(3, surplus)).isTrue();
+    // Already the second reading: the audit itself burns; no extra confirming audit.
+    assertThat(ReconcilerRules.firstSurplusReading(-5, surplus)).isFalse();
+    assertThat(ReconcilerRules.firstSurplusReading(0, Ledger.newBuilder().setDeficit(2).build()))
+        .isFalse();
+    assertThat(ReconcilerRules.firstSurplusReading(0, null)).isFalse();
+  }
+
+  @Test
+  void anAnnouncedDebtLetsTheRestOfTheSurplusBeAnnouncedAtTheNextAudit() {
+    // A surplus of 10: 4 burned from the stream, 6 announced as a debt. The next audit counts the
+    // debt in the adverts, so it starts from "no surplus left" (-10 + 4 + 6 = 0).
+    assertThat(ReconcilerRules.nextPrevious(0, 4, 6, -10)).isZero();
+    // Without an announcement the rule is the two-audit rule.
+    assertThat(ReconcilerRules.nextPrevious(0, 4, 0, -10)).isZero();
+    assertThat(ReconcilerRules.nextPrevious(0, 0, 0, -10)).isEqualTo(-10);
+  }
+
+  @Test
+  void aDebtBeingAbsorbedStopsMintsOnlyWhileSomethingFlows() {
+    assertThat(ReconcilerRules.absorbing(4, 10, 0)).isTrue();
+    assertThat(ReconcilerRules.absorbing(4, 0, 8)).isTrue();
+    // Nothing left to flow: no worker finishes a message, so none could ever absorb it.
+    assertThat(ReconcilerRules.absorbing(4, 0, 0)).isFalse();
+    assertThat(ReconcilerRules.absorbing(0, 10, 10)).isFalse();
+  }
+
+  @Test
+  void onlyASurplusBeyondOneTokenPerLiveProducerIsBurned() {
+    assertThat(ReconcilerRules.burnable(40, 1, 32)).isEqualTo(8);
+    assertThat(ReconcilerRules.burnable(32, 1, 32)).isZero();
+    assertThat(ReconcilerRules.burnable(5, 0, 32)).isEqualTo(5);
+    assertThat(ReconcilerRules.burnable(64, 3, 32)).isZero();
   }
 
   @Test
