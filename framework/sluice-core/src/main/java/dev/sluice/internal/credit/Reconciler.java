@@ -271,10 +271,11 @@ public final class Reconciler {
           tokens,
           heldSpent,
           owed);
-    } else if (d.action() == Credits.Action.BURN && d.credits() > liveProducers * (long) batch) {
+    } else if (d.action() == Credits.Action.BURN
+        && Credits.burnAmount(d.credits(), liveProducers, batch) > 0) {
       // Producers report held credits a moment after they spend them, so a busy queue always
       // shows a small false surplus; only what exceeds one token per live producer is real.
-      long amount = d.credits() - liveProducers * (long) batch;
+      long amount = Credits.burnAmount(d.credits(), liveProducers, batch);
       long lastId = current == null ? 0 : current.getDebtId();
       switch (FastBurn.plan(live, lastId)) {
         case ANNOUNCE -> {

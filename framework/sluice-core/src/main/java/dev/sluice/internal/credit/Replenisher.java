@@ -120,9 +120,7 @@ public final class Replenisher {
 
   /** About the time this worker takes to finish a batch: {@code clamp(b' / rate, 2 ms, 20 ms)}. */
   Duration linger() {
-    double rate = serviceRate.getAsDouble();
-    double ms = rate > 0 ? effectiveBatch() / rate * 1000 : 20;
-    return Duration.ofMillis((long) Math.max(2, Math.min(20, ms)));
+    return Duration.ofMillis(Credits.lingerMillis(effectiveBatch(), serviceRate.getAsDouble()));
   }
 
   private void scheduleLinger(long nanos) {
