@@ -111,6 +111,7 @@ type Worker struct {
 	completed   uint64
 	mintedTotal uint64
 	rate        float64
+	dlqProblem  string // why dead-letter records cannot be written; "" when they can
 	rateCount   uint64
 	rateAt      time.Time
 	mintSignal  chan struct{}
@@ -475,16 +476,41 @@ func (w *Worker) deadLetter(msg jetstream.Msg, md *jetstream.MsgMetadata, h map[
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := publishRetry(ctx, w.js, rec); err != nil {
-		// The record is not stored: leave the message to be redelivered after the ack wait.
+		// The record is not stored, so the message is not termed: it comes back after a delay
+		// and the worker reports itself failing until a record is written again (§8.4).
 		log.Printf("worker %s: dead-letter record for %s: %v", w.cfg.WorkerID, msgID, err)
+		w.dlqHealth(fmt.Sprintf("dead-letter records cannot be written to SLUICE_DLQ (%v): check that the stream exists and that this worker may publish to %s", err, sluice.DLQSubject(w.cfg.Queue)))
+		if nakErr := msg.NakWithDelay(dlqRetryDelay); nakErr != nil {
+			log.Printf("worker %s: nak of %s: %v", w.cfg.WorkerID, msgID, nakErr)
+		}
 		return
 	}
+	w.dlqHealth("")
 	if err := w.doubleTerm(msg); err != nil {
 		log.Printf("worker %s: term of %s: %v", w.cfg.WorkerID, msgID, err)
 		return
 	}
 	w.owe(1, true)
 	w.ev.Emit(DeadLetteredEvent{Event: "dead_lettered", ID: w.cfg.WorkerID, MsgID: msgID, Reason: reason, Attempt: k, Lang: Lang})
+}
+
+// dlqRetryDelay is how long a message whose dead-letter record could not be written waits.
+const dlqRetryDelay = 2 * time.Second
+
+// dlqHealth reports a change of the dead-letter problem: failing with why, or ok when why is "".
+func (w *Worker) dlqHealth(why string) {
+	w.mu.Lock()
+	changed := w.dlqProblem != why
+	w.dlqProblem = why
+	w.mu.Unlock()
+	if !changed {
+		return
+	}
+	if why == "" {
+		w.ev.Emit(HealthEvent{Event: "health", ID: w.cfg.WorkerID, Status: "ok"})
+		return
+	}
+	w.ev.Emit(HealthEvent{Event: "health", ID: w.cfg.WorkerID, Status: "failing", Reason: why})
 }
 
 // owe records n finished deliveries (§5.4); completed counts toward the service rate.
