@@ -473,7 +473,9 @@ func (w *Worker) deadLetter(msg jetstream.Msg, md *jetstream.MsgMetadata, h map[
 		return
 	}
 	rec := &nats.Msg{Subject: sluice.DLQSubject(w.cfg.Queue), Header: nats.Header(fitted.Headers), Data: fitted.Payload}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A few seconds, not the ack wait: a record that cannot be written is reported and the
+	// message NAKed soon (§8.4).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := publishRetry(ctx, w.js, rec); err != nil {
 		// The record is not stored, so the message is not termed: it comes back after a delay
