@@ -155,6 +155,13 @@ def credits():
             r = service_rate(r, c, dt_ms / 1000)
             steps.append({"dt_ms": dt_ms, "completed": c, "service_rate": r})
         rates.append({"name": name, "heartbeats": steps})
+    eff = []
+    for b, cap in [(32, 64), (32, 8), (32, 9), (32, 7), (8, 8), (32, 1), (32, 0), (32, 3), (16, 1000), (1, 4)]:
+        half = max(1, cap // 2)
+        p = 1
+        while p * 2 <= half:
+            p *= 2
+        eff.append({"batch": b, "capacity": cap, "effective_batch": min(b, p)})
     ids = []
     for minter, nonce, counter in [("java-w1", "9f3a01bc", 1), ("go-w2", "00000000", 17),
                                    ("provision", "a1b2c3d4e5f60718", 3), ("w_1-x", "0123456789abcdef0123456789abcdef", 1000)]:
@@ -175,10 +182,11 @@ def credits():
         "description": "PROTOCOL.md §5: token decomposition (§5.3), the window (§5.1), reconciler "
                        "decisions (§5.5; 'burn' is what is burned after the tolerance live_producers x "
                        "token_batch), names (§2), [v1.2] the linger in whole ms (§5.4), the service-rate "
-                       "average (§5.2; compare with a relative tolerance of 1e-9), token ids (§5.4) and the "
+                       "average (§5.2; compare with a relative tolerance of 1e-9), token ids (§5.4), b' "
+                       "(§5.4: min(b, the largest power of two <= max(1, capacity / 2)), integer division) and the "
                        "RETURN mint of a burn (§5.4, decomposed with the queue's batch).",
         "decompose": dec, "window": win, "reconcile": rec, "names": subj,
-        "linger": lin, "service_rate": rates, "token_ids": ids,
+        "linger": lin, "service_rate": rates, "token_ids": ids, "effective_batch": eff,
         "token_id_pattern": TOKEN_ID_RE.pattern, "mint_back": back})
 
 

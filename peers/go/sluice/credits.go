@@ -150,6 +150,16 @@ func ServiceRate(previous float64, completed uint64, seconds float64) float64 {
 	return 0.3*inst + 0.7*previous
 }
 
+// EffectiveBatch is b' (§5.4): min(b, the largest power of two ≤ max(1, capacity / 2)).
+func EffectiveBatch(batch, capacity uint32) uint32 {
+	half := max(1, capacity/2)
+	p := uint32(1)
+	for p*2 <= half && p < MaxToken {
+		p *= 2
+	}
+	return min(batch, p)
+}
+
 // TokenIDPattern is the form of a token's Nats-Msg-Id (§5.4 [v1.2]).
 var TokenIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}\.[0-9a-f]{8,32}\.[1-9][0-9]*$`)
 

@@ -188,7 +188,12 @@ func testCredits(t *testing.T) {
 			Valid    bool    `json:"valid"`
 		} `json:"token_ids"`
 		TokenIDPattern string `json:"token_id_pattern"`
-		MintBack       []struct {
+		Effective      []struct {
+			Batch     uint32 `json:"batch"`
+			Capacity  uint32 `json:"capacity"`
+			Effective uint32 `json:"effective_batch"`
+		} `json:"effective_batch"`
+		MintBack []struct {
 			Token    uint32   `json:"token"`
 			Need     uint32   `json:"need"`
 			Batch    uint32   `json:"batch"`
@@ -268,6 +273,14 @@ func testCredits(t *testing.T) {
 		}
 		if TokenIDPattern.MatchString(c.MsgID) != c.Valid {
 			t.Errorf("token id %q: valid %v", c.MsgID, c.Valid)
+		}
+	}
+	if len(doc.Effective) == 0 {
+		t.Fatal("no effective_batch cases")
+	}
+	for _, c := range doc.Effective {
+		if got := EffectiveBatch(c.Batch, c.Capacity); got != c.Effective {
+			t.Errorf("b'(%d, capacity %d) = %d want %d", c.Batch, c.Capacity, got, c.Effective)
 		}
 	}
 	for _, c := range doc.MintBack {

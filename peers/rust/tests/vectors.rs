@@ -245,6 +245,17 @@ fn credits_vectors() {
             "token id {id}"
         );
     }
+    assert!(!arr(&doc, "effective_batch").is_empty());
+    for c in arr(&doc, "effective_batch") {
+        assert_eq!(
+            sluice_peer::credits::effective_batch(
+                c["batch"].as_u64().unwrap() as u32,
+                c["capacity"].as_u64().unwrap() as u32
+            ),
+            c["effective_batch"].as_u64().unwrap() as u32,
+            "b' {c}"
+        );
+    }
     for c in arr(&doc, "mint_back") {
         let back: Vec<u32> = arr(c, "mint_back")
             .iter()

@@ -77,12 +77,7 @@ func (c *WorkerConfig) Normalize() {
 	if capacity == 0 {
 		capacity = uint32(c.Concurrency + c.Prefetch)
 	}
-	half := max(1, capacity/2)
-	bp := uint32(1)
-	for bp*2 <= half && bp < sluice.MaxToken {
-		bp *= 2
-	}
-	c.TokenBatch = min(c.TokenBatch, bp)
+	c.TokenBatch = sluice.EffectiveBatch(c.TokenBatch, capacity)
 }
 
 // Worker pulls work messages and settles each with one outcome.

@@ -273,6 +273,13 @@ class VectorsTest {
       }
       assertThat(tokenId.matcher(id).matches()).as(id).isEqualTo(c.map.get("valid").bool);
     }
+    for (JsonValue c : v.get("effective_batch").array) {
+      assertThat(
+              Credits.effectiveBatch(
+                  c.map.get("batch").number.intValue(), c.map.get("capacity").number.intValue()))
+          .as(c.toJson())
+          .isEqualTo(c.map.get("effective_batch").number.intValue());
+    }
     for (JsonValue c : v.get("mint_back").array) {
       int token = c.map.get("token").number.intValue();
       int need = c.map.get("need").number.intValue();

@@ -96,6 +96,14 @@ public final class Credits {
   }
 
   /**
+   * b' (§5.4): {@code min(b, the largest power of two ≤ max(1, capacity / 2))}, capacity / 2 in
+   * integer division.
+   */
+  public static int effectiveBatch(int batch, int capacity) {
+    return Math.min(batch, Integer.highestOneBit(Math.max(1, capacity / 2)));
+  }
+
+  /**
    * The replenishment linger in whole milliseconds (§5.4 [v1.2]): {@code floor(clamp(b' / rate ×
    * 1000, 2, 20))}, and 20 while no rate is measured.
    */

@@ -96,8 +96,7 @@ public final class Replenisher {
    * wait out the linger every round, and its measured rate, and so its throughput, would collapse.
    */
   public int effectiveBatch() {
-    int half = Math.max(1, capacity.getAsInt() / 2);
-    return Math.min(batch, Integer.highestOneBit(half));
+    return Credits.effectiveBatch(batch, capacity.getAsInt());
   }
 
   /** One finishing ack was sent: one credit is owed once the server confirms it. */
