@@ -63,11 +63,13 @@ final class UnwritableDeadLetters implements Scenario {
           lang + " worker dead-letters it once records can be written, and reports ok",
           List.of(lang),
           settled && ok && drained,
-          (settled ? "" : "no dead_lettered event in 30 s; ")
-              + (ok ? "" : "no health event with status ok; ")
-              + (drained ? "" : "work stream not empty; ")
-              + "stderr: "
-              + w.stderrTail(3));
+          settled && ok && drained
+              ? ""
+              : (settled ? "" : "no dead_lettered event in 30 s; ")
+                  + (ok ? "" : "no health event with status ok; ")
+                  + (drained ? "" : "work stream not empty; ")
+                  + "stderr: "
+                  + w.stderrTail(3));
       f.stopWorkers();
     }
   }
