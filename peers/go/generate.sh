@@ -14,11 +14,12 @@ if command -v mvn >/dev/null 2>&1; then
 else
   # Same artifact and location as ensure_protoc, fetched without Maven.
   repo="${MAVEN_REPO:-$HOME/.m2/repository}"
-  protoc="$repo/com/google/protobuf/protoc/$protoc_version/protoc-$protoc_version-linux-x86_64.exe"
+  classifier=$(bash -c "source '$root/scripts/lib/common.sh'; protoc_classifier")
+  protoc="$repo/com/google/protobuf/protoc/$protoc_version/protoc-$protoc_version-$classifier.exe"
   if [[ ! -x "$protoc" ]]; then
     mkdir -p "$(dirname "$protoc")"
     curl -fsSL -o "$protoc.tmp" \
-      "https://repo1.maven.org/maven2/com/google/protobuf/protoc/$protoc_version/protoc-$protoc_version-linux-x86_64.exe"
+      "https://repo1.maven.org/maven2/com/google/protobuf/protoc/$protoc_version/protoc-$protoc_version-$classifier.exe"
     mv "$protoc.tmp" "$protoc"
     chmod +x "$protoc"
   fi

@@ -13,7 +13,7 @@ final class ServerVersion {
 
   /** Whether the binary is at least {@code major.minor}; true when its version cannot be read. */
   static boolean atLeast(int major, int minor) {
-    String binary = ServerBinary.path().map(Object::toString).orElse("nats-server");
+    String binary = ServerBinary.resolve().toString();
     try {
       Process p = new ProcessBuilder(binary, "--version").redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

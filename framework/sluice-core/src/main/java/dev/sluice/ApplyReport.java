@@ -15,7 +15,9 @@ public record ApplyReport(List<Change> changes) {
     /** The server's object differs in a way JetStream does not allow to update. */
     CONFLICT,
     /** Nothing was changed because this was a dry run; {@code diffs} say what would change. */
-    WOULD_CHANGE
+    WOULD_CHANGE,
+    /** Nothing was created because this was a dry run; the object does not exist yet. */
+    WOULD_CREATE
   }
 
   /**

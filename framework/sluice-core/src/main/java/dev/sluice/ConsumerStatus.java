@@ -14,17 +14,20 @@ import java.util.Optional;
  * @param paused whether the consumer is paused (no worker can pull)
  * @param pauseRemaining how long the pause lasts, when paused with an end
  * @param lastAckAt when the consumer's ack floor last moved, empty if it never did
+ * @param lastDeliveredAt when the consumer last delivered a message to a worker, empty if never
  */
 public record ConsumerStatus(
     long inFlight,
     long redelivered,
     boolean paused,
     Optional<Duration> pauseRemaining,
-    Optional<Instant> lastAckAt) {
+    Optional<Instant> lastAckAt,
+    Optional<Instant> lastDeliveredAt) {
 
   /** Rejects null optionals. */
   public ConsumerStatus {
     Objects.requireNonNull(pauseRemaining, "pauseRemaining");
     Objects.requireNonNull(lastAckAt, "lastAckAt");
+    Objects.requireNonNull(lastDeliveredAt, "lastDeliveredAt");
   }
 }

@@ -149,6 +149,13 @@ public record QueueInspection(
         .map(t -> nonNegative(Duration.between(t, inspectedAt)));
   }
 
+  /** How long ago the worker consumer last delivered a message; empty if unknown or never. */
+  public Optional<Duration> lastDeliveryAge() {
+    return workerConsumer
+        .flatMap(ConsumerStatus::lastDeliveredAt)
+        .map(t -> nonNegative(Duration.between(t, inspectedAt)));
+  }
+
   /** Whether the work stream holds as many messages as its hard limit allows. */
   public boolean atHardLimit() {
     return hardLimit > 0 && backlog >= hardLimit;

@@ -284,9 +284,9 @@ public final class QueueProducer implements AutoCloseable {
 
     /**
      * Records the producer's metrics ({@code sluice.producer.acquire}, {@code
-     * sluice.producer.credits.held}, {@code sluice.producer.waiting}) on {@code registry}; default
-     * none. Micrometer is an optional dependency: without this call it need not be on the class
-     * path.
+     * sluice.producer.credits.held}, {@code sluice.producer.waiting}, tagged {@code queue} and
+     * {@code producer}: docs/METRICS.md) on {@code registry}; default none. Micrometer is an
+     * optional dependency: without this call it need not be on the class path.
      *
      * @throws NullPointerException {@code registry} is null
      */
@@ -315,7 +315,7 @@ public final class QueueProducer implements AutoCloseable {
                   idleReturn,
                   publishTimeout,
                   versionPolicy,
-                  Metrics.micrometer(meterRegistry),
+                  Metrics.micrometer(meterRegistry, queue, "producer", producerId),
                   Clock.system()));
       return new QueueProducer(runtime, acquireTimeout);
     }

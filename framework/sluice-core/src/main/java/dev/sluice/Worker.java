@@ -365,7 +365,10 @@ public final class Worker implements AutoCloseable {
 
     /**
      * Records metrics on this Micrometer registry; default none (and no metrics step in the chain).
-     * Micrometer is an optional dependency: a worker that never calls this runs without it.
+     * Every meter is tagged {@code queue} and {@code worker} (this worker's id), so several workers
+     * of one queue can share a registry; the gauges are removed when the worker closes. Names and
+     * tags: docs/METRICS.md. Micrometer is an optional dependency: a worker that never calls this
+     * runs without it.
      */
     public Builder meterRegistry(MeterRegistry registry) {
       this.meterRegistry = Objects.requireNonNull(registry, "meterRegistry");

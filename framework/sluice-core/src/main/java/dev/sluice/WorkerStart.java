@@ -75,7 +75,9 @@ final class WorkerStart {
             b.auditInterval,
             b.breaker,
             b.shutdownGrace,
-            b.meterRegistry == null ? null : Metrics.micrometer(b.meterRegistry),
+            b.meterRegistry == null
+                ? null
+                : Metrics.micrometer(b.meterRegistry, b.queue, "worker", id),
             Clock.system(),
             b.outcomes);
     try {

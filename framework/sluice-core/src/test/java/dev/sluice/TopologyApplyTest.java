@@ -82,7 +82,11 @@ class TopologyApplyTest {
         "{\"queue\": \"dry-" + NATS.uniqueName("x") + "\", \"standing_buffer\": 0}");
     try (Connection nc = NATS.server().connect()) {
       ApplyReport report = Sluice.using(nc).apply(dir, true);
-      assertThat(report.changes()).anyMatch(c -> c.action() == Action.WOULD_CHANGE);
+      assertThat(report.changes())
+          .filteredOn(c -> c.kind().equals("queue"))
+          .singleElement()
+          .extracting(ApplyReport.Change::action)
+          .isEqualTo(Action.WOULD_CREATE);
       assertThat(report.changes())
           .noneMatch(c -> c.action() == Action.CREATED || c.action() == Action.UPDATED);
     }

@@ -1,5 +1,7 @@
 package dev.sluice.samples;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.DeadLetterRecord;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueProducer;
@@ -18,8 +20,10 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -39,6 +43,8 @@ import picocli.CommandLine.Option;
  * message. See docs/DEMO.md.
  */
 public final class Demo {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   /** The demo's options; {@link #parse} reads them from the command line (picocli). */
   public record Options(
       String server,
@@ -172,30 +178,33 @@ public final class Demo {
       double throughput) {
 
     public String toJson() {
-      return String.format(
-          Locale.ROOT,
-          "{\"produced\":%d,\"processed\":%d,\"retried\":%d,\"dead_lettered\":%d,"
-              + "\"duplicates_processed\":%d,\"lost\":%d,\"max_backlog\":%d,\"window\":%d,"
-              + "\"slack\":%d,\"e2e_p50_ms\":%.1f,\"e2e_p99_ms\":%.1f,\"send_failures\":%d,"
-              + "\"upcast_v1\":%d,\"duplicates_acked\":%d,\"credits_at_end\":%d,"
-              + "\"elapsed_s\":%.1f,\"throughput_per_s\":%.0f}",
-          produced,
-          processed,
-          retried,
-          deadLettered,
-          duplicatesProcessed,
-          lost,
-          maxBacklog,
-          window,
-          slack,
-          e2eP50Ms,
-          e2eP99Ms,
-          sendFailures,
-          upcastV1,
-          duplicatesAcked,
-          creditsAtEnd,
-          elapsedSeconds,
-          throughput);
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("produced", produced);
+      m.put("processed", processed);
+      m.put("retried", retried);
+      m.put("dead_lettered", deadLettered);
+      m.put("duplicates_processed", duplicatesProcessed);
+      m.put("lost", lost);
+      m.put("max_backlog", maxBacklog);
+      m.put("window", window);
+      m.put("slack", slack);
+      m.put("e2e_p50_ms", tenths(e2eP50Ms));
+      m.put("e2e_p99_ms", tenths(e2eP99Ms));
+      m.put("send_failures", sendFailures);
+      m.put("upcast_v1", upcastV1);
+      m.put("duplicates_acked", duplicatesAcked);
+      m.put("credits_at_end", creditsAtEnd);
+      m.put("elapsed_s", tenths(elapsedSeconds));
+      m.put("throughput_per_s", Math.round(throughput));
+      try {
+        return JSON.writeValueAsString(m);
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException("a map of numbers always serializes", e);
+      }
+    }
+
+    private static double tenths(double v) {
+      return Math.round(v * 10) / 10.0;
     }
 
     /** True when the backlog stayed within the protocol's bound (PROTOCOL.md §5.6). */

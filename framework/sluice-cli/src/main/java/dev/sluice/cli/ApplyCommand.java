@@ -65,22 +65,33 @@ final class ApplyCommand extends BaseCommand {
       }
       t.print(out());
       for (ApplyReport.Change c : report.changes()) {
-        if (!c.diffs().isEmpty()) {
+        boolean created =
+            c.action() == ApplyReport.Action.CREATED
+                || c.action() == ApplyReport.Action.WOULD_CREATE;
+        if (!c.diffs().isEmpty() && !created) {
           out().println(c.kind() + " " + c.name() + ":");
           for (String d : c.diffs()) {
             out().println("  " + d);
           }
         }
       }
+      long creates = count(report, ApplyReport.Action.WOULD_CREATE);
+      long changes = count(report, ApplyReport.Action.WOULD_CHANGE);
       out()
           .println(
-              (dryRun ? "dry run: " : "")
-                  + (report.changed()
-                      ? "changes " + (dryRun ? "pending" : "applied")
-                      : "no changes")
+              (dryRun
+                      ? "dry run: "
+                          + (report.changed()
+                              ? "would create " + creates + " and change " + changes + " objects"
+                              : "no changes")
+                      : report.changed() ? "changes applied" : "no changes")
                   + (report.hasConflicts() ? "; conflicts need manual action" : ""));
       out().flush();
     }
     return report.hasConflicts() ? ExitCodes.FINDING : ExitCodes.OK;
+  }
+
+  private static long count(ApplyReport report, ApplyReport.Action action) {
+    return report.changes().stream().filter(c -> c.action() == action).count();
   }
 }

@@ -38,12 +38,24 @@ final class Connect {
 
   /** An open session; close it when the command ends. */
   Session open() {
+    return open(false);
+  }
+
+  /**
+   * An open session. With {@code reconnect} (the console, which outlives server restarts) the
+   * connection reconnects forever after it was first established; a command fails fast instead.
+   */
+  Session open(boolean reconnect) {
     Options.Builder b =
         new Options.Builder()
-            .servers(o.server.split(","))
-            .connectionName("sluice-cli")
-            .noReconnect()
+            .servers(serverUrls(o.server))
+            .connectionName(reconnect ? "sluice-console" : "sluice-cli")
             .connectionTimeout(o.timeout);
+    if (reconnect) {
+      b.maxReconnects(-1).reconnectWait(java.time.Duration.ofSeconds(1));
+    } else {
+      b.noReconnect();
+    }
     if (o.user != null) {
       b.userInfo(o.user, o.password == null ? "" : o.password);
     } else if (o.password != null) {
@@ -86,7 +98,54 @@ final class Connect {
       Thread.currentThread().interrupt();
       throw new CliException(ExitCodes.CONNECT, "interrupted while connecting to " + o.server);
     }
+    if (!nc.getServerInfo().isJetStreamAvailable()) {
+      String url = nc.getConnectedUrl();
+      closeQuietly(nc);
+      throw new CliException(
+          ExitCodes.CONNECT,
+          "JetStream is not enabled on "
+              + (url == null ? o.server : url)
+              + ": start nats-server with -js (or a jetstream {} block in its configuration)");
+    }
     return new Session(nc, o);
+  }
+
+  /**
+   * The comma-separated URLs of {@code --server}, each checked to be a NATS URL (exit 2 if not).
+   */
+  static String[] serverUrls(String servers) {
+    String[] urls = servers.split(",");
+    for (int i = 0; i < urls.length; i++) {
+      String u = urls[i].trim();
+      urls[i] = u;
+      int colon = u.indexOf("://");
+      String scheme = colon < 0 ? "nats" : u.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
+      boolean known =
+          switch (scheme) {
+            case "nats", "tls", "opentls", "ws", "wss" -> true;
+            default -> false;
+          };
+      try {
+        if (!known || u.isEmpty()) {
+          throw new IllegalArgumentException("unsupported scheme");
+        }
+        new Options.Builder().server(u).build();
+      } catch (IllegalArgumentException e) {
+        throw CliException.usage(
+            "--server '"
+                + u
+                + "' is not a NATS URL: use nats://host:4222 (or tls://, ws://, wss://)");
+      }
+    }
+    return urls;
+  }
+
+  private static void closeQuietly(Connection nc) {
+    try {
+      nc.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private CliException authFailed(String detail) {

@@ -16,17 +16,27 @@ final class CreditsCommand extends BaseCommand {
   @Parameters(index = "0", arity = "0..1", paramLabel = "QUEUE", description = "One queue.")
   String queue;
 
+  /** The {@code credits --json} document (also the console's {@code /api/queues/Q/credits}). */
+  static Map<String, Object> document(List<QueueState> states) {
+    List<Object> qs = new ArrayList<>();
+    for (QueueState st : states) {
+      qs.add(st.creditsJson());
+    }
+    Map<String, Object> m = Json.obj();
+    m.put("queues", qs);
+    return m;
+  }
+
   @Override
   int run(Connect.Session s) throws Exception {
     List<QueueState> states = StatusCommand.read(s, queue);
     if (json()) {
-      List<Object> qs = new ArrayList<>();
-      for (QueueState st : states) {
-        qs.add(st.creditsJson());
-      }
-      Map<String, Object> m = Json.obj();
-      m.put("queues", qs);
-      printJson(m);
+      printJson(document(states));
+      return ExitCodes.OK;
+    }
+    if (states.isEmpty()) {
+      out().println("no Sluice queues on " + s.url() + " (provision one with 'sluice apply')");
+      out().flush();
       return ExitCodes.OK;
     }
     boolean first = true;

@@ -3,21 +3,16 @@ package dev.sluice.cli;
 import dev.sluice.DeadLetterQueue;
 import dev.sluice.DeadLetterReason;
 import dev.sluice.DeadLetterRecord;
-import dev.sluice.PublishException;
-import dev.sluice.QueueFullException;
 import dev.sluice.QueueSpec;
-import dev.sluice.ReplayResult;
 import dev.sluice.SluiceHeaders;
 import dev.sluice.StoredMessage;
 import java.io.Console;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -75,9 +70,40 @@ final class DlqCommand implements Callable<Integer> {
   /** Records of {@code queue} (or every queue), optionally with one reason. */
   static List<DeadLetterRecord> records(
       Connect.Session s, String queue, DeadLetterReason reason, int max) {
-    return s.sluice()
-        .deadLetters()
-        .list(Optional.ofNullable(checkQueue(queue)), Optional.ofNullable(reason), max);
+    return records(s, queue, reason, null, max);
+  }
+
+  /** Records of {@code queue} (or every queue), optionally with one reason and one type. */
+  static List<DeadLetterRecord> records(
+      Connect.Session s, String queue, DeadLetterReason reason, String type, int max) {
+    List<DeadLetterRecord> all =
+        s.sluice()
+            .deadLetters()
+            .list(
+                Optional.ofNullable(checkQueue(queue)),
+                Optional.ofNullable(reason),
+                type == null ? max : Integer.MAX_VALUE);
+    if (type == null) {
+      return all;
+    }
+    List<DeadLetterRecord> out = new ArrayList<>();
+    for (DeadLetterRecord r : all) {
+      if (out.size() < max && type.equals(r.type().orElse(null))) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  /** The {@code dlq list --json} document (also the console's {@code /api/queues/Q/dlq}). */
+  static Map<String, Object> listDocument(List<DeadLetterRecord> recs) {
+    List<Object> rs = new ArrayList<>();
+    for (DeadLetterRecord mi : recs) {
+      rs.add(recordJson(mi, false));
+    }
+    Map<String, Object> m = Json.obj();
+    m.put("dead_letters", rs);
+    return m;
   }
 
   /** The record with {@code seq} (of {@code queue} when given), or a not-found error. */
@@ -106,7 +132,7 @@ final class DlqCommand implements Callable<Integer> {
     m.put("attempts", boxed(r.attempts()));
     m.put("original_msg_id", r.originalMessageId().orElse(null));
     m.put("type", r.type().orElse(null));
-    m.put("type_version", Messages.first(mi, SluiceHeaders.TYPE_VERSION));
+    m.put("type_version", Messages.number(mi, SluiceHeaders.TYPE_VERSION));
     m.put("worker", r.workerId().orElse(null));
     m.put("at_unix_ms", r.deadLetteredAt().map(Instant::toEpochMilli).orElse(null));
     m.put("stream_seq", boxed(r.streamSequence()));
@@ -130,6 +156,9 @@ final class DlqCommand implements Callable<Integer> {
     @Option(names = "--reason", paramLabel = "CODE", description = "Only this reason code.")
     String reason;
 
+    @Option(names = "--type", paramLabel = "TYPE", description = "Only this message type.")
+    String type;
+
     @Option(
         names = "--limit",
         defaultValue = "1000",
@@ -138,15 +167,9 @@ final class DlqCommand implements Callable<Integer> {
 
     @Override
     int run(Connect.Session s) throws Exception {
-      List<DeadLetterRecord> recs = records(s, queue, reason(reason), Math.max(1, limit));
+      List<DeadLetterRecord> recs = records(s, queue, reason(reason), type, Math.max(1, limit));
       if (json()) {
-        List<Object> rs = new ArrayList<>();
-        for (DeadLetterRecord mi : recs) {
-          rs.add(recordJson(mi, false));
-        }
-        Map<String, Object> m = Json.obj();
-        m.put("dead_letters", rs);
-        printJson(m);
+        printJson(listDocument(recs));
         return ExitCodes.OK;
       }
       if (recs.isEmpty()) {
@@ -232,6 +255,12 @@ final class DlqCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Selection selection;
 
+    @Option(
+        names = "--type",
+        paramLabel = "TYPE",
+        description = "With --reason or --all: only records of this message type.")
+    String type;
+
     @Option(names = "--limit", description = "Replay at most this many.")
     Integer limit;
 
@@ -240,50 +269,16 @@ final class DlqCommand implements Callable<Integer> {
 
     @Override
     int run(Connect.Session s) throws Exception {
-      DeadLetterReason reason = reason(selection.reason);
       int max = limit == null ? Integer.MAX_VALUE : Math.max(1, limit);
-      List<DeadLetterRecord> recs =
-          selection.seq != null
-              ? List.of(record(s, queue, selection.seq))
-              : records(s, queue, reason, max);
-      Set<String> present = new HashSet<>();
-      List<Object> done = new ArrayList<>();
-      String failure = null;
-      int replayed = 0;
-      for (DeadLetterRecord mi : recs) {
-        String q = mi.queue();
-        if (!present.contains(q)) {
-          QueueState.read(s, q); // not found -> exit 4
-          present.add(q);
-        }
-        Map<String, Object> r = Json.obj();
-        r.put("dlq_seq", mi.sequence());
-        r.put("queue", q);
-        r.put("original_msg_id", mi.originalMessageId().orElse(null));
-        r.put("replay_msg_id", mi.replayMessageId());
-        if (!dryRun) {
-          ReplayResult result;
-          try {
-            result = s.sluice().deadLetters().replay(mi);
-          } catch (QueueFullException | PublishException e) {
-            failure = e.getMessage();
-            break;
-          }
-          r.put("work_seq", result.workSequence());
-          r.put("duplicate", result.duplicate());
-          replayed++;
-        }
-        done.add(r);
-      }
+      Map<String, Object> m =
+          DlqActions.replay(s, queue, selection.seq, reason(selection.reason), type, max, dryRun);
+      String failure = (String) m.get("error");
+      @SuppressWarnings("unchecked")
+      List<Object> done = (List<Object>) m.get("records");
       if (json()) {
-        Map<String, Object> m = Json.obj();
-        m.put("dry_run", dryRun);
-        m.put("replayed", dryRun ? 0 : replayed);
-        m.put("records", done);
-        m.put("error", failure);
         printJson(m);
       } else {
-        if (recs.isEmpty()) {
+        if (done.isEmpty() && failure == null) {
           out().println("no dead letters matched");
         }
         for (Object o : done) {
@@ -304,7 +299,7 @@ final class DlqCommand implements Callable<Integer> {
                       + ")");
         }
         if (!dryRun) {
-          out().println(replayed + " replayed");
+          out().println(m.get("replayed") + " replayed");
         }
         out().flush();
       }
@@ -333,6 +328,10 @@ final class DlqCommand implements Callable<Integer> {
         throw CliException.notFound("stream SLUICE_DLQ does not exist");
       }
       long count = queue != null ? dlq.count(queue) : dlq.countAll();
+      if (queue != null && count == 0 && !s.queues().contains(queue)) {
+        // Dead letters of a deleted queue can still be purged; a name that is neither is a typo.
+        throw QueueState.notFound(s, queue);
+      }
       String what = count + " dead letters" + (queue == null ? " of every queue" : " of " + queue);
       if (!yes) {
         Console console = System.console();
@@ -344,14 +343,11 @@ final class DlqCommand implements Callable<Integer> {
           throw CliException.usage("purge cancelled");
         }
       }
-      long purged = queue != null ? dlq.purge(queue) : dlq.purgeAll();
+      Map<String, Object> m = DlqActions.purge(s, queue);
       if (json()) {
-        Map<String, Object> m = Json.obj();
-        m.put("queue", queue);
-        m.put("purged", purged);
         printJson(m);
       } else {
-        out().println("purged " + purged + " dead letters");
+        out().println("purged " + m.get("purged") + " dead letters");
         out().flush();
       }
       return ExitCodes.OK;

@@ -18,4 +18,16 @@ final class ExitCodes {
   static final int NOT_FOUND = 4;
 
   private ExitCodes() {}
+
+  /** The meaning of {@code code} as one short phrase, for {@code --json} errors. */
+  static String meaning(int code) {
+    return switch (code) {
+      case OK -> "ok";
+      case FINDING -> "finding";
+      case USAGE -> "usage error";
+      case CONNECT -> "cannot connect";
+      case NOT_FOUND -> "not found";
+      default -> "unknown";
+    };
+  }
 }

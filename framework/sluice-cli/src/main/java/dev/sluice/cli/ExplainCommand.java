@@ -51,20 +51,9 @@ final class ExplainCommand extends BaseCommand {
   int run(Connect.Session s) throws Exception {
     QueueState st = QueueState.read(s, queue);
     long stuckMs = stuckAfter.toMillis();
-    List<StoredMessage> msgs =
-        st.backlog() == 0 ? List.of() : s.sluice().peek(queue, 0, Math.max(1, sample));
-    List<Finding> findings = findings(st, msgs, stuckMs);
+    List<Finding> findings = findings(s, st, stuckMs, sample);
     if (json()) {
-      Map<String, Object> m = Json.obj();
-      m.put("queue", queue);
-      m.put("health", st.health(stuckMs));
-      m.put("status", st.statusJson(stuckMs));
-      List<Object> fs = new ArrayList<>();
-      for (Finding f : findings) {
-        fs.add(f.json());
-      }
-      m.put("findings", fs);
-      printJson(m);
+      printJson(document(st, findings, stuckMs));
     } else {
       out()
           .println(
@@ -92,6 +81,27 @@ final class ExplainCommand extends BaseCommand {
       out().flush();
     }
     return findings.isEmpty() ? ExitCodes.OK : ExitCodes.FINDING;
+  }
+
+  /** The findings for {@code st}, sampling up to {@code sample} stored messages. */
+  static List<Finding> findings(Connect.Session s, QueueState st, long stuckMs, int sample) {
+    List<StoredMessage> msgs =
+        st.backlog() == 0 ? List.of() : s.sluice().peek(st.queue, 0, Math.max(1, sample));
+    return findings(st, msgs, stuckMs);
+  }
+
+  /** The {@code explain --json} document (also the console's {@code /api/queues/Q/explain}). */
+  static Map<String, Object> document(QueueState st, List<Finding> findings, long stuckMs) {
+    Map<String, Object> m = Json.obj();
+    m.put("queue", st.queue);
+    m.put("health", st.health(stuckMs));
+    m.put("status", st.statusJson(stuckMs));
+    List<Object> fs = new ArrayList<>();
+    for (Finding f : findings) {
+      fs.add(f.json());
+    }
+    m.put("findings", fs);
+    return m;
   }
 
   static List<Finding> findings(QueueState st, List<StoredMessage> msgs, long stuckMs) {
@@ -159,10 +169,10 @@ final class ExplainCommand extends BaseCommand {
                   + st.in.tokens()
                   + " of which held by producers "
                   + (st.in.heldSpent() + st.in.heldUnspent())
-                  + (st.progressing(stuckMs)
+                  + (st.finishing(stuckMs)
                       ? " (workers are finishing messages: this is back-pressure)"
                       : "; workers finish nothing, so no credits return"),
-              st.progressing(stuckMs)
+              st.finishing(stuckMs)
                   ? "add workers or capacity if the wait is too long"
                   : "see why the workers finish nothing (handlers blocked or failing); 'sluice"
                       + " credits "
@@ -215,7 +225,7 @@ final class ExplainCommand extends BaseCommand {
     if (st.backlog() > 0
         && inFlight != null
         && inFlight >= st.backlog()
-        && !st.progressing(stuckMs)
+        && !st.finishing(stuckMs)
         && st.liveWorkers() > 0) {
       out.add(
           new Finding(

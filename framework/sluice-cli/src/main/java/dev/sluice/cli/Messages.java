@@ -19,6 +19,22 @@ final class Messages {
     return m.header(name).orElse(null);
   }
 
+  /**
+   * Header {@code name} as a number (protocol, type version, sent-at are decimal integers), or null
+   * when absent or not a number: the raw value is still in {@code headers}.
+   */
+  static Long number(StoredMessage m, String name) {
+    String v = first(m, name);
+    if (v == null) {
+      return null;
+    }
+    try {
+      return Long.parseLong(v.trim());
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
   static Map<String, Object> headers(StoredMessage msg) {
     Map<String, Object> m = Json.obj();
     for (Map.Entry<String, List<String>> e : msg.headers().entrySet()) {
@@ -68,12 +84,12 @@ final class Messages {
     m.put("time_unix_ms", t);
     m.put("age_ms", Math.max(0, now - t));
     m.put("msg_id", first(h, SluiceHeaders.MSG_ID));
-    m.put("protocol", first(h, SluiceHeaders.PROTOCOL));
+    m.put("protocol", number(h, SluiceHeaders.PROTOCOL));
     m.put("type", first(h, SluiceHeaders.TYPE));
-    m.put("type_version", first(h, SluiceHeaders.TYPE_VERSION));
+    m.put("type_version", number(h, SluiceHeaders.TYPE_VERSION));
     m.put("content_type", first(h, SluiceHeaders.CONTENT_TYPE));
     m.put("producer", first(h, SluiceHeaders.PRODUCER));
-    m.put("sent_at", first(h, SluiceHeaders.SENT_AT));
+    m.put("sent_at", number(h, SluiceHeaders.SENT_AT));
     m.put("replay_of", first(h, SluiceHeaders.REPLAY_OF));
     m.put("traceparent", first(h, SluiceHeaders.TRACEPARENT));
     m.put("headers", headers(h));

@@ -112,10 +112,26 @@ final class QueueState {
     return in.deadLetters().isPresent() ? in.deadLetters().getAsLong() : null;
   }
 
-  /** True when messages were finished recently: the ack floor moved or workers report a rate. */
+  /** Milliseconds since the worker consumer last delivered a message, or null if it never did. */
+  Long lastDeliveryAgoMs() {
+    return in.lastDeliveryAge().map(Duration::toMillis).orElse(null);
+  }
+
+  /**
+   * True when work moved recently: the ack floor moved, or the consumer delivered a message (a
+   * worker that just started and took an old backlog has acked nothing yet, but is not stuck), or
+   * workers report a rate. A hung handler stops all three, so it still reads as stuck after {@code
+   * --stuck-after}.
+   */
   boolean progressing(long stuckAfterMs) {
-    Long ago = lastAckAgoMs();
-    return (ago != null && ago <= stuckAfterMs) || in.serviceRate() >= 0.01;
+    Long delivered = lastDeliveryAgoMs();
+    return finishing(stuckAfterMs) || (delivered != null && delivered <= stuckAfterMs);
+  }
+
+  /** True when messages were finished recently: the ack floor moved or workers report a rate. */
+  boolean finishing(long stuckAfterMs) {
+    Long acked = lastAckAgoMs();
+    return (acked != null && acked <= stuckAfterMs) || in.serviceRate() >= 0.01;
   }
 
   /** One word: healthy, idle, stuck, degraded or no-workers (docs/CLI.md). */
@@ -163,6 +179,7 @@ final class QueueState {
     m.put("redeliveries", redelivered());
     m.put("oldest_age_ms", oldestAgeMs());
     m.put("last_ack_ago_ms", lastAckAgoMs());
+    m.put("last_delivery_ago_ms", lastDeliveryAgoMs());
     m.put("window", window());
     m.put("standing_buffer", standingBuffer());
     m.put("tokens", in.tokens());

@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
       ExplainCommand.class,
       TopCommand.class,
       PermissionsCommand.class,
+      UiCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {
@@ -104,12 +105,34 @@ public final class SluiceCli implements Callable<Integer> {
   boolean json;
 
   @Option(
+      names = "--no-color",
+      scope = ScopeType.INHERIT,
+      description = "No colour even on a terminal (also when NO_COLOR is set).")
+  boolean noColor;
+
+  @Option(
       names = {"-v", "--verbose"},
       scope = ScopeType.INHERIT,
       description = "Print stack traces of errors.")
   boolean verbose;
 
   @Spec CommandSpec spec;
+
+  /** The terminal to print to; null: detect it when a command asks. */
+  private final Terminal terminal;
+
+  SluiceCli() {
+    this(null);
+  }
+
+  private SluiceCli(Terminal terminal) {
+    this.terminal = terminal;
+  }
+
+  /** Whether stdout is a terminal, its width, and whether to colour. */
+  Terminal terminal() {
+    return terminal != null ? terminal : Terminal.detect(noColor);
+  }
 
   @Override
   public Integer call() {
@@ -124,8 +147,15 @@ public final class SluiceCli implements Callable<Integer> {
 
   /** The command line with Sluice's error handling: one line per error, exit codes. */
   public static CommandLine commandLine() {
-    CommandLine cl = new CommandLine(new SluiceCli());
+    return commandLine(null);
+  }
+
+  /** As {@link #commandLine()}, printing as to {@code terminal} (null: detect it). */
+  static CommandLine commandLine(Terminal terminal) {
+    CommandLine cl = new CommandLine(new SluiceCli(terminal));
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    // Help fills the terminal's width (picocli asks the terminal) instead of 80 columns.
+    cl.setUsageHelpAutoWidth(true);
     cl.setParameterExceptionHandler(
         (ex, args) -> {
           CommandLine c = ex.getCommandLine();
@@ -164,13 +194,14 @@ public final class SluiceCli implements Callable<Integer> {
 
   /**
    * An error, as one line on stderr, or with {@code --json} as {@code {"error": ..., "exit_code":
-   * ...}} on stdout, where a script reading the command's JSON looks for it.
+   * ..., "exit_meaning": ...}} on stdout, where a script reading the command's JSON looks for it.
    */
   private static void report(CommandLine c, boolean json, String message, int code) {
     if (json) {
       Map<String, Object> e = Json.obj();
       e.put("error", message);
       e.put("exit_code", code);
+      e.put("exit_meaning", ExitCodes.meaning(code));
       PrintWriter out = c.getOut();
       out.println(Json.write(e));
       out.flush();
@@ -185,47 +216,62 @@ public final class SluiceCli implements Callable<Integer> {
     System.exit(commandLine().execute(args));
   }
 
-  /** The version from the jar manifest. */
+  /**
+   * The build's version: the jar manifest's {@code Implementation-Version} when present, else the
+   * {@code version.properties} that Maven writes at build time.
+   */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = SluiceCli.class.getPackage().getImplementationVersion();
       return new String[] {
-        "sluice "
-            + (v == null ? "dev" : v)
-            + " (protocol sluice/v"
-            + dev.sluice.Sluice.PROTOCOL_VERSION
-            + ")"
+        "sluice " + version() + " (protocol sluice/v" + dev.sluice.Sluice.PROTOCOL_VERSION + ")"
       };
+    }
+
+    static String version() {
+      String v = SluiceCli.class.getPackage().getImplementationVersion();
+      if (v != null && !v.isBlank()) {
+        return v;
+      }
+      try (java.io.InputStream in = SluiceCli.class.getResourceAsStream("version.properties")) {
+        if (in != null) {
+          java.util.Properties p = new java.util.Properties();
+          p.load(in);
+          String filtered = p.getProperty("version");
+          if (filtered != null && !filtered.isBlank() && !filtered.startsWith("${")) {
+            return filtered;
+          }
+        }
+      } catch (java.io.IOException e) {
+        // fall through: no version recorded
+      }
+      return "unknown (built outside Maven)";
     }
   }
 
-  /** Parses {@code 500ms}, {@code 2s}, {@code 1m}, or ISO-8601 {@code PT2S}. */
+  /**
+   * Parses {@code 500ms}, {@code 2s}, {@code 1m30s}, {@code 1h} or ISO-8601 {@code PT2S} with
+   * {@link java.time.Duration#parse}: the short forms are ISO-8601 without the {@code PT}.
+   */
   static final class DurationConverter implements CommandLine.ITypeConverter<java.time.Duration> {
     @Override
     public java.time.Duration convert(String value) {
-      String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+      String v = value.trim().toUpperCase(java.util.Locale.ROOT);
       try {
-        if (v.startsWith("pt") || v.startsWith("p")) {
-          return java.time.Duration.parse(value);
-        }
-        if (v.endsWith("ms")) {
+        if (v.matches("\\d+MS")) {
           return java.time.Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
         }
-        if (v.endsWith("s")) {
-          return java.time.Duration.ofMillis(
-              Math.round(Double.parseDouble(v.substring(0, v.length() - 1)) * 1000));
+        if (v.matches("\\d+")) {
+          return java.time.Duration.ofSeconds(Long.parseLong(v));
         }
-        if (v.endsWith("m")) {
-          return java.time.Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)) * 60);
+        java.time.Duration d = java.time.Duration.parse(v.startsWith("P") ? v : "PT" + v);
+        if (d.isNegative()) {
+          throw new IllegalArgumentException("negative");
         }
-        if (v.endsWith("h")) {
-          return java.time.Duration.ofHours(Long.parseLong(v.substring(0, v.length() - 1)));
-        }
-        return java.time.Duration.ofSeconds(Long.parseLong(v));
+        return d;
       } catch (RuntimeException e) {
         throw new CommandLine.TypeConversionException(
-            "'" + value + "' is not a duration (examples: 500ms, 2s, 1m)");
+            "'" + value + "' is not a duration (examples: 500ms, 2s, 1m30s, PT2S)");
       }
     }
   }

@@ -29,7 +29,7 @@ final class StatusCommand extends BaseCommand {
   @Override
   int run(Connect.Session s) throws Exception {
     List<QueueState> states = read(s, queue);
-    render(states, stuckAfter.toMillis(), json(), s, this);
+    render(states, stuckAfter.toMillis(), json(), s, this, root().terminal(), false);
     return anyUnhealthy(states, stuckAfter.toMillis()) ? ExitCodes.FINDING : ExitCodes.OK;
   }
 
@@ -45,18 +45,34 @@ final class StatusCommand extends BaseCommand {
     return states.stream().anyMatch(st -> QueueState.unhealthy(st.health(stuckAfterMs)));
   }
 
+  /** The {@code status --json} document (also the console's {@code GET /api/queues}). */
+  static Map<String, Object> document(
+      List<QueueState> states, long stuckAfterMs, Connect.Session s) {
+    Map<String, Object> m = Json.obj();
+    m.put("server", s.url());
+    m.put("time_unix_ms", System.currentTimeMillis());
+    List<Object> qs = new ArrayList<>();
+    for (QueueState st : states) {
+      qs.add(st.statusJson(stuckAfterMs));
+    }
+    m.put("queues", qs);
+    return m;
+  }
+
+  /**
+   * Prints the status of {@code states}: JSON, or a table whose health column is coloured when
+   * {@code term} allows it, each line cut to the terminal's width when {@code fit} is set.
+   */
   static void render(
-      List<QueueState> states, long stuckAfterMs, boolean json, Connect.Session s, BaseCommand c) {
+      List<QueueState> states,
+      long stuckAfterMs,
+      boolean json,
+      Connect.Session s,
+      BaseCommand c,
+      Terminal term,
+      boolean fit) {
     if (json) {
-      Map<String, Object> m = Json.obj();
-      m.put("server", s.url());
-      m.put("time_unix_ms", System.currentTimeMillis());
-      List<Object> qs = new ArrayList<>();
-      for (QueueState st : states) {
-        qs.add(st.statusJson(stuckAfterMs));
-      }
-      m.put("queues", qs);
-      c.printJson(m);
+      c.printJson(document(states, stuckAfterMs, s));
       return;
     }
     if (states.isEmpty()) {
@@ -95,6 +111,9 @@ final class StatusCommand extends BaseCommand {
           st.deadLetters(),
           st.hardLimit());
     }
-    t.print(c.out());
+    if (term.colour()) {
+      t.colour(1, Terminal::healthColour);
+    }
+    t.print(c.out(), fit ? term.width() : 0);
   }
 }

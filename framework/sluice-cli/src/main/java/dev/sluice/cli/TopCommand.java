@@ -34,12 +34,24 @@ final class TopCommand extends BaseCommand {
       description = "As for status (default ${DEFAULT-VALUE}).")
   Duration stuckAfter;
 
+  /** The shortest refresh interval: shorter ones only load the server. */
+  static final Duration MIN_INTERVAL = Duration.ofMillis(100);
+
   @Override
   int run(Connect.Session s) throws Exception {
     if (iterations < 0) {
       throw CliException.usage("--iterations must be >= 0");
     }
-    boolean ansi = !json() && System.console() != null;
+    if (interval.compareTo(MIN_INTERVAL) < 0) {
+      throw CliException.usage(
+          "--interval "
+              + interval.toMillis()
+              + "ms is too short: use at least "
+              + MIN_INTERVAL.toMillis()
+              + "ms (each refresh reads every queue from the server)");
+    }
+    Terminal term = root().terminal();
+    boolean ansi = !json() && term.interactive();
     for (int i = 0; iterations == 0 || i < iterations; i++) {
       if (i > 0) {
         Thread.sleep(interval.toMillis());
@@ -49,17 +61,18 @@ final class TopCommand extends BaseCommand {
         out().print("\033[H\033[2J");
       }
       if (!json()) {
-        out()
-            .println(
-                "sluice top  "
-                    + s.url()
-                    + "  "
-                    + java.time.LocalTime.now().withNano(0)
-                    + "  (every "
-                    + Table.age(interval.toMillis())
-                    + ", Ctrl-C to quit)");
+        String title =
+            "sluice top  "
+                + s.url()
+                + "  "
+                + java.time.LocalTime.now().withNano(0)
+                + "  (every "
+                + Table.age(interval.toMillis())
+                + ", Ctrl-C to quit)";
+        int width = term.width();
+        out().println(width > 0 && title.length() > width ? title.substring(0, width) : title);
       }
-      StatusCommand.render(states, stuckAfter.toMillis(), json(), s, this);
+      StatusCommand.render(states, stuckAfter.toMillis(), json(), s, this, term, true);
       if (!json() && !ansi) {
         out().println();
       }

@@ -21,28 +21,21 @@ final class WorkersCommand extends BaseCommand {
   @Override
   int run(Connect.Session s) throws Exception {
     long now = System.currentTimeMillis();
-    List<WorkerAdvert> adverts = new ArrayList<>();
-    for (String q : queues(s, queue)) {
-      QueueState st = QueueState.read(s, q);
-      for (WorkerAdvert a : st.in.workers()) {
-        if (all || a.live()) {
-          adverts.add(a);
-        }
-      }
-    }
-    adverts.sort(Comparator.comparing(WorkerAdvert::queue).thenComparing(WorkerAdvert::workerId));
+    List<WorkerAdvert> adverts = adverts(s, queue, all);
     if (json()) {
-      Map<String, Object> m = Json.obj();
-      List<Object> ws = new ArrayList<>();
-      for (WorkerAdvert a : adverts) {
-        ws.add(QueueState.advertJson(a, now));
-      }
-      m.put("workers", ws);
-      printJson(m);
+      printJson(document(adverts, now));
       return ExitCodes.OK;
     }
     if (adverts.isEmpty()) {
-      out().println("no live workers" + (queue == null ? "" : " on queue " + queue));
+      String where = queue == null ? "" : " on queue " + queue;
+      out()
+          .println(
+              all
+                  ? "no worker adverts"
+                      + where
+                      + " (a worker that stops cleanly withdraws its advert; a crashed one's"
+                      + " stays until its TTL)"
+                  : "no live workers" + where + " (--all also shows expired adverts)");
       out().flush();
       return ExitCodes.OK;
     }
@@ -73,6 +66,32 @@ final class WorkersCommand extends BaseCommand {
     }
     t.print(out());
     return ExitCodes.OK;
+  }
+
+  /** The adverts of {@code queue} (or every queue), live ones only unless {@code all}. */
+  static List<WorkerAdvert> adverts(Connect.Session s, String queue, boolean all) throws Exception {
+    List<WorkerAdvert> adverts = new ArrayList<>();
+    for (String q : queues(s, queue)) {
+      QueueState st = QueueState.read(s, q);
+      for (WorkerAdvert a : st.in.workers()) {
+        if (all || a.live()) {
+          adverts.add(a);
+        }
+      }
+    }
+    adverts.sort(Comparator.comparing(WorkerAdvert::queue).thenComparing(WorkerAdvert::workerId));
+    return adverts;
+  }
+
+  /** The {@code workers --json} document (also the console's {@code /api/queues/Q/workers}). */
+  static Map<String, Object> document(List<WorkerAdvert> adverts, long now) {
+    Map<String, Object> m = Json.obj();
+    List<Object> ws = new ArrayList<>();
+    for (WorkerAdvert a : adverts) {
+      ws.add(QueueState.advertJson(a, now));
+    }
+    m.put("workers", ws);
+    return m;
   }
 
   static String handled(WorkerAdvert a) {

@@ -194,8 +194,8 @@ class SluiceCliTest {
       List<JsonValue> msgs = peek.json().map.get("messages").array;
       assertThat(msgs).hasSize(2);
       assertThat(str(msgs.get(0), "type")).isEqualTo("test.Job");
-      assertThat(str(msgs.get(0), "type_version")).isEqualTo("1");
-      assertThat(str(msgs.get(0), "protocol")).isEqualTo("1");
+      assertThat(num(msgs.get(0), "type_version")).isEqualTo(1);
+      assertThat(num(msgs.get(0), "protocol")).isEqualTo(1);
       assertThat(str(msgs.get(0), "payload")).isEqualTo("raw-0");
       assertThat(str(msgs.get(0), "msg_id")).isNotBlank();
       // Peeking consumed nothing.
@@ -328,6 +328,7 @@ class SluiceCliTest {
         assertThat(str(r, "error")).contains("boom");
         assertThat(num(r, "attempts")).isEqualTo(1);
         assertThat(str(r, "type")).isEqualTo("test.Job");
+        assertThat(num(r, "type_version")).isEqualTo(1);
         assertThat(str(r, "original_msg_id")).isNotBlank();
       }
       assertThat(
@@ -480,6 +481,7 @@ class SluiceCliTest {
     for (Run r : List.of(down, unknown, badOption, refused)) {
       assertThat(r.code()).as(r.out() + r.err()).isNotZero();
       assertThat(num(r.json(), "exit_code")).isEqualTo(r.code());
+      assertThat(str(r.json(), "exit_meaning")).isEqualTo(ExitCodes.meaning(r.code()));
       assertThat(str(r.json(), "error")).isNotBlank();
       assertThat(r.err()).isEmpty();
     }

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.logging.Level;
 
 /**
  * One real nats-server process with JetStream, on a loopback port and a store directory of its own.
@@ -118,26 +117,39 @@ public final class NatsServer implements AutoCloseable {
     if (runner != null && isAlive()) {
       return this;
     }
+    Path binary = ServerBinary.resolve();
     try {
       Files.deleteIfExists(pidFile);
-      NatsServerRunner.Builder b =
+      runner =
           NatsServerRunner.builder()
               .port(port)
               .configFilePath(configFile)
-              .outputLevel(Level.WARNING)
-              .fullErrorReportOnStartup(true);
-      ServerBinary.path().ifPresent(b::executablePath);
-      runner = b.build();
+              .executablePath(binary)
+              .output(new ServerOutput())
+              .fullErrorReportOnStartup(true)
+              // Up to about 10 s for the port to answer: a loaded CI machine can take seconds to
+              // start a JetStream server, and the runner's default gives up after about one.
+              .connectValidateTries(100)
+              .connectValidateSubsequentDelay(100L)
+              .build();
       return this;
-    } catch (IOException e) {
-      throw new UncheckedIOException(
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException(
           "nats-server "
               + name
-              + " did not start on port "
+              + " ("
+              + binary
+              + ") did not start on port "
               + port
-              + " (binary: "
-              + ServerBinary.describe()
-              + "); run scripts/setup",
+              + ": "
+              + e.getMessage()
+              + "; check that the binary runs ('"
+              + binary
+              + " --version') and is 2.9.10 or newer (set -D"
+              + ServerBinary.PROPERTY
+              + "=/path/to/nats-server to use another); -D"
+              + ServerOutput.LOG_PROPERTY
+              + "=true shows its output",
           e);
     }
   }

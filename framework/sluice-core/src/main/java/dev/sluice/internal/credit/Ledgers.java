@@ -18,6 +18,12 @@ public final class Ledgers {
     return jsm.getStreamInfo(Protocol.workStream(queue)).getStreamState().getMsgCount();
   }
 
+  /** True when the work stream of {@code queue} never stored a message (its last sequence is 0). */
+  public static boolean neverUsed(JetStreamManagement jsm, String queue)
+      throws IOException, JetStreamApiException {
+    return jsm.getStreamInfo(Protocol.workStream(queue)).getStreamState().getLastSequence() == 0;
+  }
+
   /** T: credits stored in the credit stream for {@code queue}, held tokens included. */
   public static long tokens(JetStreamManagement jsm, String queue)
       throws IOException, JetStreamApiException {

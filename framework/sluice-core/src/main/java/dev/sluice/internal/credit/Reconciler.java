@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The per-queue reconciler (protocol §5.5): elected through a compare-and-set lease in the control
@@ -249,6 +250,12 @@ public final class Reconciler {
           reportedSpent,
           heldSpent);
     }
+    if (current == null && previous == 0 && Ledgers.neverUsed(jsm, queue)) {
+      // The first audit of a queue that never stored a message (§5.5, first audit of a fresh
+      // queue): no credit can be in transit, so this one reading is as good as two and the first
+      // send does not wait two audit intervals for its credits.
+      previous = Math.max(1, window);
+    }
     Credits.Decision d =
         Credits.reconcile(window, backlog, tokens, heldSpent, owed - debtPending, previous);
     long minted = 0;
@@ -294,18 +301,22 @@ public final class Reconciler {
         case FETCH -> burned = burn(amount, batch, null);
         default -> {} // WAIT: a worker has not read the last announcement yet
       }
-      LOG.info(
-          "queue {}: burned {} credits, announced a debt of {} (window {}, backlog {}, tokens {},"
-              + " held spent {}, owed {}, debt {})",
-          queue,
-          burned,
-          announced,
-          window,
-          backlog,
-          tokens,
-          heldSpent,
-          owed,
-          debtPending);
+      // Only when something happened: a surplus nobody can burn (tokens held while a circuit is
+      // open) is seen at every audit, and would otherwise log the same line every audit period.
+      Level level = burned > 0 || announced > 0 ? Level.INFO : Level.DEBUG;
+      LOG.atLevel(level)
+          .log(
+              "queue {}: burned {} credits, announced a debt of {} (window {}, backlog {}, tokens {},"
+                  + " held spent {}, owed {}, debt {})",
+              queue,
+              burned,
+              announced,
+              window,
+              backlog,
+              tokens,
+              heldSpent,
+              owed,
+              debtPending);
     }
     Ledger ledger =
         Ledger.newBuilder()

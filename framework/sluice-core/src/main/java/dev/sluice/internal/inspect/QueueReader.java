@@ -221,12 +221,15 @@ public final class QueueReader {
   private static ConsumerStatus consumer(ConsumerInfo ci) {
     Duration remaining = ci.getPaused() ? ci.getPauseRemaining() : null;
     ZonedDateTime lastAck = ci.getAckFloor() == null ? null : ci.getAckFloor().getLastActive();
+    ZonedDateTime lastDelivered =
+        ci.getDelivered() == null ? null : ci.getDelivered().getLastActive();
     return new ConsumerStatus(
         ci.getNumAckPending(),
         ci.getRedelivered(),
         ci.getPaused(),
         Optional.ofNullable(remaining),
-        Optional.ofNullable(lastAck).map(ZonedDateTime::toInstant));
+        Optional.ofNullable(lastAck).map(ZonedDateTime::toInstant),
+        Optional.ofNullable(lastDelivered).map(ZonedDateTime::toInstant));
   }
 
   /**

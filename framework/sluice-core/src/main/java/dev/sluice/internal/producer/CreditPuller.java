@@ -1,5 +1,8 @@
 package dev.sluice.internal.producer;
 
+import dev.failsafe.Failsafe;
+import dev.failsafe.FailsafeException;
+import dev.failsafe.RetryPolicy;
 import dev.sluice.internal.credit.Credits;
 import dev.sluice.internal.credit.TokenWallet;
 import dev.sluice.internal.wire.Protocol;
@@ -24,7 +27,10 @@ import org.slf4j.LoggerFactory;
  */
 final class CreditPuller implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CreditPuller.class);
-  private static final long RETRY_AFTER_ERROR_MS = 250;
+  // A failing server (restarting, consumer missing) is retried from 250 ms, doubling to 5 s with
+  // jitter, for as long as the producer is open: the pull threads are its only way to credits.
+  private static final Duration RETRY_FIRST = Duration.ofMillis(250);
+  private static final Duration RETRY_MAX = Duration.ofSeconds(5);
 
   private final JetStream js;
   private final String queue;
@@ -36,6 +42,7 @@ final class CreditPuller implements AutoCloseable {
   private final List<Thread> threads = new ArrayList<>();
   private volatile boolean running = true;
   private int activePulls;
+  private final RetryPolicy<List<Message>> pullRetry;
 
   CreditPuller(JetStream js, ProducerSettings s, TokenWallet wallet) {
     this.js = js;
@@ -43,6 +50,21 @@ final class CreditPuller implements AutoCloseable {
     this.prefetch = s.prefetch();
     this.expiry = s.pullExpiry();
     this.wallet = wallet;
+    this.pullRetry =
+        RetryPolicy.<List<Message>>builder()
+            .handleIf(e -> !(e instanceof InterruptedException))
+            .abortIf((r, e) -> e != null && !running)
+            .withBackoff(RETRY_FIRST, RETRY_MAX)
+            .withJitter(0.25)
+            .withMaxRetries(-1)
+            .onRetry(
+                ev ->
+                    LOG.warn(
+                        "credit pull for queue {} failed ({} in a row): {}; retrying",
+                        queue,
+                        ev.getAttemptCount(),
+                        String.valueOf(ev.getLastException())))
+            .build();
     for (int i = 0; i < prefetch; i++) {
       Thread t = new Thread(this::pullLoop, "sluice-producer-" + s.producerId() + "-pull-" + i);
       t.setDaemon(true);
@@ -65,7 +87,8 @@ final class CreditPuller implements AutoCloseable {
   }
 
   private void pullLoop() {
-    JetStreamSubscription sub = null;
+    // One subscription per pull thread; a failed fetch drops it and the retry binds a new one.
+    JetStreamSubscription[] sub = {null};
     while (running) {
       try {
         if (!awaitDemand()) {
@@ -73,14 +96,7 @@ final class CreditPuller implements AutoCloseable {
         }
         List<Message> got = List.of();
         try {
-          if (sub == null) {
-            sub =
-                js.subscribe(
-                    null,
-                    PullSubscribeOptions.bind(
-                        Protocol.CREDIT_STREAM, Protocol.creditConsumer(queue)));
-          }
-          got = sub.fetch(1, expiry);
+          got = Failsafe.with(pullRetry).get(() -> fetchOne(sub));
         } finally {
           lock.lock();
           try {
@@ -93,24 +109,36 @@ final class CreditPuller implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
-      } catch (Exception e) {
-        if (running) {
-          LOG.warn("credit pull for queue {} failed: {}; retrying", queue, e.toString());
-          sub = null;
-          try {
-            Thread.sleep(RETRY_AFTER_ERROR_MS); // back off from a failing server, not a poll
-          } catch (InterruptedException ie) {
-            return;
-          }
+      } catch (FailsafeException e) {
+        if (e.getCause() instanceof InterruptedException
+            || Thread.currentThread().isInterrupted()) {
+          return;
         }
+        // Retries stop only when the producer closes.
       }
     }
-    if (sub != null) {
+    if (sub[0] != null) {
       try {
-        sub.unsubscribe();
+        sub[0].unsubscribe();
       } catch (RuntimeException ignored) {
         // closing
       }
+    }
+  }
+
+  /** One single-token pull, binding the subscription first if it was dropped. */
+  private List<Message> fetchOne(JetStreamSubscription[] sub) throws Exception {
+    try {
+      if (sub[0] == null) {
+        sub[0] =
+            js.subscribe(
+                null,
+                PullSubscribeOptions.bind(Protocol.CREDIT_STREAM, Protocol.creditConsumer(queue)));
+      }
+      return sub[0].fetch(1, expiry);
+    } catch (Exception e) {
+      sub[0] = null;
+      throw e;
     }
   }
 

@@ -102,8 +102,8 @@ public final class ProducerRuntime implements AutoCloseable {
     puller.start();
     long every = s.reportInterval().toMillis();
     timer.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
-    metrics.gauge("sluice.producer.credits.held", s.queue(), wallet::unspent);
-    metrics.gauge("sluice.producer.waiting", s.queue(), wallet::waiting);
+    metrics.gauge("sluice.producer.credits.held", wallet::unspent);
+    metrics.gauge("sluice.producer.waiting", wallet::waiting);
   }
 
   /** The wallet's view of this producer: report, explain, wake the puller. */
@@ -184,7 +184,7 @@ public final class ProducerRuntime implements AutoCloseable {
         .acquire(deadline)
         .thenCompose(
             credit -> {
-              metrics.timeNanos("sluice.producer.acquire", s.queue(), clock.nanos() - start);
+              metrics.timeNanos("sluice.producer.acquire", clock.nanos() - start);
               try {
                 return publisher.publish(m, body, credit, deadline, traceparent);
               } catch (RuntimeException e) {
@@ -281,6 +281,7 @@ public final class ProducerRuntime implements AutoCloseable {
             e.toString());
       }
       adverts.close();
+      metrics.close();
     } finally {
       closed.complete(null);
     }

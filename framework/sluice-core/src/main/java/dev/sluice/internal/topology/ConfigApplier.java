@@ -92,7 +92,7 @@ public final class ConfigApplier {
         jsm.addStream(StreamConfiguration.instance(d.json().toJson()));
         LOG.info("created stream {}", d.name());
       }
-      return change(d, dryRun ? Action.WOULD_CHANGE : Action.CREATED, List.of("(new)"));
+      return change(d, dryRun ? Action.WOULD_CREATE : Action.CREATED, List.of("(new)"));
     }
     Map<String, JsonValue> server = JsonParser.parse(info.getConfiguration().toJson()).map;
     List<String> diffs = diff(server, d.json().map);
@@ -128,7 +128,7 @@ public final class ConfigApplier {
             d.stream(), ConsumerConfiguration.builder().json(config.toJson()).build());
         LOG.info("created consumer {}", d.displayName());
       }
-      return change(d, dryRun ? Action.WOULD_CHANGE : Action.CREATED, List.of("(new)"));
+      return change(d, dryRun ? Action.WOULD_CREATE : Action.CREATED, List.of("(new)"));
     }
     Map<String, JsonValue> server = JsonParser.parse(info.getConsumerConfiguration().toJson()).map;
     List<String> diffs = diff(server, config.map);
@@ -161,12 +161,14 @@ public final class ConfigApplier {
                 intOr(m.get("max_worker_capacity"), QueueConfig.DEFAULT_MAX_WORKER_CAPACITY))
             .setMaxWindow(intOr(m.get("max_window"), QueueConfig.DEFAULT_MAX_WINDOW))
             .build();
-    KeyValue kv = nc.keyValue(Protocol.CONTROL_BUCKET);
+    KeyValue kv = null;
     KeyValueEntry e;
     try {
+      kv = nc.keyValue(Protocol.CONTROL_BUCKET);
       e = kv.get(Protocol.settingsKey(d.name()));
-    } catch (JetStreamApiException missing) {
-      if (!dryRun || missing.getApiErrorCode() != ApiErrors.STREAM_NOT_FOUND) {
+    } catch (IOException | JetStreamApiException missing) {
+      // jnats reports a missing bucket from keyValue() as an IOException around the API error.
+      if (!dryRun || !bucketMissing(missing)) {
         throw missing;
       }
       e = null; // a dry run on a fresh server: the bucket would be created first
@@ -209,7 +211,7 @@ public final class ConfigApplier {
       }
     }
     if (dryRun) {
-      return change(d, Action.WOULD_CHANGE, diffs);
+      return change(d, current == null ? Action.WOULD_CREATE : Action.WOULD_CHANGE, diffs);
     }
     kv.put(Protocol.settingsKey(d.name()), wanted.toByteArray());
     if (current == null && wanted.getStandingBuffer() > 0) {
@@ -217,6 +219,17 @@ public final class ConfigApplier {
           nc, d.name(), wanted.getStandingBuffer(), wanted.getTokenBatch());
     }
     return change(d, current == null ? Action.CREATED : Action.UPDATED, diffs);
+  }
+
+  private static boolean bucketMissing(Exception e) {
+    Throwable t = e;
+    while (t != null) {
+      if (t instanceof JetStreamApiException api) {
+        return api.getApiErrorCode() == ApiErrors.STREAM_NOT_FOUND;
+      }
+      t = t.getCause();
+    }
+    return false;
   }
 
   private static int intOr(JsonValue v, int dflt) {

@@ -4,11 +4,9 @@ import dev.sluice.internal.telemetry.Metrics;
 
 /** Step 9, present only with a meter registry: times the middleware and the handler. */
 final class MetricsStep implements Step {
-  private final String queue;
   private final Metrics metrics;
 
-  MetricsStep(String queue, Metrics metrics) {
-    this.queue = queue;
+  MetricsStep(Metrics metrics) {
     this.metrics = metrics;
   }
 
@@ -18,7 +16,7 @@ final class MetricsStep implements Step {
     try {
       next.proceed(d);
     } finally {
-      metrics.timeNanos("sluice.worker.handler", queue, System.nanoTime() - start);
+      metrics.timeNanos("sluice.worker.handler", System.nanoTime() - start);
     }
   }
 }

@@ -43,6 +43,7 @@ final class Settler {
   private final Clock clock;
   private final WorkerHealth health;
   private final Runnable onFinished;
+  private final FailureLog failures;
   private final AtomicLong processed = new AtomicLong();
   private final AtomicLong deadLettered = new AtomicLong();
   private final AtomicLong duplicates = new AtomicLong();
@@ -61,6 +62,7 @@ final class Settler {
     this.clock = s.clock();
     this.health = health;
     this.onFinished = onFinished;
+    this.failures = new FailureLog(clock);
   }
 
   /** Settles {@code d} as a step decided before the handler ran. */
@@ -84,7 +86,7 @@ final class Settler {
       duplicates.incrementAndGet(); // a late completion: another delivery finished it first
     } else {
       processed.incrementAndGet();
-      metrics.count("sluice.worker.processed", s.queue(), null, null);
+      metrics.count("sluice.worker.processed");
     }
     finish(d.msg, false);
     if (!d.lateDuplicate && s.outcomes() != null) {
@@ -98,23 +100,51 @@ final class Settler {
     String error = failure.getClass().getSimpleName() + ": " + failure.getMessage();
     Classifier.Decision decision =
         Classifier.afterFailure(d.attempt(), rejected, error, s.backoff(), s.limits());
+    String outcome =
+        decision instanceof Classifier.DeadLetter dl
+            ? "dead-lettering it (" + dl.reason().code() + ")"
+            : "retrying in " + ((Classifier.Nak) decision).delay().toMillis() + " ms";
+    logFailure(d, failure, outcome);
     if (decision instanceof Classifier.DeadLetter dl) {
       deadLetter(d, dl.reason(), dl.error());
     } else {
       Classifier.Nak nak = (Classifier.Nak) decision;
-      LOG.debug(
-          "attempt {} of {} failed ({}); retrying in {}",
-          d.attempt(),
-          d.msgId(),
-          error,
-          nak.delay());
       retried.incrementAndGet();
-      metrics.count("sluice.worker.retried", s.queue(), null, null);
+      metrics.count("sluice.worker.retried");
       nak(d.msg, nak.delay());
       if (s.outcomes() != null) {
         tell(d, l -> l.retrying(settled(d), nak.delay(), failure));
       }
     }
+  }
+
+  /** The handler's error at WARN, the first of its kind in a minute (see {@link FailureLog}). */
+  private void logFailure(Delivery d, Throwable failure, String outcome) {
+    String type = d.hc != null && d.hc.valid() ? d.hc.type() : "?";
+    long suppressed = failures.admit(failure.getClass().getName() + "@" + type);
+    if (suppressed < 0) {
+      if (LOG.isDebugEnabled()) {
+        LOG.debug(
+            "handler failed on message {} (type {}, attempt {}); {}: {}",
+            d.msgId(),
+            type,
+            d.attempt(),
+            outcome,
+            failure.toString());
+      }
+      return;
+    }
+    LOG.warn(
+        "handler failed on message {} (type {}, attempt {}, stream seq {}); {}{}",
+        d.msgId(),
+        type,
+        d.attempt(),
+        d.meta.streamSequence(),
+        outcome,
+        suppressed > 0
+            ? " (" + suppressed + " more failures like it in the last minute, logged at DEBUG)"
+            : " (repeats within a minute are logged at DEBUG)",
+        failure);
   }
 
   private OutcomeListener.Settled settled(Delivery d) {
@@ -215,7 +245,7 @@ final class Settler {
       tell(d, l -> l.deadLettered(settled(d), reason, error));
     }
     deadLettered.incrementAndGet();
-    metrics.count("sluice.worker.dead_lettered", s.queue(), "reason", reason.code());
+    metrics.count("sluice.worker.dead.lettered", "reason", reason.code());
     if (fitted.reduced()) {
       LOG.warn(
           "dead-lettered stream seq {} ({}) as a reduced record: {} headers dropped {}, payload {}:"

@@ -138,9 +138,9 @@ public final class WorkerRuntime implements AutoCloseable {
     this.chain = assemble(handles, breakerStep, watchdog, handlerStep, ackWait);
     this.dispatcher = new Dispatcher(s.executor(), chain, settler, slots);
     dispatcherRef[0] = dispatcher;
-    s.metricsOrNoop().gauge("sluice.worker.inflight", s.queue(), dispatcher::inFlight);
-    s.metricsOrNoop().gauge("sluice.queue.window", s.queue(), () -> ledgerValue(true));
-    s.metricsOrNoop().gauge("sluice.queue.backlog", s.queue(), () -> ledgerValue(false));
+    s.metricsOrNoop().gauge("sluice.worker.in.flight", dispatcher::inFlight);
+    s.metricsOrNoop().gauge("sluice.queue.window", () -> ledgerValue(true));
+    s.metricsOrNoop().gauge("sluice.queue.backlog", () -> ledgerValue(false));
     PullLoop loop;
     try {
       loop =
@@ -194,7 +194,7 @@ public final class WorkerRuntime implements AutoCloseable {
     }
     steps.add(new TimeoutStep(watchdog, s.handlerTimeout()));
     if (s.metrics() != null) {
-      steps.add(new MetricsStep(s.queue(), s.metrics()));
+      steps.add(new MetricsStep(s.metrics()));
     }
     steps.add(handlerStep);
     return new Chain(steps);
@@ -317,5 +317,6 @@ public final class WorkerRuntime implements AutoCloseable {
     advertiser.withdraw();
     adverts.close();
     reports.close();
+    s.metricsOrNoop().close();
   }
 }

@@ -24,7 +24,8 @@
  *
  * <p>Steps decide with the pure rules of {@link dev.sluice.internal.wire.Classifier}. Only the
  * {@code Settler} acks, NAKs and dead-letters: a step that decides an outcome hands it to the
- * settler and returns; the {@code Dispatcher} hands it the handler's success or failure.
+ * settler and returns; the {@code Dispatcher} hands it the handler's success or failure. The
+ * settler logs a handler's failure at WARN, the first of each kind per minute ({@code FailureLog}).
  *
  * <p>Threads: the pull loop owns one thread ({@code sluice-worker-<id>-pull}) and only pulls and
  * dispatches; every step, the middleware and the handler run on a handler thread of the executor
