@@ -40,13 +40,31 @@ def decompose(c, b):
     return out
 
 
-def reconcile(w, backlog, tokens, held_spent, owed, previous):
+def reconcile(w, backlog, tokens, held_spent, owed, previous, live_producers=0, token_batch=32):
     d = w - (backlog + tokens - held_spent + owed)
     if d > 0 and previous > 0:
-        return d, {"action": "mint", "credits": min(d, previous)}
+        return d, {"action": "mint", "credits": min(d, previous), "burn": 0}
     if d < 0 and previous < 0:
-        return d, {"action": "burn", "credits": min(-d, -previous)}
-    return d, {"action": "none", "credits": 0}
+        c = min(-d, -previous)
+        # [v1.2] the tolerance uses the queue's token batch b, never a worker's b'.
+        return d, {"action": "burn", "credits": c, "burn": max(0, c - live_producers * token_batch)}
+    return d, {"action": "none", "credits": 0, "burn": 0}
+
+
+def linger_ms(batch, rate):
+    """[v1.2] §5.4: floor(clamp(1000 b' / rate, 2, 20)) ms; 20 ms while the rate is 0."""
+    if rate <= 0:
+        return 20
+    return int(max(2.0, min(20.0, batch / rate * 1000)))
+
+
+def service_rate(previous, completed, dt_s):
+    """[v1.2] §5.2: the EWMA of completions per second, updated at each heartbeat."""
+    inst = completed / dt_s
+    return inst if previous == 0 else 0.3 * inst + 0.7 * previous
+
+
+TOKEN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\.[0-9a-f]{8,32}\.[1-9][0-9]*$")
 
 
 DEFAULT_MAX_WORKER_CAPACITY = 10000
@@ -108,11 +126,53 @@ def credits():
         ("surplus after deficit: nothing", (32, 10, 54, 0, 0, 5)),
         ("deficit after surplus: nothing", (64, 10, 20, 0, 0, -3)),
         ("crashed producer's redelivered token", (64, 40, 32, 0, 0, -8)),
+        ("[v1.2] surplus within one token per live producer: nothing burned", (32, 10, 54, 0, 0, -20, 1, 32)),
+        ("[v1.2] surplus beyond the tolerance: the excess is burned", (32, 10, 94, 0, 0, -70, 1, 32)),
+        ("[v1.2] tolerance with the queue's batch b, not a worker's b'", (64, 10, 90, 0, 0, -40, 2, 16)),
+        ("[v1.2] three live producers, batch 8", (64, 30, 60, 0, 0, -26, 3, 8)),
+        ("[v1.2] surplus exactly at the tolerance: nothing burned", (64, 30, 66, 0, 0, -40, 1, 32)),
+        ("[v1.2] live producers do not change a mint", (64, 30, 20, 0, 0, 20, 4, 32)),
     ]:
         d, act = reconcile(*args)
-        w, bl, t, s, o, p = args
+        w, bl, t, s, o, p = args[:6]
+        lp = args[6] if len(args) > 6 else 0
+        tb = args[7] if len(args) > 7 else 32
         rec.append({"name": name, "window": w, "backlog": bl, "tokens": t, "held_spent": s, "owed": o,
-                    "previous_deficit": p, "deficit": d, **act})
+                    "previous_deficit": p, "live_producers": lp, "token_batch": tb, "deficit": d, **act})
+    lin = [{"batch": b, "service_rate": r, "linger_ms": linger_ms(b, r)}
+           for b, r in [(32, 0.0), (32, 1000.0), (32, 16000.0), (32, 1600.0), (32, 1500.0), (8, 100.0),
+                        (1, 1000.0), (16, 3.5), (32, 2133.3333333333335), (4, 250.0)]]
+    rates = []
+    for name, beats in [
+        ("first heartbeat takes the instant rate", [(2000, 200)]),
+        ("then 0.3 x instant + 0.7 x previous", [(2000, 200), (2000, 400), (2000, 0)]),
+        ("a rate that fell to 0 restarts from the instant rate", [(2000, 0), (2000, 50), (1000, 30)]),
+        ("uneven heartbeats", [(1500, 3), (2500, 10), (2000, 7), (1999, 1)]),
+    ]:
+        r = 0.0
+        steps = []
+        for dt_ms, c in beats:
+            r = service_rate(r, c, dt_ms / 1000)
+            steps.append({"dt_ms": dt_ms, "completed": c, "service_rate": r})
+        rates.append({"name": name, "heartbeats": steps})
+    eff = []
+    for b, cap in [(32, 64), (32, 8), (32, 9), (32, 7), (8, 8), (32, 1), (32, 0), (32, 3), (16, 1000), (1, 4)]:
+        half = max(1, cap // 2)
+        p = 1
+        while p * 2 <= half:
+            p *= 2
+        eff.append({"batch": b, "capacity": cap, "effective_batch": min(b, p)})
+    ids = []
+    for minter, nonce, counter in [("java-w1", "9f3a01bc", 1), ("go-w2", "00000000", 17),
+                                   ("provision", "a1b2c3d4e5f60718", 3), ("w_1-x", "0123456789abcdef0123456789abcdef", 1000)]:
+        i = f"{minter}.{nonce}.{counter}"
+        ids.append({"minter_id": minter, "nonce": nonce, "counter": counter, "msg_id": i, "valid": bool(TOKEN_ID_RE.match(i))})
+    for bad in ["mint.orders.go-w2.NUIDxyz.1", "java-w1.9f3a01bc.0", "java-w1.9F3A01BC.1", "java-w1.9f3a01.1",
+                "java-w1.9f3a01bc.01", "java w1.9f3a01bc.1"]:
+        ids.append({"msg_id": bad, "valid": bool(TOKEN_ID_RE.match(bad))})
+    back = []
+    for v, need, b in [(32, 20, 32), (32, 31, 32), (16, 5, 32), (32, 1, 8), (64, 7, 16)]:
+        back.append({"token": v, "need": need, "batch": b, "burned": need, "mint_back": decompose(v - need, b)})
     subj = []
     for q, n in [("orders", 32), ("a-b_c", 1), ("Q1", 1024)]:
         subj.append({"queue": q, "credits": n, "subject": f"sluice.credit.{q}.{n}",
@@ -120,11 +180,23 @@ def credits():
                      "work_subject": f"sluice.q.{q}", "dlq_subject": f"sluice.dlq.{q}"})
     write("credits.json", {
         "description": "PROTOCOL.md §5: token decomposition (§5.3), the window (§5.1), reconciler "
-                       "decisions (§5.5) and names (§2).",
-        "decompose": dec, "window": win, "reconcile": rec, "names": subj})
+                       "decisions (§5.5; 'burn' is what is burned after the tolerance live_producers x "
+                       "token_batch), names (§2), [v1.2] the linger in whole ms (§5.4), the service-rate "
+                       "average (§5.2; compare with a relative tolerance of 1e-9), token ids (§5.4), b' "
+                       "(§5.4: min(b, the largest power of two <= max(1, capacity / 2)), integer division) and the "
+                       "RETURN mint of a burn (§5.4, decomposed with the queue's batch).",
+        "decompose": dec, "window": win, "reconcile": rec, "names": subj,
+        "linger": lin, "service_rate": rates, "token_ids": ids, "effective_batch": eff,
+        "token_id_pattern": TOKEN_ID_RE.pattern, "mint_back": back})
 
 
 # ---------------------------------------------------------------- backoff
+def at_u(p, d, u):
+    ms = min(p["max_delay_ms"], max(0.0, d * (1 + p["jitter"] * (2 * u - 1))))
+    # [v1.2] the NAK carries floor(ms x 10^6) nanoseconds, computed in double precision.
+    return {"u": u, "delay_ms": round(ms, 6), "delay_ns": int(ms * 1e6)}
+
+
 def backoff():
     cases = []
     for p in [
@@ -139,12 +211,12 @@ def backoff():
             lo = max(0.0, d * (1 - p["jitter"]))
             hi = min(p["max_delay_ms"], d * (1 + p["jitter"]))
             rows.append({"attempt": k, "delay_ms": round(d, 6), "min_ms": round(lo, 6), "max_ms": round(hi, 6),
-                         "at_u": [{"u": u, "delay_ms": round(min(p["max_delay_ms"], max(0.0, d * (1 + p["jitter"] * (2 * u - 1)))), 6)}
-                                  for u in (0.0, 0.25, 0.5, 0.75)]})
+                         "at_u": [at_u(p, d, u) for u in (0.0, 0.25, 0.5, 0.75)]})
         cases.append({"params": p, "attempts": rows})
     write("backoff.json", {
         "description": "PROTOCOL.md §7.3: d(k) = min(max, initial * multiplier^(k-1)); "
-                       "delay = clamp(d(k) * (1 + jitter * (2u - 1)), 0, max). Compare with a tolerance of 1e-6 ms.",
+                       "delay = clamp(d(k) * (1 + jitter * (2u - 1)), 0, max). Compare with a tolerance of 1e-6 ms. "
+                       "[v1.2] delay_ns is the NAK's delay: floor(delay_ms * 1e6), exact.",
         "cases": cases})
 
 
@@ -215,10 +287,43 @@ def headers():
     case("malformed traceparent is not an error", **{"traceparent": "garbage"})
     case("uppercase traceparent is malformed", **{"traceparent": "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01"})
     case("all-zero trace id is malformed", **{"traceparent": "00-" + "0" * 32 + "-00f067aa0ba902b7-01"})
+    # [v1.2] repeated headers: a worker that sees every value uses the first one.
+    rep = []
+
+    def repeated(name, pairs):
+        first = {}
+        for k, v in pairs:
+            first.setdefault(k, v)
+        rep.append({"name": name, "headers": [[k, v] for k, v in pairs], "expect": validate(first)})
+
+    req = [(k, base[k]) for k in ("Nats-Msg-Id", "Sluice-Protocol", "Sluice-Type", "Sluice-Type-Version")]
+    repeated("repeated version: the first value is used", req + [("Sluice-Type-Version", "x")])
+    repeated("repeated version: a malformed first value is bad-header",
+             req[:3] + [("Sluice-Type-Version", "x"), ("Sluice-Type-Version", "2")])
+    repeated("repeated protocol: the first value decides",
+             [req[0], ("Sluice-Protocol", "2"), ("Sluice-Protocol", "1")] + req[2:])
+    repeated("repeated type: the first value is used", req + [("Sluice-Type", "acme.Other")])
+    repeated("an empty first value is missing even when a later one is set",
+             [("Nats-Msg-Id", ""), ("Nats-Msg-Id", "01HZX3K9Q7")] + req[1:])
+    # [v1.2] §2.2: what the work stream can store (header block and payload count together).
+    sizes = []
+    mib = 1048576
+    small = {k: v for k, v in req}
+    hs = header_size({k: [v] for k, v in small.items()})
+    for name, length in [("payload of exactly 1 MiB never fits: the headers count too", mib),
+                         ("payload of 1 MiB minus the header block fits", mib - hs),
+                         ("one byte more does not", mib - hs + 1),
+                         ("an empty payload fits", 0)]:
+        sizes.append({"name": name, "headers": small, "payload_length": length, "max_msg_size": mib,
+                      "header_size": hs, "fits": hs + length <= mib})
     write("headers.json", {
         "description": "PROTOCOL.md §3: worker-side header validation. The worker implements protocol 1. "
-                       "'header' names the first failing header; checks run in the order of §3.",
-        "supported_protocol": 1, "cases": cases})
+                       "'header' names the first failing header; checks run in the order of §3; the error "
+                       "text is 'missing header <header>' or 'malformed header <header>' [v1.2]. "
+                       "'repeated' [v1.2]: headers as [name, value] pairs in wire order. "
+                       "'message_size' [v1.2] (§2.2): header_size is the canonical size of §8.4; the message "
+                       "is stored only when header_size + payload_length <= max_msg_size.",
+        "supported_protocol": 1, "cases": cases, "repeated": rep, "message_size": sizes})
 
 
 # ---------------------------------------------------------------- outcomes
@@ -226,7 +331,8 @@ def outcome(c):
     s = c["settings"]
     v = validate(c["headers"])
     if not v["valid"]:
-        return {"outcome": "dlq", "reason": v["reason"], "handler_runs": False}
+        return {"outcome": "dlq", "reason": v["reason"], "handler_runs": False,
+                "error": ("missing header " if v["reason"] == "missing-header" else "malformed header ") + v["header"]}
     if c["payload_size"] > s["max_payload_bytes"]:
         return {"outcome": "dlq", "reason": "oversize", "handler_runs": False}
     k = c["delivery_count"]
@@ -274,8 +380,10 @@ def outcomes():
     cases = []
 
     def case(name, headers=None, payload_size=100, delivery_count=1, age_ms=0, processed_before=False,
-             decodes=True, handler_result="success", fleet_handles=None, fleet_declines=None):
-        c = {"name": name, "settings": settings, "handled": handled, "headers": headers or good,
+             decodes=True, handler_result="success", fleet_handles=None, fleet_declines=None,
+             max_payload_bytes=None):
+        st = settings if max_payload_bytes is None else {**settings, "max_payload_bytes": max_payload_bytes}
+        c = {"name": name, "settings": st, "handled": handled, "headers": headers or good,
              "payload_size": payload_size, "delivery_count": delivery_count, "age_ms": age_ms,
              "processed_before": processed_before, "decodes": decodes, "handler_result": handler_result}
         if fleet_handles is not None:
@@ -293,8 +401,12 @@ def outcomes():
     case("decode error dead-letters at once", decodes=False)
     case("missing type", headers={k: v for k, v in good.items() if k != "Sluice-Type"})
     case("bad version", headers={**good, "Sluice-Type-Version": "v2"})
-    case("oversize", payload_size=1048577)
-    case("payload exactly at the limit is fine", payload_size=1048576)
+    case("oversize", payload_size=65537, max_payload_bytes=65536)
+    case("payload exactly at the worker's limit is fine", payload_size=65536, max_payload_bytes=65536)
+    case("[v1.2] a newer protocol with an unknown type is unsupported-protocol",
+         headers={**good, "Sluice-Protocol": "2", "Sluice-Type": "acme.Other"}, age_ms=60000)
+    case("[v1.2] an unknown type with an unhandled version is unknown-type",
+         headers={**good, "Sluice-Type": "acme.Other", "Sluice-Type-Version": "9"}, age_ms=60000)
     case("too many deliveries (ack timeouts)", delivery_count=11)
     case("at the delivery limit still runs", delivery_count=10)
     case("duplicate acks without running", processed_before=True)

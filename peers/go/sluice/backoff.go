@@ -1,6 +1,9 @@
 package sluice
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // Backoff holds the §7.3 parameters, delays in milliseconds.
 type Backoff struct {
@@ -31,4 +34,10 @@ func (b Backoff) Delay(k int, u float64) float64 {
 func (b Backoff) Bounds(k int) (lo, hi float64) {
 	d := b.Base(k)
 	return math.Max(0, d*(1-b.Jitter)), math.Min(b.MaxDelayMs, d*(1+b.Jitter))
+}
+
+// NakDelay is the delay a NAK carries for a delay in milliseconds (§7.3 [v1.2]):
+// floor(ms × 10^6) nanoseconds, never negative.
+func NakDelay(ms float64) time.Duration {
+	return time.Duration(math.Max(0, ms) * 1e6)
 }

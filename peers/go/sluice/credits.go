@@ -1,6 +1,9 @@
 package sluice
 
 import (
+	"fmt"
+	"math"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -119,4 +122,48 @@ func min64(a, b int64) int64 {
 		return a
 	}
 	return b
+}
+
+// BurnAmount is what a confirmed surplus burns after the tolerance of one token per live
+// producer (§5.5 [v1.2]); batch is the queue's token batch b, never a worker's b'.
+func BurnAmount(surplus int64, liveProducers int64, batch int64) int64 {
+	return max(0, surplus-liveProducers*batch)
+}
+
+// LingerMs is the replenishment linger in whole milliseconds (§5.4 [v1.2]):
+// floor(clamp(b' / rate × 1000, 2, 20)), and 20 while no rate is measured.
+func LingerMs(batch uint32, rate float64) int64 {
+	ms := 20.0
+	if rate > 0 {
+		ms = float64(batch) / rate * 1000
+	}
+	return int64(math.Max(2, math.Min(20, ms)))
+}
+
+// ServiceRate is the advertised rate after one heartbeat (§5.2 [v1.2]): completed finishes in
+// seconds, averaged as 0.3 × instant + 0.7 × previous (the instant rate while previous is 0).
+func ServiceRate(previous float64, completed uint64, seconds float64) float64 {
+	inst := float64(completed) / seconds
+	if previous == 0 {
+		return inst
+	}
+	return 0.3*inst + 0.7*previous
+}
+
+// EffectiveBatch is b' (§5.4): min(b, the largest power of two ≤ max(1, capacity / 2)).
+func EffectiveBatch(batch, capacity uint32) uint32 {
+	half := max(1, capacity/2)
+	p := uint32(1)
+	for p*2 <= half && p < MaxToken {
+		p *= 2
+	}
+	return min(batch, p)
+}
+
+// TokenIDPattern is the form of a token's Nats-Msg-Id (§5.4 [v1.2]).
+var TokenIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}\.[0-9a-f]{8,32}\.[1-9][0-9]*$`)
+
+// TokenID is a token's Nats-Msg-Id: <minter id>.<instance nonce>.<counter>, the counter from 1.
+func TokenID(minterID, nonce string, counter uint64) string {
+	return fmt.Sprintf("%s.%s.%d", minterID, nonce, counter)
 }

@@ -99,6 +99,7 @@ func testBackoff(t *testing.T) {
 				AtU     []struct {
 					U       float64 `json:"u"`
 					DelayMs float64 `json:"delay_ms"`
+					DelayNs int64   `json:"delay_ns"`
 				} `json:"at_u"`
 			} `json:"attempts"`
 		} `json:"cases"`
@@ -117,6 +118,9 @@ func testBackoff(t *testing.T) {
 			for _, u := range a.AtU {
 				if got := c.Params.Delay(a.Attempt, u.U); !near(got, u.DelayMs) {
 					t.Errorf("%+v k=%d u=%v: delay %v want %v", c.Params, a.Attempt, u.U, got, u.DelayMs)
+				}
+				if got := NakDelay(c.Params.Delay(a.Attempt, u.U)); int64(got) != u.DelayNs {
+					t.Errorf("%+v k=%d u=%v: NAK delay %d ns want %d", c.Params, a.Attempt, u.U, int64(got), u.DelayNs)
 				}
 			}
 			n++
@@ -159,7 +163,42 @@ func testCredits(t *testing.T) {
 			Deficit   int64  `json:"deficit"`
 			Action    string `json:"action"`
 			Credits   int64  `json:"credits"`
+			LiveProds int64  `json:"live_producers"`
+			Batch     int64  `json:"token_batch"`
+			Burn      int64  `json:"burn"`
 		} `json:"reconcile"`
+		Linger []struct {
+			Batch    uint32  `json:"batch"`
+			Rate     float64 `json:"service_rate"`
+			LingerMs int64   `json:"linger_ms"`
+		} `json:"linger"`
+		ServiceRate []struct {
+			Name       string `json:"name"`
+			Heartbeats []struct {
+				DtMs      float64 `json:"dt_ms"`
+				Completed uint64  `json:"completed"`
+				Rate      float64 `json:"service_rate"`
+			} `json:"heartbeats"`
+		} `json:"service_rate"`
+		TokenIDs []struct {
+			MinterID *string `json:"minter_id"`
+			Nonce    string  `json:"nonce"`
+			Counter  uint64  `json:"counter"`
+			MsgID    string  `json:"msg_id"`
+			Valid    bool    `json:"valid"`
+		} `json:"token_ids"`
+		TokenIDPattern string `json:"token_id_pattern"`
+		Effective      []struct {
+			Batch     uint32 `json:"batch"`
+			Capacity  uint32 `json:"capacity"`
+			Effective uint32 `json:"effective_batch"`
+		} `json:"effective_batch"`
+		MintBack []struct {
+			Token    uint32   `json:"token"`
+			Need     uint32   `json:"need"`
+			Batch    uint32   `json:"batch"`
+			MintBack []uint32 `json:"mint_back"`
+		} `json:"mint_back"`
 		Names []struct {
 			Queue       string `json:"queue"`
 			Credits     uint32 `json:"credits"`
@@ -197,6 +236,56 @@ func testCredits(t *testing.T) {
 		a := Reconcile(d, c.Previous)
 		if a.Kind != c.Action || a.Credits != c.Credits {
 			t.Errorf("reconcile %q: %+v want %s %d", c.Name, a, c.Action, c.Credits)
+		}
+		burn := int64(0)
+		if a.Kind == "burn" {
+			burn = BurnAmount(a.Credits, c.LiveProds, c.Batch)
+		}
+		if burn != c.Burn {
+			t.Errorf("reconcile %q: burn %d want %d", c.Name, burn, c.Burn)
+		}
+	}
+	if len(doc.Linger) == 0 || len(doc.ServiceRate) == 0 || len(doc.TokenIDs) == 0 || len(doc.MintBack) == 0 {
+		t.Fatal("a [v1.2] credits.json section is empty")
+	}
+	for _, c := range doc.Linger {
+		if got := LingerMs(c.Batch, c.Rate); got != c.LingerMs {
+			t.Errorf("linger(%d, %v) = %d want %d", c.Batch, c.Rate, got, c.LingerMs)
+		}
+	}
+	for _, c := range doc.ServiceRate {
+		rate := 0.0
+		for _, h := range c.Heartbeats {
+			rate = ServiceRate(rate, h.Completed, h.DtMs/1000)
+			if math.Abs(rate-h.Rate) > 1e-9*h.Rate+1e-12 {
+				t.Errorf("service rate %q: %v want %v", c.Name, rate, h.Rate)
+			}
+		}
+	}
+	if TokenIDPattern.String() != doc.TokenIDPattern {
+		t.Errorf("token id pattern %q want %q", TokenIDPattern, doc.TokenIDPattern)
+	}
+	for _, c := range doc.TokenIDs {
+		if c.MinterID != nil {
+			if got := TokenID(*c.MinterID, c.Nonce, c.Counter); got != c.MsgID {
+				t.Errorf("token id %q want %q", got, c.MsgID)
+			}
+		}
+		if TokenIDPattern.MatchString(c.MsgID) != c.Valid {
+			t.Errorf("token id %q: valid %v", c.MsgID, c.Valid)
+		}
+	}
+	if len(doc.Effective) == 0 {
+		t.Fatal("no effective_batch cases")
+	}
+	for _, c := range doc.Effective {
+		if got := EffectiveBatch(c.Batch, c.Capacity); got != c.Effective {
+			t.Errorf("b'(%d, capacity %d) = %d want %d", c.Batch, c.Capacity, got, c.Effective)
+		}
+	}
+	for _, c := range doc.MintBack {
+		if got := Decompose(c.Token-c.Need, c.Batch); !reflect.DeepEqual(got, append([]uint32{}, c.MintBack...)) {
+			t.Errorf("mint back %d of %d (b %d) = %v want %v", c.Token-c.Need, c.Token, c.Batch, got, c.MintBack)
 		}
 	}
 	for _, c := range doc.Names {
@@ -281,6 +370,52 @@ func testHeaders(t *testing.T) {
 	if got := ValidateHeaders(h, 1); !got.Valid {
 		t.Errorf("first value of a repeated header not used: %+v", got)
 	}
+	var more struct {
+		Repeated []struct {
+			Name    string      `json:"name"`
+			Headers [][2]string `json:"headers"`
+			Expect  struct {
+				Valid      bool   `json:"valid"`
+				Reason     string `json:"reason"`
+				Header     string `json:"header"`
+				Protocol   int    `json:"protocol"`
+				Type       string `json:"type"`
+				Version    int    `json:"version"`
+				TraceValid bool   `json:"trace_valid"`
+				NotHandled string `json:"not_handled_reason"`
+			} `json:"expect"`
+		} `json:"repeated"`
+		MessageSize []struct {
+			Name          string            `json:"name"`
+			Headers       map[string]string `json:"headers"`
+			PayloadLength int64             `json:"payload_length"`
+			MaxMsgSize    int64             `json:"max_msg_size"`
+			HeaderSize    int64             `json:"header_size"`
+			Fits          bool              `json:"fits"`
+		} `json:"message_size"`
+	}
+	load(t, "headers.json", &more)
+	if len(more.Repeated) == 0 || len(more.MessageSize) == 0 {
+		t.Fatal("a [v1.2] headers.json section is empty")
+	}
+	for _, c := range more.Repeated {
+		h := map[string][]string{}
+		for _, kv := range c.Headers {
+			h[kv[0]] = append(h[kv[0]], kv[1])
+		}
+		e := c.Expect
+		want := HeaderCheck{Valid: e.Valid, Reason: e.Reason, Header: e.Header, Protocol: e.Protocol, Type: e.Type,
+			Version: e.Version, TraceValid: e.TraceValid, NotHandledReason: e.NotHandled}
+		if got := ValidateHeaders(h, doc.Supported); got != want {
+			t.Errorf("%s: got %+v want %+v", c.Name, got, want)
+		}
+	}
+	for _, c := range more.MessageSize {
+		size := HeaderSize(hdr(c.Headers))
+		if size != c.HeaderSize || (size+c.PayloadLength <= c.MaxMsgSize) != c.Fits {
+			t.Errorf("%s: header size %d (want %d), fits %v", c.Name, size, c.HeaderSize, c.Fits)
+		}
+	}
 }
 
 func testIdempotency(t *testing.T) {
@@ -324,6 +459,7 @@ func testOutcomes(t *testing.T) {
 			Expect        struct {
 				Outcome     string   `json:"outcome"`
 				Reason      string   `json:"reason"`
+				Error       *string  `json:"error"`
 				HandlerRuns bool     `json:"handler_runs"`
 				Duplicate   bool     `json:"duplicate"`
 				DelayMs     *float64 `json:"delay_ms"`
@@ -363,6 +499,9 @@ func testOutcomes(t *testing.T) {
 		if dec.Kind != e.Outcome || dec.Reason != e.Reason && e.Outcome == OutcomeDLQ ||
 			dec.HandlerRuns != e.HandlerRuns || dec.Duplicate != e.Duplicate {
 			t.Errorf("%s: got %+v want %+v", c.Name, dec, e)
+		}
+		if e.Error != nil && dec.Error != *e.Error {
+			t.Errorf("%s: error %q want %q", c.Name, dec.Error, *e.Error)
 		}
 		if e.DelayMs != nil && !near(dec.DelayMs, *e.DelayMs) {
 			t.Errorf("%s: delay %v want %v", c.Name, dec.DelayMs, *e.DelayMs)

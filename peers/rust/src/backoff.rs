@@ -49,9 +49,15 @@ impl Backoff {
         )
     }
 
-    /// A delay with a uniformly random `u`.
+    /// A delay with a uniformly random `u`, as the NAK sends it (§7.3).
     pub fn delay(&self, attempt: u64) -> Duration {
         let u: f64 = rand::random::<f64>();
-        Duration::from_secs_f64(self.delay_ms_at(attempt, u) / 1000.0)
+        nak_delay(self.delay_ms_at(attempt, u))
     }
+}
+
+/// The delay a NAK carries for `ms` milliseconds (§7.3 [v1.2]): `floor(ms × 10^6)` nanoseconds,
+/// never negative.
+pub fn nak_delay(ms: f64) -> Duration {
+    Duration::from_nanos((ms.max(0.0) * 1e6) as u64)
 }

@@ -183,3 +183,46 @@ mod debt_tests {
         assert_eq!(d.withhold(32), 0);
     }
 }
+
+/// What a confirmed surplus burns after the tolerance of one token per live producer
+/// (§5.5 [v1.2]); `batch` is the queue's token batch b, never a worker's b'.
+pub fn burn_amount(surplus: u64, live_producers: u64, batch: u64) -> u64 {
+    surplus.saturating_sub(live_producers * batch)
+}
+
+/// The replenishment linger in whole milliseconds (§5.4 [v1.2]):
+/// `floor(clamp(b' / rate × 1000, 2, 20))`, and 20 while no rate is measured.
+pub fn linger_ms(batch: u32, rate: f64) -> u64 {
+    let ms = if rate > 0.0 {
+        batch as f64 / rate * 1000.0
+    } else {
+        20.0
+    };
+    ms.clamp(2.0, 20.0) as u64
+}
+
+/// The advertised service rate after one heartbeat (§5.2 [v1.2]): `completed` finishes in
+/// `seconds`, averaged as `0.3 × instant + 0.7 × previous` (the instant rate while previous is 0).
+pub fn service_rate(previous: f64, completed: u64, seconds: f64) -> f64 {
+    let inst = completed as f64 / seconds;
+    if previous == 0.0 {
+        inst
+    } else {
+        0.3 * inst + 0.7 * previous
+    }
+}
+
+/// A token's `Nats-Msg-Id` (§5.4 [v1.2]): `<minter id>.<instance nonce>.<counter>`, from 1.
+pub fn token_id(minter_id: &str, nonce: &str, counter: u64) -> String {
+    format!("{minter_id}.{nonce}.{counter}")
+}
+
+/// b' (§5.4): `min(b, the largest power of two ≤ max(1, capacity / 2))`.
+pub fn effective_batch(batch: u32, capacity: u32) -> u32 {
+    let half = (capacity / 2).max(1);
+    let mut p = 1u32;
+    while p * 2 <= half && p < 1 << 20 {
+        p *= 2;
+    }
+    batch.min(p)
+}

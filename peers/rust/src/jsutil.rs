@@ -109,5 +109,5 @@ pub async fn publish_token(
 
 /// A random nonce for one minter instance.
 pub fn instance_nonce() -> String {
-    format!("{:016x}", rand::random::<u64>())
+    format!("{:08x}", rand::random::<u32>())
 }

@@ -61,6 +61,13 @@ fn worker_config(args: &[String]) -> Result<WorkerConfig, String> {
     if concurrency == 0 {
         return Err("--concurrency must be at least 1".into());
     }
+    let prefetch: usize = a.num("prefetch", 4)?;
+    let capacity: Option<u32> = a.opt_num("capacity")?;
+    // b' (§5.4): a worker whose capacity is below the batch could never owe a whole batch.
+    let token_batch = sluice_peer::credits::effective_batch(
+        token_batch,
+        capacity.unwrap_or((concurrency + prefetch) as u32),
+    );
     let max_attempts: u64 = a.num("max-attempts", 3)?;
     if max_attempts == 0 {
         return Err("--max-attempts must be at least 1".into());
@@ -70,7 +77,7 @@ fn worker_config(args: &[String]) -> Result<WorkerConfig, String> {
         queue,
         worker_id,
         concurrency,
-        prefetch: a.num("prefetch", 4)?,
+        prefetch,
         work_ms: a.num("work-ms", 0)?,
         handles: parse_handles(&a.string("handles", "sluice.conformance.Work@1-1"))?,
         max_attempts,
@@ -78,7 +85,7 @@ fn worker_config(args: &[String]) -> Result<WorkerConfig, String> {
         grace_ms: a.num("grace-ms", 3000)?,
         grace_delay_ms: a.num("grace-delay-ms", 500)?,
         token_batch,
-        capacity: a.opt_num("capacity")?,
+        capacity,
         heartbeat: Duration::from_secs(2),
         advert_ttl_ms: 6000,
         handler_timeout: Duration::from_secs(60),

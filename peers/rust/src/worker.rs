@@ -115,6 +115,8 @@ struct Worker {
     shutting_down: AtomicBool,
     fleet: Arc<FleetView>,
     mint_nonce: String,
+    /// Why dead-letter records cannot be written; empty when they can (§8.4).
+    dlq_problem: Mutex<String>,
     mint_seq: AtomicU64,
 }
 
@@ -160,6 +162,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         handlers: Semaphore::new(cfg.concurrency.max(1)),
         shutting_down: AtomicBool::new(false),
         mint_nonce: jsutil::instance_nonce(),
+        dlq_problem: Mutex::new(String::new()),
         mint_seq: AtomicU64::new(0),
         fleet: FleetView::new(names::capacity_key(&cfg.queue, &cfg.worker_id)),
         cfg,
@@ -291,12 +294,7 @@ impl Worker {
         if elapsed <= 0.0 {
             return;
         }
-        let inst = (completed - r.1) as f64 / elapsed;
-        r.0 = if r.0 == 0.0 {
-            inst
-        } else {
-            0.3 * inst + 0.7 * r.0
-        };
+        r.0 = crate::credits::service_rate(r.0, completed - r.1, elapsed);
         r.1 = completed;
         r.2 = Instant::now();
     }
@@ -331,13 +329,10 @@ impl Worker {
         self.debt.lock().unwrap().offer(&lease, &self.cfg.worker_id);
     }
 
-    /// `clamp(b / service_rate, 5 ms, 200 ms)` (§5.4).
+    /// `floor(clamp(b' / service_rate × 1000, 2, 20))` ms, 20 ms with no rate yet (§5.4).
     fn linger(&self) -> Duration {
         let rate = self.service_rate.lock().unwrap().0;
-        if rate <= 0.0 {
-            return Duration::from_millis(200);
-        }
-        Duration::from_secs_f64((self.cfg.token_batch as f64 / rate).clamp(0.005, 0.2))
+        Duration::from_millis(crate::credits::linger_ms(self.cfg.token_batch, rate))
     }
 
     /// Owes credits for finished deliveries; called only after the finishing ack was confirmed.
@@ -419,11 +414,10 @@ impl Worker {
             minted_unix_ms: now_unix_ms(),
             reason: reason as i32,
         };
-        let id = format!(
-            "{}.{}.{}",
-            self.cfg.worker_id,
-            self.mint_nonce,
-            self.mint_seq.fetch_add(1, Ordering::SeqCst)
+        let id = crate::credits::token_id(
+            &self.cfg.worker_id,
+            &self.mint_nonce,
+            self.mint_seq.fetch_add(1, Ordering::SeqCst) + 1,
         );
         let subject = names::credit_subject(&self.cfg.queue, n);
         jsutil::publish_token(&self.js, subject, body.encode_to_vec().into(), id, 10).await
@@ -597,7 +591,10 @@ impl Worker {
                 return;
             }
             Precheck::NakNotHandled { delay_ms, reason } => {
-                if self.nak(&msg, Duration::from_millis(delay_ms)).await {
+                if self
+                    .nak(&msg, crate::backoff::nak_delay(delay_ms as f64))
+                    .await
+                {
                     log!(
                         "not handled here ({reason}): {}",
                         msg_id.clone().unwrap_or_default()
@@ -693,6 +690,26 @@ impl Worker {
     }
 
     /// Publishes the record, awaits its PubAck, then terms the message (§8.2).
+    /// Reports a change of the dead-letter problem (§8.4): `failing` with the reason, or `ok`
+    /// when `why` is empty.
+    fn dlq_health(&self, why: &str) {
+        {
+            let mut p = self.dlq_problem.lock().unwrap();
+            if *p == why {
+                return;
+            }
+            *p = why.to_string();
+        }
+        if why.is_empty() {
+            emit(json!({"event": "health", "id": self.cfg.worker_id, "status": "ok"}));
+        } else {
+            emit(
+                json!({"event": "health", "id": self.cfg.worker_id, "status": "failing",
+                        "reason": why}),
+            );
+        }
+    }
+
     async fn dead_letter(
         &self,
         msg: &Message,
@@ -738,9 +755,15 @@ impl Worker {
         };
         if let Err(e) = published {
             log!("dead-letter record for seq {stream_seq} not stored ({e}); retrying later");
+            self.dlq_health(&format!(
+                "dead-letter records cannot be written to SLUICE_DLQ ({e}): check that the stream \
+                 exists and that this worker may publish to {}",
+                names::dlq_subject(&self.cfg.queue)
+            ));
             self.nak(msg, Duration::from_secs(1)).await;
             return;
         }
+        self.dlq_health("");
         match msg.double_ack_with(AckKind::Term).await {
             Ok(()) => {
                 self.owe(1);

@@ -2,8 +2,11 @@
 
 use prost::Message;
 use serde_json::{json, Map, Value};
-use sluice_peer::backoff::Backoff;
-use sluice_peer::credits::{decompose, reconcile, window, AdvertView, Bounds, ReconcileAction};
+use sluice_peer::backoff::{nak_delay, Backoff};
+use sluice_peer::credits::{
+    burn_amount, decompose, linger_ms, reconcile, service_rate, token_id, window, AdvertView,
+    Bounds, ReconcileAction,
+};
 use sluice_peer::dlq::{
     header_size, record_headers, reduce_record, replay_headers, RecordInfo, DROPPED_LIST_MAX_CHARS,
     ERROR_MAX_CHARS, HEADER_LIMIT, REASONS,
@@ -107,6 +110,11 @@ fn backoff_vectors() {
                     &at["delay_ms"],
                     "at_u",
                 );
+                assert_eq!(
+                    nak_delay(b.delay_ms_at(k, at["u"].as_f64().unwrap())).as_nanos() as u64,
+                    at["delay_ns"].as_u64().unwrap(),
+                    "{p} attempt {k} delay_ns"
+                );
                 checked += 1;
             }
             // Random delays stay in bounds.
@@ -180,6 +188,87 @@ fn credits_vectors() {
             "credits {}",
             c["name"]
         );
+        let burn = if kind == "burn" {
+            burn_amount(credits, u("live_producers"), u("token_batch"))
+        } else {
+            0
+        };
+        assert_eq!(burn, u("burn"), "burn {}", c["name"]);
+    }
+    for c in arr(&doc, "linger") {
+        assert_eq!(
+            linger_ms(
+                c["batch"].as_u64().unwrap() as u32,
+                c["service_rate"].as_f64().unwrap()
+            ),
+            c["linger_ms"].as_u64().unwrap(),
+            "linger {c}"
+        );
+    }
+    assert!(!arr(&doc, "service_rate").is_empty());
+    for c in arr(&doc, "service_rate") {
+        let mut rate = 0.0;
+        for h in arr(c, "heartbeats") {
+            rate = service_rate(
+                rate,
+                h["completed"].as_u64().unwrap(),
+                h["dt_ms"].as_f64().unwrap() / 1000.0,
+            );
+            let want = h["service_rate"].as_f64().unwrap();
+            assert!(
+                (rate - want).abs() <= 1e-9 * want + 1e-12,
+                "service rate {}: {rate} want {want}",
+                c["name"]
+            );
+        }
+    }
+    let pattern = doc["token_id_pattern"].as_str().unwrap();
+    assert_eq!(
+        pattern,
+        r"^[A-Za-z0-9_-]{1,64}\.[0-9a-f]{8,32}\.[1-9][0-9]*$"
+    );
+    for c in arr(&doc, "token_ids") {
+        let id = c["msg_id"].as_str().unwrap();
+        if let Some(m) = c["minter_id"].as_str() {
+            assert_eq!(
+                token_id(
+                    m,
+                    c["nonce"].as_str().unwrap(),
+                    c["counter"].as_u64().unwrap()
+                ),
+                id
+            );
+        }
+        assert_eq!(
+            token_id_valid(id),
+            c["valid"].as_bool().unwrap(),
+            "token id {id}"
+        );
+    }
+    assert!(!arr(&doc, "effective_batch").is_empty());
+    for c in arr(&doc, "effective_batch") {
+        assert_eq!(
+            sluice_peer::credits::effective_batch(
+                c["batch"].as_u64().unwrap() as u32,
+                c["capacity"].as_u64().unwrap() as u32
+            ),
+            c["effective_batch"].as_u64().unwrap() as u32,
+            "b' {c}"
+        );
+    }
+    for c in arr(&doc, "mint_back") {
+        let back: Vec<u32> = arr(c, "mint_back")
+            .iter()
+            .map(|t| t.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(
+            decompose(
+                c["token"].as_u64().unwrap() - c["need"].as_u64().unwrap(),
+                c["batch"].as_u64().unwrap() as u32
+            ),
+            back,
+            "mint back {c}"
+        );
     }
     for c in arr(&doc, "names") {
         let q = c["queue"].as_str().unwrap();
@@ -192,6 +281,28 @@ fn credits_vectors() {
         assert_eq!(names::work_subject(q), c["work_subject"]);
         assert_eq!(names::dlq_subject(q), c["dlq_subject"]);
     }
+}
+
+/// The token id pattern of §5.4 checked by hand (no regex dependency).
+fn token_id_valid(id: &str) -> bool {
+    let parts: Vec<&str> = id.rsplitn(3, '.').collect();
+    if parts.len() != 3 {
+        return false;
+    }
+    let (counter, nonce, minter) = (parts[0], parts[1], parts[2]);
+    let id_ok = !minter.is_empty()
+        && minter.len() <= 64
+        && minter
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+    let nonce_ok = (8..=32).contains(&nonce.len())
+        && nonce
+            .chars()
+            .all(|ch| ch.is_ascii_digit() || ('a'..='f').contains(&ch));
+    let counter_ok = !counter.is_empty()
+        && !counter.starts_with('0')
+        && counter.chars().all(|ch| ch.is_ascii_digit());
+    id_ok && nonce_ok && counter_ok
 }
 
 #[test]
@@ -214,6 +325,48 @@ fn headers_vectors() {
             }
         };
         assert_eq!(got, c["expect"], "headers case {}", c["name"]);
+    }
+    // [v1.2] repeated headers: the first value is used.
+    assert!(!arr(&doc, "repeated").is_empty());
+    for c in arr(&doc, "repeated") {
+        let pairs: Vec<(String, String)> = arr(c, "headers")
+            .iter()
+            .map(|p| {
+                (
+                    p[0].as_str().unwrap().to_string(),
+                    p[1].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        // As the worker reads them: async-nats's HeaderMap, whose get gives the first value.
+        let map = sluice_peer::jsutil::header_map(&pairs);
+        let first = |n: &str| map.get(n).map(|v| v.as_str());
+        let got = match validate(first, supported) {
+            Validation::Invalid { reason, header } => {
+                json!({"valid": false, "reason": reason, "header": header})
+            }
+            Validation::Valid(v) => {
+                let mut m = json!({"valid": true, "protocol": v.protocol, "type": v.type_name,
+                                   "version": v.version, "trace_valid": v.trace_valid});
+                if let Some(r) = v.not_handled_reason {
+                    m["not_handled_reason"] = json!(r);
+                }
+                m
+            }
+        };
+        assert_eq!(got, c["expect"], "repeated case {}", c["name"]);
+    }
+    // [v1.2] §2.2: the header block and the payload count together.
+    assert!(!arr(&doc, "message_size").is_empty());
+    for c in arr(&doc, "message_size") {
+        let size = header_size(&header_list(&c["headers"]));
+        assert_eq!(size, u(c, "header_size"), "{}", c["name"]);
+        assert_eq!(
+            size + u(c, "payload_length") <= u(c, "max_msg_size"),
+            c["fits"].as_bool().unwrap(),
+            "{}",
+            c["name"]
+        );
     }
 }
 
@@ -263,8 +416,12 @@ fn outcomes_vectors() {
             ),
         );
         let got = match pre {
-            Precheck::DeadLetter { reason, .. } => {
-                json!({"outcome": "dlq", "reason": reason, "handler_runs": false})
+            Precheck::DeadLetter { reason, error } => {
+                let mut m = json!({"outcome": "dlq", "reason": reason, "handler_runs": false});
+                if c["expect"].get("error").is_some() {
+                    m["error"] = json!(error);
+                }
+                m
             }
             Precheck::Duplicate => {
                 json!({"outcome": "ack", "handler_runs": false, "duplicate": true})

@@ -439,8 +439,9 @@ func TestWorkerAndProducersAgainstNATS(t *testing.T) {
 		}
 	}
 
-	// The worker advertises RUNNING with capacity concurrency + prefetch, then shuts down on
-	// SIGTERM: done event, exit 0, advert deleted.
+	// The worker advertises RUNNING with capacity concurrency + prefetch and b' = 2 (§5.4: --token-batch
+	// 4 is capped at the largest power of two ≤ capacity / 2), then shuts down on SIGTERM: done
+	// event, exit 0, advert deleted.
 	capKV, _ := js.KeyValue(ctx, sluice.CapacityBucket)
 	entry, err := capKV.Get(ctx, sluice.CapacityKey(q, "gw1"))
 	if err != nil {
@@ -448,7 +449,7 @@ func TestWorkerAndProducersAgainstNATS(t *testing.T) {
 	}
 	ad, err := sluice.DecodeAdvert(entry.Value())
 	if err != nil || ad.GetState() != sluicepb.WorkerState_WORKER_STATE_RUNNING || ad.GetCapacity() != 4 || ad.GetLanguage() != "go" ||
-		ad.GetTokenBatch() != 4 || len(ad.GetHandled()) != 1 {
+		ad.GetTokenBatch() != 2 || len(ad.GetHandled()) != 1 {
 		t.Errorf("advert %v (%v)", ad, err)
 	}
 	_ = worker.cmd.Process.Signal(syscall.SIGTERM)

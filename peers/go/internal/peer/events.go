@@ -104,3 +104,12 @@ type ErrorEvent struct {
 	Event   string `json:"event"`
 	Message string `json:"message"`
 }
+
+// HealthEvent reports a change of a worker's health (§8.4): "failing" with the reason while
+// dead-letter records cannot be written, "ok" once one is written again.
+type HealthEvent struct {
+	Event  string `json:"event"`
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}

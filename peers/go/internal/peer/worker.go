@@ -15,7 +15,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 
 	"sluice.dev/peers/go/sluice"
 	"sluice.dev/peers/go/sluicepb"
@@ -72,6 +71,13 @@ func (c *WorkerConfig) Normalize() {
 		}
 		c.TokenBatch = b
 	}
+	// b' = min(b, the largest power of two ≤ max(1, capacity / 2)) (§5.4): a worker whose
+	// capacity is below the batch would otherwise never owe a whole batch.
+	capacity := c.Capacity
+	if capacity == 0 {
+		capacity = uint32(c.Concurrency + c.Prefetch)
+	}
+	c.TokenBatch = sluice.EffectiveBatch(c.TokenBatch, capacity)
 }
 
 // Worker pulls work messages and settles each with one outcome.
@@ -100,6 +106,7 @@ type Worker struct {
 	completed   uint64
 	mintedTotal uint64
 	rate        float64
+	dlqProblem  string // why dead-letter records cannot be written; "" when they can
 	rateCount   uint64
 	rateAt      time.Time
 	mintSignal  chan struct{}
@@ -123,7 +130,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 	w := &Worker{cfg: cfg, ev: ev, nc: nc, js: js, stream: sluice.WorkStream(cfg.Queue),
 		cache: newIDCache(cfg.CacheSize, cfg.IdempotencyTTL), handSem: make(chan struct{}, cfg.Concurrency),
 		mintSignal: make(chan struct{}, 1), rateAt: time.Now(), fleet: newFleetView(cfg.Queue, cfg.WorkerID),
-		mintPrefix: "mint." + cfg.Queue + "." + cfg.WorkerID + "." + nuid.Next()}
+		mintPrefix: cfg.WorkerID + "." + fmt.Sprintf("%08x", rand.Uint32())}
 	fail := func(err error) (*Worker, error) { nc.Close(); return nil, err }
 	st, err := needStream(ctx, js, w.stream)
 	if err != nil {
@@ -332,10 +339,10 @@ func (w *Worker) handle(msg jetstream.Msg) {
 			log.Printf("worker %s: ack of duplicate %s: %v", w.cfg.WorkerID, msgID, err)
 			return
 		}
-		w.owe(1, false)
+		w.owe(1, true) // a duplicate is a finished delivery: it counts toward the rate (§5.2)
 		return
 	case sluice.OutcomeNak:
-		w.nak(msg, msgID, k, time.Duration(dec.DelayMs*float64(time.Millisecond)), "not-handled")
+		w.nak(msg, msgID, k, sluice.NakDelay(dec.DelayMs), "not-handled")
 		return
 	}
 	var body workBody
@@ -375,7 +382,7 @@ func (w *Worker) handle(msg jetstream.Msg) {
 	case sluice.OutcomeDLQ:
 		w.deadLetter(msg, md, h, dec.Reason, dec.Error)
 	case sluice.OutcomeNak:
-		w.nak(msg, msgID, k, time.Duration(dec.DelayMs*float64(time.Millisecond)), "retry")
+		w.nak(msg, msgID, k, sluice.NakDelay(dec.DelayMs), "retry")
 	}
 }
 
@@ -461,19 +468,46 @@ func (w *Worker) deadLetter(msg jetstream.Msg, md *jetstream.MsgMetadata, h map[
 		return
 	}
 	rec := &nats.Msg{Subject: sluice.DLQSubject(w.cfg.Queue), Header: nats.Header(fitted.Headers), Data: fitted.Payload}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A few seconds, not the ack wait: a record that cannot be written is reported and the
+	// message NAKed soon (§8.4).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := publishRetry(ctx, w.js, rec); err != nil {
-		// The record is not stored: leave the message to be redelivered after the ack wait.
+		// The record is not stored, so the message is not termed: it comes back after a delay
+		// and the worker reports itself failing until a record is written again (§8.4).
 		log.Printf("worker %s: dead-letter record for %s: %v", w.cfg.WorkerID, msgID, err)
+		w.dlqHealth(fmt.Sprintf("dead-letter records cannot be written to SLUICE_DLQ (%v): check that the stream exists and that this worker may publish to %s", err, sluice.DLQSubject(w.cfg.Queue)))
+		if nakErr := msg.NakWithDelay(dlqRetryDelay); nakErr != nil {
+			log.Printf("worker %s: nak of %s: %v", w.cfg.WorkerID, msgID, nakErr)
+		}
 		return
 	}
+	w.dlqHealth("")
 	if err := w.doubleTerm(msg); err != nil {
 		log.Printf("worker %s: term of %s: %v", w.cfg.WorkerID, msgID, err)
 		return
 	}
 	w.owe(1, true)
 	w.ev.Emit(DeadLetteredEvent{Event: "dead_lettered", ID: w.cfg.WorkerID, MsgID: msgID, Reason: reason, Attempt: k, Lang: Lang})
+}
+
+// dlqRetryDelay is how long a message whose dead-letter record could not be written waits.
+const dlqRetryDelay = 2 * time.Second
+
+// dlqHealth reports a change of the dead-letter problem: failing with why, or ok when why is "".
+func (w *Worker) dlqHealth(why string) {
+	w.mu.Lock()
+	changed := w.dlqProblem != why
+	w.dlqProblem = why
+	w.mu.Unlock()
+	if !changed {
+		return
+	}
+	if why == "" {
+		w.ev.Emit(HealthEvent{Event: "health", ID: w.cfg.WorkerID, Status: "ok"})
+		return
+	}
+	w.ev.Emit(HealthEvent{Event: "health", ID: w.cfg.WorkerID, Status: "failing", Reason: why})
 }
 
 // owe records n finished deliveries (§5.4); completed counts toward the service rate.
@@ -491,16 +525,12 @@ func (w *Worker) owe(n uint32, completed bool) {
 	}
 }
 
-// linger is clamp(b / service_rate, 5 ms, 200 ms) (§5.4).
+// linger is floor(clamp(b' / service_rate × 1000, 2, 20)) ms, 20 ms with no rate yet (§5.4).
 func (w *Worker) linger() time.Duration {
 	w.mu.Lock()
 	rate := w.rate
 	w.mu.Unlock()
-	d := 200 * time.Millisecond
-	if rate > 0 {
-		d = time.Duration(float64(w.cfg.TokenBatch) / rate * float64(time.Second))
-	}
-	return max(5*time.Millisecond, min(200*time.Millisecond, d))
+	return time.Duration(sluice.LingerMs(w.cfg.TokenBatch, rate)) * time.Millisecond
 }
 
 // minter mints b-tokens whenever owed ≥ b and the remainder once the linger expires (§5.4).
@@ -584,12 +614,7 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 	w.mu.Lock()
 	now := time.Now()
 	if dt := now.Sub(w.rateAt).Seconds(); dt >= 0.5 {
-		inst := float64(w.rateCount) / dt
-		if w.rate == 0 {
-			w.rate = inst
-		} else {
-			w.rate = 0.7*w.rate + 0.3*inst
-		}
+		w.rate = sluice.ServiceRate(w.rate, w.rateCount, dt)
 		w.rateCount, w.rateAt = 0, now
 	}
 	a := &sluicepb.CapacityAdvert{

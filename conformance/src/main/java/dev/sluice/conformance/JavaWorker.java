@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.Backoff;
 import dev.sluice.DeadLetterPolicy;
 import dev.sluice.DeadLetterReason;
+import dev.sluice.Health;
 import dev.sluice.MessageContext;
 import dev.sluice.RejectMessageException;
 import dev.sluice.Sluice;
@@ -18,6 +19,7 @@ import io.nats.client.Connection;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -160,7 +162,19 @@ final class JavaWorker implements Callable<Integer> {
     sun.misc.Signal.handle(new sun.misc.Signal("INT"), s -> stop.countDown());
     Worker worker = b.start();
     emit(event("ready").put("role", "worker").put("id", id).put("lang", "java"));
-    stop.await();
+    boolean failing = false;
+    while (!stop.await(250, TimeUnit.MILLISECONDS)) {
+      // The contract's health event (protocol §8.4): a change between FAILING and not.
+      Health h = worker.health();
+      boolean now = h.state() == Health.State.FAILING;
+      if (now != failing) {
+        failing = now;
+        emit(
+            now
+                ? event("health").put("id", id).put("status", "failing").put("reason", h.detail())
+                : event("health").put("id", id).put("status", "ok"));
+      }
+    }
     worker.close();
     emit(event("done").put("id", id).put("processed", processed.get()));
     nc.close();

@@ -5,6 +5,7 @@ import io.nats.client.impl.NatsMessage;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,8 +15,19 @@ import java.util.Map;
 final class RawMessages {
   private RawMessages() {}
 
-  /** One raw message: the reason it must be dead-lettered with, header changes, body. */
-  record Raw(String reason, Map<String, String> overrides, byte[] body) {
+  /**
+   * One raw message: the reason it must be dead-lettered with, header changes, body, and values
+   * appended after the first value of a header ({@code repeats}: a repeated header, §3).
+   */
+  record Raw(
+      String reason,
+      Map<String, String> overrides,
+      byte[] body,
+      Map<String, List<String>> repeats) {
+    Raw(String reason, Map<String, String> overrides, byte[] body) {
+      this(reason, overrides, body, Map.of());
+    }
+
     /** The headers as published: a valid set with the overrides applied (null removes). */
     Headers headers(String queue, String id) {
       Map<String, String> m = new LinkedHashMap<>();
@@ -35,6 +47,7 @@ final class RawMessages {
       }
       Headers h = new Headers();
       m.forEach(h::add);
+      repeats.forEach((name, values) -> values.forEach(v -> h.add(name, v)));
       return h;
     }
   }
@@ -57,6 +70,22 @@ final class RawMessages {
             "not json".getBytes(StandardCharsets.UTF_8)));
     m.put("version", new Raw("unsupported-version", Map.of("Sluice-Type-Version", "9"), ok));
     m.put("type", new Raw("unknown-type", Map.of("Sluice-Type", "sluice.conformance.Unknown"), ok));
+    // §3 [v1.2]: a repeated header is read by its first value. A worker that took the last value
+    // would process these two instead of dead-lettering them; the record keeps every value.
+    m.put(
+        "repeatedversion",
+        new Raw(
+            "bad-header",
+            Map.of("Sluice-Type-Version", "x"),
+            ok,
+            Map.of("Sluice-Type-Version", List.of("1"))));
+    m.put(
+        "repeatedtype",
+        new Raw(
+            "unknown-type",
+            Map.of("Sluice-Type", "sluice.conformance.Unknown"),
+            ok,
+            Map.of("Sluice-Type", List.of(Harness.TYPE))));
     return m;
   }
 

@@ -75,8 +75,15 @@ public final class Backoff {
 
   /** A jittered delay for attempt {@code k}. */
   public Duration delay(int attempt) {
-    double ms = delayMillis(attempt, ThreadLocalRandom.current().nextDouble());
-    return Duration.ofNanos((long) (ms * 1e6));
+    return delay(attempt, ThreadLocalRandom.current().nextDouble());
+  }
+
+  /**
+   * The delay for attempt {@code k} and the draw {@code u} in [0, 1), as the NAK sends it: {@code
+   * floor(delayMillis × 10^6)} nanoseconds (protocol §7.3).
+   */
+  public Duration delay(int attempt, double u) {
+    return Duration.ofNanos((long) (delayMillis(attempt, u) * 1e6));
   }
 
   public Duration initial() {

@@ -103,6 +103,45 @@ class VectorsTest {
   }
 
   @Test
+  void repeatedHeaders() throws Exception {
+    List<JsonValue> cases = load("headers.json").map.get("repeated").array;
+    assertThat(cases).isNotEmpty();
+    for (JsonValue c : cases) {
+      String name = c.map.get("name").string;
+      Headers h = new Headers();
+      for (JsonValue pair : c.map.get("headers").array) {
+        h.add(pair.array.get(0).string, pair.array.get(1).string);
+      }
+      HeaderCheck.Result r = HeaderCheck.check(h);
+      Map<String, JsonValue> expect = c.map.get("expect").map;
+      assertThat(r.valid()).as(name).isEqualTo(expect.get("valid").bool);
+      if (r.valid()) {
+        assertThat(r.protocol()).as(name).isEqualTo(expect.get("protocol").number.intValue());
+        assertThat(r.type()).as(name).isEqualTo(expect.get("type").string);
+        assertThat(r.version()).as(name).isEqualTo(expect.get("version").number.intValue());
+      } else {
+        assertThat(r.reason().code()).as(name).isEqualTo(expect.get("reason").string);
+        assertThat(r.header()).as(name).isEqualTo(expect.get("header").string);
+      }
+    }
+  }
+
+  @Test
+  void messageSizes() throws Exception {
+    for (JsonValue c : load("headers.json").map.get("message_size").array) {
+      long size = ReducedRecords.size(headers(c.map.get("headers")));
+      assertThat(size)
+          .as(c.map.get("name").string)
+          .isEqualTo(c.map.get("header_size").number.longValue());
+      assertThat(
+              size + c.map.get("payload_length").number.longValue()
+                  <= c.map.get("max_msg_size").number.longValue())
+          .as(c.map.get("name").string)
+          .isEqualTo(c.map.get("fits").bool);
+    }
+  }
+
+  @Test
   void backoff() throws Exception {
     for (JsonValue c : load("backoff.json").map.get("cases").array) {
       Map<String, JsonValue> p = c.map.get("params").map;
@@ -121,6 +160,8 @@ class VectorsTest {
         for (JsonValue u : row.map.get("at_u").array) {
           assertThat(b.delayMillis(k, u.map.get("u").number.doubleValue()))
               .isCloseTo(u.map.get("delay_ms").number.doubleValue(), within(1e-6));
+          assertThat(b.delay(k, u.map.get("u").number.doubleValue()).toNanos())
+              .isEqualTo(u.map.get("delay_ns").number.longValue());
         }
         for (int i = 0; i < 200; i++) {
           double ms = b.delay(k).toNanos() / 1e6;
@@ -189,6 +230,62 @@ class VectorsTest {
       assertThat(d.credits())
           .as(m.get("name").string)
           .isEqualTo(m.get("credits").number.longValue());
+      long burn =
+          d.action() == Credits.Action.BURN
+              ? Credits.burnAmount(
+                  d.credits(),
+                  m.get("live_producers").number.intValue(),
+                  m.get("token_batch").number.intValue())
+              : 0;
+      assertThat(burn).as(m.get("name").string).isEqualTo(m.get("burn").number.longValue());
+    }
+    for (JsonValue c : v.get("linger").array) {
+      assertThat(
+              Credits.lingerMillis(
+                  c.map.get("batch").number.intValue(),
+                  c.map.get("service_rate").number.doubleValue()))
+          .as(c.toJson())
+          .isEqualTo(c.map.get("linger_ms").number.longValue());
+    }
+    for (JsonValue c : v.get("service_rate").array) {
+      double rate = 0;
+      for (JsonValue beat : c.map.get("heartbeats").array) {
+        rate =
+            Credits.serviceRate(
+                rate,
+                beat.map.get("completed").number.longValue(),
+                beat.map.get("dt_ms").number.longValue() / 1000.0);
+        double want = beat.map.get("service_rate").number.doubleValue();
+        assertThat(rate).as(c.map.get("name").string).isCloseTo(want, within(1e-9 * want + 1e-12));
+      }
+    }
+    java.util.regex.Pattern tokenId =
+        java.util.regex.Pattern.compile(v.get("token_id_pattern").string);
+    for (JsonValue c : v.get("token_ids").array) {
+      String id = c.map.get("msg_id").string;
+      if (c.map.containsKey("minter_id")) {
+        assertThat(
+                dev.sluice.internal.credit.TokenMinter.tokenId(
+                    c.map.get("minter_id").string,
+                    c.map.get("nonce").string,
+                    c.map.get("counter").number.longValue()))
+            .isEqualTo(id);
+      }
+      assertThat(tokenId.matcher(id).matches()).as(id).isEqualTo(c.map.get("valid").bool);
+    }
+    for (JsonValue c : v.get("effective_batch").array) {
+      assertThat(
+              Credits.effectiveBatch(
+                  c.map.get("batch").number.intValue(), c.map.get("capacity").number.intValue()))
+          .as(c.toJson())
+          .isEqualTo(c.map.get("effective_batch").number.intValue());
+    }
+    for (JsonValue c : v.get("mint_back").array) {
+      int token = c.map.get("token").number.intValue();
+      int need = c.map.get("need").number.intValue();
+      assertThat(Credits.decompose(token - need, c.map.get("batch").number.intValue()))
+          .as(c.toJson())
+          .isEqualTo(c.map.get("mint_back").array.stream().map(x -> x.number.intValue()).toList());
     }
     for (JsonValue c : v.get("names").array) {
       String q = c.map.get("queue").string;
@@ -283,6 +380,11 @@ class VectorsTest {
           assertThat(((Classifier.DeadLetter) d).reason().code())
               .as(name)
               .isEqualTo(e.get("reason").string);
+          if (e.containsKey("error")) {
+            assertThat(((Classifier.DeadLetter) d).error())
+                .as(name)
+                .isEqualTo(e.get("error").string);
+          }
         }
         case "nak" -> {
           assertThat(d).as(name).isInstanceOf(Classifier.Nak.class);

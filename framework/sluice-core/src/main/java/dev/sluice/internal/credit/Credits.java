@@ -86,4 +86,39 @@ public final class Credits {
   public static long boundHeldSpent(long reported, long heldTokens, int batch, long tokens) {
     return Math.max(0, Math.min(reported, Math.min(heldTokens * batch, tokens)));
   }
+
+  /**
+   * What a confirmed surplus of {@code surplus} credits burns after the tolerance of one token per
+   * live producer (§5.5 [v1.2]): {@code batch} is the queue's token batch, never a worker's b'.
+   */
+  public static long burnAmount(long surplus, int liveProducers, int batch) {
+    return Math.max(0, surplus - liveProducers * (long) batch);
+  }
+
+  /**
+   * b' (§5.4): {@code min(b, the largest power of two ≤ max(1, capacity / 2))}, capacity / 2 in
+   * integer division.
+   */
+  public static int effectiveBatch(int batch, int capacity) {
+    return Math.min(batch, Integer.highestOneBit(Math.max(1, capacity / 2)));
+  }
+
+  /**
+   * The replenishment linger in whole milliseconds (§5.4 [v1.2]): {@code floor(clamp(b' / rate ×
+   * 1000, 2, 20))}, and 20 while no rate is measured.
+   */
+  public static long lingerMillis(int batch, double rate) {
+    double ms = rate > 0 ? batch / rate * 1000 : 20;
+    return (long) Math.max(2, Math.min(20, ms));
+  }
+
+  /**
+   * The advertised service rate after one heartbeat (§5.2 [v1.2]): {@code completed} finishes in
+   * {@code seconds}, averaged as {@code 0.3 × instant + 0.7 × previous} (the instant rate while the
+   * previous one is 0).
+   */
+  public static double serviceRate(double previous, long completed, double seconds) {
+    double instant = completed / seconds;
+    return previous == 0 ? instant : 0.3 * instant + 0.7 * previous;
+  }
 }

@@ -86,11 +86,11 @@ final class ReconcilerRules {
 
   /**
    * Producers report held credits a moment after they spend them, so a busy queue always shows a
-   * small false surplus: only what exceeds one token per live producer is burned (0: nothing).
+   * small false surplus: only what exceeds one token per live producer is burned (0: nothing); the
+   * rule is {@link Credits#burnAmount}, pinned by the vectors.
    */
   static long burnable(long surplus, int liveProducers, int batch) {
-    long slack = liveProducers * (long) batch;
-    return surplus > slack ? surplus - slack : 0;
+    return Credits.burnAmount(surplus, liveProducers, batch);
   }
 
   /** {@code lease} with the newest debt announcement of {@code from} carried forward (§5.5). */

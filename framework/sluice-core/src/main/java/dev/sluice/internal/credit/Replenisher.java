@@ -96,8 +96,7 @@ public final class Replenisher {
    * wait out the linger every round, and its measured rate, and so its throughput, would collapse.
    */
   public int effectiveBatch() {
-    int half = Math.max(1, capacity.getAsInt() / 2);
-    return Math.min(batch, Integer.highestOneBit(half));
+    return Credits.effectiveBatch(batch, capacity.getAsInt());
   }
 
   /** One finishing ack was sent: one credit is owed once the server confirms it. */
@@ -120,9 +119,7 @@ public final class Replenisher {
 
   /** About the time this worker takes to finish a batch: {@code clamp(b' / rate, 2 ms, 20 ms)}. */
   Duration linger() {
-    double rate = serviceRate.getAsDouble();
-    double ms = rate > 0 ? effectiveBatch() / rate * 1000 : 20;
-    return Duration.ofMillis((long) Math.max(2, Math.min(20, ms)));
+    return Duration.ofMillis(Credits.lingerMillis(effectiveBatch(), serviceRate.getAsDouble()));
   }
 
   private void scheduleLinger(long nanos) {

@@ -102,6 +102,14 @@ public final class TokenMinter implements Replenisher.Minter {
     }
   }
 
+  /**
+   * A token's {@code Nats-Msg-Id} (§5.4 [v1.2]): {@code <minter id>.<instance nonce>.<counter>},
+   * the counter from 1.
+   */
+  public static String tokenId(String minterId, String nonce, long counter) {
+    return minterId + "." + nonce + "." + counter;
+  }
+
   private Message newToken(int n, MintReason reason) {
     byte[] body =
         CreditToken.newBuilder()
@@ -112,7 +120,7 @@ public final class TokenMinter implements Replenisher.Minter {
             .build()
             .toByteArray();
     Headers h = new Headers();
-    h.put("Nats-Msg-Id", mintedBy + "." + instance + "." + counter.incrementAndGet());
+    h.put("Nats-Msg-Id", tokenId(mintedBy, instance, counter.incrementAndGet()));
     return NatsMessage.builder()
         .subject(Protocol.creditSubject(queue, n))
         .headers(h)

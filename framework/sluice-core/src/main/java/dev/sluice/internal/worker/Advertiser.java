@@ -1,6 +1,7 @@
 package dev.sluice.internal.worker;
 
 import dev.sluice.internal.credit.Capacity;
+import dev.sluice.internal.credit.Credits;
 import dev.sluice.internal.credit.Replenisher;
 import dev.sluice.internal.nats.KvBoard;
 import dev.sluice.internal.proto.CapacityAdvert;
@@ -90,8 +91,7 @@ final class Advertiser {
       long completed = replenisher.completed();
       double dt = (now - lastRateNanos) / 1e9;
       if (dt > 0) {
-        double inst = (completed - lastCompleted) / dt;
-        rate = rate == 0 ? inst : 0.3 * inst + 0.7 * rate;
+        rate = Credits.serviceRate(rate, completed - lastCompleted, dt);
       }
       lastCompleted = completed;
       lastRateNanos = now;
