@@ -1,7 +1,5 @@
 package dev.sluice.samples;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.DeadLetterRecord;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueProducer;
@@ -17,13 +15,10 @@ import dev.sluice.samples.worker.OrderHandler;
 import dev.sluice.samples.worker.OrderWorker;
 import io.nats.client.Connection;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -32,9 +27,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
  * The one-command demo (run by {@code scripts/demo}): applies {@code jetstream-config/}, starts
@@ -43,177 +35,8 @@ import picocli.CommandLine.Option;
  * message. See docs/DEMO.md.
  */
 public final class Demo {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** The demo's options; {@link #parse} reads them from the command line (picocli). */
-  public record Options(
-      String server,
-      int messages,
-      int workers,
-      double failRate,
-      double poisonRate,
-      double v1Share,
-      long workMs,
-      int concurrency,
-      int prefetch,
-      Path config,
-      Duration drainTimeout,
-      Progress progress,
-      boolean json,
-      long seed) {
-
-    /**
-     * Reads the options; throws {@link IllegalArgumentException} with the message and the usage for
-     * a bad or missing option (and with the usage alone for {@code --help}).
-     */
-    public static Options parse(String... args) {
-      Flags f = new Flags();
-      CommandLine cl = new CommandLine(f).setCaseInsensitiveEnumValuesAllowed(true);
-      try {
-        cl.parseArgs(args);
-      } catch (CommandLine.ParameterException e) {
-        throw new IllegalArgumentException(e.getMessage() + "\n" + cl.getUsageMessage(), e);
-      }
-      if (cl.isUsageHelpRequested()) {
-        throw new IllegalArgumentException(cl.getUsageMessage());
-      }
-      if (f.messages < 1 || f.workers < 1 || f.failRate < 0 || f.failRate > 1) {
-        throw new IllegalArgumentException("need messages >= 1, workers >= 1, 0 <= fail-rate <= 1");
-      }
-      return new Options(
-          f.server,
-          f.messages,
-          f.workers,
-          f.failRate,
-          f.poisonRate != null ? f.poisonRate : f.failRate / 5,
-          f.v1Share,
-          f.workMs,
-          f.concurrency,
-          f.prefetch,
-          f.config,
-          Duration.ofSeconds(f.drainTimeoutSeconds),
-          f.progress,
-          f.json,
-          f.seed != null ? f.seed : System.currentTimeMillis()); // fresh message ids every run
-    }
-  }
-
-  /** The command line of {@link Demo}, as picocli reads it. */
-  @Command(name = "Demo", sortOptions = false)
-  static final class Flags {
-    @Option(names = "--server", required = true, paramLabel = "URL", description = "NATS URL.")
-    String server;
-
-    @Option(names = "--messages", defaultValue = "3000", description = "Orders to send.")
-    int messages;
-
-    @Option(names = "--workers", defaultValue = "3", description = "Workers (K).")
-    int workers;
-
-    @Option(names = "--fail-rate", defaultValue = "0.05", description = "Transient failures.")
-    double failRate;
-
-    @Option(names = "--poison-rate", description = "Poison orders (default fail-rate / 5).")
-    Double poisonRate;
-
-    @Option(names = "--v1-share", defaultValue = "0.2", description = "Share of v1 orders.")
-    double v1Share;
-
-    @Option(names = "--work-ms", defaultValue = "10", description = "Handler work per order.")
-    long workMs;
-
-    @Option(names = "--concurrency", defaultValue = "4", description = "Handlers per worker.")
-    int concurrency;
-
-    // capacity 4 + 28 = 32 = the token batch: see docs/DEMO.md
-    @Option(names = "--prefetch", defaultValue = "28", description = "Prefetch per worker.")
-    int prefetch;
-
-    @Option(names = "--config", defaultValue = "jetstream-config", paramLabel = "DIR")
-    Path config;
-
-    @Option(names = "--drain-timeout", defaultValue = "60", paramLabel = "S")
-    long drainTimeoutSeconds;
-
-    @Option(names = "--progress", defaultValue = "LINES", description = "tty, lines or off.")
-    Progress progress;
-
-    @Option(names = "--json", description = "Print the summary as JSON too.")
-    boolean json;
-
-    @Option(names = "--seed", description = "Random seed (default: the time).")
-    Long seed;
-
-    @Option(
-        names = {"-h", "--help"},
-        usageHelp = true)
-    boolean help;
-  }
-
-  /** How the progress line is shown: rewritten in place, one line per second, or not at all. */
-  public enum Progress {
-    TTY,
-    LINES,
-    OFF
-  }
-
-  /** What a run did. {@link #toJson()} is the line {@code --json} prints last. */
-  public record Summary(
-      long produced,
-      long processed,
-      long retried,
-      long deadLettered,
-      long duplicatesProcessed,
-      long lost,
-      long maxBacklog,
-      long window,
-      long slack,
-      double e2eP50Ms,
-      double e2eP99Ms,
-      long sendFailures,
-      long upcastV1,
-      long duplicatesAcked,
-      long creditsAtEnd,
-      double elapsedSeconds,
-      double throughput) {
-
-    public String toJson() {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("produced", produced);
-      m.put("processed", processed);
-      m.put("retried", retried);
-      m.put("dead_lettered", deadLettered);
-      m.put("duplicates_processed", duplicatesProcessed);
-      m.put("lost", lost);
-      m.put("max_backlog", maxBacklog);
-      m.put("window", window);
-      m.put("slack", slack);
-      m.put("e2e_p50_ms", tenths(e2eP50Ms));
-      m.put("e2e_p99_ms", tenths(e2eP99Ms));
-      m.put("send_failures", sendFailures);
-      m.put("upcast_v1", upcastV1);
-      m.put("duplicates_acked", duplicatesAcked);
-      m.put("credits_at_end", creditsAtEnd);
-      m.put("elapsed_s", tenths(elapsedSeconds));
-      m.put("throughput_per_s", Math.round(throughput));
-      try {
-        return JSON.writeValueAsString(m);
-      } catch (JsonProcessingException e) {
-        throw new IllegalStateException("a map of numbers always serializes", e);
-      }
-    }
-
-    private static double tenths(double v) {
-      return Math.round(v * 10) / 10.0;
-    }
-
-    /** True when the backlog stayed within the protocol's bound (PROTOCOL.md §5.6). */
-    public boolean backlogBounded() {
-      return maxBacklog <= window + slack;
-    }
-  }
-
-  private final Options o;
+  private final DemoOptions o;
   private final PrintStream err;
   private final Effects effects = new Effects();
   private final Histogram e2e = new ConcurrentHistogram(3);
@@ -226,21 +49,21 @@ public final class Demo {
   private final List<Worker> workers = new ArrayList<>();
   private final List<Connection> connections = new ArrayList<>();
 
-  public Demo(Options options, PrintStream err) {
+  public Demo(DemoOptions options, PrintStream err) {
     this.o = options;
     this.err = err;
   }
 
   public static void main(String[] args) {
-    Options options;
+    DemoOptions options;
     try {
-      options = Options.parse(args);
+      options = DemoOptions.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.exit(64);
       return;
     }
-    Summary s;
+    DemoSummary s;
     try {
       s = new Demo(options, System.err).run();
     } catch (Exception e) {
@@ -249,7 +72,7 @@ public final class Demo {
       System.exit(3);
       return;
     }
-    printSummary(s, System.out);
+    s.print(System.out);
     if (options.json()) {
       System.out.println(s.toJson());
     }
@@ -259,7 +82,7 @@ public final class Demo {
   }
 
   /** Runs the whole demo and returns its summary; closes everything it opened. */
-  public Summary run() throws Exception {
+  public DemoSummary run() throws Exception {
     try (Connection nc = connect("demo-monitor")) {
       Sluice sluice = Sluice.using(nc);
       sluice.apply(o.config(), false); // idempotent: streams, consumers, KV buckets, settings
@@ -327,8 +150,8 @@ public final class Demo {
       connections.add(pc);
       producer =
           Sluice.using(pc).producer(Orders.QUEUE).acquireTimeout(Duration.ofSeconds(60)).build();
-      long progressMs = o.progress() == Progress.TTY ? 250 : 1000;
-      if (o.progress() != Progress.OFF) {
+      long progressMs = o.progress() == DemoOptions.Progress.TTY ? 250 : 1000;
+      if (o.progress() != DemoOptions.Progress.OFF) {
         timers.scheduleAtFixedRate(
             () -> progress(sluice, produced.get(), window, slack, rate, start),
             progressMs,
@@ -376,9 +199,9 @@ public final class Demo {
       }
       double elapsed = (System.nanoTime() - start) / 1e9;
       timers.shutdownNow();
-      if (o.progress() == Progress.TTY) {
+      if (o.progress() == DemoOptions.Progress.TTY) {
         err.print("\r\033[K");
-      } else if (o.progress() == Progress.LINES) {
+      } else if (o.progress() == DemoOptions.Progress.LINES) {
         progressLine(produced.get(), window, slack, rate, start);
       }
 
@@ -400,7 +223,7 @@ public final class Demo {
         dupAcked += w.duplicateCount();
       }
       long creditsAtEnd = sluice.inspect(Orders.QUEUE).tokens();
-      return new Summary(
+      return new DemoSummary(
           producedIds.size(),
           processed,
           retried,
@@ -483,7 +306,7 @@ public final class Demo {
       // A fresh queue has no credits: the reconciler mints the window after two agreeing audits.
       line += " | waiting for the first credits";
     }
-    if (o.progress() == Progress.TTY) {
+    if (o.progress() == DemoOptions.Progress.TTY) {
       err.print("\r\033[K" + line);
     } else {
       err.println(line);
@@ -512,30 +335,5 @@ public final class Demo {
       }
       return rate;
     }
-  }
-
-  static void printSummary(Summary s, PrintStream out) {
-    out.printf(
-        Locale.ROOT,
-        "produced %d, processed %d, dead-lettered %d, lost %d, processed twice %d%n"
-            + "retried %d attempts; %d v1 orders upcast to v2; %d send failures%n"
-            + "backlog max %d <= window %d + slack %d: %s%n"
-            + "end-to-end latency p50 %.1f ms, p99 %.1f ms; %.0f orders/s over %.1f s%n",
-        s.produced(),
-        s.processed(),
-        s.deadLettered(),
-        s.lost(),
-        s.duplicatesProcessed(),
-        s.retried(),
-        s.upcastV1(),
-        s.sendFailures(),
-        s.maxBacklog(),
-        s.window(),
-        s.slack(),
-        s.backlogBounded() ? "ok" : "VIOLATED",
-        s.e2eP50Ms(),
-        s.e2eP99Ms(),
-        s.throughput(),
-        s.elapsedSeconds());
   }
 }

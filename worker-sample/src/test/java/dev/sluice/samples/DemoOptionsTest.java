@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class DemoOptionsTest {
   @Test
   void defaultsAreTheDocumentedOnes() {
-    Demo.Options o = Demo.Options.parse("--server", "nats://h:1");
+    DemoOptions o = DemoOptions.parse("--server", "nats://h:1");
     assertThat(o.server()).isEqualTo("nats://h:1");
     assertThat(o.messages()).isEqualTo(3000);
     assertThat(o.workers()).isEqualTo(3);
@@ -23,14 +23,14 @@ class DemoOptionsTest {
     assertThat(o.prefetch()).isEqualTo(28);
     assertThat(o.config()).isEqualTo(Path.of("jetstream-config"));
     assertThat(o.drainTimeout()).isEqualTo(Duration.ofSeconds(60));
-    assertThat(o.progress()).isEqualTo(Demo.Progress.LINES);
+    assertThat(o.progress()).isEqualTo(DemoOptions.Progress.LINES);
     assertThat(o.json()).isFalse();
   }
 
   @Test
   void everyFlagIsRead() {
-    Demo.Options o =
-        Demo.Options.parse(
+    DemoOptions o =
+        DemoOptions.parse(
             "--server",
             "nats://h:1",
             "--messages",
@@ -68,20 +68,20 @@ class DemoOptionsTest {
     assertThat(o.prefetch()).isEqualTo(10);
     assertThat(o.config()).isEqualTo(Path.of("cfg"));
     assertThat(o.drainTimeout()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(o.progress()).isEqualTo(Demo.Progress.TTY);
+    assertThat(o.progress()).isEqualTo(DemoOptions.Progress.TTY);
     assertThat(o.json()).isTrue();
     assertThat(o.seed()).isEqualTo(42);
   }
 
   @Test
   void badInputNamesTheProblem() {
-    assertThatThrownBy(() -> Demo.Options.parse("--messages", "5"))
+    assertThatThrownBy(() -> DemoOptions.parse("--messages", "5"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("--server");
-    assertThatThrownBy(() -> Demo.Options.parse("--server", "u", "--frobnicate"))
+    assertThatThrownBy(() -> DemoOptions.parse("--server", "u", "--frobnicate"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("--frobnicate");
-    assertThatThrownBy(() -> Demo.Options.parse("--server", "u", "--fail-rate", "2"))
+    assertThatThrownBy(() -> DemoOptions.parse("--server", "u", "--fail-rate", "2"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("fail-rate");
   }

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 class DemoSummaryJsonTest {
   @Test
   void theSummaryLineHasEveryFieldInOrder() throws Exception {
-    Demo.Summary s =
-        new Demo.Summary(
+    DemoSummary s =
+        new DemoSummary(
             3000, 2964, 161, 36, 0, 0, 96, 96, 93, 74.04, 551.16, 0, 613, 0, 96, 11.94, 249.6);
     String json = s.toJson();
     assertThat(json)

@@ -17,8 +17,8 @@ class DemoTest {
   @Test
   @Timeout(90)
   void everyOrderIsProcessedOnceOrDeadLetteredAndTheBacklogStaysBounded() throws Exception {
-    Demo.Options options =
-        Demo.Options.parse(
+    DemoOptions options =
+        DemoOptions.parse(
             "--server", NATS.server().url(),
             "--config", "../jetstream-config",
             "--messages", "1500",
@@ -29,7 +29,7 @@ class DemoTest {
             "--progress", "off",
             "--drain-timeout", "40");
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    Demo.Summary s = new Demo(options, new PrintStream(err, true, StandardCharsets.UTF_8)).run();
+    DemoSummary s = new Demo(options, new PrintStream(err, true, StandardCharsets.UTF_8)).run();
 
     assertThat(s.produced()).as("produced").isEqualTo(1500);
     assertThat(s.lost()).as("lost; summary %s", s.toJson()).isZero();
