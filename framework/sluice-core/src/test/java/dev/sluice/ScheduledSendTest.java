@@ -261,7 +261,9 @@ class ScheduledSendTest {
           assertThat(sum.overdue()).isEqualTo(1);
           assertThat(sluice.schedules(q).find(held.messageId())).isPresent();
 
-          // Once a worker that handles it is live, it fires.
+          // Once a worker that handles it replaces the one that does not, it fires. (With both
+          // live, the other worker's grace NAKs would only delay its handling.)
+          w.close();
           try (Worker w2 =
               Queues.quickWorker(nc, q)
                   .handle(other, (v, ctx) -> otherHandled.incrementAndGet())

@@ -8,6 +8,7 @@ import com.cronutils.parser.CronParser;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -128,7 +129,11 @@ public final class CronSpec {
 
   /** The first tick strictly after {@code afterMs}, or empty when the expression never fires. */
   public Optional<Long> nextAfter(long afterMs) {
-    ZonedDateTime t = Instant.ofEpochMilli(afterMs).atZone(zone);
-    return execution.nextExecution(t).map(z -> z.toInstant().toEpochMilli());
+    // Ticks fall on whole seconds: start from the second that contains afterMs.
+    ZonedDateTime t = Instant.ofEpochMilli(afterMs).atZone(zone).truncatedTo(ChronoUnit.SECONDS);
+    return execution
+        .nextExecution(t)
+        .map(z -> z.truncatedTo(ChronoUnit.SECONDS).toInstant().toEpochMilli())
+        .filter(ms -> ms > afterMs);
   }
 }

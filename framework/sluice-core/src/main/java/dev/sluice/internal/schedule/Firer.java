@@ -12,6 +12,8 @@ import io.nats.client.Dispatcher;
 import io.nats.client.JetStreamSubscription;
 import io.nats.client.Message;
 import io.nats.client.PushSubscribeOptions;
+import io.nats.client.api.ConsumerConfiguration;
+import io.nats.client.api.DeliverPolicy;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
@@ -42,6 +44,9 @@ public final class Firer implements AutoCloseable {
   static final long HOLD_RETRY_MS = 1_000;
 
   private static final long PUMP_EVERY_MS = 10;
+
+  /** How often the firer checks that its index consumer still reads the stream. */
+  private static final long INDEX_CHECK_MS = 3_000;
 
   /**
    * How a firer runs.
@@ -77,6 +82,9 @@ public final class Firer implements AutoCloseable {
   private final AtomicLong firstFiredAtMs = new AtomicLong();
   private final Set<String> warned = ConcurrentHashMap.newKeySet();
   private final long ttlMs;
+  private final AtomicLong consumedSeq = new AtomicLong();
+  private long seenAtLastCheck = -1;
+  private long lastIndexCheckMs;
   private volatile long leaderUntilMs;
   private volatile boolean running = true;
   private Dispatcher dispatcher;
@@ -153,14 +161,53 @@ public final class Firer implements AutoCloseable {
       leaderUntilMs = now + ttlMs - s.leaseInterval().toMillis();
       if (subscription == null) {
         becomeFirer();
+      } else {
+        watchIndex(now);
       }
     } else if (subscription != null) {
       stepDown();
     }
   }
 
+  /**
+   * The index consumer is ephemeral: a server restart or a leader change can end it, and its own
+   * recovery waits for missed heartbeats. When the stream holds writes the index has not seen at
+   * two checks in a row, read on from the last one seen with a new consumer.
+   */
+  private void watchIndex(long now) {
+    if (now - lastIndexCheckMs < INDEX_CHECK_MS) {
+      return;
+    }
+    lastIndexCheckMs = now;
+    long seen = consumedSeq.get();
+    try {
+      long last = store.lastSequence();
+      boolean behind = last > seen && seen == seenAtLastCheck;
+      seenAtLastCheck = seen;
+      if (behind) {
+        LOG.info(
+            "schedule index of queue {} stalled at {} of {}; reading on with a new consumer",
+            s.queue(),
+            seen,
+            last);
+        closeSubscription();
+        subscribe(seen + 1);
+      }
+    } catch (Exception e) {
+      LOG.debug("schedule index check of queue {}: {}", s.queue(), e.toString());
+    }
+  }
+
   private void becomeFirer() {
     index.clear();
+    consumedSeq.set(0);
+    seenAtLastCheck = -1;
+    if (subscribe(1)) {
+      LOG.info("{} now fires the schedules of queue {}", s.holderId(), s.queue());
+    }
+  }
+
+  private boolean subscribe(long fromSeq) {
     try {
       dispatcher = nc.createDispatcher();
       subscription =
@@ -172,8 +219,13 @@ public final class Firer implements AutoCloseable {
                   false,
                   PushSubscribeOptions.builder().stream(ScheduleWire.stream(s.queue()))
                       .ordered(true)
+                      .configuration(
+                          ConsumerConfiguration.builder()
+                              .deliverPolicy(DeliverPolicy.ByStartSequence)
+                              .startSequence(fromSeq)
+                              .build())
                       .build());
-      LOG.info("{} now fires the schedules of queue {}", s.holderId(), s.queue());
+      return true;
     } catch (Exception e) {
       LOG.warn(
           "schedule firer {} could not read {} ({}); provision the queue again if it is missing",
@@ -181,6 +233,7 @@ public final class Firer implements AutoCloseable {
           ScheduleWire.stream(s.queue()),
           e.toString());
       closeSubscription();
+      return false;
     }
   }
 
@@ -205,7 +258,9 @@ public final class Firer implements AutoCloseable {
   private void onEntry(Message m) {
     String due = m.getHeaders() == null ? null : m.getHeaders().getFirst(ScheduleWire.H_DUE_AT);
     try {
-      index.offer(m.getSubject(), m.metaData().streamSequence(), Long.parseLong(due));
+      long seq = m.metaData().streamSequence();
+      consumedSeq.accumulateAndGet(seq, Math::max);
+      index.offer(m.getSubject(), seq, Long.parseLong(due));
     } catch (RuntimeException malformed) {
       if (warned.add(m.getSubject())) {
         LOG.warn(
@@ -316,7 +371,12 @@ public final class Firer implements AutoCloseable {
       store.remove(e.sequence());
       return;
     }
-    store.replace(e.id(), e.sequence(), ScheduleWire.advanced(e.headers(), next.get()), e.body());
+    long seq =
+        store.replace(
+            e.id(), e.sequence(), ScheduleWire.advanced(e.headers(), next.get()), e.body());
+    if (seq > 0) {
+      index.offer(e.subject(), seq, next.get()); // known now, whatever the index consumer does
+    }
   }
 
   /** Stops firing, interrupts firings waiting for credit, gives the lease up. */

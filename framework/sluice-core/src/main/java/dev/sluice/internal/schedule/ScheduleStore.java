@@ -75,10 +75,10 @@ public final class ScheduleStore {
 
   /**
    * Replaces the entry at {@code expectedSequence} with {@code headers}, only if it is still the
-   * newest of its subject (a cron advance, §12.4). Returns false when someone else replaced or
-   * removed it first.
+   * newest of its subject (a cron advance, §12.4). Returns the new entry's sequence, or 0 when
+   * someone else replaced or removed it first.
    */
-  boolean replace(String id, long expectedSequence, Headers headers, byte[] body)
+  long replace(String id, long expectedSequence, Headers headers, byte[] body)
       throws IOException, JetStreamApiException {
     Message m =
         NatsMessage.builder()
@@ -87,16 +87,16 @@ public final class ScheduleStore {
             .data(body)
             .build();
     try {
-      js.publish(
-          m,
-          PublishOptions.builder()
-              .expectedLastSubjectSequence(expectedSequence)
-              .streamTimeout(options.getStreamTimeout())
-              .build());
-      return true;
+      return js.publish(
+              m,
+              PublishOptions.builder()
+                  .expectedLastSubjectSequence(expectedSequence)
+                  .streamTimeout(options.getStreamTimeout())
+                  .build())
+          .getSeqno();
     } catch (JetStreamApiException e) {
       if (e.getApiErrorCode() == ApiErrors.WRONG_LAST_SEQUENCE) {
-        return false;
+        return 0;
       }
       throw e;
     }
@@ -154,6 +154,11 @@ public final class ScheduleStore {
     }
     return Optional.of(
         ScheduleEntry.of(mi.getSubject(), mi.getSeq(), mi.getHeaders(), mi.getData()));
+  }
+
+  /** The schedule stream's last sequence (a cheap stream-info read). */
+  long lastSequence() throws IOException, JetStreamApiException {
+    return jsm.getStreamInfo(stream).getStreamState().getLastSequence();
   }
 
   /** Entries stored now (a cheap stream-info read). */
