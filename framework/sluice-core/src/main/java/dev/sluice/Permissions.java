@@ -179,7 +179,7 @@ public final class Permissions {
   }
 
   /**
-   * Scheduling (§12): write and cancel entries; fire them as a {@code Scheduler} (index with an
+   * Scheduling (§13): write and cancel entries; fire them as a {@code Scheduler} (index with an
    * ordered consumer, re-read, delete, hold the firing lease).
    */
   private static void schedules(List<String> s, String q) {

@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** Schedules outlive a server restart and a firer that dies without handing over (§12.6). */
+/** Schedules outlive a server restart and a firer that dies without handing over (§13.6). */
 class ScheduleRecoveryTest {
   @RegisterExtension static final NatsServerExtension NATS = NatsServerExtension.create();
   static final Codec<String> JOB = Codec.utf8(Queues.TYPE, 1);

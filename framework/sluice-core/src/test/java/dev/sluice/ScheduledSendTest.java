@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** Delayed and scheduled sends on a real server, as a user writes them (protocol §12). */
+/** Delayed and scheduled sends on a real server, as a user writes them (protocol §13). */
 class ScheduledSendTest {
   @RegisterExtension static final NatsServerExtension NATS = NatsServerExtension.create();
   static final Codec<String> JOB = Codec.utf8(Queues.TYPE, 1);

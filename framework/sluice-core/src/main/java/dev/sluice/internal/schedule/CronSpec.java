@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A recurring schedule's cron expression, parsed by cron-utils (protocol §12.5): five fields
+ * A recurring schedule's cron expression, parsed by cron-utils (protocol §13.5): five fields
  * (minute hour day-of-month month day-of-week, Unix cron) or six (a seconds field first, Spring
  * cron), read in a time zone. Immutable and thread-safe.
  */
@@ -87,7 +87,7 @@ public final class CronSpec {
     }
   }
 
-  /** Parses a stored expression and zone id (§12.2). */
+  /** Parses a stored expression and zone id (§13.2). */
   public static CronSpec parse(String expression, String zoneId) {
     return parse(
         expression, zoneId == null || zoneId.isEmpty() ? ZoneId.of("UTC") : zoneId(zoneId));

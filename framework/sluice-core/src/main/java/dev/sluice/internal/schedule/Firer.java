@@ -29,7 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fires one queue's due schedules (protocol §12.4, §12.6). Every firer renews the firing lease each
+ * Fires one queue's due schedules (protocol §13.4, §13.6). Every firer renews the firing lease each
  * interval; the one that holds it indexes the schedule stream with an ordered consumer and, for
  * each due entry, re-reads it (a cancelled one is gone), sends it through its own producer (which
  * waits for a credit like any send, with the fired message id as {@code Nats-Msg-Id}), then removes
@@ -385,7 +385,7 @@ public final class Firer implements AutoCloseable {
     running = false;
     timer.shutdown();
     // A firing waiting for a credit is interrupted: its entry stays and the next holder fires it
-    // (a send already on its way is a duplicate that the work stream drops, §12.4).
+    // (a send already on its way is a duplicate that the work stream drops, §13.4).
     pool.shutdownNow();
     try {
       timer.awaitTermination(5, TimeUnit.SECONDS);

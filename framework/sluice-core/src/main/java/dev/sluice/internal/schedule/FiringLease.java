@@ -7,7 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The firing role of one queue (protocol §12.6): a lease in the control bucket, key {@code
+ * The firing role of one queue (protocol §13.6): a lease in the control bucket, key {@code
  * scheduler.<queue>}, value {@code "<holder> <expires-unix-ms>"} (ASCII), taken with create or
  * compare-and-set on the revision, as the reconciler's lease is. Not thread-safe: one thread
  * renews.

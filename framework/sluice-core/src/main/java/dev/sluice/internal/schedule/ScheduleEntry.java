@@ -7,10 +7,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * One stored schedule (protocol §12.2), as read back from the schedule stream. Immutable.
+ * One stored schedule (protocol §13.2), as read back from the schedule stream. Immutable.
  *
  * @param subject its subject in the schedule stream
- * @param sequence its sequence there (the fencing token of a cron advance, §12.4)
+ * @param sequence its sequence there (the fencing token of a cron advance, §13.4)
  * @param id the message id (one-shot) or schedule id (cron)
  * @param dueMs when it is due, Unix milliseconds
  * @param cron the cron expression, or null for a one-shot schedule
@@ -113,7 +113,7 @@ public record ScheduleEntry(
     return out;
   }
 
-  /** The message this entry fires (§12.4): the stored one, with the fired message id. */
+  /** The message this entry fires (§13.4): the stored one, with the fired message id. */
   public OutgoingMessage toMessage() {
     OutgoingMessage.Builder b =
         OutgoingMessage.builder(type(), version(), body).messageId(firedMessageId());

@@ -25,7 +25,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Reads and writes one queue's schedule stream (protocol §12.2, §12.3): write an entry and await
+ * Reads and writes one queue's schedule stream (protocol §13.2, §13.3): write an entry and await
  * its acknowledgement, cancel by purging its subject, read one or all entries without consuming.
  * Thread-safe.
  */
@@ -75,7 +75,7 @@ public final class ScheduleStore {
 
   /**
    * Replaces the entry at {@code expectedSequence} with {@code headers}, only if it is still the
-   * newest of its subject (a cron advance, §12.4). Returns the new entry's sequence, or 0 when
+   * newest of its subject (a cron advance, §13.4). Returns the new entry's sequence, or 0 when
    * someone else replaced or removed it first.
    */
   long replace(String id, long expectedSequence, Headers headers, byte[] body)

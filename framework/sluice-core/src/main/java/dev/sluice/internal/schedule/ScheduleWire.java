@@ -11,7 +11,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * Names and rules of the schedule stream (protocol §12): one stream per queue, one subject per
+ * Names and rules of the schedule stream (protocol §13): one stream per queue, one subject per
  * schedule (the id, base64url-encoded), at most one message per subject. Pure: no I/O.
  */
 public final class ScheduleWire {
@@ -27,13 +27,13 @@ public final class ScheduleWire {
   /** The time zone a cron expression is read in (an IANA zone id); default UTC. */
   public static final String H_CRON_ZONE = "Sluice-Cron-Zone";
 
-  /** The longest a message may be scheduled ahead: further is refused (§12.3). */
+  /** The longest a message may be scheduled ahead: further is refused (§13.3). */
   public static final Duration MAX_DELAY = Duration.ofDays(366);
 
   /** A cron schedule id leaves room for {@code -<tick ms>} inside a 128-character message id. */
   public static final int MAX_SCHEDULE_ID = 100;
 
-  /** Headers of an entry that are not copied into the message it fires (§12.4). */
+  /** Headers of an entry that are not copied into the message it fires (§13.4). */
   private static final Set<String> ENTRY_ONLY =
       Set.of(
           Protocol.H_MSG_ID.toLowerCase(Locale.ROOT),

@@ -10,7 +10,7 @@ import java.time.ZoneId;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A producer's scheduling side (protocol §12.3): validates the time, applies the send's version
+ * A producer's scheduling side (protocol §13.3): validates the time, applies the send's version
  * rule, stores the entry with the trace context the message will continue, and takes no credit.
  * Thread-safe.
  */

@@ -104,7 +104,7 @@ public final class Topology {
   }
 
   /**
-   * The queue's schedule stream (§12.2): one subject per schedule, one message per subject (a new
+   * The queue's schedule stream (§13.2): one subject per schedule, one message per subject (a new
    * write replaces, a purge cancels), kept until fired; never a work queue, so reading it for the
    * index consumes nothing.
    */
