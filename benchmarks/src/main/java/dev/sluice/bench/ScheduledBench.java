@@ -107,7 +107,7 @@ final class ScheduledBench {
                     handled.incrementAndGet();
                   })
               .concurrency(8)
-              .prefetch(8)
+              .prefetch(32) // a window of 40: deep enough to keep 8 handlers fed
               .start()) {
         Thread sampler =
             new Thread(
