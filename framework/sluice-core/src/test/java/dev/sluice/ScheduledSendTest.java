@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sluice.spi.Codec;
 import dev.sluice.testkit.NatsServerExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.nats.client.Connection;
 import java.time.Duration;
 import java.time.Instant;
@@ -52,9 +53,15 @@ class ScheduledSendTest {
       Sluice sluice = Sluice.using(nc);
       String q = provision(sluice);
       List<Seen> seen = new CopyOnWriteArrayList<>();
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
       try (Worker w = worker(sluice, q, seen).start();
           QueueProducer p = sluice.producer(q).build();
-          Scheduler s = scheduler(sluice, q)) {
+          Scheduler s =
+              sluice
+                  .scheduler(q)
+                  .leaseInterval(Duration.ofMillis(300))
+                  .meterRegistry(registry)
+                  .start()) {
         long before = System.currentTimeMillis();
         ScheduledSend sent = p.sendAfter(OutgoingMessage.of(JOB, "later"), Duration.ofSeconds(2));
 
@@ -72,6 +79,9 @@ class ScheduledSendTest {
         assertThat(got.traceId()).isEqualTo(sent.traceparent().split("-")[1]);
         await().atMost(Duration.ofSeconds(5)).until(() -> sluice.schedules(q).count() == 0);
         assertThat(s.fired()).isEqualTo(1);
+        // Its lateness (fired minus due) is measured.
+        assertThat(registry.get("sluice.scheduler.lateness").tag("queue", q).timer().count())
+            .isEqualTo(1);
       }
     } catch (InterruptedException e) {
       throw new AssertionError(e);
