@@ -33,7 +33,8 @@ public final class Runner implements Callable<Integer> {
           new ForeignProducers(),
           new Contention(),
           new PoisonAndDeadLetters(),
-          new PayloadVersions());
+          new PayloadVersions(),
+          new ForeignSchedules());
 
   @Option(names = "--json", description = "One JSON line per check, then the summary line.")
   boolean json;
