@@ -29,12 +29,19 @@ import java.util.UUID;
  * }</pre>
  */
 public final class Scheduler implements AutoCloseable {
+  private final String id;
   private final ProducerRuntime producer;
   private final Firer firer;
 
-  private Scheduler(ProducerRuntime producer, Firer firer) {
+  private Scheduler(String id, ProducerRuntime producer, Firer firer) {
+    this.id = id;
     this.producer = producer;
     this.firer = firer;
+  }
+
+  /** This scheduler's id: in the firing lease, and as the producer of the messages it fires. */
+  public String id() {
+    return id;
   }
 
   /** Whether this process fires the queue's schedules right now. */
@@ -164,7 +171,7 @@ public final class Scheduler implements AutoCloseable {
                 producer,
                 new ScheduleStore(nc, queue, publishTimeout));
         firer.start();
-        return new Scheduler(producer, firer);
+        return new Scheduler(id, producer, firer);
       } catch (IOException e) {
         producer.close();
         throw StartupErrors.of(queue, "scheduler", e, nc.getLastError());

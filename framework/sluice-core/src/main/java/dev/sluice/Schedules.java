@@ -1,7 +1,12 @@
 package dev.sluice;
 
+import dev.sluice.internal.schedule.FiringLease;
 import dev.sluice.internal.schedule.ScheduleEntry;
 import dev.sluice.internal.schedule.ScheduleStore;
+import dev.sluice.internal.wire.Protocol;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamApiException;
+import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
@@ -23,14 +28,22 @@ public final class Schedules {
    * @param overdue schedules already due and not fired yet (they wait for a credit, a firer, or a
    *     worker that handles their type)
    * @param oldestLateness how late the most overdue one is
+   * @param firer the id of the scheduler holding the firing lease, empty when none holds a live one
+   *     (then nothing fires: start a {@link Scheduler})
    */
   public record Summary(
-      long count, Optional<Instant> nextDue, long overdue, Duration oldestLateness) {}
+      long count,
+      Optional<Instant> nextDue,
+      long overdue,
+      Duration oldestLateness,
+      Optional<String> firer) {}
 
   private final ScheduleStore store;
+  private final Connection nc;
 
-  Schedules(ScheduleStore store) {
+  Schedules(ScheduleStore store, Connection nc) {
     this.store = store;
+    this.nc = nc;
   }
 
   /**
@@ -79,7 +92,15 @@ public final class Schedules {
     Optional<Instant> next =
         min == Long.MAX_VALUE ? Optional.empty() : Optional.of(Instant.ofEpochMilli(min));
     Duration oldest = min < nowMs ? Duration.ofMillis(nowMs - min) : Duration.ZERO;
-    return new Summary(all.size(), next, overdue, oldest);
+    return new Summary(all.size(), next, overdue, oldest, firer(nowMs));
+  }
+
+  private Optional<String> firer(long nowMs) {
+    try {
+      return FiringLease.holder(nc.keyValue(Protocol.CONTROL_BUCKET), store.queue(), nowMs);
+    } catch (IOException | JetStreamApiException e) {
+      throw new SluiceException("reading the firing lease failed: " + e.getMessage(), e);
+    }
   }
 
   static ScheduledMessage of(ScheduleEntry e) {

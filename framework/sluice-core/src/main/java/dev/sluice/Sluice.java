@@ -164,7 +164,8 @@ public final class Sluice {
   public Schedules schedules(String queue) {
     dev.sluice.internal.wire.Protocol.requireQueueName(queue);
     return new Schedules(
-        new dev.sluice.internal.schedule.ScheduleStore(connection, queue, Duration.ofSeconds(5)));
+        new dev.sluice.internal.schedule.ScheduleStore(connection, queue, Duration.ofSeconds(5)),
+        connection);
   }
 
   /** The dead letters of every queue: list, replay, purge. */

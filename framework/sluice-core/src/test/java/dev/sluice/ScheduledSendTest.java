@@ -269,6 +269,7 @@ class ScheduledSendTest {
           Schedules.Summary sum = sluice.schedules(q).summary(Instant.now());
           assertThat(sum.count()).isEqualTo(1);
           assertThat(sum.overdue()).isEqualTo(1);
+          assertThat(sum.firer()).contains(s.id());
           assertThat(sluice.schedules(q).find(held.messageId())).isPresent();
 
           // Once a worker that handles it replaces the one that does not, it fires. (With both

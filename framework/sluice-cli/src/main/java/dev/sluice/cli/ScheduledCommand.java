@@ -76,6 +76,7 @@ final class ScheduledCommand implements Callable<Integer> {
     j.put("next_due_unix_ms", sum.nextDue().map(Instant::toEpochMilli).orElse(null));
     j.put("overdue", sum.overdue());
     j.put("oldest_late_ms", sum.oldestLateness().toMillis());
+    j.put("firer", sum.firer().orElse(null));
     return j;
   }
 
@@ -88,7 +89,10 @@ final class ScheduledCommand implements Callable<Integer> {
     if (next == null) {
       return String.valueOf(summary.get("count"));
     }
-    return summary.get("count") + ", next " + due(Instant.ofEpochMilli((Long) next), Instant.now());
+    return summary.get("count")
+        + ", next "
+        + due(Instant.ofEpochMilli((Long) next), Instant.now())
+        + (summary.get("firer") == null ? ", no scheduler" : "");
   }
 
   /** "in 5m" / "3s late" for a table cell. */

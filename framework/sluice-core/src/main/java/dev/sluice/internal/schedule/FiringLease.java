@@ -5,6 +5,7 @@ import io.nats.client.KeyValue;
 import io.nats.client.api.KeyValueEntry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 
 /**
  * The firing role of one queue (protocol §13.6): a lease in the control bucket, key {@code
@@ -12,7 +13,7 @@ import java.nio.charset.StandardCharsets;
  * compare-and-set on the revision, as the reconciler's lease is. Not thread-safe: one thread
  * renews.
  */
-final class FiringLease {
+public final class FiringLease {
   /** What the lease read says this process may do. */
   enum Claim {
     CREATE,
@@ -109,9 +110,11 @@ final class FiringLease {
     }
   }
 
-  /** The current holder, or null when no one holds a readable lease. */
-  static Holder read(KeyValue control, String queue) throws IOException, JetStreamApiException {
+  /** The id of the process holding a live firing lease at {@code nowMs}, if any. */
+  public static Optional<String> holder(KeyValue control, String queue, long nowMs)
+      throws IOException, JetStreamApiException {
     KeyValueEntry e = control.get(ScheduleWire.leaseKey(queue));
-    return e == null ? null : Holder.parse(e.getValue());
+    Holder h = e == null ? null : Holder.parse(e.getValue());
+    return h == null || h.expiresMs() < nowMs ? Optional.empty() : Optional.of(h.holder());
   }
 }
