@@ -136,6 +136,14 @@ class ScheduledSendTest {
             .hasMessageContaining("schedule id 'bad id'");
         assertThat(sluice.schedules(q).count()).isZero();
 
+        // A retried call stores the schedule once.
+        OutgoingMessage once =
+            OutgoingMessage.builder(Queues.TYPE, 1, "once".getBytes()).messageId("once").build();
+        Instant at = Instant.now().plusSeconds(3600);
+        assertThat(p.sendAt(once, at).duplicate()).isFalse();
+        assertThat(p.sendAt(once, at).duplicate()).isTrue();
+        assertThat(p.cancel("once")).isTrue();
+
         // A time in the past fires now.
         ScheduledSend past =
             p.sendAt(OutgoingMessage.of(JOB, "past"), Instant.now().minusSeconds(3600));
