@@ -19,7 +19,7 @@ public final class ScheduleFirerMain {
                 .scheduler(args[1])
                 .id(args[2])
                 .leaseInterval(Duration.ofSeconds(1))
-                .maxInFlight(32)
+                .maxInFlight(64)
                 .start()) {
       System.out.println("started " + args[2]);
       System.out.flush();

@@ -107,7 +107,9 @@ final class ScheduledBench {
                     handled.incrementAndGet();
                   })
               .concurrency(8)
-              .prefetch(32) // a window of 40: deep enough to keep 8 handlers fed
+              // A window of 192, as slow-workers: ~35 ms of queue at this machine's rate, deep
+              // enough that credits circulating do not starve the 8 handlers.
+              .prefetch(184)
               .start()) {
         Thread sampler =
             new Thread(
@@ -206,6 +208,7 @@ final class ScheduledBench {
     o.put("max_backlog", maxBacklog);
     o.put("window", window);
     o.put("slack", TOKEN_BATCH - 1);
+    o.put("load_average", Json.loadAverage());
     ObjectNode bo = o.putObject("burst");
     bo.put("messages", BURST);
     bo.put("lateness_p50_ms", burst.getValueAtPercentile(50));
