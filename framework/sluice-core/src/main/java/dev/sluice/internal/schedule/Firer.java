@@ -8,12 +8,6 @@ import dev.sluice.internal.telemetry.Metrics;
 import dev.sluice.internal.time.Clock;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.Connection;
-import io.nats.client.Dispatcher;
-import io.nats.client.JetStreamSubscription;
-import io.nats.client.Message;
-import io.nats.client.PushSubscribeOptions;
-import io.nats.client.api.ConsumerConfiguration;
-import io.nats.client.api.DeliverPolicy;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
@@ -45,9 +39,6 @@ public final class Firer implements AutoCloseable {
 
   private static final long PUMP_EVERY_MS = 10;
 
-  /** How often the firer checks that its index consumer still reads the stream. */
-  private static final long INDEX_CHECK_MS = 3_000;
-
   /**
    * How a firer runs.
    *
@@ -68,7 +59,6 @@ public final class Firer implements AutoCloseable {
       Metrics metrics,
       Clock clock) {}
 
-  private final Connection nc;
   private final Settings s;
   private final Clock clock;
   private final ProducerRuntime producer;
@@ -82,22 +72,18 @@ public final class Firer implements AutoCloseable {
   private final AtomicLong firstFiredAtMs = new AtomicLong();
   private final Set<String> warned = ConcurrentHashMap.newKeySet();
   private final long ttlMs;
-  private final AtomicLong consumedSeq = new AtomicLong();
-  private long seenAtLastCheck = -1;
-  private long lastIndexCheckMs;
   private volatile long leaderUntilMs;
   private volatile boolean running = true;
-  private Dispatcher dispatcher;
-  private JetStreamSubscription subscription;
+  private final IndexFeed feed;
 
   public Firer(Connection nc, Settings settings, ProducerRuntime producer, ScheduleStore store)
       throws java.io.IOException {
-    this.nc = nc;
     this.s = settings;
     this.clock = settings.clock();
     this.producer = producer;
     this.store = store;
     this.ttlMs = 3 * settings.leaseInterval().toMillis();
+    this.feed = new IndexFeed(nc, settings.queue(), index, store);
     this.lease =
         new FiringLease(nc.keyValue(Protocol.CONTROL_BUCKET), s.queue(), s.holderId(), ttlMs);
     this.timer =
@@ -126,7 +112,7 @@ public final class Firer implements AutoCloseable {
 
   /** Whether this firer holds the firing role now. */
   public boolean isFiring() {
-    return subscription != null && clock.millis() < leaderUntilMs;
+    return feed.active() && clock.millis() < leaderUntilMs;
   }
 
   /** Entries this firer has fired into the queue. */
@@ -153,123 +139,32 @@ public final class Firer implements AutoCloseable {
       LOG.warn("schedule firer {} of queue {}: lease: {}", s.holderId(), s.queue(), e.toString());
       held = false;
       // Keep firing until the lease this process last wrote lapses: no one else may take it.
-      if (subscription != null && now < leaderUntilMs) {
+      if (feed.active() && now < leaderUntilMs) {
         return;
       }
     }
     if (held) {
       leaderUntilMs = now + ttlMs - s.leaseInterval().toMillis();
-      if (subscription == null) {
+      if (!feed.active()) {
         becomeFirer();
       } else {
-        watchIndex(now);
+        feed.check(now);
       }
-    } else if (subscription != null) {
+    } else if (feed.active()) {
       stepDown();
     }
   }
 
-  /**
-   * The index consumer is ephemeral: a server restart or a leader change can end it, and its own
-   * recovery waits for missed heartbeats. When the stream holds writes the index has not seen at
-   * two checks in a row, read on from the last one seen with a new consumer.
-   */
-  private void watchIndex(long now) {
-    if (now - lastIndexCheckMs < INDEX_CHECK_MS) {
-      return;
-    }
-    lastIndexCheckMs = now;
-    long seen = consumedSeq.get();
-    try {
-      long last = store.lastSequence();
-      boolean behind = last > seen && seen == seenAtLastCheck;
-      seenAtLastCheck = seen;
-      if (behind) {
-        LOG.info(
-            "schedule index of queue {} stalled at {} of {}; reading on with a new consumer",
-            s.queue(),
-            seen,
-            last);
-        closeSubscription();
-        subscribe(seen + 1);
-      }
-    } catch (Exception e) {
-      LOG.debug("schedule index check of queue {}: {}", s.queue(), e.toString());
-    }
-  }
-
   private void becomeFirer() {
-    index.clear();
-    consumedSeq.set(0);
-    seenAtLastCheck = -1;
-    if (subscribe(1)) {
+    if (feed.start()) {
       LOG.info("{} now fires the schedules of queue {}", s.holderId(), s.queue());
-    }
-  }
-
-  private boolean subscribe(long fromSeq) {
-    try {
-      dispatcher = nc.createDispatcher();
-      subscription =
-          nc.jetStream()
-              .subscribe(
-                  ScheduleWire.filter(s.queue()),
-                  dispatcher,
-                  this::onEntry,
-                  false,
-                  PushSubscribeOptions.builder().stream(ScheduleWire.stream(s.queue()))
-                      .ordered(true)
-                      .configuration(
-                          ConsumerConfiguration.builder()
-                              .deliverPolicy(DeliverPolicy.ByStartSequence)
-                              .startSequence(fromSeq)
-                              .build())
-                      .build());
-      return true;
-    } catch (Exception e) {
-      LOG.warn(
-          "schedule firer {} could not read {} ({}); provision the queue again if it is missing",
-          s.holderId(),
-          ScheduleWire.stream(s.queue()),
-          e.toString());
-      closeSubscription();
-      return false;
     }
   }
 
   private void stepDown() {
     LOG.info("{} no longer fires the schedules of queue {}", s.holderId(), s.queue());
-    closeSubscription();
+    feed.stop();
     index.clear();
-  }
-
-  private void closeSubscription() {
-    if (dispatcher != null) {
-      try {
-        nc.closeDispatcher(dispatcher);
-      } catch (RuntimeException ignored) {
-        // closing connection
-      }
-    }
-    dispatcher = null;
-    subscription = null;
-  }
-
-  private void onEntry(Message m) {
-    String due = m.getHeaders() == null ? null : m.getHeaders().getFirst(ScheduleWire.H_DUE_AT);
-    try {
-      long seq = m.metaData().streamSequence();
-      consumedSeq.accumulateAndGet(seq, Math::max);
-      index.offer(m.getSubject(), seq, Long.parseLong(due));
-    } catch (RuntimeException malformed) {
-      if (warned.add(m.getSubject())) {
-        LOG.warn(
-            "schedule entry {} of queue {} has no readable {}; it is not fired",
-            m.getSubject(),
-            s.queue(),
-            ScheduleWire.H_DUE_AT);
-      }
-    }
   }
 
   private void pump() {
@@ -296,7 +191,22 @@ public final class Firer implements AutoCloseable {
 
   private void fire(DueIndex.Slot slot) {
     try {
-      Optional<ScheduleEntry> current = store.newest(slot.subject());
+      Optional<ScheduleEntry> current;
+      try {
+        current = store.newest(slot.subject());
+      } catch (IllegalArgumentException malformed) {
+        // Not an entry this library can fire (a required header is missing): leave it stored
+        // for an operator to see and cancel, and stop trying.
+        if (warned.add("malformed:" + slot.subject())) {
+          LOG.error(
+              "schedule {} of queue {} is not fired: {}",
+              slot.subject(),
+              s.queue(),
+              malformed.getMessage());
+        }
+        index.done(slot);
+        return;
+      }
       if (current.isEmpty()) {
         index.done(slot); // cancelled, or fired by a previous holder
         return;
@@ -393,7 +303,7 @@ public final class Firer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    closeSubscription();
+    feed.stop();
     try {
       lease.release();
     } catch (Exception e) {
