@@ -79,6 +79,8 @@ class ScheduledSendTest {
         assertThat(got.traceId()).isEqualTo(sent.traceparent().split("-")[1]);
         await().atMost(Duration.ofSeconds(5)).until(() -> sluice.schedules(q).count() == 0);
         assertThat(s.fired()).isEqualTo(1);
+        assertThat(s.pending()).isZero();
+        assertThat(s.firstFiredAtMillis()).isGreaterThanOrEqualTo(sent.dueAt().toEpochMilli());
         // Its lateness (fired minus due) is measured.
         assertThat(registry.get("sluice.scheduler.lateness").tag("queue", q).timer().count())
             .isEqualTo(1);
@@ -99,7 +101,8 @@ class ScheduledSendTest {
           Scheduler s = scheduler(sluice, q)) {
         ScheduledSend cancelled =
             p.sendAfter(OutgoingMessage.of(JOB, "cancelled"), Duration.ofMillis(1500));
-        ScheduledSend kept = p.sendAfter(OutgoingMessage.of(JOB, "kept"), Duration.ofMillis(2500));
+        ScheduledSend kept =
+            p.sendAfterAsync(OutgoingMessage.of(JOB, "kept"), Duration.ofMillis(2500)).join();
 
         assertThat(p.cancel(cancelled.messageId())).isTrue();
         assertThat(sluice.schedules(q).find(cancelled.messageId())).isEmpty();

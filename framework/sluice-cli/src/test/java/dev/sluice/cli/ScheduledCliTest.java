@@ -13,6 +13,7 @@ import io.nats.client.Connection;
 import io.nats.client.support.JsonValue;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -35,7 +36,8 @@ class ScheduledCliTest {
       try (QueueProducer p = sluice.producer(q).build()) {
         later = p.sendAfter(OutgoingMessage.of(JOB, "later"), Duration.ofHours(1));
         p.sendAt(OutgoingMessage.of(JOB, "sooner"), Instant.now().plusSeconds(600));
-        p.schedule("nightly", "0 2 * * *", OutgoingMessage.of(JOB, "cleanup"));
+        p.schedule(
+            "nightly", "0 2 * * *", ZoneId.of("Europe/Paris"), OutgoingMessage.of(JOB, "cleanup"));
       }
 
       SluiceCliTest.Run list = cli("--json", "scheduled", "list", q);
@@ -53,6 +55,7 @@ class ScheduledCliTest {
       SluiceCliTest.Run show = cli("--json", "scheduled", "show", q, "nightly");
       assertThat(show.code()).as(show.err()).isZero();
       assertThat(show.json().map.get("cron").string).isEqualTo("0 2 * * *");
+      assertThat(show.json().map.get("zone").string).isEqualTo("Europe/Paris");
       assertThat(show.json().map.get("payload").string).isEqualTo("cleanup");
 
       SluiceCliTest.Run status = cli("--json", "status", q);
