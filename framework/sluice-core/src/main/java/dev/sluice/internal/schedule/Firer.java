@@ -229,7 +229,16 @@ public final class Firer implements AutoCloseable {
       if (e.recurring()) {
         advance(e, firedAt);
       } else {
-        store.remove(e.sequence());
+        store
+            .removeAsync(e.sequence())
+            .exceptionally(
+                err -> {
+                  // The message is stored: the entry fires again later and the stream drops the
+                  // duplicate (§13.4), then it is removed.
+                  LOG.warn("removing fired schedule {} of queue {}: {}", e.id(), s.queue(), err);
+                  index.retry(slot, clock.millis() + HOLD_RETRY_MS);
+                  return null;
+                });
       }
       LOG.debug("fired {} of queue {} as seq {}", e.id(), s.queue(), r.streamSequence());
       index.done(slot);

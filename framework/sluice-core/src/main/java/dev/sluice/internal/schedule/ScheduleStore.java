@@ -18,6 +18,7 @@ import io.nats.client.api.PurgeResponse;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
  * Thread-safe.
  */
 public final class ScheduleStore {
+  private final Connection nc;
   private final JetStream js;
   private final JetStreamManagement jsm;
   private final String queue;
@@ -37,6 +39,7 @@ public final class ScheduleStore {
   private final PublishOptions options;
 
   public ScheduleStore(Connection nc, String queue, Duration publishTimeout) {
+    this.nc = nc;
     try {
       this.js = nc.jetStream();
       this.jsm = nc.jetStreamManagement();
@@ -111,6 +114,25 @@ public final class ScheduleStore {
         throw e;
       }
     }
+  }
+
+  /**
+   * {@link #remove} without waiting for the server's answer: the firer's slot is free once the
+   * message is stored. The future fails only for an error other than "no message" (already gone).
+   */
+  CompletableFuture<Void> removeAsync(long sequence) {
+    byte[] body =
+        ("{\"seq\":" + sequence + ",\"no_erase\":true}").getBytes(StandardCharsets.US_ASCII);
+    return nc.requestWithTimeout(
+            "$JS.API.STREAM.MSG.DELETE." + stream, body, options.getStreamTimeout())
+        .thenAccept(
+            reply -> {
+              String json = new String(reply.getData(), StandardCharsets.UTF_8);
+              if (json.contains("\"error\"")
+                  && !json.contains(Integer.toString(ApiErrors.NO_MESSAGE_FOUND))) {
+                throw new IllegalStateException("deleting seq " + sequence + ": " + json);
+              }
+            });
   }
 
   /** Cancels schedule {@code id}: true when an entry was removed, false when there was none. */
