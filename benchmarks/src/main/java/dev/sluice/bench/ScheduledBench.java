@@ -37,7 +37,7 @@ final class ScheduledBench {
   static final long LEAD_MS = 8_000; // time to store every schedule before the first is due
   static final long BURST_AT_MS = 30_000;
   static final long KILL_AT_MS = 15_000;
-  static final int TOKEN_BATCH = 4;
+  static final int TOKEN_BATCH = 16; // as slow-workers: a credit pull brings 16
   static final Codec<String> JOB = Codec.utf8("bench.Scheduled", 1);
 
   private final Settings s;
