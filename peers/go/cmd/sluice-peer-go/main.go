@@ -24,7 +24,9 @@ const usage = `usage:
                          [--backoff-initial-ms N] [--grace-ms N] [--grace-delay-ms N]
                          [--token-batch N] [--capacity N]
   sluice-peer-go produce --server URL --queue Q --producer-id ID --count N [--type T] [--version V]
-                         [--start N] [--behavior ok|poison|fail-once] [--acquire-timeout-ms N]`
+                         [--start N] [--behavior ok|poison|fail-once] [--acquire-timeout-ms N]
+  sluice-peer-go schedule --server URL --queue Q --producer-id ID --count N [--delay-ms D]
+                         [--type T] [--version V] [--start N]`
 
 func main() {
 	log.SetOutput(os.Stderr)
@@ -39,6 +41,8 @@ func main() {
 		err = runWorker(ev, os.Args[2:])
 	case "produce":
 		err = runProducer(ev, os.Args[2:])
+	case "schedule":
+		err = runSchedule(ev, os.Args[2:])
 	default:
 		fatal(ev, fmt.Errorf("unknown role %q\n%s", os.Args[1], usage), 2)
 	}

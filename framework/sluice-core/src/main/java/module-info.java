@@ -12,6 +12,7 @@ module dev.sluice {
   requires com.google.protobuf;
   requires com.github.benmanes.caffeine;
   requires dev.failsafe.core;
+  requires com.cronutils;
   requires org.slf4j;
   requires java.management;
   requires static micrometer.core;

@@ -90,6 +90,7 @@ public final class Bench {
           case Settings.MEMORY -> new Memory(s, progress, id).run();
           case Settings.CLUSTER -> new ClusterBench(s, progress, id).run();
           case Settings.RABBITMQ -> new RabbitBench(s, progress, id).run();
+          case Settings.SCHEDULED -> new ScheduledBench(s, progress, id).run();
           default -> throw new IllegalStateException("no benchmark " + s.benchmark());
         };
     System.out.flush();

@@ -19,8 +19,17 @@ final class Settings {
   static final String MEMORY = "memory";
   static final String CLUSTER = "cluster";
   static final String RABBITMQ = "rabbitmq";
+  static final String SCHEDULED = "scheduled";
   static final Set<String> BENCHMARKS =
-      Set.of(SLOW_WORKERS, CREDIT_OVERHEAD, GRANT_LATENCY, SCALE, MEMORY, CLUSTER, RABBITMQ);
+      Set.of(
+          SLOW_WORKERS,
+          CREDIT_OVERHEAD,
+          GRANT_LATENCY,
+          SCALE,
+          MEMORY,
+          CLUSTER,
+          RABBITMQ,
+          SCHEDULED);
 
   private final Flags f;
   private final boolean slow;

@@ -11,6 +11,7 @@ import dev.sluice.DeadLetterReason;
 import dev.sluice.Health;
 import dev.sluice.MessageContext;
 import dev.sluice.RejectMessageException;
+import dev.sluice.Scheduler;
 import dev.sluice.Sluice;
 import dev.sluice.Worker;
 import dev.sluice.spi.Codec;
@@ -84,6 +85,11 @@ final class JavaWorker implements Callable<Integer> {
       names = "--capacity",
       description = "Reached through prefetch = capacity - concurrency (at least 1).")
   Integer capacity;
+
+  @Option(
+      names = "--fire-schedules",
+      description = "Also run a Scheduler that fires the queue's scheduled messages (§13).")
+  boolean fireSchedules;
 
   /** A work payload. */
   record Work(long seq, String behavior) {}
@@ -161,6 +167,10 @@ final class JavaWorker implements Callable<Integer> {
     sun.misc.Signal.handle(new sun.misc.Signal("TERM"), s -> stop.countDown());
     sun.misc.Signal.handle(new sun.misc.Signal("INT"), s -> stop.countDown());
     Worker worker = b.start();
+    Scheduler scheduler =
+        fireSchedules
+            ? Sluice.using(nc).scheduler(queue).id(id).leaseInterval(Duration.ofMillis(500)).start()
+            : null;
     emit(event("ready").put("role", "worker").put("id", id).put("lang", "java"));
     boolean failing = false;
     while (!stop.await(250, TimeUnit.MILLISECONDS)) {
@@ -174,6 +184,9 @@ final class JavaWorker implements Callable<Integer> {
                 ? event("health").put("id", id).put("status", "failing").put("reason", h.detail())
                 : event("health").put("id", id).put("status", "ok"));
       }
+    }
+    if (scheduler != null) {
+      scheduler.close();
     }
     worker.close();
     emit(event("done").put("id", id).put("processed", processed.get()));

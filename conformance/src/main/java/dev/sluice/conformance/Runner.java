@@ -34,7 +34,8 @@ public final class Runner implements Callable<Integer> {
           new Contention(),
           new PoisonAndDeadLetters(),
           new PayloadVersions(),
-          new UnwritableDeadLetters());
+          new UnwritableDeadLetters(),
+          new ForeignSchedules());
 
   @Option(names = "--json", description = "One JSON line per check, then the summary line.")
   boolean json;

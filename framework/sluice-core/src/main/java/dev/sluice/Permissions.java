@@ -1,5 +1,6 @@
 package dev.sluice;
 
+import dev.sluice.internal.schedule.ScheduleWire;
 import dev.sluice.internal.wire.Protocol;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -173,7 +174,28 @@ public final class Permissions {
     s.add(kv(Protocol.CONTROL_BUCKET, "producer." + q + ".*"));
     s.add(kvGet(Protocol.CONTROL_BUCKET, "queue." + q));
     watch(s, Protocol.CAPACITY_BUCKET, q + ".*");
+    schedules(s, q);
     return s;
+  }
+
+  /**
+   * Scheduling (§13): write and cancel entries; fire them as a {@code Scheduler} (index with an
+   * ordered consumer, re-read, delete, hold the firing lease).
+   */
+  private static void schedules(List<String> s, String q) {
+    String stream = ScheduleWire.stream(q);
+    s.add(ScheduleWire.filter(q).replace(">", "*"));
+    s.add(streamInfo(stream));
+    s.add(API + "STREAM.PURGE." + stream);
+    s.add(API + "STREAM.MSG.GET." + stream);
+    s.add(API + "STREAM.MSG.DELETE." + stream);
+    s.add(API + "CONSUMER.CREATE." + stream);
+    s.add(API + "CONSUMER.CREATE." + stream + ".*." + ScheduleWire.filter(q));
+    s.add(API + "CONSUMER.INFO." + stream + ".*");
+    s.add(API + "CONSUMER.DELETE." + stream + ".*");
+    s.add("$JS.FC." + stream + ".>");
+    s.add(kv(Protocol.CONTROL_BUCKET, ScheduleWire.leaseKey(q)));
+    s.add(kvGet(Protocol.CONTROL_BUCKET, ScheduleWire.leaseKey(q)));
   }
 
   private static List<String> worker(String q) {

@@ -2,12 +2,17 @@ package dev.sluice;
 
 import dev.sluice.internal.producer.ProducerRuntime;
 import dev.sluice.internal.producer.ProducerSettings;
+import dev.sluice.internal.schedule.ScheduleStore;
+import dev.sluice.internal.schedule.ScheduleWriter;
 import dev.sluice.internal.telemetry.Metrics;
 import dev.sluice.internal.time.Clock;
 import dev.sluice.internal.wire.Protocol;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.nats.client.Connection;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -31,10 +36,13 @@ import java.util.concurrent.ExecutionException;
 public final class QueueProducer implements AutoCloseable {
   private final ProducerRuntime runtime;
   private final Duration acquireTimeout;
+  private final ScheduleWriter schedules;
 
-  private QueueProducer(ProducerRuntime runtime, Duration acquireTimeout) {
+  private QueueProducer(
+      ProducerRuntime runtime, Duration acquireTimeout, ScheduleWriter schedules) {
     this.runtime = runtime;
     this.acquireTimeout = acquireTimeout;
+    this.schedules = schedules;
   }
 
   /**
@@ -99,6 +107,79 @@ public final class QueueProducer implements AutoCloseable {
       out.add(join(f));
     }
     return out;
+  }
+
+  /**
+   * Stores {@code message} to enter the queue after {@code delay}; returns once the schedule is
+   * stored durably. Takes no credit now: the message spends one when it fires (see {@code
+   * docs/SCHEDULING.md}). A zero or negative delay fires at once.
+   *
+   * @throws IllegalArgumentException the delay exceeds the maximum (366 days)
+   * @throws UnsupportedVersionException no live worker handles the type and version (as for {@link
+   *     #send})
+   * @throws TopologyException the queue has no schedule stream (provision it again)
+   * @throws SluiceException the schedule could not be stored
+   */
+  public ScheduledSend sendAfter(OutgoingMessage message, Duration delay) {
+    return join(sendAfterAsync(message, delay));
+  }
+
+  /**
+   * Stores {@code message} to enter the queue at {@code at}; a time in the past fires at once.
+   * Otherwise as {@link #sendAfter}.
+   */
+  public ScheduledSend sendAt(OutgoingMessage message, Instant at) {
+    return join(sendAtAsync(message, at));
+  }
+
+  /**
+   * {@link #sendAfter} without blocking: validation errors are thrown at once, the future completes
+   * when the schedule is stored.
+   */
+  public CompletableFuture<ScheduledSend> sendAfterAsync(OutgoingMessage message, Duration delay) {
+    Objects.requireNonNull(delay, "delay");
+    Objects.requireNonNull(message, "message");
+    return schedules.at(message, System.currentTimeMillis() + delay.toMillis());
+  }
+
+  /** {@link #sendAt} without blocking, as {@link #sendAfterAsync}. */
+  public CompletableFuture<ScheduledSend> sendAtAsync(OutgoingMessage message, Instant at) {
+    Objects.requireNonNull(at, "at");
+    Objects.requireNonNull(message, "message");
+    return schedules.at(message, at.toEpochMilli());
+  }
+
+  /**
+   * Stores (or replaces) a recurring schedule: each tick of {@code cron}, read in {@code zone},
+   * fires {@code template} once across every process of the queue, with message id {@code
+   * <scheduleId>-<tick Unix ms>}. {@code cron} has five fields (minute hour day-of-month month
+   * day-of-week) or six (a seconds field first).
+   *
+   * @throws IllegalArgumentException the id is invalid, or the expression is (the message names the
+   *     field), or it never fires
+   * @throws UnsupportedVersionException no live worker handles the template's type and version
+   * @throws SluiceException the schedule could not be stored
+   */
+  public RecurringSchedule schedule(
+      String scheduleId, String cron, ZoneId zone, OutgoingMessage template) {
+    Objects.requireNonNull(template, "template");
+    return join(schedules.recurring(scheduleId, cron, zone, template));
+  }
+
+  /** {@link #schedule(String, String, ZoneId, OutgoingMessage)} in UTC. */
+  public RecurringSchedule schedule(String scheduleId, String cron, OutgoingMessage template) {
+    return schedule(scheduleId, cron, ZoneOffset.UTC, template);
+  }
+
+  /**
+   * Cancels the schedule stored under {@code id} (a message id from {@link #sendAt}, or a schedule
+   * id from {@link #schedule}). Returns false when none is stored: it fired already (a message
+   * being fired at this very moment may still enter the queue), was cancelled, or never existed.
+   *
+   * @throws SluiceException the schedule stream cannot be reached
+   */
+  public boolean cancel(String id) {
+    return schedules.cancel(id);
   }
 
   /** Unspent credits this producer holds right now. */
@@ -317,7 +398,11 @@ public final class QueueProducer implements AutoCloseable {
                   versionPolicy,
                   Metrics.micrometer(meterRegistry, queue, "producer", producerId),
                   Clock.system()));
-      return new QueueProducer(runtime, acquireTimeout);
+      return new QueueProducer(
+          runtime,
+          acquireTimeout,
+          new ScheduleWriter(
+              runtime, new ScheduleStore(nc, queue, publishTimeout), Clock.system()));
     }
 
     /** Whether {@code o} is a Micrometer {@code MeterRegistry}, checked without loading it. */

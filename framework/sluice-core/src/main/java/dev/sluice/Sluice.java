@@ -8,6 +8,7 @@ import dev.sluice.internal.topology.ConfigLoader;
 import dev.sluice.internal.topology.Topology;
 import io.nats.client.Connection;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 
@@ -145,6 +146,26 @@ public final class Sluice {
       throw new IllegalArgumentException("max < 1: " + max);
     }
     return reader.creditTokens(queue, max);
+  }
+
+  /**
+   * A builder for the process that fires {@code queue}'s scheduled messages when they are due; run
+   * one in any number of processes (one fires at a time).
+   */
+  public Scheduler.Builder scheduler(String queue) {
+    return new Scheduler.Builder(connection, queue);
+  }
+
+  /**
+   * The schedules stored for {@code queue}: list, show, cancel.
+   *
+   * @throws IllegalArgumentException if {@code queue} is not a valid queue name
+   */
+  public Schedules schedules(String queue) {
+    dev.sluice.internal.wire.Protocol.requireQueueName(queue);
+    return new Schedules(
+        new dev.sluice.internal.schedule.ScheduleStore(connection, queue, Duration.ofSeconds(5)),
+        connection);
   }
 
   /** The dead letters of every queue: list, replay, purge. */

@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
       CreditsCommand.class,
       PeekCommand.class,
       DlqCommand.class,
+      ScheduledCommand.class,
       ApplyCommand.class,
       ExplainCommand.class,
       TopCommand.class,

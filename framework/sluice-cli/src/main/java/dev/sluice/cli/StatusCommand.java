@@ -53,7 +53,9 @@ final class StatusCommand extends BaseCommand {
     m.put("time_unix_ms", System.currentTimeMillis());
     List<Object> qs = new ArrayList<>();
     for (QueueState st : states) {
-      qs.add(st.statusJson(stuckAfterMs));
+      Map<String, Object> q = st.statusJson(stuckAfterMs);
+      q.put("scheduled", ScheduledCommand.summaryJson(s, st.queue));
+      qs.add(q);
     }
     m.put("queues", qs);
     return m;
@@ -94,7 +96,8 @@ final class StatusCommand extends BaseCommand {
             "WAITING",
             "WORKERS",
             "DLQ",
-            "LIMIT");
+            "LIMIT",
+            "SCHEDULED");
     for (QueueState st : states) {
       t.row(
           st.queue,
@@ -109,7 +112,8 @@ final class StatusCommand extends BaseCommand {
           st.waiting(),
           st.liveWorkers(),
           st.deadLetters(),
-          st.hardLimit());
+          st.hardLimit(),
+          ScheduledCommand.cell(ScheduledCommand.summaryJson(s, st.queue)));
     }
     if (term.colour()) {
       t.colour(1, Terminal::healthColour);

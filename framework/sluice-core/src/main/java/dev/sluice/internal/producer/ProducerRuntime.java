@@ -174,12 +174,7 @@ public final class ProducerRuntime implements AutoCloseable {
     }
     long start = clock.nanos();
     long deadline = start + acquireTimeout.toNanos();
-    // The parent span is the caller's: read it here, on the caller's thread.
-    TraceContext parent = TraceContext.parse(m.traceparent());
-    if (parent == null) {
-      parent = Tracing.currentParent();
-    }
-    String traceparent = (parent != null ? parent.child() : TraceContext.newTrace()).header();
+    String traceparent = traceparentFor(m);
     return wallet
         .acquire(deadline)
         .thenCompose(
@@ -192,6 +187,31 @@ public final class ProducerRuntime implements AutoCloseable {
                 return CompletableFuture.failedFuture(e);
               }
             });
+  }
+
+  /**
+   * The version check of a send (§4.3), for a message scheduled now and sent later.
+   *
+   * @throws UnsupportedVersionException as {@link #sendAsync} fails with it
+   * @throws SluiceException the producer is closed
+   */
+  public void checkVersion(String type, int version) {
+    if (!running) {
+      throw new SluiceException("producer " + s.producerId() + " is closed");
+    }
+    versions.check(type, version);
+  }
+
+  /**
+   * The traceparent a send of {@code m} carries: a child of the message's own, else of the current
+   * OpenTelemetry span, else a new trace. Call it on the caller's thread: the span is the caller's.
+   */
+  public String traceparentFor(OutgoingMessage m) {
+    TraceContext parent = TraceContext.parse(m.traceparent());
+    if (parent == null) {
+      parent = Tracing.currentParent();
+    }
+    return (parent != null ? parent.child() : TraceContext.newTrace()).header();
   }
 
   /** Unspent credits held right now. */

@@ -1,6 +1,7 @@
 package dev.sluice.internal.topology;
 
 import dev.sluice.QueueSpec;
+import dev.sluice.internal.schedule.ScheduleWire;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.support.JsonValue;
 import java.time.Duration;
@@ -89,6 +90,7 @@ public final class Topology {
                     512L,
                     "replay_policy",
                     "instant"))));
+    out.add(scheduleStream(q, spec.replicas(), spec.maxMessageSize()));
     out.add(
         ConfigLoader.queue(
             "generated",
@@ -99,6 +101,35 @@ public final class Topology {
                 "max_worker_capacity", (long) spec.maxWorkerCapacity(),
                 "max_window", (long) spec.maxWindow())));
     return out;
+  }
+
+  /**
+   * The queue's schedule stream (§13.2): one subject per schedule, one message per subject (a new
+   * write replaces, a purge cancels), kept until fired; never a work queue, so reading it for the
+   * index consumes nothing.
+   */
+  static Definition scheduleStream(String q, long replicas, long maxMessageSize) {
+    return ConfigLoader.stream(
+        "generated",
+        obj(
+            "name",
+            ScheduleWire.stream(q),
+            "subjects",
+            arr(ScheduleWire.filter(q)),
+            "retention",
+            "limits",
+            "max_msgs_per_subject",
+            1L,
+            "max_msg_size",
+            maxMessageSize,
+            "discard",
+            "old",
+            "storage",
+            "file",
+            "num_replicas",
+            replicas,
+            "duplicate_window",
+            nanos(Duration.ofMinutes(2))));
   }
 
   /** The objects every queue shares: credit and dead-letter streams, the three KV buckets. */
