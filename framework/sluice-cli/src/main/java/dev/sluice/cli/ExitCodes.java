@@ -1,7 +1,7 @@
 package dev.sluice.cli;
 
 /** The CLI's exit codes (docs/CLI.md). */
-final class ExitCodes {
+public final class ExitCodes {
   /** Success; for status and explain: nothing wrong. */
   static final int OK = 0;
 
@@ -29,5 +29,17 @@ final class ExitCodes {
       case NOT_FOUND -> "not found";
       default -> "unknown";
     };
+  }
+
+  /**
+   * The error document of {@code --json} and of the console's API: {@code {"error", "exit_code",
+   * "exit_meaning"}}, one shape for both.
+   */
+  public static java.util.Map<String, Object> errorDocument(String message, int code) {
+    java.util.Map<String, Object> e = new java.util.LinkedHashMap<>();
+    e.put("error", message);
+    e.put("exit_code", code);
+    e.put("exit_meaning", meaning(code));
+    return e;
   }
 }

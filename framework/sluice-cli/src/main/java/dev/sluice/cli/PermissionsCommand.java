@@ -2,8 +2,6 @@ package dev.sluice.cli;
 
 import dev.sluice.Permissions;
 import java.io.PrintWriter;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -49,10 +47,7 @@ final class PermissionsCommand implements Callable<Integer> {
       if (!root.json) {
         throw CliException.usage(e.getMessage());
       }
-      Map<String, Object> err = new LinkedHashMap<>();
-      err.put("error", e.getMessage());
-      err.put("exit_code", ExitCodes.USAGE);
-      out.println(Json.write(err));
+      out.println(Json.write(ExitCodes.errorDocument(e.getMessage(), ExitCodes.USAGE)));
       out.flush();
       return ExitCodes.USAGE;
     }

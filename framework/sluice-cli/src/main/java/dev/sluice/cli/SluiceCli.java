@@ -1,7 +1,6 @@
 package dev.sluice.cli;
 
 import java.io.PrintWriter;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -199,12 +198,8 @@ public final class SluiceCli implements Callable<Integer> {
    */
   private static void report(CommandLine c, boolean json, String message, int code) {
     if (json) {
-      Map<String, Object> e = Json.obj();
-      e.put("error", message);
-      e.put("exit_code", code);
-      e.put("exit_meaning", ExitCodes.meaning(code));
       PrintWriter out = c.getOut();
-      out.println(Json.write(e));
+      out.println(Json.write(ExitCodes.errorDocument(message, code)));
       out.flush();
     } else {
       PrintWriter err = c.getErr();

@@ -2,7 +2,7 @@ package dev.sluice.cli.console;
 
 /**
  * A failed API call: the HTTP status, the CLI's exit code for the same failure and a message that
- * says what to do. The API answers it as {@code {"error": message, "exit_code": code}}, the shape
+ * says what to do. The API answers it as {@code {"error", "exit_code", "exit_meaning"}}, the shape
  * of the CLI's {@code --json} errors.
  */
 public final class ApiException extends RuntimeException {

@@ -3,14 +3,13 @@ package dev.sluice.cli.console;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.sluice.cli.ExitCodes;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -164,11 +163,8 @@ public final class ConsoleServer implements AutoCloseable {
   }
 
   static String error(String message, int exitCode) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("error", message);
-    m.put("exit_code", exitCode);
     try {
-      return new ObjectMapper().writeValueAsString(m);
+      return new ObjectMapper().writeValueAsString(ExitCodes.errorDocument(message, exitCode));
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
