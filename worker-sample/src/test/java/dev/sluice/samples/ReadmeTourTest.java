@@ -226,7 +226,7 @@ class ReadmeTourTest {
   }
 
   /** The stripped, non-blank lines of the first {@code ```java} block after {@code heading}. */
-  private static List<String> javaBlockAfter(Path file, String heading) throws Exception {
+  static List<String> javaBlockAfter(Path file, String heading) throws Exception {
     List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
     int i = lines.indexOf(heading);
     assertThat(i).as("heading %s in %s", heading, file).isNotNegative();
