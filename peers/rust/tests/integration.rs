@@ -696,7 +696,8 @@ async fn producer_without_workers_times_out() {
 }
 
 /// The `schedule` role stores one entry per message in the queue's schedule stream (§13.2,
-/// §13.3) and takes no credit; without a schedule stream it fails and says to provision.
+/// §13.3) and takes no credit; without a schedule stream it fails and says to provision; a version
+/// no live worker handles is refused (§4.3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_role_stores_entries_and_takes_no_credit() {
     use sluice_peer::schedule;
@@ -774,6 +775,48 @@ async fn schedule_role_stores_entries_and_takes_no_credit() {
     }
     // Nothing entered the queue: a schedule spends its credit when it fires, not before.
     assert_eq!(backlog(&js, &q).await, 0);
+
+    // §4.3 applies when a message is scheduled: a live worker that handles only version 1
+    // refuses version 2, and nothing is stored.
+    use sluice_peer::proto::{CapacityAdvert, HandledType, WorkerState};
+    let advert = CapacityAdvert {
+        worker_id: "w1".into(),
+        queue: q.clone(),
+        protocol_version: 1,
+        capacity: 8,
+        handled: vec![HandledType {
+            r#type: "sluice.conformance.Work".into(),
+            min_version: 1,
+            max_version: 1,
+        }],
+        heartbeat_unix_ms: sluice_peer::now_unix_ms(),
+        ttl_ms: 60_000,
+        state: WorkerState::Running as i32,
+        ..Default::default()
+    };
+    js.get_key_value(names::CAPACITY_BUCKET)
+        .await
+        .unwrap()
+        .put(names::capacity_key(&q, "w1"), advert.encode_to_vec().into())
+        .await
+        .unwrap();
+    let mut args_v2 = args.to_vec();
+    args_v2.extend(["--version", "2", "--start", "10"]);
+    let mut p = Peer::start("schedule-v2", &args_v2);
+    assert!(!p.wait_exit(Duration::from_secs(20)).await.success());
+    let err = p.wait_event("error", Duration::from_secs(1)).await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("version not handled"),
+        "{err}"
+    );
+    assert!(p.events("scheduled").is_empty());
+    assert!(entries
+        .get_last_raw_message_by_subject(&schedule::subject(&q, "s1-10"))
+        .await
+        .is_err());
 }
 
 /// The work stream's hard wall (`max_msgs` with `discard: new`) answers with JetStream error
