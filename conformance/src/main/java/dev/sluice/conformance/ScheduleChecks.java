@@ -19,6 +19,12 @@ final class ScheduleChecks {
   /** Slack for a peer's delay: the entry's due time against the runner seeing it stored. */
   static final long DUE_SLACK_MS = 1_000;
 
+  /**
+   * Rounding of {@link #wallMs}: two clock readings truncated to whole milliseconds. A message
+   * fired more than this before its due time counts as early.
+   */
+  static final long CLOCK_SLACK_MS = 2;
+
   private ScheduleChecks() {}
 
   /**
@@ -115,7 +121,7 @@ final class ScheduleChecks {
         continue;
       }
       long aheadMs = s.num("due_unix_ms") - wallMs(p);
-      if (aheadMs > 0) {
+      if (aheadMs > CLOCK_SLACK_MS) {
         early++;
         worstEarlyMs = Math.max(worstEarlyMs, aheadMs);
       }
