@@ -1,5 +1,5 @@
 //! Sluice protocol v1 (`protocol/PROTOCOL.md`): the pure rules every peer must reproduce, plus
-//! the worker and producer roles used by the `sluice-peer-rust` binary.
+//! the worker, producer and schedule roles used by the `sluice-peer-rust` binary.
 
 pub mod backoff;
 pub mod cli;
@@ -14,6 +14,8 @@ pub mod names;
 pub mod outcome;
 pub mod producer;
 pub mod proto;
+pub mod schedule;
+pub mod schedule_role;
 pub mod trace;
 pub mod worker;
 

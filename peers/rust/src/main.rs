@@ -5,6 +5,7 @@ use sluice_peer::cli::{parse_handles, Args};
 use sluice_peer::events::emit;
 use sluice_peer::names;
 use sluice_peer::producer::{self, ProducerConfig};
+use sluice_peer::schedule_role::{self, ScheduleConfig};
 use sluice_peer::worker::{self, WorkerConfig};
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ const USAGE: &str = "usage:
                            [--grace-delay-ms N=500] [--token-batch N=8] [--capacity N]
   sluice-peer-rust produce --server URL --queue Q --producer-id ID --count N [--type T=sluice.conformance.Work]
                            [--version V=1] [--start N=0] [--behavior ok|poison|fail-once=ok]
-                           [--acquire-timeout-ms N=30000]";
+                           [--acquire-timeout-ms N=30000]
+  sluice-peer-rust schedule --server URL --queue Q --producer-id ID --count N [--delay-ms D=1000]
+                           [--type T=sluice.conformance.Work] [--version V=1] [--start N=0]";
 
 fn fail(message: &str) -> ! {
     let line = message.replace('\n', " ");
@@ -154,6 +157,51 @@ fn producer_config(args: &[String]) -> Result<ProducerConfig, String> {
     })
 }
 
+fn schedule_config(args: &[String]) -> Result<ScheduleConfig, String> {
+    let a = Args::parse(
+        args,
+        &[
+            "server",
+            "queue",
+            "producer-id",
+            "count",
+            "delay-ms",
+            "type",
+            "version",
+            "start",
+        ],
+    )?;
+    let queue = a.required("queue")?;
+    let producer_id = a.required("producer-id")?;
+    if !names::valid_queue(&queue) {
+        return Err(format!("--queue {queue:?} is not a valid queue name"));
+    }
+    if !names::valid_id(&producer_id) {
+        return Err(format!(
+            "--producer-id {producer_id:?} is not in the id charset"
+        ));
+    }
+    let count: u64 = a
+        .required("count")?
+        .parse()
+        .map_err(|_| "--count: not a number".to_string())?;
+    let version: u32 = a.num("version", 1)?;
+    if version == 0 || version > i32::MAX as u32 {
+        return Err("--version must be in 1..=2147483647".into());
+    }
+    Ok(ScheduleConfig {
+        server: a.required("server")?,
+        queue,
+        producer_id,
+        count,
+        type_name: a.string("type", "sluice.conformance.Work"),
+        version,
+        start: a.num("start", 0)?,
+        delay_ms: a.num("delay-ms", 1000)?,
+        store_timeout: Duration::from_secs(10),
+    })
+}
+
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first().cloned() else {
@@ -172,6 +220,10 @@ fn main() {
         },
         "produce" => match producer_config(rest) {
             Ok(cfg) => rt.block_on(producer::run(cfg)),
+            Err(e) => Err(format!("{e} (see --help)")),
+        },
+        "schedule" => match schedule_config(rest) {
+            Ok(cfg) => rt.block_on(schedule_role::run(cfg)),
             Err(e) => Err(format!("{e} (see --help)")),
         },
         "-h" | "--help" | "help" => {

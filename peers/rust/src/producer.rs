@@ -153,7 +153,35 @@ pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
     Ok(())
 }
 
-fn handles(live: &[CapacityAdvert], t: &str, v: u32) -> bool {
+/// Live adverts of queue `queue` in the capacity bucket (§5.2); empty when they cannot be read.
+pub(crate) async fn live_adverts(kv_cap: &kv::Store, queue: &str) -> Vec<CapacityAdvert> {
+    let prefix = format!("{queue}.");
+    let keys: Vec<String> = match kv_cap.keys().await {
+        Ok(k) => k.filter_map(|k| async move { k.ok() }).collect().await,
+        Err(e) => {
+            log!("cannot list adverts: {e}");
+            return Vec::new();
+        }
+    };
+    let now = now_unix_ms();
+    let mut out = Vec::new();
+    for key in keys
+        .into_iter()
+        .filter(|k| k.strip_prefix(&prefix).is_some_and(|r| !r.contains('.')))
+    {
+        if let Ok(Some(b)) = kv_cap.get(&key).await {
+            if let Ok(a) = CapacityAdvert::decode(b.as_ref()) {
+                if AdvertView::from_proto(&a).live(now) {
+                    out.push(a);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether a live worker handles type `t` at version `v` (§4.3).
+pub(crate) fn handles(live: &[CapacityAdvert], t: &str, v: u32) -> bool {
     live.iter().any(|a| {
         a.handled
             .iter()
@@ -161,7 +189,8 @@ fn handles(live: &[CapacityAdvert], t: &str, v: u32) -> bool {
     })
 }
 
-fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> String {
+/// The §4.3 refusal, naming what the live workers handle.
+pub(crate) fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> String {
     let mut what: Vec<String> = live
         .iter()
         .flat_map(|a| {
@@ -181,29 +210,7 @@ fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> String {
 impl Producer {
     /// Live adverts of this queue (§5.2).
     async fn live_adverts(&self) -> Vec<CapacityAdvert> {
-        let prefix = format!("{}.", self.cfg.queue);
-        let keys: Vec<String> = match self.kv_cap.keys().await {
-            Ok(k) => k.filter_map(|k| async move { k.ok() }).collect().await,
-            Err(e) => {
-                log!("cannot list adverts: {e}");
-                return Vec::new();
-            }
-        };
-        let now = now_unix_ms();
-        let mut out = Vec::new();
-        for key in keys
-            .into_iter()
-            .filter(|k| k.strip_prefix(&prefix).is_some_and(|r| !r.contains('.')))
-        {
-            if let Ok(Some(b)) = self.kv_cap.get(&key).await {
-                if let Ok(a) = CapacityAdvert::decode(b.as_ref()) {
-                    if AdvertView::from_proto(&a).live(now) {
-                        out.push(a);
-                    }
-                }
-            }
-        }
-        out
+        live_adverts(&self.kv_cap, &self.cfg.queue).await
     }
 
     /// Why a send waited past the acquire timeout (§6 step 8).

@@ -695,6 +695,130 @@ async fn producer_without_workers_times_out() {
     assert_eq!(backlog(&js, &q).await, 0);
 }
 
+/// The `schedule` role stores one entry per message in the queue's schedule stream (§13.2,
+/// §13.3) and takes no credit; without a schedule stream it fails and says to provision; a version
+/// no live worker handles is refused (§4.3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_role_stores_entries_and_takes_no_credit() {
+    use sluice_peer::schedule;
+    let server = start_server().await;
+    let js = jetstream::new(async_nats::connect(&server.url).await.unwrap());
+    let q = unique("rt");
+    provision(&js, &q).await;
+    let args = [
+        "schedule",
+        "--server",
+        &server.url,
+        "--queue",
+        &q,
+        "--producer-id",
+        "s1",
+        "--count",
+        "2",
+        "--delay-ms",
+        "60000",
+    ];
+
+    let mut p = Peer::start("schedule", &args);
+    assert!(!p.wait_exit(Duration::from_secs(20)).await.success());
+    let err = p.wait_event("error", Duration::from_secs(1)).await;
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains(&schedule::stream(&q)) && message.contains("provisioning"),
+        "{err}"
+    );
+
+    // §13.2's schedule stream.
+    js.create_stream(stream::Config {
+        name: schedule::stream(&q),
+        subjects: vec![format!("sluice.sched.{q}.>")],
+        retention: stream::RetentionPolicy::Limits,
+        max_messages_per_subject: 1,
+        discard: stream::DiscardPolicy::Old,
+        storage: stream::StorageType::File,
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    })
+    .await
+    .expect("schedule stream");
+    let before = sluice_peer::now_unix_ms();
+    let mut p = Peer::start("schedule", &args);
+    assert!(p.wait_exit(Duration::from_secs(20)).await.success());
+    let after = sluice_peer::now_unix_ms();
+    assert_eq!(p.events("done")[0]["sent"], 2);
+    let scheduled = p.events("scheduled");
+    assert_eq!(scheduled.len(), 2);
+    let entries = js.get_stream(schedule::stream(&q)).await.unwrap();
+    for (seq, e) in scheduled.iter().enumerate() {
+        let id = format!("s1-{seq}");
+        assert_eq!(e["msg_id"], id.as_str());
+        let due = e["due_unix_ms"].as_i64().unwrap();
+        assert!(
+            (before + 60_000..=after + 60_000).contains(&due),
+            "due {due}"
+        );
+        let m = entries
+            .get_last_raw_message_by_subject(&schedule::subject(&q, &id))
+            .await
+            .unwrap();
+        assert_eq!(Some(m.sequence), e["stream_seq"].as_u64());
+        let h = |name: &str| m.headers.get(name).unwrap().as_str().to_string();
+        assert_eq!(h("Nats-Msg-Id"), schedule::entry_msg_id(&id, due));
+        assert_eq!(h(schedule::SCHEDULE_ID), id);
+        assert_eq!(h(schedule::DUE_AT), due.to_string());
+        assert_eq!(h("Sluice-Type"), "sluice.conformance.Work");
+        assert_eq!(h("Sluice-Producer"), "s1");
+        let tp = sluice_peer::trace::parse_traceparent(&h("traceparent")).unwrap();
+        assert_eq!(e["trace_id"], tp.trace_id.as_str());
+        let body: Value = serde_json::from_slice(&m.payload).unwrap();
+        assert_eq!(body["seq"], seq);
+    }
+    // Nothing entered the queue: a schedule spends its credit when it fires, not before.
+    assert_eq!(backlog(&js, &q).await, 0);
+
+    // §4.3 applies when a message is scheduled: a live worker that handles only version 1
+    // refuses version 2, and nothing is stored.
+    use sluice_peer::proto::{CapacityAdvert, HandledType, WorkerState};
+    let advert = CapacityAdvert {
+        worker_id: "w1".into(),
+        queue: q.clone(),
+        protocol_version: 1,
+        capacity: 8,
+        handled: vec![HandledType {
+            r#type: "sluice.conformance.Work".into(),
+            min_version: 1,
+            max_version: 1,
+        }],
+        heartbeat_unix_ms: sluice_peer::now_unix_ms(),
+        ttl_ms: 60_000,
+        state: WorkerState::Running as i32,
+        ..Default::default()
+    };
+    js.get_key_value(names::CAPACITY_BUCKET)
+        .await
+        .unwrap()
+        .put(names::capacity_key(&q, "w1"), advert.encode_to_vec().into())
+        .await
+        .unwrap();
+    let mut args_v2 = args.to_vec();
+    args_v2.extend(["--version", "2", "--start", "10"]);
+    let mut p = Peer::start("schedule-v2", &args_v2);
+    assert!(!p.wait_exit(Duration::from_secs(20)).await.success());
+    let err = p.wait_event("error", Duration::from_secs(1)).await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("version not handled"),
+        "{err}"
+    );
+    assert!(p.events("scheduled").is_empty());
+    assert!(entries
+        .get_last_raw_message_by_subject(&schedule::subject(&q, "s1-10"))
+        .await
+        .is_err());
+}
+
 /// The work stream's hard wall (`max_msgs` with `discard: new`) answers with JetStream error
 /// 10077, which the producer treats as back-pressure (§6 step 5).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

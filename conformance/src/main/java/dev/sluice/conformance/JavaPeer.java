@@ -22,16 +22,18 @@ import picocli.CommandLine.Command;
  *                  [--token-batch N=8] [--capacity N]
  * JavaPeer produce --server URL --queue Q --producer-id ID --count N [--type T] [--version V]
  *                  [--start N=0] [--behavior ok|poison|fail-once] [--acquire-timeout-ms N=30000]
+ * JavaPeer schedule --server URL --queue Q --producer-id ID --count N [--delay-ms D=1000]
+ *                  [--type T] [--version V] [--start N=0] [--fire]
  * </pre>
  *
  * <p>Events are JSON lines on stdout, logs go to stderr. A bad command line prints an {@code error}
  * event and exits 2; a failure while running prints one and exits 1. The roles are {@link
- * JavaWorker} and {@link JavaProducer}.
+ * JavaWorker}, {@link JavaProducer} and {@link JavaSchedule}.
  */
 @Command(
     name = "sluice-peer-java",
     mixinStandardHelpOptions = true,
-    subcommands = {JavaWorker.class, JavaProducer.class},
+    subcommands = {JavaWorker.class, JavaProducer.class, JavaSchedule.class},
     description = "The Java conformance peer (peers/README.md contract).")
 public final class JavaPeer {
   static final String DEFAULT_TYPE = "sluice.conformance.Work";

@@ -35,7 +35,8 @@ public final class Runner implements Callable<Integer> {
           new PoisonAndDeadLetters(),
           new PayloadVersions(),
           new UnwritableDeadLetters(),
-          new ForeignSchedules());
+          new ForeignSchedules(),
+          new JavaSchedulesForeignWorkers());
 
   @Option(names = "--json", description = "One JSON line per check, then the summary line.")
   boolean json;

@@ -126,6 +126,31 @@ class CommandLineTest {
   }
 
   @Test
+  void javaScheduleDefaultsAreTheContractDefaults() {
+    CommandLine.ParseResult pr =
+        JavaPeer.commandLine()
+            .parseArgs(
+                "schedule",
+                "--server",
+                "nats://x:1",
+                "--queue",
+                "q",
+                "--producer-id",
+                "p",
+                "--count",
+                "3");
+    JavaSchedule s = (JavaSchedule) pr.subcommand().commandSpec().userObject();
+
+    // The schedule role of peers/README.md; --fire is the Java peer's own and off by default.
+    assertThat(s.count).isEqualTo(3);
+    assertThat(s.delayMs).isEqualTo(1_000);
+    assertThat(s.type).isEqualTo("sluice.conformance.Work");
+    assertThat(s.version).isEqualTo(1);
+    assertThat(s.start).isZero();
+    assertThat(s.fire).isFalse();
+  }
+
+  @Test
   void javaPeerBadCommandLinePrintsAnErrorEventAndExitsTwo() {
     int code =
         quiet(JavaPeer.commandLine())
