@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod jsutil;
 pub mod names;
 pub mod outcome;
+pub mod problem;
 pub mod producer;
 pub mod proto;
 pub mod trace;

@@ -778,6 +778,7 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
                 .get("absorbs_debt")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            problem: s(v, "problem"),
         }
         .encode_to_vec(),
         "sluice.v1.ProducerReport" => proto::ProducerReport {
@@ -880,6 +881,7 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("debt", json!(m.debt))
                 .put("debt_seen", json!(m.debt_seen))
                 .put("absorbs_debt", json!(m.absorbs_debt))
+                .put("problem", json!(m.problem))
                 .done()
         }
         "sluice.v1.ProducerReport" => {
