@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod problem;
 pub mod producer;
 pub mod proto;
+pub mod size;
 pub mod trace;
 pub mod worker;
 

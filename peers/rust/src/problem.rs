@@ -53,6 +53,10 @@ mod tests {
     fn long_text_is_cut_on_a_character_boundary() {
         let l = line(DLQ_UNWRITABLE, &"é".repeat(400)); // 800 bytes
         let text = l.strip_prefix("dlq-unwritable: ").unwrap();
-        assert!(text.len() <= TEXT_MAX && text.len() >= TEXT_MAX - 1, "{}", text.len());
+        assert!(
+            text.len() <= TEXT_MAX && text.len() >= TEXT_MAX - 1,
+            "{}",
+            text.len()
+        );
     }
 }

@@ -73,8 +73,9 @@ final class UnwritableDeadLetters implements Scenario {
       boolean drained = f.awaitDrained();
       boolean cleared =
           Waits.until(
-              () -> problem(h, f.queue, w.id).isEmpty()
-                  && ControlPlane.advert(h.sluice(), f.queue, w.id).isPresent(),
+              () ->
+                  problem(h, f.queue, w.id).isEmpty()
+                      && ControlPlane.advert(h.sluice(), f.queue, w.id).isPresent(),
               Duration.ofSeconds(10),
               lang + " advert problem cleared");
       h.check(
