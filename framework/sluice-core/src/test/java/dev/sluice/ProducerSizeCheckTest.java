@@ -2,6 +2,7 @@ package dev.sluice;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;
@@ -26,8 +27,11 @@ class ProducerSizeCheckTest {
       try (QueueProducer p = sluice.producer(q).idleReturn(Duration.ofMinutes(1)).build()) {
         p.send(OutgoingMessage.builder(Queues.TYPE, 1, new byte[3000]).build()); // fits
         long held = p.creditsHeld();
-        long available = sluice.inspect(q).creditsAvailable();
         assertThat(held).isEqualTo(3);
+        // The queue's view once the producer's report shows what it holds.
+        await().atMost(Duration.ofSeconds(10)).until(() -> sluice.inspect(q).heldUnspent() == held);
+        long tokens = sluice.inspect(q).tokens();
+        long available = sluice.inspect(q).creditsAvailable();
 
         assertThatThrownBy(
                 () -> p.send(OutgoingMessage.builder(Queues.TYPE, 1, new byte[4096]).build()))
@@ -47,7 +51,10 @@ class ProducerSizeCheckTest {
                 });
 
         assertThat(p.creditsHeld()).as("the producer's credits").isEqualTo(held);
-        assertThat(sluice.inspect(q).creditsAvailable()).as("the queue's").isEqualTo(available);
+        QueueInspection after = sluice.inspect(q);
+        assertThat(after.tokens()).as("the queue's stored credits").isEqualTo(tokens);
+        assertThat(after.heldUnspent()).as("held, as reported").isEqualTo(held);
+        assertThat(after.creditsAvailable()).as("the queue's available").isEqualTo(available);
         assertThat(p.sentTotal()).isEqualTo(1);
         assertThat(Queues.backlog(nc, q)).isEqualTo(1);
       }
@@ -73,7 +80,7 @@ class ProducerSizeCheckTest {
             .isInstanceOf(MessageTooLargeException.class)
             .hasMessageContaining("max_payload of the server")
             .hasMessageContaining("(" + maxPayload + " bytes)");
-        assertThat(p.waitingCount()).isZero();
+        assertThat(p.waiting()).isZero();
         assertThat(Queues.backlog(nc, q)).isZero();
       }
     }
