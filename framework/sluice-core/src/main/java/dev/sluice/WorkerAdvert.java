@@ -56,16 +56,16 @@ public record WorkerAdvert(
     String problem,
     boolean live) {
 
-  /** Copies {@code handled}; rejects null names and times. */
+  /** Copies {@code handled}; rejects null names, times and problem. */
   public WorkerAdvert {
     Objects.requireNonNull(workerId, "workerId");
-    Objects.requireNonNull(problem, "problem");
     Objects.requireNonNull(queue, "queue");
     Objects.requireNonNull(language, "language");
     Objects.requireNonNull(state, "state");
     handled = List.copyOf(handled);
     Objects.requireNonNull(heartbeatAt, "heartbeatAt");
     Objects.requireNonNull(ttl, "ttl");
+    Objects.requireNonNull(problem, "problem");
   }
 
   /** An advert without a problem (a worker that does not report itself failing). */
