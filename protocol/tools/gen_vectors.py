@@ -608,6 +608,12 @@ def protobuf():
                             "heartbeat_unix_ms": 1700000000000, "ttl_ms": 6000, "state": "WORKER_STATE_RUNNING",
                             "owed_credits": 7, "language": "go", "completed_total": 1000, "minted_total": 993,
                             "token_batch": 32, "debt": 12, "debt_seen": 1700000004000, "absorbs_debt": True}),
+        # [v1.2] §5.2: a failing worker's advert, two problems (one line each).
+        ("CapacityAdvert", {"worker_id": "rust-w3", "queue": "orders", "protocol_version": 1, "capacity": 8,
+                            "service_rate": 0.5, "heartbeat_unix_ms": 1700000000000, "ttl_ms": 6000,
+                            "state": "WORKER_STATE_RUNNING", "language": "rust",
+                            "problem": "dlq-unwritable: dead-letter records cannot be written to SLUICE_DLQ"
+                                       " (no responders)\nidempotency-store: sluice-processed has no leader"}),
         ("ProducerReport", {"producer_id": "p-1", "queue": "orders", "held_spent": 12, "held_unspent": 20,
                             "waiting": 2, "heartbeat_unix_ms": 1700000000000, "ttl_ms": 3000, "language": "rust",
                             "sent_total": 5000}),
@@ -640,7 +646,8 @@ def protobuf():
                 elif isinstance(item, str) and re.match(r"^[A-Z_]+$", item):
                     parts.append(f"{k}: {item}")
                 elif isinstance(item, str):
-                    parts.append(f'{k}: "{item}"')
+                    quoted = item.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+                    parts.append(f'{k}: "{quoted}"')
                 else:
                     parts.append(f"{k}: {item}")
         return " ".join(parts)

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,4 +123,27 @@ func ReduceRecord(record map[string][]string, payload []byte, maxPayload int64) 
 			return Reduced{Headers: b, Payload: body, Dropped: dropped, Cut: cut}, nil
 		}
 	}
+}
+
+// CheckSize reports whether a message of headers h and a payload of payloadLen bytes is stored
+// (PROTOCOL.md §2.2): the canonical header size plus the payload must not exceed the work stream's
+// max message size (maxMsgSize) nor the server's max payload; a limit ≤ 0 is none. A producer
+// calls it before it reserves a credit; the error names both sizes, the limit and what to do.
+func CheckSize(h map[string][]string, payloadLen int, stream string, maxMsgSize, maxPayload int64) error {
+	bound := func(v int64) int64 {
+		if v > 0 {
+			return v
+		}
+		return math.MaxInt64
+	}
+	limit, which := bound(maxMsgSize), "max_msg_size of stream "+stream
+	if bound(maxPayload) < limit {
+		limit, which = bound(maxPayload), "max_payload of the server"
+	}
+	hs := HeaderSize(h)
+	if hs+int64(payloadLen) <= limit {
+		return nil
+	}
+	return fmt.Errorf("message of %d bytes (headers %d + payload %d) exceeds the %s (%d bytes); it was not sent and no credit was spent: send a smaller payload or raise the %s",
+		hs+int64(payloadLen), hs, payloadLen, which, limit, which)
 }

@@ -227,9 +227,13 @@ type CapacityAdvert struct {
 	TokenBatch     uint32 `protobuf:"varint,15,opt,name=token_batch,json=tokenBatch,proto3" json:"token_batch,omitempty"`
 	// [v1.1] §5.5: credits this worker still withholds for the reconciler's debts, the debt_id of the
 	// newest lease it has read, and whether it absorbs debts at all (false: a revision-1 worker).
-	Debt          uint64 `protobuf:"varint,16,opt,name=debt,proto3" json:"debt,omitempty"`
-	DebtSeen      int64  `protobuf:"varint,17,opt,name=debt_seen,json=debtSeen,proto3" json:"debt_seen,omitempty"`
-	AbsorbsDebt   bool   `protobuf:"varint,18,opt,name=absorbs_debt,json=absorbsDebt,proto3" json:"absorbs_debt,omitempty"`
+	Debt        uint64 `protobuf:"varint,16,opt,name=debt,proto3" json:"debt,omitempty"`
+	DebtSeen    int64  `protobuf:"varint,17,opt,name=debt_seen,json=debtSeen,proto3" json:"debt_seen,omitempty"`
+	AbsorbsDebt bool   `protobuf:"varint,18,opt,name=absorbs_debt,json=absorbsDebt,proto3" json:"absorbs_debt,omitempty"`
+	// [v1.2] §5.2: why this worker reports itself failing, one "<code>: <text>" line per problem
+	// (e.g. "dlq-unwritable: ..."), "" when it does not. Informational only: no credit computation
+	// reads it.
+	Problem       string `protobuf:"bytes,19,opt,name=problem,proto3" json:"problem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -388,6 +392,13 @@ func (x *CapacityAdvert) GetAbsorbsDebt() bool {
 		return x.AbsorbsDebt
 	}
 	return false
+}
+
+func (x *CapacityAdvert) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
 }
 
 // Stream "SLUICE_CREDITS", subject "sluice.credit.<queue>.<credits>". The subject's last token is
@@ -897,7 +908,7 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\vmin_version\x18\x02 \x01(\rR\n" +
 	"minVersion\x12\x1f\n" +
 	"\vmax_version\x18\x03 \x01(\rR\n" +
-	"maxVersion\"\xed\x04\n" +
+	"maxVersion\"\x87\x05\n" +
 	"\x0eCapacityAdvert\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x14\n" +
 	"\x05queue\x18\x02 \x01(\tR\x05queue\x12)\n" +
@@ -918,7 +929,8 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"tokenBatch\x12\x12\n" +
 	"\x04debt\x18\x10 \x01(\x04R\x04debt\x12\x1b\n" +
 	"\tdebt_seen\x18\x11 \x01(\x03R\bdebtSeen\x12!\n" +
-	"\fabsorbs_debt\x18\x12 \x01(\bR\vabsorbsDebt\"\x99\x01\n" +
+	"\fabsorbs_debt\x18\x12 \x01(\bR\vabsorbsDebt\x12\x18\n" +
+	"\aproblem\x18\x13 \x01(\tR\aproblem\"\x99\x01\n" +
 	"\vCreditToken\x12\x18\n" +
 	"\acredits\x18\x01 \x01(\rR\acredits\x12\x1b\n" +
 	"\tminted_by\x18\x02 \x01(\tR\bmintedBy\x12$\n" +

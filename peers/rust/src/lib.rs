@@ -12,10 +12,12 @@ pub mod idempotency;
 pub mod jsutil;
 pub mod names;
 pub mod outcome;
+pub mod problem;
 pub mod producer;
 pub mod proto;
 pub mod schedule;
 pub mod schedule_role;
+pub mod size;
 pub mod trace;
 pub mod worker;
 

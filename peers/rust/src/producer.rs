@@ -5,7 +5,7 @@ use crate::events::emit;
 use crate::headers as h;
 use crate::jsutil::{self, is_hard_limit};
 use crate::proto::{CapacityAdvert, ProducerReport, QueueSettings};
-use crate::{log, names, now_unix_ms, trace, LANGUAGE, PROTOCOL_VERSION};
+use crate::{log, names, now_unix_ms, size, trace, LANGUAGE, PROTOCOL_VERSION};
 use async_nats::jetstream::{
     self, consumer::PullConsumer, context::PublishErrorKind, kv, AckKind, Message,
 };
@@ -70,6 +70,8 @@ struct Producer {
     kv_ctl: kv::Store,
     kv_cap: kv::Store,
     lease: Duration,
+    max_msg_size: i64,
+    max_payload: i64,
     st: Mutex<State>,
     token_arrived: Notify,
     want_pull: Notify,
@@ -83,7 +85,10 @@ pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
     )
     .await?;
     let js = jetstream::new(client.clone());
-    jsutil::require_stream(&js, &names::work_stream(&cfg.queue)).await?;
+    let work = jsutil::require_stream(&js, &names::work_stream(&cfg.queue)).await?;
+    // Read once: a message that could never be stored is refused before it spends a credit (§2.2).
+    let max_msg_size = work.cached_info().config.max_message_size as i64;
+    let max_payload = client.server_info().max_payload as i64;
     let mut credits = jsutil::require_stream(&js, names::CREDIT_STREAM).await?;
     let consumer = jsutil::require_pull_consumer(
         &mut credits,
@@ -106,6 +111,8 @@ pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
         kv_ctl,
         kv_cap,
         lease,
+        max_msg_size,
+        max_payload,
         st: Mutex::new(State::default()),
         token_arrived: Notify::new(),
         want_pull: Notify::new(),
@@ -302,14 +309,6 @@ impl Producer {
         let payload: bytes::Bytes = json!({"seq": seq, "behavior": self.cfg.behavior})
             .to_string()
             .into();
-        let token = self.acquire().await.map_err(|reason| {
-            format!(
-                "send of {msg_id} waited {} ms for a credit: {reason}",
-                self.cfg.acquire_timeout.as_millis()
-            )
-        })?;
-        // Sluice-Sent-At: when the first publish attempt starts.
-        let sent_at = now_unix_ms();
         let mut headers = HeaderMap::new();
         headers.insert(h::MSG_ID, msg_id.as_str());
         headers.insert(h::PROTOCOL, PROTOCOL_VERSION.to_string());
@@ -318,7 +317,23 @@ impl Producer {
         headers.insert(h::CONTENT_TYPE, "application/json");
         headers.insert(h::TRACEPARENT, tp.header());
         headers.insert(h::PRODUCER, self.cfg.producer_id.as_str());
-        headers.insert(h::SENT_AT, sent_at.to_string());
+        headers.insert(h::SENT_AT, now_unix_ms().to_string());
+        size::check(
+            &jsutil::header_pairs(Some(&headers)),
+            payload.len() as u64,
+            &names::work_stream(&self.cfg.queue),
+            self.max_msg_size,
+            self.max_payload,
+        )
+        .map_err(|e| format!("send of {msg_id}: {e}"))?;
+        let token = self.acquire().await.map_err(|reason| {
+            format!(
+                "send of {msg_id} waited {} ms for a credit: {reason}",
+                self.cfg.acquire_timeout.as_millis()
+            )
+        })?;
+        // Sluice-Sent-At: when the first publish attempt starts.
+        headers.insert(h::SENT_AT, now_unix_ms().to_string());
         let subject = names::work_subject(&self.cfg.queue);
         let deadline = Instant::now() + self.cfg.acquire_timeout.max(Duration::from_secs(10));
         let mut attempt = 0u32;

@@ -13,7 +13,7 @@ use crate::outcome::{
 use crate::proto::{
     CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, ReconcilerLease, WorkerState,
 };
-use crate::{log, names, now_unix_ms, trace, LANGUAGE, PROTOCOL_VERSION};
+use crate::{log, names, now_unix_ms, problem, trace, LANGUAGE, PROTOCOL_VERSION};
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, AckKind, Message};
 use futures_util::StreamExt;
 use prost::Message as _;
@@ -274,6 +274,8 @@ impl Worker {
             debt,
             debt_seen,
             absorbs_debt: self.kv_ctl.is_some(),
+            // Why it reports itself failing (§5.2): informational, nothing reads it for credits.
+            problem: problem::line(problem::DLQ_UNWRITABLE, &self.dlq_problem.lock().unwrap()),
         }
     }
 

@@ -81,6 +81,8 @@ type Producer struct {
 
 	advertsAt time.Time
 	adverts   []*sluicepb.CapacityAdvert
+
+	maxMsgSize int64 // the work stream's max_msg_size, read once (§2.2)
 }
 
 // NewProducer connects and checks the topology; it creates nothing (§2).
@@ -97,9 +99,12 @@ func NewProducer(ctx context.Context, cfg ProducerConfig, ev *Events) (*Producer
 	}
 	p := &Producer{cfg: cfg, ev: ev, nc: nc, js: js, changed: make(chan struct{}), reportNow: make(chan struct{}, 1)}
 	fail := func(err error) (*Producer, error) { nc.Close(); return nil, err }
-	if _, err := needStream(ctx, js, sluice.WorkStream(cfg.Queue)); err != nil {
+	ws, err := needStream(ctx, js, sluice.WorkStream(cfg.Queue))
+	if err != nil {
 		return fail(err)
 	}
+	// Read once: a message that could never be stored is refused before it spends a credit (§2.2).
+	p.maxMsgSize = int64(ws.CachedInfo().Config.MaxMsgSize)
 	cs, err := needStream(ctx, js, sluice.CreditStream)
 	if err != nil {
 		return fail(err)
@@ -398,6 +403,9 @@ func (p *Producer) send(ctx context.Context, seq int64) error {
 		sluice.HdrProducer:    {p.cfg.ProducerID},
 		sluice.HdrSentAt:      {strconv.FormatInt(start.UnixMilli(), 10)},
 	}}
+	if err := sluice.CheckSize(msg.Header, len(msg.Data), sluice.WorkStream(p.cfg.Queue), p.maxMsgSize, p.nc.MaxPayload()); err != nil {
+		return fmt.Errorf("publish %s: %w", msgID, err)
+	}
 	t, err := p.reserve(ctx, deadline)
 	if err != nil {
 		return err

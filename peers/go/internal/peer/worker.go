@@ -623,6 +623,8 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 		TtlMs: uint32(w.cfg.AdvertTTL.Milliseconds()), State: state, OwedCredits: w.owed, Language: Lang,
 		CompletedTotal: w.completed, MintedTotal: w.mintedTotal, TokenBatch: w.cfg.TokenBatch,
 		AbsorbsDebt: w.ctlKV != nil,
+		// Why it reports itself failing (§5.2): informational, nothing below reads it.
+		Problem: sluice.ProblemLine(sluice.ProblemDLQUnwritable, w.dlqProblem),
 	}
 	a.Debt, a.DebtSeen = w.debt.State()
 	w.mu.Unlock()

@@ -26,7 +26,8 @@ final class ControlPlane {
       long ttlMs,
       String language,
       int tokenBatch,
-      List<Handled> handled) {
+      List<Handled> handled,
+      String problem) {
 
     /** Live at {@code nowMs}: the heartbeat plus the TTL has not passed. */
     boolean liveAt(long nowMs) {
@@ -57,7 +58,8 @@ final class ControlPlane {
         a.tokenBatch(),
         a.handled().stream()
             .map(h -> new Handled(h.type(), h.minVersion(), h.maxVersion()))
-            .toList());
+            .toList(),
+        a.problem());
   }
 
   /**

@@ -6,6 +6,7 @@ import static dev.sluice.conformance.Report.LANGS;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.impl.NatsMessage;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -52,12 +53,37 @@ final class UnwritableDeadLetters implements Scenario {
             failing && kept,
             (failing ? "" : "no health event with status failing in 30 s; ")
                 + (kept ? "" : "backlog " + h.state.backlog(f.queue) + ", message not kept"));
+        // §5.2 (revision 1.2): the advert says why, so tools that read adverts name the worker.
+        boolean named =
+            Waits.until(
+                () -> problem(h, f.queue, w.id).startsWith("dlq-unwritable: "),
+                Duration.ofSeconds(10),
+                lang + " advert problem");
+        h.check(
+            name(),
+            lang + " worker's advert carries a dlq-unwritable problem while it is failing",
+            List.of(lang),
+            named,
+            named ? "" : "advert problem is '" + problem(h, f.queue, w.id) + "'");
       } finally {
         jsm.updateStream(original);
       }
       boolean settled = w.await(e -> "dead_lettered".equals(e.type()), 30_000);
       boolean ok = w.await(e -> "health".equals(e.type()) && "ok".equals(e.str("status")), 10_000);
       boolean drained = f.awaitDrained();
+      boolean cleared =
+          Waits.until(
+              () ->
+                  problem(h, f.queue, w.id).isEmpty()
+                      && ControlPlane.advert(h.sluice(), f.queue, w.id).isPresent(),
+              Duration.ofSeconds(10),
+              lang + " advert problem cleared");
+      h.check(
+          name(),
+          lang + " worker's advert problem is empty again once records are written",
+          List.of(lang),
+          cleared,
+          cleared ? "" : "advert problem is '" + problem(h, f.queue, w.id) + "'");
       h.check(
           name(),
           lang + " worker dead-letters it once records can be written, and reports ok",
@@ -71,6 +97,17 @@ final class UnwritableDeadLetters implements Scenario {
                   + "stderr: "
                   + w.stderrTail(3));
       f.stopWorkers();
+    }
+  }
+
+  /** The advert's problem of worker {@code id}, "" when it has none or no advert. */
+  private static String problem(Harness h, String queue, String id) {
+    try {
+      return ControlPlane.advert(h.sluice(), queue, id)
+          .map(ControlPlane.Advert::problem)
+          .orElse("");
+    } catch (RuntimeException e) {
+      return "(adverts unreadable: " + e + ")";
     }
   }
 }

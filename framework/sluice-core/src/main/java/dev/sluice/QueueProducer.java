@@ -52,6 +52,8 @@ public final class QueueProducer implements AutoCloseable {
    * @throws CreditTimeoutException no credit came in time; {@link CreditTimeoutException#reason()}
    *     says why
    * @throws UnsupportedVersionException no live worker handles the type and version
+   * @throws MessageTooLargeException headers plus payload exceed the work stream's max message size
+   *     or the server's max payload (PROTOCOL.md §2.2): refused at once, no credit spent
    * @throws PublishException the message could not be stored
    * @throws SluiceException the producer is closed, or the calling thread was interrupted
    * @throws NullPointerException {@code message} is null

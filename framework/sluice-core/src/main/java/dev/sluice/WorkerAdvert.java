@@ -29,6 +29,11 @@ import java.util.Objects;
  * @param debt credits it still withholds from its next mints to burn a surplus the reconciler
  *     announced (PROTOCOL.md §5.5, fast burn); already out of circulation; 0 for a worker that
  *     absorbs no debts
+ * @param problem why the worker reports itself failing, one {@code <code>: <text>} line per problem
+ *     (PROTOCOL.md §5.2: {@code dlq-unwritable}, {@code idempotency-store}, {@code pull-denied},
+ *     {@code not-consuming}, or a code of a newer peer); empty when it does not, and always empty
+ *     from a peer of an earlier protocol revision. Informational: it changes nothing in the window
+ *     or the credits
  * @param live whether the advert was live at the time of the reading
  */
 public record WorkerAdvert(
@@ -48,9 +53,10 @@ public record WorkerAdvert(
     long mintedTotal,
     int tokenBatch,
     long debt,
+    String problem,
     boolean live) {
 
-  /** Copies {@code handled}; rejects null names and times. */
+  /** Copies {@code handled}; rejects null names, times and problem. */
   public WorkerAdvert {
     Objects.requireNonNull(workerId, "workerId");
     Objects.requireNonNull(queue, "queue");
@@ -59,6 +65,47 @@ public record WorkerAdvert(
     handled = List.copyOf(handled);
     Objects.requireNonNull(heartbeatAt, "heartbeatAt");
     Objects.requireNonNull(ttl, "ttl");
+    Objects.requireNonNull(problem, "problem");
+  }
+
+  /** An advert without a problem (a worker that does not report itself failing). */
+  public WorkerAdvert(
+      String workerId,
+      String queue,
+      String language,
+      int protocolVersion,
+      State state,
+      long capacity,
+      long inFlight,
+      double serviceRate,
+      List<HandledType> handled,
+      Instant heartbeatAt,
+      Duration ttl,
+      long owedCredits,
+      long completedTotal,
+      long mintedTotal,
+      int tokenBatch,
+      long debt,
+      boolean live) {
+    this(
+        workerId,
+        queue,
+        language,
+        protocolVersion,
+        state,
+        capacity,
+        inFlight,
+        serviceRate,
+        handled,
+        heartbeatAt,
+        ttl,
+        owedCredits,
+        completedTotal,
+        mintedTotal,
+        tokenBatch,
+        debt,
+        "",
+        live);
   }
 
   /** An advert without a debt (a worker that owes none, or one that absorbs no debts). */
@@ -96,7 +143,24 @@ public record WorkerAdvert(
         mintedTotal,
         tokenBatch,
         0,
+        "",
         live);
+  }
+
+  /** Whether the worker reports itself failing: its {@link #problem()} is not empty. */
+  public boolean failing() {
+    return !problem.isEmpty();
+  }
+
+  /** The codes of {@link #problem()} (the text before each line's first colon), in order. */
+  public List<String> problemCodes() {
+    if (problem.isEmpty()) {
+      return List.of();
+    }
+    return problem
+        .lines()
+        .map(l -> l.indexOf(':') < 0 ? l.strip() : l.substring(0, l.indexOf(':')).strip())
+        .toList();
   }
 
   /**

@@ -154,10 +154,20 @@ class DeadLetterSettlesTest {
         assertThat(w.health().detail()).contains(Protocol.DLQ_STREAM);
         assertThat(Queues.backlog(nc, q)).as("the message is kept").isEqualTo(1);
         assertThat(w.deadLetteredCount()).isZero();
+        // The advert says why (§5.2), so tools that read only adverts can name the worker.
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> Sluice.using(nc).inspect(q).workers().get(0).failing());
+        WorkerAdvert advert = Sluice.using(nc).inspect(q).workers().get(0);
+        assertThat(advert.problem()).startsWith("dlq-unwritable: ").contains(Protocol.DLQ_STREAM);
+        assertThat(advert.problemCodes()).containsExactly("dlq-unwritable");
 
         Sluice.using(nc).provision(QueueSpec.of(q));
         await().atMost(Duration.ofSeconds(15)).until(() -> w.deadLetteredCount() == 1);
         await().atMost(Duration.ofSeconds(5)).until(() -> w.health().ready());
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> Sluice.using(nc).inspect(q).workers().get(0).problem().isEmpty());
         await().atMost(Duration.ofSeconds(5)).until(() -> Queues.backlog(nc, q) == 0);
         List<Message> records = Queues.deadLetters(nc, q);
         assertThat(records).hasSize(1);

@@ -68,6 +68,11 @@ class IdempotencyHoldTest {
             .contains(IdempotencyStore.SHARED_BUCKET)
             .contains("1 finished messages held");
         await()
+            .atMost(Duration.ofSeconds(5))
+            .until(
+                () ->
+                    sluice.inspect(q).workers().get(0).problem().startsWith("idempotency-store: "));
+        await()
             .during(Duration.ofSeconds(5))
             .atMost(Duration.ofSeconds(8))
             .until(

@@ -64,6 +64,13 @@ class PermissionsTest {
             .contains("$JS.API.CONSUMER.MSG.NEXT.SLUICE_Q_" + q);
         assertThat(w.advertisedCapacity()).isZero();
         assertThat(w.processedCount()).isZero();
+        // The advert names the refusal (§5.2), for tools that read only adverts.
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () ->
+                    Sluice.using(admin).inspect(q).workers().stream()
+                        .anyMatch(a -> a.problem().startsWith("pull-denied: permission denied")));
       }
       // The message is untouched, waiting for a worker that may pull it.
       assertThat(Queues.backlog(admin, q)).isEqualTo(1);

@@ -179,6 +179,10 @@ final class ExplainCommand extends BaseCommand {
                       + q
                       + "' shows the ledger"));
     }
+    Finding failing = WorkerProblems.finding(st);
+    if (failing != null) {
+      out.add(failing);
+    }
     if (st.in.atHardLimit()) {
       out.add(
           new Finding(

@@ -96,6 +96,11 @@ final class QueueState {
     return in.liveWorkers().size();
   }
 
+  /** Live workers whose advert says they are failing (PROTOCOL.md §5.2 {@code problem}). */
+  List<WorkerAdvert> failingWorkers() {
+    return in.liveWorkers().stream().filter(WorkerAdvert::failing).toList();
+  }
+
   long circuitOpen() {
     return in.liveWorkersIn(WorkerAdvert.State.CIRCUIT_OPEN);
   }
@@ -154,6 +159,7 @@ final class QueueState {
     if ((waiting() > 0 && creditsAvailable() == 0 && !progress)
         || redelivered() > 0
         || circuitOpen() > 0
+        || !failingWorkers().isEmpty()
         || dead == null
         || dead > 0
         || window() == 0) {
@@ -189,6 +195,7 @@ final class QueueState {
     m.put("producers_waiting", waiting());
     m.put("live_producers", in.liveProducers().size());
     m.put("live_workers", liveWorkers());
+    m.put("failing_workers", failingWorkers().size());
     m.put("service_rate", round(in.serviceRate()));
     m.put("dead_letters", deadLetters());
     m.put("hard_limit", hardLimit());
@@ -221,6 +228,7 @@ final class QueueState {
     m.put("minted_total", a.mintedTotal());
     m.put("token_batch", a.tokenBatch());
     m.put("debt", a.debt());
+    m.put("problem", a.problem());
     m.put("heartbeat_unix_ms", a.heartbeatAt().toEpochMilli());
     m.put("ttl_ms", a.ttl().toMillis());
     m.put("last_seen_ms_ago", Math.max(0, now - a.heartbeatAt().toEpochMilli()));

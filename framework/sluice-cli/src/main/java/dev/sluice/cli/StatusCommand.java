@@ -110,7 +110,7 @@ final class StatusCommand extends BaseCommand {
           st.creditsAvailable(),
           st.in.heldSpent() + st.in.heldUnspent(),
           st.waiting(),
-          st.liveWorkers(),
+          workers(st),
           st.deadLetters(),
           st.hardLimit(),
           ScheduledCommand.cell(ScheduledCommand.summaryJson(s, st.queue)));
@@ -119,5 +119,11 @@ final class StatusCommand extends BaseCommand {
       t.colour(1, Terminal::healthColour);
     }
     t.print(c.out(), fit ? term.width() : 0);
+  }
+
+  /** Live workers, with how many of them report themselves failing. */
+  static String workers(QueueState st) {
+    int failing = st.failingWorkers().size();
+    return st.liveWorkers() + (failing == 0 ? "" : " (" + failing + " failing)");
   }
 }

@@ -65,6 +65,12 @@ final class WorkersCommand extends BaseCommand {
           Table.age(Math.max(0, now - a.heartbeatAt().toEpochMilli())) + " ago");
     }
     t.print(out());
+    for (WorkerAdvert a : adverts) {
+      for (String line : a.problem().lines().toList()) {
+        out().println("worker " + a.workerId() + " (" + a.queue() + ") is failing: " + line);
+      }
+    }
+    out().flush();
     return ExitCodes.OK;
   }
 

@@ -10,6 +10,7 @@ import dev.sluice.DeadLetterReason;
 import dev.sluice.internal.credit.Credits;
 import dev.sluice.internal.credit.QueueConfig;
 import dev.sluice.internal.credit.Window;
+import dev.sluice.internal.producer.SizeLimit;
 import dev.sluice.internal.proto.CapacityAdvert;
 import dev.sluice.internal.proto.CreditToken;
 import dev.sluice.internal.proto.ProducerReport;
@@ -133,9 +134,9 @@ class VectorsTest {
       assertThat(size)
           .as(c.map.get("name").string)
           .isEqualTo(c.map.get("header_size").number.longValue());
-      assertThat(
-              size + c.map.get("payload_length").number.longValue()
-                  <= c.map.get("max_msg_size").number.longValue())
+      SizeLimit limit =
+          new SizeLimit("SLUICE_Q_v", c.map.get("max_msg_size").number.longValue(), 1 << 20);
+      assertThat(limit.fits(size, c.map.get("payload_length").number.longValue()))
           .as(c.map.get("name").string)
           .isEqualTo(c.map.get("fits").bool);
     }

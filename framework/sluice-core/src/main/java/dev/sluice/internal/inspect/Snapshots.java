@@ -36,6 +36,7 @@ final class Snapshots {
         a.getMintedTotal(),
         a.getTokenBatch(),
         a.getDebt(),
+        a.getProblem(),
         Window.live(a, nowMs));
   }
 

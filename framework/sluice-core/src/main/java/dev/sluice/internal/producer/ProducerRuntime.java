@@ -1,5 +1,6 @@
 package dev.sluice.internal.producer;
 
+import dev.sluice.MessageTooLargeException;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.SendResult;
 import dev.sluice.SluiceException;
@@ -21,6 +22,7 @@ import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.KeyValue;
+import io.nats.client.impl.Headers;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -54,6 +56,7 @@ public final class ProducerRuntime implements AutoCloseable {
   private final CreditPuller puller;
   private final Publisher publisher;
   private final VersionGate versions;
+  private final SizeLimit sizeLimit;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
   private volatile boolean running = true;
@@ -75,7 +78,13 @@ public final class ProducerRuntime implements AutoCloseable {
       js = nc.jetStream();
       this.control = nc.keyValue(Protocol.CONTROL_BUCKET);
       var jsm = nc.jetStreamManagement();
-      jsm.getStreamInfo(Protocol.workStream(s.queue()));
+      String stream = Protocol.workStream(s.queue());
+      // Read once: a send that could never be stored is refused before it spends a credit.
+      this.sizeLimit =
+          new SizeLimit(
+              stream,
+              jsm.getStreamInfo(stream).getConfiguration().getMaximumMessageSize(),
+              nc.getServerInfo().getMaxPayload());
       lease =
           jsm.getConsumerInfo(Protocol.CREDIT_STREAM, Protocol.creditConsumer(s.queue()))
               .getConsumerConfiguration()
@@ -156,6 +165,7 @@ public final class ProducerRuntime implements AutoCloseable {
   /**
    * Sends one message: checks the version (§4.3), waits for a credit (never blocking the caller),
    * then publishes. The future fails with {@link UnsupportedVersionException}, {@link
+   * MessageTooLargeException} (before any credit is reserved), {@link
    * dev.sluice.CreditTimeoutException}, {@link dev.sluice.PublishException} or, once closed, {@link
    * SluiceException}.
    *
@@ -175,13 +185,19 @@ public final class ProducerRuntime implements AutoCloseable {
     long start = clock.nanos();
     long deadline = start + acquireTimeout.toNanos();
     String traceparent = traceparentFor(m);
+    Headers headers = publisher.headers(m, traceparent);
+    try {
+      sizeLimit.check(headers, body.length);
+    } catch (MessageTooLargeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
     return wallet
         .acquire(deadline)
         .thenCompose(
             credit -> {
               metrics.timeNanos("sluice.producer.acquire", clock.nanos() - start);
               try {
-                return publisher.publish(m, body, credit, deadline, traceparent);
+                return publisher.publish(m, headers, body, credit, deadline, traceparent);
               } catch (RuntimeException e) {
                 wallet.release(credit, true); // nothing was sent: do not leak the credit
                 return CompletableFuture.failedFuture(e);

@@ -94,11 +94,18 @@ final class Publisher {
    */
   CompletableFuture<SendResult> publish(
       OutgoingMessage m,
+      Headers headers,
       byte[] body,
       TokenWallet.Credit credit,
       long deadlineNanos,
       String traceparent) {
-    Message msg = message(m, body, traceparent);
+    headers.put(Protocol.H_SENT_AT, Long.toString(clock.millis())); // now, not when prepared
+    Message msg =
+        NatsMessage.builder()
+            .subject(Protocol.workSubject(queue))
+            .headers(headers)
+            .data(body)
+            .build();
     Tries tries = new Tries();
     CompletableFuture<SendResult> result = new CompletableFuture<>();
     tryOnce(msg, tries)
@@ -134,7 +141,11 @@ final class Publisher {
     return hitHardLimit;
   }
 
-  private Message message(OutgoingMessage m, byte[] body, String traceparent) {
+  /**
+   * The header block of {@code m} (§3), prepared before a credit is reserved so that its size can
+   * be checked; {@link #publish} stamps {@code Sluice-Sent-At} anew.
+   */
+  Headers headers(OutgoingMessage m, String traceparent) {
     Headers headers = new Headers();
     headers.put(Protocol.H_MSG_ID, m.messageId());
     headers.put(Protocol.H_PROTOCOL, PROTOCOL_VERSION);
@@ -150,11 +161,7 @@ final class Publisher {
     headers.put(Protocol.H_PRODUCER, producerId);
     headers.put(Protocol.H_SENT_AT, Long.toString(clock.millis()));
     m.headers().forEach(headers::put);
-    return NatsMessage.builder()
-        .subject(Protocol.workSubject(queue))
-        .headers(headers)
-        .data(body)
-        .build();
+    return headers;
   }
 
   private CompletableFuture<PublishAck> tryOnce(Message msg, Tries tries) {

@@ -144,6 +144,7 @@ final class Advertiser {
             .setHeartbeatUnixMs(clock.millis())
             .setTtlMs((int) s.advertTtl().toMillis())
             .setState(health.wireState())
+            .setProblem(health.advertProblem())
             .setOwedCredits((int) Math.min(Integer.MAX_VALUE, replenisher.owed()))
             .setLanguage("java")
             .setCompletedTotal(replenisher.completed())

@@ -30,7 +30,7 @@ final class PullLoop implements Runnable {
   private static final Duration PULL_EXPIRY = Duration.ofSeconds(5);
   private static final Duration WAIT = Duration.ofMillis(50);
   private static final Duration WAIT_OPEN = Duration.ofMillis(200);
-  private static final String DENIED_PULLS =
+  static final String DENIED_PULLS =
       "permission denied: the server refused this worker's pull requests";
 
   private final JetStream js;

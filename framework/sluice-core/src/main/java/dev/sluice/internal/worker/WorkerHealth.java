@@ -9,6 +9,16 @@ import dev.sluice.internal.proto.WorkerState;
  * loop, the settler and {@code close()}, read by anyone.
  */
 final class WorkerHealth {
+  /** Problem codes of the advert (PROTOCOL.md §5.2). */
+  static final String PULL_DENIED = "pull-denied";
+
+  static final String NOT_CONSUMING = "not-consuming";
+  static final String DLQ_UNWRITABLE = "dlq-unwritable";
+  static final String IDEMPOTENCY_STORE = "idempotency-store";
+
+  /** Bytes of one line's text: three lines stay under the spec's 2048 bytes. */
+  static final int TEXT_MAX_BYTES = 600;
+
   private final BreakerState breaker;
   private volatile boolean running = true;
   private volatile boolean draining;
@@ -74,6 +84,43 @@ final class WorkerHealth {
       }
     }
     return b.toString();
+  }
+
+  /**
+   * The advert's {@code problem} (PROTOCOL.md §5.2): one {@code <code>: <text>} line per current
+   * problem, "" when there is none. Informational: nothing in the window or the credits reads it.
+   */
+  String advertProblem() {
+    StringBuilder b = new StringBuilder();
+    line(b, problem.startsWith(PullLoop.DENIED_PULLS) ? PULL_DENIED : NOT_CONSUMING, problem);
+    line(b, DLQ_UNWRITABLE, deadLetterProblem);
+    line(b, IDEMPOTENCY_STORE, storeProblem);
+    return b.toString();
+  }
+
+  private static void line(StringBuilder b, String code, String text) {
+    if (text.isEmpty()) {
+      return;
+    }
+    if (b.length() > 0) {
+      b.append('\n');
+    }
+    b.append(code).append(": ").append(cut(text.replaceAll("[\\r\\n]+", " ")));
+  }
+
+  /** {@code text} cut to at most {@link #TEXT_MAX_BYTES} UTF-8 bytes, whole code points only. */
+  static String cut(String text) {
+    int bytes = 0;
+    for (int i = 0; i < text.length(); ) {
+      int cp = text.codePointAt(i);
+      int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      if (bytes + n > TEXT_MAX_BYTES) {
+        return text.substring(0, i);
+      }
+      bytes += n;
+      i += Character.charCount(cp);
+    }
+    return text;
   }
 
   /** The state the advert carries (§5.2). */
