@@ -27,15 +27,6 @@ final class FastBurn {
     FETCH
   }
 
-  /** Credits the live workers will still withhold instead of minting. */
-  static long pending(List<CapacityAdvert> live) {
-    long sum = 0;
-    for (CapacityAdvert a : live) {
-      sum += a.getDebt();
-    }
-    return sum;
-  }
-
   /** The live, running workers that absorb debts. */
   static List<CapacityAdvert> absorbers(List<CapacityAdvert> live) {
     List<CapacityAdvert> out = new ArrayList<>();

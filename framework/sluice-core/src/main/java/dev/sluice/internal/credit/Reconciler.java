@@ -45,6 +45,7 @@ public final class Reconciler {
   private final TokenMinter minter;
   private final Clock clock;
   private final Debt debt;
+  private final Replenisher replenisher;
   // Before announcing a debt, take only the tokens lying in the stream now: waiting for tokens
   // that workers mint races the producers again and delays the debt.
   private static final Duration UNHELD_ONLY = Duration.ofMillis(100);
@@ -63,7 +64,7 @@ public final class Reconciler {
       KvBoard<ProducerReport> reports,
       TokenMinter minter,
       Clock clock,
-      Debt debt)
+      Replenisher replenisher)
       throws IOException {
     this.js = nc.jetStream();
     this.jsm = nc.jetStreamManagement();
@@ -75,7 +76,8 @@ public final class Reconciler {
     this.reports = reports;
     this.minter = minter;
     this.clock = clock;
-    this.debt = debt;
+    this.replenisher = replenisher;
+    this.debt = replenisher.debt();
   }
 
   public boolean isLeader() {
@@ -154,17 +156,21 @@ public final class Reconciler {
     // §5.5 [v1.1]).
     long window = Window.window(bounds, ads, now);
     long owed = 0;
+    // Credits the workers will withhold instead of minting are already out of circulation.
+    long debtPending = 0;
     List<CapacityAdvert> live = new java.util.ArrayList<>();
     for (CapacityAdvert a : ads) {
       if (Window.live(a, now)) {
-        owed += Window.owed(bounds, a);
         live.add(a);
         warnIfClamped(bounds, a);
+        if (!a.getWorkerId().equals(holderId)) {
+          // This worker's own owed credits and debt are read live below, not from its advert.
+          owed += Window.owed(bounds, a);
+          debtPending += a.getDebt();
+        }
       }
     }
     int liveWorkers = live.size();
-    // Credits the workers will withhold instead of minting are already out of circulation.
-    long debtPending = FastBurn.pending(live);
     long heldSpent = 0;
     int liveProducers = 0;
     for (Map.Entry<String, ProducerReport> r : reports.snapshot().entrySet()) {
@@ -175,8 +181,14 @@ public final class Reconciler {
         control.delete(r.getKey()); // a producer that died long ago
       }
     }
+    // The backlog first, then this worker's owed credits with the tokens in one state: a message
+    // finished in between is counted twice (a false surplus, which needs a second reading to burn),
+    // never nowhere (a false deficit would be minted).
     long backlog = Ledgers.backlog(jsm, queue);
-    long tokens = Ledgers.tokens(jsm, queue);
+    long[] own = replenisher.consistently((o, d) -> new long[] {o, d, Ledgers.tokens(jsm, queue)});
+    owed += own[0];
+    debtPending += own[1];
+    long tokens = own[2];
     long reportedSpent = heldSpent;
     heldSpent =
         Credits.boundHeldSpent(

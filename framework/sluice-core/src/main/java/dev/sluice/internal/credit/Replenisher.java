@@ -38,6 +38,15 @@ public final class Replenisher {
   private final Confirmer confirmer;
   private final Debt debt;
   private final AtomicLong unconfirmed = new AtomicLong();
+
+  /**
+   * Held while credits move between "owed" and "minted" (a mint or a withholding, and the decrement
+   * of what it took), so that {@link #consistently} reads the owed credits and the credit stream in
+   * one state. Only the replenisher's own thread and the reconciler take it, never a connection
+   * thread (the reconciler waits on the connection while holding it).
+   */
+  private final Object ledgerLock = new Object();
+
   private final AtomicLong owed = new AtomicLong();
   private final AtomicLong completed = new AtomicLong();
 
@@ -185,8 +194,11 @@ public final class Replenisher {
         fresh = Math.max(0, sent - confirmedUpTo);
         confirmedUpTo = Math.max(confirmedUpTo, sent);
       }
-      unconfirmed.addAndGet(-fresh);
+      // Owed first: a reading between the two counts these finishes twice (a false surplus,
+      // confirmed before anything burns), never nowhere. No lock here: this runs on the
+      // connection's thread, which a reconciler holding the lock may be waiting on.
       owed.addAndGet(fresh);
+      unconfirmed.addAndGet(-fresh);
     }
     confirming = false;
     if (err != null) {
@@ -240,11 +252,13 @@ public final class Replenisher {
 
   /** Mints {@code n} owed credits, less what the reconciler's debt withholds (§5.5). */
   private void mintOrWithhold(long n, int b) throws Exception {
-    long burn = debt.withhold(n);
-    if (n > burn) {
-      minter.mint(n - burn, b, MintReason.MINT_REASON_REPLENISH);
+    synchronized (ledgerLock) {
+      long burn = debt.withhold(n);
+      if (n > burn) {
+        minter.mint(n - burn, b, MintReason.MINT_REASON_REPLENISH);
+      }
+      owed.addAndGet(-n);
     }
-    owed.addAndGet(-n);
   }
 
   /** Mints everything owed now (shutdown); returns false if some could not be minted. */
@@ -257,8 +271,8 @@ public final class Replenisher {
           fresh = Math.max(0, sent - confirmedUpTo);
           confirmedUpTo = Math.max(confirmedUpTo, sent);
         }
-        unconfirmed.addAndGet(-fresh);
         owed.addAndGet(fresh);
+        unconfirmed.addAndGet(-fresh);
       }
       long n = owed.get();
       if (n > 0) {
@@ -278,6 +292,23 @@ public final class Replenisher {
   /** Finished messages whose credit is not minted yet (confirmed or not). */
   public long owed() {
     return owed.get() + unconfirmed.get();
+  }
+
+  /** Reads what a reconciler audit needs from this worker and the credit stream in one state. */
+  public interface ConsistentRead<T> {
+    T read(long owed, long debtPending) throws Exception;
+  }
+
+  /**
+   * Runs {@code read} with this worker's owed credits and pending debt while no credit moves
+   * between owed and minted (or withheld): a token count read inside it agrees with both. The
+   * reconciler of this worker reads them live instead of from its advert, which is a heartbeat old
+   * (§5.5).
+   */
+  public <T> T consistently(ConsistentRead<T> read) throws Exception {
+    synchronized (ledgerLock) {
+      return read.read(owed(), debt.pending());
+    }
   }
 
   /** The credits this worker withholds for the reconciler (§5.5). */

@@ -15,6 +15,9 @@
  *       dev.sluice.internal.credit.Acks}</td></tr>
  *   <tr><td>§5.5 the reconciler and its ledger (bounded reports, clamped adverts)</td><td>{@link
  *       dev.sluice.internal.credit.Reconciler}, {@link dev.sluice.internal.credit.Ledgers}</td></tr>
+ *   <tr><td>§5.5 its own worker read live: owed credits and debt with the token count, while the
+ *       worker mints nothing</td><td>{@link dev.sluice.internal.credit.Replenisher#consistently},
+ *       called by {@link dev.sluice.internal.credit.Reconciler}</td></tr>
  *   <tr><td>§5.5 fast burn: a surplus announced as a debt that workers withhold</td><td>{@link
  *       dev.sluice.internal.credit.FastBurn} (the reconciler's rules), {@link
  *       dev.sluice.internal.credit.Debt} (a worker's share)</td></tr>

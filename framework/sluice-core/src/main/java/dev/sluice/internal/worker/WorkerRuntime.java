@@ -130,7 +130,7 @@ public final class WorkerRuntime implements AutoCloseable {
               reports,
               minter,
               s.clock(),
-              replenisher.debt());
+              replenisher);
     } catch (IOException e) {
       throw new SluiceException("cannot start the reconciler: " + e, e);
     }

@@ -58,8 +58,6 @@ class FastBurnRulesTest {
                 List.of(advert("old", 8, false, 0, 0), advert("new", 8, true, 7, 0))))
         .extracting(CapacityAdvert::getWorkerId)
         .containsExactly("new");
-    assertThat(FastBurn.pending(List.of(advert("a", 8, true, 7, 3), advert("b", 8, true, 7, 4))))
-        .isEqualTo(7);
   }
 
   static ReconcilerLease announcement(long id, String worker, long share) {
