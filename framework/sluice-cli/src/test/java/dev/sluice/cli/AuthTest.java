@@ -15,30 +15,29 @@ class AuthTest {
   static final NatsServerExtension NATS =
       NatsServerExtension.withConfig("authorization {", "  user: alice", "  password: secret", "}");
 
-  static SluiceCliTest.Run cli(String... args) {
+  static CliHarness.Run cli(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     CommandLine cl = SluiceCli.commandLine();
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
     int code = cl.execute(args);
-    return new SluiceCliTest.Run(code, out.toString(), err.toString());
+    return new CliHarness.Run(code, out.toString(), err.toString());
   }
 
   @Test
   void badCredentialsExitThreeWithOneLine() {
     String url = NATS.server().url();
-    SluiceCliTest.Run none = cli("--server", url, "status");
+    CliHarness.Run none = cli("--server", url, "status");
     assertThat(none.code()).isEqualTo(ExitCodes.CONNECT);
     assertThat(none.err()).contains("authorization failed");
     assertThat(none.err().trim().lines().count()).isEqualTo(1);
 
-    SluiceCliTest.Run wrong =
-        cli("--server", url, "--user", "alice", "--password", "wrong", "status");
+    CliHarness.Run wrong = cli("--server", url, "--user", "alice", "--password", "wrong", "status");
     assertThat(wrong.code()).isEqualTo(ExitCodes.CONNECT);
     assertThat(wrong.err()).contains("--user/--password");
 
-    SluiceCliTest.Run ok =
+    CliHarness.Run ok =
         cli("--server", url, "--user", "alice", "--password", "secret", "status", "--json");
     assertThat(ok.code()).as(ok.err()).isZero();
     assertThat(ok.json().map.get("queues").array).isEmpty();

@@ -1,8 +1,8 @@
 package dev.sluice.cli;
 
-import static dev.sluice.cli.SluiceCliTest.JOB;
-import static dev.sluice.cli.SluiceCliTest.num;
-import static dev.sluice.cli.SluiceCliTest.str;
+import static dev.sluice.cli.CliHarness.JOB;
+import static dev.sluice.cli.CliHarness.num;
+import static dev.sluice.cli.CliHarness.str;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -11,7 +11,7 @@ import dev.sluice.QueueProducer;
 import dev.sluice.QueueSpec;
 import dev.sluice.Sluice;
 import dev.sluice.Worker;
-import dev.sluice.cli.SluiceCliTest.Run;
+import dev.sluice.cli.CliHarness.Run;
 import dev.sluice.testkit.NatsServerExtension;
 import dev.sluice.testkit.ServerBinary;
 import io.nats.NatsServerRunner;
@@ -33,7 +33,7 @@ class CliEdgesTest {
   @RegisterExtension static final NatsServerExtension NATS = NatsServerExtension.create();
 
   static Run cli(String... args) {
-    return SluiceCliTest.cliAt(NATS.server().url(), args);
+    return CliHarness.cliAt(NATS.server().url(), args);
   }
 
   static Run cliOn(Terminal terminal, String... args) {
@@ -49,12 +49,12 @@ class CliEdgesTest {
 
   @Test
   void anHttpUrlIsAUsageErrorOnOneLine() {
-    Run r = SluiceCliTest.cliAt("http://127.0.0.1:" + NATS.server().port(), "status");
+    Run r = CliHarness.cliAt("http://127.0.0.1:" + NATS.server().port(), "status");
     assertThat(r.code()).isEqualTo(ExitCodes.USAGE);
     assertThat(r.err().trim().lines()).hasSize(1);
     assertThat(r.err()).contains("not a NATS URL").contains("nats://").doesNotContain("Exception");
 
-    Run json = SluiceCliTest.cliAt("http://127.0.0.1:1", "status", "--json");
+    Run json = CliHarness.cliAt("http://127.0.0.1:1", "status", "--json");
     assertThat(json.code()).isEqualTo(ExitCodes.USAGE);
     assertThat(str(json.json(), "exit_meaning")).isEqualTo("usage error");
   }
@@ -66,7 +66,7 @@ class CliEdgesTest {
         NatsServerRunner.builder().port(dev.sluice.testkit.NatsServer.freePort());
     b.executablePath(ServerBinary.resolve());
     try (NatsServerRunner bare = b.build()) {
-      Run r = SluiceCliTest.cliAt(bare.getURI(), "status");
+      Run r = CliHarness.cliAt(bare.getURI(), "status");
       assertThat(r.code()).isEqualTo(ExitCodes.CONNECT);
       assertThat(r.err()).contains("JetStream is not enabled").contains("-js");
       assertThat(r.err()).doesNotContain("--timeout");

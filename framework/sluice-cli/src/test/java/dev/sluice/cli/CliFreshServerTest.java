@@ -1,9 +1,9 @@
 package dev.sluice.cli;
 
-import static dev.sluice.cli.SluiceCliTest.str;
+import static dev.sluice.cli.CliHarness.str;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.cli.SluiceCliTest.Run;
+import dev.sluice.cli.CliHarness.Run;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.support.JsonValue;
 import java.util.List;
@@ -15,7 +15,7 @@ class CliFreshServerTest {
   @RegisterExtension static final NatsServerExtension NATS = NatsServerExtension.create();
 
   static Run cli(String... args) {
-    return SluiceCliTest.cliAt(NATS.server().url(), args);
+    return CliHarness.cliAt(NATS.server().url(), args);
   }
 
   @Test

@@ -101,7 +101,7 @@ class ConsoleApiTest {
   }
 
   static JsonNode cli(String... args) throws Exception {
-    SluiceCliTest.Run r = SluiceCliTest.cliAt(NATS.server().url(), args);
+    CliHarness.Run r = CliHarness.cliAt(NATS.server().url(), args);
     return JSON.readTree(r.out());
   }
 

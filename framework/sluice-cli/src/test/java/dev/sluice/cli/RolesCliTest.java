@@ -32,7 +32,7 @@ class RolesCliTest {
     l.add("  users = [");
     l.add("    { user: admin, password: admin }");
     for (String role : List.of("operator", "producer")) {
-      SluiceCliTest.Run r = AuthTest.cli("permissions", "--role", role, "--queue", Q);
+      CliHarness.Run r = AuthTest.cli("permissions", "--role", role, "--queue", Q);
       if (r.code() != 0) {
         throw new IllegalStateException(r.err());
       }
@@ -51,7 +51,7 @@ class RolesCliTest {
 
   @Test
   void jsonIsNatsServersPermissionStructure() {
-    SluiceCliTest.Run r = AuthTest.cli("permissions", "--role", "producer", "--queue", Q, "--json");
+    CliHarness.Run r = AuthTest.cli("permissions", "--role", "producer", "--queue", Q, "--json");
     assertThat(r.code()).as(r.err()).isZero();
     JsonValue j = r.json();
     assertThat(j.map.keySet()).containsExactlyInAnyOrder("publish", "subscribe");
@@ -65,10 +65,10 @@ class RolesCliTest {
 
   @Test
   void badRoleIsAJsonErrorWithJson() {
-    SluiceCliTest.Run r = AuthTest.cli("permissions", "--role", "admin", "--queue", Q, "--json");
+    CliHarness.Run r = AuthTest.cli("permissions", "--role", "admin", "--queue", Q, "--json");
     assertThat(r.code()).isEqualTo(ExitCodes.USAGE);
     assertThat(r.json().map.get("error").string).contains("producer, worker or operator");
-    SluiceCliTest.Run q = AuthTest.cli("permissions", "--role", "worker", "--queue", "a.b");
+    CliHarness.Run q = AuthTest.cli("permissions", "--role", "worker", "--queue", "a.b");
     assertThat(q.code()).isEqualTo(ExitCodes.USAGE);
   }
 
@@ -89,14 +89,14 @@ class RolesCliTest {
                   .data("x".getBytes())
                   .build());
     }
-    SluiceCliTest.Run status =
+    CliHarness.Run status =
         AuthTest.cli(
             "--server", url, "--user", "operator", "--password", "operator", "status", Q, "--json");
     assertThat(status.code()).as(status.err()).isIn(ExitCodes.OK, ExitCodes.FINDING);
     assertThat(status.queue().map.get("queue").string).isEqualTo(Q);
 
     // Without the refusal a producer's credentials could erase the dead letters.
-    SluiceCliTest.Run denied =
+    CliHarness.Run denied =
         AuthTest.cli(
             "--server",
             url,
@@ -113,7 +113,7 @@ class RolesCliTest {
     assertThat(denied.code()).isNotZero();
     assertThat(denied.err()).contains("permission denied").contains("Permissions Violation");
 
-    SluiceCliTest.Run purge =
+    CliHarness.Run purge =
         AuthTest.cli(
             "--server",
             url,

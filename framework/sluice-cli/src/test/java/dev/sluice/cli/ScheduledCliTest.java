@@ -22,8 +22,8 @@ class ScheduledCliTest {
   @RegisterExtension static final NatsServerExtension NATS = NatsServerExtension.create();
   static final Codec<String> JOB = Codec.utf8("test.Job", 1);
 
-  static SluiceCliTest.Run cli(String... args) {
-    return SluiceCliTest.cliAt(NATS.server().url(), args);
+  static CliHarness.Run cli(String... args) {
+    return CliHarness.cliAt(NATS.server().url(), args);
   }
 
   @Test
@@ -40,7 +40,7 @@ class ScheduledCliTest {
             "nightly", "0 2 * * *", ZoneId.of("Europe/Paris"), OutgoingMessage.of(JOB, "cleanup"));
       }
 
-      SluiceCliTest.Run list = cli("--json", "scheduled", "list", q);
+      CliHarness.Run list = cli("--json", "scheduled", "list", q);
       assertThat(list.code()).as(list.err()).isZero();
       JsonValue doc = list.json();
       assertThat(doc.map.get("count").number.longValue()).isEqualTo(3);
@@ -52,13 +52,13 @@ class ScheduledCliTest {
       assertThat(doc.map.get("scheduled").array.get(0).map.get("id").string)
           .isNotEqualTo(later.messageId());
 
-      SluiceCliTest.Run show = cli("--json", "scheduled", "show", q, "nightly");
+      CliHarness.Run show = cli("--json", "scheduled", "show", q, "nightly");
       assertThat(show.code()).as(show.err()).isZero();
       assertThat(show.json().map.get("cron").string).isEqualTo("0 2 * * *");
       assertThat(show.json().map.get("zone").string).isEqualTo("Europe/Paris");
       assertThat(show.json().map.get("payload").string).isEqualTo("cleanup");
 
-      SluiceCliTest.Run status = cli("--json", "status", q);
+      CliHarness.Run status = cli("--json", "status", q);
       JsonValue sched = status.queue().map.get("scheduled");
       assertThat(sched.map.get("count").number.longValue()).isEqualTo(3);
       assertThat(sched.map.get("next_due_unix_ms").number.longValue())
@@ -72,13 +72,13 @@ class ScheduledCliTest {
           .contains("3, next in")
           .contains("no scheduler");
 
-      SluiceCliTest.Run cancel = cli("--json", "scheduled", "cancel", q, later.messageId());
+      CliHarness.Run cancel = cli("--json", "scheduled", "cancel", q, later.messageId());
       assertThat(cancel.code()).isZero();
       assertThat(cancel.json().map.get("cancelled").bool).isTrue();
-      SluiceCliTest.Run again = cli("scheduled", "cancel", q, later.messageId());
+      CliHarness.Run again = cli("scheduled", "cancel", q, later.messageId());
       assertThat(again.code()).isEqualTo(ExitCodes.NOT_FOUND);
       assertThat(again.out()).contains("nothing scheduled under");
-      SluiceCliTest.Run gone = cli("scheduled", "show", q, later.messageId());
+      CliHarness.Run gone = cli("scheduled", "show", q, later.messageId());
       assertThat(gone.code()).isEqualTo(ExitCodes.NOT_FOUND);
       assertThat(gone.err()).contains("it fired or was cancelled");
       assertThat(cli("scheduled", "list", q).out()).contains("2 of 2 scheduled messages shown");

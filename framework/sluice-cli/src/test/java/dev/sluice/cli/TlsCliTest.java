@@ -109,7 +109,7 @@ class TlsCliTest {
   void tlscaVerifiesTheServerAndWithoutItTheConnectionFails() {
     assumeTrue(certs != null, "openssl is not installed");
     String url = NATS.server().url();
-    SluiceCliTest.Run ok =
+    CliHarness.Run ok =
         AuthTest.cli(
             "--server", url, "--tlsca", certs.resolve("ca.pem").toString(), "status", "--json");
     // Without a working --tlsca, operators of a TLS-only server could not use the CLI at all.
@@ -118,7 +118,7 @@ class TlsCliTest {
 
     // A CA that did not sign the server's certificate: the handshake must fail, or --tlsca
     // would verify nothing.
-    SluiceCliTest.Run untrusted =
+    CliHarness.Run untrusted =
         AuthTest.cli("--server", url, "--tlsca", certs.resolve("other.pem").toString(), "status");
     assertThat(untrusted.code()).isEqualTo(ExitCodes.CONNECT);
   }

@@ -1,9 +1,9 @@
 package dev.sluice.cli;
 
-import static dev.sluice.cli.SluiceCliTest.cliAt;
-import static dev.sluice.cli.SluiceCliTest.codes;
-import static dev.sluice.cli.SluiceCliTest.num;
-import static dev.sluice.cli.SluiceCliTest.str;
+import static dev.sluice.cli.CliHarness.cliAt;
+import static dev.sluice.cli.CliHarness.codes;
+import static dev.sluice.cli.CliHarness.num;
+import static dev.sluice.cli.CliHarness.str;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -34,7 +34,7 @@ class WorkerProblemCliTest {
   @RegisterExtension static final NatsServerExtension NATS = NatsServerExtension.create();
   static final Codec<String> JOB = Codec.utf8("test.Job", 1);
 
-  static SluiceCliTest.Run cli(String... args) {
+  static CliHarness.Run cli(String... args) {
     return cliAt(NATS.server().url(), args);
   }
 
@@ -81,7 +81,7 @@ class WorkerProblemCliTest {
         assertThat(str(status, "health")).isEqualTo("degraded");
         assertThat(cli("status", q).out()).contains("1 (1 failing)");
 
-        SluiceCliTest.Run explain = cli("explain", q, "--json");
+        CliHarness.Run explain = cli("explain", q, "--json");
         assertThat(explain.code()).isEqualTo(ExitCodes.FINDING);
         assertThat(codes(explain)).contains("worker-failing").doesNotContain("dlq-missing");
         JsonValue finding =
