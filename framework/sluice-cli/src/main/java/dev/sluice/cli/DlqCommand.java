@@ -164,7 +164,8 @@ final class DlqCommand implements Callable<Integer> {
 
     @Override
     int run(Connect.Session s) throws Exception {
-      List<DeadLetterRecord> recs = records(s, queue, reason(reason), type, Math.max(1, limit.value));
+      List<DeadLetterRecord> recs =
+          records(s, queue, reason(reason), type, Math.max(1, limit.value));
       if (json()) {
         printJson(listDocument(recs));
         return ExitCodes.OK;

@@ -3,9 +3,8 @@ package dev.sluice.cli;
 import picocli.CommandLine.Option;
 
 /**
- * The {@code --limit} option of the listing subcommands ({@code dlq list}, {@code scheduled
- * list}): at most this many rows, 1000 unless given. Each command decides what a limit under 1
- * means.
+ * The {@code --limit} option of the listing subcommands ({@code dlq list}, {@code scheduled list}):
+ * at most this many rows, 1000 unless given. Each command decides what a limit under 1 means.
  */
 final class LimitOption {
   @Option(
