@@ -207,21 +207,11 @@ class ConsoleBrowserTest {
       Sluice sluice = Sluice.using(nc);
       sluice.provision(QueueSpec.of(q));
       JetStreamManagement jsm = nc.jetStreamManagement();
-      StreamConfiguration dlq = jsm.getStreamInfo("SLUICE_DLQ").getConfiguration();
-      try (Worker w =
-              sluice
-                  .worker(q)
-                  .workerId("w-failing")
-                  .deadLetter(DeadLetterPolicy.builder().maxAttempts(1).build())
-                  .handle(
-                      JOB,
-                      (s, ctx) -> {
-                        throw new IllegalStateException("always fails");
-                      })
-                  .start();
+      StreamConfiguration dlq = null;
+      try (Worker w = WorkerProblemCliTest.alwaysFailing(sluice, q, JOB, "w-failing");
           QueueProducer p = sluice.producer(q).acquireTimeout(WAIT).build();
           ConsoleServer console = console(NATS.server().url(), "--sample-interval=300ms")) {
-        jsm.updateStream(StreamConfiguration.builder(dlq).subjects("sluice.parked-dlq.>").build());
+        dlq = WorkerProblemCliTest.unwritableDeadLetters(jsm);
         p.send(OutgoingMessage.of(JOB, "poison"));
 
         browser.get(console.url());
@@ -236,7 +226,9 @@ class ConsoleBrowserTest {
         awaitText("#findings", "[worker-failing]");
         Browser.screenshot(browser, "worker-problem");
       } finally {
-        jsm.updateStream(dlq);
+        if (dlq != null) {
+          jsm.updateStream(dlq);
+        }
       }
     }
   }
