@@ -9,6 +9,14 @@ const COLUMNS = [
   { label: 'Workers', num: true }, { label: 'Throughput (msg/s)', num: true }, { label: 'Dead letters', num: true },
 ];
 
+// The health badge, and beside it how many live workers report themselves failing.
+function health(q) {
+  const n = q.failing_workers || 0;
+  return h('span', {}, badge(q.health), n === 0 ? null : [' ', h('span', {
+    class: 'badge failing', title: n + (n === 1 ? ' worker reports itself' : ' workers report themselves')
+      + ' failing: the queue page says why' }, n + ' failing')]);
+}
+
 export function render(view, params, store) {
   const summary = h('div', { id: 'queues' }, h('p', { class: 'muted' }, 'Waiting for the first sample…'));
   const cards = h('div', { class: 'cards', id: 'queue-charts' });
@@ -23,7 +31,7 @@ export function render(view, params, store) {
       fill(summary, h('p', { class: 'muted' }, 'No Sluice queues on ' + status.server + ' (provision one with sluice apply).'));
     } else {
       fill(summary, table(COLUMNS, qs.map(q => row(COLUMNS, [
-        queueLink(q.queue), badge(q.health), q.backlog, q.in_flight, q.window, q.credits_available,
+        queueLink(q.queue), health(q), q.backlog, q.in_flight, q.window, q.credits_available,
         q.producers_waiting, q.live_workers, rate(q.service_rate),
         h('a', { href: '#/dlq/' + encodeURIComponent(q.queue) }, String(q.dead_letters ?? '-')),
       ], { dataset: { queue: q.queue } })), { id: 'queues-table' }));

@@ -7,7 +7,7 @@ import { chart, BACKLOG, THROUGHPUT } from './charts.js';
 const FIGURES = [
   ['backlog', 'Backlog'], ['in_flight', 'In flight'], ['window', 'Window'], ['standing_buffer', 'Standing buffer'],
   ['tokens', 'Tokens'], ['credits_available', 'Credits available'], ['held', 'Held by producers'],
-  ['producers_waiting', 'Producers waiting'], ['live_producers', 'Live producers'], ['live_workers', 'Live workers'],
+  ['producers_waiting', 'Producers waiting'], ['live_producers', 'Live producers'], ['live_workers', 'Live workers'], ['failing_workers', 'Failing workers'],
   ['service_rate', 'Throughput (msg/s)'], ['redeliveries', 'Redeliveries'], ['dead_letters', 'Dead letters'],
   ['hard_limit', 'Hard limit'], ['consumer', 'Worker consumer'],
 ];
@@ -22,6 +22,16 @@ const PRODUCERS = [
   { label: 'Producer' }, { label: 'Live' }, { label: 'Held spent', num: true }, { label: 'Held unspent', num: true },
   { label: 'Waiting', num: true }, { label: 'Sent', num: true }, { label: 'Language' }, { label: 'Last seen' },
 ];
+
+// The workers whose advert carries a problem (PROTOCOL.md §5.2): each problem line as text.
+function problems(ws) {
+  const failing = ws.filter(v => v.problem);
+  if (failing.length === 0) return null;
+  return h('div', { class: 'card problems', id: 'worker-problems' }, failing.map(v =>
+    h('div', { class: 'problem', dataset: { worker: v.worker_id } },
+      h('b', {}, v.worker_id + ' reports itself failing:'),
+      h('ul', {}, v.problem.split('\n').filter(l => l).map(l => h('li', {}, l))))));
+}
 
 function handles(a) {
   return a.handled.map(t => t.type + '@' + (t.min_version === t.max_version ? t.min_version : t.min_version + '-' + t.max_version)).join(', ');
@@ -60,9 +70,11 @@ export function render(view, params, store) {
         : h('ol', { class: 'findings' }, x.findings.map(f => h('li', {},
           h('b', {}, '[' + f.code + '] '), f.summary, h('br'), h('span', { class: 'muted' }, 'What to do: '), f.action))));
       fill(workers, w.workers.length === 0 ? h('p', { class: 'muted' }, 'No live worker advertises capacity for this queue.')
-        : table(WORKERS, w.workers.map(v => row(WORKERS, [v.worker_id, badge(v.state), v.capacity, v.in_flight,
+        : table(WORKERS, w.workers.map(v => row(WORKERS, [v.worker_id,
+          h('span', {}, badge(v.state), v.problem ? [' ', badge('failing')] : null), v.capacity, v.in_flight,
           rate(v.service_rate), handles(v), v.protocol_version, v.language, v.owed_credits, v.completed_total,
-          age(v.last_seen_ms_ago) + ' ago'], { dataset: { worker: v.worker_id } })), { id: 'workers-table' }));
+          age(v.last_seen_ms_ago) + ' ago'], { dataset: { worker: v.worker_id } })), { id: 'workers-table' }),
+        problems(w.workers));
       const cr = c.queues[0];
       fill(producers, cr.producers.length === 0 ? h('p', { class: 'muted' }, 'No producer reports.')
         : table(PRODUCERS, cr.producers.map(p => row(PRODUCERS, [p.producer_id, p.live ? 'yes' : 'expired',

@@ -16,6 +16,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -159,15 +160,12 @@ final class DlqCommand implements Callable<Integer> {
     @Option(names = "--type", paramLabel = "TYPE", description = "Only this message type.")
     String type;
 
-    @Option(
-        names = "--limit",
-        defaultValue = "1000",
-        description = "At most this many (default ${DEFAULT-VALUE}).")
-    int limit;
+    @Mixin LimitOption limit;
 
     @Override
     int run(Connect.Session s) throws Exception {
-      List<DeadLetterRecord> recs = records(s, queue, reason(reason), type, Math.max(1, limit));
+      List<DeadLetterRecord> recs =
+          records(s, queue, reason(reason), type, Math.max(1, limit.value));
       if (json()) {
         printJson(listDocument(recs));
         return ExitCodes.OK;

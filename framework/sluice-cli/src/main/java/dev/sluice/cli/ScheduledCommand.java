@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -106,19 +106,16 @@ final class ScheduledCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "QUEUE", description = "The queue.")
     String queue;
 
-    @Option(
-        names = "--limit",
-        defaultValue = "1000",
-        description = "At most this many (default ${DEFAULT-VALUE}).")
-    int limit;
+    @Mixin LimitOption limit;
 
     @Override
     int run(Connect.Session s) throws Exception {
-      if (limit < 1) {
-        throw CliException.usage("--limit must be at least 1, got " + limit);
+      int max = limit.value;
+      if (max < 1) {
+        throw CliException.usage("--limit must be at least 1, got " + max);
       }
       Schedules sch = schedules(s, queue);
-      List<ScheduledMessage> all = sch.list(limit);
+      List<ScheduledMessage> all = sch.list(max);
       Instant now = Instant.now();
       if (json()) {
         List<Object> rows = new ArrayList<>();
@@ -156,14 +153,17 @@ final class ScheduledCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "show", description = "Show one scheduled message with its headers.")
-  static final class ShowCmd extends BaseCommand {
+  /** A subcommand that names one schedule of one queue: {@code QUEUE ID}. */
+  abstract static class EntryCmd extends BaseCommand {
     @Parameters(index = "0", paramLabel = "QUEUE", description = "The queue.")
     String queue;
 
     @Parameters(index = "1", paramLabel = "ID", description = "Message id or schedule id.")
     String id;
+  }
 
+  @Command(name = "show", description = "Show one scheduled message with its headers.")
+  static final class ShowCmd extends EntryCmd {
     @Override
     int run(Connect.Session s) throws Exception {
       ScheduledMessage m =
@@ -194,13 +194,7 @@ final class ScheduledCommand implements Callable<Integer> {
   }
 
   @Command(name = "cancel", description = "Cancel a scheduled message or a recurring schedule.")
-  static final class CancelCmd extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "QUEUE", description = "The queue.")
-    String queue;
-
-    @Parameters(index = "1", paramLabel = "ID", description = "Message id or schedule id.")
-    String id;
-
+  static final class CancelCmd extends EntryCmd {
     @Override
     int run(Connect.Session s) throws Exception {
       boolean removed = schedules(s, queue).cancel(id);

@@ -14,6 +14,8 @@ import dev.sluice.spi.Codec;
 import dev.sluice.testkit.NatsServer;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.StreamConfiguration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -189,6 +191,44 @@ class ConsoleBrowserTest {
         find("#trace-id");
         awaitText(".card", "payment service refused");
         Browser.screenshot(browser, "message");
+      }
+    }
+  }
+
+  /**
+   * A worker that cannot write its dead letters (the stream no longer takes the queue's subject)
+   * says so in its advert: the overview marks the queue beside its health and the queue page shows
+   * the worker's problem lines.
+   */
+  @Test
+  void aFailingWorkersProblemShowsBesideTheHealthAndOnTheQueuePage() throws Exception {
+    String q = NATS.uniqueName("billing");
+    try (Connection nc = NATS.server().connect()) {
+      Sluice sluice = Sluice.using(nc);
+      sluice.provision(QueueSpec.of(q));
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      StreamConfiguration dlq = null;
+      try (Worker w = WorkerProblemCliTest.alwaysFailing(sluice, q, JOB, "w-failing");
+          QueueProducer p = sluice.producer(q).acquireTimeout(WAIT).build();
+          ConsoleServer console = console(NATS.server().url(), "--sample-interval=300ms")) {
+        dlq = WorkerProblemCliTest.unwritableDeadLetters(jsm);
+        p.send(OutgoingMessage.of(JOB, "poison"));
+
+        browser.get(console.url());
+        awaitText("#queues-table tr[data-queue='" + q + "'] .badge.failing", "1 failing");
+
+        browser.get(console.url() + "#/queue/" + q);
+        awaitText("#worker-problems .problem[data-worker='w-failing'] li", "dlq-unwritable: ");
+        assertThat(browser.findElement(By.cssSelector("#worker-problems")).getText())
+            .contains("w-failing reports itself failing:")
+            .contains("SLUICE_DLQ");
+        awaitText("#workers-table tr[data-worker='w-failing']", "failing");
+        awaitText("#findings", "[worker-failing]");
+        Browser.screenshot(browser, "worker-problem");
+      } finally {
+        if (dlq != null) {
+          jsm.updateStream(dlq);
+        }
       }
     }
   }

@@ -45,19 +45,9 @@ class WorkerProblemCliTest {
       Sluice sluice = Sluice.using(nc);
       sluice.provision(QueueSpec.of(q));
       JetStreamManagement jsm = nc.jetStreamManagement();
-      StreamConfiguration dlq = jsm.getStreamInfo("SLUICE_DLQ").getConfiguration();
-      try (Worker w =
-              sluice
-                  .worker(q)
-                  .deadLetter(DeadLetterPolicy.builder().maxAttempts(1).build())
-                  .handle(
-                      JOB,
-                      (s, ctx) -> {
-                        throw new IllegalStateException("always fails");
-                      })
-                  .start();
+      try (Worker w = alwaysFailing(sluice, q, JOB, "w-problem");
           QueueProducer p = sluice.producer(q).acquireTimeout(Duration.ofSeconds(20)).build()) {
-        jsm.updateStream(StreamConfiguration.builder(dlq).subjects("sluice.parked-dlq.>").build());
+        StreamConfiguration dlq = unwritableDeadLetters(jsm);
         p.send(OutgoingMessage.of(JOB, "poison"));
 
         await()
@@ -103,6 +93,31 @@ class WorkerProblemCliTest {
         assertThat(num(cli("status", q, "--json").queue(), "failing_workers")).isZero();
       }
     }
+  }
+
+  /** A worker on {@code q} that fails every message and dead-letters it at the first failure. */
+  static Worker alwaysFailing(Sluice sluice, String q, Codec<String> type, String workerId)
+      throws Exception {
+    return sluice
+        .worker(q)
+        .workerId(workerId)
+        .deadLetter(DeadLetterPolicy.builder().maxAttempts(1).build())
+        .handle(
+            type,
+            (s, ctx) -> {
+              throw new IllegalStateException("always fails");
+            })
+        .start();
+  }
+
+  /**
+   * Takes the queues' subjects away from the dead-letter stream (the stream stays), so no dead
+   * letter can be written; returns its configuration, to put back with {@code updateStream}.
+   */
+  static StreamConfiguration unwritableDeadLetters(JetStreamManagement jsm) throws Exception {
+    StreamConfiguration dlq = jsm.getStreamInfo("SLUICE_DLQ").getConfiguration();
+    jsm.updateStream(StreamConfiguration.builder(dlq).subjects("sluice.parked-dlq.>").build());
+    return dlq;
   }
 
   private static boolean noProblem(List<WorkerAdvert> adverts) {
