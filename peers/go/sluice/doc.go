@@ -51,3 +51,6 @@ var Reasons = []string{
 	ReasonUnsupportedVersion, ReasonUnsupportedProtocol, ReasonDecodeError, ReasonRejected,
 	ReasonMaxAttempts,
 }
+
+// Lang is the language this library writes into adverts and reports.
+const Lang = "go"

@@ -22,7 +22,7 @@ const usage = `usage:
   sluice-peer-go worker  --server URL --queue Q --worker-id ID [--concurrency N] [--prefetch N]
                          [--work-ms N] [--handles TYPE@MIN-MAX[,...]] [--max-attempts N]
                          [--backoff-initial-ms N] [--grace-ms N] [--grace-delay-ms N]
-                         [--token-batch N] [--capacity N]
+                         [--token-batch N] [--capacity N] [--reconciler]
   sluice-peer-go produce --server URL --queue Q --producer-id ID --count N [--type T] [--version V]
                          [--start N] [--behavior ok|poison|fail-once] [--acquire-timeout-ms N]
   sluice-peer-go schedule --server URL --queue Q --producer-id ID --count N [--delay-ms D]
@@ -111,6 +111,7 @@ func runWorker(ev *peer.Events, args []string) error {
 	graceDelayMs := fs.Int64("grace-delay-ms", cfg.Settings.GraceDelayMs, "NAK delay within the grace period")
 	batch := fs.Uint("token-batch", uint(cfg.TokenBatch), "token batch (power of two)")
 	capacity := fs.Uint("capacity", 0, "advertised capacity (default concurrency + prefetch)")
+	fs.BoolVar(&cfg.Reconciler, "reconciler", false, "run the reconciler (§5.5), audit interval 1 s")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"sluice.dev/peers/go/sluice"
 )
@@ -31,14 +32,23 @@ func Schedule(ctx context.Context, cfg ProducerConfig, delay time.Duration, ev *
 		return err
 	}
 	defer p.nc.Close()
-	if _, err := needStream(ctx, p.js, sluice.ScheduleStream(cfg.Queue)); err != nil {
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.p.Close(cctx)
+	}()
+	js, err := jetstream.New(p.nc)
+	if err != nil {
+		return err
+	}
+	if err := needStream(ctx, js, sluice.ScheduleStream(cfg.Queue)); err != nil {
 		return fmt.Errorf("%w (provision the queue again to add its schedule stream)", err)
 	}
 	ev.Emit(ReadyEvent{Event: "ready", Role: "producer", ID: cfg.ProducerID, Lang: Lang})
 	var stored int64
 	for i := 0; i < cfg.Count; i++ {
 		seq := int64(cfg.Start + i)
-		if err := p.checkVersion(ctx); err != nil {
+		if err := p.p.CheckVersion(ctx, cfg.Type, cfg.Version); err != nil {
 			return err
 		}
 		now := time.Now()
@@ -62,7 +72,7 @@ func Schedule(ctx context.Context, cfg ProducerConfig, delay time.Duration, ev *
 			sluice.HdrSentAt:      {strconv.FormatInt(now.UnixMilli(), 10)},
 		}}
 		pctx, cancel := context.WithTimeout(ctx, cfg.PublishTimeout)
-		ack, err := p.js.PublishMsg(pctx, msg)
+		ack, err := js.PublishMsg(pctx, msg)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("storing schedule %s: %w", msgID, err)

@@ -1,14 +1,13 @@
-package peer
+package sluice
 
 import (
 	"context"
-	"log"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"sluice.dev/peers/go/sluice"
 	"sluice.dev/peers/go/sluicepb"
 )
 
@@ -22,15 +21,15 @@ type fleetView struct {
 }
 
 func newFleetView(q, workerID string) *fleetView {
-	return &fleetView{adverts: map[string]*sluicepb.CapacityAdvert{}, own: sluice.CapacityKey(q, workerID)}
+	return &fleetView{adverts: map[string]*sluicepb.CapacityAdvert{}, own: CapacityKey(q, workerID)}
 }
 
 // watch keeps the view current until ctx ends, re-creating the watcher after an error.
-func (f *fleetView) watch(ctx context.Context, kv jetstream.KeyValue, q string) {
+func (f *fleetView) watch(ctx context.Context, kv jetstream.KeyValue, q string, log *slog.Logger) {
 	for ctx.Err() == nil {
 		w, err := kv.Watch(ctx, q+".*")
 		if err != nil {
-			log.Printf("fleet view: watching %s.*: %v", q, err)
+			log.Warn("fleet view: watching adverts failed", "filter", q+".*", "err", err)
 		} else {
 			f.follow(ctx, w)
 			_ = w.Stop()
@@ -57,7 +56,7 @@ func (f *fleetView) follow(ctx context.Context, w jetstream.KeyWatcher) {
 			f.mu.Lock()
 			if e.Operation() != jetstream.KeyValuePut {
 				delete(f.adverts, e.Key())
-			} else if a, err := sluice.DecodeAdvert(e.Value()); err == nil {
+			} else if a, err := DecodeAdvert(e.Value()); err == nil {
 				f.adverts[e.Key()] = a
 			}
 			f.mu.Unlock()
@@ -66,7 +65,7 @@ func (f *fleetView) follow(ctx context.Context, w jetstream.KeyWatcher) {
 }
 
 // advertHandles: the advert lists the type and version, at a protocol it implements.
-func advertHandles(a *sluicepb.CapacityAdvert, hc sluice.HeaderCheck) bool {
+func advertHandles(a *sluicepb.CapacityAdvert, hc HeaderCheck) bool {
 	if int(max(a.GetProtocolVersion(), 1)) < hc.Protocol {
 		return false
 	}
@@ -79,7 +78,7 @@ func advertHandles(a *sluicepb.CapacityAdvert, hc sluice.HeaderCheck) bool {
 }
 
 // count returns how many other live adverts (any state) handle the delivery, and how many do not.
-func (f *fleetView) count(hc sluice.HeaderCheck) (handle, decline int) {
+func (f *fleetView) count(hc HeaderCheck) (handle, decline int) {
 	now := time.Now().UnixMilli()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -96,5 +95,5 @@ func (f *fleetView) count(hc sluice.HeaderCheck) (handle, decline int) {
 	return
 }
 
-func (f *fleetView) handles(hc sluice.HeaderCheck) bool  { h, _ := f.count(hc); return h > 0 }
-func (f *fleetView) declines(hc sluice.HeaderCheck) bool { _, d := f.count(hc); return d > 0 }
+func (f *fleetView) handles(hc HeaderCheck) bool  { h, _ := f.count(hc); return h > 0 }
+func (f *fleetView) declines(hc HeaderCheck) bool { _, d := f.count(hc); return d > 0 }

@@ -1,0 +1,411 @@
+package sluice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"sluice.dev/peers/go/sluicepb"
+)
+
+// VersionPolicy is what a producer does when no live worker handles a message's type and
+// version (§4.3).
+type VersionPolicy int
+
+// Version policies.
+const (
+	// VersionFail refuses the send with a *VersionError (the default).
+	VersionFail VersionPolicy = iota
+	// VersionWarn logs once and sends.
+	VersionWarn
+	// VersionAllow sends without checking.
+	VersionAllow
+)
+
+type producerConfig struct {
+	common
+	id             string
+	acquireTimeout time.Duration
+	prefetch       int
+	pullExpiry     time.Duration
+	reportInterval time.Duration
+	reportTTL      time.Duration
+	idleReturn     time.Duration
+	publishTimeout time.Duration
+	versionPolicy  VersionPolicy
+}
+
+// WithProducerID sets the producer id (default "go-" and random hex). It names the producer's
+// report (§6.1) and its Sluice-Producer header.
+func WithProducerID(id string) ProducerOption {
+	return producerOption(func(c *producerConfig) error { c.id = id; return validID("WithProducerID", id) })
+}
+
+// WithAcquireTimeout bounds how long a send waits for a credit (default 30 s).
+func WithAcquireTimeout(d time.Duration) ProducerOption {
+	return producerOption(func(c *producerConfig) error { c.acquireTimeout = d; return positive("WithAcquireTimeout", d) })
+}
+
+// WithPrefetch sets how many token pulls may be outstanding while sends wait (default 4).
+func WithPrefetch(n int) ProducerOption {
+	return producerOption(func(c *producerConfig) error {
+		if n < 1 {
+			return configErr("WithPrefetch", "must be at least 1, got %d", n)
+		}
+		c.prefetch = n
+		return nil
+	})
+}
+
+// WithPublishTimeout bounds one publish attempt's wait for its PubAck (default 5 s).
+func WithPublishTimeout(d time.Duration) ProducerOption {
+	return producerOption(func(c *producerConfig) error { c.publishTimeout = d; return positive("WithPublishTimeout", d) })
+}
+
+// WithIdleReturn sets how long a producer with no send waiting keeps unspent credits before it
+// returns them (default 500 ms, §6.7).
+func WithIdleReturn(d time.Duration) ProducerOption {
+	return producerOption(func(c *producerConfig) error { c.idleReturn = d; return positive("WithIdleReturn", d) })
+}
+
+// WithVersionPolicy sets the §4.3 policy (default VersionFail).
+func WithVersionPolicy(p VersionPolicy) ProducerOption {
+	return producerOption(func(c *producerConfig) error {
+		if p < VersionFail || p > VersionAllow {
+			return configErr("WithVersionPolicy", "unknown policy %d: use VersionFail, VersionWarn or VersionAllow", p)
+		}
+		c.versionPolicy = p
+		return nil
+	})
+}
+
+// SendResult is a stored message.
+type SendResult struct {
+	MsgID     string
+	StreamSeq uint64
+	// Duplicate is true when the server already had a message with this id: nothing was added
+	// and no credit was spent.
+	Duplicate bool
+	TraceID   string
+	// CreditWait is how long the send waited for its credit.
+	CreditWait time.Duration
+}
+
+// Producer sends work messages to one queue, each spending one credit (§6). It is safe for
+// concurrent use; concurrent sends share the held tokens.
+type Producer struct {
+	cfg   producerConfig
+	queue string
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	creds jetstream.Consumer
+	ctlKV jetstream.KeyValue
+	capKV jetstream.KeyValue
+	lease time.Duration
+
+	mu           sync.Mutex
+	held         []*token
+	waiting      int
+	pulls        int
+	lastActivity time.Time
+	changed      chan struct{}
+	closing      bool
+	sentTotal    uint64
+	reported     bool
+	reportNow    chan struct{}
+
+	vmu       sync.Mutex
+	warned    map[string]bool
+	advertsAt time.Time
+	adverts   []*sluicepb.CapacityAdvert
+
+	maxMsgSize int64 // the work stream's max_msg_size, read once (§2.2)
+	stopBg     context.CancelFunc
+	bg         sync.WaitGroup
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// NewProducer checks the queue's topology (it creates nothing, §2) and starts the producer's
+// token pulls and report. Close it when done: Close returns its unspent credits.
+func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...ProducerOption) (*Producer, error) {
+	cfg := producerConfig{common: defaultCommon(), id: "go-" + randomHex(6), acquireTimeout: 30 * time.Second,
+		prefetch: 4, pullExpiry: time.Second, reportInterval: 250 * time.Millisecond, reportTTL: 3 * time.Second,
+		idleReturn: 500 * time.Millisecond, publishTimeout: 5 * time.Second}
+	for _, o := range opts {
+		if err := o.applyProducer(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if nc == nil {
+		return nil, configErr("NewProducer", "connection is nil: pass a connected *nats.Conn")
+	}
+	if !ValidQueue(queue) {
+		return nil, configErr("NewProducer", "invalid queue name %q: use 1 to 63 characters of A-Z a-z 0-9 _ -, starting with a letter or digit", queue)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	p := &Producer{cfg: cfg, queue: queue, nc: nc, js: js, changed: make(chan struct{}),
+		reportNow: make(chan struct{}, 1), warned: map[string]bool{}}
+	ws, err := needStream(ctx, js, WorkStream(queue))
+	if err != nil {
+		return nil, err
+	}
+	p.maxMsgSize = int64(ws.CachedInfo().Config.MaxMsgSize)
+	cs, err := needStream(ctx, js, CreditStream)
+	if err != nil {
+		return nil, err
+	}
+	if p.creds, err = needConsumer(ctx, cs, CreditStream, CreditConsumer(queue)); err != nil {
+		return nil, err
+	}
+	p.lease = p.creds.CachedInfo().Config.AckWait
+	if p.lease <= 0 {
+		p.lease = 10 * time.Second
+	}
+	if p.ctlKV, err = needBucket(ctx, js, ControlBucket); err != nil {
+		return nil, err
+	}
+	if p.capKV, err = needBucket(ctx, js, CapacityBucket); err != nil {
+		return nil, err
+	}
+	bgCtx, stop := context.WithCancel(context.Background())
+	p.stopBg = stop
+	for i := 0; i < cfg.prefetch; i++ {
+		p.bg.Add(1)
+		go func() { defer p.bg.Done(); p.puller(bgCtx) }()
+	}
+	p.bg.Add(1)
+	go func() { defer p.bg.Done(); p.reporter(bgCtx) }()
+	return p, nil
+}
+
+// ID returns the producer id.
+func (p *Producer) ID() string { return p.cfg.id }
+
+// Close stops pulling tokens, returns every held token (§6.7) and deletes the producer's
+// report. Sends after Close fail with ErrClosed.
+func (p *Producer) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closing = true
+		p.broadcast()
+		p.mu.Unlock()
+		p.stopBg()
+		p.bg.Wait()
+		if err := p.settle(ctx, true); err != nil {
+			p.closeErr = fmt.Errorf("returning held tokens: %w", err)
+		}
+		if err := p.ctlKV.Delete(ctx, ProducerReportKey(p.queue, p.cfg.id)); err != nil {
+			p.cfg.log.Warn("deleting producer report", "producer", p.cfg.id, "err", err)
+		}
+	})
+	return p.closeErr
+}
+
+// SendBatch sends msgs concurrently, each with its own credit, and returns the results in
+// order. The error joins every failed send's error; results of failed sends are zero.
+func (p *Producer) SendBatch(ctx context.Context, msgs []Message) ([]SendResult, error) {
+	out := make([]SendResult, len(msgs))
+	errs := make([]error, len(msgs))
+	var wg sync.WaitGroup
+	for i := range msgs {
+		wg.Add(1)
+		go func(i int) { defer wg.Done(); out[i], errs[i] = p.Send(ctx, msgs[i]) }(i)
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// Pending is a send in progress (SendAsync).
+type Pending struct {
+	done   chan struct{}
+	result SendResult
+	err    error
+}
+
+// Done is closed when the send finished.
+func (f *Pending) Done() <-chan struct{} { return f.done }
+
+// Wait waits for the send and returns its result.
+func (f *Pending) Wait(ctx context.Context) (SendResult, error) {
+	select {
+	case <-f.done:
+		return f.result, f.err
+	case <-ctx.Done():
+		return SendResult{}, ctx.Err()
+	}
+}
+
+// SendAsync starts Send(ctx, msg) and returns at once.
+func (p *Producer) SendAsync(ctx context.Context, msg Message) *Pending {
+	f := &Pending{done: make(chan struct{})}
+	go func() { defer close(f.done); f.result, f.err = p.Send(ctx, msg) }()
+	return f
+}
+
+// Send stores one work message (§6.4, §6.5): it waits for a credit (up to the acquire timeout,
+// then *CreditTimeoutError), publishes, and returns after the server's PubAck. A publish that
+// times out is retried with the same id until the acquire deadline.
+func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
+	start := time.Now()
+	deadline := start.Add(p.cfg.acquireTimeout)
+	if err := p.validate(m); err != nil {
+		return SendResult{}, err
+	}
+	if err := p.checkVersion(ctx, m.Type, m.Version); err != nil {
+		return SendResult{}, err
+	}
+	msg, traceID := p.natsMsg(ctx, m, start)
+	if err := CheckSize(msg.Header, len(msg.Data), WorkStream(p.queue), p.maxMsgSize, p.nc.MaxPayload()); err != nil {
+		return SendResult{}, fmt.Errorf("sluice: message %s: %w", m.ID, err)
+	}
+	t, err := p.reserve(ctx, deadline)
+	if err != nil {
+		return SendResult{}, err
+	}
+	waited := time.Since(start)
+	p.cfg.metrics.Observe(MetricCreditWait, waited)
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		pctx, cancel := context.WithTimeout(ctx, p.cfg.publishTimeout)
+		ack, err := p.js.PublishMsg(pctx, msg)
+		cancel()
+		if err == nil {
+			dup := ack.Duplicate && attempt == 1
+			p.finish(t, dup)
+			if !dup {
+				p.mu.Lock()
+				p.sentTotal++
+				p.mu.Unlock()
+				p.cfg.metrics.Add(MetricSent, 1)
+			}
+			return SendResult{MsgID: m.ID, StreamSeq: ack.Sequence, Duplicate: dup, TraceID: traceID, CreditWait: waited}, nil
+		}
+		hardWall := isMaxMsgs(err)
+		if !hardWall && isAPIError(err) {
+			p.finish(t, true) // a definite rejection: the message is not stored
+			return SendResult{}, fmt.Errorf("sluice: publish %s: %w", m.ID, err)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			// The last attempt may have been stored: the credit stays spent.
+			p.finish(t, hardWall)
+			if hardWall {
+				return SendResult{}, &CreditTimeoutError{Reason: StreamAtHardLimit, Queue: p.queue, Waited: time.Since(start),
+					Message: "work stream " + WorkStream(p.queue) + " is at its hard limit (max_msgs): producers ignoring credits filled it; drain it or raise max_msgs"}
+			}
+			return SendResult{}, fmt.Errorf("sluice: publish %s: %w", m.ID, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		if wait < time.Second {
+			wait *= 2
+		}
+	}
+}
+
+func (p *Producer) validate(m Message) error {
+	if !msgIDRe.MatchString(m.ID) {
+		return configErr("Message.ID", "%q: give each message an id of 1 to 128 printable ASCII characters", m.ID)
+	}
+	if !typeRe.MatchString(m.Type) {
+		return configErr("Message.Type", "%q: use 1 to 256 characters of A-Z a-z 0-9 _ . / -", m.Type)
+	}
+	if m.Version < 1 {
+		return configErr("Message.Version", "must be at least 1, got %d", m.Version)
+	}
+	p.mu.Lock()
+	closing := p.closing
+	p.mu.Unlock()
+	if closing {
+		return ErrClosed
+	}
+	return nil
+}
+
+// natsMsg builds the work message with the §3 headers and its trace context.
+func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats.Msg, string) {
+	h := nats.Header{}
+	for k, v := range m.Header {
+		h[k] = append([]string(nil), v...)
+	}
+	h.Set(HdrMsgID, m.ID)
+	h.Set(HdrProtocol, strconv.Itoa(Protocol))
+	h.Set(HdrType, m.Type)
+	h.Set(HdrTypeVersion, strconv.Itoa(m.Version))
+	if m.ContentType != "" {
+		h.Set(HdrContentType, m.ContentType)
+	}
+	h.Set(HdrProducer, p.cfg.id)
+	h.Set(HdrSentAt, strconv.FormatInt(now.UnixMilli(), 10))
+	if p.cfg.propagator != nil {
+		p.cfg.propagator.Inject(ctx, h)
+	}
+	traceID, _, ok := ParseTraceparent(First(h, HdrTraceparent))
+	if !ok {
+		if t, in := TraceFromContext(ctx); in {
+			traceID = t.TraceID
+		} else {
+			traceID = NewTraceID()
+		}
+		h[HdrTraceparent] = []string{Traceparent(traceID, NewSpanID())}
+	}
+	return &nats.Msg{Subject: WorkSubject(p.queue), Data: m.Data, Header: h}, traceID
+}
+
+// CheckVersion applies the producer's version policy (§4.3) to typ at version against the live
+// workers' adverts (read at most once a second): a *VersionError when no live worker handles
+// it under VersionFail, nil otherwise (also when no worker is live). Send calls it.
+func (p *Producer) CheckVersion(ctx context.Context, typ string, version int) error {
+	return p.checkVersion(ctx, typ, version)
+}
+
+// checkVersion applies the version policy against the live adverts (§4.3).
+func (p *Producer) checkVersion(ctx context.Context, typ string, version int) error {
+	if p.cfg.versionPolicy == VersionAllow {
+		return nil
+	}
+	p.vmu.Lock()
+	defer p.vmu.Unlock()
+	if time.Since(p.advertsAt) > time.Second {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ads, err := liveAdverts(rctx, p.capKV, p.queue)
+		cancel()
+		if err != nil {
+			return nil // nothing to check against
+		}
+		p.adverts, p.advertsAt = ads, time.Now()
+	}
+	if len(p.adverts) == 0 {
+		return nil
+	}
+	var handled []string
+	for _, a := range p.adverts {
+		for _, h := range a.GetHandled() {
+			if h.GetType() == typ && int(h.GetMinVersion()) <= version && version <= int(h.GetMaxVersion()) {
+				return nil
+			}
+			handled = append(handled, fmt.Sprintf("%s@%d-%d", h.GetType(), h.GetMinVersion(), h.GetMaxVersion()))
+		}
+	}
+	err := &VersionError{Queue: p.queue, Type: typ, Version: version, Handled: handled}
+	if p.cfg.versionPolicy == VersionWarn {
+		key := typ + "@" + strconv.Itoa(version)
+		if !p.warned[key] {
+			p.cfg.log.Warn(err.Error(), "producer", p.cfg.id)
+			p.warned[key] = true
+		}
+		return nil
+	}
+	return err
+}

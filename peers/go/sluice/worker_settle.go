@@ -1,0 +1,210 @@
+package sluice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// handle settles one delivery in the order of §7.2.
+func (w *Worker) handle(raw jetstream.Msg) {
+	md, err := raw.Metadata()
+	if err != nil {
+		w.cfg.log.Warn("delivery without metadata", "worker", w.cfg.id, "err", err)
+		return
+	}
+	h := map[string][]string(raw.Headers())
+	k := int(md.NumDelivered)
+	msgID := First(h, HdrMsgID)
+	if w.stopping.Load() {
+		w.nak(raw, msgID, k, 0, "shutdown")
+		return
+	}
+	d := Delivery{Headers: h, PayloadSize: len(raw.Data()), K: k, AgeMs: time.Since(md.Timestamp).Milliseconds(),
+		FleetHandles: w.fleet.handles, FleetDeclines: w.fleet.declines}
+	dec, hc := BeforeHandler(d, w.cfg.settings, w.handled, func(id string) bool { return w.cache.Seen(IDKey(id)) })
+	switch dec.Kind {
+	case OutcomeDLQ:
+		w.deadLetter(raw, md, h, dec.Reason, dec.Error)
+		return
+	case OutcomeAck:
+		// A duplicate: finishing ack without running the handler.
+		if err := w.doubleAck(raw); err != nil {
+			w.cfg.log.Warn("ack of a duplicate failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
+			return
+		}
+		w.cfg.metrics.Add(MetricDuplicates, 1)
+		w.owe(1, true) // a duplicate is a finished delivery: it counts toward the rate (§5.2)
+		return
+	case OutcomeNak:
+		w.nak(raw, msgID, k, NakDelay(dec.DelayMs), "not-handled")
+		return
+	}
+
+	// Wait for a handler slot; a delivery still waiting at shutdown goes back.
+	w.handSem <- struct{}{}
+	if w.stopping.Load() {
+		<-w.handSem
+		w.nak(raw, msgID, k, 0, "shutdown")
+		return
+	}
+	m := &Msg{ID: msgID, Type: hc.Type, Version: hc.Version, Attempt: k, Subject: raw.Subject(),
+		Header: raw.Headers(), Data: raw.Data(), StreamSeq: md.Sequence.Stream, Stored: md.Timestamp, raw: raw}
+	trace, herr := w.runHandler(m)
+	<-w.handSem
+
+	var decodeErr *DecodeError
+	if errors.As(herr, &decodeErr) {
+		w.deadLetter(raw, md, h, ReasonDecodeError, decodeErr.Error())
+		return
+	}
+	result, text := HandlerSuccess, ""
+	switch {
+	case errors.Is(herr, ErrRejected):
+		result, text = HandlerReject, herr.Error()
+	case herr != nil:
+		result, text = HandlerFail, herr.Error()
+	}
+	dec = AfterHandler(result, text, k, w.cfg.settings, rand.Float64())
+	switch dec.Kind {
+	case OutcomeAck:
+		w.cache.Add(IDKey(msgID))
+		if err := w.doubleAck(raw); err != nil {
+			w.cfg.log.Warn("ack failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
+			return
+		}
+		w.owe(1, true)
+		w.processed.Add(1)
+		w.cfg.metrics.Add(MetricProcessed, 1)
+		w.cfg.observer(&Processed{WorkerID: w.cfg.id, MsgID: msgID, Attempt: k, TraceID: trace.TraceID,
+			Type: hc.Type, Version: hc.Version, Value: m.value})
+	case OutcomeDLQ:
+		w.deadLetter(raw, md, h, dec.Reason, dec.Error)
+	case OutcomeNak:
+		w.cfg.metrics.Add(MetricRetried, 1)
+		w.nak(raw, msgID, k, NakDelay(dec.DelayMs), "retry")
+	}
+}
+
+// runHandler runs the middleware and handler with the handler timeout and the message's trace,
+// sending +WPI every ack wait / 3 (§7.5). A handler still running at the timeout fails the
+// attempt.
+func (w *Worker) runHandler(m *Msg) (TraceContext, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.handlerTimeout)
+	defer cancel()
+	var trace TraceContext
+	if w.cfg.propagator != nil {
+		ctx = w.cfg.propagator.Extract(ctx, m.Header)
+	}
+	trace.TraceID, trace.SpanID, trace.Continued = ContinueTrace(First(m.Header, HdrTraceparent))
+	ctx = ContextWithTrace(ctx, trace)
+	tick := time.NewTicker(max(w.ackWait/3, time.Millisecond))
+	defer tick.Stop()
+	out := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				out <- fmt.Errorf("handler panicked: %v", r)
+			}
+		}()
+		out <- w.next(ctx, m)
+	}()
+	defer func() { w.cfg.metrics.Observe(MetricHandler, time.Since(start)) }()
+	for {
+		select {
+		case err := <-out:
+			return trace, err
+		case <-tick.C:
+			_ = m.raw.InProgress()
+		case <-ctx.Done():
+			return trace, errors.New("handler timed out after " + w.cfg.handlerTimeout.String())
+		}
+	}
+}
+
+// doubleAck acks msg and waits for the server's confirmation (§5.4).
+func (w *Worker) doubleAck(msg jetstream.Msg) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return msg.DoubleAck(ctx)
+}
+
+// doubleTerm sends +TERM as a request and waits for the server's confirmation.
+func (w *Worker) doubleTerm(msg jetstream.Msg) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := w.nc.RequestWithContext(ctx, msg.Reply(), []byte("+TERM"))
+	return err
+}
+
+func (w *Worker) nak(msg jetstream.Msg, msgID string, k int, delay time.Duration, reason string) {
+	var err error
+	if delay > 0 {
+		err = msg.NakWithDelay(delay)
+	} else {
+		err = msg.Nak()
+	}
+	if err != nil {
+		w.cfg.log.Warn("nak failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
+		return
+	}
+	w.cfg.observer(&Nacked{WorkerID: w.cfg.id, MsgID: msgID, Attempt: k, Delay: delay, Reason: reason})
+}
+
+// dlqRetryDelay is how long a message whose dead-letter record could not be written waits.
+const dlqRetryDelay = 2 * time.Second
+
+// deadLetter publishes the §8.1 record, awaits its PubAck, then terms the message with a
+// confirmed +TERM (§8.2) and owes one credit.
+func (w *Worker) deadLetter(msg jetstream.Msg, md *jetstream.MsgMetadata, h map[string][]string, reason, text string) {
+	k := int(md.NumDelivered)
+	msgID := First(h, HdrMsgID)
+	hdrs := RecordHeaders(h, DeadLetter{Stream: w.stream, StreamSeq: md.Sequence.Stream, Subject: msg.Subject(),
+		Attempts: k, WorkerID: w.cfg.id, AtUnixMs: time.Now().UnixMilli(), Reason: reason, Error: text})
+	// A record over the server's limits would be refused on every attempt: cut it instead (§8.4).
+	fitted, err := ReduceRecord(hdrs, msg.Data(), w.nc.MaxPayload())
+	if err != nil {
+		w.cfg.log.Error("dead-letter record does not fit", "worker", w.cfg.id, "msg_id", msgID, "err", err)
+		return
+	}
+	rec := &nats.Msg{Subject: DLQSubject(w.queue), Header: nats.Header(fitted.Headers), Data: fitted.Payload}
+	// A few seconds, not the ack wait: a record that cannot be written is reported and the
+	// message NAKed soon (§8.4).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := publishRetry(ctx, w.js, rec); err != nil {
+		// Not stored, so not termed: the message comes back after a delay and the worker reports
+		// itself failing until a record is written again (§8.4).
+		w.cfg.log.Error("dead-letter record not written", "worker", w.cfg.id, "msg_id", msgID, "err", err)
+		w.dlqHealth(fmt.Sprintf("dead-letter records cannot be written to SLUICE_DLQ (%v): check that the stream exists and that this worker may publish to %s", err, DLQSubject(w.queue)))
+		if nakErr := msg.NakWithDelay(dlqRetryDelay); nakErr != nil {
+			w.cfg.log.Warn("nak failed", "worker", w.cfg.id, "msg_id", msgID, "err", nakErr)
+		}
+		return
+	}
+	w.dlqHealth("")
+	if err := w.doubleTerm(msg); err != nil {
+		w.cfg.log.Warn("term failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
+		return
+	}
+	w.owe(1, true)
+	w.cfg.metrics.Add(MetricDeadLettered, 1)
+	w.cfg.observer(&DeadLettered{WorkerID: w.cfg.id, MsgID: msgID, Reason: reason, Error: text, Attempt: k})
+}
+
+// dlqHealth reports a change of the dead-letter problem: failing with why, or ok when why is "".
+func (w *Worker) dlqHealth(why string) {
+	w.mu.Lock()
+	changed := w.dlqProblem != why
+	w.dlqProblem = why
+	w.mu.Unlock()
+	if changed {
+		w.cfg.observer(&HealthChanged{WorkerID: w.cfg.id, Failing: why != "", Reason: why})
+	}
+}
