@@ -112,6 +112,7 @@ type Producer struct {
 	mu           sync.Mutex
 	held         []*token
 	waiting      int
+	waiters      []chan struct{}
 	pulls        int
 	lastActivity time.Time
 	changed      chan struct{}
@@ -197,6 +198,7 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
 		p.closing = true
+		p.wakeWaiters()
 		p.broadcast()
 		p.mu.Unlock()
 		p.stopBg()

@@ -98,10 +98,13 @@ func (p *Producer) receive(m jetstream.Msg) {
 		return
 	}
 	p.held = append(p.held, &token{msg: m, n: n, lastWPI: time.Now()})
+	p.wakeWaiters()
 	p.broadcast()
 }
 
 // reserve takes one credit from a held token, waiting for a token until the deadline (§6.4).
+// Waiting sends queue in p.waiters and are woken one per credit that becomes free, so a token
+// arriving among hundreds of waiting sends wakes only as many as it can serve.
 func (p *Producer) reserve(ctx context.Context, deadline time.Time) (*token, error) {
 	start := time.Now()
 	p.mu.Lock()
@@ -120,27 +123,54 @@ func (p *Producer) reserve(ctx context.Context, deadline time.Time) (*token, err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
+			p.wakeWaiters() // a credit this send was woken for goes to the next
 			return nil, p.acquireError(ctx, time.Since(start))
 		}
+		wake := make(chan struct{}, 1)
+		p.waiters = append(p.waiters, wake)
 		p.waiting++
 		p.lastActivity = time.Now()
-		p.broadcast()
-		ch := p.changed
+		p.broadcast() // the pullers follow the number of sends waiting
 		p.mu.Unlock()
 		timer := time.NewTimer(left)
 		select {
-		case <-ch:
+		case <-wake:
 		case <-timer.C:
 		case <-ctx.Done():
 		}
 		timer.Stop()
 		p.mu.Lock()
+		p.dropWaiter(wake)
 		p.waiting--
 		p.lastActivity = time.Now()
 		if ctx.Err() != nil {
+			p.wakeWaiters()
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// dropWaiter removes wake from the queue if it is still there; p.mu is held.
+func (p *Producer) dropWaiter(wake chan struct{}) {
+	for i, w := range p.waiters {
+		if w == wake {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// wakeWaiters wakes one waiting send per unspent credit (all of them when closing); p.mu is
+// held. A woken send leaves the queue; one that finds no credit queues again.
+func (p *Producer) wakeWaiters() {
+	n := len(p.waiters)
+	if !p.closing {
+		n = min(n, int(p.unspentLocked()))
+	}
+	for _, w := range p.waiters[:n] {
+		w <- struct{}{}
+	}
+	p.waiters = append(p.waiters[:0], p.waiters[n:]...)
 }
 
 // acquireError explains a send that waited longer than the acquire timeout (§6.8); p.mu is held.
@@ -179,6 +209,7 @@ func (p *Producer) finish(t *token, refund bool) {
 	t.pending--
 	if refund {
 		t.spent--
+		p.wakeWaiters()
 	}
 	full := t.spent == t.n && t.pending == 0
 	p.broadcast()

@@ -1,0 +1,157 @@
+// Command sluice-bench-go compares the Go library's pipeline (sluice.Producer and sluice.Worker)
+// with a raw nats.go pipeline (JetStream publish, pull consumer, ack) on the same nats-server in
+// the same run, with fast workers (no-op handlers) and slow ones (1 ms handlers), and reports
+// throughput, backlog and CPU per message from /proc for this process and the server.
+// scripts/bench go runs it on a server of its own.
+//
+//	sluice-bench-go --server URL --server-pid PID [--duration 5s] [--warmup 1s] [--rounds 1] [--json]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"strings"
+	"time"
+)
+
+// workload is one of the two scenarios.
+type workload struct {
+	Name        string
+	Work        time.Duration // handler duration
+	Handlers    int           // concurrent handlers
+	InFlight    int           // sends in flight (producer goroutines)
+	Window      uint32        // the worker's advertised capacity
+	Prefetch    int           // the worker's messages in hand beyond its handlers
+	TokenBatch  uint32
+	PayloadSize int
+}
+
+// The workloads of the Java benchmarks (docs/BENCHMARKS.md): credit-overhead and slow-workers.
+var (
+	fast = workload{Name: "fast", Work: 0, Handlers: 8, InFlight: 512, Window: 1024, Prefetch: 504, TokenBatch: 64, PayloadSize: 128}
+	slow = workload{Name: "slow", Work: time.Millisecond, Handlers: 8, InFlight: 64, Window: 192, Prefetch: 184, TokenBatch: 32, PayloadSize: 128}
+)
+
+// result is one pass's figures.
+type result struct {
+	Throughput    float64 `json:"throughput"`
+	CPUUsPerMsg   float64 `json:"cpu_us_per_msg"`
+	CPUGoUs       float64 `json:"cpu_go_us_per_msg"`
+	CPUServerUs   float64 `json:"cpu_server_us_per_msg"`
+	Handled       int64   `json:"handled"`
+	MaxBacklog    uint64  `json:"max_backlog"`
+	Window        uint32  `json:"window,omitempty"`
+	Slack         uint32  `json:"slack,omitempty"`
+	CreditWaitMax float64 `json:"max_credit_wait_ms,omitempty"`
+}
+
+type comparison struct {
+	Raw      result  `json:"raw"`
+	Sluice   result  `json:"sluice"`
+	Ratio    float64 `json:"ratio"`
+	CPURatio float64 `json:"cpu_ratio"`
+}
+
+func main() {
+	server := flag.String("server", "", "NATS server URL (required)")
+	serverPid := flag.Int("server-pid", 0, "the nats-server's pid, for its CPU time (0: not measured)")
+	duration := flag.Duration("duration", 5*time.Second, "measured period of each pass")
+	warmup := flag.Duration("warmup", time.Second, "warm-up before each measured period")
+	rounds := flag.Int("rounds", 1, "raw, sluice passes per workload; figures are medians")
+	asJSON := flag.Bool("json", false, "print the JSON result as the last stdout line")
+	only := flag.String("only", "fast,slow", "workloads to run")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if *server == "" || *rounds < 1 {
+		fmt.Fprintln(os.Stderr, "sluice-bench-go: --server is required and --rounds must be ≥ 1")
+		os.Exit(2)
+	}
+	b := &bench{url: *server, serverPid: *serverPid, duration: *duration, warmup: *warmup}
+	out := map[string]any{}
+	for _, w := range []workload{fast, slow} {
+		if !strings.Contains(*only, w.Name) {
+			continue
+		}
+		var raws, sluices []result
+		for r := 0; r < *rounds; r++ {
+			q := fmt.Sprintf("bench-%s-%d", w.Name, r)
+			raw, err := b.pass(context.Background(), w, q, false)
+			if err != nil {
+				pprof.StopCPUProfile()
+				fail(*asJSON, err)
+			}
+			raws = append(raws, raw)
+			sl, err := b.pass(context.Background(), w, q, true)
+			if err != nil {
+				pprof.StopCPUProfile()
+				fail(*asJSON, err)
+			}
+			sluices = append(sluices, sl)
+		}
+		c := comparison{Raw: median(raws), Sluice: median(sluices)}
+		if c.Raw.Throughput > 0 {
+			c.Ratio = round(c.Sluice.Throughput / c.Raw.Throughput)
+		}
+		if c.Raw.CPUUsPerMsg > 0 {
+			c.CPURatio = round(c.Sluice.CPUUsPerMsg / c.Raw.CPUUsPerMsg)
+		}
+		fmt.Fprintf(os.Stderr, "%s: raw %.0f msg/s %.1f µs/msg (go %.1f, server %.1f), backlog ≤ %d | sluice %.0f msg/s %.1f µs/msg (go %.1f, server %.1f), backlog ≤ %d (window %d + slack %d) | ratio %.2f, cpu ratio %.2f\n",
+			w.Name, c.Raw.Throughput, c.Raw.CPUUsPerMsg, c.Raw.CPUGoUs, c.Raw.CPUServerUs, c.Raw.MaxBacklog,
+			c.Sluice.Throughput, c.Sluice.CPUUsPerMsg, c.Sluice.CPUGoUs, c.Sluice.CPUServerUs, c.Sluice.MaxBacklog,
+			c.Sluice.Window, c.Sluice.Slack, c.Ratio, c.CPURatio)
+		out[w.Name] = c
+	}
+	out["load_average"] = loadAverage()
+	if *asJSON {
+		j, _ := json.Marshal(out)
+		fmt.Println(string(j))
+	}
+}
+
+func fail(asJSON bool, err error) {
+	fmt.Fprintln(os.Stderr, "sluice-bench-go:", err)
+	if asJSON {
+		j, _ := json.Marshal(map[string]string{"error": err.Error(), "next": "check that the server runs, then rerun"})
+		fmt.Println(string(j))
+	}
+	os.Exit(3)
+}
+
+// median takes each figure's median over the passes, except max_backlog: the largest.
+func median(rs []result) result {
+	pick := func(f func(result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		for i := range v {
+			for j := i + 1; j < len(v); j++ {
+				if v[j] < v[i] {
+					v[i], v[j] = v[j], v[i]
+				}
+			}
+		}
+		return v[len(v)/2]
+	}
+	out := rs[0]
+	out.Throughput = round(pick(func(r result) float64 { return r.Throughput }))
+	out.CPUUsPerMsg = round(pick(func(r result) float64 { return r.CPUUsPerMsg }))
+	out.CPUGoUs = round(pick(func(r result) float64 { return r.CPUGoUs }))
+	out.CPUServerUs = round(pick(func(r result) float64 { return r.CPUServerUs }))
+	for _, r := range rs {
+		out.MaxBacklog = max(out.MaxBacklog, r.MaxBacklog)
+	}
+	return out
+}
+
+func round(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
