@@ -246,7 +246,7 @@ func (r *reconciler) read(ctx context.Context) (reading, error) {
 	w.mintMu.Lock()
 	tokens, err := StoredCredits(ctx, w.js, w.queue)
 	w.mu.Lock()
-	ownOwed := int64(w.owed)
+	ownOwed := int64(w.owed + w.unconfirmed)
 	w.mu.Unlock()
 	ownDebt, _ := w.debt.State()
 	w.mintMu.Unlock()

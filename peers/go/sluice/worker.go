@@ -62,6 +62,8 @@ type Worker struct {
 
 	mu          sync.Mutex
 	owed        uint32
+	unconfirmed uint32        // finished with a plain ack not yet confirmed (§5.4)
+	lastAcked   jetstream.Msg // the last of them
 	completed   uint64
 	mintedTotal uint64
 	rate        float64

@@ -3,6 +3,7 @@ package sluice
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,10 +25,39 @@ func (w *Worker) owe(n uint32, completed bool) {
 		w.rateCount += uint64(n)
 	}
 	w.mu.Unlock()
+	w.signalMint()
+}
+
+func (w *Worker) signalMint() {
 	select {
 	case w.mintSignal <- struct{}{}:
 	default:
 	}
+}
+
+// confirm turns the plain acks sent so far into owed credits once a double ack on the last of
+// them is answered (§5.4).
+func (w *Worker) confirm(ctx context.Context) error {
+	w.mu.Lock()
+	n, last := w.unconfirmed, w.lastAcked
+	w.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	// A request, not DoubleAck: nats.go refuses to ack a message twice on the client side.
+	if _, err := w.nc.RequestWithContext(actx, last.Reply(), []byte("+ACK")); err != nil {
+		return fmt.Errorf("confirming acks: %w", err)
+	}
+	w.mu.Lock()
+	w.unconfirmed -= n
+	w.owed += n
+	if w.unconfirmed == 0 {
+		w.lastAcked = nil
+	}
+	w.mu.Unlock()
+	return nil
 }
 
 // linger is floor(clamp(b' / service_rate × 1000, 2, 20)) ms, 20 ms with no rate yet (§5.4).
@@ -67,7 +97,7 @@ func (w *Worker) minterLoop(ctx context.Context) {
 			continue
 		}
 		w.mu.Lock()
-		rest := w.owed
+		rest := w.owed + w.unconfirmed
 		w.mu.Unlock()
 		if rest > 0 && timerC == nil {
 			timer = time.NewTimer(w.linger())
@@ -80,6 +110,15 @@ func (w *Worker) minterLoop(ctx context.Context) {
 func (w *Worker) mintOwed(ctx context.Context, all bool) error {
 	w.mintMu.Lock()
 	defer w.mintMu.Unlock()
+	w.mu.Lock()
+	pending := w.owed + w.unconfirmed
+	w.mu.Unlock()
+	if !all && pending < w.cfg.tokenBatch {
+		return nil // the linger mints the rest
+	}
+	if err := w.confirm(ctx); err != nil {
+		return err
+	}
 	w.mu.Lock()
 	owed := w.owed
 	w.mu.Unlock()
@@ -126,7 +165,7 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 	a := &sluicepb.CapacityAdvert{
 		WorkerId: w.cfg.id, Queue: w.queue, ProtocolVersion: Protocol,
 		InFlight: uint32(w.inHand.Load()), ServiceRate: w.rate, HeartbeatUnixMs: now.UnixMilli(),
-		TtlMs: uint32(w.cfg.advertTTL.Milliseconds()), State: state, OwedCredits: w.owed, Language: Lang,
+		TtlMs: uint32(w.cfg.advertTTL.Milliseconds()), State: state, OwedCredits: w.owed + w.unconfirmed, Language: Lang,
 		CompletedTotal: w.completed, MintedTotal: w.mintedTotal, TokenBatch: w.cfg.tokenBatch,
 		AbsorbsDebt: w.ctlKV != nil,
 		// Why it reports itself failing (§5.2): informational, nothing below reads it.

@@ -34,12 +34,11 @@ func (w *Worker) handle(raw jetstream.Msg) {
 		return
 	case OutcomeAck:
 		// A duplicate: finishing ack without running the handler.
-		if err := w.doubleAck(raw); err != nil {
+		if err := w.ack(raw); err != nil {
 			w.cfg.log.Warn("ack of a duplicate failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
 			return
 		}
 		w.cfg.metrics.Add(MetricDuplicates, 1)
-		w.owe(1, true) // a duplicate is a finished delivery: it counts toward the rate (§5.2)
 		return
 	case OutcomeNak:
 		w.nak(raw, msgID, k, NakDelay(dec.DelayMs), "not-handled")
@@ -74,11 +73,10 @@ func (w *Worker) handle(raw jetstream.Msg) {
 	switch dec.Kind {
 	case OutcomeAck:
 		w.cache.Add(IDKey(msgID))
-		if err := w.doubleAck(raw); err != nil {
+		if err := w.ack(raw); err != nil {
 			w.cfg.log.Warn("ack failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
 			return
 		}
-		w.owe(1, true)
 		w.processed.Add(1)
 		w.cfg.metrics.Add(MetricProcessed, 1)
 		w.cfg.observer(&Processed{WorkerID: w.cfg.id, MsgID: msgID, Attempt: k, TraceID: trace.TraceID,
@@ -92,47 +90,56 @@ func (w *Worker) handle(raw jetstream.Msg) {
 }
 
 // runHandler runs the middleware and handler with the handler timeout and the message's trace,
-// sending +WPI every ack wait / 3 (§7.5). A handler still running at the timeout fails the
-// attempt.
-func (w *Worker) runHandler(m *Msg) (TraceContext, error) {
+// sending +WPI every ack wait / 3 while it runs (§7.5). Handlers should return when ctx ends; one
+// that returns after the timeout fails the attempt (a retry). A panic fails the attempt too.
+func (w *Worker) runHandler(m *Msg) (trace TraceContext, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.handlerTimeout)
 	defer cancel()
-	var trace TraceContext
 	if w.cfg.propagator != nil {
 		ctx = w.cfg.propagator.Extract(ctx, m.Header)
 	}
 	trace.TraceID, trace.SpanID, trace.Continued = ContinueTrace(First(m.Header, HdrTraceparent))
 	ctx = ContextWithTrace(ctx, trace)
-	tick := time.NewTicker(max(w.ackWait/3, time.Millisecond))
-	defer tick.Stop()
-	out := make(chan error, 1)
-	start := time.Now()
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				out <- fmt.Errorf("handler panicked: %v", r)
-			}
-		}()
-		out <- w.next(ctx, m)
-	}()
-	defer func() { w.cfg.metrics.Observe(MetricHandler, time.Since(start)) }()
-	for {
-		select {
-		case err := <-out:
-			return trace, err
-		case <-tick.C:
+	every := max(w.ackWait/3, time.Millisecond)
+	var progress *time.Timer
+	progress = time.AfterFunc(every, func() {
+		if ctx.Err() == nil {
 			_ = m.raw.InProgress()
-		case <-ctx.Done():
-			return trace, errors.New("handler timed out after " + w.cfg.handlerTimeout.String())
+			progress.Reset(every)
 		}
+	})
+	start := time.Now()
+	defer func() {
+		progress.Stop()
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+		w.cfg.metrics.Observe(MetricHandler, time.Since(start))
+	}()
+	err = w.next(ctx, m)
+	if ctx.Err() == context.DeadlineExceeded {
+		return trace, errors.New("handler timed out after " + w.cfg.handlerTimeout.String())
 	}
+	return trace, err
 }
 
-// doubleAck acks msg and waits for the server's confirmation (§5.4).
-func (w *Worker) doubleAck(msg jetstream.Msg) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return msg.DoubleAck(ctx)
+// ack sends a plain finishing ack and records it as finished but not yet confirmed: before
+// minting, the minter confirms every such ack with one double ack on the last of them (§5.4, the
+// second way: the server processes a connection's acks in order and replies to a double ack even
+// for a message already acked). One round trip per token instead of one per message.
+func (w *Worker) ack(msg jetstream.Msg) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	// Under w.mu: the ack reaches the connection before any double ack that confirms it.
+	if err := msg.Ack(); err != nil {
+		return err
+	}
+	w.unconfirmed++
+	w.lastAcked = msg
+	w.completed++
+	w.rateCount++
+	w.signalMint()
+	return nil
 }
 
 // doubleTerm sends +TERM as a request and waits for the server's confirmation.
