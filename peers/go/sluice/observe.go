@@ -137,3 +137,23 @@ func TraceFromContext(ctx context.Context) (TraceContext, bool) {
 func ContextWithTrace(ctx context.Context, t TraceContext) context.Context {
 	return context.WithValue(ctx, traceKey{}, t)
 }
+
+// HeaderCarrier adapts message headers to OpenTelemetry's propagation.TextMapCarrier (Get, Set,
+// Keys) without this module depending on OpenTelemetry; see the README for a Propagator built
+// on otel.GetTextMapPropagator(). Keys are used as given: W3C names are lowercase.
+type HeaderCarrier nats.Header
+
+// Get returns the first value of key.
+func (c HeaderCarrier) Get(key string) string { return First(c, key) }
+
+// Set replaces the values of key.
+func (c HeaderCarrier) Set(key, value string) { c[key] = []string{value} }
+
+// Keys lists the header names.
+func (c HeaderCarrier) Keys() []string {
+	out := make([]string, 0, len(c))
+	for k := range c {
+		out = append(out, k)
+	}
+	return out
+}
