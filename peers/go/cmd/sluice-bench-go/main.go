@@ -31,8 +31,9 @@ type workload struct {
 }
 
 // The workloads of the Java benchmarks (docs/BENCHMARKS.md): credit-overhead and slow-workers.
+// Window = concurrency + prefetch, the static capacity.
 var (
-	fast = workload{Name: "fast", Work: 0, Handlers: 8, InFlight: 512, Window: 1024, Prefetch: 504, TokenBatch: 64, PayloadSize: 128}
+	fast = workload{Name: "fast", Work: 0, Handlers: 8, InFlight: 512, Window: 1024, Prefetch: 1016, TokenBatch: 64, PayloadSize: 128}
 	slow = workload{Name: "slow", Work: time.Millisecond, Handlers: 8, InFlight: 64, Window: 192, Prefetch: 184, TokenBatch: 32, PayloadSize: 128}
 )
 
