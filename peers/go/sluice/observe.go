@@ -8,7 +8,7 @@ import (
 )
 
 // Event is something a worker or producer did, passed to an Observer: *Started, *Processed,
-// *DeadLettered, *Nacked, *HealthChanged, *CreditsReturned or *Audited.
+// *DeadLettered, *Nacked, *HealthChanged, *CircuitChanged, *CreditsReturned or *Audited.
 type Event interface{ sluiceEvent() }
 
 // Observer receives events. It is called synchronously on the goroutine that settled the
@@ -57,6 +57,13 @@ type HealthChanged struct {
 	Reason   string
 }
 
+// CircuitChanged: the worker's circuit breaker opened (it pulls nothing and advertises
+// CIRCUIT_OPEN with capacity 0, then probes) or closed again (§7.6).
+type CircuitChanged struct {
+	WorkerID string
+	Open     bool
+}
+
 // CreditsReturned: a producer acked a partly spent idle token (§6.7); a reconciler mints its
 // unspent credits back.
 type CreditsReturned struct {
@@ -78,6 +85,7 @@ func (*DeadLettered) sluiceEvent()    {}
 func (*Nacked) sluiceEvent()          {}
 func (*HealthChanged) sluiceEvent()   {}
 func (*CreditsReturned) sluiceEvent() {}
+func (*CircuitChanged) sluiceEvent()  {}
 func (*Audited) sluiceEvent()         {}
 
 // Metrics receives counters and timings; adapt it to Prometheus, OpenTelemetry or anything

@@ -29,9 +29,12 @@ type workerConfig struct {
 	cacheSize      int
 	reconciler     bool
 	auditInterval  time.Duration
-	handlers       []*handlerEntry
-	upcasters      map[string]map[int]Upcaster
-	middleware     []Middleware
+	// The circuit breaker (§7.6); breakerFailures 0 disables it.
+	breakerFailures, breakerWindow int
+	breakerDelay                   time.Duration
+	handlers                       []*handlerEntry
+	upcasters                      map[string]map[int]Upcaster
+	middleware                     []Middleware
 }
 
 // Worker pulls a queue's work messages, runs the registered handlers and settles each delivery
@@ -53,6 +56,7 @@ type Worker struct {
 	minter  *minter
 
 	ackWait time.Duration
+	breaker *breaker // nil when disabled
 	cache   *idCache
 	handSem chan struct{}
 
@@ -81,7 +85,8 @@ func NewWorker(ctx context.Context, nc *nats.Conn, queue string, opts ...WorkerO
 	cfg := workerConfig{common: defaultCommon(), id: "go-" + randomHex(6), concurrency: 4, prefetch: 4,
 		settings: DefaultWorkerSettings, heartbeat: 2 * time.Second, advertTTL: 6 * time.Second,
 		handlerTimeout: 60 * time.Second, shutdownGrace: 10 * time.Second, idemTTL: time.Hour, cacheSize: 100000,
-		reconciler: true, auditInterval: 2 * time.Second, upcasters: map[string]map[int]Upcaster{}}
+		reconciler: true, auditInterval: 2 * time.Second, upcasters: map[string]map[int]Upcaster{},
+		breakerFailures: 10, breakerWindow: 20, breakerDelay: 5 * time.Second}
 	for _, o := range opts {
 		if err := o.applyWorker(&cfg); err != nil {
 			return nil, err
@@ -98,6 +103,9 @@ func NewWorker(ctx context.Context, nc *nats.Conn, queue string, opts ...WorkerO
 		stream: WorkStream(queue), cache: newIDCache(cfg.cacheSize, cfg.idemTTL),
 		handSem: make(chan struct{}, cfg.concurrency), mintSignal: make(chan struct{}, 1), rateAt: time.Now(),
 		fleet: newFleetView(queue, cfg.id), minter: newMinter(js, queue, cfg.id)}
+	if cfg.breakerFailures > 0 {
+		w.breaker = newBreaker(cfg.breakerFailures, cfg.breakerWindow, cfg.breakerDelay, time.Now)
+	}
 	st, err := needStream(ctx, js, w.stream)
 	if err != nil {
 		return nil, err
@@ -259,23 +267,38 @@ func (w *Worker) pull(ctx context.Context, handlers *sync.WaitGroup) {
 		if requests > 0 {
 			threshold = max(1, w.cfg.prefetch/2)
 		}
-		n := 0
+		want := 0
 		if free >= threshold {
-			n, free = free, 0
-			requests++
+			want = free
 		}
 		mu.Unlock()
-		if n == 0 {
+		if want == 0 {
 			select {
 			case <-wake:
 			case <-ctx.Done():
 			}
 			continue
 		}
+		// §7.6: an open circuit pulls nothing, a half-open one a single probe.
+		n, wait, probe := w.breaker.allow(want)
+		if n == 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		mu.Lock()
+		free -= n
+		requests++
+		mu.Unlock()
 		fetches.Add(1)
 		go func(n int) {
 			defer fetches.Done()
 			got, err := w.fetch(ctx, n, handlers, func() { release(1, false) })
+			if probe && got == 0 {
+				w.breaker.probeLost()
+			}
 			release(n-got, true)
 			if err != nil && ctx.Err() == nil {
 				w.cfg.log.Warn("pull request failed", "worker", w.cfg.id, "err", err)

@@ -12,9 +12,18 @@ import (
 )
 
 const (
-	stateRunning  = sluicepb.WorkerState_WORKER_STATE_RUNNING
-	stateDraining = sluicepb.WorkerState_WORKER_STATE_DRAINING
+	stateRunning     = sluicepb.WorkerState_WORKER_STATE_RUNNING
+	stateDraining    = sluicepb.WorkerState_WORKER_STATE_DRAINING
+	stateCircuitOpen = sluicepb.WorkerState_WORKER_STATE_CIRCUIT_OPEN
 )
+
+// state is RUNNING, or CIRCUIT_OPEN while the circuit breaker is open or probing.
+func (w *Worker) state() sluicepb.WorkerState {
+	if w.breaker.open() {
+		return stateCircuitOpen
+	}
+	return stateRunning
+}
 
 // owe records n finished deliveries (§5.4); completed counts toward the service rate.
 func (w *Worker) owe(n uint32, completed bool) {
@@ -217,7 +226,7 @@ func (w *Worker) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			w.readLease(ctx)
-			if err := w.advertise(ctx, stateRunning); err != nil && ctx.Err() == nil {
+			if err := w.advertise(ctx, w.state()); err != nil && ctx.Err() == nil {
 				w.cfg.log.Warn("writing the capacity advert failed", "worker", w.cfg.id, "err", err)
 			}
 		}

@@ -139,3 +139,22 @@ func WithReconciler(on bool) WorkerOption {
 func WithAuditInterval(d time.Duration) WorkerOption {
 	return workerOption(func(c *workerConfig) error { c.auditInterval = d; return positive("WithAuditInterval", d) })
 }
+
+// WithCircuitBreaker sets when the worker stops pulling because its handler fails (§7.6): when
+// at least failures of the last window handler runs failed (explicit rejections and payloads that
+// do not decode do not count), it advertises CIRCUIT_OPEN with capacity 0, waits delay, then
+// probes with one message; a success closes the circuit. Default 10 of 20, 5 s.
+func WithCircuitBreaker(failures, window int, delay time.Duration) WorkerOption {
+	return workerOption(func(c *workerConfig) error {
+		if failures < 1 || window < failures {
+			return configErr("WithCircuitBreaker", "need 1 ≤ failures ≤ window, got %d of %d", failures, window)
+		}
+		c.breakerFailures, c.breakerWindow, c.breakerDelay = failures, window, delay
+		return positive("WithCircuitBreaker", delay)
+	})
+}
+
+// WithoutCircuitBreaker keeps pulling however often the handler fails.
+func WithoutCircuitBreaker() WorkerOption {
+	return workerOption(func(c *workerConfig) error { c.breakerFailures = 0; return nil })
+}

@@ -62,6 +62,9 @@ func (w *Worker) handle(raw jetstream.Msg) {
 		w.deadLetter(raw, md, h, ReasonDecodeError, decodeErr.Error())
 		return
 	}
+	if !errors.Is(herr, ErrRejected) && w.breaker.record(herr != nil) {
+		w.circuitChanged()
+	}
 	result, text := HandlerSuccess, ""
 	switch {
 	case errors.Is(herr, ErrRejected):
@@ -214,4 +217,21 @@ func (w *Worker) dlqHealth(why string) {
 	if changed {
 		w.cfg.observer(&HealthChanged{WorkerID: w.cfg.id, Failing: why != "", Reason: why})
 	}
+}
+
+// circuitChanged logs and advertises a circuit that opened or closed (§7.6): an open circuit
+// advertises CIRCUIT_OPEN with capacity 0, so producers feel the outage as back-pressure.
+func (w *Worker) circuitChanged() {
+	if w.breaker.open() {
+		w.cfg.log.Warn("circuit opened: the handler fails for most messages; pausing and advertising zero capacity",
+			"worker", w.cfg.id, "queue", w.queue)
+	} else {
+		w.cfg.log.Info("circuit closed: resuming", "worker", w.cfg.id, "queue", w.queue)
+	}
+	w.cfg.observer(&CircuitChanged{WorkerID: w.cfg.id, Open: w.breaker.open()})
+	go func() {
+		if err := w.advertise(context.Background(), w.state()); err != nil {
+			w.cfg.log.Warn("writing the capacity advert failed", "worker", w.cfg.id, "err", err)
+		}
+	}()
 }
