@@ -167,3 +167,11 @@ var TokenIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}\.[0-9a-f]{8,32}\.[
 func TokenID(minterID, nonce string, counter uint64) string {
 	return fmt.Sprintf("%s.%s.%d", minterID, nonce, counter)
 }
+
+// LatencyCapacity is a latency-target capacity (§5.2): concurrency + ceil(rate × wait seconds),
+// bounded by [concurrency, maxCapacity], plus 2b' for the credits in transit.
+func LatencyCapacity(concurrency, maxCapacity uint32, rate, waitSeconds float64, batch uint32) uint32 {
+	c := float64(concurrency) + math.Ceil(rate*waitSeconds)
+	c = math.Max(float64(concurrency), math.Min(float64(maxCapacity), c))
+	return uint32(c) + 2*batch
+}

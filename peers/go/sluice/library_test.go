@@ -268,3 +268,35 @@ func TestBatchAndAsyncSends(t *testing.T) {
 	}
 	eventually(t, 20*time.Second, "41 messages processed", func() bool { return len(ev.processed()) == 41 })
 }
+
+// With a latency target the advert's capacity follows the service rate (§5.2): before any
+// message it is concurrency + 2b'.
+func TestLatencyTargetCapacityIsAdvertised(t *testing.T) {
+	ctx := context.Background()
+	nc, js := connect(t)
+	if err := sluice.Provision(ctx, js, "latency", sluice.QueueConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := sluice.NewWorker(ctx, nc, "latency", quiet, sluice.WithWorkerID("lt1"), sluice.WithConcurrency(2),
+		sluice.WithWorkerPrefetch(2), sluice.WithLatencyTarget(time.Second, 100),
+		sluice.Handle("test.L", 1, 1, sluice.JSON[int](), func(context.Context, int, *sluice.Msg) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, w)
+	kv, _ := js.KeyValue(ctx, sluice.CapacityBucket)
+	eventually(t, 5*time.Second, "the advert", func() bool {
+		e, err := kv.Get(ctx, sluice.CapacityKey("latency", "lt1"))
+		if err != nil {
+			return false
+		}
+		a, _ := sluice.DecodeAdvert(e.Value())
+		// b' = min(32, the largest power of two ≤ (2 + 2) / 2) = 2: capacity 2 + 2 × 2.
+		return a.GetCapacity() == 6 && a.GetTokenBatch() == 2
+	})
+	if _, err := sluice.NewWorker(ctx, nc, "latency", sluice.WithLatencyTarget(time.Second, 100), sluice.WithCapacity(8),
+		sluice.Handle("test.L", 1, 1, sluice.JSON[int](), func(context.Context, int, *sluice.Msg) error { return nil })); err == nil ||
+		!strings.Contains(err.Error(), "choose one") {
+		t.Errorf("latency target with a fixed capacity: %v", err)
+	}
+}

@@ -29,6 +29,9 @@ type workerConfig struct {
 	cacheSize      int
 	reconciler     bool
 	auditInterval  time.Duration
+	// latencyTarget > 0: capacity from the service rate (§5.2), at most maxCapacity.
+	latencyTarget time.Duration
+	maxCapacity   uint32
 	// The circuit breaker (§7.6); breakerFailures 0 disables it.
 	breakerFailures, breakerWindow int
 	breakerDelay                   time.Duration
@@ -137,7 +140,8 @@ func NewWorker(ctx context.Context, nc *nats.Conn, queue string, opts ...WorkerO
 	if w.cfg.tokenBatch == 0 || w.cfg.tokenBatch > b {
 		w.cfg.tokenBatch = b
 	}
-	w.cfg.tokenBatch = EffectiveBatch(w.cfg.tokenBatch, w.capacity())
+	// b' from the static capacity: with a latency target the capacity follows b', not the reverse.
+	w.cfg.tokenBatch = EffectiveBatch(w.cfg.tokenBatch, uint32(cfg.concurrency+cfg.prefetch))
 	return w, nil
 }
 
@@ -150,6 +154,9 @@ func (c *workerConfig) validate(nc *nats.Conn, queue string) error {
 	}
 	if len(c.handlers) == 0 {
 		return configErr("NewWorker", "no handler: register one with sluice.Handle(type, minVersion, maxVersion, codec, fn)")
+	}
+	if c.latencyTarget > 0 && c.capacity > 0 {
+		return configErr("WithLatencyTarget", "a latency target and a fixed capacity (WithCapacity) exclude each other: choose one")
 	}
 	if c.heartbeat > c.advertTTL/2 {
 		return configErr("WithHeartbeat", "heartbeat %s must be at most half the advert ttl %s (§5.2)", c.heartbeat, c.advertTTL)

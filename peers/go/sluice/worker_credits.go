@@ -157,9 +157,13 @@ func (w *Worker) mintOwed(ctx context.Context, all bool) error {
 	return nil
 }
 
+// capacity is the advertised capacity (§5.2); w.mu is held when it reads the rate.
 func (w *Worker) capacity() uint32 {
 	if w.cfg.capacity > 0 {
 		return w.cfg.capacity
+	}
+	if w.cfg.latencyTarget > 0 {
+		return LatencyCapacity(uint32(w.cfg.concurrency), w.cfg.maxCapacity, w.rate, w.cfg.latencyTarget.Seconds(), w.cfg.tokenBatch)
 	}
 	return uint32(w.cfg.concurrency + w.cfg.prefetch)
 }
@@ -181,10 +185,10 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 		Problem: ProblemLine(ProblemDLQUnwritable, w.dlqProblem),
 	}
 	a.Debt, a.DebtSeen = w.debt.State()
-	w.mu.Unlock()
 	if state == stateRunning {
 		a.Capacity = w.capacity()
 	}
+	w.mu.Unlock()
 	for _, t := range w.handled {
 		a.Handled = append(a.Handled, &sluicepb.HandledType{Type: t.Type, MinVersion: uint32(t.MinVersion), MaxVersion: uint32(t.MaxVersion)})
 	}

@@ -158,3 +158,17 @@ func WithCircuitBreaker(failures, window int, delay time.Duration) WorkerOption 
 func WithoutCircuitBreaker() WorkerOption {
 	return workerOption(func(c *workerConfig) error { c.breakerFailures = 0; return nil })
 }
+
+// WithLatencyTarget advertises a capacity from the measured service rate instead of a static one
+// (§5.2): concurrency + ceil(rate × wait), bounded by [concurrency, maxCapacity], plus twice the
+// token batch for credits in transit, so a message waits about wait in the backlog. The worker
+// still holds at most concurrency + prefetch messages at once.
+func WithLatencyTarget(wait time.Duration, maxCapacity uint32) WorkerOption {
+	return workerOption(func(c *workerConfig) error {
+		if maxCapacity < 1 {
+			return configErr("WithLatencyTarget", "max capacity must be at least 1")
+		}
+		c.latencyTarget, c.maxCapacity = wait, maxCapacity
+		return positive("WithLatencyTarget", wait)
+	})
+}
