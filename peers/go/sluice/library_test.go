@@ -300,3 +300,57 @@ func TestLatencyTargetCapacityIsAdvertised(t *testing.T) {
 		t.Errorf("latency target with a fixed capacity: %v", err)
 	}
 }
+
+// With the shared idempotency store a message another worker already processed is acked
+// without running the handler, and a processed message is recorded before its ack (§9).
+func TestSharedIdempotencyStore(t *testing.T) {
+	ctx := context.Background()
+	nc, js := connect(t)
+	if err := sluice.Provision(ctx, js, "shared", sluice.QueueConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	processed, err := js.KeyValue(ctx, sluice.ProcessedBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := processed.Create(ctx, "shared."+sluice.IDKey("done-elsewhere"), []byte("other-worker 1")); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	ran := map[string]bool{}
+	w, err := sluice.NewWorker(ctx, nc, "shared", quiet, sluice.WithWorkerID("sh1"), sluice.WithSharedIdempotency(),
+		sluice.Handle("test.S", 1, 1, sluice.JSON[int](), func(_ context.Context, _ int, m *sluice.Msg) error {
+			mu.Lock()
+			ran[m.ID] = true
+			mu.Unlock()
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, w)
+	p, err := sluice.NewProducer(ctx, nc, "shared", quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	for _, id := range []string{"done-elsewhere", "fresh"} {
+		if _, err := p.Send(ctx, sluice.Message{ID: id, Type: "test.S", Version: 1, Data: []byte("1")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "the fresh message recorded", func() bool {
+		e, err := processed.Get(ctx, "shared."+sluice.IDKey("fresh"))
+		return err == nil && strings.HasPrefix(string(e.Value()), "sh1 ")
+	})
+	ws, _ := js.Stream(ctx, sluice.WorkStream("shared"))
+	eventually(t, 10*time.Second, "both messages acked", func() bool {
+		info, err := ws.Info(ctx)
+		return err == nil && info.State.Msgs == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if !ran["fresh"] || ran["done-elsewhere"] {
+		t.Errorf("handler ran for %v, want only fresh", ran)
+	}
+}

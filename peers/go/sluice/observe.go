@@ -40,7 +40,8 @@ type DeadLettered struct {
 }
 
 // Nacked: a delivery went back to the stream to be delivered again after Delay. Reason is
-// "retry" (the handler failed), "not-handled" (the grace period, §4.2) or "shutdown".
+// "retry" (the handler failed), "not-handled" (the grace period, §4.2), "shutdown", or
+// "store-unreadable" (the shared idempotency store could not be read, §9).
 type Nacked struct {
 	WorkerID string
 	MsgID    string

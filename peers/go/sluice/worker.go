@@ -15,20 +15,21 @@ import (
 
 type workerConfig struct {
 	common
-	id             string
-	concurrency    int
-	prefetch       int
-	capacity       uint32
-	settings       WorkerSettings
-	tokenBatch     uint32
-	heartbeat      time.Duration
-	advertTTL      time.Duration
-	handlerTimeout time.Duration
-	shutdownGrace  time.Duration
-	idemTTL        time.Duration
-	cacheSize      int
-	reconciler     bool
-	auditInterval  time.Duration
+	id                string
+	concurrency       int
+	prefetch          int
+	capacity          uint32
+	settings          WorkerSettings
+	tokenBatch        uint32
+	heartbeat         time.Duration
+	advertTTL         time.Duration
+	handlerTimeout    time.Duration
+	shutdownGrace     time.Duration
+	idemTTL           time.Duration
+	cacheSize         int
+	reconciler        bool
+	auditInterval     time.Duration
+	sharedIdempotency bool
 	// latencyTarget > 0: capacity from the service rate (§5.2), at most maxCapacity.
 	latencyTarget time.Duration
 	maxCapacity   uint32
@@ -59,7 +60,8 @@ type Worker struct {
 	minter  *minter
 
 	ackWait time.Duration
-	breaker *breaker // nil when disabled
+	breaker *breaker     // nil when disabled
+	store   *sharedStore // nil without WithSharedIdempotency
 	cache   *idCache
 	handSem chan struct{}
 
@@ -74,7 +76,7 @@ type Worker struct {
 	completed   uint64
 	mintedTotal uint64
 	rate        float64
-	dlqProblem  string // why dead-letter records cannot be written; "" when they can
+	problems    map[string]string // problem code → text while the worker fails for that reason (§5.2)
 	rateCount   uint64
 	rateAt      time.Time
 	mintSignal  chan struct{}
@@ -104,7 +106,7 @@ func NewWorker(ctx context.Context, nc *nats.Conn, queue string, opts ...WorkerO
 	}
 	w := &Worker{cfg: cfg, queue: queue, handled: cfg.handled(), next: cfg.chain(), nc: nc, js: js,
 		stream: WorkStream(queue), cache: newIDCache(cfg.cacheSize, cfg.idemTTL),
-		handSem: make(chan struct{}, cfg.concurrency), mintSignal: make(chan struct{}, 1), rateAt: time.Now(),
+		problems: map[string]string{}, handSem: make(chan struct{}, cfg.concurrency), mintSignal: make(chan struct{}, 1), rateAt: time.Now(),
 		fleet: newFleetView(queue, cfg.id), minter: newMinter(js, queue, cfg.id)}
 	if cfg.breakerFailures > 0 {
 		w.breaker = newBreaker(cfg.breakerFailures, cfg.breakerWindow, cfg.breakerDelay, time.Now)
@@ -130,6 +132,13 @@ func NewWorker(ctx context.Context, nc *nats.Conn, queue string, opts ...WorkerO
 		return nil, err
 	}
 	w.ctlKV, _ = js.KeyValue(ctx, ControlBucket)
+	if cfg.sharedIdempotency {
+		kv, err := needBucket(ctx, js, ProcessedBucket)
+		if err != nil {
+			return nil, err
+		}
+		w.store = &sharedStore{w: w, kv: kv}
+	}
 	// The queue's token batch b bounds every token this worker mints (§5.3); b' also by capacity.
 	b := uint32(32)
 	if w.ctlKV != nil {

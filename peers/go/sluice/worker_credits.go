@@ -182,7 +182,7 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 		CompletedTotal: w.completed, MintedTotal: w.mintedTotal, TokenBatch: w.cfg.tokenBatch,
 		AbsorbsDebt: w.ctlKV != nil,
 		// Why it reports itself failing (§5.2): informational, nothing below reads it.
-		Problem: ProblemLine(ProblemDLQUnwritable, w.dlqProblem),
+		Problem: w.problemLines(),
 	}
 	a.Debt, a.DebtSeen = w.debt.State()
 	if state == stateRunning {

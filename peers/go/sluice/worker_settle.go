@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -45,6 +46,9 @@ func (w *Worker) handle(raw jetstream.Msg) {
 		return
 	}
 
+	if w.store != nil && w.checkStore(raw, msgID, k) {
+		return
+	}
 	// Wait for a handler slot; a delivery still waiting at shutdown goes back.
 	w.handSem <- struct{}{}
 	if w.stopping.Load() {
@@ -76,6 +80,12 @@ func (w *Worker) handle(raw jetstream.Msg) {
 	switch dec.Kind {
 	case OutcomeAck:
 		w.cache.Add(IDKey(msgID))
+		if w.store != nil {
+			if err := w.store.record(context.Background(), IDKey(msgID), m); err != nil {
+				w.cfg.log.Warn("acking without a record in the shared idempotency store: a lost ack could run the handler again",
+					"worker", w.cfg.id, "msg_id", msgID, "err", err)
+			}
+		}
 		if err := w.ack(raw); err != nil {
 			w.cfg.log.Warn("ack failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
 			return
@@ -209,14 +219,34 @@ func (w *Worker) deadLetter(msg jetstream.Msg, md *jetstream.MsgMetadata, h map[
 }
 
 // dlqHealth reports a change of the dead-letter problem: failing with why, or ok when why is "".
-func (w *Worker) dlqHealth(why string) {
+func (w *Worker) dlqHealth(why string) { w.setProblem(ProblemDLQUnwritable, why) }
+
+// setProblem records why the worker fails for code ("" when it no longer does), which its
+// advert's problem field carries (§5.2), and reports a change as a HealthChanged event.
+func (w *Worker) setProblem(code, why string) {
 	w.mu.Lock()
-	changed := w.dlqProblem != why
-	w.dlqProblem = why
+	changed := w.problems[code] != why
+	if why == "" {
+		delete(w.problems, code)
+	} else {
+		w.problems[code] = why
+	}
 	w.mu.Unlock()
 	if changed {
 		w.cfg.observer(&HealthChanged{WorkerID: w.cfg.id, Failing: why != "", Reason: why})
 	}
+}
+
+// problemLines is the advert's problem field: one "<code>: <text>" line per problem, in code
+// order; w.mu is held.
+func (w *Worker) problemLines() string {
+	var lines []string
+	for _, code := range []string{ProblemDLQUnwritable, ProblemIdempotencyStore} {
+		if why := w.problems[code]; why != "" {
+			lines = append(lines, ProblemLine(code, why))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // circuitChanged logs and advertises a circuit that opened or closed (§7.6): an open circuit
@@ -234,4 +264,25 @@ func (w *Worker) circuitChanged() {
 			w.cfg.log.Warn("writing the capacity advert failed", "worker", w.cfg.id, "err", err)
 		}
 	}()
+}
+
+// checkStore asks the shared idempotency store whether the message was processed (§9): a
+// processed one is acked as a duplicate, and one whose record cannot be read is NAKed (1 s)
+// rather than run. It reports whether the delivery is settled.
+func (w *Worker) checkStore(raw jetstream.Msg, msgID string, k int) bool {
+	seen, err := w.store.seen(context.Background(), IDKey(msgID))
+	if err != nil {
+		w.cfg.log.Warn("the shared idempotency store cannot be read: not running the handler", "worker", w.cfg.id, "msg_id", msgID, "err", err)
+		w.nak(raw, msgID, k, time.Second, "store-unreadable")
+		return true
+	}
+	if !seen {
+		return false
+	}
+	w.cache.Add(IDKey(msgID))
+	if err := w.ack(raw); err != nil {
+		w.cfg.log.Warn("ack of a duplicate failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
+	}
+	w.cfg.metrics.Add(MetricDuplicates, 1)
+	return true
 }
