@@ -138,7 +138,8 @@ func fail(asJSON bool, err error) {
 	os.Exit(3)
 }
 
-// median takes each figure's median over the passes, except max_backlog: the largest.
+// median takes each figure's median over the passes, except max_backlog (the largest) and
+// handled (the sum).
 func median(rs []result) result {
 	pick := func(f func(result) float64) float64 {
 		v := make([]float64, len(rs))
@@ -159,8 +160,10 @@ func median(rs []result) result {
 	out.CPUUsPerMsg = round(pick(func(r result) float64 { return r.CPUUsPerMsg }))
 	out.CPUGoUs = round(pick(func(r result) float64 { return r.CPUGoUs }))
 	out.CPUServerUs = round(pick(func(r result) float64 { return r.CPUServerUs }))
+	out.Handled = 0
 	for _, r := range rs {
 		out.MaxBacklog = max(out.MaxBacklog, r.MaxBacklog)
+		out.Handled += r.Handled
 	}
 	return out
 }
