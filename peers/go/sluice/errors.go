@@ -34,6 +34,7 @@ type CreditTimeoutError struct {
 	Message string
 }
 
+// Error says why no credit came and what to do.
 func (e *CreditTimeoutError) Error() string {
 	return fmt.Sprintf("sluice: queue %s: acquire timeout after %s (%s): %s", e.Queue, e.Waited, e.Reason, e.Message)
 }
@@ -54,6 +55,7 @@ type VersionError struct {
 	Handled []string
 }
 
+// Error names the type, the version and what the live workers handle.
 func (e *VersionError) Error() string {
 	return fmt.Sprintf("sluice: version not handled: no live worker of queue %s handles %s version %d (live workers handle: %v); deploy a worker that handles it first, or send with WithVersionPolicy(VersionWarn)",
 		e.Queue, e.Type, e.Version, e.Handled)
@@ -72,6 +74,7 @@ type TopologyError struct {
 	Err        error
 }
 
+// Error names what is missing and how to provision it.
 func (e *TopologyError) Error() string {
 	return fmt.Sprintf("sluice: %s %s: %v: run provisioning first (sluice.Provision, scripts/sluice apply or Sluice.provision)", e.Kind, e.Name, e.Err)
 }
@@ -89,6 +92,7 @@ var ErrRejected = errors.New("sluice: message rejected")
 // "rejected" at once, without retries (§7.2).
 type RejectError struct{ Err error }
 
+// Error is the handler's reason.
 func (e *RejectError) Error() string { return "rejected: " + e.Err.Error() }
 
 // Unwrap returns the handler's reason.
@@ -110,6 +114,7 @@ func Reject(err error) error {
 // "decode-error" (§7.2 step 6). A codec may return one to say so explicitly.
 type DecodeError struct{ Err error }
 
+// Error is the codec's error.
 func (e *DecodeError) Error() string { return "payload does not decode: " + e.Err.Error() }
 
 // Unwrap returns the codec's error.
@@ -124,6 +129,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error names the option and what it needs.
 func (e *ConfigError) Error() string { return "sluice: " + e.Option + ": " + e.Reason }
 
 func configErr(option, format string, args ...any) error {
