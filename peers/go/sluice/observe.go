@@ -11,14 +11,15 @@ import (
 // *DeadLettered, *Nacked, *HealthChanged, *CircuitChanged, *CreditsReturned or *Audited.
 type Event interface{ sluiceEvent() }
 
-// Observer receives events. It is called synchronously on the goroutine that settled the
-// message, so it must be quick and safe for concurrent use.
+// Observer receives events. It is called synchronously on the worker's and producer's own
+// goroutines, so it must be quick and safe for concurrent use.
 type Observer func(Event)
 
 // Started: a worker wrote its first capacity advert and starts pulling.
 type Started struct{ WorkerID string }
 
-// Processed: a handler succeeded and the server confirmed the ack.
+// Processed: a handler succeeded and the server confirmed its ack. Acks are confirmed in batches,
+// before the worker mints their credits (within the linger, at most 20 ms, or a token batch).
 type Processed struct {
 	WorkerID string
 	MsgID    string

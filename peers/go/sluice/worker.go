@@ -73,6 +73,7 @@ type Worker struct {
 	owed        uint32
 	unconfirmed uint32        // finished with a plain ack not yet confirmed (§5.4)
 	lastAcked   jetstream.Msg // the last of them
+	confirming  []*Processed  // their Processed events, observed once confirmed
 	completed   uint64
 	mintedTotal uint64
 	rate        float64

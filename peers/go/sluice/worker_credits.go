@@ -48,7 +48,7 @@ func (w *Worker) signalMint() {
 // them is answered (§5.4).
 func (w *Worker) confirm(ctx context.Context) error {
 	w.mu.Lock()
-	n, last := w.unconfirmed, w.lastAcked
+	n, last, events := w.unconfirmed, w.lastAcked, len(w.confirming)
 	w.mu.Unlock()
 	if n == 0 {
 		return nil
@@ -65,7 +65,14 @@ func (w *Worker) confirm(ctx context.Context) error {
 	if w.unconfirmed == 0 {
 		w.lastAcked = nil
 	}
+	done := w.confirming[:events:events]
+	w.confirming = append([]*Processed(nil), w.confirming[events:]...)
 	w.mu.Unlock()
+	for _, p := range done {
+		w.processed.Add(1)
+		w.cfg.metrics.Add(MetricProcessed, 1)
+		w.cfg.observer(p)
+	}
 	return nil
 }
 

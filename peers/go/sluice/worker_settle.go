@@ -35,7 +35,7 @@ func (w *Worker) handle(raw jetstream.Msg) {
 		return
 	case OutcomeAck:
 		// A duplicate: finishing ack without running the handler.
-		if err := w.ack(raw); err != nil {
+		if err := w.ack(raw, nil); err != nil {
 			w.cfg.log.Warn("ack of a duplicate failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
 			return
 		}
@@ -86,14 +86,13 @@ func (w *Worker) handle(raw jetstream.Msg) {
 					"worker", w.cfg.id, "msg_id", msgID, "err", err)
 			}
 		}
-		if err := w.ack(raw); err != nil {
+		// Counted and reported once the server confirmed the ack (confirm).
+		done := &Processed{WorkerID: w.cfg.id, MsgID: msgID, Attempt: k, TraceID: trace.TraceID,
+			Type: hc.Type, Version: hc.Version, Value: m.value}
+		if err := w.ack(raw, done); err != nil {
 			w.cfg.log.Warn("ack failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
 			return
 		}
-		w.processed.Add(1)
-		w.cfg.metrics.Add(MetricProcessed, 1)
-		w.cfg.observer(&Processed{WorkerID: w.cfg.id, MsgID: msgID, Attempt: k, TraceID: trace.TraceID,
-			Type: hc.Type, Version: hc.Version, Value: m.value})
 	case OutcomeDLQ:
 		w.deadLetter(raw, md, h, dec.Reason, dec.Error)
 	case OutcomeNak:
@@ -139,8 +138,9 @@ func (w *Worker) runHandler(m *Msg) (trace TraceContext, err error) {
 // ack sends a plain finishing ack and records it as finished but not yet confirmed: before
 // minting, the minter confirms every such ack with one double ack on the last of them (§5.4, the
 // second way: the server processes a connection's acks in order and replies to a double ack even
-// for a message already acked). One round trip per token instead of one per message.
-func (w *Worker) ack(msg jetstream.Msg) error {
+// for a message already acked). One round trip per token instead of one per message. done, if
+// not nil, is counted and observed once the ack is confirmed.
+func (w *Worker) ack(msg jetstream.Msg, done *Processed) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	// Under w.mu: the ack reaches the connection before any double ack that confirms it.
@@ -149,6 +149,9 @@ func (w *Worker) ack(msg jetstream.Msg) error {
 	}
 	w.unconfirmed++
 	w.lastAcked = msg
+	if done != nil {
+		w.confirming = append(w.confirming, done)
+	}
 	w.completed++
 	w.rateCount++
 	w.signalMint()
@@ -280,7 +283,7 @@ func (w *Worker) checkStore(raw jetstream.Msg, msgID string, k int) bool {
 		return false
 	}
 	w.cache.Add(IDKey(msgID))
-	if err := w.ack(raw); err != nil {
+	if err := w.ack(raw, nil); err != nil {
 		w.cfg.log.Warn("ack of a duplicate failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
 	}
 	w.cfg.metrics.Add(MetricDuplicates, 1)
