@@ -40,7 +40,7 @@ final class Member {
   Member(MemberSpec spec, String id, List<String> args, Path logDir) throws IOException {
     this.spec = spec;
     this.id = id;
-    this.log = logDir.resolve(spec.lang() + "-" + id + ".log");
+    this.log = logDir.resolve(id + ".log");
     List<String> cmd = new ArrayList<>(spec.command());
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd);

@@ -98,7 +98,7 @@ public final class PolyglotDemo implements Callable<Integer> {
   boolean quiet;
 
   private final PrintStream err = System.err;
-  private final List<Member> members = new ArrayList<>();
+  private final List<Member> members = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public static void main(String[] args) {
     CommandLine cl = new CommandLine(new PolyglotDemo());
@@ -125,6 +125,9 @@ public final class PolyglotDemo implements Callable<Integer> {
     }
     Path logDir =
         logs != null ? Files.createDirectories(logs) : Files.createTempDirectory("polyglot-");
+    // Interrupted (Ctrl-C, SIGTERM): no program of the run outlives the demo.
+    Thread reaper = new Thread(this::killAll, "polyglot-reaper");
+    Runtime.getRuntime().addShutdownHook(reaper);
     PolyglotSummary s;
     try {
       s = run(producerSpec, workers, logDir);
@@ -133,11 +136,8 @@ public final class PolyglotDemo implements Callable<Integer> {
       err.println("polyglot demo: logs in " + logDir);
       return 3;
     } finally {
-      for (Member m : members) {
-        if (m.alive()) {
-          m.kill();
-        }
-      }
+      killAll();
+      Runtime.getRuntime().removeShutdownHook(reaper);
     }
     s.print(System.out);
     if (json) {
@@ -145,6 +145,14 @@ public final class PolyglotDemo implements Callable<Integer> {
     }
     System.out.flush();
     return s.lost() > 0 ? 1 : s.duplicates() > 0 || !s.backlogBounded() ? 2 : 0;
+  }
+
+  private void killAll() {
+    for (Member m : members) {
+      if (m.alive()) {
+        m.kill();
+      }
+    }
   }
 
   /** Runs the demo; the caller kills what is still running. */
