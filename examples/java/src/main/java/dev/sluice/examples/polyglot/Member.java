@@ -49,8 +49,8 @@ final class Member {
     try {
       this.process = pb.start();
     } catch (IOException e) {
-      throw new IOException(
-          "cannot start " + spec.lang() + " " + id + " (" + cmd.get(0) + "): " + e.getMessage(), e);
+      throw new PolyglotDemo.DemoFailure(
+          "cannot start " + spec.lang() + " " + id + " (" + cmd.get(0) + "): " + e.getMessage());
     }
     this.reader = new Thread(this::read, "stdout-" + id);
     reader.setDaemon(true);

@@ -97,6 +97,17 @@ public final class PolyglotDemo implements Callable<Integer> {
   @Option(names = "--quiet", description = "No progress lines on stderr.")
   boolean quiet;
 
+  @Option(
+      names = "--standing-buffer",
+      defaultValue = "0",
+      description =
+          "Credits with no worker alive; give the fleet's capacity when no worker runs a"
+              + " reconciler (the conformance peers of Go and Rust).")
+  int standingBuffer;
+
+  /** Where the summary goes; tests replace it. */
+  PrintStream out = System.out;
+
   private final PrintStream err = System.err;
   private final List<Member> members = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -139,11 +150,11 @@ public final class PolyglotDemo implements Callable<Integer> {
       killAll();
       Runtime.getRuntime().removeShutdownHook(reaper);
     }
-    s.print(System.out);
+    s.print(out);
     if (json) {
-      System.out.println(s.toJson());
+      out.println(s.toJson());
     }
-    System.out.flush();
+    out.flush();
     return s.lost() > 0 ? 1 : s.duplicates() > 0 || !s.backlogBounded() ? 2 : 0;
   }
 
@@ -166,9 +177,10 @@ public final class PolyglotDemo implements Callable<Integer> {
                 .errorListener(new QuietPullErrorListener())
                 .build())) {
       Sluice sluice = Sluice.using(nc);
-      // Standing buffer 0: the window comes from the workers' adverts, and the credits from a
-      // reconciler (the Java worker runs one; so do the Go and Rust workers of their libraries).
-      sluice.provision(QueueSpec.builder(queue).tokenBatch(tokenBatch).build());
+      // By default no standing buffer: the window comes from the workers' adverts, and the
+      // credits from a reconciler (the Java worker runs one; so do the Go and Rust libraries').
+      sluice.provision(
+          QueueSpec.builder(queue).tokenBatch(tokenBatch).standingBuffer(standingBuffer).build());
       Set<Long> oldRecords = new HashSet<>();
       for (DeadLetterRecord r : sluice.deadLetters().list(queue, Integer.MAX_VALUE)) {
         oldRecords.add(r.sequence());
