@@ -78,7 +78,12 @@ final class SingleLanguageFleet implements Scenario {
     for (int i = 1; i <= WORKERS; i++) {
       specs.add(spec(spec(lang, lang + "-only-w" + i), opts));
     }
-    List<Peer> ws = f.workers(specs);
+    List<Peer> ws;
+    try {
+      ws = f.workers(specs);
+    } catch (IllegalStateException e) {
+      return; // the check "<lang> worker ... starts" failed, with the worker's stderr
+    }
     long window = (long) WORKERS * CAPACITY;
 
     // 1. The fleet's own reconciler mints the window of the fresh queue.
