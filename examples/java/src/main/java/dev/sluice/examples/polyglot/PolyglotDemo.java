@@ -1,8 +1,5 @@
 package dev.sluice.examples.polyglot;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sluice.DeadLetterRecord;
 import dev.sluice.QueueSpec;
 import dev.sluice.QuietPullErrorListener;
 import dev.sluice.Sluice;
@@ -16,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -181,10 +177,7 @@ public final class PolyglotDemo implements Callable<Integer> {
       // credits from a reconciler (the Java worker runs one; so do the Go and Rust libraries').
       sluice.provision(
           QueueSpec.builder(queue).tokenBatch(tokenBatch).standingBuffer(standingBuffer).build());
-      Set<Long> oldRecords = new HashSet<>();
-      for (DeadLetterRecord r : sluice.deadLetters().list(queue, Integer.MAX_VALUE)) {
-        oldRecords.add(r.sequence());
-      }
+      Accounting account = new Accounting(sluice, queue);
 
       List<Member> ws = startWorkers(workers, logDir);
       awaitAdverts(sluice, ws);
@@ -197,15 +190,15 @@ public final class PolyglotDemo implements Callable<Integer> {
           if (code == null) {
             throw new DemoFailure("the producer did not finish within " + timeout);
           }
-          long[] sent = sentAndFailed(p, code);
+          long[] sent = Accounting.sentAndFailed(p, code, count);
           if (code != 0 && sent[0] == 0) {
             throw new DemoFailure(
                 "the producer exited " + code + " having sent nothing: " + p.stderrTail(3));
           }
-          awaitOutcomes(sluice, sampler, ws, sent[0], oldRecords);
+          awaitOutcomes(sluice, sampler, account, ws, sent[0]);
           double seconds = (System.nanoTime() - start) / 1e9;
           stopWorkers(ws);
-          return summarize(sluice, sampler, p, ws, sent, oldRecords, seconds);
+          return account.summarize(sampler, p, ws, sent, seconds, err);
         } finally {
           if (progress != null) {
             progress.close();
@@ -311,27 +304,9 @@ public final class PolyglotDemo implements Callable<Integer> {
     }
   }
 
-  /** {sent, failed}: from the example producer's last line, or the contract producer's events. */
-  private long[] sentAndFailed(Member p, int exitCode) {
-    if (p.spec.dialect() == MemberSpec.Dialect.CONTRACT) {
-      long sent = p.sentIds().size();
-      return new long[] {sent, count - sent};
-    }
-    ObjectNode last = p.last();
-    JsonNode sent = last == null ? null : last.get("sent");
-    if (sent == null || !sent.isNumber()) {
-      throw new DemoFailure(
-          "the producer (exit "
-              + exitCode
-              + ") printed no {\"sent\": N, ...} line last: "
-              + p.stderrTail(3));
-    }
-    return new long[] {sent.asLong(), last.path("failed").asLong(0)};
-  }
-
   /** Until every sent order was processed or dead-lettered and the work stream is empty. */
   private void awaitOutcomes(
-      Sluice sluice, Sampler sampler, List<Member> ws, long sent, Set<Long> oldRecords) {
+      Sluice sluice, Sampler sampler, Accounting account, List<Member> ws, long sent) {
     try {
       Awaitility.await("an outcome for every order")
           .pollInterval(Duration.ofMillis(200))
@@ -341,31 +316,12 @@ public final class PolyglotDemo implements Callable<Integer> {
               () ->
                   sampler.backlog() == 0
                       && sluice.backlog(queue) == 0
-                      && outcomes(sluice, ws, oldRecords).size() >= sent);
+                      && account.outcomes(ws).size() >= sent);
     } catch (ConditionTimeoutException e) {
       err.printf(
           "polyglot demo: gave up waiting after 90 s: backlog %d, %d outcomes for %d sent%n",
-          sluice.backlog(queue), outcomes(sluice, ws, oldRecords).size(), sent);
+          sluice.backlog(queue), account.outcomes(ws).size(), sent);
     }
-  }
-
-  /** Processed ids of every worker plus the ids dead-lettered in this run. */
-  private Set<String> outcomes(Sluice sluice, List<Member> ws, Set<Long> oldRecords) {
-    Set<String> ids = new HashSet<>(newDeadLetters(sluice, oldRecords));
-    for (Member m : ws) {
-      ids.addAll(m.processedIds());
-    }
-    return ids;
-  }
-
-  private List<String> newDeadLetters(Sluice sluice, Set<Long> oldRecords) {
-    List<String> ids = new ArrayList<>();
-    for (DeadLetterRecord r : sluice.deadLetters().list(queue, Integer.MAX_VALUE)) {
-      if (!oldRecords.contains(r.sequence())) {
-        ids.add(r.originalMessageId().orElse("?"));
-      }
-    }
-    return ids;
   }
 
   /** SIGTERM to every worker; each must print its end event and exit within 30 s. */
@@ -382,59 +338,6 @@ public final class PolyglotDemo implements Callable<Integer> {
         err.println("polyglot demo: " + m + " exited " + code + " without its stopped event");
       }
     }
-  }
-
-  private PolyglotSummary summarize(
-      Sluice sluice,
-      Sampler sampler,
-      Member p,
-      List<Member> ws,
-      long[] sent,
-      Set<Long> oldRecords,
-      double seconds) {
-    Map<String, Long> by = new LinkedHashMap<>();
-    Map<String, Integer> seen = new LinkedHashMap<>();
-    long repeated = 0;
-    for (Member m : ws) {
-      Set<String> ids = m.processedIds();
-      by.merge(m.spec.lang(), (long) ids.size(), Long::sum);
-      ids.forEach(id -> seen.merge(id, 1, Integer::sum));
-      repeated += m.repeatedProcessed();
-      if (!m.notJson().isEmpty()) {
-        err.println("polyglot demo: " + m + " printed lines that are not JSON: " + m.notJson());
-      }
-    }
-    for (int n : seen.values()) {
-      repeated += n - 1;
-    }
-    List<String> dead = newDeadLetters(sluice, oldRecords);
-    long lost;
-    if (p.spec.dialect() == MemberSpec.Dialect.CONTRACT) {
-      Set<String> missing = new HashSet<>(p.sentIds());
-      missing.removeAll(seen.keySet());
-      dead.forEach(missing::remove);
-      lost = missing.size();
-    } else {
-      // The example producer prints counts, not ids: an order is lost when fewer distinct ids
-      // reached an outcome than were sent.
-      Set<String> outcome = new HashSet<>(seen.keySet());
-      outcome.addAll(dead);
-      lost = Math.max(0, sent[0] - outcome.size());
-    }
-    JsonNode wait = p.last() == null ? null : p.last().get("max_credit_wait_ms");
-    return new PolyglotSummary(
-        sent[0],
-        sent[1],
-        seen.size(),
-        by,
-        lost,
-        dead.size(),
-        repeated,
-        sampler.maxBacklog(),
-        sampler.maxWindow(),
-        sampler.maxSlack(),
-        wait != null && wait.isNumber() ? wait.asLong() : -1,
-        seconds);
   }
 
   /** The run cannot go on; the message says why and what to look at. */
