@@ -7,8 +7,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Three producers of three languages contend for the credits of one small window while workers of
@@ -37,7 +35,7 @@ final class Contention implements Scenario {
     int window = ws.size() * (CONCURRENCY + PREFETCH);
     int slack = ws.size() * (Harness.BATCH - 1);
     checkAdverts(h, f, ws);
-    Backlog backlog = new Backlog(h, f.queue);
+    BacklogSampler backlog = new BacklogSampler(h, f.queue);
     int n = 160;
     // The JVM starts seconds after a Go or Rust binary on a loaded machine: start it first and
     // let it connect, so that all three really contend (the check below needs an overlap).
@@ -163,40 +161,5 @@ final class Contention implements Scenario {
         Report.LANGS,
         shared,
         spans + String.format("overlap %.2f s", (earliestLast - latestFirst) / 1e9));
-  }
-
-  /** Samples the backlog B of a queue every ~15 ms on its own thread until stopped. */
-  private static final class Backlog {
-    final AtomicLong max = new AtomicLong();
-    final AtomicLong samples = new AtomicLong();
-    private final AtomicBoolean sampling = new AtomicBoolean(true);
-    private final Thread thread;
-
-    Backlog(Harness h, String queue) {
-      thread =
-          new Thread(
-              () -> {
-                while (sampling.get()) {
-                  try {
-                    max.accumulateAndGet(h.state.backlog(queue), Math::max);
-                    samples.incrementAndGet();
-                    // Pacing, not a wait for a condition: the sampling rate of the bound check.
-                    Thread.sleep(15);
-                  } catch (InterruptedException e) {
-                    return;
-                  } catch (Exception e) {
-                    // a missed sample
-                  }
-                }
-              },
-              "backlog-sampler");
-      thread.setDaemon(true);
-      thread.start();
-    }
-
-    void stop() throws InterruptedException {
-      sampling.set(false);
-      thread.join(2000);
-    }
   }
 }

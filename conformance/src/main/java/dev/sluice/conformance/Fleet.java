@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -33,6 +34,12 @@ final class Fleet {
 
   /** Messages the runner published itself: msg id → expected dead-letter reason. */
   final Map<String, String> raw = new LinkedHashMap<>();
+
+  /**
+   * Workers the scenario killed with SIGKILL: their events still count as outcomes, but they are
+   * not asked to shut down cleanly.
+   */
+  final Set<Peer> killed = new HashSet<>();
 
   Fleet(Harness h, String scenario, String queue) {
     this.h = h;
@@ -234,12 +241,14 @@ final class Fleet {
     return s;
   }
 
-  /** SIGTERM to every worker: each must exit 0 after a clean shutdown. */
+  /** SIGTERM to every worker not killed: each must exit 0 after a clean shutdown. */
   void stopWorkers() throws InterruptedException {
-    for (Peer w : workers) {
+    List<Peer> running = new ArrayList<>(workers);
+    running.removeAll(killed);
+    for (Peer w : running) {
       w.terminate();
     }
-    for (Peer w : workers) {
+    for (Peer w : running) {
       Integer code = w.awaitExit(Launcher.STOP_TIMEOUT_MS);
       if (code == null) {
         w.kill();

@@ -87,6 +87,13 @@ final class JavaWorker implements Callable<Integer> {
   Integer capacity;
 
   @Option(
+      names = "--reconciler",
+      description =
+          "Run the reconciler (audit interval 1 s). Accepted for the contract: the Java peer"
+              + " always runs it.")
+  boolean reconciler;
+
+  @Option(
       names = "--fire-schedules",
       description = "Also run a Scheduler that fires the queue's scheduled messages (§13).")
   boolean fireSchedules;

@@ -102,6 +102,25 @@ class CommandLineTest {
   }
 
   @Test
+  void javaWorkerAcceptsTheReconcilerFlagOfTheContract() {
+    // The single-language fleets pass --reconciler to every worker; the Java peer always runs one.
+    CommandLine.ParseResult pr =
+        JavaPeer.commandLine()
+            .parseArgs(
+                "worker",
+                "--server",
+                "nats://x:1",
+                "--queue",
+                "q",
+                "--worker-id",
+                "w1",
+                "--reconciler");
+    JavaWorker w = (JavaWorker) pr.subcommand().commandSpec().userObject();
+
+    assertThat(w.reconciler).isTrue();
+  }
+
+  @Test
   void javaProducerDefaultsAreTheContractDefaultsAndTakeKeyEqualsValue() {
     CommandLine.ParseResult pr =
         JavaPeer.commandLine()
