@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.ToIntFunction;
 
 /**
  * A producer's held credit tokens and the sends waiting for a credit (protocol §6.3, §6.4, §6.6,
@@ -18,6 +19,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * #settle()} reports then acks spent tokens, returns idle ones and extends the lease of the rest.
  * It reads time only from the injected {@link Clock} and reaches the server only through {@link
  * HeldToken} and {@link WalletPort}, so it is unit-tested with a fake clock. Thread-safe.
+ *
+ * <p>Sends without a fairness key wait in one FIFO queue, exactly as before fairness keys existed.
+ * The first send with a key (§15.3) switches the wallet to a {@link FairQueue}, which serves keys
+ * in weighted max-min fair order; the sends already waiting join it in the lane of the empty key.
  */
 public final class TokenWallet {
 
@@ -56,6 +61,11 @@ public final class TokenWallet {
     boolean extend;
   }
 
+  /**
+   * Keys kept with nothing waiting before idle ones are forgotten (bounds a many-tenant producer).
+   */
+  private static final int MAX_IDLE_KEYS = 1024;
+
   private final Clock clock;
   private final long leaseNanos;
   private final long idleReturnNanos;
@@ -65,6 +75,8 @@ public final class TokenWallet {
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition noneInFlight = lock.newCondition();
   private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+  private final ToIntFunction<String> weights;
+  private FairQueue<Waiter> fair; // null until a send with a fairness key waits
   private final List<Held> held = new ArrayList<>();
   private boolean closed;
   private boolean settlePending;
@@ -76,6 +88,19 @@ public final class TokenWallet {
    * @param idleReturn how long a token with no waiting send is kept before it goes back
    */
   public TokenWallet(Clock clock, Duration lease, Duration idleReturn, WalletPort port) {
+    this(clock, lease, idleReturn, port, k -> 1);
+  }
+
+  /**
+   * @param weights a fairness key's weight (at least 1; the empty key is sends without a key)
+   */
+  public TokenWallet(
+      Clock clock,
+      Duration lease,
+      Duration idleReturn,
+      WalletPort port,
+      ToIntFunction<String> weights) {
+    this.weights = weights;
     this.clock = clock;
     this.leaseNanos = lease.toNanos();
     this.idleReturnNanos = idleReturn.toNanos();
@@ -90,6 +115,14 @@ public final class TokenWallet {
    * Clock#nanos()} reading). Fails with {@link SluiceException} once closed.
    */
   public CompletableFuture<Credit> acquire(long deadlineNanos) {
+    return acquire(deadlineNanos, null);
+  }
+
+  /**
+   * As {@link #acquire(long)}, for a send with fairness key {@code key} (null: none). Waiting sends
+   * are served in weighted max-min fair order across keys, arrival order within a key (§15.3).
+   */
+  public CompletableFuture<Credit> acquire(long deadlineNanos, String key) {
     List<Runnable> after = new ArrayList<>();
     CompletableFuture<Credit> f;
     boolean uncovered;
@@ -98,17 +131,26 @@ public final class TokenWallet {
       if (closed) {
         return CompletableFuture.failedFuture(new SluiceException("the producer is closed"));
       }
-      if (waiters.isEmpty()) {
+      if (waitingLocked() == 0) {
         Held h = reserve();
         if (h != null) {
           return CompletableFuture.completedFuture(new Credit(h));
         }
       }
       Waiter w = new Waiter(new CompletableFuture<>(), deadlineNanos);
-      waiters.add(w);
+      if (key != null && fair == null) {
+        fair = new FairQueue<>(weights);
+        waiters.forEach(old -> fair.add(FairQueue.NO_KEY, old));
+        waiters.clear();
+      }
+      if (fair != null) {
+        fair.add(key == null ? FairQueue.NO_KEY : key, w);
+      } else {
+        waiters.add(w);
+      }
       f = w.future();
       serveWaiters(after);
-      uncovered = waiters.size() > unspentLocked();
+      uncovered = waitingLocked() > unspentLocked();
     } finally {
       lock.unlock();
     }
@@ -172,7 +214,7 @@ public final class TokenWallet {
   public long uncovered() {
     lock.lock();
     try {
-      return waiters.size() - unspentLocked();
+      return waitingLocked() - unspentLocked();
     } finally {
       lock.unlock();
     }
@@ -206,7 +248,20 @@ public final class TokenWallet {
         spent += h.spent;
         unspent += h.unspent();
       }
-      return new Holdings(spent, unspent, waiters.size());
+      return new Holdings(spent, unspent, waitingLocked());
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * The fairness keys with the most sends waiting, then the most credits granted (at most {@code
+   * limit}); empty while no send has had a key.
+   */
+  public List<FairQueue.KeyState> fairnessKeys(int limit) {
+    lock.lock();
+    try {
+      return fair == null ? List.of() : fair.top(limit);
     } finally {
       lock.unlock();
     }
@@ -263,9 +318,15 @@ public final class TokenWallet {
           r.expired.add(w);
         }
       }
+      if (fair != null) {
+        r.expired.addAll(fair.removeIf(w -> now > w.deadline() || w.future().isDone()));
+        if (fair.keys() > MAX_IDLE_KEYS) {
+          fair.forgetIdle();
+        }
+      }
       for (Iterator<Held> it = held.iterator(); it.hasNext(); ) {
         Held h = it.next();
-        boolean idle = closed || (waiters.isEmpty() && now - h.lastUsed > idleReturnNanos);
+        boolean idle = closed || (waitingLocked() == 0 && now - h.lastUsed > idleReturnNanos);
         if (h.inFlight > 0 || (h.unspent() > 0 && !idle)) {
           continue;
         }
@@ -296,6 +357,9 @@ public final class TokenWallet {
       closed = true;
       left = new ArrayList<>(waiters);
       waiters.clear();
+      if (fair != null) {
+        left.addAll(fair.clear());
+      }
     } finally {
       lock.unlock();
     }
@@ -358,12 +422,12 @@ public final class TokenWallet {
 
   /** Hands credits to waiters in arrival order; completions run after the lock is released. */
   private void serveWaiters(List<Runnable> after) {
-    while (!waiters.isEmpty()) {
+    while (waitingLocked() > 0) {
       Held h = reserve();
       if (h == null) {
         return;
       }
-      Waiter w = waiters.poll();
+      Waiter w = fair != null ? fair.poll() : waiters.poll();
       Credit c = new Credit(h);
       after.add(
           () -> {
@@ -372,6 +436,10 @@ public final class TokenWallet {
             }
           });
     }
+  }
+
+  private int waitingLocked() {
+    return fair != null ? fair.size() : waiters.size();
   }
 
   private long unspentLocked() {
