@@ -56,14 +56,22 @@ public final class FairQueue<W> {
 
   /** Queues {@code w} at the end of {@code key}'s lane ({@link #NO_KEY} for none). */
   public void add(String key, W w) {
-    Lane<W> lane =
-        lanes.computeIfAbsent(key, k -> new Lane<>(k, Math.max(1, weights.applyAsInt(k))));
+    Lane<W> lane = lane(key);
     lane.waiting.add(w);
     size++;
     if (!lane.active) {
       lane.active = true;
       ring.addLast(lane);
     }
+  }
+
+  /** Counts a credit granted at once to a send of {@code key}, which never waited. */
+  public void granted(String key) {
+    lane(key).granted++;
+  }
+
+  private Lane<W> lane(String key) {
+    return lanes.computeIfAbsent(key, k -> new Lane<>(k, Math.max(1, weights.applyAsInt(k))));
   }
 
   /**

@@ -131,18 +131,21 @@ public final class TokenWallet {
       if (closed) {
         return CompletableFuture.failedFuture(new SluiceException("the producer is closed"));
       }
-      if (waitingLocked() == 0) {
-        Held h = reserve();
-        if (h != null) {
-          return CompletableFuture.completedFuture(new Credit(h));
-        }
-      }
-      Waiter w = new Waiter(new CompletableFuture<>(), deadlineNanos);
       if (key != null && fair == null) {
         fair = new FairQueue<>(weights);
         waiters.forEach(old -> fair.add(FairQueue.NO_KEY, old));
         waiters.clear();
       }
+      if (waitingLocked() == 0) {
+        Held h = reserve();
+        if (h != null) {
+          if (fair != null) {
+            fair.granted(key == null ? FairQueue.NO_KEY : key);
+          }
+          return CompletableFuture.completedFuture(new Credit(h));
+        }
+      }
+      Waiter w = new Waiter(new CompletableFuture<>(), deadlineNanos);
       if (fair != null) {
         fair.add(key == null ? FairQueue.NO_KEY : key, w);
       } else {
