@@ -40,6 +40,10 @@ final class FairnessBench {
   static final Codec<byte[]> JOB = Codec.bytes("bench.Fair", 1, "application/octet-stream");
   static final int CONCURRENCY = 8;
   static final int PREFETCH = 24; // window 32: 40 ms of backlog at 800/s
+  // A producer's pull brings one token of at most b' = min(token batch, capacity / 2) credits, so
+  // a quiet producer's pull waits behind up to prefetch (4) tokens of each flooding producer: a
+  // token batch of 4 keeps that to 16 credits, half the window (protocol §15.3, docs/CONTROL.md).
+  static final int TOKEN_BATCH = Integer.getInteger("sluice.bench.fairness.tokenBatch", 4);
   static final long WORK_MICROS = 10_000; // 8 threads x 10 ms = 800/s
   static final double CAPACITY_RATE = CONCURRENCY * 1e6 / WORK_MICROS;
   static final double QUIET_SHARE = 0.10;
@@ -111,7 +115,7 @@ final class FairnessBench {
       throws Exception {
     String queue = "fair-" + id + "-" + (++round);
     Sluice sluice = Sluice.using(nc);
-    sluice.provision(QueueSpec.builder(queue).build());
+    sluice.provision(QueueSpec.builder(queue).tokenBatch(TOKEN_BATCH).build());
     Map<String, ConcurrentHistogram> latency = new ConcurrentHashMap<>();
     Map<String, AtomicLong> handled = new ConcurrentHashMap<>();
     AtomicLong measuring = new AtomicLong(Long.MAX_VALUE); // send time (ns) from which to count
@@ -286,6 +290,7 @@ final class FairnessBench {
     met &= tputRatio >= 0.95;
     o.put("targets_met", met);
     o.put("flood_waiting_cap", FLOOD_WAITING_CAP);
+    o.put("token_batch", TOKEN_BATCH);
     o.put("load_average", Json.round(Json.loadAverage(), 2));
     return o;
   }
