@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod cli;
 pub mod credits;
 pub mod dlq;
+pub mod fairness;
 pub mod events;
 pub mod fleet;
 pub mod headers;

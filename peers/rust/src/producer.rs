@@ -27,6 +27,8 @@ pub struct ProducerConfig {
     pub version: u32,
     pub start: u64,
     pub behavior: String,
+    /// Sent as `Sluice-Fairness-Key` when set (§15.3).
+    pub fairness_key: Option<String>,
     pub acquire_timeout: Duration,
     /// Outstanding single-message pulls while sends wait (§6 step 2).
     pub prefetch: usize,
@@ -318,6 +320,9 @@ impl Producer {
         headers.insert(h::TRACEPARENT, tp.header());
         headers.insert(h::PRODUCER, self.cfg.producer_id.as_str());
         headers.insert(h::SENT_AT, now_unix_ms().to_string());
+        if let Some(k) = &self.cfg.fairness_key {
+            headers.insert(crate::fairness::HEADER, k.as_str()); // §15.3
+        }
         size::check(
             &jsutil::header_pairs(Some(&headers)),
             payload.len() as u64,

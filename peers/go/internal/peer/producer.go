@@ -24,7 +24,9 @@ type ProducerConfig struct {
 	Type                      string
 	Version                   int
 	Behavior                  string
-	AcquireTimeout            time.Duration
+	// FairnessKey is sent as Sluice-Fairness-Key when set (§15.3).
+	FairnessKey    string
+	AcquireTimeout time.Duration
 	// Prefetch is the number of single-message token pulls kept outstanding while sends wait.
 	Prefetch       int
 	PullExpiry     time.Duration
@@ -403,6 +405,9 @@ func (p *Producer) send(ctx context.Context, seq int64) error {
 		sluice.HdrProducer:    {p.cfg.ProducerID},
 		sluice.HdrSentAt:      {strconv.FormatInt(start.UnixMilli(), 10)},
 	}}
+	if p.cfg.FairnessKey != "" { // §15.3
+		msg.Header[sluice.HdrFairnessKey] = []string{p.cfg.FairnessKey}
+	}
 	if err := sluice.CheckSize(msg.Header, len(msg.Data), sluice.WorkStream(p.cfg.Queue), p.maxMsgSize, p.nc.MaxPayload()); err != nil {
 		return fmt.Errorf("publish %s: %w", msgID, err)
 	}

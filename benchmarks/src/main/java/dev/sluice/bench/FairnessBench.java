@@ -48,7 +48,7 @@ final class FairnessBench {
   static final double CAPACITY_RATE = CONCURRENCY * 1e6 / WORK_MICROS;
   static final double QUIET_SHARE = 0.10;
   static final double FLOOD_FACTOR = 10;
-  static final int FLOOD_WAITING_CAP = 4_000; // the flood's sends waiting at most, bounding memory
+  static final int FLOOD_WAITING_CAP = 4_000; // sends of one flooding key in progress at most
   static final int WARMUP_S = 3;
   static final int MEASURE_S = 12;
   static final List<String> QUIET = List.of("quiet-a", "quiet-b");
@@ -171,6 +171,10 @@ final class FairnessBench {
         next[i] = start;
       }
       long lastProgress = 0;
+      // Sends not yet completed, per key: each flooding key keeps its own sends waiting, so two
+      // floods of one producer both keep demand (a shared cap would starve the one that refills
+      // last, and max-min fairness would rightly give it only what it asks).
+      Map<String, AtomicLong> pending = new ConcurrentHashMap<>();
       try {
         while (System.nanoTime() < end) {
           long now = System.nanoTime();
@@ -183,10 +187,11 @@ final class FairnessBench {
             QueueProducer p = producers.get(k);
             while (next[i] <= now) {
               next[i] += flood ? floodEvery : quietEvery;
-              if (flood && p.waiting() >= FLOOD_WAITING_CAP) {
-                continue; // the flood is at its cap: this send is not made
+              AtomicLong open = pending.computeIfAbsent(k, x -> new AtomicLong());
+              if (flood && open.get() >= FLOOD_WAITING_CAP) {
+                continue; // this flooding key is at its cap: the send is not made
               }
-              send(p, k, keys);
+              send(p, k, keys, open);
             }
           }
           if (now - lastProgress > 500_000_000L) {
@@ -231,7 +236,7 @@ final class FairnessBench {
     return b.toString().trim();
   }
 
-  private static void send(QueueProducer p, String key, boolean keys) {
+  private static void send(QueueProducer p, String key, boolean keys, AtomicLong open) {
     byte[] k = key.getBytes(StandardCharsets.UTF_8);
     byte[] payload = new byte[8 + k.length];
     ByteBuffer.wrap(payload).putLong(System.nanoTime()).put(k);
@@ -239,7 +244,9 @@ final class FairnessBench {
     if (keys) {
       m.fairnessKey(key);
     }
-    p.sendAsync(m.build()).exceptionally(e -> null); // a send failed at close is not counted
+    open.incrementAndGet();
+    // A send failed at close is not counted.
+    p.sendAsync(m.build()).whenComplete((r, e) -> open.decrementAndGet());
   }
 
   private ObjectNode report(Map<String, Run> runs) {
