@@ -1,5 +1,7 @@
 package sluice
 
+import "sluice.dev/peers/go/sluicepb"
+
 // Fairness keys (PROTOCOL.md §15.3 [v1.3]): the key format a producer enforces and the grant order
 // of sends waiting for credits across keys. A worker never validates the key.
 
@@ -102,3 +104,12 @@ func (q *FairQueue[W]) Poll() (w W, key string, ok bool) {
 
 // Len is the number of sends waiting in every lane.
 func (q *FairQueue[W]) Len() int { return q.size }
+
+// FairnessReport is ProducerReport.fairness_keys for a producer that sends one message at a time,
+// all with key ("" for none): the key with weight 1, its sends waiting and its credits granted.
+func FairnessReport(key string, waiting uint32, grantedTotal uint64) []*sluicepb.FairnessKeyState {
+	if key == "" {
+		return nil
+	}
+	return []*sluicepb.FairnessKeyState{{Key: key, Weight: 1, Waiting: waiting, GrantedTotal: grantedTotal}}
+}

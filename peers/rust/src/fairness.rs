@@ -13,8 +13,7 @@ pub const MAX_LEN: usize = 64;
 pub fn valid_key(k: &str) -> bool {
     !k.is_empty()
         && k.len() <= MAX_LEN
-        && k
-            .bytes()
+        && k.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'@' | b'-'))
 }
 
@@ -75,7 +74,10 @@ impl<W> FairQueue<W> {
         lane.deficit -= 1;
         lane.granted += 1;
         self.len -= 1;
-        let w = lane.waiting.pop_front().expect("a lane in the ring has a send");
+        let w = lane
+            .waiting
+            .pop_front()
+            .expect("a lane in the ring has a send");
         if lane.waiting.is_empty() {
             lane.deficit = 0;
             lane.active = false;
@@ -95,4 +97,21 @@ impl<W> FairQueue<W> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+}
+
+/// The `ProducerReport.fairness_keys` of a producer that sends one message at a time, all with
+/// `key` (none without a key): the key with weight 1, its sends waiting and its credits granted.
+pub fn report(
+    key: Option<&str>,
+    waiting: u32,
+    granted_total: u64,
+) -> Vec<crate::proto::FairnessKeyState> {
+    key.map(|k| crate::proto::FairnessKeyState {
+        key: k.to_string(),
+        weight: 1,
+        waiting,
+        granted_total,
+    })
+    .into_iter()
+    .collect()
 }

@@ -484,6 +484,12 @@ impl Producer {
             ttl_ms: self.cfg.report_ttl_ms,
             language: LANGUAGE.into(),
             sent_total: st.sent_total,
+            // §15.3: one send at a time, so one key with weight 1 (none without a key).
+            fairness_keys: crate::fairness::report(
+                self.cfg.fairness_key.as_deref(),
+                st.waiting,
+                st.sent_total,
+            ),
         }
     }
 

@@ -794,6 +794,7 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             ttl_ms: u(v, "ttl_ms") as u32,
             language: s(v, "language"),
             sent_total: u(v, "sent_total"),
+            fairness_keys: Vec::new(),
         }
         .encode_to_vec(),
         "sluice.v1.ReconcilerLease" => proto::ReconcilerLease {
@@ -819,6 +820,7 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             token_batch: u(v, "token_batch") as u32,
             max_worker_capacity: u(v, "max_worker_capacity") as u32,
             max_window: u(v, "max_window") as u32,
+            fairness_weights: Default::default(),
         }
         .encode_to_vec(),
         "sluice.v1.Ledger" => ledger_from(v).encode_to_vec(),

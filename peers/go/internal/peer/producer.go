@@ -498,6 +498,7 @@ func (p *Producer) settle(ctx context.Context, all bool) error {
 	var wpi []*token
 	r := &sluicepb.ProducerReport{ProducerId: p.cfg.ProducerID, Queue: p.cfg.Queue, Waiting: uint32(p.waiting),
 		HeartbeatUnixMs: now.UnixMilli(), TtlMs: uint32(p.cfg.ReportTTL.Milliseconds()), Language: Lang, SentTotal: p.sentTotal}
+	r.FairnessKeys = sluice.FairnessReport(p.cfg.FairnessKey, r.Waiting, p.sentTotal) // §15.3
 	for _, t := range keep {
 		r.HeldSpent += t.spent
 		r.HeldUnspent += t.n - t.spent
