@@ -315,7 +315,7 @@ final class FairnessBench {
                     ? "with fairness keys"
                     : variant.equals("unfair") ? "without keys (arrival order)" : "alone")
                 + " p99",
-            keys.stream().map(k -> Math.max(0.1, r.p(k, 99))).toList());
+            keys.stream().map(k -> r.p(k, 99) > 0 ? (Double) r.p(k, 99) : null).toList());
       }
       CategoryChart c =
           new CategoryChartBuilder()
@@ -326,13 +326,19 @@ final class FairnessBench {
               .build();
       // XChart draws no bars on a logarithmic axis, and milliseconds beside seconds need one.
       c.getStyler().setYAxisLogarithmic(true);
-      c.getStyler().setDefaultSeriesRenderStyle(CategorySeriesRenderStyle.Line);
-      c.getStyler().setLabelsVisible(true);
+      // Points, not lines: the keys are categories, not a series in time; no point = no data
+      // (the flood runs with the quiet keys only).
+      c.getStyler().setDefaultSeriesRenderStyle(CategorySeriesRenderStyle.Scatter);
+      c.getStyler().setMarkerSize(12);
       c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
-      c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+      c.getStyler().setLegendLayout(Styler.LegendLayout.Vertical);
       c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
       series.forEach(
-          (n, v) -> c.addSeries(n, keys, v.stream().map(x -> Math.round(x * 10) / 10.0).toList()));
+          (n, v) ->
+              c.addSeries(
+                  n + " " + label(keys, v),
+                  keys,
+                  v.stream().map(x -> x == null ? null : Math.round(x * 10) / 10.0).toList()));
       try {
         java.nio.file.Files.createDirectories(s.out());
         java.nio.file.Path p = s.out().resolve("control-fairness-" + setup.replace('_', '-'));
@@ -342,6 +348,17 @@ final class FairnessBench {
         throw new java.io.UncheckedIOException("could not write the chart into " + s.out(), e);
       }
     }
+  }
+
+  /** The values in the legend, since XChart prints no labels on points. */
+  private static String label(List<String> keys, List<Double> v) {
+    List<String> parts = new ArrayList<>();
+    for (int i = 0; i < keys.size(); i++) {
+      if (v.get(i) != null) {
+        parts.add(String.format(Locale.ROOT, "%.0f", v.get(i)));
+      }
+    }
+    return "(" + String.join(" / ", parts) + " ms)";
   }
 
   private static long seconds(int n) {

@@ -9,11 +9,11 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Fairness keys (§15.3 [v1.3]) in a mixed fleet: a Java producer floods under one key while Go
- * and Rust producers send a few messages under their own keys through the same queue, to workers
- * of all three languages. Nothing is lost, the quiet keys' messages are processed while the flood
- * is still being sent, a dead-letter record keeps the key header, and every producer refuses a
- * malformed key before it sends.
+ * Fairness keys (§15.3 [v1.3]) in a mixed fleet: a Java producer floods under one key while Go and
+ * Rust producers send a few messages under their own keys through the same queue, to workers of all
+ * three languages. Nothing is lost, the quiet keys' messages are processed while the flood is still
+ * being sent, a dead-letter record keeps the key header, and every producer refuses a malformed key
+ * before it sends.
  */
 final class Fairness implements Scenario {
   static final int FLOOD = 400;
@@ -48,7 +48,8 @@ final class Fairness implements Scenario {
     f.awaitOutcomes(60_000);
 
     List<Peer.Event> floodSent = flood.events("sent");
-    long floodLast = floodSent.isEmpty() ? Long.MIN_VALUE : floodSent.get(floodSent.size() - 1).nanos();
+    long floodLast =
+        floodSent.isEmpty() ? Long.MIN_VALUE : floodSent.get(floodSent.size() - 1).nanos();
     for (Peer quiet : List.of(go, rust)) {
       long lastProcessed = lastProcessed(f, quiet.id + "-");
       h.check(
