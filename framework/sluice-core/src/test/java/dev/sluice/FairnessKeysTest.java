@@ -116,6 +116,44 @@ class FairnessKeysTest {
   }
 
   @Test
+  void aScheduledMessageFiresWithItsKeyAndGrantsAreCountedPerKey() throws Exception {
+    String q = NATS.uniqueName("q");
+    try (Connection nc = NATS.server().connect()) {
+      Sluice sluice = Sluice.using(nc);
+      sluice.provision(QueueSpec.builder(q).tokenBatch(4).build());
+      Map<String, String> keys = new java.util.concurrent.ConcurrentHashMap<>();
+      io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+          new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+      try (Worker w =
+              Queues.quickWorker(nc, q)
+                  .handle(
+                      JOB,
+                      (s, ctx) ->
+                          keys.put(
+                              s, String.valueOf(ctx.headers().get(SluiceHeaders.FAIRNESS_KEY))))
+                  .start();
+          QueueProducer p = sluice.producer(q).meterRegistry(registry).build();
+          Scheduler sch = sluice.scheduler(q).leaseInterval(Duration.ofMillis(300)).start()) {
+        p.sendAfter(keyed("tenant-later", "later"), Duration.ofMillis(500));
+        p.send(keyed("tenant-now", "now-1"));
+        p.send(keyed("tenant-now", "now-2"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> keys.size() == 3);
+        assertThat(keys)
+            .containsEntry("later", "tenant-later")
+            .containsEntry("now-1", "tenant-now")
+            .containsEntry("now-2", "tenant-now");
+        assertThat(
+                registry
+                    .get("sluice.producer.fairness.granted")
+                    .tag("key", "tenant-now")
+                    .counter()
+                    .count())
+            .isEqualTo(2);
+      }
+    }
+  }
+
+  @Test
   void badKeysAndWeightsAreRefusedWithWhatToDo() {
     String tooLong = "t".repeat(65);
     assertThatThrownBy(() -> OutgoingMessage.builder("t", 1, new byte[0]).fairnessKey(tooLong))
