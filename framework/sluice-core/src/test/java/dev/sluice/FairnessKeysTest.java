@@ -154,6 +154,37 @@ class FairnessKeysTest {
   }
 
   @Test
+  void queueWeightsFromAConfigFileAreAppliedAndBadOnesNamed(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    String q = NATS.uniqueName("q");
+    java.nio.file.Path queues = java.nio.file.Files.createDirectories(dir.resolve("queues"));
+    java.nio.file.Path file = queues.resolve(q + ".json");
+    java.nio.file.Files.writeString(
+        file, "{\"queue\": \"" + q + "\", \"fairness_weights\": {\"gold\": 0}}");
+    assertThatThrownBy(() -> dev.sluice.internal.topology.ConfigLoader.load(dir))
+        .hasMessageContaining(file.toString())
+        .hasMessageContaining("field 'fairness_weights.gold'")
+        .hasMessageContaining("[1, 10000], got 0");
+    java.nio.file.Files.writeString(
+        file, "{\"queue\": \"" + q + "\", \"fairness_weights\": {\"gold\": 4}}");
+    try (Connection nc = NATS.server().connect()) {
+      Sluice sluice = Sluice.using(nc);
+      sluice.provision(QueueSpec.of(q));
+      ApplyReport r = sluice.apply(dir, false);
+      assertThat(r.changes())
+          .filteredOn(c -> c.kind().equals("queue"))
+          .singleElement()
+          .satisfies(
+              c ->
+                  assertThat(c.diffs())
+                      .containsExactly("fairness_weights: server={}, wanted={gold=4}"));
+      assertThat(sluice.apply(dir, false).changed()).isFalse();
+      assertThat(QueueSpec.builder(q).fairnessWeight("gold", 4).build().fairnessWeights())
+          .containsEntry("gold", 4);
+    }
+  }
+
+  @Test
   void badKeysAndWeightsAreRefusedWithWhatToDo() {
     String tooLong = "t".repeat(65);
     assertThatThrownBy(() -> OutgoingMessage.builder("t", 1, new byte[0]).fairnessKey(tooLong))
