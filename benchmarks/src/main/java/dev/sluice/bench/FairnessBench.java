@@ -249,7 +249,7 @@ final class FairnessBench {
     p.sendAsync(m.build()).whenComplete((r, e) -> open.decrementAndGet());
   }
 
-  private ObjectNode report(Map<String, Run> runs) {
+  static ObjectNode report(Map<String, Run> runs) {
     Run unfairShared = runs.get("shared_producer/unfair");
     double rate = unfairShared.throughput();
     int window = unfairShared.window();
