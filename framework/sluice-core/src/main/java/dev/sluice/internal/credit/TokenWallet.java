@@ -4,7 +4,6 @@ import dev.sluice.SluiceException;
 import dev.sluice.internal.credit.WalletPort.Holdings;
 import dev.sluice.internal.time.Clock;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -20,9 +19,8 @@ import java.util.function.ToIntFunction;
  * It reads time only from the injected {@link Clock} and reaches the server only through {@link
  * HeldToken} and {@link WalletPort}, so it is unit-tested with a fake clock. Thread-safe.
  *
- * <p>Sends without a fairness key wait in one FIFO queue, exactly as before fairness keys existed.
- * The first send with a key (§15.3) switches the wallet to a {@link FairQueue}, which serves keys
- * in weighted max-min fair order; the sends already waiting join it in the lane of the empty key.
+ * <p>Waiting sends are kept in a {@link WaitQueue}: one FIFO queue until a send has a fairness key
+ * (§15.3), then weighted max-min fair order across keys.
  */
 public final class TokenWallet {
 
@@ -61,11 +59,6 @@ public final class TokenWallet {
     boolean extend;
   }
 
-  /**
-   * Keys kept with nothing waiting before idle ones are forgotten (bounds a many-tenant producer).
-   */
-  private static final int MAX_IDLE_KEYS = 1024;
-
   private final Clock clock;
   private final long leaseNanos;
   private final long idleReturnNanos;
@@ -74,9 +67,7 @@ public final class TokenWallet {
   private final WalletPort port;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition noneInFlight = lock.newCondition();
-  private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
-  private final ToIntFunction<String> weights;
-  private FairQueue<Waiter> fair; // null until a send with a fairness key waits
+  private final WaitQueue<Waiter> waiters;
   private final List<Held> held = new ArrayList<>();
   private boolean closed;
   private boolean settlePending;
@@ -100,7 +91,7 @@ public final class TokenWallet {
       Duration idleReturn,
       WalletPort port,
       ToIntFunction<String> weights) {
-    this.weights = weights;
+    this.waiters = new WaitQueue<>(weights);
     this.clock = clock;
     this.leaseNanos = lease.toNanos();
     this.idleReturnNanos = idleReturn.toNanos();
@@ -131,26 +122,16 @@ public final class TokenWallet {
       if (closed) {
         return CompletableFuture.failedFuture(new SluiceException("the producer is closed"));
       }
-      if (key != null && fair == null) {
-        fair = new FairQueue<>(weights);
-        waiters.forEach(old -> fair.add(FairQueue.NO_KEY, old));
-        waiters.clear();
-      }
-      if (waitingLocked() == 0) {
+      waiters.arriving(key);
+      if (waiters.size() == 0) {
         Held h = reserve();
         if (h != null) {
-          if (fair != null) {
-            fair.granted(key == null ? FairQueue.NO_KEY : key);
-          }
+          waiters.grantedAtOnce(key);
           return CompletableFuture.completedFuture(new Credit(h));
         }
       }
       Waiter w = new Waiter(new CompletableFuture<>(), deadlineNanos);
-      if (fair != null) {
-        fair.add(key == null ? FairQueue.NO_KEY : key, w);
-      } else {
-        waiters.add(w);
-      }
+      waiters.add(key, w);
       f = w.future();
       serveWaiters(after);
       uncovered = waitingLocked() > unspentLocked();
@@ -264,7 +245,7 @@ public final class TokenWallet {
   public List<FairQueue.KeyState> fairnessKeys(int limit) {
     lock.lock();
     try {
-      return fair == null ? List.of() : fair.top(limit);
+      return waiters.keys(limit);
     } finally {
       lock.unlock();
     }
@@ -314,19 +295,7 @@ public final class TokenWallet {
     lock.lock();
     try {
       settlePending = false;
-      for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
-        Waiter w = it.next();
-        if (now > w.deadline() || w.future().isDone()) {
-          it.remove();
-          r.expired.add(w);
-        }
-      }
-      if (fair != null) {
-        r.expired.addAll(fair.removeIf(w -> now > w.deadline() || w.future().isDone()));
-        if (fair.keys() > MAX_IDLE_KEYS) {
-          fair.forgetIdle();
-        }
-      }
+      r.expired.addAll(waiters.removeIf(w -> now > w.deadline() || w.future().isDone()));
       for (Iterator<Held> it = held.iterator(); it.hasNext(); ) {
         Held h = it.next();
         boolean idle = closed || (waitingLocked() == 0 && now - h.lastUsed > idleReturnNanos);
@@ -358,11 +327,7 @@ public final class TokenWallet {
     lock.lock();
     try {
       closed = true;
-      left = new ArrayList<>(waiters);
-      waiters.clear();
-      if (fair != null) {
-        left.addAll(fair.clear());
-      }
+      left = waiters.clear();
     } finally {
       lock.unlock();
     }
@@ -430,7 +395,7 @@ public final class TokenWallet {
       if (h == null) {
         return;
       }
-      Waiter w = fair != null ? fair.poll() : waiters.poll();
+      Waiter w = waiters.poll();
       Credit c = new Credit(h);
       after.add(
           () -> {
@@ -442,7 +407,7 @@ public final class TokenWallet {
   }
 
   private int waitingLocked() {
-    return fair != null ? fair.size() : waiters.size();
+    return waiters.size();
   }
 
   private long unspentLocked() {
