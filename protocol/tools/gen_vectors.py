@@ -187,7 +187,48 @@ def credits():
                        "RETURN mint of a burn (§5.4, decomposed with the queue's batch).",
         "decompose": dec, "window": win, "reconcile": rec, "names": subj,
         "linger": lin, "service_rate": rates, "token_ids": ids, "effective_batch": eff,
-        "token_id_pattern": TOKEN_ID_RE.pattern, "mint_back": back})
+        "token_id_pattern": TOKEN_ID_RE.pattern, "mint_back": back,
+        "fairness": fairness_cases()})
+
+
+def fair_order(weights, arrivals, grants):
+    """§15.3 grant order: deficit round robin over per-key FIFO lanes, quantum = weight, cost 1."""
+    lanes, ring, deficit = {}, [], {}
+    for k in arrivals:
+        lanes.setdefault(k, 0)
+        if lanes[k] == 0:
+            ring.append(k)
+        lanes[k] += 1
+    out = []
+    while len(out) < grants and ring:
+        k = ring.pop(0)
+        if deficit.get(k, 0) < 1:
+            deficit[k] = deficit.get(k, 0) + weights.get(k, 1)
+        deficit[k] -= 1
+        lanes[k] -= 1
+        out.append(k)
+        if lanes[k] == 0:
+            deficit[k] = 0
+        elif deficit[k] >= 1:
+            ring.insert(0, k)
+        else:
+            ring.append(k)
+    return out
+
+
+def fairness_cases():
+    cases = []
+    def case(name, weights, arrivals, grants):
+        cases.append({"name": name, "weights": weights, "arrivals": arrivals, "grants": grants,
+                      "order": fair_order(weights, arrivals, grants)})
+    case("one key: arrival order", {}, ["a"] * 4, 4)
+    case("a quiet key is not queued behind a flood", {}, ["flood"] * 10 + ["quiet"] * 2, 6)
+    case("weights 3:1", {"heavy": 3}, ["heavy"] * 12 + ["light"] * 12, 12)
+    case("the empty key is sends without a key", {}, [""] * 3 + ["t"] * 3, 6)
+    case("a key asking less than its share gets all it asks", {"a": 2},
+         ["a"] * 20 + ["b"] * 20 + ["small"] * 2, 14)
+    case("more grants than sends: every send, then none", {"x": 5}, ["x", "y", "x"], 10)
+    return cases
 
 
 # ---------------------------------------------------------------- backoff
@@ -323,7 +364,22 @@ def headers():
                        "'repeated' [v1.2]: headers as [name, value] pairs in wire order. "
                        "'message_size' [v1.2] (§2.2): header_size is the canonical size of §8.4; the message "
                        "is stored only when header_size + payload_length <= max_msg_size.",
-        "supported_protocol": 1, "cases": cases, "repeated": rep, "message_size": sizes})
+        "supported_protocol": 1, "cases": cases, "repeated": rep, "message_size": sizes,
+        "fairness_key": fairness_keys()})
+
+
+FAIRNESS_KEY_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+
+
+def fairness_keys():
+    """[v1.3] §15.3: the Sluice-Fairness-Key format a producer enforces (a worker never does)."""
+    out = []
+    for name, key in [("a tenant id", "tenant-42"), ("every allowed character", "aZ09_.:@-"),
+                      ("64 characters", "k" * 64), ("65 characters", "k" * 65), ("empty", ""),
+                      ("a space", "a b"), ("a slash", "a/b"), ("non-ASCII", "t\u00e9nant"),
+                      ("a star", "t*"), ("one character", "x")]:
+        out.append({"name": name, "key": key, "valid": bool(FAIRNESS_KEY_RE.match(key))})
+    return out
 
 
 # ---------------------------------------------------------------- outcomes

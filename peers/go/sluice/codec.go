@@ -54,6 +54,11 @@ type Message struct {
 	Data        []byte
 	// Header holds extra headers; the Sluice headers (§3) are set by the producer.
 	Header nats.Header
+	// FairnessKey, when set, is sent as Sluice-Fairness-Key (§15.3): 1-64 characters of
+	// [A-Za-z0-9_.:@-]. The Go producer grants waiting sends in arrival order and reports each
+	// key's waiting sends and grants; weighted grant order inside one producer is the Java
+	// producer's (a Go service usually sends one key per producer).
+	FairnessKey string
 }
 
 // NewMessage encodes v with codec into a Message of the given id, type and schema version.

@@ -47,8 +47,12 @@ type Producer struct {
 	changed      chan struct{}
 	closing      bool
 	sentTotal    uint64
-	reported     bool
-	reportNow    chan struct{}
+	// keyWaiting and keyGranted count sends waiting and credits granted per fairness key for the
+	// report (§15.3); empty while no message carries a key.
+	keyWaiting map[string]uint32
+	keyGranted map[string]uint64
+	reported   bool
+	reportNow  chan struct{}
 
 	vmu       sync.Mutex
 	warned    map[string]bool
@@ -84,6 +88,7 @@ func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...Produ
 		return nil, err
 	}
 	p := &Producer{cfg: cfg, queue: queue, nc: nc, js: js, changed: make(chan struct{}),
+		keyWaiting: map[string]uint32{}, keyGranted: map[string]uint64{},
 		reportNow: make(chan struct{}, 1), warned: map[string]bool{}}
 	ws, err := needStream(ctx, js, WorkStream(queue))
 	if err != nil {
@@ -199,7 +204,7 @@ func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
 	if err := CheckSize(msg.Header, len(msg.Data), WorkStream(p.queue), p.maxMsgSize, p.nc.MaxPayload()); err != nil {
 		return SendResult{}, fmt.Errorf("sluice: message %s: %w", m.ID, err)
 	}
-	t, err := p.reserve(ctx, deadline)
+	t, err := p.reserve(ctx, deadline, m.FairnessKey)
 	if err != nil {
 		return SendResult{}, err
 	}
@@ -216,6 +221,9 @@ func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
 			if !dup {
 				p.mu.Lock()
 				p.sentTotal++
+				if m.FairnessKey != "" {
+					p.keyGranted[m.FairnessKey]++ // §15.3
+				}
 				p.mu.Unlock()
 				p.cfg.metrics.Add(MetricSent, 1)
 			}
@@ -255,6 +263,9 @@ func (p *Producer) validate(m Message) error {
 	if m.Version < 1 {
 		return configErr("Message.Version", "must be at least 1, got %d", m.Version)
 	}
+	if m.FairnessKey != "" && !ValidFairnessKey(m.FairnessKey) { // §15.3
+		return configErr("Message.FairnessKey", "%q: use 1 to 64 characters of A-Z a-z 0-9 _ . : @ -", m.FairnessKey)
+	}
 	p.mu.Lock()
 	closing := p.closing
 	p.mu.Unlock()
@@ -276,6 +287,9 @@ func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats
 	h.Set(HdrTypeVersion, strconv.Itoa(m.Version))
 	if m.ContentType != "" {
 		h.Set(HdrContentType, m.ContentType)
+	}
+	if m.FairnessKey != "" {
+		h.Set(HdrFairnessKey, m.FairnessKey) // §15.3
 	}
 	h.Set(HdrProducer, p.cfg.id)
 	h.Set(HdrSentAt, strconv.FormatInt(now.UnixMilli(), 10))

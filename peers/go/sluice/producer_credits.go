@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -105,7 +106,7 @@ func (p *Producer) receive(m jetstream.Msg) {
 // reserve takes one credit from a held token, waiting for a token until the deadline (§6.4).
 // Waiting sends queue in p.waiters and are woken one per credit that becomes free, so a token
 // arriving among hundreds of waiting sends wakes only as many as it can serve.
-func (p *Producer) reserve(ctx context.Context, deadline time.Time) (*token, error) {
+func (p *Producer) reserve(ctx context.Context, deadline time.Time, key string) (*token, error) {
 	start := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -129,6 +130,9 @@ func (p *Producer) reserve(ctx context.Context, deadline time.Time) (*token, err
 		wake := make(chan struct{}, 1)
 		p.waiters = append(p.waiters, wake)
 		p.waiting++
+		if key != "" {
+			p.keyWaiting[key]++
+		}
 		p.lastActivity = time.Now()
 		p.broadcast() // the pullers follow the number of sends waiting
 		p.mu.Unlock()
@@ -142,6 +146,11 @@ func (p *Producer) reserve(ctx context.Context, deadline time.Time) (*token, err
 		p.mu.Lock()
 		p.dropWaiter(wake)
 		p.waiting--
+		if key != "" {
+			if p.keyWaiting[key]--; p.keyWaiting[key] == 0 {
+				delete(p.keyWaiting, key)
+			}
+		}
 		p.lastActivity = time.Now()
 		if ctx.Err() != nil {
 			p.wakeWaiters()
@@ -263,7 +272,8 @@ func (p *Producer) settle(ctx context.Context, all bool) error {
 	p.held = keep
 	var wpi []*token
 	r := &sluicepb.ProducerReport{ProducerId: p.cfg.id, Queue: p.queue, Waiting: uint32(p.waiting),
-		HeartbeatUnixMs: now.UnixMilli(), TtlMs: uint32(p.cfg.reportTTL.Milliseconds()), Language: Lang, SentTotal: p.sentTotal}
+		HeartbeatUnixMs: now.UnixMilli(), TtlMs: uint32(p.cfg.reportTTL.Milliseconds()), Language: Lang, SentTotal: p.sentTotal,
+		FairnessKeys: p.fairnessReportLocked()}
 	for _, t := range keep {
 		r.HeldSpent += t.spent
 		r.HeldUnspent += t.n - t.spent
@@ -348,4 +358,27 @@ func (p *Producer) writeReport(ctx context.Context, r *sluicepb.ProducerReport) 
 	defer cancel()
 	_, err = p.ctlKV.Put(wctx, ProducerReportKey(p.queue, p.cfg.id), b)
 	return err
+}
+
+// fairnessReportLocked is ProducerReport.fairness_keys (§15.3): every key this producer has sent
+// or is waiting to send, with weight 1 (the Go producer takes no weights); p.mu is held.
+func (p *Producer) fairnessReportLocked() []*sluicepb.FairnessKeyState {
+	if len(p.keyGranted) == 0 && len(p.keyWaiting) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(p.keyGranted)+len(p.keyWaiting))
+	for k := range p.keyGranted {
+		keys = append(keys, k)
+	}
+	for k := range p.keyWaiting {
+		if _, seen := p.keyGranted[k]; !seen {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	out := make([]*sluicepb.FairnessKeyState, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, &sluicepb.FairnessKeyState{Key: k, Weight: 1, Waiting: p.keyWaiting[k], GrantedTotal: p.keyGranted[k]})
+	}
+	return out
 }

@@ -487,8 +487,12 @@ type ProducerReport struct {
 	TtlMs           uint32 `protobuf:"varint,7,opt,name=ttl_ms,json=ttlMs,proto3" json:"ttl_ms,omitempty"`
 	Language        string `protobuf:"bytes,8,opt,name=language,proto3" json:"language,omitempty"`
 	SentTotal       uint64 `protobuf:"varint,9,opt,name=sent_total,json=sentTotal,proto3" json:"sent_total,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// [v1.3] §15.3: the fairness keys of this producer's sends, at most 32: those with the most sends
+	// waiting, then the most credits granted. Empty while no send has had a key. Informational: no
+	// credit computation reads it.
+	FairnessKeys  []*FairnessKeyState `protobuf:"bytes,10,rep,name=fairness_keys,json=fairnessKeys,proto3" json:"fairness_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProducerReport) Reset() {
@@ -584,6 +588,86 @@ func (x *ProducerReport) GetSentTotal() uint64 {
 	return 0
 }
 
+func (x *ProducerReport) GetFairnessKeys() []*FairnessKeyState {
+	if x != nil {
+		return x.FairnessKeys
+	}
+	return nil
+}
+
+// [v1.3] §15.3: one fairness key inside one producer.
+type FairnessKeyState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The key's weight in this producer (1 when no weight is set).
+	Weight uint32 `protobuf:"varint,2,opt,name=weight,proto3" json:"weight,omitempty"`
+	// Sends with this key waiting for a credit right now.
+	Waiting uint32 `protobuf:"varint,3,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	// Credits granted to sends with this key since the producer started (or since it forgot the idle
+	// key).
+	GrantedTotal  uint64 `protobuf:"varint,4,opt,name=granted_total,json=grantedTotal,proto3" json:"granted_total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FairnessKeyState) Reset() {
+	*x = FairnessKeyState{}
+	mi := &file_sluice_v1_control_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FairnessKeyState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FairnessKeyState) ProtoMessage() {}
+
+func (x *FairnessKeyState) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_control_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FairnessKeyState.ProtoReflect.Descriptor instead.
+func (*FairnessKeyState) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_control_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *FairnessKeyState) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *FairnessKeyState) GetWeight() uint32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+func (x *FairnessKeyState) GetWaiting() uint32 {
+	if x != nil {
+		return x.Waiting
+	}
+	return 0
+}
+
+func (x *FairnessKeyState) GetGrantedTotal() uint64 {
+	if x != nil {
+		return x.GrantedTotal
+	}
+	return 0
+}
+
 // The conservation ledger of one audit: window = backlog + tokens - held_spent + owed, when whole.
 type Ledger struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -609,7 +693,7 @@ type Ledger struct {
 
 func (x *Ledger) Reset() {
 	*x = Ledger{}
-	mi := &file_sluice_v1_control_proto_msgTypes[4]
+	mi := &file_sluice_v1_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +705,7 @@ func (x *Ledger) String() string {
 func (*Ledger) ProtoMessage() {}
 
 func (x *Ledger) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_control_proto_msgTypes[4]
+	mi := &file_sluice_v1_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +718,7 @@ func (x *Ledger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ledger.ProtoReflect.Descriptor instead.
 func (*Ledger) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_control_proto_rawDescGZIP(), []int{4}
+	return file_sluice_v1_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Ledger) GetWindow() uint64 {
@@ -746,7 +830,7 @@ type ReconcilerLease struct {
 
 func (x *ReconcilerLease) Reset() {
 	*x = ReconcilerLease{}
-	mi := &file_sluice_v1_control_proto_msgTypes[5]
+	mi := &file_sluice_v1_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -758,7 +842,7 @@ func (x *ReconcilerLease) String() string {
 func (*ReconcilerLease) ProtoMessage() {}
 
 func (x *ReconcilerLease) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_control_proto_msgTypes[5]
+	mi := &file_sluice_v1_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -771,7 +855,7 @@ func (x *ReconcilerLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconcilerLease.ProtoReflect.Descriptor instead.
 func (*ReconcilerLease) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_control_proto_rawDescGZIP(), []int{5}
+	return file_sluice_v1_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReconcilerLease) GetHolder() string {
@@ -828,14 +912,17 @@ type QueueSettings struct {
 	MaxWorkerCapacity uint32 `protobuf:"varint,4,opt,name=max_worker_capacity,json=maxWorkerCapacity,proto3" json:"max_worker_capacity,omitempty"`
 	// [v1.1] The most the live adverts together count for in the window (the standing buffer is
 	// not clamped). 0 means the default, 10000.
-	MaxWindow     uint32 `protobuf:"varint,5,opt,name=max_window,json=maxWindow,proto3" json:"max_window,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MaxWindow uint32 `protobuf:"varint,5,opt,name=max_window,json=maxWindow,proto3" json:"max_window,omitempty"`
+	// [v1.3] §15.3: fairness key -> weight (>= 1) for every producer of the queue; a producer's own
+	// weight for a key wins. A key without a weight has weight 1.
+	FairnessWeights map[string]uint32 `protobuf:"bytes,10,rep,name=fairness_weights,json=fairnessWeights,proto3" json:"fairness_weights,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *QueueSettings) Reset() {
 	*x = QueueSettings{}
-	mi := &file_sluice_v1_control_proto_msgTypes[6]
+	mi := &file_sluice_v1_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +934,7 @@ func (x *QueueSettings) String() string {
 func (*QueueSettings) ProtoMessage() {}
 
 func (x *QueueSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_control_proto_msgTypes[6]
+	mi := &file_sluice_v1_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +947,7 @@ func (x *QueueSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueSettings.ProtoReflect.Descriptor instead.
 func (*QueueSettings) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_control_proto_rawDescGZIP(), []int{6}
+	return file_sluice_v1_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *QueueSettings) GetQueue() string {
@@ -896,6 +983,13 @@ func (x *QueueSettings) GetMaxWindow() uint32 {
 		return x.MaxWindow
 	}
 	return 0
+}
+
+func (x *QueueSettings) GetFairnessWeights() map[string]uint32 {
+	if x != nil {
+		return x.FairnessWeights
+	}
+	return nil
 }
 
 var File_sluice_v1_control_proto protoreflect.FileDescriptor
@@ -935,7 +1029,7 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\acredits\x18\x01 \x01(\rR\acredits\x12\x1b\n" +
 	"\tminted_by\x18\x02 \x01(\tR\bmintedBy\x12$\n" +
 	"\x0eminted_unix_ms\x18\x03 \x01(\x03R\fmintedUnixMs\x12-\n" +
-	"\x06reason\x18\x04 \x01(\x0e2\x15.sluice.v1.MintReasonR\x06reason\"\xa1\x02\n" +
+	"\x06reason\x18\x04 \x01(\x0e2\x15.sluice.v1.MintReasonR\x06reason\"\xe3\x02\n" +
 	"\x0eProducerReport\x12\x1f\n" +
 	"\vproducer_id\x18\x01 \x01(\tR\n" +
 	"producerId\x12\x14\n" +
@@ -948,7 +1042,14 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\x06ttl_ms\x18\a \x01(\rR\x05ttlMs\x12\x1a\n" +
 	"\blanguage\x18\b \x01(\tR\blanguage\x12\x1d\n" +
 	"\n" +
-	"sent_total\x18\t \x01(\x04R\tsentTotal\"\xf8\x02\n" +
+	"sent_total\x18\t \x01(\x04R\tsentTotal\x12@\n" +
+	"\rfairness_keys\x18\n" +
+	" \x03(\v2\x1b.sluice.v1.FairnessKeyStateR\ffairnessKeys\"{\n" +
+	"\x10FairnessKeyState\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\rR\x06weight\x12\x18\n" +
+	"\awaiting\x18\x03 \x01(\rR\awaiting\x12#\n" +
+	"\rgranted_total\x18\x04 \x01(\x04R\fgrantedTotal\"\xf8\x02\n" +
 	"\x06Ledger\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\x04R\x06window\x12\x18\n" +
 	"\abacklog\x18\x02 \x01(\x04R\abacklog\x12\x16\n" +
@@ -975,7 +1076,7 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\n" +
 	"DebtsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xbe\x01\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xdc\x02\n" +
 	"\rQueueSettings\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\tR\x05queue\x12'\n" +
 	"\x0fstanding_buffer\x18\x02 \x01(\rR\x0estandingBuffer\x12\x1f\n" +
@@ -983,7 +1084,12 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"tokenBatch\x12.\n" +
 	"\x13max_worker_capacity\x18\x04 \x01(\rR\x11maxWorkerCapacity\x12\x1d\n" +
 	"\n" +
-	"max_window\x18\x05 \x01(\rR\tmaxWindow*\x7f\n" +
+	"max_window\x18\x05 \x01(\rR\tmaxWindow\x12X\n" +
+	"\x10fairness_weights\x18\n" +
+	" \x03(\v2-.sluice.v1.QueueSettings.FairnessWeightsEntryR\x0ffairnessWeights\x1aB\n" +
+	"\x14FairnessWeightsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\rR\x05value:\x028\x01*\x7f\n" +
 	"\vWorkerState\x12\x1c\n" +
 	"\x18WORKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14WORKER_STATE_RUNNING\x10\x01\x12\x19\n" +
@@ -1011,30 +1117,34 @@ func file_sluice_v1_control_proto_rawDescGZIP() []byte {
 }
 
 var file_sluice_v1_control_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sluice_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_sluice_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_sluice_v1_control_proto_goTypes = []any{
-	(WorkerState)(0),        // 0: sluice.v1.WorkerState
-	(MintReason)(0),         // 1: sluice.v1.MintReason
-	(*HandledType)(nil),     // 2: sluice.v1.HandledType
-	(*CapacityAdvert)(nil),  // 3: sluice.v1.CapacityAdvert
-	(*CreditToken)(nil),     // 4: sluice.v1.CreditToken
-	(*ProducerReport)(nil),  // 5: sluice.v1.ProducerReport
-	(*Ledger)(nil),          // 6: sluice.v1.Ledger
-	(*ReconcilerLease)(nil), // 7: sluice.v1.ReconcilerLease
-	(*QueueSettings)(nil),   // 8: sluice.v1.QueueSettings
-	nil,                     // 9: sluice.v1.ReconcilerLease.DebtsEntry
+	(WorkerState)(0),         // 0: sluice.v1.WorkerState
+	(MintReason)(0),          // 1: sluice.v1.MintReason
+	(*HandledType)(nil),      // 2: sluice.v1.HandledType
+	(*CapacityAdvert)(nil),   // 3: sluice.v1.CapacityAdvert
+	(*CreditToken)(nil),      // 4: sluice.v1.CreditToken
+	(*ProducerReport)(nil),   // 5: sluice.v1.ProducerReport
+	(*FairnessKeyState)(nil), // 6: sluice.v1.FairnessKeyState
+	(*Ledger)(nil),           // 7: sluice.v1.Ledger
+	(*ReconcilerLease)(nil),  // 8: sluice.v1.ReconcilerLease
+	(*QueueSettings)(nil),    // 9: sluice.v1.QueueSettings
+	nil,                      // 10: sluice.v1.ReconcilerLease.DebtsEntry
+	nil,                      // 11: sluice.v1.QueueSettings.FairnessWeightsEntry
 }
 var file_sluice_v1_control_proto_depIdxs = []int32{
-	2, // 0: sluice.v1.CapacityAdvert.handled:type_name -> sluice.v1.HandledType
-	0, // 1: sluice.v1.CapacityAdvert.state:type_name -> sluice.v1.WorkerState
-	1, // 2: sluice.v1.CreditToken.reason:type_name -> sluice.v1.MintReason
-	6, // 3: sluice.v1.ReconcilerLease.last:type_name -> sluice.v1.Ledger
-	9, // 4: sluice.v1.ReconcilerLease.debts:type_name -> sluice.v1.ReconcilerLease.DebtsEntry
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	2,  // 0: sluice.v1.CapacityAdvert.handled:type_name -> sluice.v1.HandledType
+	0,  // 1: sluice.v1.CapacityAdvert.state:type_name -> sluice.v1.WorkerState
+	1,  // 2: sluice.v1.CreditToken.reason:type_name -> sluice.v1.MintReason
+	6,  // 3: sluice.v1.ProducerReport.fairness_keys:type_name -> sluice.v1.FairnessKeyState
+	7,  // 4: sluice.v1.ReconcilerLease.last:type_name -> sluice.v1.Ledger
+	10, // 5: sluice.v1.ReconcilerLease.debts:type_name -> sluice.v1.ReconcilerLease.DebtsEntry
+	11, // 6: sluice.v1.QueueSettings.fairness_weights:type_name -> sluice.v1.QueueSettings.FairnessWeightsEntry
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_sluice_v1_control_proto_init() }
@@ -1048,7 +1158,7 @@ func file_sluice_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sluice_v1_control_proto_rawDesc), len(file_sluice_v1_control_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -49,6 +49,10 @@ impl Args {
             .unwrap_or_else(|| default.to_string())
     }
 
+    pub fn opt_string(&self, name: &str) -> Option<String> {
+        self.values.get(name).cloned()
+    }
+
     pub fn opt_num<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
         match self.values.get(name) {
             None => Ok(None),

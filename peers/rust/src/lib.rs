@@ -6,6 +6,7 @@ pub mod cli;
 pub mod credits;
 pub mod dlq;
 pub mod events;
+pub mod fairness;
 pub mod fleet;
 pub mod headers;
 pub mod idempotency;

@@ -16,7 +16,7 @@ const USAGE: &str = "usage:
                            [--grace-delay-ms N=500] [--token-batch N=8] [--capacity N]
   sluice-peer-rust produce --server URL --queue Q --producer-id ID --count N [--type T=sluice.conformance.Work]
                            [--version V=1] [--start N=0] [--behavior ok|poison|fail-once=ok]
-                           [--acquire-timeout-ms N=30000]
+                           [--acquire-timeout-ms N=30000] [--fairness-key K]
   sluice-peer-rust schedule --server URL --queue Q --producer-id ID --count N [--delay-ms D=1000]
                            [--type T=sluice.conformance.Work] [--version V=1] [--start N=0]";
 
@@ -110,6 +110,7 @@ fn producer_config(args: &[String]) -> Result<ProducerConfig, String> {
             "start",
             "behavior",
             "acquire-timeout-ms",
+            "fairness-key",
         ],
     )?;
     let queue = a.required("queue")?;
@@ -128,6 +129,15 @@ fn producer_config(args: &[String]) -> Result<ProducerConfig, String> {
             "--behavior {behavior:?}: expected ok, poison or fail-once"
         ));
     }
+    // §15.3: refused at once, as every producer refuses a bad key.
+    let fairness_key = a.opt_string("fairness-key");
+    if let Some(k) = &fairness_key {
+        if !sluice_peer::fairness::valid_key(k) {
+            return Err(format!(
+                "--fairness-key {k:?} must be 1-64 characters of [A-Za-z0-9_.:@-]"
+            ));
+        }
+    }
     let count: u64 = a
         .required("count")?
         .parse()
@@ -145,6 +155,7 @@ fn producer_config(args: &[String]) -> Result<ProducerConfig, String> {
         version,
         start: a.num("start", 0)?,
         behavior,
+        fairness_key,
         acquire_timeout: Duration::from_millis(a.num("acquire-timeout-ms", 30000)?),
         prefetch: 4,
         pull_expiry: Duration::from_secs(1),

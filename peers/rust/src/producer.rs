@@ -27,6 +27,8 @@ pub struct ProducerConfig {
     pub version: u32,
     pub start: u64,
     pub behavior: String,
+    /// Sent as `Sluice-Fairness-Key` when set (§15.3).
+    pub fairness_key: Option<String>,
     pub acquire_timeout: Duration,
     /// Outstanding single-message pulls while sends wait (§6 step 2).
     pub prefetch: usize,
@@ -318,6 +320,9 @@ impl Producer {
         headers.insert(h::TRACEPARENT, tp.header());
         headers.insert(h::PRODUCER, self.cfg.producer_id.as_str());
         headers.insert(h::SENT_AT, now_unix_ms().to_string());
+        if let Some(k) = &self.cfg.fairness_key {
+            headers.insert(crate::fairness::HEADER, k.as_str()); // §15.3
+        }
         size::check(
             &jsutil::header_pairs(Some(&headers)),
             payload.len() as u64,
@@ -479,6 +484,12 @@ impl Producer {
             ttl_ms: self.cfg.report_ttl_ms,
             language: LANGUAGE.into(),
             sent_total: st.sent_total,
+            // §15.3: one send at a time, so one key with weight 1 (none without a key).
+            fairness_keys: crate::fairness::report(
+                self.cfg.fairness_key.as_deref(),
+                st.waiting,
+                st.sent_total,
+            ),
         }
     }
 

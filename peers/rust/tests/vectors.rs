@@ -794,6 +794,7 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             ttl_ms: u(v, "ttl_ms") as u32,
             language: s(v, "language"),
             sent_total: u(v, "sent_total"),
+            fairness_keys: Vec::new(),
         }
         .encode_to_vec(),
         "sluice.v1.ReconcilerLease" => proto::ReconcilerLease {
@@ -819,6 +820,7 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             token_batch: u(v, "token_batch") as u32,
             max_worker_capacity: u(v, "max_worker_capacity") as u32,
             max_window: u(v, "max_window") as u32,
+            fairness_weights: Default::default(),
         }
         .encode_to_vec(),
         "sluice.v1.Ledger" => ledger_from(v).encode_to_vec(),
@@ -962,4 +964,52 @@ fn protobuf_ignores_unknown_fields() {
     b.extend_from_slice(&[0x98, 0x06, 0x05]); // field 99, varint 5
     let m = proto::CreditToken::decode(b.as_slice()).unwrap();
     assert_eq!(m.credits, 1);
+}
+
+/// headers.json `fairness_key` and credits.json `fairness` (§15.3): key format and grant order.
+#[test]
+fn fairness_vectors() {
+    use sluice_peer::fairness::{valid_key, FairQueue};
+    let doc = load("headers.json");
+    let keys = arr(&doc, "fairness_key");
+    assert!(keys.len() >= 5);
+    for c in keys {
+        assert_eq!(
+            valid_key(c["key"].as_str().unwrap()),
+            c["valid"].as_bool().unwrap(),
+            "{}",
+            c["name"]
+        );
+    }
+    let doc = load("credits.json");
+    let cases = arr(&doc, "fairness");
+    assert!(cases.len() >= 3);
+    for c in cases {
+        let weights: BTreeMap<String, u32> = c["weights"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_u64().unwrap() as u32))
+            .collect();
+        let mut q = FairQueue::new(move |k: &str| weights.get(k).copied().unwrap_or(1));
+        for k in arr(c, "arrivals") {
+            let k = k.as_str().unwrap();
+            q.add(k, k.to_string());
+        }
+        let mut got: Vec<String> = Vec::new();
+        for _ in 0..c["grants"].as_u64().unwrap() {
+            match q.poll() {
+                Some((key, w)) => {
+                    assert_eq!(key, w);
+                    got.push(w);
+                }
+                None => break,
+            }
+        }
+        let want: Vec<String> = arr(c, "order")
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "{}", c["name"]);
+    }
 }

@@ -155,6 +155,7 @@ func runProducer(ev *peer.Events, args []string) error {
 	fs.IntVar(&cfg.Version, "version", cfg.Version, "Sluice-Type-Version")
 	fs.IntVar(&cfg.Start, "start", 0, "first seq")
 	fs.StringVar(&cfg.Behavior, "behavior", cfg.Behavior, "ok, poison or fail-once")
+	fs.StringVar(&cfg.FairnessKey, "fairness-key", "", "Sluice-Fairness-Key of every message (§15.3)")
 	acquireMs := fs.Int("acquire-timeout-ms", int(cfg.AcquireTimeout.Milliseconds()), "longest wait for a credit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -169,6 +170,9 @@ func runProducer(ev *peer.Events, args []string) error {
 	case "ok", "poison", "fail-once":
 	default:
 		return fmt.Errorf("--behavior must be ok, poison or fail-once")
+	}
+	if cfg.FairnessKey != "" && !sluice.ValidFairnessKey(cfg.FairnessKey) { // §15.3
+		return fmt.Errorf("--fairness-key %q must be 1-64 characters of [A-Za-z0-9_.:@-]", cfg.FairnessKey)
 	}
 	cfg.AcquireTimeout = time.Duration(*acquireMs) * time.Millisecond
 

@@ -18,8 +18,10 @@ type ProducerConfig struct {
 	Type                      string
 	Version                   int
 	Behavior                  string
-	AcquireTimeout            time.Duration
-	PublishTimeout            time.Duration
+	// FairnessKey is sent as Sluice-Fairness-Key when set (§15.3).
+	FairnessKey    string
+	AcquireTimeout time.Duration
+	PublishTimeout time.Duration
 }
 
 // DefaultProducerConfig returns the contract's defaults.
@@ -67,7 +69,8 @@ func (p *Producer) Run(ctx context.Context) error {
 		seq := int64(p.cfg.Start + i)
 		msg := sluice.Message{ID: p.cfg.ProducerID + "-" + strconv.FormatInt(seq, 10), Type: p.cfg.Type,
 			Version: p.cfg.Version, ContentType: "application/json",
-			Data: []byte(fmt.Sprintf(`{"seq": %d, "behavior": %q}`, seq, p.cfg.Behavior))}
+			Data:        []byte(fmt.Sprintf(`{"seq": %d, "behavior": %q}`, seq, p.cfg.Behavior)),
+			FairnessKey: p.cfg.FairnessKey} // §15.3
 		res, err := p.p.Send(ctx, msg)
 		if err != nil {
 			runErr = err

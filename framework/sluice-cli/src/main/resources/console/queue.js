@@ -18,6 +18,21 @@ const WORKERS = [
   { label: 'Owed credits', num: true }, { label: 'Completed', num: true }, { label: 'Last seen' },
 ];
 
+// Fairness keys of the live producers (PROTOCOL.md §15.3), from the credits JSON; none without keys.
+const FAIRNESS = [
+  { label: 'Fairness key' }, { label: 'Weight' }, { label: 'Waiting', num: true }, { label: 'Granted', num: true },
+  { label: 'Share', num: true },
+];
+
+function fairness(f) {
+  if (!f) return null;
+  return h('div', { id: 'fairness' }, h('h3', {}, 'Fairness keys'),
+    table(FAIRNESS, f.keys.slice(0, 10).map(k => row(FAIRNESS, [k.key === '' ? '(no key)' : k.key,
+      k.weights.join(', '), k.waiting, k.granted_total, (k.share * 100).toFixed(1) + ' %']))),
+    f.dominant !== null ? h('p', {}, h('b', {}, f.dominant === '' ? '(no key)' : f.dominant),
+      ' holds most of the waiting sends; the other keys are served by weight beside it.') : null);
+}
+
 const PRODUCERS = [
   { label: 'Producer' }, { label: 'Live' }, { label: 'Held spent', num: true }, { label: 'Held unspent', num: true },
   { label: 'Waiting', num: true }, { label: 'Sent', num: true }, { label: 'Language' }, { label: 'Last seen' },
@@ -78,7 +93,8 @@ export function render(view, params, store) {
       const cr = c.queues[0];
       fill(producers, cr.producers.length === 0 ? h('p', { class: 'muted' }, 'No producer reports.')
         : table(PRODUCERS, cr.producers.map(p => row(PRODUCERS, [p.producer_id, p.live ? 'yes' : 'expired',
-          p.held_spent, p.held_unspent, p.waiting, p.sent_total, p.language, age(p.last_seen_ms_ago) + ' ago']))));
+          p.held_spent, p.held_unspent, p.waiting, p.sent_total, p.language, age(p.last_seen_ms_ago) + ' ago']))),
+        fairness(cr.fairness));
       const r = cr.reconciler;
       if (!r) {
         fill(reconciler, h('p', { class: 'muted' }, 'No lease: no worker has audited this queue.'));

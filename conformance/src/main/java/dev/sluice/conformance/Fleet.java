@@ -100,7 +100,15 @@ final class Fleet {
   /** Starts a producer of {@code count} messages with seq from {@code start}. */
   Peer producer(String lang, String id, int count, String behav, int start, int version)
       throws IOException {
-    List<String> args =
+    return producer(lang, id, count, behav, start, version, List.of());
+  }
+
+  /** A producer with {@code extra} contract flags after the usual ones (e.g. --fairness-key). */
+  Peer producer(
+      String lang, String id, int count, String behav, int start, int version, List<String> extra)
+      throws IOException {
+    List<String> args = new java.util.ArrayList<>();
+    args.addAll(
         List.of(
             "produce",
             "--server",
@@ -118,7 +126,8 @@ final class Fleet {
             "--version",
             String.valueOf(version),
             "--acquire-timeout-ms",
-            "60000");
+            "60000"));
+    args.addAll(extra);
     Peer p = h.launcher.start(lang, "producer", id, args);
     producers.add(p);
     behavior.put(p, behav);

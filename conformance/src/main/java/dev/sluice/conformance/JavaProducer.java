@@ -49,6 +49,9 @@ final class JavaProducer implements Callable<Integer> {
   @Option(names = "--acquire-timeout-ms", defaultValue = "30000")
   long acquireMs;
 
+  @Option(names = "--fairness-key", description = "Sluice-Fairness-Key of every message (§15.3)")
+  String fairnessKey;
+
   @Override
   public Integer call() throws Exception {
     Connection nc = JavaPeer.connect(server, "conformance-producer-" + id);
@@ -61,16 +64,22 @@ final class JavaProducer implements Callable<Integer> {
                 .producerId(id)
                 .acquireTimeout(Duration.ofMillis(acquireMs))
                 .build()) {
+      OutgoingMessage.Builder keyCheck = OutgoingMessage.builder(type, version, new byte[0]);
+      if (fairnessKey != null) {
+        keyCheck.fairnessKey(fairnessKey); // refused before any send, as the contract asks
+      }
       emit(event("ready").put("role", "producer").put("id", id).put("lang", "java"));
       for (long seq = start; seq < start + count; seq++) {
         String traceId = hex(16);
-        SendResult r =
-            p.send(
-                OutgoingMessage.builder(type, version, body(seq, behavior))
-                    .contentType("application/json")
-                    .messageId(id + "-" + seq)
-                    .traceparent("00-" + traceId + "-" + hex(8) + "-01")
-                    .build());
+        OutgoingMessage.Builder m =
+            OutgoingMessage.builder(type, version, body(seq, behavior))
+                .contentType("application/json")
+                .messageId(id + "-" + seq)
+                .traceparent("00-" + traceId + "-" + hex(8) + "-01");
+        if (fairnessKey != null) {
+          m.fairnessKey(fairnessKey);
+        }
+        SendResult r = p.send(m.build());
         String[] tp = r.traceparent() == null ? new String[0] : r.traceparent().split("-");
         emit(
             event("sent")

@@ -37,6 +37,7 @@ public final class Runner implements Callable<Integer> {
           new UnwritableDeadLetters(),
           new ForeignSchedules(),
           new JavaSchedulesForeignWorkers(),
+          new Fairness(),
           new SingleLanguageFleet("go"),
           new SingleLanguageFleet("rust"),
           new SingleLanguageFleet("java"));

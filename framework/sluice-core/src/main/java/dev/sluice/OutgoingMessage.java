@@ -21,6 +21,7 @@ public final class OutgoingMessage {
   private final String messageId;
   private final String traceparent;
   private final String tracestate;
+  private final String fairnessKey;
   private final Map<String, String> headers;
 
   private OutgoingMessage(Builder b) {
@@ -32,6 +33,7 @@ public final class OutgoingMessage {
     this.messageId = b.messageId != null ? b.messageId : NUID.nextGlobal();
     this.traceparent = b.traceparent;
     this.tracestate = b.tracestate;
+    this.fairnessKey = b.fairnessKey;
     this.headers = Map.copyOf(b.headers);
   }
 
@@ -95,6 +97,14 @@ public final class OutgoingMessage {
     return tracestate;
   }
 
+  /**
+   * The fairness key sent as {@code Sluice-Fairness-Key} (protocol §15.3), or null for none: while
+   * sends wait for credits, the producer serves keys in weighted fair order.
+   */
+  public String fairnessKey() {
+    return fairnessKey;
+  }
+
   /** Extra application headers (unmodifiable). */
   public Map<String, String> headers() {
     return headers;
@@ -109,6 +119,7 @@ public final class OutgoingMessage {
     private String messageId;
     private String traceparent;
     private String tracestate;
+    private String fairnessKey;
     private final Map<String, String> headers = new LinkedHashMap<>();
 
     private Builder(String type, int version, byte[] payload) {
@@ -160,6 +171,21 @@ public final class OutgoingMessage {
     /** Sets the W3C tracestate sent with the trace; default none. */
     public Builder tracestate(String tracestate) {
       this.tracestate = tracestate;
+      return this;
+    }
+
+    /**
+     * Sets the fairness key, for example a tenant id; default none. While sends wait for credits, a
+     * producer grants them in weighted max-min fair order across keys (weights: {@link
+     * QueueProducer.Builder#fairnessWeight} and {@link QueueSpec.Builder#fairnessWeight}), so one
+     * key's flood does not delay another key's sends behind it. Sent as {@code
+     * Sluice-Fairness-Key}.
+     *
+     * @throws IllegalArgumentException {@code key} is not 1-64 characters of {@code
+     *     [A-Za-z0-9_.:@-]} (map a longer tenant id to a short one, e.g. a hash)
+     */
+    public Builder fairnessKey(String key) {
+      this.fairnessKey = FairnessRules.requireKey("fairnessKey", key);
       return this;
     }
 

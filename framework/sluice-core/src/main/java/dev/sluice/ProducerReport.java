@@ -2,6 +2,7 @@ package dev.sluice;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -19,6 +20,8 @@ import java.util.Objects;
  * @param heartbeatAt when it last wrote the report
  * @param ttl how long the report stays live after {@code heartbeatAt}
  * @param live whether the report was live at the time of the reading
+ * @param fairnessKeys the fairness keys of its sends (protocol §15.3): at most 32, the ones with
+ *     the most sends waiting first; empty when its sends have no keys
  */
 public record ProducerReport(
     String producerId,
@@ -30,10 +33,48 @@ public record ProducerReport(
     long sentTotal,
     Instant heartbeatAt,
     Duration ttl,
-    boolean live) {
+    boolean live,
+    List<FairnessKey> fairnessKeys) {
+
+  /**
+   * One fairness key inside one producer.
+   *
+   * @param key the key
+   * @param weight its weight in this producer
+   * @param waiting its sends waiting for a credit now
+   * @param grantedTotal credits granted to its sends since the producer started
+   */
+  public record FairnessKey(String key, int weight, long waiting, long grantedTotal) {}
+
+  /** A report without fairness keys. */
+  public ProducerReport(
+      String producerId,
+      String queue,
+      String language,
+      long heldSpent,
+      long heldUnspent,
+      long waiting,
+      long sentTotal,
+      Instant heartbeatAt,
+      Duration ttl,
+      boolean live) {
+    this(
+        producerId,
+        queue,
+        language,
+        heldSpent,
+        heldUnspent,
+        waiting,
+        sentTotal,
+        heartbeatAt,
+        ttl,
+        live,
+        List.of());
+  }
 
   /** Rejects null names and times. */
   public ProducerReport {
+    fairnessKeys = List.copyOf(fairnessKeys);
     Objects.requireNonNull(producerId, "producerId");
     Objects.requireNonNull(queue, "queue");
     Objects.requireNonNull(language, "language");

@@ -14,7 +14,9 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -262,6 +264,7 @@ public final class QueueProducer implements AutoCloseable {
     private Duration publishTimeout = Duration.ofSeconds(5);
     private VersionPolicy versionPolicy = VersionPolicy.FAIL;
     private MeterRegistry meterRegistry;
+    private final Map<String, Integer> fairnessWeights = new HashMap<>();
 
     Builder(Connection nc, String queue) {
       this.nc = Objects.requireNonNull(nc, "connection");
@@ -366,6 +369,22 @@ public final class QueueProducer implements AutoCloseable {
     }
 
     /**
+     * Gives fairness key {@code key} weight {@code weight} in this producer (protocol §15.3): while
+     * sends wait for credits, each key with sends waiting gets a share of the grants in proportion
+     * to its weight, and a key that asks for less than its share gets all it asks. A key without a
+     * weight here takes the queue's ({@link QueueSpec.Builder#fairnessWeight}), else 1. Sends
+     * without a key are served as one more key of weight 1.
+     *
+     * @throws IllegalArgumentException {@code key} is not a valid fairness key (1-64 characters of
+     *     {@code [A-Za-z0-9_.:@-]}), or {@code weight} is outside [1, 10000]
+     */
+    public Builder fairnessWeight(String key, int weight) {
+      this.fairnessWeights.put(
+          FairnessRules.requireKey("key", key), FairnessRules.requireWeight(key, weight));
+      return this;
+    }
+
+    /**
      * Records the producer's metrics ({@code sluice.producer.acquire}, {@code
      * sluice.producer.credits.held}, {@code sluice.producer.waiting}, tagged {@code queue} and
      * {@code producer}: docs/METRICS.md) on {@code registry}; default none. Micrometer is an
@@ -399,7 +418,8 @@ public final class QueueProducer implements AutoCloseable {
                   publishTimeout,
                   versionPolicy,
                   Metrics.micrometer(meterRegistry, queue, "producer", producerId),
-                  Clock.system()));
+                  Clock.system(),
+                  fairnessWeights));
       return new QueueProducer(
           runtime,
           acquireTimeout,

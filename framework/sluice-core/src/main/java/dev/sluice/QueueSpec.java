@@ -3,7 +3,9 @@ package dev.sluice;
 import dev.sluice.internal.credit.Credits;
 import dev.sluice.internal.wire.Protocol;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * The JetStream topology of one queue (protocol §2), for {@link Sluice#provision(QueueSpec)}.
@@ -23,6 +25,7 @@ public final class QueueSpec {
   private final int maxWindow;
   private final Duration idempotencyWindow;
   private final Duration deadLetterMaxAge;
+  private final Map<String, Integer> fairnessWeights;
 
   private QueueSpec(Builder b) {
     this.queue = b.queue;
@@ -38,6 +41,7 @@ public final class QueueSpec {
     this.maxWindow = b.maxWindow;
     this.idempotencyWindow = b.idempotencyWindow;
     this.deadLetterMaxAge = b.deadLetterMaxAge;
+    this.fairnessWeights = Map.copyOf(b.fairnessWeights);
   }
 
   /** A builder for queue {@code queue} with every default. */
@@ -120,6 +124,15 @@ public final class QueueSpec {
     return deadLetterMaxAge;
   }
 
+  /**
+   * The weight of each fairness key for every producer of the queue (protocol §15.3); a producer's
+   * own weight for a key wins, a key in neither has weight 1. Default none. Producers read it when
+   * they start.
+   */
+  public Map<String, Integer> fairnessWeights() {
+    return fairnessWeights;
+  }
+
   /** Builds a {@link QueueSpec}; validates each value as it is set. Not thread-safe. */
   public static final class Builder {
     private final String queue;
@@ -135,6 +148,7 @@ public final class QueueSpec {
     private int maxWindow = 10_000;
     private Duration idempotencyWindow = Duration.ofHours(1);
     private Duration deadLetterMaxAge = Duration.ofDays(30);
+    private final Map<String, Integer> fairnessWeights = new TreeMap<>();
 
     private Builder(String queue) {
       this.queue = Protocol.requireQueueName(queue);
@@ -235,6 +249,19 @@ public final class QueueSpec {
 
     public Builder deadLetterMaxAge(Duration maxAge) {
       this.deadLetterMaxAge = positive("deadLetterMaxAge", maxAge);
+      return this;
+    }
+
+    /**
+     * Gives fairness key {@code key} weight {@code weight} for every producer of the queue (see
+     * {@link QueueSpec#fairnessWeights()}).
+     *
+     * @throws IllegalArgumentException {@code key} is not 1-64 characters of {@code
+     *     [A-Za-z0-9_.:@-]}, or {@code weight} is outside [1, 10000]
+     */
+    public Builder fairnessWeight(String key, int weight) {
+      fairnessWeights.put(
+          FairnessRules.requireKey("key", key), FairnessRules.requireWeight(key, weight));
       return this;
     }
 

@@ -33,6 +33,12 @@ public final class SluiceHeaders {
   /** When the producer sent the message, in Unix milliseconds. */
   public static final String SENT_AT = "Sluice-Sent-At";
 
+  /**
+   * The message's fairness key (protocol §15.3 [v1.3]), e.g. a tenant id: 1-64 characters of {@code
+   * [A-Za-z0-9_.:@-]}. Sends of one producer waiting for credits are served fairly across keys.
+   */
+  public static final String FAIRNESS_KEY = "Sluice-Fairness-Key";
+
   /** On a replayed message: the message id of the original. */
   public static final String REPLAY_OF = "Sluice-Replay-Of";
 

@@ -83,6 +83,33 @@ final class CreditsCommand extends BaseCommand {
         }
         p.print(out());
       }
+      FairnessView fair = st.fairness();
+      if (fair.inUse()) {
+        Table k = new Table("FAIRNESS KEY", "WEIGHT", "WAITING", "GRANTED", "SHARE");
+        fair.keys.stream()
+            .limit(FairnessView.SHOWN)
+            .forEach(
+                x ->
+                    k.row(
+                        FairnessView.name(x.key()),
+                        x.weightText(),
+                        x.waiting(),
+                        x.granted(),
+                        String.format(java.util.Locale.ROOT, "%.1f%%", x.share() * 100)));
+        k.print(out());
+        FairnessView.Key d = fair.dominant();
+        if (d != null) {
+          out()
+              .println(
+                  "fairness: "
+                      + FairnessView.name(d.key())
+                      + " holds "
+                      + d.waiting()
+                      + " of "
+                      + fair.waiting
+                      + " waiting sends; the other keys are served by weight beside it");
+        }
+      }
       ReconcilerLease lease = st.in.reconciler().orElse(null);
       if (lease == null) {
         out().println("reconciler: no lease (no worker has audited this queue)");

@@ -280,6 +280,25 @@ final class ExplainCommand extends BaseCommand {
                   + " and no single cause was found",
               "check worker logs and 'sluice workers " + q + "', 'sluice credits " + q + "'"));
     }
+    FairnessView.Key dominant = st.fairness().dominant();
+    if (dominant != null) {
+      out.add(
+          new Finding(
+              "fairness-dominant",
+              "fairness key "
+                  + FairnessView.name(dominant.key())
+                  + " holds "
+                  + dominant.waiting()
+                  + " of the "
+                  + st.fairness().waiting
+                  + " sends waiting for credits; the producers grant the other keys their"
+                  + " weighted share first, so their sends do not wait behind it, and it has had "
+                  + Math.round(dominant.share() * 100)
+                  + "% of the grants",
+              "if it should get less, raise the other keys' weights (QueueProducer.Builder"
+                  + ".fairnessWeight, or fairness_weights in the queue's settings); if all of it"
+                  + " is wanted, add workers: the window, not fairness, limits the total"));
+    }
     Long dead = st.deadLetters();
     if (dead == null) {
       out.add(

@@ -200,6 +200,10 @@ final class QueueState {
     m.put("dead_letters", deadLetters());
     m.put("hard_limit", hardLimit());
     m.put("consumer", consumerMissing() ? "missing" : consumerPaused() ? "paused" : "ok");
+    FairnessView fair = fairness();
+    if (fair.inUse()) {
+      m.put("fairness", fair.json()); // §15.3: only when live producers send with keys
+    }
     return m;
   }
 
@@ -245,7 +249,15 @@ final class QueueState {
     m.put("sent_total", r.sentTotal());
     m.put("language", r.language());
     m.put("last_seen_ms_ago", Math.max(0, now - r.heartbeatAt().toEpochMilli()));
+    if (!r.fairnessKeys().isEmpty()) {
+      m.put("fairness_keys", FairnessView.producerKeys(r));
+    }
     return m;
+  }
+
+  /** The fairness keys of the live producers (§15.3). */
+  FairnessView fairness() {
+    return FairnessView.of(in.producers());
   }
 
   static Map<String, Object> ledgerJson(ReconcilerLease.Audit l) {
@@ -284,6 +296,10 @@ final class QueueState {
       ps.add(producerJson(r, now));
     }
     m.put("producers", ps);
+    FairnessView fair = fairness();
+    if (fair.inUse()) {
+      m.put("fairness", fair.json());
+    }
     if (in.reconciler().isEmpty()) {
       m.put("reconciler", null);
     } else {

@@ -119,6 +119,13 @@ final class StatusCommand extends BaseCommand {
       t.colour(1, Terminal::healthColour);
     }
     t.print(c.out(), fit ? term.width() : 0);
+    for (QueueState st : states) {
+      FairnessView fair = st.fairness();
+      if (fair.inUse()) {
+        c.out().println(fair.line(st.queue));
+      }
+    }
+    c.out().flush();
   }
 
   /** Live workers, with how many of them report themselves failing. */

@@ -4,13 +4,13 @@ import dev.sluice.SluiceException;
 import dev.sluice.internal.credit.WalletPort.Holdings;
 import dev.sluice.internal.time.Clock;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.ToIntFunction;
 
 /**
  * A producer's held credit tokens and the sends waiting for a credit (protocol §6.3, §6.4, §6.6,
@@ -18,6 +18,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * #settle()} reports then acks spent tokens, returns idle ones and extends the lease of the rest.
  * It reads time only from the injected {@link Clock} and reaches the server only through {@link
  * HeldToken} and {@link WalletPort}, so it is unit-tested with a fake clock. Thread-safe.
+ *
+ * <p>Waiting sends are kept in a {@link WaitQueue}: one FIFO queue until a send has a fairness key
+ * (§15.3), then weighted max-min fair order across keys.
  */
 public final class TokenWallet {
 
@@ -64,7 +67,7 @@ public final class TokenWallet {
   private final WalletPort port;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition noneInFlight = lock.newCondition();
-  private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+  private final WaitQueue<Waiter> waiters;
   private final List<Held> held = new ArrayList<>();
   private boolean closed;
   private boolean settlePending;
@@ -76,6 +79,19 @@ public final class TokenWallet {
    * @param idleReturn how long a token with no waiting send is kept before it goes back
    */
   public TokenWallet(Clock clock, Duration lease, Duration idleReturn, WalletPort port) {
+    this(clock, lease, idleReturn, port, k -> 1);
+  }
+
+  /**
+   * @param weights a fairness key's weight (at least 1; the empty key is sends without a key)
+   */
+  public TokenWallet(
+      Clock clock,
+      Duration lease,
+      Duration idleReturn,
+      WalletPort port,
+      ToIntFunction<String> weights) {
+    this.waiters = new WaitQueue<>(weights);
     this.clock = clock;
     this.leaseNanos = lease.toNanos();
     this.idleReturnNanos = idleReturn.toNanos();
@@ -90,6 +106,14 @@ public final class TokenWallet {
    * Clock#nanos()} reading). Fails with {@link SluiceException} once closed.
    */
   public CompletableFuture<Credit> acquire(long deadlineNanos) {
+    return acquire(deadlineNanos, null);
+  }
+
+  /**
+   * As {@link #acquire(long)}, for a send with fairness key {@code key} (null: none). Waiting sends
+   * are served in weighted max-min fair order across keys, arrival order within a key (§15.3).
+   */
+  public CompletableFuture<Credit> acquire(long deadlineNanos, String key) {
     List<Runnable> after = new ArrayList<>();
     CompletableFuture<Credit> f;
     boolean uncovered;
@@ -98,17 +122,19 @@ public final class TokenWallet {
       if (closed) {
         return CompletableFuture.failedFuture(new SluiceException("the producer is closed"));
       }
-      if (waiters.isEmpty()) {
+      waiters.arriving(key);
+      if (waiters.size() == 0) {
         Held h = reserve();
         if (h != null) {
+          waiters.grantedAtOnce(key);
           return CompletableFuture.completedFuture(new Credit(h));
         }
       }
       Waiter w = new Waiter(new CompletableFuture<>(), deadlineNanos);
-      waiters.add(w);
+      waiters.add(key, w);
       f = w.future();
       serveWaiters(after);
-      uncovered = waiters.size() > unspentLocked();
+      uncovered = waitingLocked() > unspentLocked();
     } finally {
       lock.unlock();
     }
@@ -172,7 +198,7 @@ public final class TokenWallet {
   public long uncovered() {
     lock.lock();
     try {
-      return waiters.size() - unspentLocked();
+      return waitingLocked() - unspentLocked();
     } finally {
       lock.unlock();
     }
@@ -206,7 +232,20 @@ public final class TokenWallet {
         spent += h.spent;
         unspent += h.unspent();
       }
-      return new Holdings(spent, unspent, waiters.size());
+      return new Holdings(spent, unspent, waitingLocked());
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * The fairness keys with the most sends waiting, then the most credits granted (at most {@code
+   * limit}); empty while no send has had a key.
+   */
+  public List<FairQueue.KeyState> fairnessKeys(int limit) {
+    lock.lock();
+    try {
+      return waiters.keys(limit);
     } finally {
       lock.unlock();
     }
@@ -256,16 +295,10 @@ public final class TokenWallet {
     lock.lock();
     try {
       settlePending = false;
-      for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
-        Waiter w = it.next();
-        if (now > w.deadline() || w.future().isDone()) {
-          it.remove();
-          r.expired.add(w);
-        }
-      }
+      r.expired.addAll(waiters.removeIf(w -> now > w.deadline() || w.future().isDone()));
       for (Iterator<Held> it = held.iterator(); it.hasNext(); ) {
         Held h = it.next();
-        boolean idle = closed || (waiters.isEmpty() && now - h.lastUsed > idleReturnNanos);
+        boolean idle = closed || (waitingLocked() == 0 && now - h.lastUsed > idleReturnNanos);
         if (h.inFlight > 0 || (h.unspent() > 0 && !idle)) {
           continue;
         }
@@ -294,8 +327,7 @@ public final class TokenWallet {
     lock.lock();
     try {
       closed = true;
-      left = new ArrayList<>(waiters);
-      waiters.clear();
+      left = waiters.clear();
     } finally {
       lock.unlock();
     }
@@ -358,7 +390,7 @@ public final class TokenWallet {
 
   /** Hands credits to waiters in arrival order; completions run after the lock is released. */
   private void serveWaiters(List<Runnable> after) {
-    while (!waiters.isEmpty()) {
+    while (waitingLocked() > 0) {
       Held h = reserve();
       if (h == null) {
         return;
@@ -372,6 +404,10 @@ public final class TokenWallet {
             }
           });
     }
+  }
+
+  private int waitingLocked() {
+    return waiters.size();
   }
 
   private long unspentLocked() {

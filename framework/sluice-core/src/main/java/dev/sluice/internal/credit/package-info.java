@@ -30,6 +30,14 @@
  *       {@link dev.sluice.internal.credit.WalletPort} (report, timeout reason)</td></tr>
  *   <tr><td>§2 standing buffer of a fresh queue</td><td>{@link
  *       dev.sluice.internal.credit.Bootstrap}</td></tr>
+ *   <tr><td>§15.3 fairness keys: waiting sends granted in weighted max-min fair order (deficit
+ *       round robin), the weight of a key (producer, then queue, then 1)</td><td>{@link
+ *       dev.sluice.internal.credit.FairQueue} (pure, used by {@link
+ *       dev.sluice.internal.credit.TokenWallet} through {@link dev.sluice.internal.credit.WaitQueue}
+ *       once a send has a key), {@link
+ *       dev.sluice.internal.credit.FairnessWeights}. Cross-producer fairness comes from the
+ *       in-order pulls of §6.2, not from state here: measured, it needs none (docs/CONTROL.md).
+ *       </td></tr>
  * </table>
  */
 package dev.sluice.internal.credit;

@@ -64,7 +64,16 @@ final class Snapshots {
         r.getSentTotal(),
         Instant.ofEpochMilli(r.getHeartbeatUnixMs()),
         Duration.ofMillis(Integer.toUnsignedLong(r.getTtlMs())),
-        Window.live(r, nowMs));
+        Window.live(r, nowMs),
+        r.getFairnessKeysList().stream()
+            .map(
+                k ->
+                    new ProducerReport.FairnessKey(
+                        k.getKey(),
+                        k.getWeight(),
+                        Integer.toUnsignedLong(k.getWaiting()),
+                        k.getGrantedTotal()))
+            .toList());
   }
 
   static ReconcilerLease lease(dev.sluice.internal.proto.ReconcilerLease l) {

@@ -5,6 +5,7 @@ import dev.sluice.OutgoingMessage;
 import dev.sluice.SendResult;
 import dev.sluice.SluiceException;
 import dev.sluice.UnsupportedVersionException;
+import dev.sluice.internal.credit.FairnessWeights;
 import dev.sluice.internal.credit.QueueConfig;
 import dev.sluice.internal.credit.TokenWallet;
 import dev.sluice.internal.credit.WalletPort;
@@ -12,6 +13,7 @@ import dev.sluice.internal.credit.Window;
 import dev.sluice.internal.nats.KvBoard;
 import dev.sluice.internal.nats.StartupErrors;
 import dev.sluice.internal.proto.CapacityAdvert;
+import dev.sluice.internal.proto.FairnessKeyState;
 import dev.sluice.internal.proto.ProducerReport;
 import dev.sluice.internal.telemetry.Metrics;
 import dev.sluice.internal.telemetry.Tracing;
@@ -25,6 +27,8 @@ import io.nats.client.KeyValue;
 import io.nats.client.impl.Headers;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -44,6 +48,9 @@ public final class ProducerRuntime implements AutoCloseable {
 
   /** How often the adverts are watched anew while none is live (a stale watch sees none). */
   private static final long REWATCH_EVERY_MS = 5_000;
+
+  /** The most fairness keys one report lists (§15.3). */
+  private static final int REPORTED_KEYS = 32;
 
   private final ProducerSettings s;
   private final Clock clock;
@@ -74,6 +81,7 @@ public final class ProducerRuntime implements AutoCloseable {
     JetStream js;
     Duration lease;
     QueueConfig qc;
+    Map<String, Integer> queueWeights;
     try {
       js = nc.jetStream();
       this.control = nc.keyValue(Protocol.CONTROL_BUCKET);
@@ -90,6 +98,7 @@ public final class ProducerRuntime implements AutoCloseable {
               .getConsumerConfiguration()
               .getAckWait();
       qc = QueueConfig.read(control, s.queue());
+      queueWeights = FairnessWeights.readQueue(control, s.queue());
       this.adverts =
           new KvBoard<>(nc, Protocol.CAPACITY_BUCKET, s.queue() + ".*", CapacityAdvert::parseFrom);
     } catch (JetStreamApiException | IOException | InterruptedException e) {
@@ -104,7 +113,13 @@ public final class ProducerRuntime implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    this.wallet = new TokenWallet(clock, lease, s.idleReturn(), new Port());
+    this.wallet =
+        new TokenWallet(
+            clock,
+            lease,
+            s.idleReturn(),
+            new Port(),
+            new FairnessWeights(s.fairnessWeights(), queueWeights));
     this.puller = new CreditPuller(js, s, wallet);
     this.publisher = new Publisher(js, s, wallet, timer, clock, () -> running);
     this.versions = new VersionGate(s.queue(), s.versionPolicy(), adverts::values, clock);
@@ -130,6 +145,7 @@ public final class ProducerRuntime implements AutoCloseable {
               .setTtlMs((int) s.reportTtl().toMillis())
               .setLanguage("java")
               .setSentTotal(publisher.sentTotal())
+              .addAllFairnessKeys(fairnessKeys()) // §15.3: empty while no send has a key
               .build();
       control.put(Protocol.producerKey(s.queue(), s.producerId()), r.toByteArray());
     }
@@ -192,10 +208,13 @@ public final class ProducerRuntime implements AutoCloseable {
       return CompletableFuture.failedFuture(e);
     }
     return wallet
-        .acquire(deadline)
+        .acquire(deadline, m.fairnessKey())
         .thenCompose(
             credit -> {
               metrics.timeNanos("sluice.producer.acquire", clock.nanos() - start);
+              if (m.fairnessKey() != null) {
+                metrics.count("sluice.producer.fairness.granted", "key", m.fairnessKey());
+              }
               try {
                 return publisher.publish(m, headers, body, credit, deadline, traceparent);
               } catch (RuntimeException e) {
@@ -228,6 +247,20 @@ public final class ProducerRuntime implements AutoCloseable {
       parent = Tracing.currentParent();
     }
     return (parent != null ? parent.child() : TraceContext.newTrace()).header();
+  }
+
+  /** The fairness keys of this producer's sends as its report states them (§15.3). */
+  public List<FairnessKeyState> fairnessKeys() {
+    return wallet.fairnessKeys(REPORTED_KEYS).stream()
+        .map(
+            k ->
+                FairnessKeyState.newBuilder()
+                    .setKey(k.key())
+                    .setWeight(k.weight())
+                    .setWaiting(k.waiting())
+                    .setGrantedTotal(k.granted())
+                    .build())
+        .toList();
   }
 
   /** Unspent credits held right now. */

@@ -4,6 +4,7 @@ import dev.sluice.VersionPolicy;
 import dev.sluice.internal.telemetry.Metrics;
 import dev.sluice.internal.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * The settings a producer runs with, already validated by {@code QueueProducer.Builder}.
@@ -20,6 +21,8 @@ import java.time.Duration;
  * @param versionPolicy what a send of a type and version no live worker handles does (§4.3)
  * @param metrics where the producer's meters go ({@link Metrics#NOOP} without a registry)
  * @param clock the time the runtime reads
+ * @param fairnessWeights this producer's weight per fairness key (§15.3), each at least 1; a key
+ *     not here takes the queue's weight, else 1
  */
 public record ProducerSettings(
     String queue,
@@ -33,4 +36,40 @@ public record ProducerSettings(
     Duration publishTimeout,
     VersionPolicy versionPolicy,
     Metrics metrics,
-    Clock clock) {}
+    Clock clock,
+    Map<String, Integer> fairnessWeights) {
+
+  public ProducerSettings {
+    fairnessWeights = Map.copyOf(fairnessWeights);
+  }
+
+  /** Settings without producer weights for fairness keys. */
+  public ProducerSettings(
+      String queue,
+      String producerId,
+      int prefetch,
+      Duration acquireTimeout,
+      Duration pullExpiry,
+      Duration reportInterval,
+      Duration reportTtl,
+      Duration idleReturn,
+      Duration publishTimeout,
+      VersionPolicy versionPolicy,
+      Metrics metrics,
+      Clock clock) {
+    this(
+        queue,
+        producerId,
+        prefetch,
+        acquireTimeout,
+        pullExpiry,
+        reportInterval,
+        reportTtl,
+        idleReturn,
+        publishTimeout,
+        versionPolicy,
+        metrics,
+        clock,
+        Map.of());
+  }
+}

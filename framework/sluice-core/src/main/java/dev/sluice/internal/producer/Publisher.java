@@ -159,6 +159,9 @@ final class Publisher {
       headers.put(Protocol.H_TRACESTATE, m.tracestate());
     }
     headers.put(Protocol.H_PRODUCER, producerId);
+    if (m.fairnessKey() != null) {
+      headers.put(Protocol.H_FAIRNESS_KEY, m.fairnessKey()); // §15.3
+    }
     headers.put(Protocol.H_SENT_AT, Long.toString(clock.millis()));
     m.headers().forEach(headers::put);
     return headers;

@@ -1,6 +1,7 @@
 package dev.sluice.internal.schedule;
 
 import dev.sluice.OutgoingMessage;
+import dev.sluice.internal.wire.HeaderCheck;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.impl.Headers;
 import java.util.LinkedHashMap;
@@ -127,6 +128,10 @@ public record ScheduleEntry(
     String ts = headers.getFirst(Protocol.H_TRACESTATE);
     if (ts != null) {
       b.tracestate(ts);
+    }
+    String key = headers.getFirst(Protocol.H_FAIRNESS_KEY);
+    if (key != null && HeaderCheck.fairnessKey(key)) {
+      b.fairnessKey(key); // §15.3; a malformed one (a raw writer's) is dropped, never an error
     }
     applicationHeaders().forEach(b::header);
     return b.build();

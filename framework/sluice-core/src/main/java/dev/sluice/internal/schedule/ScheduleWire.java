@@ -160,6 +160,9 @@ public final class ScheduleWire {
     }
     h.put(Protocol.H_PRODUCER, producerId);
     h.put(Protocol.H_SENT_AT, Long.toString(nowMs));
+    if (m.fairnessKey() != null) {
+      h.put(Protocol.H_FAIRNESS_KEY, m.fairnessKey()); // §15.3: the fired message keeps its key
+    }
     m.headers().forEach(h::put);
     return h;
   }

@@ -160,6 +160,7 @@ public final class ConfigApplier {
             .setMaxWorkerCapacity(
                 intOr(m.get("max_worker_capacity"), QueueConfig.DEFAULT_MAX_WORKER_CAPACITY))
             .setMaxWindow(intOr(m.get("max_window"), QueueConfig.DEFAULT_MAX_WINDOW))
+            .putAllFairnessWeights(fairnessWeights(m.get("fairness_weights")))
             .build();
     KeyValue kv = null;
     KeyValueEntry e;
@@ -209,6 +210,13 @@ public final class ConfigApplier {
         diffs.add(
             "max_window: server=" + current.getMaxWindow() + ", wanted=" + wanted.getMaxWindow());
       }
+      if (!current.getFairnessWeightsMap().equals(wanted.getFairnessWeightsMap())) {
+        diffs.add(
+            "fairness_weights: server="
+                + new java.util.TreeMap<>(current.getFairnessWeightsMap())
+                + ", wanted="
+                + new java.util.TreeMap<>(wanted.getFairnessWeightsMap()));
+      }
     }
     if (dryRun) {
       return change(d, current == null ? Action.WOULD_CREATE : Action.WOULD_CHANGE, diffs);
@@ -230,6 +238,14 @@ public final class ConfigApplier {
       t = t.getCause();
     }
     return false;
+  }
+
+  private static Map<String, Integer> fairnessWeights(JsonValue v) {
+    Map<String, Integer> out = new java.util.TreeMap<>();
+    if (v != null && v.map != null) {
+      v.map.forEach((k, w) -> out.put(k, w.number.intValue()));
+    }
+    return out;
   }
 
   private static int intOr(JsonValue v, int dflt) {

@@ -2,6 +2,7 @@ package dev.sluice.internal.topology;
 
 import dev.sluice.TopologyException;
 import dev.sluice.internal.credit.Credits;
+import dev.sluice.internal.wire.HeaderCheck;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.support.JsonParseException;
 import io.nats.client.support.JsonParser;
@@ -87,7 +88,9 @@ public final class ConfigLoader {
           "max_worker_capacity",
           T.INT,
           "max_window",
-          T.INT);
+          T.INT,
+          "fairness_weights",
+          T.OBJECT);
   private static final Map<String, Set<String>> ENUMS =
       Map.of(
           "retention", Set.of("limits", "interest", "workqueue"),
@@ -201,6 +204,19 @@ public final class ConfigLoader {
       JsonValue b = v.map.get(bound);
       if (b != null && b.number.longValue() < 1) {
         throw bad(source, bound, "must be >= 1, got " + b.number);
+      }
+    }
+    JsonValue fw = v.map.get("fairness_weights"); // §15.3
+    if (fw != null) {
+      for (var e : fw.map.entrySet()) {
+        String field = "fairness_weights." + e.getKey();
+        if (!HeaderCheck.fairnessKey(e.getKey())) {
+          throw bad(source, field, "a fairness key is 1-64 characters of [A-Za-z0-9_.:@-]");
+        }
+        JsonValue w = e.getValue();
+        if (w.number == null || w.number.longValue() < 1 || w.number.longValue() > 10_000) {
+          throw bad(source, field, "weight must be an integer in [1, 10000], got " + w.toJson());
+        }
       }
     }
     return new Definition(Definition.Kind.QUEUE, q, null, source.toString(), v);

@@ -91,15 +91,19 @@ public final class Topology {
                     "replay_policy",
                     "instant"))));
     out.add(scheduleStream(q, spec.replicas(), spec.maxMessageSize()));
-    out.add(
-        ConfigLoader.queue(
-            "generated",
-            obj(
-                "queue", q,
-                "standing_buffer", (long) spec.standingBuffer(),
-                "token_batch", (long) spec.tokenBatch(),
-                "max_worker_capacity", (long) spec.maxWorkerCapacity(),
-                "max_window", (long) spec.maxWindow())));
+    JsonValue queue =
+        obj(
+            "queue", q,
+            "standing_buffer", (long) spec.standingBuffer(),
+            "token_batch", (long) spec.tokenBatch(),
+            "max_worker_capacity", (long) spec.maxWorkerCapacity(),
+            "max_window", (long) spec.maxWindow());
+    if (!spec.fairnessWeights().isEmpty()) { // §15.3: absent when none, as before v1.3
+      Map<String, JsonValue> w = new java.util.TreeMap<>();
+      spec.fairnessWeights().forEach((k, v) -> w.put(k, new JsonValue((long) v)));
+      queue.map.put("fairness_weights", new JsonValue(w));
+    }
+    out.add(ConfigLoader.queue("generated", queue));
     return out;
   }
 

@@ -11,6 +11,7 @@ import io.nats.client.impl.Headers;
 public final class HeaderCheck {
   private static final int MAX_MSG_ID = 128;
   private static final int MAX_TYPE = 256;
+  private static final int MAX_FAIRNESS_KEY = 64;
 
   /** The outcome of a check; on failure {@code reason} and {@code header} are set. */
   public record Result(
@@ -114,6 +115,33 @@ public final class HeaderCheck {
               || c == '_'
               || c == '.'
               || c == '/'
+              || c == '-';
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * A fairness key (§15.3 [v1.3]): 1 to 64 of {@code [A-Za-z0-9_.:@-]}. A worker never validates
+   * it: a message with a malformed key is handled like any other.
+   */
+  public static boolean fairnessKey(String v) {
+    int n = v.length();
+    if (n < 1 || n > MAX_FAIRNESS_KEY) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      char c = v.charAt(i);
+      boolean ok =
+          (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')
+              || c == '_'
+              || c == '.'
+              || c == ':'
+              || c == '@'
               || c == '-';
       if (!ok) {
         return false;

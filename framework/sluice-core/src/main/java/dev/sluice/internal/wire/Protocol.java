@@ -21,6 +21,7 @@ public final class Protocol {
   public static final String H_PRODUCER = SluiceHeaders.PRODUCER;
   public static final String H_SENT_AT = SluiceHeaders.SENT_AT;
   public static final String H_REPLAY_OF = SluiceHeaders.REPLAY_OF;
+  public static final String H_FAIRNESS_KEY = SluiceHeaders.FAIRNESS_KEY;
 
   public static final String H_DLQ_REASON = SluiceHeaders.DLQ_REASON;
   public static final String H_DLQ_ERROR = SluiceHeaders.DLQ_ERROR;
