@@ -160,6 +160,11 @@ public final class ConfigApplier {
             .setMaxWorkerCapacity(
                 intOr(m.get("max_worker_capacity"), QueueConfig.DEFAULT_MAX_WORKER_CAPACITY))
             .setMaxWindow(intOr(m.get("max_window"), QueueConfig.DEFAULT_MAX_WINDOW))
+            .setRatePerSecond(
+                m.get("rate_per_second") == null
+                    ? 0
+                    : m.get("rate_per_second").number.doubleValue())
+            .setRateBurst(intOr(m.get("rate_burst"), 0))
             .build();
     KeyValue kv = null;
     KeyValueEntry e;
@@ -208,6 +213,14 @@ public final class ConfigApplier {
       if (current.getMaxWindow() != wanted.getMaxWindow()) {
         diffs.add(
             "max_window: server=" + current.getMaxWindow() + ", wanted=" + wanted.getMaxWindow());
+      }
+      if (current.getRatePerSecond() != wanted.getRatePerSecond()
+          || current.getRateBurst() != wanted.getRateBurst()) { // §15.2
+        diffs.add(
+            "rate_limit: server="
+                + RateText.of(current.getRatePerSecond(), current.getRateBurst())
+                + ", wanted="
+                + RateText.of(wanted.getRatePerSecond(), wanted.getRateBurst()));
       }
     }
     if (dryRun) {

@@ -2,6 +2,7 @@ package dev.sluice.internal.topology;
 
 import dev.sluice.TopologyException;
 import dev.sluice.internal.credit.Credits;
+import dev.sluice.internal.credit.Rates;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.support.JsonParseException;
 import io.nats.client.support.JsonParser;
@@ -24,6 +25,7 @@ public final class ConfigLoader {
   private enum T {
     STRING,
     INT,
+    NUMBER,
     BOOL,
     STRINGS,
     OBJECT,
@@ -87,6 +89,10 @@ public final class ConfigLoader {
           "max_worker_capacity",
           T.INT,
           "max_window",
+          T.INT,
+          "rate_per_second",
+          T.NUMBER,
+          "rate_burst",
           T.INT);
   private static final Map<String, Set<String>> ENUMS =
       Map.of(
@@ -203,6 +209,22 @@ public final class ConfigLoader {
         throw bad(source, bound, "must be >= 1, got " + b.number);
       }
     }
+    JsonValue rate = v.map.get("rate_per_second");
+    JsonValue burst = v.map.get("rate_burst");
+    if (rate != null || burst != null) { // §15.2
+      if (rate == null || burst == null) {
+        throw bad(
+            source,
+            rate == null ? "rate_per_second" : "rate_burst",
+            "required with "
+                + (rate == null ? "rate_burst" : "rate_per_second")
+                + ": a rate limit needs both (remove both to remove the limit)");
+      }
+      String why = Rates.invalid(rate.number.doubleValue(), burst.number.longValue());
+      if (why != null) {
+        throw bad(source, why.startsWith("burst") ? "rate_burst" : "rate_per_second", why);
+      }
+    }
     return new Definition(Definition.Kind.QUEUE, q, null, source.toString(), v);
   }
 
@@ -222,6 +244,7 @@ public final class ConfigLoader {
                 val.type == JsonValue.Type.INTEGER
                     || val.type == JsonValue.Type.LONG
                     || val.type == JsonValue.Type.BIG_INTEGER;
+            case NUMBER -> val.number != null;
             case BOOL -> val.type == JsonValue.Type.BOOL;
             case STRINGS ->
                 val.type == JsonValue.Type.ARRAY
@@ -254,6 +277,7 @@ public final class ConfigLoader {
     return switch (t) {
       case STRING -> "a string";
       case INT -> "an integer";
+      case NUMBER -> "a number";
       case BOOL -> "true or false";
       case STRINGS -> "an array of strings";
       case OBJECT -> "an object";

@@ -91,15 +91,18 @@ public final class Topology {
                     "replay_policy",
                     "instant"))));
     out.add(scheduleStream(q, spec.replicas(), spec.maxMessageSize()));
-    out.add(
-        ConfigLoader.queue(
-            "generated",
-            obj(
-                "queue", q,
-                "standing_buffer", (long) spec.standingBuffer(),
-                "token_batch", (long) spec.tokenBatch(),
-                "max_worker_capacity", (long) spec.maxWorkerCapacity(),
-                "max_window", (long) spec.maxWindow())));
+    JsonValue settings =
+        obj(
+            "queue", q,
+            "standing_buffer", (long) spec.standingBuffer(),
+            "token_batch", (long) spec.tokenBatch(),
+            "max_worker_capacity", (long) spec.maxWorkerCapacity(),
+            "max_window", (long) spec.maxWindow());
+    if (spec.rateLimited()) { // §15.2
+      settings.map.put("rate_per_second", new JsonValue(spec.ratePerSecond()));
+      settings.map.put("rate_burst", new JsonValue((long) spec.rateBurst()));
+    }
+    out.add(ConfigLoader.queue("generated", settings));
     return out;
   }
 
