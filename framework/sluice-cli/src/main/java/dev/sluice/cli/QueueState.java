@@ -200,6 +200,7 @@ final class QueueState {
     m.put("dead_letters", deadLetters());
     m.put("hard_limit", hardLimit());
     m.put("consumer", consumerMissing() ? "missing" : consumerPaused() ? "paused" : "ok");
+    m.put("rate_limit", RateLimits.json(this)); // §15.2
     return m;
   }
 
@@ -279,6 +280,7 @@ final class QueueState {
     m.put("debt", in.debt());
     m.put("circulating", in.circulating());
     m.put("deficit", in.deficit());
+    m.put("rate_limit", RateLimits.json(this)); // §15.2
     List<Object> ps = new ArrayList<>();
     for (ProducerReport r : in.producers()) {
       ps.add(producerJson(r, now));

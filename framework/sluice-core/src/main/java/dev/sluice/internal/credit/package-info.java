@@ -30,6 +30,19 @@
  *       {@link dev.sluice.internal.credit.WalletPort} (report, timeout reason)</td></tr>
  *   <tr><td>§2 standing buffer of a fresh queue</td><td>{@link
  *       dev.sluice.internal.credit.Bootstrap}</td></tr>
+ *   <tr><td>§15.2 rate limits: shares, the capped window, the pacing allowance</td><td>{@link
+ *       dev.sluice.internal.credit.Rates} (pure rules), {@link
+ *       dev.sluice.internal.credit.RateGate} (a worker's bucket, consulted by {@link
+ *       dev.sluice.internal.credit.Replenisher})</td></tr>
  * </table>
+ *
+ * <p><b>Rate limits (§15.2).</b> Every worker paces its own replenishment at its capacity share of
+ * the queue's rate, from a bucket 20 ms of its share deep; what a round may not mint stays owed,
+ * which the reconciler counts in {@code O} like any owed credit; and the window is capped at the
+ * burst less a pacing allowance, so unspent credits plus what buckets may release at once never
+ * exceed the burst. Rejected: one lease holder minting for the whole fleet (every credit would
+ * cross one process, whose death stops the queue, and owed credits would be minted by a process
+ * that did not confirm their acks), and buckets without the window cap (an idle queue would hold
+ * its whole window in unspent tokens and send it on top of the rate).
  */
 package dev.sluice.internal.credit;
