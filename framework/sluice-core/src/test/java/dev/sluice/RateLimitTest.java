@@ -123,7 +123,10 @@ class RateLimitTest {
               .setTtlMs(60_000)
               .build();
       capacity.put(Protocol.advertKey(q, "old-1"), old.toByteArray());
-      try (Worker w = worker(nc, q)) {
+      io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+          new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+      try (Worker w =
+          Queues.quickWorker(nc, q).handle(JOB, (s, ctx) -> {}).meterRegistry(registry).start()) {
         await()
             .atMost(Duration.ofSeconds(10))
             .untilAsserted(
@@ -145,6 +148,10 @@ class RateLimitTest {
                   assertThat(ledger.getUnlimitedWorkers()).isEqualTo(1);
                   assertThat(ledger.getRatePerSecond()).isEqualTo(100.0);
                 });
+        assertThat(registry.get("sluice.queue.rate.limit").tag("queue", q).gauge().value())
+            .isEqualTo(100.0);
+        assertThat(registry.get("sluice.worker.rate.share").tag("queue", q).gauge().value())
+            .isEqualTo(100.0);
       }
     }
   }

@@ -162,6 +162,10 @@ public final class WorkerRuntime implements AutoCloseable {
     s.metricsOrNoop().gauge("sluice.worker.in.flight", dispatcher::inFlight);
     s.metricsOrNoop().gauge("sluice.queue.window", () -> ledgerValue(true));
     s.metricsOrNoop().gauge("sluice.queue.backlog", () -> ledgerValue(false));
+    // §15.2: the rate in force, this worker's share of it, and the credits it holds back for it.
+    s.metricsOrNoop().gauge("sluice.queue.rate.limit", () -> replenisher.rateGate().perSecond());
+    s.metricsOrNoop().gauge("sluice.worker.rate.share", () -> replenisher.rateGate().share());
+    s.metricsOrNoop().gauge("sluice.worker.rate.held", () -> replenisher.rateGate().held());
     PullLoop loop;
     try {
       loop =
