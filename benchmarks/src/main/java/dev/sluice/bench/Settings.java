@@ -20,6 +20,7 @@ final class Settings {
   static final String CLUSTER = "cluster";
   static final String RABBITMQ = "rabbitmq";
   static final String SCHEDULED = "scheduled";
+  static final String RATE_LIMIT = "rate-limit";
   static final Set<String> BENCHMARKS =
       Set.of(
           SLOW_WORKERS,
@@ -29,7 +30,8 @@ final class Settings {
           MEMORY,
           CLUSTER,
           RABBITMQ,
-          SCHEDULED);
+          SCHEDULED,
+          RATE_LIMIT);
 
   private final Flags f;
   private final boolean slow;
@@ -137,6 +139,11 @@ final class Settings {
 
   int seconds() {
     return or(f.seconds, shortPasses() ? 10 : 15);
+  }
+
+  /** The measured seconds given with --seconds, else {@code dflt}. */
+  int secondsOr(int dflt) {
+    return or(f.seconds, dflt);
   }
 
   int warmupSeconds() {
