@@ -101,6 +101,11 @@ final class RateLimitBench {
       }
       int end = first + (WARMUP_S + seconds) * 1000 / BIN_MS;
       long lastPrint = 0;
+      Sluice sluice = Sluice.using(nc);
+      java.time.Instant lastAudit = java.time.Instant.EPOCH;
+      long mints = 0;
+      long burns = 0;
+      long maxDebt = 0;
       while (true) {
         long nowBin = (System.nanoTime() - t0) / 1_000_000L / BIN_MS;
         if (nowBin >= end + 1) {
@@ -118,6 +123,31 @@ final class RateLimitBench {
               (nowBin - first) * BIN_MS / 1000.0,
               last,
               0);
+        }
+        // The reconciler's corrections: a rate-limited queue should need none in steady state.
+        var in = sluice.inspect(queue);
+        maxDebt = Math.max(maxDebt, in.debt());
+        var audit = in.reconciler().flatMap(dev.sluice.ReconcilerLease::lastAudit).orElse(null);
+        if (audit != null && audit.at().isAfter(lastAudit)) {
+          lastAudit = audit.at();
+          if (audit.minted() > 0 || audit.burned() > 0 || in.debt() > 0) {
+            mints += audit.minted();
+            burns += audit.burned();
+            progress.say(
+                String.format(
+                    java.util.Locale.ROOT,
+                    "t=%.1fs audit: W=%d B=%d T=%d S=%d O=%d d=%d minted=%d burned=%d debt=%d",
+                    (nowBin - first) * BIN_MS / 1000.0,
+                    audit.window(),
+                    audit.backlog(),
+                    audit.tokens(),
+                    audit.heldSpent(),
+                    audit.owed(),
+                    audit.deficit(),
+                    audit.minted(),
+                    audit.burned(),
+                    in.debt()));
+          }
         }
         Thread.sleep(100);
       }
@@ -176,6 +206,9 @@ final class RateLimitBench {
       o.put("producers", PRODUCERS);
       o.put("error_target_met", error <= 0.05);
       o.put("burst_target_met", max1s <= LIMIT + BURST);
+      o.put("reconciler_minted", mints);
+      o.put("reconciler_burned", burns);
+      o.put("max_debt", maxDebt);
       o.put("load_average", Json.loadAverage());
       progress.say(
           String.format(
