@@ -112,6 +112,10 @@ type Worker struct {
 	mintSignal  chan struct{}
 	mintSeq     atomic.Uint64
 	mintPrefix  string
+
+	rl          sluice.RateBucket // §15.2: paces minting to this worker's share of the rate
+	rateShareAt time.Time         // minter goroutine only
+	rateMaxCap  atomic.Uint32
 }
 
 // NewWorker connects and checks the topology; it creates nothing (§2).
@@ -160,6 +164,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.nc.Close()
 	bg := context.Background()
+	w.refreshRate(bg) // §15.2
 	if err := w.advertise(bg, sluicepb.WorkerState_WORKER_STATE_RUNNING); err != nil {
 		return fmt.Errorf("capacity advert: %w", err)
 	}
@@ -588,6 +593,7 @@ func (w *Worker) mintOwed(ctx context.Context, all bool) error {
 		w.mu.Unlock()
 		total -= k
 	}
+	total = w.paced(total) // §15.2: the rest stays owed
 	values := sluice.Decompose(total, b)
 	for _, n := range values {
 		minted, err := mintTokens(ctx, w.js, w.cfg.Queue, w.cfg.WorkerID, sluicepb.MintReason_MINT_REASON_REPLENISH,
@@ -623,10 +629,12 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 		TtlMs: uint32(w.cfg.AdvertTTL.Milliseconds()), State: state, OwedCredits: w.owed, Language: Lang,
 		CompletedTotal: w.completed, MintedTotal: w.mintedTotal, TokenBatch: w.cfg.TokenBatch,
 		AbsorbsDebt: w.ctlKV != nil,
+		RateLimited: true, // §15.2: mints within its share of the rate
 		// Why it reports itself failing (§5.2): informational, nothing below reads it.
 		Problem: sluice.ProblemLine(sluice.ProblemDLQUnwritable, w.dlqProblem),
 	}
 	a.Debt, a.DebtSeen = w.debt.State()
+	_, a.RateShare = w.rl.Rate() // §15.2
 	w.mu.Unlock()
 	if state == sluicepb.WorkerState_WORKER_STATE_RUNNING {
 		a.Capacity = w.capacity()
@@ -672,6 +680,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 			w.readLease(ctx)
+			w.refreshRate(ctx) // §15.2
 			if err := w.advertise(ctx, sluicepb.WorkerState_WORKER_STATE_RUNNING); err != nil && ctx.Err() == nil {
 				log.Printf("worker %s: capacity advert: %v", w.cfg.WorkerID, err)
 			}
