@@ -713,6 +713,12 @@ fn ledger_from(v: &Value) -> proto::Ledger {
         audit_unix_ms: i(v, "audit_unix_ms"),
         debt: u(v, "debt"),
         debt_announced: u(v, "debt_announced"),
+        rate_per_second: v
+            .get("rate_per_second")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0),
+        capacity_window: u(v, "capacity_window"),
+        unlimited_workers: u(v, "unlimited_workers") as u32,
     }
 }
 fn ledger_to(m: &proto::Ledger) -> Value {
@@ -782,6 +788,11 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             problem: s(v, "problem"),
+            rate_limited: v
+                .get("rate_limited")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            rate_share: v.get("rate_share").and_then(Value::as_f64).unwrap_or(0.0),
         }
         .encode_to_vec(),
         "sluice.v1.ProducerReport" => proto::ProducerReport {
@@ -819,6 +830,11 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             token_batch: u(v, "token_batch") as u32,
             max_worker_capacity: u(v, "max_worker_capacity") as u32,
             max_window: u(v, "max_window") as u32,
+            rate_per_second: v
+                .get("rate_per_second")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+            rate_burst: u(v, "rate_burst") as u32,
         }
         .encode_to_vec(),
         "sluice.v1.Ledger" => ledger_from(v).encode_to_vec(),
@@ -962,4 +978,61 @@ fn protobuf_ignores_unknown_fields() {
     b.extend_from_slice(&[0x98, 0x06, 0x05]); // field 99, varint 5
     let m = proto::CreditToken::decode(b.as_slice()).unwrap();
     assert_eq!(m.credits, 1);
+}
+
+/// The `rate_limit` section of credits.json (PROTOCOL.md §15.2 [v1.3]).
+#[test]
+fn rate_limit_vectors() {
+    use sluice_peer::ratelimit;
+    let doc = load("credits.json");
+    let v = &doc["rate_limit"];
+    for c in arr(v, "share") {
+        let own = c["own_capacity"].as_u64().unwrap();
+        let total = own
+            + arr(c, "other_capacities")
+                .iter()
+                .map(|x| x.as_u64().unwrap())
+                .sum::<u64>();
+        let want = c["share"].as_f64().unwrap();
+        let got = ratelimit::share(c["rate"].as_f64().unwrap(), own, total);
+        assert!(
+            (got - want).abs() <= want.abs() * 1e-9 + 1e-12,
+            "share {c}: {got}"
+        );
+    }
+    for c in arr(v, "window") {
+        let rate = c["rate"].as_f64().unwrap();
+        let n = c["live_workers"].as_u64().unwrap();
+        if ratelimit::limited(rate) {
+            assert_eq!(
+                ratelimit::pacing(rate, n),
+                c["pacing"].as_u64().unwrap(),
+                "pacing {c}"
+            );
+        }
+        assert_eq!(
+            ratelimit::window(
+                c["window"].as_u64().unwrap(),
+                rate,
+                c["burst"].as_u64().unwrap(),
+                n
+            ),
+            c["rate_window"].as_u64().unwrap(),
+            "window {c}"
+        );
+    }
+    for c in arr(v, "bucket") {
+        let mut b = ratelimit::RateBucket::default();
+        b.configure(1000.0, c["share"].as_f64().unwrap(), 0);
+        for s in arr(c, "steps") {
+            let at = s["at_ms"].as_u64().unwrap() * 1_000_000;
+            assert_eq!(
+                b.allow(s["wanted"].as_u64().unwrap(), at),
+                s["allowed"].as_u64().unwrap(),
+                "{} at {}",
+                c["name"],
+                s["at_ms"]
+            );
+        }
+    }
 }
