@@ -709,6 +709,15 @@ def protobuf():
         ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32}),
         ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32,
                            "max_worker_capacity": 64, "max_window": 256}),
+        # [v1.3] §15.2: a rate limit, an advert that mints within it, a ledger that records it.
+        ("QueueSettings", {"queue": "orders", "token_batch": 32, "rate_per_second": 500.0, "rate_burst": 100}),
+        ("CapacityAdvert", {"worker_id": "go-w4", "queue": "orders", "protocol_version": 1, "capacity": 32,
+                            "heartbeat_unix_ms": 1700000000000, "ttl_ms": 6000, "state": "WORKER_STATE_RUNNING",
+                            "owed_credits": 20, "language": "go", "rate_limited": True, "rate_share": 125.0}),
+        ("ReconcilerLease", {"holder": "java-w1", "expires_unix_ms": 1700000006000,
+                             "last": {"window": 71, "backlog": 3, "tokens": 2, "owed": 66, "live_workers": 4,
+                                      "audit_unix_ms": 1700000000000, "rate_per_second": 500.0,
+                                      "capacity_window": 128, "unlimited_workers": 1}}),
     ]
 
     def to_text(d):

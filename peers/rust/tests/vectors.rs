@@ -736,6 +736,9 @@ fn ledger_to(m: &proto::Ledger) -> Value {
         .put("audit_unix_ms", json!(m.audit_unix_ms))
         .put("debt", json!(m.debt))
         .put("debt_announced", json!(m.debt_announced))
+        .put("rate_per_second", json!(m.rate_per_second))
+        .put("capacity_window", json!(m.capacity_window))
+        .put("unlimited_workers", json!(m.unlimited_workers))
         .done()
 }
 
@@ -901,6 +904,8 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("debt_seen", json!(m.debt_seen))
                 .put("absorbs_debt", json!(m.absorbs_debt))
                 .put("problem", json!(m.problem))
+                .put("rate_limited", json!(m.rate_limited))
+                .put("rate_share", json!(m.rate_share))
                 .done()
         }
         "sluice.v1.ProducerReport" => {
@@ -942,6 +947,8 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("token_batch", json!(m.token_batch))
                 .put("max_worker_capacity", json!(m.max_worker_capacity))
                 .put("max_window", json!(m.max_window))
+                .put("rate_per_second", json!(m.rate_per_second))
+                .put("rate_burst", json!(m.rate_burst))
                 .done()
         }
         "sluice.v1.Ledger" => ledger_to(&proto::Ledger::decode(b).unwrap()),

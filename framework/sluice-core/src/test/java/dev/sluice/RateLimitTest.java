@@ -56,7 +56,7 @@ class RateLimitTest {
           Worker w2 = worker(nc, q);
           QueueProducer p =
               Sluice.using(pc).producer(q).acquireTimeout(Duration.ofSeconds(120)).build()) {
-        // Each worker could take 8 at once and handles in microseconds: capacity is no limit.
+        // Each worker could take 32 at once and handles in microseconds: capacity is no limit.
         Thread saturate = saturate(p, producing, acked);
         saturate.start();
         await().atMost(Duration.ofSeconds(30)).until(() -> count.get() >= 100);
@@ -68,9 +68,9 @@ class RateLimitTest {
         assertThat(limited.rateLimit().get().describe()).isEqualTo("100/s (burst 20)");
         assertThat(limited.rateLimit().get().unlimitedWorkers()).isEmpty();
         assertThat(limited.rateLimit().get().shares()).hasSize(2);
-        // The window (16 from the two workers' capacity) is capped by the burst less the pacing
+        // The window (64 from the two workers' capacity) is capped by the burst less the pacing
         // allowance (5 + 2 workers).
-        assertThat(limited.rateLimit().get().capacityWindow()).isEqualTo(16);
+        assertThat(limited.rateLimit().get().capacityWindow()).isEqualTo(64);
         assertThat(limited.window()).isEqualTo(13);
 
         // Raised: takes effect within a heartbeat.
@@ -196,7 +196,7 @@ class RateLimitTest {
               count.incrementAndGet();
             })
         .concurrency(4)
-        .prefetch(4)
+        .prefetch(28) // capacity 32: the window (64) is far above what the rates below need
         .start();
   }
 
