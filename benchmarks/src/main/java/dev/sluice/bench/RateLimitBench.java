@@ -58,7 +58,10 @@ final class RateLimitBench {
       Sluice.using(nc).provision(QueueSpec.builder(queue).rateLimit(LIMIT, BURST).build());
       long t0 = System.nanoTime();
       start[0] = t0;
+      java.util.concurrent.atomic.AtomicLongArray perWorker =
+          new java.util.concurrent.atomic.AtomicLongArray(WORKERS);
       for (int i = 0; i < WORKERS; i++) {
+        final int wi = i;
         Connection c = Pipeline.connect(s.server(), "bench-rate-worker-" + i);
         conns.add(c);
         workers.add(
@@ -71,6 +74,7 @@ final class RateLimitBench {
                       if (bin < total) {
                         bins.incrementAndGet(bin);
                       }
+                      perWorker.incrementAndGet(wi);
                     })
                 .concurrency(8)
                 .prefetch(24) // capacity 32 each: 128 in all, far above what 500/s needs
@@ -206,6 +210,12 @@ final class RateLimitBench {
       o.put("producers", PRODUCERS);
       o.put("error_target_met", error <= 0.05);
       o.put("burst_target_met", max1s <= LIMIT + BURST);
+      // How evenly the messages reached the workers: each mints at most a quarter of the rate, so
+      // a worker that got fewer leaves part of the rate unused.
+      var handledBy = o.putArray("handled_per_worker");
+      for (int i = 0; i < WORKERS; i++) {
+        handledBy.add(perWorker.get(i));
+      }
       o.put("reconciler_minted", mints);
       o.put("reconciler_burned", burns);
       o.put("max_debt", maxDebt);
