@@ -210,21 +210,24 @@ def rate_window(window, rate, burst, live_workers):
 
 
 def rate_bucket(share, steps):
-    """The per-worker bucket: configured at t=0 full to its depth; each step asks for `wanted`."""
+    """The per-worker bucket: configured at t=0 full to its depth; each step asks for `wanted` of
+    the `owed` credits the worker owes (owed >= wanted; whole batches may be asked for first)."""
     depth = max(1.0, share * DEPTH_S)
     allowance, last, idle = depth, 0, True
     out = []
-    for at_ms, wanted in steps:
+    for step in steps:
+        at_ms, wanted = step[0], step[1]
+        owed = step[2] if len(step) > 2 else wanted
         allowance += share * (at_ms - last) / 1000.0
         last = at_ms
         if idle:
             allowance = min(allowance, depth)
         m = max(0, min(wanted, math.floor(allowance)))
         allowance -= m
-        idle = m == wanted
+        idle = owed - m == 0
         if idle:
             allowance = min(allowance, depth)
-        out.append({"at_ms": at_ms, "wanted": wanted, "allowed": m})
+        out.append({"at_ms": at_ms, "wanted": wanted, "owed": owed, "allowed": m})
     return out
 
 
@@ -259,13 +262,16 @@ def rate_limit():
          [(0, 1), (1000, 50), (1010, 50)]),
         ("depth at least one credit", 10.0,
          [(0, 3), (50, 3), (100, 3), (250, 3)]),
+        ("a round that got all it asked while a remainder waits keeps accruing", 100.0,
+         [(0, 2, 10), (100, 8, 8), (200, 8, 8)]),
     ]:
         buckets.append({"name": name, "share": share, "steps": rate_bucket(share, steps)})
     return {"description": "§15.2 [v1.3]: a worker's share rate x own / (own + others), compare with a "
                            "relative tolerance of 1e-9; the window while a rate is set, "
                            "min(window, max(1, burst - (ceil(rate x 0.05) + live_workers))); the "
                            "per-worker bucket, configured at at_ms 0 full to its depth max(1, share x "
-                           "0.02), each step asking to mint `wanted` credits and allowed `allowed`.",
+                           "0.02), each step asking to mint `wanted` of the `owed` credits and allowed "
+                           "`allowed` (the cap at the depth applies after a step that left nothing owed).",
             "share": shares, "window": windows, "bucket": buckets}
 
 

@@ -131,9 +131,10 @@ func (r *RateBucket) Rate() (perSecond, share float64) {
 	return r.perSecond, r.share
 }
 
-// Allow returns how many of wanted credits the rate lets this worker mint at now; the rest stays
-// owed. Without a rate, all of them.
-func (r *RateBucket) Allow(wanted uint32, now time.Time) uint32 {
+// Allow returns how many of wanted of the owed credits the rate lets this worker mint at now; the
+// rest stays owed. Without a rate, all of them. The bucket is capped at its depth only after a
+// round that left nothing owed.
+func (r *RateBucket) Allow(wanted, owed uint32, now time.Time) uint32 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.on {
@@ -149,7 +150,7 @@ func (r *RateBucket) Allow(wanted uint32, now time.Time) uint32 {
 	}
 	m := uint32(math.Max(0, math.Min(float64(wanted), math.Floor(r.allowance))))
 	r.allowance -= float64(m)
-	r.idle = m == wanted
+	r.idle = owed <= m
 	if r.idle {
 		r.allowance = math.Min(r.allowance, depth)
 	}

@@ -31,6 +31,7 @@ func TestRateLimitVectors(t *testing.T) {
 				Steps []struct {
 					AtMs    int64  `json:"at_ms"`
 					Wanted  uint32 `json:"wanted"`
+					Owed    uint32 `json:"owed"`
 					Allowed uint32 `json:"allowed"`
 				} `json:"steps"`
 			} `json:"bucket"`
@@ -65,7 +66,7 @@ func TestRateLimitVectors(t *testing.T) {
 		t0 := time.Unix(1700000000, 0)
 		b.Configure(1000, 100, c.Share, t0)
 		for _, s := range c.Steps {
-			if got := b.Allow(s.Wanted, t0.Add(time.Duration(s.AtMs)*time.Millisecond)); got != s.Allowed {
+			if got := b.Allow(s.Wanted, s.Owed, t0.Add(time.Duration(s.AtMs)*time.Millisecond)); got != s.Allowed {
 				t.Errorf("%s at %d ms: allowed %d, want %d", c.Name, s.AtMs, got, s.Allowed)
 			}
 		}
@@ -74,7 +75,7 @@ func TestRateLimitVectors(t *testing.T) {
 
 func TestRateBucketOffLetsEverythingThrough(t *testing.T) {
 	var b RateBucket
-	if got := b.Allow(1000, time.Now()); got != 1000 {
+	if got := b.Allow(1000, 1000, time.Now()); got != 1000 {
 		t.Fatalf("allowed %d", got)
 	}
 }

@@ -127,8 +127,9 @@ impl RateBucket {
         self.share
     }
 
-    /// How many of `wanted` credits the rate allows now; the rest stays owed.
-    pub fn allow(&mut self, wanted: u64, now_ns: u64) -> u64 {
+    /// How many of `wanted` of the `owed` credits the rate allows now; the rest stays owed. The
+    /// bucket is capped at its depth only after a round that left nothing owed.
+    pub fn allow(&mut self, wanted: u64, owed: u64, now_ns: u64) -> u64 {
         if !self.on {
             return wanted;
         }
@@ -140,7 +141,7 @@ impl RateBucket {
         }
         let m = (wanted as f64).min(self.allowance.floor()).max(0.0) as u64;
         self.allowance -= m as f64;
-        self.idle = m == wanted;
+        self.idle = owed <= m;
         if self.idle {
             self.allowance = self.allowance.min(d);
         }

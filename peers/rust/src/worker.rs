@@ -364,7 +364,7 @@ impl Worker {
     }
 
     /// §15.2: how many of `due` credits the rate allows now (all of them without a rate).
-    fn paced(&self, due: u64) -> u64 {
+    fn paced(&self, due: u64, owed: u64) -> u64 {
         if due == 0 || !self.rate.lock().unwrap().on() {
             return due;
         }
@@ -382,7 +382,7 @@ impl Worker {
             self.rate.lock().unwrap().set_share(share);
         }
         let now = self.started.elapsed().as_nanos() as u64;
-        self.rate.lock().unwrap().allow(due, now)
+        self.rate.lock().unwrap().allow(due, owed, now)
     }
 
     /// Learns this worker's share of the reconciler's newest debt announcement (§5.5).
@@ -444,7 +444,11 @@ impl Worker {
                 }
                 // §15.2: what the rate does not allow yet stays owed for the next linger round.
                 let due = total - burn;
-                let allowed = if flushing { due } else { self.paced(due) };
+                let allowed = if flushing {
+                    due
+                } else {
+                    self.paced(due, due + o.owed)
+                };
                 if allowed < due {
                     tokens = decompose(allowed, b as u32);
                     o.owed += due - allowed;

@@ -1034,7 +1034,11 @@ fn rate_limit_vectors() {
         for s in arr(c, "steps") {
             let at = s["at_ms"].as_u64().unwrap() * 1_000_000;
             assert_eq!(
-                b.allow(s["wanted"].as_u64().unwrap(), at),
+                b.allow(
+                    s["wanted"].as_u64().unwrap(),
+                    s["owed"].as_u64().unwrap(),
+                    at
+                ),
                 s["allowed"].as_u64().unwrap(),
                 "{} at {}",
                 c["name"],

@@ -58,7 +58,10 @@ func (w *Worker) paced(total uint32) uint32 {
 		rate, _ := w.rl.Rate()
 		w.rl.SetShare(w.rateShare(rate))
 	}
-	return w.rl.Allow(total, now)
+	w.mu.Lock()
+	owed := max(w.owed, total) // what it owes now, of which it asks for total
+	w.mu.Unlock()
+	return w.rl.Allow(total, owed, now)
 }
 
 // all returns the other workers' adverts the view holds now.

@@ -47,7 +47,11 @@ class RateLimitVectorsTest {
       gate.configure(1000, 100, c.map.get("share").number.doubleValue(), 0);
       for (JsonValue s : c.map.get("steps").array) {
         long at = s.map.get("at_ms").number.longValue() * 1_000_000L;
-        assertThat(gate.allow(s.map.get("wanted").number.longValue(), at))
+        assertThat(
+                gate.allow(
+                    s.map.get("wanted").number.longValue(),
+                    s.map.get("owed").number.longValue(),
+                    at))
             .as(c.map.get("name").string + " at " + s.map.get("at_ms").number)
             .isEqualTo(s.map.get("allowed").number.longValue());
       }

@@ -2,10 +2,10 @@ package dev.sluice.internal.credit;
 
 /**
  * One worker's token bucket for the queue's rate limit (protocol §15.2 [v1.3]): the credits this
- * worker may mint at its share of the rate. Accrues {@code share} per second; while every mint got
- * all it asked for (the worker is not held back by the rate) the bucket holds at most {@link
- * Rates#depth}, and while credits wait for the rate it accrues without that cap, so a round run
- * late does not lose the rate it waited for. Off (no rate) it lets everything through without
+ * worker may mint at its share of the rate. Accrues {@code share} per second; after a round that
+ * left nothing owed (the worker is not held back by the rate) the bucket holds at most {@link
+ * Rates#depth}, and while credits wait (owed after a round) it accrues without that cap, so a round
+ * run late does not lose the rate it waited for. Off (no rate) it lets everything through without
  * touching a clock. Thread-safe; the minter's thread calls {@link #allow}.
  */
 public final class RateGate {
@@ -78,6 +78,15 @@ public final class RateGate {
    * the rest stays owed. All of them while no rate is set.
    */
   public long allow(long wanted, long nowNanos) {
+    return allow(wanted, wanted, nowNanos);
+  }
+
+  /**
+   * Of {@code wanted} of the {@code owed} credits this worker owes (a round may ask for whole
+   * batches first), how many the rate allows now. The bucket is capped at its depth only after a
+   * round that left nothing owed.
+   */
+  public long allow(long wanted, long owed, long nowNanos) {
     if (!on) {
       return wanted;
     }
@@ -101,7 +110,7 @@ public final class RateGate {
       }
       long m = Math.max(0, Math.min(wanted, (long) Math.floor(allowance)));
       allowance -= m;
-      idle = m == wanted;
+      idle = owed - m <= 0;
       if (idle) {
         allowance = Math.min(allowance, depth);
       }

@@ -266,7 +266,7 @@ public final class Replenisher {
       long mint = n - burn;
       RateGate gate = rate;
       if (paced && mint > 0 && gate.on()) {
-        mint = gate.allow(mint, System.nanoTime()); // §15.2
+        mint = gate.allow(mint, owed.get() - burn, System.nanoTime()); // §15.2
       }
       if (mint > 0) {
         minter.mint(mint, b, MintReason.MINT_REASON_REPLENISH);
