@@ -36,6 +36,37 @@ class RateLimitCliTest {
   }
 
   @Test
+  void explainNamesAWorkerThatReplenishesWithoutTheLimit() throws Exception {
+    String q = NATS.uniqueName("q");
+    try (Connection nc = NATS.server().connect()) {
+      Sluice sluice = Sluice.using(nc);
+      sluice.provision(QueueSpec.builder(q).rateLimit(100, 40).build());
+      // The advert of a worker of protocol revision 1.2: it has no rate_limited field (§15.2).
+      java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+      com.google.protobuf.CodedOutputStream out =
+          com.google.protobuf.CodedOutputStream.newInstance(bytes);
+      out.writeString(1, "old-go-1"); // worker_id
+      out.writeString(2, q); // queue
+      out.writeUInt32(3, 1); // protocol_version
+      out.writeUInt32(4, 8); // capacity
+      out.writeInt64(8, System.currentTimeMillis()); // heartbeat_unix_ms
+      out.writeUInt32(9, 60_000); // ttl_ms
+      out.writeEnum(10, 1); // state RUNNING
+      out.writeString(12, "go"); // language
+      out.flush();
+      nc.keyValue("sluice-capacity").put(q + ".old-go-1", bytes.toByteArray());
+      CliHarness.Run explain = cli("explain", q, "--json");
+      assertThat(codes(explain)).contains("rate-unlimited-workers");
+      assertThat(cli("explain", q).out())
+          .contains(
+              "rate-limited at 100/s (burst 40) but 1 live worker(s) do not mint within the rate")
+          .contains("old-go-1")
+          .contains("upgrade those workers");
+      assertThat(cli("status", q).out()).contains("1 worker(s) replenish without the limit");
+    }
+  }
+
+  @Test
   void statusCreditsAndExplainShowTheRateAndWhenItIsTheBottleneck() throws Exception {
     String q = NATS.uniqueName("q");
     try (Connection nc = NATS.server().connect()) {
