@@ -36,8 +36,9 @@ function problems(ws) {
 // The queue's fleet-wide rate limit (PROTOCOL.md §15.2), from status's rate_limit; none without one.
 function rateLimit(r) {
   if (!r) return [];
+  const unlimited = r.unlimited_workers || [];
   const more = (r.bottleneck ? ' (the bottleneck now)' : '') +
-    (r.unlimited_workers.length ? '; ' + r.unlimited_workers.length + ' worker(s) replenish without the limit: ' + r.unlimited_workers.join(', ') : '');
+    (unlimited.length ? '; ' + unlimited.length + ' worker(s) replenish without the limit: ' + unlimited.join(', ') : '');
   return [h('div', { id: 'rate-limit' }, h('span', {}, 'Rate limit'), h('b', {}, r.text + more))];
 }
 
