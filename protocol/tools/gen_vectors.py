@@ -8,6 +8,7 @@ Protobuf encodings are produced with protoc --encode (see protobuf.json's "text"
 """
 import hashlib
 import json
+import math
 import os
 import re
 import subprocess
@@ -188,7 +189,8 @@ def credits():
         "decompose": dec, "window": win, "reconcile": rec, "names": subj,
         "linger": lin, "service_rate": rates, "token_ids": ids, "effective_batch": eff,
         "token_id_pattern": TOKEN_ID_RE.pattern, "mint_back": back,
-        "fairness": fairness_cases()})
+        "fairness": fairness_cases(),
+        "rate_limit": rate_limit()})
 
 
 def fair_order(weights, arrivals, grants):
@@ -229,6 +231,89 @@ def fairness_cases():
          ["a"] * 20 + ["b"] * 20 + ["small"] * 2, 14)
     case("more grants than sends: every send, then none", {"x": 5}, ["x", "y", "x"], 10)
     return cases
+
+
+# ---------------------------------------------------------------- rate limit (§15.2 [v1.3])
+DEPTH_S = 0.02
+PACING_S = 0.05
+
+
+def rate_share(rate, own, others):
+    total = own + sum(others)
+    return 0.0 if own <= 0 or total <= 0 or rate <= 0 else rate * own / total
+
+
+def rate_window(window, rate, burst, live_workers):
+    if not rate > 0:
+        return window
+    pacing = math.ceil(rate * PACING_S) + max(0, live_workers)
+    return min(window, max(1, burst - pacing))
+
+
+def rate_bucket(share, steps):
+    """The per-worker bucket: configured at t=0 full to its depth; each step asks for `wanted` of
+    the `owed` credits the worker owes (owed >= wanted; whole batches may be asked for first)."""
+    depth = max(1.0, share * DEPTH_S)
+    allowance, last, idle = depth, 0, True
+    out = []
+    for step in steps:
+        at_ms, wanted = step[0], step[1]
+        owed = step[2] if len(step) > 2 else wanted
+        allowance += share * (at_ms - last) / 1000.0
+        last = at_ms
+        if idle:
+            allowance = min(allowance, depth)
+        m = max(0, min(wanted, math.floor(allowance)))
+        allowance -= m
+        idle = owed - m == 0
+        if idle:
+            allowance = min(allowance, depth)
+        out.append({"at_ms": at_ms, "wanted": wanted, "owed": owed, "allowed": m})
+    return out
+
+
+def rate_limit():
+    shares = []
+    for name, rate, own, others in [
+        ("alone: the whole rate", 500.0, 16, []),
+        ("four equal workers", 500.0, 16, [16, 16, 16]),
+        ("by capacity", 300.0, 8, [16]),
+        ("no capacity: no share", 500.0, 0, [16, 16]),
+        ("fractional", 10.0, 3, [4]),
+    ]:
+        shares.append({"name": name, "rate": rate, "own_capacity": own,
+                       "other_capacities": others, "share": rate_share(rate, own, others)})
+    windows = []
+    for window, rate, burst, n in [
+        (64, 0.0, 0, 2), (64, 500.0, 100, 4), (64, 500.0, 50, 4), (200, 500.0, 100, 4),
+        (64, 100.0, 5, 3), (1000, 10.0, 1000, 1), (64, 0.5, 1, 1),
+    ]:
+        windows.append({"window": window, "rate": rate, "burst": burst, "live_workers": n,
+                        "pacing": (math.ceil(rate * PACING_S) + n) if rate > 0 else 0,
+                        "rate_window": rate_window(window, rate, burst, n)})
+    buckets = []
+    for name, share, steps in [
+        ("a full bucket lets its depth through at once", 500.0,
+         [(0, 32), (20, 32), (40, 32), (60, 0), (100, 32)]),
+        ("paced to the share while credits wait", 100.0,
+         [(0, 5), (10, 5), (20, 5), (30, 5), (40, 5), (50, 5)]),
+        ("a round run late loses nothing while credits wait", 100.0,
+         [(0, 10), (10, 10), (110, 20), (120, 20)]),
+        ("idle time does not accrue beyond the depth", 100.0,
+         [(0, 1), (1000, 50), (1010, 50)]),
+        ("depth at least one credit", 10.0,
+         [(0, 3), (50, 3), (100, 3), (250, 3)]),
+        ("a round that got all it asked while a remainder waits keeps accruing", 100.0,
+         [(0, 2, 10), (100, 8, 8), (200, 8, 8)]),
+    ]:
+        buckets.append({"name": name, "share": share, "steps": rate_bucket(share, steps)})
+    return {"description": "§15.2 [v1.3]: a worker's share rate x own / (own + others), compare with a "
+                           "relative tolerance of 1e-9; the window while a rate is set, "
+                           "min(window, max(1, burst - (ceil(rate x 0.05) + live_workers))); the "
+                           "per-worker bucket, configured at at_ms 0 full to its depth max(1, share x "
+                           "0.02), each step asking to mint `wanted` of the `owed` credits and allowed "
+                           "`allowed` (the cap at the depth applies after a step that left nothing owed).",
+            "share": shares, "window": windows, "bucket": buckets}
 
 
 # ---------------------------------------------------------------- backoff
@@ -686,6 +771,15 @@ def protobuf():
         ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32}),
         ("QueueSettings", {"queue": "orders", "standing_buffer": 16, "token_batch": 32,
                            "max_worker_capacity": 64, "max_window": 256}),
+        # [v1.3] §15.2: a rate limit, an advert that mints within it, a ledger that records it.
+        ("QueueSettings", {"queue": "orders", "token_batch": 32, "rate_per_second": 500.0, "rate_burst": 100}),
+        ("CapacityAdvert", {"worker_id": "go-w4", "queue": "orders", "protocol_version": 1, "capacity": 32,
+                            "heartbeat_unix_ms": 1700000000000, "ttl_ms": 6000, "state": "WORKER_STATE_RUNNING",
+                            "owed_credits": 20, "language": "go", "rate_limited": True, "rate_share": 125.0}),
+        ("ReconcilerLease", {"holder": "java-w1", "expires_unix_ms": 1700000006000,
+                             "last": {"window": 71, "backlog": 3, "tokens": 2, "owed": 66, "live_workers": 4,
+                                      "audit_unix_ms": 1700000000000, "rate_per_second": 500.0,
+                                      "capacity_window": 128, "unlimited_workers": 1}}),
     ]
 
     def to_text(d):

@@ -86,11 +86,16 @@ func (r *reconciler) elect(ctx context.Context) (*sluicepb.ReconcilerLease, uint
 // reading is one audit's terms (§5.5).
 type reading struct {
 	window, backlog, tokens, spent, owed, debt int64
-	liveWorkers, liveProducers                 int
-	lastSeq                                    uint64
-	batch                                      int64
-	absorbers                                  []*sluicepb.CapacityAdvert
-	debtors                                    bool // a live advert reports a debt
+	// §15.2: the rate in force, the window before its cap, and the RUNNING workers that do not
+	// mint within a share of it (revision 1.2).
+	rate                       float64
+	capacityWindow             int64
+	unlimited                  int
+	liveWorkers, liveProducers int
+	lastSeq                    uint64
+	batch                      int64
+	absorbers                  []*sluicepb.CapacityAdvert
+	debtors                    bool // a live advert reports a debt
 }
 
 // round runs one election and, when this worker holds the lease, one audit. It returns when
@@ -108,7 +113,8 @@ func (r *reconciler) round(ctx context.Context) (time.Duration, error) {
 	prev := lease.GetPreviousDeficit()
 	ledger := &sluicepb.Ledger{Window: uint64(rd.window), Backlog: uint64(rd.backlog), Tokens: uint64(rd.tokens),
 		HeldSpent: uint64(rd.spent), Owed: uint64(rd.owed), Deficit: d, LiveWorkers: uint32(rd.liveWorkers),
-		LiveProducers: uint32(rd.liveProducers), AuditUnixMs: time.Now().UnixMilli(), Debt: uint64(rd.debt)}
+		LiveProducers: uint32(rd.liveProducers), AuditUnixMs: time.Now().UnixMilli(), Debt: uint64(rd.debt),
+		RatePerSecond: rd.rate, CapacityWindow: uint64(rd.capacityWindow), UnlimitedWorkers: uint32(rd.unlimited)}
 	next := r.interval
 	newPrev := d
 	switch {
@@ -173,9 +179,12 @@ func (r *reconciler) read(ctx context.Context) (reading, error) {
 	rd.batch = 32
 	var standing uint32
 	var bounds Bounds
+	var rate float64
+	var burst uint32
 	if s, err := queueSettings(ctx, w.ctlKV, w.queue); err != nil {
 		return rd, err
 	} else if s != nil {
+		rate, burst = RateOf(s) // §15.2
 		standing = s.GetStandingBuffer()
 		bounds = Bounds{MaxWorkerCapacity: s.GetMaxWorkerCapacity(), MaxWindow: s.GetMaxWindow()}
 		if IsPowerOfTwo(s.GetTokenBatch()) {
@@ -208,6 +217,19 @@ func (r *reconciler) read(ctx context.Context) (reading, error) {
 		rd.debt += int64(a.GetDebt())
 	}
 	rd.window = int64(Window(standing, bounds, views, now))
+	if RateLimited(rate) { // §15.2: audit against the window the rate caps
+		running := 0
+		for _, a := range adverts {
+			if a.GetState() == stateRunning {
+				running++
+				if !a.GetRateLimited() {
+					rd.unlimited++
+				}
+			}
+		}
+		rd.rate, rd.capacityWindow = rate, rd.window
+		rd.window = int64(RateWindow(uint64(rd.window), rate, uint64(burst), running))
+	}
 
 	reports, err := readAll(ctx, w.ctlKV, "producer."+w.queue+".*")
 	if err != nil {

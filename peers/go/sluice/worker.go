@@ -65,9 +65,13 @@ type Worker struct {
 	cache   *idCache
 	handSem chan struct{}
 
-	stopping  atomic.Bool
-	inHand    atomic.Int64
-	processed atomic.Int64
+	stopping atomic.Bool
+
+	rl          RateBucket // §15.2: paces minting to this worker's share of the rate
+	rateShareAt time.Time  // the minter only (under mintMu)
+	rateMaxCap  atomic.Uint32
+	inHand      atomic.Int64
+	processed   atomic.Int64
 
 	mu          sync.Mutex
 	owed        uint32
@@ -195,6 +199,7 @@ func (w *Worker) Processed() int64 { return w.processed.Load() }
 // credits it owes and deletes its advert. It returns nil after a clean shutdown.
 func (w *Worker) Run(ctx context.Context) error {
 	bg := context.Background()
+	w.refreshRate(bg) // §15.2
 	if err := w.advertise(bg, stateRunning); err != nil {
 		return fmt.Errorf("sluice: writing the capacity advert: %w", err)
 	}

@@ -150,6 +150,7 @@ func (w *Worker) mintOwed(ctx context.Context, all bool) error {
 		w.mu.Unlock()
 		total -= k
 	}
+	total = w.paced(total) // §15.2: the rest stays owed
 	for _, n := range Decompose(total, b) {
 		minted, err := w.minter.mint(ctx, sluicepb.MintReason_MINT_REASON_REPLENISH, []uint32{n})
 		w.mu.Lock()
@@ -188,10 +189,12 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 		TtlMs: uint32(w.cfg.advertTTL.Milliseconds()), State: state, OwedCredits: w.owed + w.unconfirmed, Language: Lang,
 		CompletedTotal: w.completed, MintedTotal: w.mintedTotal, TokenBatch: w.cfg.tokenBatch,
 		AbsorbsDebt: w.ctlKV != nil,
+		RateLimited: true, // §15.2: mints within its share of the rate
 		// Why it reports itself failing (§5.2): informational, nothing below reads it.
 		Problem: w.problemLines(),
 	}
 	a.Debt, a.DebtSeen = w.debt.State()
+	_, a.RateShare = w.rl.Rate() // §15.2
 	if state == stateRunning {
 		a.Capacity = w.capacity()
 	}
@@ -237,6 +240,7 @@ func (w *Worker) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			w.readLease(ctx)
+			w.refreshRate(ctx) // §15.2
 			if err := w.advertise(ctx, w.state()); err != nil && ctx.Err() == nil {
 				w.cfg.log.Warn("writing the capacity advert failed", "worker", w.cfg.id, "err", err)
 			}

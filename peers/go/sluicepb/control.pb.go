@@ -233,7 +233,12 @@ type CapacityAdvert struct {
 	// [v1.2] §5.2: why this worker reports itself failing, one "<code>: <text>" line per problem
 	// (e.g. "dlq-unwritable: ..."), "" when it does not. Informational only: no credit computation
 	// reads it.
-	Problem       string `protobuf:"bytes,19,opt,name=problem,proto3" json:"problem,omitempty"`
+	Problem string `protobuf:"bytes,19,opt,name=problem,proto3" json:"problem,omitempty"`
+	// [v1.3] §15.2: this worker mints within its share of the queue's rate limit (false: a worker
+	// of an earlier revision, which replenishes without limit), and the share it mints at now, in
+	// credits per second (0 while the queue has no rate limit).
+	RateLimited   bool    `protobuf:"varint,24,opt,name=rate_limited,json=rateLimited,proto3" json:"rate_limited,omitempty"`
+	RateShare     float64 `protobuf:"fixed64,25,opt,name=rate_share,json=rateShare,proto3" json:"rate_share,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -399,6 +404,20 @@ func (x *CapacityAdvert) GetProblem() string {
 		return x.Problem
 	}
 	return ""
+}
+
+func (x *CapacityAdvert) GetRateLimited() bool {
+	if x != nil {
+		return x.RateLimited
+	}
+	return false
+}
+
+func (x *CapacityAdvert) GetRateShare() float64 {
+	if x != nil {
+		return x.RateShare
+	}
+	return 0
 }
 
 // Stream "SLUICE_CREDITS", subject "sluice.credit.<queue>.<credits>". The subject's last token is
@@ -687,8 +706,14 @@ type Ledger struct {
 	Debt uint64 `protobuf:"varint,12,opt,name=debt,proto3" json:"debt,omitempty"`
 	// [v1.1] Credits announced as a debt by this audit (0 if none).
 	DebtAnnounced uint64 `protobuf:"varint,13,opt,name=debt_announced,json=debtAnnounced,proto3" json:"debt_announced,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// [v1.3] §15.2: the queue's rate limit in force at this audit (0: none), the window before the
+	// rate capped it (Σ capacity, bounded as in §5.1), and how many live RUNNING workers do not
+	// mint within the rate (revision 1.2 or earlier: they replenish without limit).
+	RatePerSecond    float64 `protobuf:"fixed64,14,opt,name=rate_per_second,json=ratePerSecond,proto3" json:"rate_per_second,omitempty"`
+	CapacityWindow   uint64  `protobuf:"varint,15,opt,name=capacity_window,json=capacityWindow,proto3" json:"capacity_window,omitempty"`
+	UnlimitedWorkers uint32  `protobuf:"varint,16,opt,name=unlimited_workers,json=unlimitedWorkers,proto3" json:"unlimited_workers,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Ledger) Reset() {
@@ -812,6 +837,27 @@ func (x *Ledger) GetDebtAnnounced() uint64 {
 	return 0
 }
 
+func (x *Ledger) GetRatePerSecond() float64 {
+	if x != nil {
+		return x.RatePerSecond
+	}
+	return 0
+}
+
+func (x *Ledger) GetCapacityWindow() uint64 {
+	if x != nil {
+		return x.CapacityWindow
+	}
+	return 0
+}
+
+func (x *Ledger) GetUnlimitedWorkers() uint32 {
+	if x != nil {
+		return x.UnlimitedWorkers
+	}
+	return 0
+}
+
 // KV bucket "sluice-control", key "reconciler.<queue>". Taken and renewed with compare-and-set.
 type ReconcilerLease struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -916,8 +962,13 @@ type QueueSettings struct {
 	// [v1.3] §15.3: fairness key -> weight (>= 1) for every producer of the queue; a producer's own
 	// weight for a key wins. A key without a weight has weight 1.
 	FairnessWeights map[string]uint32 `protobuf:"bytes,10,rep,name=fairness_weights,json=fairnessWeights,proto3" json:"fairness_weights,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// [v1.3] §15.2: the fleet-wide rate limit in credits (messages) per second; 0 means none.
+	RatePerSecond float64 `protobuf:"fixed64,6,opt,name=rate_per_second,json=ratePerSecond,proto3" json:"rate_per_second,omitempty"`
+	// [v1.3] §15.2: the most messages that may be sent at once above the rate; > 0 when
+	// rate_per_second is set.
+	RateBurst     uint32 `protobuf:"varint,7,opt,name=rate_burst,json=rateBurst,proto3" json:"rate_burst,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QueueSettings) Reset() {
@@ -992,6 +1043,20 @@ func (x *QueueSettings) GetFairnessWeights() map[string]uint32 {
 	return nil
 }
 
+func (x *QueueSettings) GetRatePerSecond() float64 {
+	if x != nil {
+		return x.RatePerSecond
+	}
+	return 0
+}
+
+func (x *QueueSettings) GetRateBurst() uint32 {
+	if x != nil {
+		return x.RateBurst
+	}
+	return 0
+}
+
 var File_sluice_v1_control_proto protoreflect.FileDescriptor
 
 const file_sluice_v1_control_proto_rawDesc = "" +
@@ -1002,7 +1067,7 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\vmin_version\x18\x02 \x01(\rR\n" +
 	"minVersion\x12\x1f\n" +
 	"\vmax_version\x18\x03 \x01(\rR\n" +
-	"maxVersion\"\x87\x05\n" +
+	"maxVersion\"\xc9\x05\n" +
 	"\x0eCapacityAdvert\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x14\n" +
 	"\x05queue\x18\x02 \x01(\tR\x05queue\x12)\n" +
@@ -1024,7 +1089,10 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\x04debt\x18\x10 \x01(\x04R\x04debt\x12\x1b\n" +
 	"\tdebt_seen\x18\x11 \x01(\x03R\bdebtSeen\x12!\n" +
 	"\fabsorbs_debt\x18\x12 \x01(\bR\vabsorbsDebt\x12\x18\n" +
-	"\aproblem\x18\x13 \x01(\tR\aproblem\"\x99\x01\n" +
+	"\aproblem\x18\x13 \x01(\tR\aproblem\x12!\n" +
+	"\frate_limited\x18\x18 \x01(\bR\vrateLimited\x12\x1d\n" +
+	"\n" +
+	"rate_share\x18\x19 \x01(\x01R\trateShare\"\x99\x01\n" +
 	"\vCreditToken\x12\x18\n" +
 	"\acredits\x18\x01 \x01(\rR\acredits\x12\x1b\n" +
 	"\tminted_by\x18\x02 \x01(\tR\bmintedBy\x12$\n" +
@@ -1049,7 +1117,7 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
 	"\x06weight\x18\x02 \x01(\rR\x06weight\x12\x18\n" +
 	"\awaiting\x18\x03 \x01(\rR\awaiting\x12#\n" +
-	"\rgranted_total\x18\x04 \x01(\x04R\fgrantedTotal\"\xf8\x02\n" +
+	"\rgranted_total\x18\x04 \x01(\x04R\fgrantedTotal\"\xf6\x03\n" +
 	"\x06Ledger\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\x04R\x06window\x12\x18\n" +
 	"\abacklog\x18\x02 \x01(\x04R\abacklog\x12\x16\n" +
@@ -1065,7 +1133,10 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	" \x01(\x04R\x06burned\x12\"\n" +
 	"\raudit_unix_ms\x18\v \x01(\x03R\vauditUnixMs\x12\x12\n" +
 	"\x04debt\x18\f \x01(\x04R\x04debt\x12%\n" +
-	"\x0edebt_announced\x18\r \x01(\x04R\rdebtAnnounced\"\xb3\x02\n" +
+	"\x0edebt_announced\x18\r \x01(\x04R\rdebtAnnounced\x12&\n" +
+	"\x0frate_per_second\x18\x0e \x01(\x01R\rratePerSecond\x12'\n" +
+	"\x0fcapacity_window\x18\x0f \x01(\x04R\x0ecapacityWindow\x12+\n" +
+	"\x11unlimited_workers\x18\x10 \x01(\rR\x10unlimitedWorkers\"\xb3\x02\n" +
 	"\x0fReconcilerLease\x12\x16\n" +
 	"\x06holder\x18\x01 \x01(\tR\x06holder\x12&\n" +
 	"\x0fexpires_unix_ms\x18\x02 \x01(\x03R\rexpiresUnixMs\x12%\n" +
@@ -1076,7 +1147,7 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\n" +
 	"DebtsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xdc\x02\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xa3\x03\n" +
 	"\rQueueSettings\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\tR\x05queue\x12'\n" +
 	"\x0fstanding_buffer\x18\x02 \x01(\rR\x0estandingBuffer\x12\x1f\n" +
@@ -1086,7 +1157,10 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\n" +
 	"max_window\x18\x05 \x01(\rR\tmaxWindow\x12X\n" +
 	"\x10fairness_weights\x18\n" +
-	" \x03(\v2-.sluice.v1.QueueSettings.FairnessWeightsEntryR\x0ffairnessWeights\x1aB\n" +
+	" \x03(\v2-.sluice.v1.QueueSettings.FairnessWeightsEntryR\x0ffairnessWeights\x12&\n" +
+	"\x0frate_per_second\x18\x06 \x01(\x01R\rratePerSecond\x12\x1d\n" +
+	"\n" +
+	"rate_burst\x18\a \x01(\rR\trateBurst\x1aB\n" +
 	"\x14FairnessWeightsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\rR\x05value:\x028\x01*\x7f\n" +

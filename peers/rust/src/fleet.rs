@@ -68,6 +68,11 @@ impl FleetView {
         }
     }
 
+    /// The other workers' adverts held now (§15.2: their capacities set this worker's share).
+    pub fn all(&self) -> Vec<CapacityAdvert> {
+        self.adverts.lock().unwrap().values().cloned().collect()
+    }
+
     /// (live adverts that handle the delivery, live adverts that do not).
     fn count(&self, v: &ValidHeaders) -> (usize, usize) {
         let now = now_unix_ms();

@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod problem;
 pub mod producer;
 pub mod proto;
+pub mod ratelimit;
 pub mod schedule;
 pub mod schedule_role;
 pub mod size;

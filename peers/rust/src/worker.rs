@@ -118,6 +118,11 @@ struct Worker {
     /// Why dead-letter records cannot be written; empty when they can (§8.4).
     dlq_problem: Mutex<String>,
     mint_seq: AtomicU64,
+    /// §15.2: paces minting to this worker's share of the queue's rate.
+    rate: Mutex<crate::ratelimit::RateBucket>,
+    /// §15.2: when the share was last computed, and the queue's max_worker_capacity.
+    rate_meta: Mutex<(Instant, u32)>,
+    started: Instant,
 }
 
 pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
@@ -164,10 +169,14 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         mint_nonce: jsutil::instance_nonce(),
         dlq_problem: Mutex::new(String::new()),
         mint_seq: AtomicU64::new(0),
+        rate: Mutex::new(crate::ratelimit::RateBucket::default()),
+        rate_meta: Mutex::new((Instant::now(), 0)),
+        started: Instant::now(),
         fleet: FleetView::new(names::capacity_key(&cfg.queue, &cfg.worker_id)),
         cfg,
     });
 
+    w.refresh_rate().await; // §15.2
     w.write_advert().await?;
     emit(json!({"event": "ready", "role": "worker", "id": w.cfg.worker_id, "lang": LANGUAGE}));
 
@@ -274,6 +283,9 @@ impl Worker {
             debt,
             debt_seen,
             absorbs_debt: self.kv_ctl.is_some(),
+            // §15.2: mints within its share of the queue's rate.
+            rate_limited: true,
+            rate_share: self.rate.lock().unwrap().share(),
             // Why it reports itself failing (§5.2): informational, nothing reads it for credits.
             problem: problem::line(problem::DLQ_UNWRITABLE, &self.dlq_problem.lock().unwrap()),
         }
@@ -311,10 +323,66 @@ impl Worker {
             }
             self.update_rate();
             self.read_lease().await;
+            self.refresh_rate().await; // §15.2
             if let Err(e) = self.write_advert().await {
                 log!("{e}");
             }
         }
+    }
+
+    /// §15.2: re-reads the queue's rate limit (every heartbeat) and sets it in force.
+    async fn refresh_rate(&self) {
+        let Some(kv) = &self.kv_ctl else { return };
+        let settings = match kv.get(names::settings_key(&self.cfg.queue)).await {
+            Ok(Some(b)) => match crate::proto::QueueSettings::decode(b.as_ref()) {
+                Ok(s) => s,
+                Err(_) => return,
+            },
+            Ok(None) => crate::proto::QueueSettings::default(),
+            Err(_) => return, // keep the rate in force until the settings can be read again
+        };
+        let (rate, _burst) = crate::ratelimit::rate_of(&settings);
+        self.rate_meta.lock().unwrap().1 = settings.max_worker_capacity;
+        let share = self.rate_share(rate);
+        let now = self.started.elapsed().as_nanos() as u64;
+        self.rate.lock().unwrap().configure(rate, share, now);
+    }
+
+    /// §15.2: this worker's share of `rate` from the adverts it follows.
+    fn rate_share(&self, rate: f64) -> f64 {
+        if !crate::ratelimit::limited(rate) {
+            return 0.0;
+        }
+        let max_cap = self.rate_meta.lock().unwrap().1;
+        crate::ratelimit::share_of(
+            rate,
+            self.capacity(),
+            &self.fleet.all(),
+            now_unix_ms(),
+            max_cap,
+        )
+    }
+
+    /// §15.2: how many of `due` credits the rate allows now (all of them without a rate).
+    fn paced(&self, due: u64, owed: u64) -> u64 {
+        if due == 0 || !self.rate.lock().unwrap().on() {
+            return due;
+        }
+        let refresh = {
+            let mut m = self.rate_meta.lock().unwrap();
+            let r = m.0.elapsed() >= Duration::from_millis(crate::ratelimit::SHARE_REFRESH_MS);
+            if r {
+                m.0 = Instant::now();
+            }
+            r
+        };
+        if refresh {
+            let rate = self.rate.lock().unwrap().per_second();
+            let share = self.rate_share(rate);
+            self.rate.lock().unwrap().set_share(share);
+        }
+        let now = self.started.elapsed().as_nanos() as u64;
+        self.rate.lock().unwrap().allow(due, owed, now)
     }
 
     /// Learns this worker's share of the reconciler's newest debt announcement (§5.5).
@@ -373,6 +441,18 @@ impl Worker {
                 let burn = self.debt.lock().unwrap().withhold(total);
                 if burn > 0 {
                     tokens = decompose(total - burn, b as u32);
+                }
+                // §15.2: what the rate does not allow yet stays owed for the next linger round.
+                let due = total - burn;
+                let allowed = if flushing {
+                    due
+                } else {
+                    self.paced(due, due + o.owed)
+                };
+                if allowed < due {
+                    tokens = decompose(allowed, b as u32);
+                    o.owed += due - allowed;
+                    o.since = Some(Instant::now());
                 }
                 o.in_transit += tokens.iter().map(|t| *t as u64).sum::<u64>();
                 if o.owed == 0 {

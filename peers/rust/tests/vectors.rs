@@ -713,6 +713,12 @@ fn ledger_from(v: &Value) -> proto::Ledger {
         audit_unix_ms: i(v, "audit_unix_ms"),
         debt: u(v, "debt"),
         debt_announced: u(v, "debt_announced"),
+        rate_per_second: v
+            .get("rate_per_second")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0),
+        capacity_window: u(v, "capacity_window"),
+        unlimited_workers: u(v, "unlimited_workers") as u32,
     }
 }
 fn ledger_to(m: &proto::Ledger) -> Value {
@@ -730,6 +736,9 @@ fn ledger_to(m: &proto::Ledger) -> Value {
         .put("audit_unix_ms", json!(m.audit_unix_ms))
         .put("debt", json!(m.debt))
         .put("debt_announced", json!(m.debt_announced))
+        .put("rate_per_second", json!(m.rate_per_second))
+        .put("capacity_window", json!(m.capacity_window))
+        .put("unlimited_workers", json!(m.unlimited_workers))
         .done()
 }
 
@@ -782,6 +791,11 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             problem: s(v, "problem"),
+            rate_limited: v
+                .get("rate_limited")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            rate_share: v.get("rate_share").and_then(Value::as_f64).unwrap_or(0.0),
         }
         .encode_to_vec(),
         "sluice.v1.ProducerReport" => proto::ProducerReport {
@@ -821,6 +835,11 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
             max_worker_capacity: u(v, "max_worker_capacity") as u32,
             max_window: u(v, "max_window") as u32,
             fairness_weights: Default::default(),
+            rate_per_second: v
+                .get("rate_per_second")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+            rate_burst: u(v, "rate_burst") as u32,
         }
         .encode_to_vec(),
         "sluice.v1.Ledger" => ledger_from(v).encode_to_vec(),
@@ -887,6 +906,8 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("debt_seen", json!(m.debt_seen))
                 .put("absorbs_debt", json!(m.absorbs_debt))
                 .put("problem", json!(m.problem))
+                .put("rate_limited", json!(m.rate_limited))
+                .put("rate_share", json!(m.rate_share))
                 .done()
         }
         "sluice.v1.ProducerReport" => {
@@ -928,6 +949,8 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("token_batch", json!(m.token_batch))
                 .put("max_worker_capacity", json!(m.max_worker_capacity))
                 .put("max_window", json!(m.max_window))
+                .put("rate_per_second", json!(m.rate_per_second))
+                .put("rate_burst", json!(m.rate_burst))
                 .done()
         }
         "sluice.v1.Ledger" => ledger_to(&proto::Ledger::decode(b).unwrap()),
@@ -1011,5 +1034,66 @@ fn fairness_vectors() {
             .map(|v| v.as_str().unwrap().to_string())
             .collect();
         assert_eq!(got, want, "{}", c["name"]);
+    }
+}
+
+/// The `rate_limit` section of credits.json (PROTOCOL.md §15.2 [v1.3]).
+#[test]
+fn rate_limit_vectors() {
+    use sluice_peer::ratelimit;
+    let doc = load("credits.json");
+    let v = &doc["rate_limit"];
+    for c in arr(v, "share") {
+        let own = c["own_capacity"].as_u64().unwrap();
+        let total = own
+            + arr(c, "other_capacities")
+                .iter()
+                .map(|x| x.as_u64().unwrap())
+                .sum::<u64>();
+        let want = c["share"].as_f64().unwrap();
+        let got = ratelimit::share(c["rate"].as_f64().unwrap(), own, total);
+        assert!(
+            (got - want).abs() <= want.abs() * 1e-9 + 1e-12,
+            "share {c}: {got}"
+        );
+    }
+    for c in arr(v, "window") {
+        let rate = c["rate"].as_f64().unwrap();
+        let n = c["live_workers"].as_u64().unwrap();
+        if ratelimit::limited(rate) {
+            assert_eq!(
+                ratelimit::pacing(rate, n),
+                c["pacing"].as_u64().unwrap(),
+                "pacing {c}"
+            );
+        }
+        assert_eq!(
+            ratelimit::window(
+                c["window"].as_u64().unwrap(),
+                rate,
+                c["burst"].as_u64().unwrap(),
+                n
+            ),
+            c["rate_window"].as_u64().unwrap(),
+            "window {c}"
+        );
+    }
+    for c in arr(v, "bucket") {
+        let mut b = ratelimit::RateBucket::default();
+        b.configure(1000.0, c["share"].as_f64().unwrap(), 0);
+        for s in arr(c, "steps") {
+            let at = s["at_ms"].as_u64().unwrap() * 1_000_000;
+            assert_eq!(
+                b.allow(
+                    s["wanted"].as_u64().unwrap(),
+                    s["owed"].as_u64().unwrap(),
+                    at
+                ),
+                s["allowed"].as_u64().unwrap(),
+                "{} at {}",
+                c["name"],
+                s["at_ms"]
+            );
+        }
     }
 }

@@ -48,6 +48,15 @@ function problems(ws) {
       h('ul', {}, v.problem.split('\n').filter(l => l).map(l => h('li', {}, l))))));
 }
 
+// The queue's fleet-wide rate limit (PROTOCOL.md §15.2), from status's rate_limit; none without one.
+function rateLimit(r) {
+  if (!r) return [];
+  const unlimited = r.unlimited_workers || [];
+  const more = (r.bottleneck ? ' (the bottleneck now)' : '') +
+    (unlimited.length ? '; ' + unlimited.length + ' worker(s) replenish without the limit: ' + unlimited.join(', ') : '');
+  return [h('div', { id: 'rate-limit' }, h('span', {}, 'Rate limit'), h('b', {}, r.text + more))];
+}
+
 function handles(a) {
   return a.handled.map(t => t.type + '@' + (t.min_version === t.max_version ? t.min_version : t.min_version + '-' + t.max_version)).join(', ');
 }
@@ -124,7 +133,8 @@ export function render(view, params, store) {
       return;
     }
     fill(title, 'Queue ' + name + ' ', badge(st.health));
-    fill(figures, FIGURES.map(([k, label]) => h('div', {}, h('span', {}, label), h('b', {}, String(k === 'service_rate' ? rate(st[k]) : st[k] ?? '-')))));
+    fill(figures, FIGURES.map(([k, label]) => h('div', {}, h('span', {}, label), h('b', {}, String(k === 'service_rate' ? rate(st[k]) : st[k] ?? '-'))))
+      .concat(rateLimit(st.rate_limit)));
     ca.set(store.history[name]);
     cb.set(store.history[name]);
     if (store.connected && Date.now() - lastDetail > 3000) details();

@@ -92,6 +92,7 @@ public final class Bench {
           case Settings.RABBITMQ -> new RabbitBench(s, progress, id).run();
           case Settings.SCHEDULED -> new ScheduledBench(s, progress, id).run();
           case Settings.FAIRNESS -> new FairnessBench(s, progress, id).run();
+          case Settings.RATE_LIMIT -> new RateLimitBench(s, progress, id).run();
           default -> throw new IllegalStateException("no benchmark " + s.benchmark());
         };
     System.out.flush();

@@ -21,6 +21,7 @@ final class Settings {
   static final String RABBITMQ = "rabbitmq";
   static final String SCHEDULED = "scheduled";
   static final String FAIRNESS = "fairness";
+  static final String RATE_LIMIT = "rate-limit";
   static final Set<String> BENCHMARKS =
       Set.of(
           SLOW_WORKERS,
@@ -31,7 +32,8 @@ final class Settings {
           CLUSTER,
           RABBITMQ,
           SCHEDULED,
-          FAIRNESS);
+          FAIRNESS,
+          RATE_LIMIT);
 
   private final Flags f;
   private final boolean slow;
@@ -139,6 +141,11 @@ final class Settings {
 
   int seconds() {
     return or(f.seconds, shortPasses() ? 10 : 15);
+  }
+
+  /** The measured seconds given with --seconds, else {@code dflt}. */
+  int secondsOr(int dflt) {
+    return or(f.seconds, dflt);
   }
 
   int warmupSeconds() {

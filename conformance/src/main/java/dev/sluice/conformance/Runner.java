@@ -38,6 +38,7 @@ public final class Runner implements Callable<Integer> {
           new ForeignSchedules(),
           new JavaSchedulesForeignWorkers(),
           new Fairness(),
+          new RateLimits(),
           new SingleLanguageFleet("go"),
           new SingleLanguageFleet("rust"),
           new SingleLanguageFleet("java"));

@@ -57,7 +57,8 @@ public record QueueInspection(
     List<ProducerReport> producers,
     Optional<ReconcilerLease> reconciler,
     OptionalLong deadLetters,
-    AdvertBounds bounds) {
+    AdvertBounds bounds,
+    Optional<RateLimit> rateLimit) {
 
   /** Copies the lists; rejects nulls. */
   public QueueInspection {
@@ -71,6 +72,45 @@ public record QueueInspection(
     Objects.requireNonNull(reconciler, "reconciler");
     Objects.requireNonNull(deadLetters, "deadLetters");
     Objects.requireNonNull(bounds, "bounds");
+    Objects.requireNonNull(rateLimit, "rateLimit");
+  }
+
+  /** An inspection of a queue without a rate limit. */
+  public QueueInspection(
+      String queue,
+      Instant inspectedAt,
+      long backlog,
+      long hardLimit,
+      long firstSequence,
+      Optional<Instant> oldestStoredAt,
+      Optional<ConsumerStatus> workerConsumer,
+      int standingBuffer,
+      OptionalInt tokenBatch,
+      long tokens,
+      long window,
+      List<WorkerAdvert> workers,
+      List<ProducerReport> producers,
+      Optional<ReconcilerLease> reconciler,
+      OptionalLong deadLetters,
+      AdvertBounds bounds) {
+    this(
+        queue,
+        inspectedAt,
+        backlog,
+        hardLimit,
+        firstSequence,
+        oldestStoredAt,
+        workerConsumer,
+        standingBuffer,
+        tokenBatch,
+        tokens,
+        window,
+        workers,
+        producers,
+        reconciler,
+        deadLetters,
+        bounds,
+        Optional.empty());
   }
 
   /**

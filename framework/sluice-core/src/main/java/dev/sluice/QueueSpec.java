@@ -23,6 +23,8 @@ public final class QueueSpec {
   private final int tokenBatch;
   private final int maxWorkerCapacity;
   private final int maxWindow;
+  private final double ratePerSecond;
+  private final int rateBurst;
   private final Duration idempotencyWindow;
   private final Duration deadLetterMaxAge;
   private final Map<String, Integer> fairnessWeights;
@@ -39,6 +41,8 @@ public final class QueueSpec {
     this.tokenBatch = b.tokenBatch;
     this.maxWorkerCapacity = b.maxWorkerCapacity;
     this.maxWindow = b.maxWindow;
+    this.ratePerSecond = b.ratePerSecond;
+    this.rateBurst = b.rateBurst;
     this.idempotencyWindow = b.idempotencyWindow;
     this.deadLetterMaxAge = b.deadLetterMaxAge;
     this.fairnessWeights = Map.copyOf(b.fairnessWeights);
@@ -114,6 +118,24 @@ public final class QueueSpec {
     return maxWindow;
   }
 
+  /**
+   * The fleet-wide rate limit in messages per second (protocol §15.2): credits enter circulation no
+   * faster, whatever the workers' capacity. 0 (the default) means no rate limit.
+   */
+  public double ratePerSecond() {
+    return ratePerSecond;
+  }
+
+  /** The most messages sent at once above the rate; 0 without a rate limit. */
+  public int rateBurst() {
+    return rateBurst;
+  }
+
+  /** True when the queue has a rate limit. */
+  public boolean rateLimited() {
+    return ratePerSecond > 0;
+  }
+
   /** Max age of processed-id records in {@code sluice-processed}. Default 1 h. */
   public Duration idempotencyWindow() {
     return idempotencyWindow;
@@ -146,6 +168,8 @@ public final class QueueSpec {
     private int tokenBatch = 32;
     private int maxWorkerCapacity = 10_000;
     private int maxWindow = 10_000;
+    private double ratePerSecond = 0;
+    private int rateBurst = 0;
     private Duration idempotencyWindow = Duration.ofHours(1);
     private Duration deadLetterMaxAge = Duration.ofDays(30);
     private final Map<String, Integer> fairnessWeights = new TreeMap<>();
@@ -239,6 +263,35 @@ public final class QueueSpec {
         throw new IllegalArgumentException("maxWindow < 1, got " + maxWindow);
       }
       this.maxWindow = maxWindow;
+      return this;
+    }
+
+    /**
+     * Limits the whole fleet to {@code perSecond} messages per second with bursts of up to {@code
+     * burst} (protocol §15.2): every worker mints credits at most at its share of the rate, and the
+     * window is capped so that what circulates stays within the burst. In any interval of {@code t}
+     * seconds producers that wait for credits send at most {@code burst + perSecond × t}.
+     * Provisioning again with another rate changes it; without one removes it. The pacing allowance
+     * {@code ceil(perSecond / 20) + workers} is taken from the burst, so choose a burst of at least
+     * {@code perSecond / 10 + 2 × workers} to keep credits enough for the rate.
+     *
+     * @throws IllegalArgumentException if {@code perSecond} is not a finite number above 0, or
+     *     {@code burst < 1}
+     */
+    public Builder rateLimit(double perSecond, int burst) {
+      String bad = dev.sluice.internal.credit.Rates.invalid(perSecond, burst);
+      if (bad != null) {
+        throw new IllegalArgumentException(bad);
+      }
+      this.ratePerSecond = perSecond;
+      this.rateBurst = burst;
+      return this;
+    }
+
+    /** Removes a rate limit set on this builder (the default: none). */
+    public Builder noRateLimit() {
+      this.ratePerSecond = 0;
+      this.rateBurst = 0;
       return this;
     }
 

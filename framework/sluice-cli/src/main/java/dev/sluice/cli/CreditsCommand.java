@@ -67,6 +67,10 @@ final class CreditsCommand extends BaseCommand {
               st.in.debt(),
               st.in.deficit())
           .print(out());
+      String rate = RateLimits.line(st); // §15.2
+      if (rate != null) {
+        out().println(rate + (RateLimits.bottleneck(st) ? " (the bottleneck now)" : ""));
+      }
       if (!st.in.producers().isEmpty()) {
         Table p =
             new Table(

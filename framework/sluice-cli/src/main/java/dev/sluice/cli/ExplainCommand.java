@@ -155,6 +155,8 @@ final class ExplainCommand extends BaseCommand {
                   + q
                   + "'); the circuit"
                   + " closes after a successful probe"));
+    } else if (RateLimits.bottleneck(st)) {
+      out.add(RateLimits.bottleneckFinding(st)); // §15.2
     } else if (st.waiting() > 0 && st.creditsAvailable() == 0) {
       out.add(
           new Finding(
@@ -178,6 +180,10 @@ final class ExplainCommand extends BaseCommand {
                       + " credits "
                       + q
                       + "' shows the ledger"));
+    }
+    Finding unlimited = RateLimits.unlimitedFinding(st); // §15.2
+    if (unlimited != null) {
+      out.add(unlimited);
     }
     Finding failing = WorkerProblems.finding(st);
     if (failing != null) {

@@ -204,6 +204,7 @@ final class QueueState {
     if (fair.inUse()) {
       m.put("fairness", fair.json()); // §15.3: only when live producers send with keys
     }
+    m.put("rate_limit", RateLimits.json(this)); // §15.2
     return m;
   }
 
@@ -291,6 +292,7 @@ final class QueueState {
     m.put("debt", in.debt());
     m.put("circulating", in.circulating());
     m.put("deficit", in.deficit());
+    m.put("rate_limit", RateLimits.json(this)); // §15.2
     List<Object> ps = new ArrayList<>();
     for (ProducerReport r : in.producers()) {
       ps.add(producerJson(r, now));

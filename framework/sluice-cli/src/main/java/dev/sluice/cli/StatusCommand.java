@@ -120,6 +120,10 @@ final class StatusCommand extends BaseCommand {
     }
     t.print(c.out(), fit ? term.width() : 0);
     for (QueueState st : states) {
+      String rate = RateLimits.line(st); // §15.2
+      if (rate != null) {
+        c.out().println(st.queue + ": " + rate);
+      }
       FairnessView fair = st.fairness();
       if (fair.inUse()) {
         c.out().println(fair.line(st.queue));

@@ -54,6 +54,7 @@ public final class Reconciler {
   private boolean confirming;
   private volatile Ledger lastLedger;
   private final java.util.Set<String> clampedSeen = new java.util.HashSet<>();
+  private final java.util.Set<String> unlimitedSeen = new java.util.HashSet<>();
 
   public Reconciler(
       Connection nc,
@@ -154,7 +155,13 @@ public final class Reconciler {
     List<CapacityAdvert> ads = adverts.values();
     // Adverts and reports are written by other processes: bound what they can make us mint (§5.1,
     // §5.5 [v1.1]).
-    long window = Window.window(bounds, ads, now);
+    long capacityWindow = Window.window(bounds, ads, now);
+    // §15.2: while a rate is set, the window is capped so that what circulates plus what minters
+    // may mint at once stays within the burst.
+    long window =
+        Rates.window(
+            capacityWindow, bounds.ratePerSecond(), bounds.rateBurst(), Rates.running(ads, now));
+    int unlimited = bounds.rateLimited() ? unlimitedWorkers(ads, now) : 0;
     long owed = 0;
     // Credits the workers will withhold instead of minting are already out of circulation.
     long debtPending = 0;
@@ -285,6 +292,9 @@ public final class Reconciler {
             .setDebt(debtPending)
             .setDebtAnnounced(announced)
             .setAuditUnixMs(now)
+            .setRatePerSecond(bounds.ratePerSecond())
+            .setCapacityWindow(capacityWindow)
+            .setUnlimitedWorkers(unlimited)
             .build();
     lastLedger = ledger;
     long nextPrevious = ReconcilerRules.nextPrevious(minted, burned, announced, d.deficit());
@@ -296,6 +306,29 @@ public final class Reconciler {
     } catch (JetStreamApiException e) {
       leader = false;
     }
+  }
+
+  /**
+   * Live RUNNING workers that replenish without the rate (revision 1.2 or earlier, §15.2); each is
+   * logged once: the queue's rate is not enforced while one of them finishes messages.
+   */
+  private int unlimitedWorkers(List<CapacityAdvert> ads, long now) {
+    int n = 0;
+    for (CapacityAdvert a : ads) {
+      if (Rates.unlimited(a, now)) {
+        n++;
+        if (unlimitedSeen.add(a.getWorkerId())) {
+          LOG.warn(
+              "queue {}: worker {} ({}, protocol revision before 1.3) does not mint within the"
+                  + " queue's rate limit: the credits it replenishes are not limited, so the"
+                  + " queue can run above its rate; upgrade it or stop it",
+              queue,
+              a.getWorkerId(),
+              a.getLanguage().isEmpty() ? "unknown language" : a.getLanguage());
+        }
+      }
+    }
+    return n;
   }
 
   /** Logs an advert above the per-worker bound once per worker and claimed value. */

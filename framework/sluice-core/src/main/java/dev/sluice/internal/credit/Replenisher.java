@@ -37,6 +37,7 @@ public final class Replenisher {
   private final java.util.function.IntSupplier capacity;
   private final Confirmer confirmer;
   private final Debt debt;
+  private volatile RateGate rate = new RateGate();
   private final AtomicLong unconfirmed = new AtomicLong();
 
   /**
@@ -250,15 +251,38 @@ public final class Replenisher {
     }
   }
 
-  /** Mints {@code n} owed credits, less what the reconciler's debt withholds (§5.5). */
+  /**
+   * Mints {@code n} owed credits, less what the reconciler's debt withholds (§5.5) and, while the
+   * queue has a rate limit, what this worker's share of the rate does not allow yet (§15.2): that
+   * rest stays owed and the next linger round mints it.
+   */
   private void mintOrWithhold(long n, int b) throws Exception {
+    mintOrWithhold(n, b, true);
+  }
+
+  private void mintOrWithhold(long n, int b, boolean paced) throws Exception {
     synchronized (ledgerLock) {
       long burn = debt.withhold(n);
-      if (n > burn) {
-        minter.mint(n - burn, b, MintReason.MINT_REASON_REPLENISH);
+      long mint = n - burn;
+      RateGate gate = rate;
+      if (paced && mint > 0 && gate.on()) {
+        mint = gate.allow(mint, owed.get() - burn, System.nanoTime()); // §15.2
       }
-      owed.addAndGet(-n);
+      if (mint > 0) {
+        minter.mint(mint, b, MintReason.MINT_REASON_REPLENISH);
+      }
+      owed.addAndGet(-(burn + mint));
     }
+  }
+
+  /** Sets the gate that paces this worker's minting to its share of the queue's rate (§15.2). */
+  public void rateGate(RateGate gate) {
+    this.rate = gate;
+  }
+
+  /** The gate that paces this worker's minting (off while the queue has no rate limit). */
+  public RateGate rateGate() {
+    return rate;
   }
 
   /** Mints everything owed now (shutdown); returns false if some could not be minted. */
@@ -276,7 +300,8 @@ public final class Replenisher {
       }
       long n = owed.get();
       if (n > 0) {
-        mintOrWithhold(n, batch);
+        // Not paced: a stopping worker returns what it owes, which the window already counts.
+        mintOrWithhold(n, batch, false);
       }
       return true;
     } catch (InterruptedException e) {

@@ -38,6 +38,19 @@
  *       dev.sluice.internal.credit.FairnessWeights}. Cross-producer fairness comes from the
  *       in-order pulls of §6.2, not from state here: measured, it needs none (docs/CONTROL.md).
  *       </td></tr>
+ *   <tr><td>§15.2 rate limits: shares, the capped window, the pacing allowance</td><td>{@link
+ *       dev.sluice.internal.credit.Rates} (pure rules), {@link
+ *       dev.sluice.internal.credit.RateGate} (a worker's bucket, consulted by {@link
+ *       dev.sluice.internal.credit.Replenisher})</td></tr>
  * </table>
+ *
+ * <p><b>Rate limits (§15.2).</b> Every worker paces its own replenishment at its capacity share of
+ * the queue's rate, from a bucket 20 ms of its share deep; what a round may not mint stays owed,
+ * which the reconciler counts in {@code O} like any owed credit; and the window is capped at the
+ * burst less a pacing allowance, so unspent credits plus what buckets may release at once never
+ * exceed the burst. Rejected: one lease holder minting for the whole fleet (every credit would
+ * cross one process, whose death stops the queue, and owed credits would be minted by a process
+ * that did not confirm their acks), and buckets without the window cap (an idle queue would hold
+ * its whole window in unspent tokens and send it on top of the rate).
  */
 package dev.sluice.internal.credit;

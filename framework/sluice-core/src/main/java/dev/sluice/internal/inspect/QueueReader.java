@@ -9,6 +9,7 @@ import dev.sluice.ReconcilerLease;
 import dev.sluice.WorkerAdvert;
 import dev.sluice.internal.credit.Ledgers;
 import dev.sluice.internal.credit.QueueConfig;
+import dev.sluice.internal.credit.Rates;
 import dev.sluice.internal.credit.Window;
 import dev.sluice.internal.nats.ApiErrors;
 import dev.sluice.internal.proto.CapacityAdvert;
@@ -209,13 +210,18 @@ public final class QueueReader {
         standing,
         settings == null ? OptionalInt.empty() : OptionalInt.of(settings.getTokenBatch()),
         tokens,
-        Window.window(qc, adverts, now),
+        Rates.window(
+            Window.window(qc, adverts, now),
+            qc.ratePerSecond(),
+            qc.rateBurst(),
+            Rates.running(adverts, now)),
         workers,
         producers,
         lease,
         deadLetters,
         new AdvertBounds(
-            qc.maxWorkerCapacity(), qc.maxWindow(), Window.clampedCount(qc, adverts, now)));
+            qc.maxWorkerCapacity(), qc.maxWindow(), Window.clampedCount(qc, adverts, now)),
+        Snapshots.rateLimit(qc, adverts, now));
   }
 
   private static ConsumerStatus consumer(ConsumerInfo ci) {

@@ -40,6 +40,31 @@ final class Snapshots {
         Window.live(a, nowMs));
   }
 
+  /** The queue's rate limit with each live worker's share (§15.2); empty without one. */
+  static Optional<dev.sluice.RateLimit> rateLimit(
+      dev.sluice.internal.credit.QueueConfig qc, java.util.List<CapacityAdvert> adverts, long now) {
+    if (!qc.rateLimited()) {
+      return Optional.empty();
+    }
+    java.util.Map<String, Double> shares = new java.util.TreeMap<>();
+    java.util.List<String> unlimited = new java.util.ArrayList<>();
+    for (CapacityAdvert a : adverts) {
+      if (dev.sluice.internal.credit.Rates.unlimited(a, now)) {
+        unlimited.add(a.getWorkerId());
+      } else if (Window.live(a, now) && a.getRateLimited()) {
+        shares.put(a.getWorkerId(), a.getRateShare());
+      }
+    }
+    java.util.Collections.sort(unlimited);
+    return Optional.of(
+        new dev.sluice.RateLimit(
+            qc.ratePerSecond(),
+            qc.rateBurst(),
+            dev.sluice.internal.credit.Window.window(qc, adverts, now),
+            shares,
+            unlimited));
+  }
+
   static WorkerAdvert.State state(dev.sluice.internal.proto.WorkerState s) {
     return switch (s) {
       case WORKER_STATE_RUNNING -> WorkerAdvert.State.RUNNING;

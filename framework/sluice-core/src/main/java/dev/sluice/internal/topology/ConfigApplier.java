@@ -161,6 +161,11 @@ public final class ConfigApplier {
                 intOr(m.get("max_worker_capacity"), QueueConfig.DEFAULT_MAX_WORKER_CAPACITY))
             .setMaxWindow(intOr(m.get("max_window"), QueueConfig.DEFAULT_MAX_WINDOW))
             .putAllFairnessWeights(fairnessWeights(m.get("fairness_weights")))
+            .setRatePerSecond(
+                m.get("rate_per_second") == null
+                    ? 0
+                    : m.get("rate_per_second").number.doubleValue())
+            .setRateBurst(intOr(m.get("rate_burst"), 0))
             .build();
     KeyValue kv = null;
     KeyValueEntry e;
@@ -216,6 +221,14 @@ public final class ConfigApplier {
                 + new java.util.TreeMap<>(current.getFairnessWeightsMap())
                 + ", wanted="
                 + new java.util.TreeMap<>(wanted.getFairnessWeightsMap()));
+      }
+      if (current.getRatePerSecond() != wanted.getRatePerSecond()
+          || current.getRateBurst() != wanted.getRateBurst()) { // §15.2
+        diffs.add(
+            "rate_limit: server="
+                + RateText.of(current.getRatePerSecond(), current.getRateBurst())
+                + ", wanted="
+                + RateText.of(wanted.getRatePerSecond(), wanted.getRateBurst()));
       }
     }
     if (dryRun) {

@@ -2,6 +2,7 @@ package dev.sluice.internal.topology;
 
 import dev.sluice.TopologyException;
 import dev.sluice.internal.credit.Credits;
+import dev.sluice.internal.credit.Rates;
 import dev.sluice.internal.wire.HeaderCheck;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.support.JsonParseException;
@@ -25,6 +26,7 @@ public final class ConfigLoader {
   private enum T {
     STRING,
     INT,
+    NUMBER,
     BOOL,
     STRINGS,
     OBJECT,
@@ -90,7 +92,11 @@ public final class ConfigLoader {
           "max_window",
           T.INT,
           "fairness_weights",
-          T.OBJECT);
+          T.OBJECT,
+          "rate_per_second",
+          T.NUMBER,
+          "rate_burst",
+          T.INT);
   private static final Map<String, Set<String>> ENUMS =
       Map.of(
           "retention", Set.of("limits", "interest", "workqueue"),
@@ -219,6 +225,22 @@ public final class ConfigLoader {
         }
       }
     }
+    JsonValue rate = v.map.get("rate_per_second");
+    JsonValue burst = v.map.get("rate_burst");
+    if (rate != null || burst != null) { // §15.2
+      if (rate == null || burst == null) {
+        throw bad(
+            source,
+            rate == null ? "rate_per_second" : "rate_burst",
+            "required with "
+                + (rate == null ? "rate_burst" : "rate_per_second")
+                + ": a rate limit needs both (remove both to remove the limit)");
+      }
+      String why = Rates.invalid(rate.number.doubleValue(), burst.number.longValue());
+      if (why != null) {
+        throw bad(source, why.startsWith("burst") ? "rate_burst" : "rate_per_second", why);
+      }
+    }
     return new Definition(Definition.Kind.QUEUE, q, null, source.toString(), v);
   }
 
@@ -238,6 +260,7 @@ public final class ConfigLoader {
                 val.type == JsonValue.Type.INTEGER
                     || val.type == JsonValue.Type.LONG
                     || val.type == JsonValue.Type.BIG_INTEGER;
+            case NUMBER -> val.number != null;
             case BOOL -> val.type == JsonValue.Type.BOOL;
             case STRINGS ->
                 val.type == JsonValue.Type.ARRAY
@@ -270,6 +293,7 @@ public final class ConfigLoader {
     return switch (t) {
       case STRING -> "a string";
       case INT -> "an integer";
+      case NUMBER -> "a number";
       case BOOL -> "true or false";
       case STRINGS -> "an array of strings";
       case OBJECT -> "an object";

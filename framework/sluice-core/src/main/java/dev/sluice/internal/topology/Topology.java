@@ -91,7 +91,7 @@ public final class Topology {
                     "replay_policy",
                     "instant"))));
     out.add(scheduleStream(q, spec.replicas(), spec.maxMessageSize()));
-    JsonValue queue =
+    JsonValue settings =
         obj(
             "queue", q,
             "standing_buffer", (long) spec.standingBuffer(),
@@ -101,9 +101,13 @@ public final class Topology {
     if (!spec.fairnessWeights().isEmpty()) { // §15.3: absent when none, as before v1.3
       Map<String, JsonValue> w = new java.util.TreeMap<>();
       spec.fairnessWeights().forEach((k, v) -> w.put(k, new JsonValue((long) v)));
-      queue.map.put("fairness_weights", new JsonValue(w));
+      settings.map.put("fairness_weights", new JsonValue(w));
     }
-    out.add(ConfigLoader.queue("generated", queue));
+    if (spec.rateLimited()) { // §15.2
+      settings.map.put("rate_per_second", new JsonValue(spec.ratePerSecond()));
+      settings.map.put("rate_burst", new JsonValue((long) spec.rateBurst()));
+    }
+    out.add(ConfigLoader.queue("generated", settings));
     return out;
   }
 

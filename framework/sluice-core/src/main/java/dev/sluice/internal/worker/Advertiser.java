@@ -152,7 +152,9 @@ final class Advertiser {
             .setTokenBatch(replenisher.effectiveBatch())
             .setDebt(replenisher.debt().pending())
             .setDebtSeen(replenisher.debt().seen())
-            .setAbsorbsDebt(s.reconciler()); // only a worker that reads the lease learns its share
+            .setAbsorbsDebt(s.reconciler()) // only a worker that reads the lease learns its share
+            .setRateLimited(true) // §15.2: this worker mints within its share of the rate
+            .setRateShare(replenisher.rateGate().share());
     for (var e : s.handlers().entrySet()) {
       int max = e.getValue().keySet().stream().mapToInt(Integer::intValue).max().orElse(1);
       int min = max;

@@ -4,6 +4,8 @@ import dev.sluice.Health;
 import dev.sluice.SluiceException;
 import dev.sluice.internal.credit.Debt;
 import dev.sluice.internal.credit.QueueConfig;
+import dev.sluice.internal.credit.RateGate;
+import dev.sluice.internal.credit.Rates;
 import dev.sluice.internal.credit.Reconciler;
 import dev.sluice.internal.credit.Replenisher;
 import dev.sluice.internal.credit.TokenMinter;
@@ -36,7 +38,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class WorkerRuntime implements AutoCloseable {
   private final WorkerSettings s;
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(WorkerRuntime.class);
   private final KvBoard<CapacityAdvert> adverts;
+  private final io.nats.client.KeyValue controlKv;
   private final KvBoard<ProducerReport> reports;
   private final ScheduledExecutorService timer;
   private final ScheduledExecutorService minterThread;
@@ -68,6 +73,7 @@ public final class WorkerRuntime implements AutoCloseable {
     Duration ackWait;
     io.nats.client.KeyValue capacityKv;
     int tokenBatch;
+    QueueConfig queueConfig;
     try {
       js = nc.jetStream();
       JetStreamManagement jsm = nc.jetStreamManagement();
@@ -78,7 +84,9 @@ public final class WorkerRuntime implements AutoCloseable {
       jsm.getStreamInfo(Protocol.CREDIT_STREAM);
       jsm.getStreamInfo(Protocol.DLQ_STREAM);
       capacityKv = nc.keyValue(Protocol.CAPACITY_BUCKET);
-      tokenBatch = QueueConfig.read(nc.keyValue(Protocol.CONTROL_BUCKET), s.queue()).tokenBatch();
+      this.controlKv = nc.keyValue(Protocol.CONTROL_BUCKET);
+      queueConfig = QueueConfig.read(controlKv, s.queue());
+      tokenBatch = queueConfig.tokenBatch();
       this.adverts =
           new KvBoard<>(nc, Protocol.CAPACITY_BUCKET, s.queue() + ".*", CapacityAdvert::parseFrom);
       this.reports =
@@ -119,6 +127,19 @@ public final class WorkerRuntime implements AutoCloseable {
             new Debt(s.workerId()));
     replenisherRef[0] = replenisher;
     advertiser.replenisher(replenisher);
+    // §15.2: this worker's share of the queue's rate, from the live adverts and its own capacity.
+    int maxWorkerCapacity = queueConfig.maxWorkerCapacity();
+    replenisher.rateGate(
+        new RateGate(
+            perSecond ->
+                Rates.share(
+                    perSecond,
+                    s.workerId(),
+                    advertiser.capacity(),
+                    adverts.values(),
+                    s.clock().millis(),
+                    maxWorkerCapacity)));
+    configureRate(queueConfig);
     try {
       this.reconciler =
           new Reconciler(
@@ -141,6 +162,10 @@ public final class WorkerRuntime implements AutoCloseable {
     s.metricsOrNoop().gauge("sluice.worker.in.flight", dispatcher::inFlight);
     s.metricsOrNoop().gauge("sluice.queue.window", () -> ledgerValue(true));
     s.metricsOrNoop().gauge("sluice.queue.backlog", () -> ledgerValue(false));
+    // §15.2: the rate in force, this worker's share of it, and the credits it holds back for it.
+    s.metricsOrNoop().gauge("sluice.queue.rate.limit", () -> replenisher.rateGate().perSecond());
+    s.metricsOrNoop().gauge("sluice.worker.rate.share", () -> replenisher.rateGate().share());
+    s.metricsOrNoop().gauge("sluice.worker.rate.held", () -> replenisher.rateGate().held());
     PullLoop loop;
     try {
       loop =
@@ -161,6 +186,7 @@ public final class WorkerRuntime implements AutoCloseable {
     timer.scheduleWithFixedDelay(watchdog::sweep, sweep, sweep, TimeUnit.MILLISECONDS);
     long hb = s.heartbeat().toMillis();
     timer.scheduleWithFixedDelay(advertiser::heartbeat, hb, hb, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(this::refreshRate, hb, hb, TimeUnit.MILLISECONDS);
     if (s.reconciler()) {
       long audit = s.auditInterval().toMillis();
       reconcilerThread.scheduleWithFixedDelay(
@@ -168,6 +194,38 @@ public final class WorkerRuntime implements AutoCloseable {
     }
     this.puller = daemon(loop, "sluice-worker-" + s.workerId() + "-pull");
     puller.start();
+  }
+
+  /**
+   * Re-reads the queue's rate limit (§15.2): a rate set, changed or removed later (by provisioning
+   * or {@code sluice apply}) takes effect within a heartbeat. Never throws.
+   */
+  private void refreshRate() {
+    try {
+      configureRate(QueueConfig.read(controlKv, s.queue()));
+    } catch (Exception e) {
+      LOG.debug("queue {}: could not re-read the queue's settings: {}", s.queue(), e.toString());
+    }
+  }
+
+  private void configureRate(QueueConfig qc) {
+    RateGate gate = replenisher.rateGate();
+    boolean was = gate.on();
+    double before = gate.perSecond();
+    long burstBefore = gate.burst();
+    gate.configure(qc.ratePerSecond(), qc.rateBurst(), s.clock().nanos());
+    if (gate.on() != was || gate.perSecond() != before || gate.burst() != burstBefore) {
+      if (gate.on()) {
+        LOG.info(
+            "queue {}: rate-limited at {}/s (burst {}); this worker mints at most {}/s",
+            s.queue(),
+            qc.ratePerSecond(),
+            qc.rateBurst(),
+            String.format(java.util.Locale.ROOT, "%.1f", gate.share()));
+      } else if (was) {
+        LOG.info("queue {}: the rate limit was removed", s.queue());
+      }
+    }
   }
 
   /** The chain, from what is configured, in the order of the package documentation. */
