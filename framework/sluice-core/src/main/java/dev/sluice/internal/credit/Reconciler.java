@@ -49,10 +49,13 @@ public final class Reconciler {
   // Before announcing a debt, take only the tokens lying in the stream now: waiting for tokens
   // that workers mint races the producers again and delays the debt.
   private static final Duration UNHELD_ONLY = Duration.ofMillis(100);
+  private static final int MAX_FETCH = 256;
   private volatile boolean leader;
   // Only on the reconciler thread: a confirming audit is running (it does not start another).
   private boolean confirming;
   private volatile Ledger lastLedger;
+  // Only on the reconciler thread: the last audit found its view of the adverts stale.
+  private boolean viewStale;
   private final java.util.Set<String> clampedSeen = new java.util.HashSet<>();
 
   public Reconciler(
@@ -152,6 +155,16 @@ public final class Reconciler {
     QueueSettings settings = settings();
     QueueConfig bounds = QueueConfig.of(settings);
     List<CapacityAdvert> ads = adverts.values();
+    CapacityAdvert ownAdvert =
+        ads.stream().filter(a -> a.getWorkerId().equals(holderId)).findFirst().orElse(null);
+    if (ReconcilerRules.staleView(ownAdvert, now)) {
+      skipStaleView(key, revision, now, ownAdvert, current);
+      return;
+    }
+    if (viewStale) {
+      viewStale = false;
+      LOG.info("queue {}: the reconciler's view of the adverts is current again", queue);
+    }
     // Adverts and reports are written by other processes: bound what they can make us mint (§5.1,
     // §5.5 [v1.1]).
     long window = Window.window(bounds, ads, now);
@@ -221,7 +234,7 @@ public final class Reconciler {
             ? ReconcilerRules.burnable(d.credits(), liveProducers, batch)
             : 0;
     if (d.action() == Credits.Action.MINT
-        && !ReconcilerRules.absorbing(debtPending, backlog, tokens)) {
+        && !ReconcilerRules.absorbing(debtPending, backlog, owed)) {
       minter.mint(d.credits(), batch, MintReason.MINT_REASON_RECONCILE);
       minted = d.credits();
       LOG.info(
@@ -238,9 +251,12 @@ public final class Reconciler {
       long lastId = current == null ? 0 : current.getDebtId();
       switch (FastBurn.plan(live, lastId)) {
         case ANNOUNCE -> {
-          // Tokens nobody holds burn at once; only what producers hold becomes a debt.
-          burned = burn(amount, batch, UNHELD_ONLY);
-          announced = amount - burned;
+          long payable = ReconcilerRules.payable(backlog, owed, debtPending);
+          // Tokens nobody holds burn at once; only what producers hold becomes a debt, and no more
+          // of it than the workers still have to finish: an idle queue could never pay it, and its
+          // surplus lies in tokens nobody holds, so they are fetched until none is left.
+          burned = burn(amount, batch, payable > 0 ? UNHELD_ONLY : null);
+          announced = Math.min(amount - burned, payable);
           if (announced > 0) {
             debts =
                 ReconcilerLease.newBuilder()
@@ -298,6 +314,32 @@ public final class Reconciler {
     }
   }
 
+  /**
+   * An audit on a stale view of the adverts (§5.5 [v1.3]): no mint, no burn, no debt; the lease is
+   * renewed with no previous reading, so the first audit on a current view is confirmed by a second
+   * one. The worker's heartbeat watches the boards anew when they stay stale.
+   */
+  private void skipStaleView(
+      String key, long revision, long now, CapacityAdvert own, ReconcilerLease current)
+      throws Exception {
+    if (!viewStale) {
+      viewStale = true;
+      LOG.info(
+          "queue {}: no correction while the reconciler's view of the adverts is stale (its own"
+              + " advert is {}); waiting for the watch to catch up",
+          queue,
+          own == null ? "missing" : (now - own.getHeartbeatUnixMs()) + " ms old");
+    }
+    try {
+      control.update(
+          key,
+          ReconcilerRules.withDebts(lease(now, lastLedger, 0), current).toByteArray(),
+          revision);
+    } catch (JetStreamApiException e) {
+      leader = false;
+    }
+  }
+
   /** Logs an advert above the per-worker bound once per worker and claimed value. */
   private void warnIfClamped(QueueConfig bounds, CapacityAdvert a) {
     if (!Window.exceeds(bounds, a)) {
@@ -338,11 +380,18 @@ public final class Reconciler {
     long burned = 0;
     try {
       while (burned < amount && System.nanoTime() < deadline) {
-        List<Message> got = sub.fetch(1, budget == null ? Duration.ofMillis(300) : budget);
+        // Enough tokens for what is left if each is a whole batch (none is larger, §5.3): an idle
+        // queue's surplus of hundreds of tokens burns in a few requests, not one round trip each.
+        int want = (int) Math.min(MAX_FETCH, (amount - burned + batch - 1) / batch);
+        List<Message> got = sub.fetch(want, budget == null ? Duration.ofMillis(300) : budget);
         if (got.isEmpty()) {
           break; // every remaining token is held: burn the rest at a later audit
         }
         for (Message m : got) {
+          if (burned >= amount) {
+            m.nak(); // a token larger than the batch covered the rest: this one is not needed
+            continue;
+          }
           long v = Credits.tokenValue(m.getSubject());
           if (v <= 0) {
             m.term();
