@@ -109,10 +109,12 @@ class FastBurnTest {
         }
         CompletableFuture.allOf(flood.toArray(CompletableFuture[]::new)).join();
         long floodStart = System.nanoTime(); // the surplus exists from here
+        long floodStartMs = System.currentTimeMillis();
         assertThat(Queues.backlog(nc, q)).isGreaterThan(window + slack);
 
         AtomicLong backAt = new AtomicLong();
         java.util.SortedSet<Long> audits = new java.util.TreeSet<>();
+        java.util.SortedSet<Long> announcements = new java.util.TreeSet<>(); // debt ids: unix ms
         io.nats.client.KeyValue control =
             nc.keyValue(dev.sluice.internal.wire.Protocol.CONTROL_BUCKET);
         String leaseKey = dev.sluice.internal.wire.Protocol.reconcilerKey(q);
@@ -123,10 +125,11 @@ class FastBurnTest {
                 () -> {
                   io.nats.client.api.KeyValueEntry e = control.get(leaseKey);
                   if (e != null) {
-                    audits.add(
-                        dev.sluice.internal.proto.ReconcilerLease.parseFrom(e.getValue())
-                            .getLast()
-                            .getAuditUnixMs());
+                    var lease = dev.sluice.internal.proto.ReconcilerLease.parseFrom(e.getValue());
+                    audits.add(lease.getLast().getAuditUnixMs());
+                    if (lease.getDebtId() >= floodStartMs) {
+                      announcements.add(lease.getDebtId());
+                    }
                   }
                   if (Queues.backlog(nc, q) <= window + slack) {
                     backAt.set(System.nanoTime());
@@ -152,8 +155,16 @@ class FastBurnTest {
         double bound = drainSeconds + 4 * auditSeconds;
         System.out.printf(
             "fast burn: back within W+slack (%d) after %.2f s; drain %.2f s at %.0f msg/s;"
-                + " audit period %.3f s; bound %.2f s%n",
-            window + slack, recoverySeconds, drainSeconds, rate, auditSeconds, bound);
+                + " audit period %.3f s; bound %.2f s; debts announced at %s s after the flood%n",
+            window + slack,
+            recoverySeconds,
+            drainSeconds,
+            rate,
+            auditSeconds,
+            bound,
+            announcements.stream()
+                .map(t -> String.format("%.2f", (t - floodStartMs) / 1e3))
+                .toList());
         assertThat(recoverySeconds).isLessThanOrEqualTo(bound);
 
         // And it stays there: the producer is still saturating, the surplus is gone for good.

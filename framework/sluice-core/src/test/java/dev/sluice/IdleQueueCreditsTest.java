@@ -1,13 +1,16 @@
 package dev.sluice;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.sluice.internal.proto.CapacityAdvert;
 import dev.sluice.internal.proto.ReconcilerLease;
 import dev.sluice.internal.wire.Protocol;
 import dev.sluice.spi.Codec;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;
 import io.nats.client.KeyValue;
+import io.nats.client.api.KeyValueEntry;
 import io.nats.client.api.PublishAck;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
@@ -17,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -130,8 +134,9 @@ class IdleQueueCreditsTest {
   /**
    * The reconciler's view of the adverts loses its own worker's advert (deleted here; a watch being
    * restarted, or fed by a frozen server, loses it the same way). Counted from that view the window
-   * is 0 and every token a surplus, which the reconciler burned within two audits; now it makes no
-   * correction until its worker's next heartbeat (5 s here) puts the advert back.
+   * is 0 and every token a surplus, which the reconciler burned within two audits (and minted again
+   * once the advert was back); now it makes no correction until its worker's next heartbeat (5 s
+   * here) puts the advert back.
    */
   @Test
   void noCorrectionWhileTheReconcilersOwnAdvertIsMissingFromItsView() throws Exception {
@@ -153,13 +158,32 @@ class IdleQueueCreditsTest {
             .atMost(Duration.ofSeconds(20))
             .until(() -> sluice.inspect(q).tokens() == window && w.isReconciler());
 
-        nc.keyValue(Protocol.CAPACITY_BUCKET).delete(Protocol.advertKey(q, "w1"));
-        await().atMost(Duration.ofSeconds(5)).until(() -> sluice.inspect(q).window() == 0);
-        // Five audit intervals and more while the advert is missing: the tokens stay.
+        // Right after a heartbeat, so the next one is about 5 s away.
+        KeyValue capacity = nc.keyValue(Protocol.CAPACITY_BUCKET);
+        await()
+            .atMost(Duration.ofSeconds(15))
+            .pollInterval(Duration.ofMillis(20))
+            .until(
+                () ->
+                    System.currentTimeMillis() - advert(capacity, q, "w1").getHeartbeatUnixMs()
+                        < 300);
+        capacity.delete(Protocol.advertKey(q, "w1"));
+        long until = System.currentTimeMillis() + 2500;
+        AtomicLong fewest = new AtomicLong(Long.MAX_VALUE);
+        AtomicLong narrowest = new AtomicLong(Long.MAX_VALUE);
         await()
             .atMost(Duration.ofSeconds(10))
-            .during(Duration.ofMillis(1500))
-            .until(() -> sluice.inspect(q).tokens() == window);
+            .pollInterval(Duration.ofMillis(20))
+            .until(
+                () -> {
+                  QueueInspection in = sluice.inspect(q);
+                  fewest.accumulateAndGet(in.tokens(), Math::min);
+                  narrowest.accumulateAndGet(in.window(), Math::min);
+                  return System.currentTimeMillis() >= until;
+                });
+        // The advert was gone (the window read 0) for eight audit intervals; no token was burned.
+        assertThat(narrowest.get()).isZero();
+        assertThat(fewest.get()).isEqualTo(window);
         // The next heartbeat writes the advert again; the credits still balance.
         await()
             .atMost(Duration.ofSeconds(20))
@@ -184,11 +208,15 @@ class IdleQueueCreditsTest {
   }
 
   private static long debtSeen(Connection nc, String q, String workerId) throws Exception {
-    io.nats.client.api.KeyValueEntry e =
-        nc.keyValue(Protocol.CAPACITY_BUCKET).get(Protocol.advertKey(q, workerId));
+    return advert(nc.keyValue(Protocol.CAPACITY_BUCKET), q, workerId).getDebtSeen();
+  }
+
+  private static CapacityAdvert advert(KeyValue capacity, String q, String workerId)
+      throws Exception {
+    KeyValueEntry e = capacity.get(Protocol.advertKey(q, workerId));
     return e == null || e.getValue() == null
-        ? 0
-        : dev.sluice.internal.proto.CapacityAdvert.parseFrom(e.getValue()).getDebtSeen();
+        ? CapacityAdvert.getDefaultInstance()
+        : CapacityAdvert.parseFrom(e.getValue());
   }
 
   /** Publishes {@code count} tokens of {@code value} credits, as stray tokens left by a fault. */

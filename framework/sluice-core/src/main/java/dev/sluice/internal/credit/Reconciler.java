@@ -174,7 +174,10 @@ public final class Reconciler {
     List<CapacityAdvert> live = new java.util.ArrayList<>();
     for (CapacityAdvert a : ads) {
       if (Window.live(a, now)) {
-        live.add(a);
+        // This worker's newest announcement read is taken live too: its advert learns it only at
+        // the next heartbeat, and until then the rest of a growing surplus would wait (WAIT).
+        live.add(
+            a.getWorkerId().equals(holderId) ? a.toBuilder().setDebtSeen(debt.seen()).build() : a);
         warnIfClamped(bounds, a);
         if (!a.getWorkerId().equals(holderId)) {
           // This worker's own owed credits and debt are read live below, not from its advert.

@@ -84,7 +84,7 @@ final class ReconcilerRules {
    * stays out of circulation until messages flow and pay it [v1.3].
    */
   static boolean absorbing(long debtPending, long backlog, long owed) {
-    return debtPending > 0 && backlog + owed > 0;
+    return Credits.mintHeldBackByDebt(debtPending, backlog, owed);
   }
 
   /**
@@ -94,7 +94,7 @@ final class ReconcilerRules {
    * idle queue can pay nothing; its surplus lies in unheld tokens, which the reconciler fetches.
    */
   static long payable(long backlog, long owed, long debtPending) {
-    return Math.max(0, backlog + owed - debtPending);
+    return Credits.debtPayable(backlog, owed, debtPending);
   }
 
   /**
