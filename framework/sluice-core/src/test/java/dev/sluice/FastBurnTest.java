@@ -148,11 +148,18 @@ class FastBurnTest {
                 : Math.max(
                         AUDIT.toMillis(), (audits.last() - audits.first()) / (audits.size() - 1.0))
                     / 1000.0;
-        // The target is drain + 2 audit periods; runs measure drain + 2 to 3 (the surplus must be
-        // read twice, announced, and then drained at the worker's rate), so the assertion allows 4.
-        // Without debts the same flood stayed above the bound for 60 s and more: the reconciler
-        // lost every token race to the saturating producer.
-        double bound = drainSeconds + 4 * auditSeconds;
+        // The target is drain + 2 audit periods: the surplus is read at the next audit (at most a
+        // period after the flood is stored), confirmed a quarter period later and announced at
+        // once;
+        // from then the backlog falls at the worker's rate. What does not scale with the period is
+        // allowed on top, 0.25 s: the 100 ms the reconciler spends fetching unheld tokens before it
+        // announces, and the audits' own reads. (This allowed 4 periods while a surplus that grew
+        // during its first reading was announced in two parts, the second waiting for the worker's
+        // next heartbeat to show it had read the first and then for a whole period; the reconciler
+        // now reads its own worker's debt_seen live and reads such a rest again a quarter period
+        // later.) Runs here measure drain + 1.2 to 1.4 periods. Without debts the same flood stayed
+        // above the bound for 60 s and more: the reconciler lost every token race to the producer.
+        double bound = drainSeconds + 2 * auditSeconds + 0.25;
         System.out.printf(
             "fast burn: back within W+slack (%d) after %.2f s; drain %.2f s at %.0f msg/s;"
                 + " audit period %.3f s; bound %.2f s; debts announced at %s s after the flood%n",

@@ -56,6 +56,9 @@ public final class Reconciler {
   private volatile Ledger lastLedger;
   // Only on the reconciler thread: the last audit found its view of the adverts stale.
   private boolean viewStale;
+  // Only on the reconciler thread: the last audit announced a debt and left part of a surplus that
+  // grew while it was read (a flood still being stored at the first reading).
+  private boolean surplusLeft;
   private final java.util.Set<String> clampedSeen = new java.util.HashSet<>();
 
   public Reconciler(
@@ -126,10 +129,12 @@ public final class Reconciler {
       }
       leader = true;
       audit(key, revision, previous, current);
-      if (ReconcilerRules.firstSurplusReading(previous, lastLedger) && !confirming) {
+      if ((ReconcilerRules.firstSurplusReading(previous, lastLedger) || surplusLeft)
+          && !confirming) {
         // A surplus needs a second, agreeing reading before it is burned; taking it a quarter
         // interval later instead of a whole one shortens the time the backlog stays above the
         // window after a flood (§5.5), and the two readings are still taken at different instants.
+        // The rest of a surplus that grew past an announcement is read again as soon [v1.3].
         confirming = true;
         try {
           Thread.sleep(Math.max(1, auditInterval.toMillis() / 4));
@@ -151,6 +156,7 @@ public final class Reconciler {
 
   private void audit(String key, long revision, long previous, ReconcilerLease current)
       throws Exception {
+    surplusLeft = false;
     long now = clock.millis();
     QueueSettings settings = settings();
     QueueConfig bounds = QueueConfig.of(settings);
@@ -307,6 +313,7 @@ public final class Reconciler {
             .build();
     lastLedger = ledger;
     long nextPrevious = ReconcilerRules.nextPrevious(minted, burned, announced, d.deficit());
+    surplusLeft = announced > 0 && nextPrevious < 0;
     try {
       control.update(
           key,
