@@ -13,10 +13,7 @@ import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
-import io.nats.client.JetStreamSubscription;
 import io.nats.client.KeyValue;
-import io.nats.client.Message;
-import io.nats.client.PullSubscribeOptions;
 import io.nats.client.api.KeyValueEntry;
 import java.io.IOException;
 import java.time.Duration;
@@ -46,10 +43,10 @@ public final class Reconciler {
   private final Clock clock;
   private final Debt debt;
   private final Replenisher replenisher;
+  private final TokenBurner burner;
   // Before announcing a debt, take only the tokens lying in the stream now: waiting for tokens
   // that workers mint races the producers again and delays the debt.
   private static final Duration UNHELD_ONLY = Duration.ofMillis(100);
-  private static final int MAX_FETCH = 256;
   private volatile boolean leader;
   // Only on the reconciler thread: a confirming audit is running (it does not start another).
   private boolean confirming;
@@ -84,6 +81,7 @@ public final class Reconciler {
     this.clock = clock;
     this.replenisher = replenisher;
     this.debt = replenisher.debt();
+    this.burner = new TokenBurner(js, queue, minter);
   }
 
   public boolean isLeader() {
@@ -264,7 +262,7 @@ public final class Reconciler {
           // Tokens nobody holds burn at once; only what producers hold becomes a debt, and no more
           // of it than the workers still have to finish: an idle queue could never pay it, and its
           // surplus lies in tokens nobody holds, so they are fetched until none is left.
-          burned = burn(amount, batch, payable > 0 ? UNHELD_ONLY : null);
+          burned = burner.burn(amount, batch, payable > 0 ? UNHELD_ONLY : null);
           announced = Math.min(amount - burned, payable);
           if (announced > 0) {
             debts =
@@ -275,7 +273,7 @@ public final class Reconciler {
             debt.offer(debts); // this worker starts on its own share now, not at its next read
           }
         }
-        case FETCH -> burned = burn(amount, batch, null);
+        case FETCH -> burned = burner.burn(amount, batch, null);
         default -> {} // WAIT: a worker has not read the last announcement yet
       }
       // Only when something happened: a surplus nobody can burn (tokens held while a circuit is
@@ -378,48 +376,5 @@ public final class Reconciler {
           .build();
     }
     return QueueSettings.parseFrom(e.getValue());
-  }
-
-  /** Takes available tokens out of circulation; mints back what a token held beyond the need. */
-  private long burn(long amount, int batch, Duration budget) throws Exception {
-    long deadline = budget == null ? Long.MAX_VALUE : System.nanoTime() + budget.toNanos();
-    JetStreamSubscription sub =
-        js.subscribe(
-            null,
-            PullSubscribeOptions.bind(Protocol.CREDIT_STREAM, Protocol.creditConsumer(queue)));
-    long burned = 0;
-    try {
-      while (burned < amount && System.nanoTime() < deadline) {
-        // Enough tokens for what is left if each is a whole batch (none is larger, §5.3): an idle
-        // queue's surplus of hundreds of tokens burns in a few requests, not one round trip each.
-        int want = (int) Math.min(MAX_FETCH, (amount - burned + batch - 1) / batch);
-        List<Message> got = sub.fetch(want, budget == null ? Duration.ofMillis(300) : budget);
-        if (got.isEmpty()) {
-          break; // every remaining token is held: burn the rest at a later audit
-        }
-        for (Message m : got) {
-          if (burned >= amount) {
-            m.nak(); // a token larger than the batch covered the rest: this one is not needed
-            continue;
-          }
-          long v = Credits.tokenValue(m.getSubject());
-          if (v <= 0) {
-            m.term();
-            continue;
-          }
-          long need = amount - burned;
-          if (v > need) {
-            minter.mint(v - need, batch, MintReason.MINT_REASON_RETURN);
-            burned += need;
-          } else {
-            burned += v;
-          }
-          m.ackSync(Duration.ofSeconds(2));
-        }
-      }
-    } finally {
-      sub.unsubscribe();
-    }
-    return burned;
   }
 }
