@@ -150,15 +150,15 @@ class FastBurnTest {
                     / 1000.0;
         // The target is drain + 2 audit periods: the surplus is read at the next audit (at most a
         // period after the flood is stored), confirmed a quarter period later and announced at
-        // once;
-        // from then the backlog falls at the worker's rate. What does not scale with the period is
-        // allowed on top, 0.25 s: the 100 ms the reconciler spends fetching unheld tokens before it
-        // announces, and the audits' own reads. (This allowed 4 periods while a surplus that grew
-        // during its first reading was announced in two parts, the second waiting for the worker's
-        // next heartbeat to show it had read the first and then for a whole period; the reconciler
-        // now reads its own worker's debt_seen live and reads such a rest again a quarter period
-        // later.) Runs here measure drain + 1.2 to 1.4 periods. Without debts the same flood stayed
-        // above the bound for 60 s and more: the reconciler lost every token race to the producer.
+        // once; from then the backlog falls at the worker's rate. What does not scale with the
+        // period is allowed on top, 0.25 s: the 100 ms the reconciler spends fetching unheld
+        // tokens before it announces, and the audits' own reads. (This allowed 4 periods while a
+        // surplus that grew during its first reading was announced in two parts, the second
+        // waiting for the worker's next heartbeat to show it had read the first and then for a
+        // whole period; the reconciler now reads its own worker's debt_seen live and reads such a
+        // rest again a quarter period later.) Five runs here measured drain + 0.9 to 1.4 periods.
+        // Without debts the same flood stayed above the bound for 60 s and more: the reconciler
+        // lost every token race to the saturating producer.
         double bound = drainSeconds + 2 * auditSeconds + 0.25;
         System.out.printf(
             "fast burn: back within W+slack (%d) after %.2f s; drain %.2f s at %.0f msg/s;"
