@@ -52,6 +52,18 @@ def reconcile(w, backlog, tokens, held_spent, owed, previous, live_producers=0, 
     return d, {"action": "none", "credits": 0, "burn": 0}
 
 
+def debt_rules(debt, backlog, owed, burn, burned_unheld):
+    """[v1.3] §5.5: what a confirmed surplus of `burn` credits becomes once `burned_unheld` were
+    burned from unheld tokens. A debt is paid only by withholding the credits of what the workers
+    still finish, so no more than max(0, B + O - debt) is announced; when that is 0 (an idle
+    queue) the surplus is fetched instead, with no time budget. A mint is held back while a debt is
+    pending and B + O > 0 (something left to finish)."""
+    payable = max(0, backlog + owed - debt)
+    return {"payable": payable, "fetch_all": payable == 0,
+            "announce": 0 if payable == 0 else min(burn - burned_unheld, payable),
+            "mint_blocked": debt > 0 and backlog + owed > 0}
+
+
 def linger_ms(batch, rate):
     """[v1.2] §5.4: floor(clamp(1000 b' / rate, 2, 20)) ms; 20 ms while the rate is 0."""
     if rate <= 0:
@@ -140,6 +152,18 @@ def credits():
         tb = args[7] if len(args) > 7 else 32
         rec.append({"name": name, "window": w, "backlog": bl, "tokens": t, "held_spent": s, "owed": o,
                     "previous_deficit": p, "live_producers": lp, "token_batch": tb, "deficit": d, **act})
+    debts = []
+    for name, (debt, bl, o, burn, unheld) in [
+        ("a busy queue announces what the unheld tokens did not cover", (0, 1000, 4, 900, 40)),
+        ("the announcement stops at what is left to finish", (0, 30, 2, 200, 10)),
+        ("a pending debt is paid first by the same finishes", (25, 30, 0, 50, 0)),
+        ("a pending debt as large as the backlog: fetch", (30, 30, 0, 50, 0)),
+        ("an idle queue announces nothing: fetch", (0, 0, 0, 996, 0)),
+        ("owed credits alone still pay a debt", (0, 0, 8, 20, 0)),
+        ("an idle queue with a debt: a deficit is minted", (20, 0, 0, 0, 0)),
+    ]:
+        debts.append({"name": name, "debt": debt, "backlog": bl, "owed": o, "burn": burn,
+                      "burned_unheld": unheld, **debt_rules(debt, bl, o, burn, unheld)})
     lin = [{"batch": b, "service_rate": r, "linger_ms": linger_ms(b, r)}
            for b, r in [(32, 0.0), (32, 1000.0), (32, 16000.0), (32, 1600.0), (32, 1500.0), (8, 100.0),
                         (1, 1000.0), (16, 3.5), (32, 2133.3333333333335), (4, 250.0)]]
@@ -185,10 +209,11 @@ def credits():
                        "token_batch), names (§2), [v1.2] the linger in whole ms (§5.4), the service-rate "
                        "average (§5.2; compare with a relative tolerance of 1e-9), token ids (§5.4), b' "
                        "(§5.4: min(b, the largest power of two <= max(1, capacity / 2)), integer division) and the "
-                       "RETURN mint of a burn (§5.4, decomposed with the queue's batch).",
+                       "RETURN mint of a burn (§5.4, decomposed with the queue's batch); [v1.3] 'debt': how much of a "
+                       "confirmed surplus is announced as a debt and when a pending debt holds back a mint (§5.5).",
         "decompose": dec, "window": win, "reconcile": rec, "names": subj,
         "linger": lin, "service_rate": rates, "token_ids": ids, "effective_batch": eff,
-        "token_id_pattern": TOKEN_ID_RE.pattern, "mint_back": back,
+        "token_id_pattern": TOKEN_ID_RE.pattern, "mint_back": back, "debt": debts,
         "fairness": fairness_cases(),
         "rate_limit": rate_limit()})
 

@@ -80,7 +80,9 @@ final class Cluster {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (metaLeader().isEmpty()) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the 3-node cluster elected no meta leader in 60 s");
+        throw new IllegalStateException(
+            "the 3-node cluster elected no meta leader in 60 s\n"
+                + nodes.stream().map(NatsServer::describe).collect(Collectors.joining()));
       }
       Thread.sleep(200); // polling the monitoring endpoint; no event to wait on
     }

@@ -109,10 +109,12 @@ class FastBurnTest {
         }
         CompletableFuture.allOf(flood.toArray(CompletableFuture[]::new)).join();
         long floodStart = System.nanoTime(); // the surplus exists from here
+        long floodStartMs = System.currentTimeMillis();
         assertThat(Queues.backlog(nc, q)).isGreaterThan(window + slack);
 
         AtomicLong backAt = new AtomicLong();
         java.util.SortedSet<Long> audits = new java.util.TreeSet<>();
+        java.util.SortedSet<Long> announcements = new java.util.TreeSet<>(); // debt ids: unix ms
         io.nats.client.KeyValue control =
             nc.keyValue(dev.sluice.internal.wire.Protocol.CONTROL_BUCKET);
         String leaseKey = dev.sluice.internal.wire.Protocol.reconcilerKey(q);
@@ -123,10 +125,11 @@ class FastBurnTest {
                 () -> {
                   io.nats.client.api.KeyValueEntry e = control.get(leaseKey);
                   if (e != null) {
-                    audits.add(
-                        dev.sluice.internal.proto.ReconcilerLease.parseFrom(e.getValue())
-                            .getLast()
-                            .getAuditUnixMs());
+                    var lease = dev.sluice.internal.proto.ReconcilerLease.parseFrom(e.getValue());
+                    audits.add(lease.getLast().getAuditUnixMs());
+                    if (lease.getDebtId() >= floodStartMs) {
+                      announcements.add(lease.getDebtId());
+                    }
                   }
                   if (Queues.backlog(nc, q) <= window + slack) {
                     backAt.set(System.nanoTime());
@@ -145,15 +148,30 @@ class FastBurnTest {
                 : Math.max(
                         AUDIT.toMillis(), (audits.last() - audits.first()) / (audits.size() - 1.0))
                     / 1000.0;
-        // The target is drain + 2 audit periods; runs measure drain + 2 to 3 (the surplus must be
-        // read twice, announced, and then drained at the worker's rate), so the assertion allows 4.
+        // The target is drain + 2 audit periods: the surplus is read at the next audit (at most a
+        // period after the flood is stored), confirmed a quarter period later and announced at
+        // once; from then the backlog falls at the worker's rate. What does not scale with the
+        // period is allowed on top, 0.25 s: the 100 ms the reconciler spends fetching unheld
+        // tokens before it announces, and the audits' own reads. (This allowed 4 periods while a
+        // surplus that grew during its first reading was announced in two parts, the second
+        // waiting for the worker's next heartbeat to show it had read the first and then for a
+        // whole period; the reconciler now reads its own worker's debt_seen live and reads such a
+        // rest again a quarter period later.) Five runs here measured drain + 0.9 to 1.4 periods.
         // Without debts the same flood stayed above the bound for 60 s and more: the reconciler
         // lost every token race to the saturating producer.
-        double bound = drainSeconds + 4 * auditSeconds;
+        double bound = drainSeconds + 2 * auditSeconds + 0.25;
         System.out.printf(
             "fast burn: back within W+slack (%d) after %.2f s; drain %.2f s at %.0f msg/s;"
-                + " audit period %.3f s; bound %.2f s%n",
-            window + slack, recoverySeconds, drainSeconds, rate, auditSeconds, bound);
+                + " audit period %.3f s; bound %.2f s; debts announced at %s s after the flood%n",
+            window + slack,
+            recoverySeconds,
+            drainSeconds,
+            rate,
+            auditSeconds,
+            bound,
+            announcements.stream()
+                .map(t -> String.format("%.2f", (t - floodStartMs) / 1e3))
+                .toList());
         assertThat(recoverySeconds).isLessThanOrEqualTo(bound);
 
         // And it stays there: the producer is still saturating, the surplus is gone for good.

@@ -84,6 +84,25 @@ class CreditVectorsTest {
               : 0;
       assertThat(burn).as(m.get("name").string).isEqualTo(m.get("burn").number.longValue());
     }
+    for (JsonValue c : v.get("debt").array) {
+      Map<String, JsonValue> m = c.map;
+      long debt = m.get("debt").number.longValue();
+      long backlog = m.get("backlog").number.longValue();
+      long owed = m.get("owed").number.longValue();
+      long payable = Credits.debtPayable(backlog, owed, debt);
+      String name = m.get("name").string;
+      assertThat(payable).as(name).isEqualTo(m.get("payable").number.longValue());
+      assertThat(payable == 0).as(name).isEqualTo(m.get("fetch_all").bool);
+      assertThat(
+              Math.min(
+                  m.get("burn").number.longValue() - m.get("burned_unheld").number.longValue(),
+                  payable))
+          .as(name)
+          .isEqualTo(m.get("announce").number.longValue());
+      assertThat(Credits.mintHeldBackByDebt(debt, backlog, owed))
+          .as(name)
+          .isEqualTo(m.get("mint_blocked").bool);
+    }
     for (JsonValue c : v.get("linger").array) {
       assertThat(
               Credits.lingerMillis(

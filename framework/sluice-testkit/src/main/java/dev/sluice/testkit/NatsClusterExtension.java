@@ -32,13 +32,28 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class NatsClusterExtension
     implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback {
   private static final int SIZE = 3;
+
+  /**
+   * How long the nodes get to elect a JetStream meta leader. An election round waits a random 4 to
+   * 9 s of nats-server's raft timeouts before a node stands, and a split vote starts another one;
+   * on a machine whose cores are shared by several builds, the three processes also start and
+   * connect their routes slowly. 30 s was seen to run out once (with no other sign of trouble in
+   * the failure, which then showed nothing of the servers); 60 s leaves room for several rounds.
+   */
+  static final Duration META_LEADER_WAIT = Duration.ofSeconds(60);
+
   private final List<NatsServer> nodes = new ArrayList<>();
   private Path workDir;
   private String currentTest = "test";
+  private String clusterName = "sluice-test";
 
   private NatsClusterExtension() {}
 
-  /** A 3-node cluster named {@code sluice-test}. */
+  /**
+   * A 3-node cluster named {@code sluice-test-<random>}: a name of its own, so a route that reaches
+   * another test's cluster (a port picked here and taken there) is refused instead of merging two
+   * clusters whose nodes have the same names.
+   */
   public static NatsClusterExtension create() {
     return new NatsClusterExtension();
   }
@@ -108,6 +123,10 @@ public final class NatsClusterExtension
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
     workDir = Files.createTempDirectory("sluice-cluster-");
+    clusterName =
+        "sluice-test-"
+            + Long.toString(
+                java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     int[] clusterPorts = new int[SIZE];
     int[] clientPorts = new int[SIZE];
     for (int i = 0; i < SIZE; i++) {
@@ -122,7 +141,7 @@ public final class NatsClusterExtension
       List<String> extra =
           List.of(
               "cluster {",
-              "  name: sluice-test",
+              "  name: " + clusterName,
               "  listen: 127.0.0.1:" + clusterPorts[i],
               "  routes: [" + routes + "]",
               "}");
@@ -156,18 +175,47 @@ public final class NatsClusterExtension
   }
 
   private void awaitMetaLeader() throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long deadline = System.nanoTime() + META_LEADER_WAIT.toNanos();
+    String last = "no answer yet";
     try (Connection nc = connect()) {
       while (System.nanoTime() < deadline) {
         try {
           nc.jetStreamManagement().getAccountStatistics();
           return;
         } catch (IOException | JetStreamApiException e) {
-          Thread.sleep(100);
+          last = e.toString();
         }
+        List<NatsServer> exited = nodes.stream().filter(n -> !n.isAlive()).toList();
+        if (!exited.isEmpty()) {
+          throw new IllegalStateException(
+              formationFailure(
+                  "node(s) "
+                      + exited.stream().map(NatsServer::name).collect(Collectors.joining(", "))
+                      + " exited while the cluster formed"));
+        }
+        Thread.sleep(100);
       }
     }
-    throw new IllegalStateException("the 3-node cluster elected no JetStream meta leader in 30 s");
+    throw new IllegalStateException(
+        formationFailure(
+            "the 3-node cluster elected no JetStream meta leader in "
+                + META_LEADER_WAIT.toSeconds()
+                + " s (last answer: "
+                + last
+                + ")"));
+  }
+
+  /**
+   * The message of a cluster that did not form: the reason, then every node's ports, process state,
+   * configuration and last lines of output (look for "address already in use", route errors, or
+   * "JetStream cluster no metadata leader").
+   */
+  String formationFailure(String why) {
+    StringBuilder b = new StringBuilder(why).append("; cluster ").append(clusterName).append('\n');
+    for (NatsServer n : nodes) {
+      b.append(n.describe());
+    }
+    return b.toString();
   }
 
   @Override

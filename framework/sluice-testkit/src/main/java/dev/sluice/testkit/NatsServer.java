@@ -28,6 +28,7 @@ public final class NatsServer implements AutoCloseable {
   private final Path pidFile;
   private final List<String> jetStreamConfig;
   private NatsServerRunner runner;
+  private ServerOutput output = new ServerOutput();
 
   NatsServer(String name, int port, Path workDir, List<String> extraConfig) {
     this(name, port, workDir, List.of(), extraConfig);
@@ -118,6 +119,7 @@ public final class NatsServer implements AutoCloseable {
       return this;
     }
     Path binary = ServerBinary.resolve();
+    output = new ServerOutput();
     try {
       Files.deleteIfExists(pidFile);
       runner =
@@ -125,7 +127,7 @@ public final class NatsServer implements AutoCloseable {
               .port(port)
               .configFilePath(configFile)
               .executablePath(binary)
-              .output(new ServerOutput())
+              .output(output)
               .fullErrorReportOnStartup(true)
               // Up to about 10 s for the port to answer: a loaded CI machine can take seconds to
               // start a JetStream server, and the runner's default gives up after about one.
@@ -149,9 +151,44 @@ public final class NatsServer implements AutoCloseable {
               + ServerBinary.PROPERTY
               + "=/path/to/nats-server to use another); -D"
               + ServerOutput.LOG_PROPERTY
-              + "=true shows its output",
+              + "=true shows its output\n"
+              + describe(),
           e);
     }
+  }
+
+  /**
+   * What to look at when this server misbehaves: its name, client port, process state, its
+   * configuration file (cluster ports and routes included) and the last lines it wrote, whatever
+   * the log level of the test run.
+   */
+  public synchronized String describe() {
+    StringBuilder b = new StringBuilder();
+    b.append("nats-server ")
+        .append(name)
+        .append(" (client port ")
+        .append(port)
+        .append(", ")
+        .append(
+            pid()
+                .map(p -> "pid " + p + (isAlive() ? ", running" : ", exited"))
+                .orElse("not running"))
+        .append(")\n  configuration ")
+        .append(configFile)
+        .append(":\n");
+    try {
+      for (String line : Files.readAllLines(configFile)) {
+        b.append("    ").append(line).append('\n');
+      }
+    } catch (IOException e) {
+      b.append("    (unreadable: ").append(e.getMessage()).append(")\n");
+    }
+    List<String> tail = output.tail();
+    b.append("  its last ").append(tail.size()).append(" lines of output:\n");
+    for (String line : tail) {
+      b.append("    ").append(line).append('\n');
+    }
+    return b.toString();
   }
 
   /** The server's client URL, {@code nats://127.0.0.1:<port>}. */

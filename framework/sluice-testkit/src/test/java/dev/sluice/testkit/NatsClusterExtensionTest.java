@@ -60,4 +60,21 @@ class NatsClusterExtensionTest {
       leader.start();
     }
   }
+
+  @Test
+  void aClusterThatDoesNotFormIsReportedWithEveryNodesConfigurationAndOutput() {
+    String report = CLUSTER.formationFailure("no meta leader");
+    assertThat(report).startsWith("no meta leader; cluster sluice-test-");
+    for (NatsServer n : CLUSTER.nodes()) {
+      assertThat(report)
+          .contains("nats-server " + n.name() + " (client port " + n.port() + ", pid ")
+          .contains("server_name: " + n.name());
+    }
+    // The cluster block with its ports, and what the servers said (nats-server logs this line at
+    // its default level once it accepts clients).
+    assertThat(report)
+        .contains("  name: sluice-test-")
+        .contains("routes: [")
+        .contains("Server is ready");
+  }
 }

@@ -96,6 +96,25 @@ public final class Credits {
   }
 
   /**
+   * How much of a confirmed surplus may be announced as a debt (§5.5 [v1.3]): {@code max(0, backlog
+   * + owed − debt)}, the messages and owed credits the workers still have to finish beyond the debt
+   * already pending; a worker pays a debt only by withholding the credits of what it finishes. 0
+   * (an idle queue) means: announce nothing, fetch the surplus. Pinned by the {@code debt} vectors.
+   */
+  public static long debtPayable(long backlog, long owed, long debtPending) {
+    return Math.max(0, backlog + owed - debtPending);
+  }
+
+  /**
+   * Whether a pending debt holds back a mint (§5.5 [v1.3]): while something is left to finish
+   * ({@code backlog + owed > 0}), a debt being absorbed reads as a small deficit when adverts lag;
+   * with nothing left to finish a deficit is real. Pinned by the {@code debt} vectors.
+   */
+  public static boolean mintHeldBackByDebt(long debtPending, long backlog, long owed) {
+    return debtPending > 0 && backlog + owed > 0;
+  }
+
+  /**
    * b' (§5.4): {@code min(b, the largest power of two ≤ max(1, capacity / 2))}, capacity / 2 in
    * integer division.
    */

@@ -13,10 +13,7 @@ import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
-import io.nats.client.JetStreamSubscription;
 import io.nats.client.KeyValue;
-import io.nats.client.Message;
-import io.nats.client.PullSubscribeOptions;
 import io.nats.client.api.KeyValueEntry;
 import java.io.IOException;
 import java.time.Duration;
@@ -46,6 +43,7 @@ public final class Reconciler {
   private final Clock clock;
   private final Debt debt;
   private final Replenisher replenisher;
+  private final TokenBurner burner;
   // Before announcing a debt, take only the tokens lying in the stream now: waiting for tokens
   // that workers mint races the producers again and delays the debt.
   private static final Duration UNHELD_ONLY = Duration.ofMillis(100);
@@ -53,6 +51,11 @@ public final class Reconciler {
   // Only on the reconciler thread: a confirming audit is running (it does not start another).
   private boolean confirming;
   private volatile Ledger lastLedger;
+  // Only on the reconciler thread: the last audit found its view of the adverts stale.
+  private boolean viewStale;
+  // Only on the reconciler thread: the last audit announced a debt and left part of a surplus that
+  // grew while it was read (a flood still being stored at the first reading).
+  private boolean surplusLeft;
   private final java.util.Set<String> clampedSeen = new java.util.HashSet<>();
   private final java.util.Set<String> unlimitedSeen = new java.util.HashSet<>();
 
@@ -79,6 +82,7 @@ public final class Reconciler {
     this.clock = clock;
     this.replenisher = replenisher;
     this.debt = replenisher.debt();
+    this.burner = new TokenBurner(js, queue, minter);
   }
 
   public boolean isLeader() {
@@ -124,10 +128,12 @@ public final class Reconciler {
       }
       leader = true;
       audit(key, revision, previous, current);
-      if (ReconcilerRules.firstSurplusReading(previous, lastLedger) && !confirming) {
+      if ((ReconcilerRules.firstSurplusReading(previous, lastLedger) || surplusLeft)
+          && !confirming) {
         // A surplus needs a second, agreeing reading before it is burned; taking it a quarter
         // interval later instead of a whole one shortens the time the backlog stays above the
         // window after a flood (§5.5), and the two readings are still taken at different instants.
+        // The rest of a surplus that grew past an announcement is read again as soon [v1.3].
         confirming = true;
         try {
           Thread.sleep(Math.max(1, auditInterval.toMillis() / 4));
@@ -149,10 +155,21 @@ public final class Reconciler {
 
   private void audit(String key, long revision, long previous, ReconcilerLease current)
       throws Exception {
+    surplusLeft = false;
     long now = clock.millis();
     QueueSettings settings = settings();
     QueueConfig bounds = QueueConfig.of(settings);
     List<CapacityAdvert> ads = adverts.values();
+    CapacityAdvert ownAdvert =
+        ads.stream().filter(a -> a.getWorkerId().equals(holderId)).findFirst().orElse(null);
+    if (ReconcilerRules.staleView(ownAdvert, now)) {
+      skipStaleView(key, revision, now, ownAdvert, current);
+      return;
+    }
+    if (viewStale) {
+      viewStale = false;
+      LOG.info("queue {}: the reconciler's view of the adverts is current again", queue);
+    }
     // Adverts and reports are written by other processes: bound what they can make us mint (§5.1,
     // §5.5 [v1.1]).
     long capacityWindow = Window.window(bounds, ads, now);
@@ -168,7 +185,10 @@ public final class Reconciler {
     List<CapacityAdvert> live = new java.util.ArrayList<>();
     for (CapacityAdvert a : ads) {
       if (Window.live(a, now)) {
-        live.add(a);
+        // This worker's newest announcement read is taken live too: its advert learns it only at
+        // the next heartbeat, and until then the rest of a growing surplus would wait (WAIT).
+        live.add(
+            a.getWorkerId().equals(holderId) ? a.toBuilder().setDebtSeen(debt.seen()).build() : a);
         warnIfClamped(bounds, a);
         if (!a.getWorkerId().equals(holderId)) {
           // This worker's own owed credits and debt are read live below, not from its advert.
@@ -228,7 +248,7 @@ public final class Reconciler {
             ? ReconcilerRules.burnable(d.credits(), liveProducers, batch)
             : 0;
     if (d.action() == Credits.Action.MINT
-        && !ReconcilerRules.absorbing(debtPending, backlog, tokens)) {
+        && !ReconcilerRules.absorbing(debtPending, backlog, owed)) {
       minter.mint(d.credits(), batch, MintReason.MINT_REASON_RECONCILE);
       minted = d.credits();
       LOG.info(
@@ -245,9 +265,12 @@ public final class Reconciler {
       long lastId = current == null ? 0 : current.getDebtId();
       switch (FastBurn.plan(live, lastId)) {
         case ANNOUNCE -> {
-          // Tokens nobody holds burn at once; only what producers hold becomes a debt.
-          burned = burn(amount, batch, UNHELD_ONLY);
-          announced = amount - burned;
+          long payable = ReconcilerRules.payable(backlog, owed, debtPending);
+          // Tokens nobody holds burn at once; only what producers hold becomes a debt, and no more
+          // of it than the workers still have to finish: an idle queue could never pay it, and its
+          // surplus lies in tokens nobody holds, so they are fetched until none is left.
+          burned = burner.burn(amount, batch, payable > 0 ? UNHELD_ONLY : null);
+          announced = Math.min(amount - burned, payable);
           if (announced > 0) {
             debts =
                 ReconcilerLease.newBuilder()
@@ -257,7 +280,7 @@ public final class Reconciler {
             debt.offer(debts); // this worker starts on its own share now, not at its next read
           }
         }
-        case FETCH -> burned = burn(amount, batch, null);
+        case FETCH -> burned = burner.burn(amount, batch, null);
         default -> {} // WAIT: a worker has not read the last announcement yet
       }
       // Only when something happened: a surplus nobody can burn (tokens held while a circuit is
@@ -298,6 +321,7 @@ public final class Reconciler {
             .build();
     lastLedger = ledger;
     long nextPrevious = ReconcilerRules.nextPrevious(minted, burned, announced, d.deficit());
+    surplusLeft = announced > 0 && nextPrevious < 0;
     try {
       control.update(
           key,
@@ -331,6 +355,32 @@ public final class Reconciler {
     return n;
   }
 
+  /**
+   * An audit on a stale view of the adverts (§5.5 [v1.3]): no mint, no burn, no debt; the lease is
+   * renewed with no previous reading, so the first audit on a current view is confirmed by a second
+   * one. The worker's heartbeat watches the boards anew when they stay stale.
+   */
+  private void skipStaleView(
+      String key, long revision, long now, CapacityAdvert own, ReconcilerLease current)
+      throws Exception {
+    if (!viewStale) {
+      viewStale = true;
+      LOG.info(
+          "queue {}: no correction while the reconciler's view of the adverts is stale (its own"
+              + " advert is {}); waiting for the watch to catch up",
+          queue,
+          own == null ? "missing" : (now - own.getHeartbeatUnixMs()) + " ms old");
+    }
+    try {
+      control.update(
+          key,
+          ReconcilerRules.withDebts(lease(now, lastLedger, 0), current).toByteArray(),
+          revision);
+    } catch (JetStreamApiException e) {
+      leader = false;
+    }
+  }
+
   /** Logs an advert above the per-worker bound once per worker and claimed value. */
   private void warnIfClamped(QueueConfig bounds, CapacityAdvert a) {
     if (!Window.exceeds(bounds, a)) {
@@ -359,41 +409,5 @@ public final class Reconciler {
           .build();
     }
     return QueueSettings.parseFrom(e.getValue());
-  }
-
-  /** Takes available tokens out of circulation; mints back what a token held beyond the need. */
-  private long burn(long amount, int batch, Duration budget) throws Exception {
-    long deadline = budget == null ? Long.MAX_VALUE : System.nanoTime() + budget.toNanos();
-    JetStreamSubscription sub =
-        js.subscribe(
-            null,
-            PullSubscribeOptions.bind(Protocol.CREDIT_STREAM, Protocol.creditConsumer(queue)));
-    long burned = 0;
-    try {
-      while (burned < amount && System.nanoTime() < deadline) {
-        List<Message> got = sub.fetch(1, budget == null ? Duration.ofMillis(300) : budget);
-        if (got.isEmpty()) {
-          break; // every remaining token is held: burn the rest at a later audit
-        }
-        for (Message m : got) {
-          long v = Credits.tokenValue(m.getSubject());
-          if (v <= 0) {
-            m.term();
-            continue;
-          }
-          long need = amount - burned;
-          if (v > need) {
-            minter.mint(v - need, batch, MintReason.MINT_REASON_RETURN);
-            burned += need;
-          } else {
-            burned += v;
-          }
-          m.ackSync(Duration.ofSeconds(2));
-        }
-      }
-    } finally {
-      sub.unsubscribe();
-    }
-    return burned;
   }
 }

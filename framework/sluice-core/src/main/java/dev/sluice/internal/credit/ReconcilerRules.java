@@ -1,5 +1,6 @@
 package dev.sluice.internal.credit;
 
+import dev.sluice.internal.proto.CapacityAdvert;
 import dev.sluice.internal.proto.Ledger;
 import dev.sluice.internal.proto.ReconcilerLease;
 import java.time.Duration;
@@ -77,11 +78,34 @@ final class ReconcilerRules {
 
   /**
    * True while a debt is being absorbed: it reads as a small deficit while adverts lag, so no mint
-   * then, unless nothing is left to flow (no message, no token), when no worker could ever absorb
-   * it.
+   * then (§5.5). Only finishing messages absorbs a debt: with no message in the backlog and no
+   * credit owed, nothing is being absorbed, and a deficit read then is real (for example a debt
+   * announced from a reading that was wrong, larger than the surplus): it is minted, and the debt
+   * stays out of circulation until messages flow and pay it [v1.3].
    */
-  static boolean absorbing(long debtPending, long backlog, long tokens) {
-    return debtPending > 0 && backlog + tokens > 0;
+  static boolean absorbing(long debtPending, long backlog, long owed) {
+    return Credits.mintHeldBackByDebt(debtPending, backlog, owed);
+  }
+
+  /**
+   * How much of a confirmed surplus may be announced as a debt (§5.5 [v1.3]): no more than the
+   * messages and owed credits still to be finished ({@code backlog + owed}) beyond the debt already
+   * pending, because a worker pays a debt only by withholding the credits of what it finishes. An
+   * idle queue can pay nothing; its surplus lies in unheld tokens, which the reconciler fetches.
+   */
+  static long payable(long backlog, long owed, long debtPending) {
+    return Credits.debtPayable(backlog, owed, debtPending);
+  }
+
+  /**
+   * Whether the reconciler's view of the adverts cannot be trusted (§5.5 [v1.2]): its own worker
+   * writes an advert every heartbeat (at most half the advert's ttl), so a view in which that
+   * advert is missing, or older than three quarters of its ttl, has stopped following the bucket (a
+   * watch being restarted, or one a frozen server stopped feeding), and the window it gives is
+   * wrong. No correction is made from it.
+   */
+  static boolean staleView(CapacityAdvert own, long nowMs) {
+    return own == null || nowMs - own.getHeartbeatUnixMs() > own.getTtlMs() * 3L / 4;
   }
 
   /**

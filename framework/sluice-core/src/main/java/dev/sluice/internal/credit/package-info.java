@@ -13,12 +13,18 @@
  *   <tr><td>§5.4 replenishment (confirm, carry, linger)</td>
  *       <td>{@link dev.sluice.internal.credit.Replenisher}, {@link
  *       dev.sluice.internal.credit.Acks}</td></tr>
- *   <tr><td>§5.5 the reconciler and its ledger (bounded reports, clamped adverts)</td><td>{@link
- *       dev.sluice.internal.credit.Reconciler}, {@link dev.sluice.internal.credit.Ledgers}</td></tr>
+ *   <tr><td>§5.5 the reconciler and its ledger (bounded reports, clamped adverts; no correction on a
+ *       stale view of the adverts [v1.3])</td><td>{@link dev.sluice.internal.credit.Reconciler},
+ *       {@link dev.sluice.internal.credit.ReconcilerRules}, {@link
+ *       dev.sluice.internal.credit.Ledgers}</td></tr>
+ *   <tr><td>§5.5 burning by fetching tokens (and the RETURN mint of the rest)</td><td>{@link
+ *       dev.sluice.internal.credit.TokenBurner}</td></tr>
  *   <tr><td>§5.5 its own worker read live: owed credits and debt with the token count, while the
  *       worker mints nothing</td><td>{@link dev.sluice.internal.credit.Replenisher#consistently},
  *       called by {@link dev.sluice.internal.credit.Reconciler}</td></tr>
- *   <tr><td>§5.5 fast burn: a surplus announced as a debt that workers withhold</td><td>{@link
+ *   <tr><td>§5.5 fast burn: a surplus announced as a debt that workers withhold (at most what they
+ *       still finish, and a deficit minted behind a debt when nothing is left to finish
+ *       [v1.3])</td><td>{@link dev.sluice.internal.credit.Credits#debtPayable}, {@link
  *       dev.sluice.internal.credit.FastBurn} (the reconciler's rules), {@link
  *       dev.sluice.internal.credit.Debt} (a worker's share)</td></tr>
  *   <tr><td>§5.1 the window and its advert bounds</td><td>{@link

@@ -95,12 +95,36 @@ class ReconcilerRulesTest {
   }
 
   @Test
-  void aDebtBeingAbsorbedStopsMintsOnlyWhileSomethingFlows() {
+  void aDebtBeingAbsorbedStopsMintsOnlyWhileSomethingIsLeftToFinish() {
+    // (debt, backlog, owed): messages to finish, or owed credits to mint, absorb the debt.
     assertThat(ReconcilerRules.absorbing(4, 10, 0)).isTrue();
     assertThat(ReconcilerRules.absorbing(4, 0, 8)).isTrue();
-    // Nothing left to flow: no worker finishes a message, so none could ever absorb it.
+    // Nothing left to finish: no worker withholds anything, so a deficit read now is real, even
+    // with tokens lying in the stream (an idle queue).
     assertThat(ReconcilerRules.absorbing(4, 0, 0)).isFalse();
     assertThat(ReconcilerRules.absorbing(0, 10, 10)).isFalse();
+  }
+
+  @Test
+  void noMoreIsAnnouncedThanTheWorkersStillHaveToFinish() {
+    // (backlog, owed, debt already pending)
+    assertThat(ReconcilerRules.payable(100, 4, 0)).isEqualTo(104);
+    assertThat(ReconcilerRules.payable(100, 4, 30)).isEqualTo(74);
+    assertThat(ReconcilerRules.payable(10, 0, 30)).isZero();
+    // An idle queue pays nothing: its surplus is fetched from the stream instead.
+    assertThat(ReconcilerRules.payable(0, 0, 0)).isZero();
+  }
+
+  @Test
+  void aViewWithoutTheReconcilersOwnFreshAdvertIsStale() {
+    long now = 1_700_000_010_000L;
+    assertThat(ReconcilerRules.staleView(null, now)).isTrue();
+    dev.sluice.internal.proto.CapacityAdvert.Builder own =
+        dev.sluice.internal.proto.CapacityAdvert.newBuilder().setWorkerId("w1").setTtlMs(1000);
+    assertThat(ReconcilerRules.staleView(own.setHeartbeatUnixMs(now - 250).build(), now)).isFalse();
+    assertThat(ReconcilerRules.staleView(own.setHeartbeatUnixMs(now - 750).build(), now)).isFalse();
+    // Still live (ttl 1 s), but three heartbeats behind: the watch has stopped following.
+    assertThat(ReconcilerRules.staleView(own.setHeartbeatUnixMs(now - 751).build(), now)).isTrue();
   }
 
   @Test
