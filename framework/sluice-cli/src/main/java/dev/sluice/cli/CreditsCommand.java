@@ -67,6 +67,9 @@ final class CreditsCommand extends BaseCommand {
               st.in.debt(),
               st.in.deficit())
           .print(out());
+      if (st.pushbackText() != null) {
+        out().println(st.pushbackText() + ": the window shrinks with it");
+      }
       if (!st.in.producers().isEmpty()) {
         Table p =
             new Table(

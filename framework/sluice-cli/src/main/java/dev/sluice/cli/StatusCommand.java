@@ -119,6 +119,13 @@ final class StatusCommand extends BaseCommand {
       t.colour(1, Terminal::healthColour);
     }
     t.print(c.out(), fit ? term.width() : 0);
+    for (QueueState st : states) {
+      String pushback = st.pushbackText();
+      if (pushback != null) {
+        c.out().println("queue " + st.queue + ": " + pushback);
+      }
+    }
+    c.out().flush();
   }
 
   /** Live workers, with how many of them report themselves failing. */
