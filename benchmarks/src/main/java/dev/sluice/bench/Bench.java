@@ -91,6 +91,7 @@ public final class Bench {
           case Settings.CLUSTER -> new ClusterBench(s, progress, id).run();
           case Settings.RABBITMQ -> new RabbitBench(s, progress, id).run();
           case Settings.SCHEDULED -> new ScheduledBench(s, progress, id).run();
+          case Settings.PUSHBACK -> new PushbackBench(s, progress, id).run();
           default -> throw new IllegalStateException("no benchmark " + s.benchmark());
         };
     System.out.flush();

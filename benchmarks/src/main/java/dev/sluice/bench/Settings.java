@@ -20,6 +20,7 @@ final class Settings {
   static final String CLUSTER = "cluster";
   static final String RABBITMQ = "rabbitmq";
   static final String SCHEDULED = "scheduled";
+  static final String PUSHBACK = "pushback";
   static final Set<String> BENCHMARKS =
       Set.of(
           SLOW_WORKERS,
@@ -29,7 +30,8 @@ final class Settings {
           MEMORY,
           CLUSTER,
           RABBITMQ,
-          SCHEDULED);
+          SCHEDULED,
+          PUSHBACK);
 
   private final Flags f;
   private final boolean slow;
