@@ -111,6 +111,7 @@ func runWorker(ev *peer.Events, args []string) error {
 	graceDelayMs := fs.Int64("grace-delay-ms", cfg.Settings.GraceDelayMs, "NAK delay within the grace period")
 	batch := fs.Uint("token-batch", uint(cfg.TokenBatch), "token batch (power of two)")
 	capacity := fs.Uint("capacity", 0, "advertised capacity (default concurrency + prefetch)")
+	overloadedMs := fs.Int("overloaded-for-ms", 0, "the handler answers overloaded for this long after start (§15.1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -131,6 +132,10 @@ func runWorker(ev *peer.Events, args []string) error {
 	cfg.Settings.Backoff.InitialMs = float64(*backoffMs)
 	cfg.Settings.GraceMs, cfg.Settings.GraceDelayMs = *graceMs, *graceDelayMs
 	cfg.TokenBatch, cfg.Capacity = uint32(*batch), uint32(*capacity)
+	if *overloadedMs < 0 {
+		return fmt.Errorf("--overloaded-for-ms must be ≥ 0")
+	}
+	cfg.OverloadedFor = time.Duration(*overloadedMs) * time.Millisecond // §15.1
 
 	ctx, stop := signalContext()
 	defer stop()

@@ -36,6 +36,8 @@ type WorkerConfig struct {
 	ShutdownDeadline time.Duration
 	IdempotencyTTL   time.Duration
 	CacheSize        int
+	// OverloadedFor: the handler answers overloaded until this long after start (§15.1).
+	OverloadedFor time.Duration
 }
 
 // DefaultWorkerConfig returns the contract's defaults.
@@ -97,6 +99,8 @@ type Worker struct {
 	cache   *idCache
 	handSem chan struct{}
 
+	pb        *sluice.Pushback // §15.1
+	startedAt time.Time
 	stopping  atomic.Bool
 	inHand    atomic.Int64
 	processed atomic.Int64
@@ -131,6 +135,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 		cache: newIDCache(cfg.CacheSize, cfg.IdempotencyTTL), handSem: make(chan struct{}, cfg.Concurrency),
 		mintSignal: make(chan struct{}, 1), rateAt: time.Now(), fleet: newFleetView(cfg.Queue, cfg.WorkerID),
 		mintPrefix: cfg.WorkerID + "." + fmt.Sprintf("%08x", rand.Uint32())}
+	w.pb, w.startedAt = sluice.NewPushback(sluice.DefaultPushbackPolicy, func() int { return int(w.capacity()) }), time.Now() // §15.1
 	fail := func(err error) (*Worker, error) { nc.Close(); return nil, err }
 	st, err := needStream(ctx, js, w.stream)
 	if err != nil {
@@ -167,8 +172,9 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	hbCtx, hbStop := context.WithCancel(bg)
 	var hbDone sync.WaitGroup
-	hbDone.Add(2)
+	hbDone.Add(3)
 	go func() { defer hbDone.Done(); w.heartbeat(hbCtx) }()
+	go func() { defer hbDone.Done(); w.pushbackTicks(hbCtx) }() // §15.1
 	go func() { defer hbDone.Done(); w.fleet.watch(hbCtx, w.capKV, w.cfg.Queue) }()
 
 	mintCtx, mintStop := context.WithCancel(bg)
@@ -249,15 +255,20 @@ func (w *Worker) pull(ctx context.Context, handlers *sync.WaitGroup) {
 		if requests > 0 {
 			threshold = max(1, w.cfg.Prefetch/2)
 		}
-		n := 0
-		if free >= threshold {
-			n, free = free, 0
+		n, avail := 0, free
+		var poll <-chan time.Time
+		if lim, ok := w.pb.Limit(); ok { // §15.1: in hand at most the lowered capacity
+			avail, poll = min(free, max(0, lim-(limit-free))), time.After(50*time.Millisecond)
+		}
+		if avail > 0 && avail >= threshold {
+			n, free = avail, free-avail
 			requests++
 		}
 		mu.Unlock()
 		if n == 0 {
 			select {
 			case <-wake:
+			case <-poll:
 			case <-ctx.Done():
 			}
 			continue
@@ -365,6 +376,16 @@ func (w *Worker) handle(msg jetstream.Msg) {
 	}
 	traceID, _, _ := sluice.ContinueTrace(sluice.First(h, sluice.HdrTraceparent))
 	result, errText := w.runHandler(msg, body, k)
+	// §15.1: a pushback holds the delivery (no NAK, no attempt) and runs the handler again.
+	for n := 1; result == sluice.HandlerOverloaded; n++ {
+		<-w.handSem
+		if !w.holdForRetry(msg, n) {
+			w.nak(msg, msgID, k, 0, "shutdown")
+			return
+		}
+		w.handSem <- struct{}{}
+		result, errText = w.runHandler(msg, body, k)
+	}
 	<-w.handSem
 
 	dec = sluice.AfterHandler(result, errText, k, w.cfg.Settings, rand.Float64())
@@ -394,6 +415,8 @@ func (w *Worker) runHandler(msg jetstream.Msg, body workBody, k int) (string, st
 	defer tick.Stop()
 	type res struct{ result, text string }
 	out := make(chan res, 1)
+	w.pb.Enter() // §15.1: while lowered, no more handlers run than the lowered capacity
+	defer w.pb.Exit()
 	go func() {
 		if w.cfg.WorkMs > 0 {
 			select {
@@ -402,6 +425,8 @@ func (w *Worker) runHandler(msg jetstream.Msg, body workBody, k int) (string, st
 			}
 		}
 		switch {
+		case time.Since(w.startedAt) < w.cfg.OverloadedFor: // §15.1
+			out <- res{sluice.HandlerOverloaded, "downstream overloaded"}
 		case body.Behavior == "poison":
 			out <- res{sluice.HandlerReject, "poison message rejected by the handler"}
 		case body.Behavior == "fail-once" && k <= 1:
@@ -629,8 +654,10 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 	a.Debt, a.DebtSeen = w.debt.State()
 	w.mu.Unlock()
 	if state == sluicepb.WorkerState_WORKER_STATE_RUNNING {
-		a.Capacity = w.capacity()
+		// §15.1: the capacity lowered by pushback, and the configured one beside it.
+		a.NominalCapacity, a.Capacity = w.capacity(), uint32(w.pb.AIMD.Capacity(int(w.capacity())))
 	}
+	a.PushbacksTotal, a.PushbackDecreasesTotal, a.LoweredSinceUnixMs = w.pb.Pushbacks(), w.pb.AIMD.Decreases(), w.pb.AIMD.LoweredSinceMs()
 	for _, t := range w.cfg.Handles {
 		a.Handled = append(a.Handled, &sluicepb.HandledType{Type: t.Type, MinVersion: uint32(t.MinVersion), MaxVersion: uint32(t.MaxVersion)})
 	}
@@ -723,5 +750,43 @@ func (c *idCache) Add(key string) {
 		old := c.order.Front()
 		c.order.Remove(old)
 		delete(c.items, old.Value.(*idEntry).key)
+	}
+}
+
+// holdForRetry is §15.1: after the n-th pushback of a delivery, lowers the capacity and keeps the
+// message in hand (+WPI every ack wait / 3) for the retry delay; false when shutdown began.
+func (w *Worker) holdForRetry(msg jetstream.Msg, n int) bool {
+	w.pb.Pushed(time.Now().UnixMilli())
+	delay := sluice.PushbackDelayMs(-1, n, w.cfg.Settings.Backoff, rand.Float64())
+	until := time.Now().Add(time.Duration(delay * float64(time.Millisecond)))
+	tick := time.NewTicker(w.ackWait / 3)
+	defer tick.Stop()
+	for time.Now().Before(until) {
+		if w.stopping.Load() {
+			return false
+		}
+		select {
+		case <-tick.C:
+			_ = msg.InProgress()
+		case <-time.After(min(time.Until(until), 100*time.Millisecond)):
+		}
+	}
+	return !w.stopping.Load()
+}
+
+// pushbackTicks runs the §15.1 periodic step every 100 ms until ctx ends.
+func (w *Worker) pushbackTicks(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	last := w.processed.Load()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p := w.processed.Load()
+			w.pb.Tick(time.Now().UnixMilli(), p != last, w.inHand.Load() == 0)
+			last = p
+		}
 	}
 }
