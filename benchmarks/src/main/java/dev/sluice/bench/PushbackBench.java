@@ -109,7 +109,7 @@ final class PushbackBench {
     o.set("with", figures(with));
     o.set("without", figures(without));
     o.put("limit", LIMIT);
-    o.put("throughput_ratio", Json.round(with.throughput() / LIMIT, 3));
+    o.put("throughput_ratio", Math.round(with.throughput() / LIMIT * 1000) / 1000.0);
     o.put("load_average", Json.loadAverage());
     progress.say(
         String.format(
@@ -127,8 +127,8 @@ final class PushbackBench {
 
   private static ObjectNode figures(Run r) {
     ObjectNode n = Json.object();
-    n.put("overloaded_share", Json.round(r.overloadedShare(), 4));
-    n.put("throughput", Json.round(r.throughput(), 1));
+    n.put("overloaded_share", Math.round(r.overloadedShare() * 10_000) / 10_000.0);
+    n.put("throughput", Math.round(r.throughput() * 10) / 10.0);
     return n;
   }
 
@@ -194,7 +194,11 @@ final class PushbackBench {
           long capacity = workers.stream().mapToLong(Worker::advertisedCapacity).sum();
           seconds.add(new Second(t, a - lastAccepted, o - lastOverloaded, capacity));
           progress.update(
-              name, t <= SETTLE_S ? "settle" : "measure", t, a - lastAccepted, capacity);
+              name,
+              t <= SETTLE_S ? "settle" : "measure",
+              t,
+              a - lastAccepted,
+              sluice.backlog(queue));
           lastAccepted = a;
           lastOverloaded = o;
         }
