@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod problem;
 pub mod producer;
 pub mod proto;
+pub mod pushback;
 pub mod schedule;
 pub mod schedule_role;
 pub mod size;

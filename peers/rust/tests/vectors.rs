@@ -66,6 +66,7 @@ fn every_vector_file_is_covered() {
         "idempotency.json",
         "outcomes.json",
         "protobuf.json",
+        "pushback.json",
     ];
     let mut found: Vec<String> = std::fs::read_dir(vectors_dir())
         .unwrap()
@@ -782,6 +783,7 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             problem: s(v, "problem"),
+            ..Default::default()
         }
         .encode_to_vec(),
         "sluice.v1.ProducerReport" => proto::ProducerReport {
