@@ -36,7 +36,8 @@ public final class Runner implements Callable<Integer> {
           new PayloadVersions(),
           new UnwritableDeadLetters(),
           new ForeignSchedules(),
-          new JavaSchedulesForeignWorkers());
+          new JavaSchedulesForeignWorkers(),
+          new Pushback());
 
   @Option(names = "--json", description = "One JSON line per check, then the summary line.")
   boolean json;
