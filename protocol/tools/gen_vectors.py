@@ -614,6 +614,12 @@ def protobuf():
                             "state": "WORKER_STATE_RUNNING", "language": "rust",
                             "problem": "dlq-unwritable: dead-letter records cannot be written to SLUICE_DLQ"
                                        " (no responders)\nidempotency-store: sluice-processed has no leader"}),
+        # [v1.3] §15.1: an advert lowered by pushback, 3 of 16.
+        ("CapacityAdvert", {"worker_id": "java-w4", "queue": "orders", "protocol_version": 1, "capacity": 3,
+                            "in_flight": 3, "heartbeat_unix_ms": 1700000000000, "ttl_ms": 6000,
+                            "state": "WORKER_STATE_RUNNING", "language": "java", "nominal_capacity": 16,
+                            "pushbacks_total": 42, "pushback_decreases_total": 3,
+                            "lowered_since_unix_ms": 1699999990000}),
         ("ProducerReport", {"producer_id": "p-1", "queue": "orders", "held_spent": 12, "held_unspent": 20,
                             "waiting": 2, "heartbeat_unix_ms": 1700000000000, "ttl_ms": 3000, "language": "rust",
                             "sent_total": 5000}),

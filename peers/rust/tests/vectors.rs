@@ -783,7 +783,11 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             problem: s(v, "problem"),
-            ..Default::default()
+            // [v1.3] §15.1
+            nominal_capacity: u(v, "nominal_capacity") as u32,
+            pushbacks_total: u(v, "pushbacks_total"),
+            pushback_decreases_total: u(v, "pushback_decreases_total"),
+            lowered_since_unix_ms: i(v, "lowered_since_unix_ms"),
         }
         .encode_to_vec(),
         "sluice.v1.ProducerReport" => proto::ProducerReport {
