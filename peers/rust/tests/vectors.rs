@@ -891,6 +891,14 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("debt_seen", json!(m.debt_seen))
                 .put("absorbs_debt", json!(m.absorbs_debt))
                 .put("problem", json!(m.problem))
+                // [v1.3] §15.1
+                .put("nominal_capacity", json!(m.nominal_capacity))
+                .put("pushbacks_total", json!(m.pushbacks_total))
+                .put(
+                    "pushback_decreases_total",
+                    json!(m.pushback_decreases_total),
+                )
+                .put("lowered_since_unix_ms", json!(m.lowered_since_unix_ms))
                 .done()
         }
         "sluice.v1.ProducerReport" => {
