@@ -39,9 +39,8 @@
  * dispatches; every step, the middleware and the handler run on a handler thread of the executor
  * (the user's, or a fixed pool of {@code concurrency} threads); the timer pool ({@code
  * sluice-worker-timer}) runs the watchdog's sweep, the advertiser's heartbeat and the pushback tick
- * and retries; {@code
- * sluice-minter} confirms finishing acks and mints replenished credits; {@code sluice-reconciler}
- * runs the reconciler's election and audit when this worker may reconcile. {@code close()} runs on
- * its caller's thread, once.
+ * and retries; {@code sluice-minter} confirms finishing acks and mints replenished credits; {@code
+ * sluice-reconciler} runs the reconciler's election and audit when this worker may reconcile.
+ * {@code close()} runs on its caller's thread, once.
  */
 package dev.sluice.internal.worker;
