@@ -1,6 +1,9 @@
 package sluice
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // testPushback replays pushback.json (PROTOCOL.md §15.1) on the AIMD limit.
 func testPushback(t *testing.T) {
@@ -77,5 +80,35 @@ func TestPushbackDelay(t *testing.T) {
 	}
 	if got := PushbackDelayMs(-1, 3, b, 0.5); got != 400 {
 		t.Fatalf("backoff for the third pushback: %v", got)
+	}
+}
+
+func TestPushbackGateHoldsRunsToTheLoweredCapacity(t *testing.T) {
+	b := NewPushback(DefaultPushbackPolicy, func() int { return 4 })
+	b.Enter()
+	b.Enter() // not lowered: no limit
+	b.Exit()
+	b.Exit()
+	b.Pushed(1000) // 4 -> 2
+	if lim, ok := b.Limit(); !ok || lim != 2 {
+		t.Fatalf("limit %d %v, want 2", lim, ok)
+	}
+	b.Enter()
+	b.Enter()
+	entered := make(chan struct{})
+	go func() { b.Enter(); close(entered) }()
+	select {
+	case <-entered:
+		t.Fatal("a third run entered while the limit is 2")
+	case <-time.After(50 * time.Millisecond):
+	}
+	b.Exit()
+	select {
+	case <-entered:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the third run did not enter after one exited")
+	}
+	if b.Pushbacks() != 1 {
+		t.Fatalf("pushbacks %d", b.Pushbacks())
 	}
 }

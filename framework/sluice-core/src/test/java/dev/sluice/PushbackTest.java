@@ -322,6 +322,49 @@ class PushbackTest {
   }
 
   @Test
+  void closeGivesBackAHeldMessageAtOnceWithItsDelay() throws Exception {
+    try (Connection nc = NATS.server().connect()) {
+      String q = provision(nc, QueueSpec.builder(NATS.uniqueName("q")));
+      AtomicInteger calls = new AtomicInteger();
+      Worker w =
+          worker(Sluice.using(nc), q)
+              .shutdownGrace(Duration.ofSeconds(20))
+              .handle(
+                  JOB,
+                  (s, ctx) -> {
+                    calls.incrementAndGet();
+                    throw new DownstreamOverloadedException("503", Duration.ofSeconds(3));
+                  })
+              .start();
+      Queues.rawPublish(nc, q, Queues.goodHeaders(1), "m".getBytes());
+      await().atMost(Duration.ofSeconds(10)).until(() -> w.pushbackCount() == 1);
+      long start = System.nanoTime();
+      w.close();
+      // Not the 20 s grace: a held message waits for no one at shutdown.
+      assertThat((System.nanoTime() - start) / 1e9).isLessThan(10.0);
+      assertThat(Queues.backlog(nc, q)).isEqualTo(1);
+      // NAKed with the rest of its 3 s: the next worker gets it on delivery 2, not at once.
+      List<Long> attempts = new CopyOnWriteArrayList<>();
+      long restartedAt = System.nanoTime();
+      List<Long> seenAfterMs = new CopyOnWriteArrayList<>();
+      try (Worker next =
+          worker(Sluice.using(nc), q)
+              .handle(
+                  JOB,
+                  (s, ctx) -> {
+                    attempts.add(ctx.attempt());
+                    seenAfterMs.add((System.nanoTime() - restartedAt) / 1_000_000);
+                  })
+              .start()) {
+        await().atMost(Duration.ofSeconds(15)).until(() -> next.processedCount() == 1);
+      }
+      assertThat(attempts).containsExactly(2L);
+      assertThat(seenAfterMs.get(0)).isGreaterThan(500L);
+      assertThat(calls.get()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void builderChecksThePolicy() throws Exception {
     assertThatThrownBy(() -> PushbackPolicy.builder().decrease(1.0))
         .isInstanceOf(IllegalArgumentException.class)
