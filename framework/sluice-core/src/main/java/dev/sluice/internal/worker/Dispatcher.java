@@ -103,7 +103,7 @@ final class Dispatcher {
     }
     if (failure == null) {
       settler.succeeded(d);
-    } else if (pushback.pushedBack(m, failure, () -> retry(m))) {
+    } else if (pushback.pushedBack(m, failure, () -> retry(m), this::release)) {
       return true;
     } else {
       settler.failed(d, failure);

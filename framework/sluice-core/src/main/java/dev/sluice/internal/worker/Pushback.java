@@ -10,6 +10,7 @@ import io.nats.client.Message;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -136,10 +137,11 @@ final class Pushback {
 
   /**
    * The handler chain threw {@code failure}: if it is (or wraps) a pushback, lowers the capacity,
-   * holds {@code m} and has {@code retry} run it again after the delay, and returns true; otherwise
-   * returns false and does nothing.
+   * holds {@code m} and has {@code retry} run it again after the delay, and returns true (when the
+   * timer no longer runs, at shutdown, it NAKs {@code m} with the delay and {@code release}s it
+   * instead); otherwise returns false and does nothing.
    */
-  boolean pushedBack(Message m, Throwable failure, Runnable retry) {
+  boolean pushedBack(Message m, Throwable failure, Runnable retry, Consumer<Message> release) {
     DownstreamOverloadedException o = DownstreamOverloadedException.find(failure);
     if (o == null) {
       return false;
@@ -166,21 +168,36 @@ final class Pushback {
       h.dueNanos = now + delay.toNanos();
       h.lastProgressNanos = now;
       h.waiting = true;
-      h.retry =
-          timer.schedule(
-              () -> {
-                synchronized (h) {
-                  if (!h.waiting) {
-                    return; // given back at shutdown
+      try {
+        h.retry =
+            timer.schedule(
+                () -> {
+                  synchronized (h) {
+                    if (!h.waiting) {
+                      return; // given back at shutdown
+                    }
+                    h.waiting = false;
                   }
-                  h.waiting = false;
-                }
-                retry.run();
-              },
-              delay.toNanos(),
-              TimeUnit.NANOSECONDS);
+                  retry.run();
+                },
+                delay.toNanos(),
+                TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        // Shutting down: nothing will run the retry, so the server redelivers it after the delay.
+        h.waiting = false;
+        nak(m, delay);
+        release.accept(m);
+      }
     }
     return true;
+  }
+
+  private static void nak(Message m, Duration delay) {
+    try {
+      m.nakWithDelay(delay);
+    } catch (RuntimeException ex) {
+      LOG.warn("nak failed ({}): the message returns after the ack wait", ex.toString());
+    }
   }
 
   /** {@code m} left the worker's hands; a cheap no-op unless some message pushed back. */
@@ -248,11 +265,7 @@ final class Pushback {
         h.retry.cancel(false);
         left = Math.max(0, h.dueNanos - now);
       }
-      try {
-        m.nakWithDelay(Duration.ofNanos(left));
-      } catch (RuntimeException ex) {
-        LOG.warn("nak failed ({}): the message returns after the ack wait", ex.toString());
-      }
+      nak(m, Duration.ofNanos(left));
       release.accept(m);
     }
   }
