@@ -488,7 +488,8 @@ impl Worker {
                 tokio::select! {
                     _ = pulls.wake.notified() => {}
                     _ = stop.changed() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    // §15.1: a lowered limit changes on the tick, without a wake.
+                    _ = tokio::time::sleep(Duration::from_millis(if self.pushback.limit(self.capacity()).is_some() { 50 } else { 200 })) => {}
                 }
                 continue;
             }
