@@ -780,6 +780,12 @@ def protobuf():
                             "state": "WORKER_STATE_RUNNING", "language": "rust",
                             "problem": "dlq-unwritable: dead-letter records cannot be written to SLUICE_DLQ"
                                        " (no responders)\nidempotency-store: sluice-processed has no leader"}),
+        # [v1.3] §15.1: an advert lowered by pushback, 3 of 16.
+        ("CapacityAdvert", {"worker_id": "java-w4", "queue": "orders", "protocol_version": 1, "capacity": 3,
+                            "in_flight": 3, "heartbeat_unix_ms": 1700000000000, "ttl_ms": 6000,
+                            "state": "WORKER_STATE_RUNNING", "language": "java", "nominal_capacity": 16,
+                            "pushbacks_total": 42, "pushback_decreases_total": 3,
+                            "lowered_since_unix_ms": 1699999990000}),
         ("ProducerReport", {"producer_id": "p-1", "queue": "orders", "held_spent": 12, "held_unspent": 20,
                             "waiting": 2, "heartbeat_unix_ms": 1700000000000, "ttl_ms": 3000, "language": "rust",
                             "sent_total": 5000}),
@@ -840,8 +846,103 @@ def protobuf():
         "cases": out})
 
 
+# ---------------------------------------------------------------- pushback [v1.3]
+class Aimd:
+    """§15.1: the capacity limit under pushback (None = not lowered)."""
+
+    def __init__(self, decrease, floor, decrease_interval_ms, increase_interval_ms):
+        self.decrease, self.floor = decrease, floor
+        self.dec_ms, self.inc_ms = decrease_interval_ms, increase_interval_ms
+        self.limit = None
+        self.last_decrease = self.last_increase = 0
+        self.success = self.pushed = False
+
+    def pushback(self, nominal, t):
+        self.pushed = True
+        if self.limit is not None and t - self.last_decrease < self.dec_ms:
+            return False
+        current = nominal if self.limit is None else min(nominal, self.limit)
+        self.limit = max(self.floor, int(current * self.decrease))  # floor() of a non-negative double
+        self.last_decrease = self.last_increase = t
+        self.success = self.pushed = False
+        return True
+
+    def tick(self, nominal, t, idle):
+        if self.limit is None:
+            return
+        if self.limit >= nominal:
+            self.limit = None
+            return
+        if t - self.last_increase < self.inc_ms:
+            return
+        if (self.success or idle) and not self.pushed:
+            self.limit += 1
+            if self.limit >= nominal:
+                self.limit = None
+        self.last_increase = t
+        self.success = self.pushed = False
+
+    def capacity(self, nominal):
+        return nominal if self.limit is None else min(nominal, self.limit)
+
+
+def pushback():
+    def run(params, events):
+        a = Aimd(params["decrease"], params["floor"], params["decrease_interval_ms"], params["increase_interval_ms"])
+        out = []
+        for e in events:
+            e = dict(e)
+            nominal = e.get("nominal", params["nominal"])
+            if e["event"] == "pushback":
+                e["decreased"] = a.pushback(nominal, e["at_ms"])
+            elif e["event"] == "success":
+                a.success = True
+            else:
+                a.tick(nominal, e["at_ms"], e.get("idle", False))
+            e["capacity"] = a.capacity(nominal)
+            e["lowered"] = a.limit is not None
+            out.append(e)
+        return out
+
+    default = {"nominal": 16, "decrease": 0.5, "floor": 1, "decrease_interval_ms": 1000, "increase_interval_ms": 1000}
+    def ev(kind, t, **kw):
+        return dict(event=kind, at_ms=t, **kw)
+    cases = []
+    def case(name, params, events):
+        cases.append({"name": name, "params": params, "events": run(params, events)})
+    case("halve, a burst counts once", default,
+         [ev("pushback", 1000), ev("pushback", 1001), ev("pushback", 1999), ev("pushback", 2000)])
+    case("down to the floor and no lower", default,
+         [ev("pushback", 1000 * i) for i in range(1, 8)])
+    case("floor 3", dict(default, floor=3),
+         [ev("pushback", 1000 * i) for i in range(1, 6)])
+    case("additive increase while handlers succeed", default,
+         [ev("pushback", 1000), ev("pushback", 2000), ev("success", 2500), ev("tick", 2999), ev("tick", 3000),
+          ev("tick", 4000), ev("success", 4100), ev("tick", 5000), ev("success", 5100), ev("tick", 6000)])
+    case("a pushback in the interval blocks the increase", default,
+         [ev("pushback", 1000), ev("success", 1200), ev("pushback", 1500), ev("tick", 2000), ev("success", 2100),
+          ev("tick", 3000)])
+    case("an idle worker recovers", dict(default, nominal=4),
+         [ev("pushback", 1000), ev("tick", 2000, idle=True), ev("tick", 3000, idle=True), ev("tick", 4000, idle=True)])
+    case("back to nominal is no longer lowered", dict(default, nominal=3),
+         [ev("pushback", 1000), ev("success", 1500), ev("tick", 2000), ev("success", 2500), ev("tick", 3000),
+          ev("pushback", 3001)])
+    case("factor 0.7 rounds down", dict(default, decrease=0.7, nominal=10),
+         [ev("pushback", 0), ev("pushback", 1000), ev("pushback", 2000), ev("pushback", 3000)])
+    case("nominal shrinks below the limit", default,
+         [ev("pushback", 1000), ev("tick", 1500, nominal=6), ev("pushback", 2000, nominal=6)])
+    write("pushback.json", {
+        "description": "PROTOCOL.md §15.1 [v1.3]: AIMD capacity under downstream pushback. Replay the events in "
+                       "order on a fresh state with the case's params: 'pushback' (a handler pushed back at at_ms; "
+                       "'decreased' = whether it lowered), 'success' (a handler succeeded), 'tick' (the periodic step "
+                       "at at_ms, 'idle' = nothing in hand). 'nominal' on an event overrides the case's configured "
+                       "capacity for that event. After each event the advertised capacity is 'capacity' and "
+                       "'lowered' says whether the limit is lowered.",
+        "cases": cases})
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    credits(); backoff(); headers(); outcomes(); idempotency(); dlq(); reduced_records()
+    credits(); backoff(); pushback(); headers(); outcomes(); idempotency(); dlq(); reduced_records()
     if "--no-protobuf" not in sys.argv:
         protobuf()

@@ -64,6 +64,7 @@ var vectorTests = map[string]func(*testing.T){
 	"idempotency.json": testIdempotency,
 	"outcomes.json":    testOutcomes,
 	"protobuf.json":    testProtobuf,
+	"pushback.json":    testPushback, // §15.1
 }
 
 func TestVectors(t *testing.T) {

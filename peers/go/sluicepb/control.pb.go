@@ -234,6 +234,15 @@ type CapacityAdvert struct {
 	// (e.g. "dlq-unwritable: ..."), "" when it does not. Informational only: no credit computation
 	// reads it.
 	Problem string `protobuf:"bytes,19,opt,name=problem,proto3" json:"problem,omitempty"`
+	// [v1.3] §15.1 pushback: the capacity this worker would advertise without pushback (0 while not
+	// RUNNING, or from a worker that does not lower its capacity); capacity < nominal_capacity means
+	// lowered by pushback. Handler runs that pushed back since start, decreases of the capacity since
+	// start, and when the current lowered spell began (0 when not lowered). Informational: the
+	// window counts capacity as before.
+	NominalCapacity        uint32 `protobuf:"varint,20,opt,name=nominal_capacity,json=nominalCapacity,proto3" json:"nominal_capacity,omitempty"`
+	PushbacksTotal         uint64 `protobuf:"varint,21,opt,name=pushbacks_total,json=pushbacksTotal,proto3" json:"pushbacks_total,omitempty"`
+	PushbackDecreasesTotal uint64 `protobuf:"varint,22,opt,name=pushback_decreases_total,json=pushbackDecreasesTotal,proto3" json:"pushback_decreases_total,omitempty"`
+	LoweredSinceUnixMs     int64  `protobuf:"varint,23,opt,name=lowered_since_unix_ms,json=loweredSinceUnixMs,proto3" json:"lowered_since_unix_ms,omitempty"`
 	// [v1.3] §15.2: this worker mints within its share of the queue's rate limit (false: a worker
 	// of an earlier revision, which replenishes without limit), and the share it mints at now, in
 	// credits per second (0 while the queue has no rate limit).
@@ -404,6 +413,34 @@ func (x *CapacityAdvert) GetProblem() string {
 		return x.Problem
 	}
 	return ""
+}
+
+func (x *CapacityAdvert) GetNominalCapacity() uint32 {
+	if x != nil {
+		return x.NominalCapacity
+	}
+	return 0
+}
+
+func (x *CapacityAdvert) GetPushbacksTotal() uint64 {
+	if x != nil {
+		return x.PushbacksTotal
+	}
+	return 0
+}
+
+func (x *CapacityAdvert) GetPushbackDecreasesTotal() uint64 {
+	if x != nil {
+		return x.PushbackDecreasesTotal
+	}
+	return 0
+}
+
+func (x *CapacityAdvert) GetLoweredSinceUnixMs() int64 {
+	if x != nil {
+		return x.LoweredSinceUnixMs
+	}
+	return 0
 }
 
 func (x *CapacityAdvert) GetRateLimited() bool {
@@ -1067,7 +1104,7 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\vmin_version\x18\x02 \x01(\rR\n" +
 	"minVersion\x12\x1f\n" +
 	"\vmax_version\x18\x03 \x01(\rR\n" +
-	"maxVersion\"\xc9\x05\n" +
+	"maxVersion\"\x8a\a\n" +
 	"\x0eCapacityAdvert\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x14\n" +
 	"\x05queue\x18\x02 \x01(\tR\x05queue\x12)\n" +
@@ -1089,7 +1126,11 @@ const file_sluice_v1_control_proto_rawDesc = "" +
 	"\x04debt\x18\x10 \x01(\x04R\x04debt\x12\x1b\n" +
 	"\tdebt_seen\x18\x11 \x01(\x03R\bdebtSeen\x12!\n" +
 	"\fabsorbs_debt\x18\x12 \x01(\bR\vabsorbsDebt\x12\x18\n" +
-	"\aproblem\x18\x13 \x01(\tR\aproblem\x12!\n" +
+	"\aproblem\x18\x13 \x01(\tR\aproblem\x12)\n" +
+	"\x10nominal_capacity\x18\x14 \x01(\rR\x0fnominalCapacity\x12'\n" +
+	"\x0fpushbacks_total\x18\x15 \x01(\x04R\x0epushbacksTotal\x128\n" +
+	"\x18pushback_decreases_total\x18\x16 \x01(\x04R\x16pushbackDecreasesTotal\x121\n" +
+	"\x15lowered_since_unix_ms\x18\x17 \x01(\x03R\x12loweredSinceUnixMs\x12!\n" +
 	"\frate_limited\x18\x18 \x01(\bR\vrateLimited\x12\x1d\n" +
 	"\n" +
 	"rate_share\x18\x19 \x01(\x01R\trateShare\"\x99\x01\n" +

@@ -17,6 +17,7 @@ pub mod problem;
 pub mod producer;
 pub mod proto;
 pub mod ratelimit;
+pub mod pushback;
 pub mod schedule;
 pub mod schedule_role;
 pub mod size;

@@ -13,7 +13,7 @@ const USAGE: &str = "usage:
   sluice-peer-rust worker  --server URL --queue Q --worker-id ID [--concurrency N=4] [--prefetch N=4]
                            [--work-ms N=0] [--handles TYPE@MIN-MAX[,...]=sluice.conformance.Work@1-1]
                            [--max-attempts N=3] [--backoff-initial-ms N=100] [--grace-ms N=3000]
-                           [--grace-delay-ms N=500] [--token-batch N=8] [--capacity N]
+                           [--grace-delay-ms N=500] [--token-batch N=8] [--capacity N] [--overloaded-for-ms N=0]
   sluice-peer-rust produce --server URL --queue Q --producer-id ID --count N [--type T=sluice.conformance.Work]
                            [--version V=1] [--start N=0] [--behavior ok|poison|fail-once=ok]
                            [--acquire-timeout-ms N=30000] [--fairness-key K]
@@ -44,6 +44,7 @@ fn worker_config(args: &[String]) -> Result<WorkerConfig, String> {
             "grace-delay-ms",
             "token-batch",
             "capacity",
+            "overloaded-for-ms", // §15.1
         ],
     )?;
     let queue = a.required("queue")?;
@@ -89,6 +90,7 @@ fn worker_config(args: &[String]) -> Result<WorkerConfig, String> {
         grace_delay_ms: a.num("grace-delay-ms", 500)?,
         token_batch,
         capacity,
+        overloaded_for: Duration::from_millis(a.num("overloaded-for-ms", 0)?), // §15.1
         heartbeat: Duration::from_secs(2),
         advert_ttl_ms: 6000,
         handler_timeout: Duration::from_secs(60),

@@ -13,6 +13,7 @@ use crate::outcome::{
 use crate::proto::{
     CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, ReconcilerLease, WorkerState,
 };
+use crate::pushback::{Policy, Pushback};
 use crate::{log, names, now_unix_ms, problem, trace, LANGUAGE, PROTOCOL_VERSION};
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, AckKind, Message};
 use futures_util::StreamExt;
@@ -38,6 +39,8 @@ pub struct WorkerConfig {
     pub grace_delay_ms: u64,
     pub token_batch: u32,
     pub capacity: Option<u32>,
+    /// §15.1: the handler answers overloaded until this long after start.
+    pub overloaded_for: Duration,
     pub heartbeat: Duration,
     pub advert_ttl_ms: u32,
     pub handler_timeout: Duration,
@@ -122,6 +125,7 @@ struct Worker {
     rate: Mutex<crate::ratelimit::RateBucket>,
     /// §15.2: when the share was last computed, and the queue's max_worker_capacity.
     rate_meta: Mutex<(Instant, u32)>,
+    pushback: Pushback, // §15.1
     started: Instant,
 }
 
@@ -171,6 +175,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         mint_seq: AtomicU64::new(0),
         rate: Mutex::new(crate::ratelimit::RateBucket::default()),
         rate_meta: Mutex::new((Instant::now(), 0)),
+        pushback: Pushback::new(Policy::default()), // §15.1
         started: Instant::now(),
         fleet: FleetView::new(names::capacity_key(&cfg.queue, &cfg.worker_id)),
         cfg,
@@ -184,6 +189,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
     let heartbeat = tokio::spawn(w.clone().heartbeat_loop(stop_rx.clone()));
     let fleet_watch = tokio::spawn(w.fleet.clone().watch(w.kv_cap.clone(), w.cfg.queue.clone()));
     let minter = tokio::spawn(w.clone().mint_loop());
+    let pushback_ticks = tokio::spawn(w.clone().pushback_ticks()); // §15.1
     let puller = tokio::spawn(w.clone().pull_loop(consumer, stop_rx.clone()));
 
     wait_for_signal().await;
@@ -211,6 +217,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
     }
     heartbeat.abort();
     fleet_watch.abort();
+    pushback_ticks.abort();
     // Wait until the heartbeat task is gone: a heartbeat still in flight could otherwise write a
     // RUNNING advert after the DRAINING one and the delete below, leaving a stale advert behind.
     let _ = heartbeat.await;
@@ -251,15 +258,25 @@ impl Worker {
         let state = self.state.load(Ordering::SeqCst);
         let (debt, debt_seen) = self.debt.lock().unwrap().state();
         let owed = self.owed.lock().unwrap();
+        let pb = self.pushback.advert(self.capacity()); // §15.1
         CapacityAdvert {
             worker_id: self.cfg.worker_id.clone(),
             queue: self.cfg.queue.clone(),
             protocol_version: PROTOCOL_VERSION,
+            // §15.1: the capacity lowered by pushback, the configured one beside it.
             capacity: if state == WorkerState::Running as i32 {
+                pb.0
+            } else {
+                0
+            },
+            nominal_capacity: if state == WorkerState::Running as i32 {
                 self.capacity()
             } else {
                 0
             },
+            pushbacks_total: pb.1,
+            pushback_decreases_total: pb.2,
+            lowered_since_unix_ms: pb.3,
             in_flight: self.in_flight.load(Ordering::SeqCst),
             service_rate: self.service_rate.lock().unwrap().0,
             handled: self
@@ -531,9 +548,13 @@ impl Worker {
                 } else {
                     1
                 };
-                if st.0 >= threshold {
-                    let n = st.0;
-                    st.0 = 0;
+                // §15.1: in hand at most the lowered capacity.
+                let avail = self.pushback.limit(self.capacity()).map_or(st.0, |l| {
+                    st.0.min((l as usize).saturating_sub(limit - st.0))
+                });
+                if avail > 0 && avail >= threshold {
+                    let n = avail;
+                    st.0 -= avail;
                     st.1 += 1;
                     n
                 } else {
@@ -545,7 +566,8 @@ impl Worker {
                 tokio::select! {
                     _ = pulls.wake.notified() => {}
                     _ = stop.changed() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    // §15.1: a lowered limit changes on the tick, without a wake.
+                    _ = tokio::time::sleep(Duration::from_millis(if self.pushback.limit(self.capacity()).is_some() { 50 } else { 200 })) => {}
                 }
                 continue;
             }
@@ -699,13 +721,37 @@ impl Worker {
                     .await
             }
         };
-        let _slot = self.handlers.acquire().await.expect("semaphore open");
+        let mut slot = self.handlers.acquire().await.expect("semaphore open");
         if self.shutting_down.load(Ordering::SeqCst) {
             self.nak(&msg, Duration::ZERO).await;
             return;
         }
         let span = trace::continue_trace(get(crate::headers::TRACEPARENT));
-        let result = self.run_handler(&msg, &work, k).await;
+        // §15.1: a pushback holds the delivery (no NAK, no attempt) and runs the handler again.
+        let mut n = 0;
+        let result = loop {
+            self.enter_gate().await;
+            let overloaded = self.started.elapsed() < self.cfg.overloaded_for;
+            let r = if overloaded {
+                None
+            } else {
+                Some(self.run_handler(&msg, &work, k).await)
+            };
+            self.pushback.exit();
+            match r {
+                Some(r) => break r,
+                None => {
+                    n += 1;
+                    drop(slot);
+                    if !self.hold_for_retry(&msg, n).await {
+                        self.nak(&msg, Duration::ZERO).await;
+                        return;
+                    }
+                    slot = self.handlers.acquire().await.expect("semaphore open");
+                }
+            }
+        };
+        drop(slot);
         match after_handler(&self.settings, k, &result) {
             Final::Ack => {
                 self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));
@@ -735,6 +781,47 @@ impl Worker {
                     );
                 }
             }
+        }
+    }
+
+    /// §15.1: waits while lowered until fewer handlers run than the lowered capacity.
+    async fn enter_gate(&self) {
+        while !self.pushback.try_enter(self.capacity()) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// §15.1: after the n-th pushback of a delivery, lowers the capacity and keeps the message in
+    /// hand (+WPI every ack wait / 3) for the backoff delay; false when shutdown began.
+    async fn hold_for_retry(&self, msg: &Message, n: u64) -> bool {
+        self.pushback.pushed(self.capacity(), now_unix_ms());
+        let until = Instant::now() + self.settings.backoff.delay(n);
+        let mut last_progress = Instant::now();
+        while Instant::now() < until {
+            if self.shutting_down.load(Ordering::SeqCst) {
+                return false;
+            }
+            if last_progress.elapsed() >= self.ack_wait / 3 {
+                last_progress = Instant::now();
+                if let Err(e) = msg.ack_with(AckKind::Progress).await {
+                    log!("+WPI: {e}");
+                }
+            }
+            tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
+        }
+        !self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// §15.1: the periodic step, every 100 ms.
+    async fn pushback_ticks(self: Arc<Self>) {
+        let mut last = self.processed_events.load(Ordering::SeqCst);
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let p = self.processed_events.load(Ordering::SeqCst);
+            let idle = self.in_flight.load(Ordering::SeqCst) == 0;
+            self.pushback
+                .tick(self.capacity(), now_unix_ms(), p != last, idle);
+            last = p;
         }
     }
 

@@ -66,6 +66,7 @@ fn every_vector_file_is_covered() {
         "idempotency.json",
         "outcomes.json",
         "protobuf.json",
+        "pushback.json",
     ];
     let mut found: Vec<String> = std::fs::read_dir(vectors_dir())
         .unwrap()
@@ -796,6 +797,11 @@ fn encode_fields(message: &str, v: &Value) -> Vec<u8> {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             rate_share: v.get("rate_share").and_then(Value::as_f64).unwrap_or(0.0),
+            // [v1.3] §15.1
+            nominal_capacity: u(v, "nominal_capacity") as u32,
+            pushbacks_total: u(v, "pushbacks_total"),
+            pushback_decreases_total: u(v, "pushback_decreases_total"),
+            lowered_since_unix_ms: i(v, "lowered_since_unix_ms"),
         }
         .encode_to_vec(),
         "sluice.v1.ProducerReport" => proto::ProducerReport {
@@ -908,6 +914,14 @@ fn decode_fields(message: &str, b: &[u8]) -> Value {
                 .put("problem", json!(m.problem))
                 .put("rate_limited", json!(m.rate_limited))
                 .put("rate_share", json!(m.rate_share))
+                // [v1.3] §15.1
+                .put("nominal_capacity", json!(m.nominal_capacity))
+                .put("pushbacks_total", json!(m.pushbacks_total))
+                .put(
+                    "pushback_decreases_total",
+                    json!(m.pushback_decreases_total),
+                )
+                .put("lowered_since_unix_ms", json!(m.lowered_since_unix_ms))
                 .done()
         }
         "sluice.v1.ProducerReport" => {

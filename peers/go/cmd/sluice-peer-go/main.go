@@ -112,6 +112,7 @@ func runWorker(ev *peer.Events, args []string) error {
 	batch := fs.Uint("token-batch", uint(cfg.TokenBatch), "token batch (power of two)")
 	capacity := fs.Uint("capacity", 0, "advertised capacity (default concurrency + prefetch)")
 	fs.BoolVar(&cfg.Reconciler, "reconciler", false, "run the reconciler (§5.5), audit interval 1 s")
+	overloadedMs := fs.Int("overloaded-for-ms", 0, "the handler answers overloaded for this long after start (§15.1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -132,6 +133,10 @@ func runWorker(ev *peer.Events, args []string) error {
 	cfg.Settings.Backoff.InitialMs = float64(*backoffMs)
 	cfg.Settings.GraceMs, cfg.Settings.GraceDelayMs = *graceMs, *graceDelayMs
 	cfg.TokenBatch, cfg.Capacity = uint32(*batch), uint32(*capacity)
+	if *overloadedMs < 0 {
+		return fmt.Errorf("--overloaded-for-ms must be ≥ 0")
+	}
+	cfg.OverloadedFor = time.Duration(*overloadedMs) * time.Millisecond // §15.1
 
 	ctx, stop := signalContext()
 	defer stop()

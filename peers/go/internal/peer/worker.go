@@ -17,9 +17,11 @@ type WorkerConfig struct {
 	Server, Queue, WorkerID string
 	Concurrency, Prefetch   int
 	WorkMs                  int
-	Handles                 []sluice.HandledType
-	Settings                sluice.WorkerSettings
-	TokenBatch              uint32
+	// OverloadedFor: the handler answers overloaded until this long after start (§15.1).
+	OverloadedFor time.Duration
+	Handles       []sluice.HandledType
+	Settings      sluice.WorkerSettings
+	TokenBatch    uint32
 	// Capacity overrides the static capacity concurrency + prefetch when > 0.
 	Capacity uint32
 	// Reconciler lets the worker run the reconciler (§5.5), audit interval AuditInterval.

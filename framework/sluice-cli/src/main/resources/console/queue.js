@@ -9,8 +9,20 @@ const FIGURES = [
   ['tokens', 'Tokens'], ['credits_available', 'Credits available'], ['held', 'Held by producers'],
   ['producers_waiting', 'Producers waiting'], ['live_producers', 'Live producers'], ['live_workers', 'Live workers'], ['failing_workers', 'Failing workers'],
   ['service_rate', 'Throughput (msg/s)'], ['redeliveries', 'Redeliveries'], ['dead_letters', 'Dead letters'],
-  ['hard_limit', 'Hard limit'], ['consumer', 'Worker consumer'],
+  ['hard_limit', 'Hard limit'], ['consumer', 'Worker consumer'], ['pushback', 'Pushback'],
 ];
+
+// A figure's text: the pushback object (PROTOCOL.md §15.1) as its sentence, '-' when none.
+function figure(st, k) {
+  if (k === 'service_rate') return rate(st[k]);
+  if (k === 'pushback') return st[k] ? st[k].text : '-';
+  return st[k] ?? '-';
+}
+
+// A worker's capacity, as "3 of 16 (pushback)" while lowered by pushback.
+function capacity(v) {
+  return v.lowered_by_pushback ? v.capacity + ' of ' + v.nominal_capacity + ' (pushback)' : v.capacity;
+}
 
 const WORKERS = [
   { label: 'Worker' }, { label: 'State' }, { label: 'Capacity', num: true }, { label: 'In flight', num: true },
@@ -95,7 +107,7 @@ export function render(view, params, store) {
           h('b', {}, '[' + f.code + '] '), f.summary, h('br'), h('span', { class: 'muted' }, 'What to do: '), f.action))));
       fill(workers, w.workers.length === 0 ? h('p', { class: 'muted' }, 'No live worker advertises capacity for this queue.')
         : table(WORKERS, w.workers.map(v => row(WORKERS, [v.worker_id,
-          h('span', {}, badge(v.state), v.problem ? [' ', badge('failing')] : null), v.capacity, v.in_flight,
+          h('span', {}, badge(v.state), v.problem ? [' ', badge('failing')] : null), capacity(v), v.in_flight,
           rate(v.service_rate), handles(v), v.protocol_version, v.language, v.owed_credits, v.completed_total,
           age(v.last_seen_ms_ago) + ' ago'], { dataset: { worker: v.worker_id } })), { id: 'workers-table' }),
         problems(w.workers));
@@ -133,7 +145,7 @@ export function render(view, params, store) {
       return;
     }
     fill(title, 'Queue ' + name + ' ', badge(st.health));
-    fill(figures, FIGURES.map(([k, label]) => h('div', {}, h('span', {}, label), h('b', {}, String(k === 'service_rate' ? rate(st[k]) : st[k] ?? '-'))))
+    fill(figures, FIGURES.map(([k, label]) => h('div', {}, h('span', {}, label), h('b', {}, String(figure(st, k)))))
       .concat(rateLimit(st.rate_limit)));
     ca.set(store.history[name]);
     cb.set(store.history[name]);

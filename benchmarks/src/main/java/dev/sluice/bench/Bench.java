@@ -93,6 +93,7 @@ public final class Bench {
           case Settings.SCHEDULED -> new ScheduledBench(s, progress, id).run();
           case Settings.FAIRNESS -> new FairnessBench(s, progress, id).run();
           case Settings.RATE_LIMIT -> new RateLimitBench(s, progress, id).run();
+          case Settings.PUSHBACK -> new PushbackBench(s, progress, id).run();
           default -> throw new IllegalStateException("no benchmark " + s.benchmark());
         };
     System.out.flush();

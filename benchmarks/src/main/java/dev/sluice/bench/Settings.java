@@ -22,6 +22,7 @@ final class Settings {
   static final String SCHEDULED = "scheduled";
   static final String FAIRNESS = "fairness";
   static final String RATE_LIMIT = "rate-limit";
+  static final String PUSHBACK = "pushback";
   static final Set<String> BENCHMARKS =
       Set.of(
           SLOW_WORKERS,
@@ -33,7 +34,8 @@ final class Settings {
           RABBITMQ,
           SCHEDULED,
           FAIRNESS,
-          RATE_LIMIT);
+          RATE_LIMIT,
+          PUSHBACK);
 
   private final Flags f;
   private final boolean slow;

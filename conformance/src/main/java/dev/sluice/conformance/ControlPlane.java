@@ -27,7 +27,14 @@ final class ControlPlane {
       String language,
       int tokenBatch,
       List<Handled> handled,
-      String problem) {
+      String problem,
+      long nominalCapacity,
+      long pushbacks) {
+
+    /** §15.1: running with a capacity below the one it would advertise without pushback. */
+    boolean loweredByPushback() {
+      return running && capacity < nominalCapacity;
+    }
 
     /** Live at {@code nowMs}: the heartbeat plus the TTL has not passed. */
     boolean liveAt(long nowMs) {
@@ -59,7 +66,9 @@ final class ControlPlane {
         a.handled().stream()
             .map(h -> new Handled(h.type(), h.minVersion(), h.maxVersion()))
             .toList(),
-        a.problem());
+        a.problem(),
+        a.pushback().nominalCapacity(),
+        a.pushback().pushbacksTotal());
   }
 
   /**

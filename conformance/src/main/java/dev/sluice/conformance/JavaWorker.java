@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.Backoff;
 import dev.sluice.DeadLetterPolicy;
 import dev.sluice.DeadLetterReason;
+import dev.sluice.DownstreamOverloadedException;
 import dev.sluice.Health;
 import dev.sluice.MessageContext;
 import dev.sluice.RejectMessageException;
@@ -94,6 +95,12 @@ final class JavaWorker implements Callable<Integer> {
   boolean reconciler;
 
   @Option(
+      names = "--overloaded-for-ms",
+      defaultValue = "0",
+      description = "The handler answers overloaded for this long after start (§15.1).")
+  long overloadedForMs;
+
+  @Option(
       names = "--fire-schedules",
       description = "Also run a Scheduler that fires the queue's scheduled messages (§13).")
   boolean fireSchedules;
@@ -112,6 +119,7 @@ final class JavaWorker implements Callable<Integer> {
         (int) Math.max(10, maxAttempts + (graceMs + graceDelayMs - 1) / graceDelayMs);
 
     AtomicLong processed = new AtomicLong();
+    long overloadedUntil = System.nanoTime() + overloadedForMs * 1_000_000L;
     Connection nc = JavaPeer.connect(server, "conformance-worker-" + id);
     Worker.Builder b =
         Sluice.using(nc)
@@ -146,6 +154,9 @@ final class JavaWorker implements Callable<Integer> {
               if (workMs > 0) {
                 // The contract's simulated work time (--work-ms), not a wait for anything.
                 Thread.sleep(workMs);
+              }
+              if (System.nanoTime() - overloadedUntil < 0) {
+                throw new DownstreamOverloadedException("--overloaded-for-ms"); // §15.1
               }
               switch (w.behavior()) {
                 case "poison" -> throw new RejectMessageException("poison message " + w.seq());

@@ -39,6 +39,7 @@ public final class Runner implements Callable<Integer> {
           new JavaSchedulesForeignWorkers(),
           new Fairness(),
           new RateLimits(),
+          new Pushback(),
           new SingleLanguageFleet("go"),
           new SingleLanguageFleet("rust"),
           new SingleLanguageFleet("java"));

@@ -73,9 +73,22 @@ public final class Worker implements AutoCloseable {
     return runtime.deadLetteredCount();
   }
 
-  /** The capacity this worker advertises right now. */
+  /**
+   * The capacity this worker advertises right now; below {@link #nominalCapacity()} while lowered
+   * by pushback.
+   */
   public int advertisedCapacity() {
     return runtime.advertisedCapacity();
+  }
+
+  /** The capacity this worker would advertise without pushback (0 while not taking work). */
+  public int nominalCapacity() {
+    return runtime.nominalCapacity();
+  }
+
+  /** Handler runs that threw {@link DownstreamOverloadedException} since start. */
+  public long pushbackCount() {
+    return runtime.pushbackCount();
   }
 
   /** True while this worker holds the queue's reconciler lease. */
@@ -135,6 +148,7 @@ public final class Worker implements AutoCloseable {
     Duration advertTtl = Duration.ofSeconds(6);
     Duration auditInterval = Duration.ofSeconds(2);
     CircuitBreakerPolicy breaker = CircuitBreakerPolicy.defaults();
+    PushbackPolicy pushback = PushbackPolicy.defaults();
     Duration shutdownGrace = Duration.ofSeconds(10);
     MeterRegistry meterRegistry;
 
@@ -382,6 +396,17 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
+     * How the advertised capacity follows {@link DownstreamOverloadedException}s (AIMD); default
+     * {@link PushbackPolicy#defaults()} (on: it changes nothing until a handler throws one); {@link
+     * PushbackPolicy#disabled()} keeps the capacity fixed. {@link #start()} checks that the floor
+     * is at most the configured capacity.
+     */
+    public Builder pushback(PushbackPolicy policy) {
+      this.pushback = Objects.requireNonNull(policy, "pushback");
+      return this;
+    }
+
+    /**
      * How long shutdown waits for in-flight handlers before NAKing them; default 10 s.
      *
      * @throws IllegalArgumentException if {@code grace} is not positive
@@ -422,6 +447,18 @@ public final class Worker implements AutoCloseable {
       if (advertTtl.compareTo(heartbeat.multipliedBy(2)) < 0) {
         throw new IllegalStateException(
             "advertTtl (" + advertTtl + ") must be >= 2 x heartbeat (" + heartbeat + ")");
+      }
+      int configured = capacity.target() == null ? concurrency + prefetch : concurrency;
+      if (pushback.enabled() && pushback.floor() > configured) {
+        throw new IllegalStateException(
+            "pushback floor ("
+                + pushback.floor()
+                + ") must be <= the worker's capacity ("
+                + configured
+                + (capacity.target() == null
+                    ? " = concurrency + prefetch"
+                    : " = concurrency, the least a latency target advertises")
+                + "): lower the floor or raise concurrency");
       }
       return WorkerStart.start(this);
     }

@@ -34,6 +34,8 @@ import java.util.Objects;
  *     {@code not-consuming}, or a code of a newer peer); empty when it does not, and always empty
  *     from a peer of an earlier protocol revision. Informational: it changes nothing in the window
  *     or the credits
+ * @param pushback the capacity without pushback and the pushback counters (PROTOCOL.md §15.1);
+ *     {@link Pushback#NONE} from a worker that does not report them
  * @param live whether the advert was live at the time of the reading
  */
 public record WorkerAdvert(
@@ -54,9 +56,10 @@ public record WorkerAdvert(
     int tokenBatch,
     long debt,
     String problem,
+    Pushback pushback,
     boolean live) {
 
-  /** Copies {@code handled}; rejects null names, times and problem. */
+  /** Copies {@code handled}; rejects null names, times, problem and pushback. */
   public WorkerAdvert {
     Objects.requireNonNull(workerId, "workerId");
     Objects.requireNonNull(queue, "queue");
@@ -66,6 +69,73 @@ public record WorkerAdvert(
     Objects.requireNonNull(heartbeatAt, "heartbeatAt");
     Objects.requireNonNull(ttl, "ttl");
     Objects.requireNonNull(problem, "problem");
+    Objects.requireNonNull(pushback, "pushback");
+  }
+
+  /** An advert without pushback fields (a worker of an earlier revision). */
+  public WorkerAdvert(
+      String workerId,
+      String queue,
+      String language,
+      int protocolVersion,
+      State state,
+      long capacity,
+      long inFlight,
+      double serviceRate,
+      List<HandledType> handled,
+      Instant heartbeatAt,
+      Duration ttl,
+      long owedCredits,
+      long completedTotal,
+      long mintedTotal,
+      int tokenBatch,
+      long debt,
+      String problem,
+      boolean live) {
+    this(
+        workerId,
+        queue,
+        language,
+        protocolVersion,
+        state,
+        capacity,
+        inFlight,
+        serviceRate,
+        handled,
+        heartbeatAt,
+        ttl,
+        owedCredits,
+        completedTotal,
+        mintedTotal,
+        tokenBatch,
+        debt,
+        problem,
+        Pushback.NONE,
+        live);
+  }
+
+  /**
+   * Whether the worker advertises less than it could because its handlers pushed back: it runs, and
+   * its {@link #capacity()} is below {@link Pushback#nominalCapacity()}.
+   */
+  public boolean loweredByPushback() {
+    return state == State.RUNNING && capacity < pushback.nominalCapacity();
+  }
+
+  /**
+   * What a worker reports about downstream pushback (PROTOCOL.md §15.1). All zero from a worker of
+   * an earlier revision.
+   *
+   * @param nominalCapacity the capacity the worker would advertise without pushback (0 while not
+   *     running, or unknown)
+   * @param pushbacksTotal handler runs that pushed back since the worker started
+   * @param decreasesTotal times pushback lowered its capacity since it started
+   * @param loweredSince when the current lowered spell began, or null when not lowered
+   */
+  public record Pushback(
+      long nominalCapacity, long pushbacksTotal, long decreasesTotal, Instant loweredSince) {
+    /** No pushback fields. */
+    public static final Pushback NONE = new Pushback(0, 0, 0, null);
   }
 
   /** An advert without a problem (a worker that does not report itself failing). */

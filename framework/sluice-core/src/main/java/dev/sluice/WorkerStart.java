@@ -75,6 +75,7 @@ final class WorkerStart {
             b.advertTtl,
             b.auditInterval,
             b.breaker,
+            b.pushback,
             b.shutdownGrace,
             b.meterRegistry == null
                 ? null

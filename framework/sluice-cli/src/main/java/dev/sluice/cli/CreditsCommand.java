@@ -71,6 +71,9 @@ final class CreditsCommand extends BaseCommand {
       if (rate != null) {
         out().println(rate + (RateLimits.bottleneck(st) ? " (the bottleneck now)" : ""));
       }
+      if (st.pushbackText() != null) {
+        out().println(st.pushbackText() + ": the window shrinks with it");
+      }
       if (!st.in.producers().isEmpty()) {
         Table p =
             new Table(

@@ -185,6 +185,19 @@ final class ExplainCommand extends BaseCommand {
     if (unlimited != null) {
       out.add(unlimited);
     }
+    String pushback = st.pushbackText();
+    if (pushback != null) {
+      out.add(
+          new Finding(
+              "pushback",
+              pushback
+                  + ": their handlers report the downstream overloaded, so producers get fewer"
+                  + " credits; the capacity grows back by 1 a second while handlers succeed",
+              "nothing, if it passes; if it lasts, give the downstream more capacity or lower its"
+                  + " load elsewhere ('sluice workers "
+                  + q
+                  + "' shows each worker's capacity)"));
+    }
     Finding failing = WorkerProblems.finding(st);
     if (failing != null) {
       out.add(failing);

@@ -101,6 +101,54 @@ final class QueueState {
     return in.liveWorkers().stream().filter(WorkerAdvert::failing).toList();
   }
 
+  /** Live running workers whose capacity is lowered by pushback (PROTOCOL.md §15.1). */
+  List<WorkerAdvert> loweredWorkers() {
+    return in.liveWorkers().stream().filter(WorkerAdvert::loweredByPushback).toList();
+  }
+
+  /**
+   * "capacity lowered by pushback to 3 of 16": the live running workers' advertised capacity and
+   * what they would advertise without pushback, or null when none is lowered.
+   */
+  String pushbackText() {
+    Map<String, Object> p = pushbackJson();
+    return p == null ? null : (String) p.get("text");
+  }
+
+  /** The {@code pushback} object of status: summed over live running workers; null if none. */
+  Map<String, Object> pushbackJson() {
+    List<WorkerAdvert> lowered = loweredWorkers();
+    if (lowered.isEmpty()) {
+      return null;
+    }
+    long capacity = 0;
+    long nominal = 0;
+    long running = 0;
+    for (WorkerAdvert a : in.liveWorkers()) {
+      if (a.state() == WorkerAdvert.State.RUNNING) {
+        running++;
+        capacity += a.capacity();
+        nominal += Math.max(a.capacity(), a.pushback().nominalCapacity());
+      }
+    }
+    Map<String, Object> m = Json.obj();
+    m.put("lowered_workers", lowered.size());
+    m.put("capacity", capacity);
+    m.put("nominal_capacity", nominal);
+    m.put(
+        "text",
+        "capacity lowered by pushback to "
+            + capacity
+            + " of "
+            + nominal
+            + " ("
+            + lowered.size()
+            + " of "
+            + running
+            + " workers)");
+    return m;
+  }
+
   long circuitOpen() {
     return in.liveWorkersIn(WorkerAdvert.State.CIRCUIT_OPEN);
   }
@@ -196,6 +244,7 @@ final class QueueState {
     m.put("live_producers", in.liveProducers().size());
     m.put("live_workers", liveWorkers());
     m.put("failing_workers", failingWorkers().size());
+    m.put("pushback", pushbackJson());
     m.put("service_rate", round(in.serviceRate()));
     m.put("dead_letters", deadLetters());
     m.put("hard_limit", hardLimit());
@@ -215,6 +264,13 @@ final class QueueState {
     m.put("live", a.live());
     m.put("state", stateName(a.state()));
     m.put("capacity", a.capacity());
+    m.put("nominal_capacity", a.pushback().nominalCapacity());
+    m.put("lowered_by_pushback", a.loweredByPushback());
+    m.put("pushbacks_total", a.pushback().pushbacksTotal());
+    m.put("pushback_decreases_total", a.pushback().decreasesTotal());
+    m.put(
+        "lowered_since_unix_ms",
+        a.pushback().loweredSince() == null ? null : a.pushback().loweredSince().toEpochMilli());
     m.put("in_flight", a.inFlight());
     m.put("service_rate", round(a.serviceRate()));
     List<Object> handled = new ArrayList<>();
@@ -291,6 +347,7 @@ final class QueueState {
     m.put("owed", in.owed());
     m.put("debt", in.debt());
     m.put("circulating", in.circulating());
+    m.put("pushback", pushbackJson());
     m.put("deficit", in.deficit());
     m.put("rate_limit", RateLimits.json(this)); // §15.2
     List<Object> ps = new ArrayList<>();

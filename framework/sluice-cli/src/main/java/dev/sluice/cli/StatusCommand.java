@@ -128,6 +128,10 @@ final class StatusCommand extends BaseCommand {
       if (fair.inUse()) {
         c.out().println(fair.line(st.queue));
       }
+      String pushback = st.pushbackText();
+      if (pushback != null) {
+        c.out().println("queue " + st.queue + ": " + pushback);
+      }
     }
     c.out().flush();
   }

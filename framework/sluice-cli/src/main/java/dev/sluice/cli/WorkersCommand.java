@@ -56,7 +56,7 @@ final class WorkersCommand extends BaseCommand {
           a.queue(),
           a.workerId(),
           QueueState.stateName(a.state()) + (a.live() ? "" : " (expired)"),
-          a.capacity(),
+          capacity(a),
           a.inFlight(),
           String.format("%.2f", a.serviceRate()),
           handled(a),
@@ -98,6 +98,13 @@ final class WorkersCommand extends BaseCommand {
     }
     m.put("workers", ws);
     return m;
+  }
+
+  /** The capacity, as "3 of 16 (pushback)" while lowered by pushback (PROTOCOL.md §15.1). */
+  static String capacity(WorkerAdvert a) {
+    return a.loweredByPushback()
+        ? a.capacity() + " of " + a.pushback().nominalCapacity() + " (pushback)"
+        : Long.toString(a.capacity());
   }
 
   static String handled(WorkerAdvert a) {

@@ -24,7 +24,8 @@ class VectorFilesTest {
           "headers.json",
           "idempotency.json",
           "outcomes.json",
-          "protobuf.json");
+          "protobuf.json",
+          "pushback.json");
 
   @Test
   void everyVectorFileIsExercised() throws Exception {

@@ -37,6 +37,13 @@ final class Snapshots {
         a.getTokenBatch(),
         a.getDebt(),
         a.getProblem(),
+        new WorkerAdvert.Pushback(
+            Integer.toUnsignedLong(a.getNominalCapacity()),
+            a.getPushbacksTotal(),
+            a.getPushbackDecreasesTotal(),
+            a.getLoweredSinceUnixMs() == 0
+                ? null
+                : Instant.ofEpochMilli(a.getLoweredSinceUnixMs())),
         Window.live(a, nowMs));
   }
 

@@ -33,6 +33,7 @@ final class Advertiser {
   private final IntSupplier inFlight;
   private final Clock clock;
   private Replenisher replenisher;
+  private Pushback pushback;
   private volatile double rate;
   // Heartbeat-thread state.
   private long lastCompleted;
@@ -63,6 +64,11 @@ final class Advertiser {
     this.replenisher = r;
   }
 
+  /** Set once, before the first advert (§15.1): lowers the capacity while pushed back. */
+  void pushback(Pushback p) {
+    this.pushback = p;
+  }
+
   /** Messages finished per second, smoothed. */
   double rate() {
     return rate;
@@ -73,8 +79,13 @@ final class Advertiser {
     return s.capacity().of(rate, 0);
   }
 
-  /** The capacity advertised now: zero unless the worker is taking work. */
+  /** The capacity advertised now: the nominal one, lowered while pushed back (§15.1). */
   int capacity() {
+    return pushback.capacity(nominalCapacity());
+  }
+
+  /** The capacity without pushback: zero unless the worker is taking work. */
+  int nominalCapacity() {
     if (!health.takingWork()) {
       return 0;
     }
@@ -133,12 +144,17 @@ final class Advertiser {
 
   /** Writes the advert now; never throws. */
   void advertise() {
+    int nominal = nominalCapacity();
     CapacityAdvert.Builder b =
         CapacityAdvert.newBuilder()
             .setWorkerId(s.workerId())
             .setQueue(s.queue())
             .setProtocolVersion(Protocol.VERSION)
-            .setCapacity(capacity())
+            .setCapacity(pushback.capacity(nominal))
+            .setNominalCapacity(nominal) // §15.1
+            .setPushbacksTotal(pushback.pushbacks())
+            .setPushbackDecreasesTotal(pushback.decreases())
+            .setLoweredSinceUnixMs(pushback.loweredSinceMs())
             .setInFlight(inFlight.getAsInt())
             .setServiceRate(rate)
             .setHeartbeatUnixMs(clock.millis())

@@ -2,14 +2,15 @@ package dev.sluice.internal.worker;
 
 import dev.failsafe.CircuitBreaker;
 import dev.sluice.CircuitBreakerPolicy;
+import dev.sluice.DownstreamOverloadedException;
 import dev.sluice.RejectMessageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Step 7, present only with an enabled {@link CircuitBreakerPolicy}: records each handler run in a
- * Failsafe circuit breaker (explicit rejections do not count), which the pull loop and the advert
- * read through {@link BreakerState}. Thread-safe.
+ * Failsafe circuit breaker (explicit rejections and pushbacks do not count), which the pull loop
+ * and the advert read through {@link BreakerState}. Thread-safe.
  */
 final class BreakerStep implements Step, BreakerState {
   private static final Logger LOG = LoggerFactory.getLogger(BreakerStep.class);
@@ -40,7 +41,9 @@ final class BreakerStep implements Step, BreakerState {
     } catch (RejectMessageException e) {
       throw e; // the message is bad, not the handler
     } catch (Exception | Error e) {
-      breaker.recordFailure();
+      if (DownstreamOverloadedException.find(e) == null) {
+        breaker.recordFailure(); // §15.1: a pushback is neither a failure nor a success
+      }
       throw e;
     }
     breaker.recordSuccess();

@@ -24,14 +24,16 @@ final class Dispatcher {
   private final Chain chain;
   private final Settler settler;
   private final Semaphore slots;
+  private final Pushback pushback;
   private final Set<Message> inFlight = ConcurrentHashMap.newKeySet();
   private final AtomicInteger inFlightCount = new AtomicInteger();
 
-  Dispatcher(Executor executor, Chain chain, Settler settler, Semaphore slots) {
+  Dispatcher(Executor executor, Chain chain, Settler settler, Semaphore slots, Pushback pushback) {
     this.executor = executor;
     this.chain = chain;
     this.settler = settler;
     this.slots = slots;
+    this.pushback = pushback;
   }
 
   /** Called by the pull loop, which has taken a slot for {@code m}. */
@@ -47,41 +49,66 @@ final class Dispatcher {
   }
 
   private void runAndRelease(Message m) {
+    boolean held = false;
     try {
-      process(m);
+      held = process(m);
     } finally {
-      release(m);
+      if (!held) {
+        release(m);
+      }
     }
   }
 
-  private void release(Message m) {
+  /** §15.1: runs a message that pushed back again, on the same delivery; it keeps its slot. */
+  private void retry(Message m) {
+    try {
+      executor.execute(() -> runAndRelease(m));
+    } catch (RejectedExecutionException e) {
+      release(m);
+      settler.nak(m, java.time.Duration.ZERO);
+    }
+  }
+
+  /** Gives back a message held for a pushback retry (shutdown); the caller has NAKed it. */
+  void release(Message m) {
+    pushback.settled(m);
     inFlight.remove(m);
     inFlightCount.decrementAndGet();
     slots.release();
   }
 
-  private void process(Message m) {
+  /** Returns true when the message pushed back and is held for a retry (§15.1). */
+  private boolean process(Message m) {
     Delivery d;
     try {
       d = new Delivery(m);
     } catch (RuntimeException e) {
       LOG.warn("not a JetStream delivery ({}): ignored", e.toString());
-      return;
+      return false;
     }
     Throwable failure = null;
+    boolean gated = false;
     try {
+      gated = pushback.enter();
       chain.run(d);
     } catch (Throwable t) {
       failure = t;
+    } finally {
+      if (gated) {
+        pushback.exit();
+      }
     }
     if (d.settled) {
-      return;
+      return false;
     }
     if (failure == null) {
       settler.succeeded(d);
+    } else if (pushback.pushedBack(m, failure, () -> retry(m), this::release)) {
+      return true;
     } else {
       settler.failed(d, failure);
     }
+    return false;
   }
 
   int inFlight() {

@@ -1,5 +1,6 @@
 package dev.sluice.internal.worker;
 
+import dev.sluice.internal.credit.Aimd;
 import dev.sluice.internal.nats.ApiErrors;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.Connection;
@@ -43,6 +44,7 @@ final class PullLoop implements Runnable {
   private final WorkerHealth health;
   private final Runnable advertise;
   private final java.util.function.IntSupplier inFlight;
+  private final java.util.function.IntSupplier limit;
   private final Consumer<Message> dispatch;
   private final DeniedPulls deniedPulls;
 
@@ -54,6 +56,7 @@ final class PullLoop implements Runnable {
       WorkerHealth health,
       Runnable advertise,
       java.util.function.IntSupplier inFlight,
+      java.util.function.IntSupplier limit,
       Consumer<Message> dispatch)
       throws java.io.IOException {
     this.js = nc.jetStream();
@@ -66,6 +69,7 @@ final class PullLoop implements Runnable {
     this.health = health;
     this.advertise = advertise;
     this.inFlight = inFlight;
+    this.limit = limit;
     this.dispatch = dispatch;
     this.deniedPulls = new DeniedPulls(nc, "CONSUMER.MSG.NEXT." + stream + ".");
   }
@@ -124,10 +128,18 @@ final class PullLoop implements Runnable {
         } else {
           want = slots.availablePermits() - outstanding;
         }
+        int lowered = limit.getAsInt();
+        if (lowered != Aimd.NONE) {
+          // §15.1: in hand at most the capacity lowered by pushback.
+          want = Math.min(want, lowered - inFlight.getAsInt() - outstanding);
+        }
         if (want > 0 && (outstanding == 0 || want >= Math.max(1, prefetch / 2))) {
           deniedPulls.beforePull();
           sub.pull(PullRequestOptions.builder(want).expiresIn(PULL_EXPIRY).build());
           pulls.add(new Pull(want, now + PULL_EXPIRY.toNanos() + 50_000_000L));
+        } else if (!open && outstanding == 0 && lowered != Aimd.NONE) {
+          sleepQuietly(20); // held back by pushback: the limit or in-hand change on other threads
+          continue;
         } else if (!open && outstanding == 0) {
           // Every slot is taken: wake as soon as one frees, not on a poll interval.
           if (slots.tryAcquire(100, TimeUnit.MILLISECONDS)) {

@@ -52,6 +52,7 @@ public final class WorkerRuntime implements AutoCloseable {
   private final WorkerHealth health;
   private final Advertiser advertiser;
   private final Dispatcher dispatcher;
+  private final Pushback pushback;
   private final Chain chain;
   private final Thread puller;
   private final AtomicBoolean closing = new AtomicBoolean();
@@ -157,9 +158,14 @@ public final class WorkerRuntime implements AutoCloseable {
     }
     Watchdog watchdog = new Watchdog(s.clock(), ackWait, s.handlerTimeout());
     this.chain = assemble(handles, breakerStep, watchdog, handlerStep, ackWait);
-    this.dispatcher = new Dispatcher(s.executor(), chain, settler, slots);
+    this.pushback = new Pushback(s, timer, ackWait);
+    advertiser.pushback(pushback);
+    this.dispatcher = new Dispatcher(s.executor(), chain, settler, slots, pushback);
     dispatcherRef[0] = dispatcher;
+    pushback.wire(advertiser::nominalCapacity, settler::processed, dispatcher::inFlight);
     s.metricsOrNoop().gauge("sluice.worker.in.flight", dispatcher::inFlight);
+    s.metricsOrNoop().gauge("sluice.worker.capacity", advertiser::capacity);
+    s.metricsOrNoop().gauge("sluice.worker.capacity.nominal", advertiser::nominalCapacity);
     s.metricsOrNoop().gauge("sluice.queue.window", () -> ledgerValue(true));
     s.metricsOrNoop().gauge("sluice.queue.backlog", () -> ledgerValue(false));
     // §15.2: the rate in force, this worker's share of it, and the credits it holds back for it.
@@ -177,6 +183,7 @@ public final class WorkerRuntime implements AutoCloseable {
               health,
               this::advertise,
               dispatcher::inFlight,
+              pushback::limit,
               dispatcher::dispatch);
     } catch (IOException e) {
       throw new SluiceException("cannot start pulling: " + e, e);
@@ -184,6 +191,7 @@ public final class WorkerRuntime implements AutoCloseable {
     advertise();
     long sweep = Watchdog.sweepInterval(ackWait).toMillis();
     timer.scheduleWithFixedDelay(watchdog::sweep, sweep, sweep, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(pushback::tick, sweep, sweep, TimeUnit.MILLISECONDS);
     long hb = s.heartbeat().toMillis();
     timer.scheduleWithFixedDelay(advertiser::heartbeat, hb, hb, TimeUnit.MILLISECONDS);
     timer.scheduleWithFixedDelay(this::refreshRate, hb, hb, TimeUnit.MILLISECONDS);
@@ -320,6 +328,16 @@ public final class WorkerRuntime implements AutoCloseable {
     return advertiser.capacity();
   }
 
+  /** The capacity without pushback. */
+  public int nominalCapacity() {
+    return advertiser.nominalCapacity();
+  }
+
+  /** Pushbacks since start. */
+  public long pushbackCount() {
+    return pushback.pushbacks();
+  }
+
   /** This worker's id. */
   public String workerId() {
     return s.workerId();
@@ -363,6 +381,7 @@ public final class WorkerRuntime implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    pushback.releaseHeld(dispatcher::release); // §15.1: a held message waits for no one
     long until = System.nanoTime() + s.shutdownGrace().toNanos();
     while (dispatcher.inFlight() > 0 && System.nanoTime() < until) {
       PullLoop.sleepQuietly(10);

@@ -3,6 +3,7 @@ package dev.sluice.internal.worker;
 import dev.sluice.Backoff;
 import dev.sluice.CircuitBreakerPolicy;
 import dev.sluice.Handler;
+import dev.sluice.PushbackPolicy;
 import dev.sluice.Upcaster;
 import dev.sluice.internal.credit.Capacity;
 import dev.sluice.internal.telemetry.Metrics;
@@ -42,6 +43,7 @@ public record WorkerSettings(
     Duration advertTtl,
     Duration auditInterval,
     CircuitBreakerPolicy breaker,
+    PushbackPolicy pushback,
     Duration shutdownGrace,
     Metrics metrics,
     Clock clock,

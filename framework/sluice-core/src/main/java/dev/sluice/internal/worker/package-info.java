@@ -27,12 +27,20 @@
  * settler and returns; the {@code Dispatcher} hands it the handler's success or failure. The
  * settler logs a handler's failure at WARN, the first of each kind per minute ({@code FailureLog}).
  *
+ * <p>Downstream pushback (protocol §15.1) is the one outcome that is not a settlement: when the
+ * chain throws a {@code DownstreamOverloadedException} (or wraps one), the {@code Dispatcher} gives
+ * the message to {@code Pushback}, which keeps it in hand (its slot stays taken, progress every ack
+ * wait / 3) and has the dispatcher run the chain again on the same delivery after the delay, so the
+ * delivery count, and with it every attempt rule, is untouched. {@code Pushback} also keeps the
+ * AIMD limit ({@code internal.credit.Aimd}) that the {@code Advertiser} advertises and the pull
+ * loop and the handler gate obey while lowered; while not lowered none of it runs per message.
+ *
  * <p>Threads: the pull loop owns one thread ({@code sluice-worker-<id>-pull}) and only pulls and
  * dispatches; every step, the middleware and the handler run on a handler thread of the executor
  * (the user's, or a fixed pool of {@code concurrency} threads); the timer pool ({@code
- * sluice-worker-timer}) runs the watchdog's sweep and the advertiser's heartbeat; {@code
- * sluice-minter} confirms finishing acks and mints replenished credits; {@code sluice-reconciler}
- * runs the reconciler's election and audit when this worker may reconcile. {@code close()} runs on
- * its caller's thread, once.
+ * sluice-worker-timer}) runs the watchdog's sweep, the advertiser's heartbeat and the pushback tick
+ * and retries; {@code sluice-minter} confirms finishing acks and mints replenished credits; {@code
+ * sluice-reconciler} runs the reconciler's election and audit when this worker may reconcile.
+ * {@code close()} runs on its caller's thread, once.
  */
 package dev.sluice.internal.worker;
