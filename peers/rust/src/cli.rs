@@ -64,8 +64,15 @@ impl Args {
     }
 }
 
+/// One `TYPE@MIN-MAX` entry of `--handles`.
+pub struct Handles {
+    pub type_name: String,
+    pub min_version: u32,
+    pub max_version: u32,
+}
+
 /// Parses `TYPE@MIN-MAX[,TYPE@MIN-MAX...]`.
-pub fn parse_handles(s: &str) -> Result<Vec<crate::outcome::HandledType>, String> {
+pub fn parse_handles(s: &str) -> Result<Vec<Handles>, String> {
     s.split(',')
         .filter(|p| !p.is_empty())
         .map(|part| {
@@ -84,7 +91,7 @@ pub fn parse_handles(s: &str) -> Result<Vec<crate::outcome::HandledType>, String
             if t.is_empty() || min_version == 0 || min_version > max_version {
                 return Err(format!("--handles: bad entry {part:?}"));
             }
-            Ok(crate::outcome::HandledType {
+            Ok(Handles {
                 type_name: t.to_string(),
                 min_version,
                 max_version,

@@ -3,8 +3,9 @@
 use crate::backoff::Backoff;
 use crate::credits::{decompose, Debt};
 use crate::dlq::{record_headers, reduce_record, RecordInfo};
-use crate::events::emit;
+use crate::error::{DeadLetterReason, Error};
 use crate::fleet::FleetView;
+use crate::handler::{MessageContext, Registry};
 use crate::idempotency::{id_key, ProcessedCache};
 use crate::jsutil::{self, header_map, header_pairs};
 use crate::outcome::{
@@ -13,25 +14,26 @@ use crate::outcome::{
 use crate::proto::{
     CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, ReconcilerLease, WorkerState,
 };
+use crate::worker_api::{NakReason, WorkerEvent};
 use crate::{log, names, now_unix_ms, problem, trace, LANGUAGE, PROTOCOL_VERSION};
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, AckKind, Message};
 use futures_util::StreamExt;
 use prost::Message as _;
-use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify, Semaphore};
+use tracing::Instrument;
 
-#[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    pub server: String,
+/// Everything a running worker needs; built and validated by `WorkerBuilder`.
+pub(crate) struct WorkerConfig {
     pub queue: String,
     pub worker_id: String,
     pub concurrency: usize,
     pub prefetch: usize,
-    pub work_ms: u64,
     pub handles: Vec<HandledType>,
+    pub registry: Arc<Registry>,
+    pub listener: Option<Listener>,
     pub max_attempts: u64,
     pub backoff_initial_ms: u64,
     pub grace_ms: u64,
@@ -45,8 +47,11 @@ pub struct WorkerConfig {
     pub idempotency_window: Duration,
 }
 
+/// Receives every [`WorkerEvent`].
+pub(crate) type Listener = Arc<dyn Fn(&WorkerEvent) + Send + Sync>;
+
 impl WorkerConfig {
-    pub fn settings(&self) -> Settings {
+    pub(crate) fn settings(&self) -> Settings {
         // §7.2: max_deliveries − max_attempts ≥ ceil(grace / grace_delay).
         let grace_naks = self.grace_ms.div_ceil(self.grace_delay_ms.max(1));
         Settings {
@@ -86,29 +91,32 @@ impl PullSlots {
 }
 
 #[derive(Default)]
-struct Owed {
-    owed: u64,
-    in_transit: u64,
+pub(crate) struct Owed {
+    pub(crate) owed: u64,
+    pub(crate) in_transit: u64,
     since: Option<Instant>,
 }
 
-struct Worker {
-    cfg: WorkerConfig,
+pub(crate) struct Engine {
+    pub(crate) cfg: WorkerConfig,
     settings: Settings,
-    js: jetstream::Context,
-    kv_cap: kv::Store,
+    pub(crate) js: jetstream::Context,
+    pub(crate) kv_cap: kv::Store,
     /// None when the control bucket is missing: no debts then (§5.5).
-    kv_ctl: Option<kv::Store>,
-    debt: Mutex<Debt>,
+    pub(crate) kv_ctl: Option<kv::Store>,
+    pub(crate) debt: Mutex<Debt>,
     ack_wait: Duration,
     state: AtomicI32,
     in_flight: AtomicU32,
-    owed: Mutex<Owed>,
+    pub(crate) owed: Mutex<Owed>,
+    /// Held while minting; the reconciler holds it to read `T` with the owed credits (§5.5).
+    pub(crate) mint_gate: tokio::sync::Mutex<()>,
     mint_wake: Notify,
     flushing: AtomicBool,
     completed_total: AtomicU64,
     minted_total: AtomicU64,
     processed_events: AtomicU64,
+    worker_id: Arc<str>,
     service_rate: Mutex<(f64, u64, Instant)>,
     cache: Mutex<ProcessedCache>,
     handlers: Semaphore,
@@ -120,13 +128,12 @@ struct Worker {
     mint_seq: AtomicU64,
 }
 
-pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
-    let client = jsutil::connect(
-        &cfg.server,
-        &format!("sluice-rust-worker-{}", cfg.worker_id),
-    )
-    .await?;
-    let js = jetstream::new(client.clone());
+/// Checks the topology and builds the engine (§2): nothing runs yet.
+pub(crate) async fn prepare(
+    client: async_nats::Client,
+    cfg: WorkerConfig,
+) -> Result<(Arc<Engine>, PullConsumer), Error> {
+    let js = jetstream::new(client);
     let stream_name = names::work_stream(&cfg.queue);
     let mut stream = jsutil::require_stream(&js, &stream_name).await?;
     let consumer: PullConsumer =
@@ -142,7 +149,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         ack_wait
     };
 
-    let w = Arc::new(Worker {
+    let w = Arc::new(Engine {
         settings: cfg.settings(),
         js,
         kv_cap,
@@ -152,11 +159,13 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         state: AtomicI32::new(WorkerState::Running as i32),
         in_flight: AtomicU32::new(0),
         owed: Mutex::new(Owed::default()),
+        mint_gate: tokio::sync::Mutex::new(()),
         mint_wake: Notify::new(),
         flushing: AtomicBool::new(false),
         completed_total: AtomicU64::new(0),
         minted_total: AtomicU64::new(0),
         processed_events: AtomicU64::new(0),
+        worker_id: Arc::from(cfg.worker_id.as_str()),
         service_rate: Mutex::new((0.0, 0, Instant::now())),
         cache: Mutex::new(ProcessedCache::new(cfg.idempotency_window, 100_000)),
         handlers: Semaphore::new(cfg.concurrency.max(1)),
@@ -167,9 +176,19 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         fleet: FleetView::new(names::capacity_key(&cfg.queue, &cfg.worker_id)),
         cfg,
     });
+    Ok((w, consumer))
+}
 
+/// Runs the worker until `shutdown` completes, then drains (§7.6): stops pulling, lets in-flight
+/// handlers finish, mints what is owed, writes DRAINING and deletes its advert. Returns the number
+/// of messages it processed.
+pub(crate) async fn run(
+    w: Arc<Engine>,
+    consumer: PullConsumer,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<u64, Error> {
     w.write_advert().await?;
-    emit(json!({"event": "ready", "role": "worker", "id": w.cfg.worker_id, "lang": LANGUAGE}));
+    w.event(WorkerEvent::Ready);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let heartbeat = tokio::spawn(w.clone().heartbeat_loop(stop_rx.clone()));
@@ -177,8 +196,8 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
     let minter = tokio::spawn(w.clone().mint_loop());
     let puller = tokio::spawn(w.clone().pull_loop(consumer, stop_rx.clone()));
 
-    wait_for_signal().await;
-    log!("worker {}: shutting down", w.cfg.worker_id);
+    shutdown.await;
+    tracing::info!(target: "sluice", worker = %w.cfg.worker_id, "shutting down");
     w.shutting_down.store(true, Ordering::SeqCst);
     let _ = stop_tx.send(true);
     // Stop pulling: the current pull request ends at its expiry.
@@ -214,24 +233,19 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
     if let Err(e) = w.kv_cap.delete(&key).await {
         log!("cannot delete advert {key}: {e}");
     }
-    let _ = client.flush().await;
-    emit(
-        json!({"event": "done", "id": w.cfg.worker_id, "processed": w.processed_events.load(Ordering::SeqCst)}),
-    );
-    Ok(())
+    let _ = w.js.client().flush().await;
+    let processed = w.processed_events.load(Ordering::SeqCst);
+    w.event(WorkerEvent::Stopped { processed });
+    Ok(processed)
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+impl Engine {
+    fn event(&self, e: WorkerEvent) {
+        if let Some(l) = &self.cfg.listener {
+            l(&e);
+        }
     }
-}
 
-impl Worker {
     fn capacity(&self) -> u32 {
         self.cfg
             .capacity
@@ -279,13 +293,18 @@ impl Worker {
         }
     }
 
-    async fn write_advert(&self) -> Result<(), String> {
+    pub(crate) async fn write_advert(&self) -> Result<(), Error> {
         let key = names::capacity_key(&self.cfg.queue, &self.cfg.worker_id);
         self.kv_cap
             .put(&key, self.advert().encode_to_vec().into())
             .await
             .map(|_| ())
-            .map_err(|e| format!("cannot write advert {}/{key}: {e}", names::CAPACITY_BUCKET))
+            .map_err(|e| {
+                Error::Nats(format!(
+                    "cannot write advert {}/{key}: {e}",
+                    names::CAPACITY_BUCKET
+                ))
+            })
     }
 
     /// Updates the exponentially weighted completion rate.
@@ -353,6 +372,9 @@ impl Worker {
     async fn mint_loop(self: Arc<Self>) {
         let b = self.cfg.token_batch as u64;
         loop {
+            // Held from taking owed credits until their tokens are stored, so the reconciler
+            // reads `T` and the owed credits at a moment when nothing is in between (§5.5 v1.2).
+            let gate = self.mint_gate.lock().await;
             let flushing = self.flushing.load(Ordering::SeqCst);
             let (tokens, wait) = {
                 let mut o = self.owed.lock().unwrap();
@@ -390,6 +412,7 @@ impl Worker {
                 if flushing && self.owed.lock().unwrap().owed == 0 {
                     return;
                 }
+                drop(gate);
                 let _ = tokio::time::timeout(wait, self.mint_wake.notified()).await;
                 continue;
             }
@@ -544,6 +567,7 @@ impl Worker {
 
     /// §7.2 for one delivery.
     async fn handle(&self, msg: Message) {
+        let msg = Arc::new(msg);
         let info = match msg.info() {
             Ok(i) => (i.delivered.max(1) as u64, i.stream_sequence, i.published),
             Err(e) => {
@@ -601,18 +625,24 @@ impl Worker {
                         "not handled here ({reason}): {}",
                         msg_id.clone().unwrap_or_default()
                     );
-                    emit(
-                        json!({"event": "nak", "id": self.cfg.worker_id, "msg_id": msg_id, "attempt": k,
-                                "delay_ms": delay_ms, "reason": "not-handled"}),
-                    );
+                    self.event(WorkerEvent::Nak {
+                        msg_id: msg_id.clone(),
+                        attempt: k,
+                        delay: Duration::from_millis(delay_ms),
+                        reason: NakReason::NotHandled,
+                    });
                 }
                 return;
             }
             Precheck::Proceed(v) => v,
         };
-        // Step 6: decode the conformance payload.
-        let work = match decode_work(&msg.payload) {
-            Ok(w) => w,
+        // Step 6: decode (and upcast) the payload.
+        let bound = match self
+            .cfg
+            .registry
+            .bind(&valid.type_name, valid.version, &msg.payload)
+        {
+            Ok(b) => b,
             Err(e) => {
                 return self
                     .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e)
@@ -624,8 +654,32 @@ impl Worker {
             self.nak(&msg, Duration::ZERO).await;
             return;
         }
-        let span = trace::continue_trace(get(crate::headers::TRACEPARENT));
-        let result = self.run_handler(&msg, &work, k).await;
+        let tp = trace::continue_trace(get(crate::headers::TRACEPARENT));
+        let span = tracing::info_span!(
+            target: "sluice",
+            "sluice.handle",
+            queue = %self.cfg.queue,
+            msg_id = %valid.msg_id,
+            r#type = %valid.type_name,
+            version = valid.version,
+            attempt = k,
+            trace_id = %tp.trace_id,
+            span_id = %tp.parent_id,
+        );
+        let ctx = MessageContext {
+            msg_id: valid.msg_id.clone(),
+            type_name: valid.type_name.clone(),
+            version: valid.version,
+            attempt: k,
+            stream_sequence: stream_seq,
+            trace: tp.clone(),
+            worker_id: self.worker_id.clone(),
+            message: Some(msg.clone()),
+        };
+        let result = self
+            .run_handler(&msg, self.cfg.registry.run(bound, ctx))
+            .instrument(span)
+            .await;
         match after_handler(&self.settings, k, &result) {
             Final::Ack => {
                 self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));
@@ -633,11 +687,13 @@ impl Worker {
                     Ok(()) => {
                         self.owe(1);
                         self.processed_events.fetch_add(1, Ordering::SeqCst);
-                        emit(
-                            json!({"event": "processed", "id": self.cfg.worker_id, "msg_id": valid.msg_id,
-                                    "seq": work.seq, "attempt": k, "trace_id": span.trace_id,
-                                    "type": valid.type_name, "version": valid.version, "lang": LANGUAGE}),
-                        );
+                        self.event(WorkerEvent::Processed {
+                            msg_id: valid.msg_id.clone(),
+                            attempt: k,
+                            trace_id: tp.trace_id.clone(),
+                            type_name: valid.type_name.clone(),
+                            version: valid.version,
+                        });
                     }
                     Err(e) => log!("ack of {} not confirmed: {e}", valid.msg_id),
                 }
@@ -649,28 +705,28 @@ impl Worker {
             Final::NakRetry => {
                 let delay = self.settings.backoff.delay(k);
                 if self.nak(&msg, delay).await {
-                    emit(
-                        json!({"event": "nak", "id": self.cfg.worker_id, "msg_id": valid.msg_id, "attempt": k,
-                                "delay_ms": delay.as_millis() as u64, "reason": "retry"}),
-                    );
+                    self.event(WorkerEvent::Nak {
+                        msg_id: Some(valid.msg_id.clone()),
+                        attempt: k,
+                        delay,
+                        reason: NakReason::Retry,
+                    });
                 }
             }
         }
     }
 
-    /// The conformance handler, with a timeout and +WPI every ack wait / 3 (§7.1).
-    async fn run_handler(&self, msg: &Message, work: &Work, k: u64) -> HandlerResult {
+    /// Runs a handler with a timeout and +WPI every ack wait / 3 (§7.1).
+    async fn run_handler(
+        &self,
+        msg: &Message,
+        body: futures_util::future::BoxFuture<'static, crate::handler::HandlerResult>,
+    ) -> HandlerResult {
         let body = async {
-            if self.cfg.work_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(self.cfg.work_ms)).await;
-            }
-            match work.behavior.as_str() {
-                "ok" => HandlerResult::Success,
-                "poison" => HandlerResult::Reject(format!("poison message seq {}", work.seq)),
-                "fail-once" if k <= 1 => {
-                    HandlerResult::Fail(format!("fail-once: failing delivery {k}"))
-                }
-                _ => HandlerResult::Success,
+            match body.await {
+                Ok(()) => HandlerResult::Success,
+                Err(crate::handler::HandlerError::Reject(r)) => HandlerResult::Reject(r),
+                Err(crate::handler::HandlerError::Retry(r)) => HandlerResult::Fail(r),
             }
         };
         let progress_every = self.ack_wait / 3;
@@ -702,14 +758,9 @@ impl Worker {
             }
             *p = why.to_string();
         }
-        if why.is_empty() {
-            emit(json!({"event": "health", "id": self.cfg.worker_id, "status": "ok"}));
-        } else {
-            emit(
-                json!({"event": "health", "id": self.cfg.worker_id, "status": "failing",
-                        "reason": why}),
-            );
-        }
+        self.event(WorkerEvent::Health {
+            problem: (!why.is_empty()).then(|| why.to_string()),
+        });
     }
 
     async fn dead_letter(
@@ -769,37 +820,14 @@ impl Worker {
         match msg.double_ack_with(AckKind::Term).await {
             Ok(()) => {
                 self.owe(1);
-                emit(
-                    json!({"event": "dead_lettered", "id": self.cfg.worker_id, "msg_id": msg_id,
-                            "reason": reason, "attempt": k, "lang": LANGUAGE}),
-                );
+                self.event(WorkerEvent::DeadLettered {
+                    msg_id: msg_id.map(str::to_string),
+                    reason: DeadLetterReason::from_code(reason)
+                        .unwrap_or(DeadLetterReason::Rejected),
+                    attempt: k,
+                });
             }
             Err(e) => log!("+TERM of seq {stream_seq} not confirmed: {e}"),
         }
     }
-}
-
-/// A conformance work payload: `{"seq": <int>, "behavior": "ok" | "poison" | "fail-once"}`.
-#[derive(Debug, Clone)]
-pub struct Work {
-    pub seq: i64,
-    pub behavior: String,
-}
-
-pub fn decode_work(payload: &[u8]) -> Result<Work, String> {
-    let v: serde_json::Value =
-        serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
-    let seq = v
-        .get("seq")
-        .and_then(|s| s.as_i64())
-        .ok_or("payload lacks an integer seq")?;
-    let behavior = v
-        .get("behavior")
-        .and_then(|s| s.as_str())
-        .ok_or("payload lacks a behavior")?
-        .to_string();
-    if !matches!(behavior.as_str(), "ok" | "poison" | "fail-once") {
-        return Err(format!("unknown behavior {behavior:?}"));
-    }
-    Ok(Work { seq, behavior })
 }

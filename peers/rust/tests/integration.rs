@@ -7,8 +7,8 @@ use async_nats::jetstream::{self, consumer, stream};
 use futures_util::StreamExt;
 use prost::Message as _;
 use serde_json::Value;
-use sluice_peer::names;
-use sluice_peer::proto::{CreditToken, MintReason};
+use sluice::__internal::names;
+use sluice::__internal::proto::{CreditToken, MintReason};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -598,12 +598,12 @@ async fn worker_and_producer_against_a_real_server() {
     assert_eq!(h("Sluice-Dlq-Subject"), names::work_subject(&q));
     assert_eq!(h("Sluice-Dlq-Worker"), "rw1");
     let at: i64 = h("Sluice-Dlq-At").parse().unwrap();
-    assert!((at - sluice_peer::now_unix_ms()).abs() < 120_000);
+    assert!((at - sluice::__internal::now_unix_ms()).abs() < 120_000);
     assert_eq!(h("Sluice-Protocol"), "1");
     assert_eq!(h("Sluice-Type"), "sluice.conformance.Work");
     assert_eq!(h("Sluice-Type-Version"), "1");
     assert_eq!(h("Sluice-Producer"), "rp-poison");
-    assert!(sluice_peer::trace::parse_traceparent(&h("traceparent")).is_some());
+    assert!(sluice::__internal::trace::parse_traceparent(&h("traceparent")).is_some());
     let body: Value = serde_json::from_slice(&rec.payload).unwrap();
     assert_eq!(body, serde_json::json!({"seq": 1000, "behavior": "poison"}));
 
@@ -700,7 +700,7 @@ async fn producer_without_workers_times_out() {
 /// no live worker handles is refused (§4.3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_role_stores_entries_and_takes_no_credit() {
-    use sluice_peer::schedule;
+    use sluice::__internal::schedule;
     let server = start_server().await;
     let js = jetstream::new(async_nats::connect(&server.url).await.unwrap());
     let q = unique("rt");
@@ -741,10 +741,10 @@ async fn schedule_role_stores_entries_and_takes_no_credit() {
     })
     .await
     .expect("schedule stream");
-    let before = sluice_peer::now_unix_ms();
+    let before = sluice::__internal::now_unix_ms();
     let mut p = Peer::start("schedule", &args);
     assert!(p.wait_exit(Duration::from_secs(20)).await.success());
-    let after = sluice_peer::now_unix_ms();
+    let after = sluice::__internal::now_unix_ms();
     assert_eq!(p.events("done")[0]["sent"], 2);
     let scheduled = p.events("scheduled");
     assert_eq!(scheduled.len(), 2);
@@ -768,7 +768,7 @@ async fn schedule_role_stores_entries_and_takes_no_credit() {
         assert_eq!(h(schedule::DUE_AT), due.to_string());
         assert_eq!(h("Sluice-Type"), "sluice.conformance.Work");
         assert_eq!(h("Sluice-Producer"), "s1");
-        let tp = sluice_peer::trace::parse_traceparent(&h("traceparent")).unwrap();
+        let tp = sluice::__internal::trace::parse_traceparent(&h("traceparent")).unwrap();
         assert_eq!(e["trace_id"], tp.trace_id.as_str());
         let body: Value = serde_json::from_slice(&m.payload).unwrap();
         assert_eq!(body["seq"], seq);
@@ -778,7 +778,7 @@ async fn schedule_role_stores_entries_and_takes_no_credit() {
 
     // §4.3 applies when a message is scheduled: a live worker that handles only version 1
     // refuses version 2, and nothing is stored.
-    use sluice_peer::proto::{CapacityAdvert, HandledType, WorkerState};
+    use sluice::__internal::proto::{CapacityAdvert, HandledType, WorkerState};
     let advert = CapacityAdvert {
         worker_id: "w1".into(),
         queue: q.clone(),
@@ -789,7 +789,7 @@ async fn schedule_role_stores_entries_and_takes_no_credit() {
             min_version: 1,
             max_version: 1,
         }],
-        heartbeat_unix_ms: sluice_peer::now_unix_ms(),
+        heartbeat_unix_ms: sluice::__internal::now_unix_ms(),
         ttl_ms: 60_000,
         state: WorkerState::Running as i32,
         ..Default::default()
@@ -849,9 +849,9 @@ async fn hard_wall_is_error_10077() {
         .unwrap()
         .await
         .unwrap_err();
-    assert!(sluice_peer::jsutil::is_hard_limit(&err), "{err}");
+    assert!(sluice::__internal::jsutil::is_hard_limit(&err), "{err}");
     assert_eq!(
-        sluice_peer::jsutil::publish_error_code(&err),
+        sluice::__internal::jsutil::publish_error_code(&err),
         Some(10077),
         "{err}"
     );
