@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+/// Options that take no value.
+const FLAGS: &[&str] = &["reconciler"];
+
 pub struct Args {
     values: HashMap<String, String>,
 }
@@ -16,6 +19,8 @@ impl Args {
             let (name, value) = if let Some(rest) = a.strip_prefix("--") {
                 if let Some((n, v)) = rest.split_once('=') {
                     (n.to_string(), v.to_string())
+                } else if FLAGS.contains(&rest) {
+                    (rest.to_string(), "true".to_string())
                 } else {
                     i += 1;
                     let v = argv
@@ -33,6 +38,11 @@ impl Args {
             i += 1;
         }
         Ok(Args { values })
+    }
+
+    /// Whether flag `name` was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.values.get(name).is_some_and(|v| v == "true")
     }
 
     pub fn required(&self, name: &str) -> Result<String, String> {

@@ -77,6 +77,7 @@ mod producer;
 mod producer_api;
 #[allow(missing_docs)]
 mod proto;
+mod reconciler;
 #[allow(missing_docs)]
 mod schedule;
 #[allow(missing_docs)]

@@ -20,6 +20,7 @@ const USAGE: &str = "usage:
                            [--work-ms N=0] [--handles TYPE@MIN-MAX[,...]=sluice.conformance.Work@1-1]
                            [--max-attempts N=3] [--backoff-initial-ms N=100] [--grace-ms N=3000]
                            [--grace-delay-ms N=500] [--token-batch N=8] [--capacity N]
+                           [--reconciler]
   sluice-peer-rust produce --server URL --queue Q --producer-id ID --count N [--type T=sluice.conformance.Work]
                            [--version V=1] [--start N=0] [--behavior ok|poison|fail-once=ok]
                            [--acquire-timeout-ms N=30000]
@@ -75,6 +76,7 @@ async fn worker(args: &[String]) -> Result<(), String> {
             "grace-delay-ms",
             "token-batch",
             "capacity",
+            "reconciler",
         ],
     )?;
     let server = a.required("server")?;
@@ -96,7 +98,9 @@ async fn worker(args: &[String]) -> Result<(), String> {
             Duration::from_millis(a.num("grace-ms", 3000)?),
             Duration::from_millis(a.num("grace-delay-ms", 500)?),
         )
-        .token_batch(a.num("token-batch", 8)?);
+        .token_batch(a.num("token-batch", 8)?)
+        // The conformance peer is a minimal worker unless told to run the reconciler.
+        .reconciler(a.flag("reconciler").then_some(Duration::from_secs(1)));
     if let Some(c) = a.opt_num("capacity")? {
         b = b.capacity(c);
     }

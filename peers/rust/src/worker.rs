@@ -45,6 +45,8 @@ pub(crate) struct WorkerConfig {
     pub handler_timeout: Duration,
     pub shutdown_deadline: Duration,
     pub idempotency_window: Duration,
+    /// The reconciler's audit interval, when this worker runs it (§5.5).
+    pub reconciler: Option<Duration>,
 }
 
 /// Receives every [`WorkerEvent`].
@@ -195,11 +197,18 @@ pub(crate) async fn run(
     let fleet_watch = tokio::spawn(w.fleet.clone().watch(w.kv_cap.clone(), w.cfg.queue.clone()));
     let minter = tokio::spawn(w.clone().mint_loop());
     let puller = tokio::spawn(w.clone().pull_loop(consumer, stop_rx.clone()));
+    let reconciler = w
+        .cfg
+        .reconciler
+        .map(|every| tokio::spawn(crate::reconciler::run(w.clone(), every, stop_rx.clone())));
 
     shutdown.await;
     tracing::info!(target: "sluice", worker = %w.cfg.worker_id, "shutting down");
     w.shutting_down.store(true, Ordering::SeqCst);
     let _ = stop_tx.send(true);
+    if let Some(r) = reconciler {
+        let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
+    }
     // Stop pulling: the current pull request ends at its expiry.
     let _ = tokio::time::timeout(Duration::from_secs(5), puller).await;
     // Let in-flight handlers finish until the deadline; queued ones NAK themselves.
@@ -252,7 +261,7 @@ impl Engine {
             .unwrap_or((self.cfg.concurrency + self.cfg.prefetch) as u32)
     }
 
-    fn advert(&self) -> CapacityAdvert {
+    pub(crate) fn advert(&self) -> CapacityAdvert {
         let state = self.state.load(Ordering::SeqCst);
         let (debt, debt_seen) = self.debt.lock().unwrap().state();
         let owed = self.owed.lock().unwrap();
@@ -432,7 +441,7 @@ impl Engine {
         }
     }
 
-    async fn mint_token(&self, n: u32, reason: MintReason) -> bool {
+    pub(crate) async fn mint_token(&self, n: u32, reason: MintReason) -> bool {
         let body = CreditToken {
             credits: n,
             minted_by: self.cfg.worker_id.clone(),

@@ -126,6 +126,7 @@ pub struct WorkerBuilder {
     handler_timeout: Duration,
     shutdown_deadline: Duration,
     idempotency_window: Duration,
+    reconciler: Option<Duration>,
     registry: Registry,
     listener: Option<worker::Listener>,
     errors: Vec<Error>,
@@ -197,6 +198,15 @@ impl WorkerBuilder {
     /// How long a processed id stays in the local idempotency cache (§9, default 1 h).
     pub fn idempotency_window(mut self, d: Duration) -> Self {
         self.idempotency_window = d;
+        self
+    }
+
+    /// Whether this worker may become its queue's reconciler (§5.5), and its audit interval
+    /// (default: on, every 2 s). One worker per queue wins the election; it mints credits that
+    /// went missing (a worker killed while it owed credits) and burns a surplus. Turn it off
+    /// only when another full worker (Java, or Rust with it on) always runs on the queue.
+    pub fn reconciler(mut self, audit_interval: Option<Duration>) -> Self {
+        self.reconciler = audit_interval;
         self
     }
 
@@ -332,6 +342,15 @@ impl WorkerBuilder {
         if self.max_attempts == 0 {
             return Err(Error::invalid("max_attempts", "must be at least 1"));
         }
+        if self
+            .reconciler
+            .is_some_and(|d| d < Duration::from_millis(100))
+        {
+            return Err(Error::invalid(
+                "reconciler",
+                "the audit interval must be at least 100 ms",
+            ));
+        }
         if self.grace_delay.is_zero() {
             return Err(Error::invalid("grace", "the NAK delay must be positive"));
         }
@@ -360,6 +379,7 @@ impl WorkerBuilder {
             handler_timeout: self.handler_timeout,
             shutdown_deadline: self.shutdown_deadline,
             idempotency_window: self.idempotency_window,
+            reconciler: self.reconciler,
         };
         let (engine, consumer) = worker::prepare(self.client, cfg).await?;
         Ok(Worker { engine, consumer })
@@ -392,6 +412,7 @@ impl Worker {
             handler_timeout: DEFAULT_HANDLER_TIMEOUT,
             shutdown_deadline: Duration::from_secs(10),
             idempotency_window: Duration::from_secs(3600),
+            reconciler: Some(Duration::from_secs(2)),
             registry: Registry::default(),
             listener: None,
             errors: Vec::new(),

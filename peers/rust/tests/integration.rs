@@ -107,6 +107,11 @@ async fn start_server() -> Server {
 
 /// Creates the §2 topology for queue `q`.
 async fn provision(js: &jetstream::Context, q: &str) {
+    provision_with_ack_wait(js, q, Duration::from_secs(30)).await
+}
+
+/// The §2 topology with the worker consumer's ack wait `ack_wait`.
+async fn provision_with_ack_wait(js: &jetstream::Context, q: &str, ack_wait: Duration) {
     js.create_stream(stream::Config {
         name: names::work_stream(q),
         subjects: vec![names::work_subject(q)],
@@ -126,7 +131,7 @@ async fn provision(js: &jetstream::Context, q: &str) {
             ack_policy: consumer::AckPolicy::Explicit,
             max_deliver: -1,
             max_ack_pending: 10_000,
-            ack_wait: Duration::from_secs(30),
+            ack_wait,
             max_waiting: 512,
             ..Default::default()
         },
@@ -1011,4 +1016,101 @@ async fn worker_dead_letters_what_it_cannot_run() {
         worker.wait_event("done", Duration::from_secs(1)).await["processed"],
         1
     );
+}
+
+/// A Rust-only fleet keeps its credits whole (§5.5): two workers that may run the reconciler, a
+/// producer, and one worker killed with SIGKILL while it holds deliveries and owes credits. The
+/// survivor's reconciler mints the first credits of the fresh queue, heals what the dead worker
+/// took with it, burns the window it no longer has, and every message is processed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_fleet_with_reconciler_heals_after_sigkill() {
+    let server = start_server().await;
+    let js = jetstream::new(async_nats::connect(&server.url).await.unwrap());
+    let q = unique("rf");
+    provision_with_ack_wait(&js, &q, Duration::from_secs(4)).await;
+    let worker = |id: &str| {
+        Peer::start(
+            id,
+            &[
+                "worker",
+                "--server",
+                &server.url,
+                "--queue",
+                &q,
+                "--worker-id",
+                id,
+                "--concurrency",
+                "2",
+                "--prefetch",
+                "2",
+                "--work-ms",
+                "40",
+                "--reconciler",
+            ],
+        )
+    };
+    let mut doomed = worker("doomed");
+    let survivor = worker("survivor");
+    doomed.wait_event("ready", Duration::from_secs(10)).await;
+    survivor.wait_event("ready", Duration::from_secs(10)).await;
+    // No standing buffer and no bootstrap: only the reconciler can mint the first credits.
+    eventually(
+        "the reconciler mints the window of 8",
+        Duration::from_secs(15),
+        || async { stored_credits(&js, &q).await == 8 },
+    )
+    .await;
+    let count = 80;
+    let producer = Peer::start(
+        "producer",
+        &[
+            "produce",
+            "--server",
+            &server.url,
+            "--queue",
+            &q,
+            "--producer-id",
+            "p",
+            "--count",
+            &count.to_string(),
+            "--acquire-timeout-ms",
+            "60000",
+        ],
+    );
+    eventually(
+        "the doomed worker is busy",
+        Duration::from_secs(20),
+        || async { doomed.events("processed").len() >= 10 },
+    )
+    .await;
+    doomed.child.kill().unwrap(); // SIGKILL: no drain, no advert delete, owed credits lost
+    doomed.child.wait().unwrap();
+    let mut producer = producer;
+    let status = producer.wait_exit(Duration::from_secs(90)).await;
+    assert!(
+        status.success(),
+        "producer failed: {:?}",
+        producer.events("error")
+    );
+    let processed = |p: &Peer| -> BTreeSet<String> {
+        p.events("processed")
+            .iter()
+            .map(|e| e["msg_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    eventually(
+        "every message processed",
+        Duration::from_secs(60),
+        || async { processed(&survivor).union(&processed(&doomed)).count() == count },
+    )
+    .await;
+    // W is now the survivor's capacity alone: B + T = W once the reconciler has burned the
+    // dead worker's share and minted what it owed.
+    eventually("B + T = W = 4", Duration::from_secs(30), || async {
+        backlog(&js, &q).await + stored_credits(&js, &q).await == 4
+    })
+    .await;
+    // ... and it stays so.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(backlog(&js, &q).await + stored_credits(&js, &q).await, 4);
 }
