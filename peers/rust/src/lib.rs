@@ -96,6 +96,11 @@ pub use producer_api::{OutgoingMessage, Producer, ProducerBuilder, ProducerEvent
 pub use trace::TraceParent;
 pub use worker_api::{NakReason, Worker, WorkerBuilder, WorkerEvent};
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// The protocol revision this crate implements (`Sluice-Protocol`).
 pub const PROTOCOL_VERSION: u32 = 1;
 /// The `language` reported in adverts and reports.

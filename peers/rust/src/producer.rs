@@ -227,7 +227,11 @@ impl Engine {
             return Ok(());
         }
         let live = self.live_adverts().await;
-        if !live.is_empty() && !handles(&live, t, v) {
+        if live.is_empty() {
+            // No live worker to ask: checked again at the next send.
+            return Ok(());
+        }
+        if !handles(&live, t, v) {
             return Err(version_error(&live, t, v));
         }
         self.checked.lock().unwrap().insert((t.to_string(), v));

@@ -732,10 +732,14 @@ impl Engine {
         body: futures_util::future::BoxFuture<'static, crate::handler::HandlerResult>,
     ) -> HandlerResult {
         let body = async {
-            match body.await {
-                Ok(()) => HandlerResult::Success,
-                Err(crate::handler::HandlerError::Reject(r)) => HandlerResult::Reject(r),
-                Err(crate::handler::HandlerError::Retry(r)) => HandlerResult::Fail(r),
+            // A panicking handler fails this attempt (retried, then dead-lettered) instead of
+            // taking its delivery slot with it.
+            let body = std::panic::AssertUnwindSafe(body);
+            match futures_util::FutureExt::catch_unwind(body).await {
+                Err(_) => HandlerResult::Fail("the handler panicked".into()),
+                Ok(Ok(())) => HandlerResult::Success,
+                Ok(Err(crate::handler::HandlerError::Reject(r))) => HandlerResult::Reject(r),
+                Ok(Err(crate::handler::HandlerError::Retry(r))) => HandlerResult::Fail(r),
             }
         };
         let progress_every = self.ack_wait / 3;
