@@ -287,6 +287,11 @@ impl Engine {
         let deadline = Instant::now() + self.cfg.acquire_timeout;
         let mut counted = false;
         loop {
+            // Registered before the state is read: a token that arrives in between wakes it
+            // (notify_waiters keeps no permit, so a later registration would miss it).
+            let arrived = self.token_arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
             let timed_out = {
                 let mut st = self.st.lock().unwrap();
                 if let Some(hd) = st.held.iter_mut().find(|t| t.spent < t.credits) {
@@ -320,7 +325,7 @@ impl Engine {
             let left = deadline
                 .saturating_duration_since(Instant::now())
                 .min(Duration::from_millis(50));
-            let _ = tokio::time::timeout(left, self.token_arrived.notified()).await;
+            let _ = tokio::time::timeout(left, arrived).await;
         }
     }
 
@@ -651,8 +656,12 @@ impl Engine {
             }
         }
         let mut unacked = Vec::new();
-        for t in finished {
-            if let Err(e) = t.msg.double_ack().await {
+        // All at once: one round trip per cycle, not one per token (a busy producer finishes
+        // tokens faster than it could ack them one by one, and its spent tokens would pile up).
+        let acks =
+            futures_util::future::join_all(finished.iter().map(|t| t.msg.double_ack())).await;
+        for (t, r) in finished.into_iter().zip(acks) {
+            if let Err(e) = r {
                 // Still stored: keep holding it and ack it at the next cycle.
                 log!("ack of a spent token: {e}");
                 unacked.push(t);

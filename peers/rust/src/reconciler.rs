@@ -277,12 +277,6 @@ impl Reconciler {
             owed += (a.owed_credits as u64).min(per_worker);
             debt += a.debt;
         }
-        let mut held_spent = 0u64;
-        let mut live_producers = 0u32;
-        for r in self.live_reports(now).await {
-            held_spent += r.held_spent as u64;
-            live_producers += 1;
-        }
         let js = &self.w.js;
         // B first, then T with this worker's owed credits and debt while it mints nothing: a
         // message finished in between is counted twice (a false surplus, which needs a second
@@ -300,6 +294,15 @@ impl Reconciler {
             let own = self.w.advert();
             (tokens, own)
         };
+        // The producers' reports last: a report lags its producer's spending, and a credit spent
+        // after the report was read is in B and in T but not in S (a false surplus); read after
+        // B and T, the reports cover more of what was spent before those readings.
+        let mut held_spent = 0u64;
+        let mut live_producers = 0u32;
+        for r in self.live_reports(now).await {
+            held_spent += r.held_spent as u64;
+            live_producers += 1;
+        }
         owed += own.owed_credits as u64;
         debt += own.debt;
         live.push(own);

@@ -658,7 +658,7 @@ impl Engine {
                     .await
             }
         };
-        let _slot = self.handlers.acquire().await.expect("semaphore open");
+        let slot = self.handlers.acquire().await.expect("semaphore open");
         if self.shutting_down.load(Ordering::SeqCst) {
             self.nak(&msg, Duration::ZERO).await;
             return;
@@ -689,6 +689,9 @@ impl Engine {
             .run_handler(&msg, self.cfg.registry.run(bound, ctx))
             .instrument(span)
             .await;
+        // The slot is for running handlers: the finishing ack (a round trip for a double ack)
+        // goes on while the next handler runs; the delivery still counts against the pull limit.
+        drop(slot);
         match after_handler(&self.settings, k, &result) {
             Final::Ack => {
                 self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));

@@ -30,7 +30,7 @@ struct Opts {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: sluice-bench-rust --server URL [--server-pid PID] [--seconds N=5] [--warmup N=1] [--json]"
+        "usage: sluice-bench-rust --server URL [--server-pid PID] [--seconds N=5] [--warmup N=3] [--json]"
     );
     std::process::exit(2);
 }
@@ -41,7 +41,7 @@ fn parse() -> Opts {
         server_pid: None,
         json: false,
         seconds: 5,
-        warmup: 1,
+        warmup: 3,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -274,8 +274,8 @@ async fn raw(o: &Opts, client: &async_nats::Client, load: Load) -> Measured {
 }
 
 /// This crate: a `Producer` with `senders` concurrent sends, a `Worker` with the same
-/// concurrency and prefetch (capacity = the raw in-flight limit), its reconciler minting the
-/// fresh queue's window.
+/// concurrency and prefetch (capacity = the raw in-flight limit), its reconciler (default
+/// options: audits every 2 s) minting the fresh queue's window during the warm-up.
 async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) -> (Measured, u64) {
     let js = jetstream::new(client.clone());
     provision::queue(&js, queue).await;
@@ -286,7 +286,6 @@ async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) 
         .concurrency(load.concurrency)
         .prefetch(load.prefetch)
         .token_batch(32)
-        .reconciler(Some(Duration::from_millis(500)))
         .handle("bench.Job", 1..=1, Json::<Job>::new(), move |_j: Job, _| {
             let c = counter.clone();
             async move {
@@ -324,7 +323,14 @@ async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) 
             }
         }));
     }
+    let probe = std::env::var_os("SLUICE_BENCH_PROBE").map(|_| {
+        let (js, q, c) = (js.clone(), queue.to_string(), c.clone());
+        tokio::spawn(async move { stats::probe(&js, &q, &c.stop).await })
+    });
     let m = measure(o, &c, &js, &sluice::__internal::names::work_stream(queue)).await;
+    if let Some(p) = probe {
+        let _ = p.await;
+    }
     for t in tasks {
         let _ = t.await;
     }
@@ -366,6 +372,12 @@ async fn pass(o: &Opts, client: &async_nats::Client, load: Load) -> Value {
 #[tokio::main]
 async fn main() {
     let o = parse();
+    if std::env::var_os("SLUICE_BENCH_PROBE").is_some() {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(tracing::Level::INFO)
+            .init();
+    }
     let client = match async_nats::connect(&o.server).await {
         Ok(c) => c,
         Err(e) => {

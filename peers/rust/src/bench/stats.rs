@@ -31,3 +31,42 @@ pub fn ticks_per_second() -> f64 {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
 }
+
+/// Prints B, T, held tokens and pull requests waiting on the credit consumer every 500 ms until
+/// `stop` (set `SLUICE_BENCH_PROBE` to see where the credits are during a Sluice pass).
+pub async fn probe(
+    js: &async_nats::jetstream::Context,
+    q: &str,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    use futures_util::StreamExt;
+    use sluice::__internal::names;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let b = match js.get_stream(names::work_stream(q)).await {
+            Ok(mut s) => s.info().await.map(|i| i.state.messages).unwrap_or(0),
+            Err(_) => 0,
+        };
+        let mut t = 0u64;
+        if let Ok(s) = js.get_stream(names::CREDIT_STREAM).await {
+            if let Ok(mut subjects) = s.info_with_subjects(names::credit_filter(q)).await {
+                while let Some(Ok((subject, count))) = subjects.next().await {
+                    t += names::token_credits(&subject).unwrap_or(0) as u64 * count as u64;
+                }
+            }
+            if let Ok(mut c) = s
+                .get_consumer::<async_nats::jetstream::consumer::pull::Config>(
+                    &names::credit_consumer(q),
+                )
+                .await
+            {
+                if let Ok(i) = c.info().await {
+                    eprintln!(
+                        "probe: B {b} T {t} held tokens {} pending {} waiting pulls {}",
+                        i.num_ack_pending, i.num_pending, i.num_waiting
+                    );
+                }
+            }
+        }
+    }
+}
