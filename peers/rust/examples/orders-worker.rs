@@ -9,7 +9,7 @@
 
 use clap::Parser;
 use serde_json::json;
-use sluice::{Protobuf, Worker, WorkerEvent};
+use sluice::{CodecError, Protobuf, Worker, WorkerEvent};
 use std::io::Write;
 use std::time::Duration;
 
@@ -60,7 +60,7 @@ async fn sigterm() {
 }
 
 /// Version 1 had no currency: its orders were all in euros.
-fn upcast_v1(mut order: Order) -> Result<Order, String> {
+fn upcast_v1(mut order: Order) -> Result<Order, CodecError> {
     if order.currency.is_empty() {
         order.currency = "EUR".into();
     }

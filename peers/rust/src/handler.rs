@@ -2,7 +2,7 @@
 //! handler call (§7.2 steps 6 and 7).
 
 use crate::codec::Codec;
-use crate::error::{Error, Result};
+use crate::error::{CodecError, Error, Result};
 use crate::outcome::HandledType;
 use crate::trace::TraceParent;
 use async_nats::jetstream::{AckKind, Message};
@@ -266,13 +266,15 @@ impl Registry {
     pub(crate) fn erase_upcaster<T, F>(f: F) -> ErasedUpcaster
     where
         T: Send + 'static,
-        F: Fn(T) -> std::result::Result<T, String> + Send + Sync + 'static,
+        F: Fn(T) -> std::result::Result<T, CodecError> + Send + Sync + 'static,
     {
         Arc::new(move |boxed: Box<dyn Any + Send>| {
             let value = *boxed
                 .downcast::<T>()
                 .map_err(|_| "the upcaster's type is not the handler's type".to_string())?;
-            f(value).map(|v| Box::new(v) as Box<dyn Any + Send>)
+            f(value)
+                .map(|v| Box::new(v) as Box<dyn Any + Send>)
+                .map_err(|e| e.0)
         })
     }
 

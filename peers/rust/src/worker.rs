@@ -9,7 +9,7 @@ use crate::handler::{MessageContext, Registry};
 use crate::idempotency::{id_key, ProcessedCache};
 use crate::jsutil::{self, header_map, header_pairs};
 use crate::outcome::{
-    after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings,
+    after_handler, precheck, Delivery, Final, HandledType, HandlerResult, Precheck, Settings,
 };
 use crate::proto::{
     CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, ReconcilerLease, WorkerState,
@@ -603,9 +603,11 @@ impl Engine {
             &self.settings,
             &self.cfg.handles,
             get,
-            msg.payload.len(),
-            k,
-            age_ms,
+            Delivery {
+                payload_len: msg.payload.len(),
+                delivery_count: k,
+                age_ms,
+            },
             |id| self.cache.lock().unwrap().contains(&id_key(id)),
             self.fleet.as_ref(),
         );

@@ -2,7 +2,7 @@
 
 use crate::codec::Codec;
 use crate::credits::effective_batch;
-use crate::error::{DeadLetterReason, Error, Result};
+use crate::error::{CodecError, DeadLetterReason, Error, Result};
 use crate::handler::{
     HandlerResult, MessageContext, Middleware, Registry, DEFAULT_HANDLER_TIMEOUT,
 };
@@ -256,7 +256,7 @@ impl WorkerBuilder {
     pub fn upcast<T, F>(self, type_name: &str, from: u32, f: F) -> Self
     where
         T: Send + 'static,
-        F: Fn(T) -> std::result::Result<T, String> + Send + Sync + 'static,
+        F: Fn(T) -> std::result::Result<T, CodecError> + Send + Sync + 'static,
     {
         self.registry
             .upcasters

@@ -15,7 +15,7 @@ use sluice::__internal::headers::{validate, Validation};
 use sluice::__internal::idempotency::{id_key, store_key};
 use sluice::__internal::names;
 use sluice::__internal::outcome::{
-    after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings,
+    after_handler, precheck, Delivery, Final, HandledType, HandlerResult, Precheck, Settings,
 };
 use sluice::__internal::proto;
 use std::collections::BTreeMap;
@@ -408,9 +408,11 @@ fn outcomes_vectors() {
             &settings,
             &handled,
             |n| h.get(n).map(String::as_str),
-            c["payload_size"].as_u64().unwrap() as usize,
-            k,
-            c["age_ms"].as_i64().unwrap(),
+            Delivery {
+                payload_len: c["payload_size"].as_u64().unwrap() as usize,
+                delivery_count: k,
+                age_ms: c["age_ms"].as_i64().unwrap(),
+            },
             |_| processed_before,
             // Both absent = false.
             &(
