@@ -26,11 +26,13 @@ struct Opts {
     json: bool,
     seconds: u64,
     warmup: u64,
+    /// Run the Sluice worker without its reconciler; the window is minted at provisioning.
+    no_reconciler: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: sluice-bench-rust --server URL [--server-pid PID] [--seconds N=5] [--warmup N=3] [--json]"
+        "usage: sluice-bench-rust --server URL [--server-pid PID] [--seconds N=5] [--warmup N=3] [--no-reconciler] [--json]"
     );
     std::process::exit(2);
 }
@@ -42,6 +44,7 @@ fn parse() -> Opts {
         json: false,
         seconds: 5,
         warmup: 3,
+        no_reconciler: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -61,6 +64,7 @@ fn parse() -> Opts {
                     .unwrap_or_else(|| usage())
             }
             "--json" => o.json = true,
+            "--no-reconciler" => o.no_reconciler = true,
             "rust" => {}
             "-h" | "--help" => usage(),
             other => {
@@ -279,6 +283,10 @@ async fn raw(o: &Opts, client: &async_nats::Client, load: Load) -> Measured {
 async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) -> (Measured, u64) {
     let js = jetstream::new(client.clone());
     provision::queue(&js, queue).await;
+    let window = (load.concurrency + load.prefetch) as u64;
+    if o.no_reconciler {
+        provision::bootstrap(&js, queue, window).await;
+    }
     let c = Arc::new(Counters::default());
     let counter = c.clone();
     let worker = Worker::builder(client.clone(), queue)
@@ -286,6 +294,7 @@ async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) 
         .concurrency(load.concurrency)
         .prefetch(load.prefetch)
         .token_batch(32)
+        .reconciler((!o.no_reconciler).then_some(Duration::from_secs(2)))
         .handle("bench.Job", 1..=1, Json::<Job>::new(), move |_j: Job, _| {
             let c = counter.clone();
             async move {
@@ -337,7 +346,7 @@ async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) 
     producer.close().await;
     let _ = stop.send(());
     let _ = running.await;
-    (m, (load.concurrency + load.prefetch) as u64)
+    (m, window)
 }
 
 async fn pass(o: &Opts, client: &async_nats::Client, load: Load) -> Value {

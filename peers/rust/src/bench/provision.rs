@@ -98,3 +98,24 @@ pub async fn queue(js: &jetstream::Context, q: &str) {
         .unwrap_or_else(|e| panic!("bucket {bucket}: {e}"));
     }
 }
+
+/// Mints `credits` for queue `q` as provisioning does on a fresh queue (§5.5 bootstrap), for a
+/// run without a reconciler.
+pub async fn bootstrap(js: &jetstream::Context, q: &str, credits: u64) {
+    use prost::Message as _;
+    use sluice::__internal::credits::decompose;
+    use sluice::__internal::proto::{CreditToken, MintReason};
+    for n in decompose(credits, 32) {
+        let body = CreditToken {
+            credits: n,
+            minted_by: "provision".into(),
+            minted_unix_ms: sluice::__internal::now_unix_ms(),
+            reason: MintReason::Bootstrap as i32,
+        };
+        js.publish(names::credit_subject(q, n), body.encode_to_vec().into())
+            .await
+            .expect("bootstrap token")
+            .await
+            .expect("bootstrap token stored");
+    }
+}
