@@ -5,4 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo test --locked "$@"
+if ! cargo clippy --version >/dev/null 2>&1; then
+  echo "peers/rust/test.sh: cargo clippy is missing: install it (rustup component add clippy," \
+    "or Debian's rust-clippy of the same version as rustc)" >&2
+  exit 1
+fi
 cargo clippy --locked --all-targets -- -D warnings
