@@ -1,4 +1,5 @@
-//! Generates the protobuf bindings for `sluice/v1/control.proto` with prost-build.
+//! Generates the protobuf bindings for `sluice/v1/control.proto` (and the shared example schema
+//! `examples/orders.proto`, used by `examples/orders-worker.rs`) with prost-build.
 //!
 //! protoc is located in this order: the `PROTOC` environment variable; the repository's
 //! `ensure_protoc` helper (scripts/lib/common.sh, which fetches protoc from Maven Central through
@@ -17,12 +18,24 @@ fn main() {
     println!("cargo:rerun-if-changed={}", proto.display());
     println!("cargo:rerun-if-env-changed=PROTOC");
 
+    // The shared example schema (examples/orders.proto), for examples/orders-worker.rs.
+    let examples_root = manifest.join("../../examples");
+    let orders = examples_root.join("orders.proto");
+    println!("cargo:rerun-if-changed={}", orders.display());
+
     let protoc = find_protoc(&manifest);
     let mut config = prost_build::Config::new();
-    config.protoc_executable(protoc);
+    config.protoc_executable(&protoc);
     config
         .compile_protos(&[proto], &[proto_root])
         .expect("prost-build failed to compile control.proto");
+    if orders.exists() {
+        let mut config = prost_build::Config::new();
+        config.protoc_executable(protoc);
+        config
+            .compile_protos(&[orders], &[examples_root])
+            .expect("prost-build failed to compile examples/orders.proto");
+    }
 }
 
 fn find_protoc(manifest: &Path) -> PathBuf {

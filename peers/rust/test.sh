@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# Runs the vector tests and the integration tests (a real nats-server from NATS_SERVER_BIN or
-# scripts/setup --print-path).
+# Runs the vector tests, the unit tests, the integration tests (a real nats-server from
+# NATS_SERVER_BIN or scripts/setup --print-path) and the doctests, then clippy with warnings as
+# errors.
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo test --locked "$@"
+if ! cargo clippy --version >/dev/null 2>&1; then
+  echo "peers/rust/test.sh: cargo clippy is missing: install it (rustup component add clippy," \
+    "or Debian's rust-clippy of the same version as rustc)" >&2
+  exit 1
+fi
+cargo clippy --locked --all-targets -- -D warnings

@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+/// Options that take no value.
+const FLAGS: &[&str] = &["reconciler"];
+
 pub struct Args {
     values: HashMap<String, String>,
 }
@@ -16,6 +19,8 @@ impl Args {
             let (name, value) = if let Some(rest) = a.strip_prefix("--") {
                 if let Some((n, v)) = rest.split_once('=') {
                     (n.to_string(), v.to_string())
+                } else if FLAGS.contains(&rest) {
+                    (rest.to_string(), "true".to_string())
                 } else {
                     i += 1;
                     let v = argv
@@ -33,6 +38,11 @@ impl Args {
             i += 1;
         }
         Ok(Args { values })
+    }
+
+    /// Whether flag `name` was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.values.get(name).is_some_and(|v| v == "true")
     }
 
     pub fn required(&self, name: &str) -> Result<String, String> {
@@ -68,8 +78,15 @@ impl Args {
     }
 }
 
+/// One `TYPE@MIN-MAX` entry of `--handles`.
+pub struct Handles {
+    pub type_name: String,
+    pub min_version: u32,
+    pub max_version: u32,
+}
+
 /// Parses `TYPE@MIN-MAX[,TYPE@MIN-MAX...]`.
-pub fn parse_handles(s: &str) -> Result<Vec<crate::outcome::HandledType>, String> {
+pub fn parse_handles(s: &str) -> Result<Vec<Handles>, String> {
     s.split(',')
         .filter(|p| !p.is_empty())
         .map(|part| {
@@ -88,7 +105,7 @@ pub fn parse_handles(s: &str) -> Result<Vec<crate::outcome::HandledType>, String
             if t.is_empty() || min_version == 0 || min_version > max_version {
                 return Err(format!("--handles: bad entry {part:?}"));
             }
-            Ok(crate::outcome::HandledType {
+            Ok(Handles {
                 type_name: t.to_string(),
                 min_version,
                 max_version,

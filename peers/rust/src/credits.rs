@@ -156,34 +156,6 @@ impl Debt {
     }
 }
 
-#[cfg(test)]
-mod debt_tests {
-    use super::Debt;
-    use crate::proto::ReconcilerLease;
-
-    fn ann(id: i64, share: u64) -> ReconcilerLease {
-        ReconcilerLease {
-            debt_id: id,
-            debts: [("rust-w1".to_string(), share)].into_iter().collect(),
-            ..Default::default()
-        }
-    }
-
-    /// Each announcement is taken once, never the one found at start.
-    #[test]
-    fn debt_takes_each_announcement_once() {
-        let mut d = Debt::default();
-        d.offer(&ann(5, 100), "rust-w1");
-        assert_eq!(d.state(), (0, 5));
-        d.offer(&ann(9, 10), "rust-w1");
-        d.offer(&ann(9, 10), "rust-w1");
-        assert_eq!(d.state(), (10, 9));
-        assert_eq!(d.withhold(4), 4);
-        assert_eq!(d.withhold(32), 6);
-        assert_eq!(d.withhold(32), 0);
-    }
-}
-
 /// What a confirmed surplus burns after the tolerance of one token per live producer
 /// (§5.5 [v1.2]); `batch` is the queue's token batch b, never a worker's b'.
 pub fn burn_amount(surplus: u64, live_producers: u64, batch: u64) -> u64 {
@@ -225,4 +197,32 @@ pub fn effective_batch(batch: u32, capacity: u32) -> u32 {
         p *= 2;
     }
     batch.min(p)
+}
+
+#[cfg(test)]
+mod debt_tests {
+    use super::Debt;
+    use crate::proto::ReconcilerLease;
+
+    fn ann(id: i64, share: u64) -> ReconcilerLease {
+        ReconcilerLease {
+            debt_id: id,
+            debts: [("rust-w1".to_string(), share)].into_iter().collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Each announcement is taken once, never the one found at start.
+    #[test]
+    fn debt_takes_each_announcement_once() {
+        let mut d = Debt::default();
+        d.offer(&ann(5, 100), "rust-w1");
+        assert_eq!(d.state(), (0, 5));
+        d.offer(&ann(9, 10), "rust-w1");
+        d.offer(&ann(9, 10), "rust-w1");
+        assert_eq!(d.state(), (10, 9));
+        assert_eq!(d.withhold(4), 4);
+        assert_eq!(d.withhold(32), 6);
+        assert_eq!(d.withhold(32), 0);
+    }
 }

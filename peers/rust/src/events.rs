@@ -1,4 +1,5 @@
-//! JSON-lines events on stdout (peers/README.md). Logs go to stderr.
+//! JSON-lines events on stdout for the conformance peer (peers/README.md), and the crate's
+//! warning macro.
 
 use serde_json::Value;
 use std::io::Write;
@@ -14,10 +15,11 @@ pub fn emit(event: Value) {
     let _ = out.flush();
 }
 
-/// A log line on stderr.
+/// A warning through `tracing` (target `sluice`).
 #[macro_export]
+#[doc(hidden)]
 macro_rules! log {
     ($($arg:tt)*) => {{
-        eprintln!("[sluice-peer-rust] {}", format!($($arg)*));
+        tracing::warn!(target: "sluice", "{}", format!($($arg)*));
     }};
 }

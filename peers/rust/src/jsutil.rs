@@ -1,41 +1,51 @@
 //! Helpers shared by the worker and the producer around the async-nats JetStream client.
 
+use crate::error::Error;
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, stream::Stream};
 use async_nats::HeaderMap;
 use std::error::Error as _;
 
 pub const PROVISION_HINT: &str = "run provisioning (scripts/sluice apply or Sluice.provision)";
 
-pub async fn connect(server: &str, name: &str) -> Result<async_nats::Client, String> {
+pub async fn connect(server: &str, name: &str) -> Result<async_nats::Client, Error> {
     async_nats::ConnectOptions::new()
         .name(name)
         .connect(server)
         .await
-        .map_err(|e| format!("cannot connect to {server}: {e}"))
+        .map_err(|e| Error::Nats(format!("cannot connect to {server}: {e}")))
 }
 
 /// The named stream, or an error that names it and says to run provisioning (§2).
-pub async fn require_stream(js: &jetstream::Context, name: &str) -> Result<Stream, String> {
+pub async fn require_stream(js: &jetstream::Context, name: &str) -> Result<Stream, Error> {
     js.get_stream(name)
         .await
-        .map_err(|e| format!("stream {name} is missing or unreadable ({e}): {PROVISION_HINT}"))
+        .map_err(|e| Error::NotProvisioned {
+            what: format!("stream {name}"),
+            cause: e.to_string(),
+        })
 }
 
 pub async fn require_pull_consumer(
     stream: &mut Stream,
     stream_name: &str,
     name: &str,
-) -> Result<PullConsumer, String> {
+) -> Result<PullConsumer, Error> {
     stream
         .get_consumer::<jetstream::consumer::pull::Config>(name)
         .await
-        .map_err(|e| format!("consumer {name} on stream {stream_name} is missing or unreadable ({e}): {PROVISION_HINT}"))
+        .map_err(|e| Error::NotProvisioned {
+            what: format!("consumer {name} on stream {stream_name}"),
+            cause: e.to_string(),
+        })
 }
 
-pub async fn require_kv(js: &jetstream::Context, bucket: &str) -> Result<kv::Store, String> {
+pub async fn require_kv(js: &jetstream::Context, bucket: &str) -> Result<kv::Store, Error> {
     js.get_key_value(bucket)
         .await
-        .map_err(|e| format!("KV bucket {bucket} is missing or unreadable ({e}): {PROVISION_HINT}"))
+        .map_err(|e| Error::NotProvisioned {
+            what: format!("KV bucket {bucket}"),
+            cause: e.to_string(),
+        })
 }
 
 /// The JetStream API error code carried by a publish error, when there is one.

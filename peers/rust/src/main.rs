@@ -1,22 +1,29 @@
-//! `sluice-peer-rust`: the peer command-line contract of peers/README.md.
+//! `sluice-peer-rust`: the peer command-line contract of peers/README.md, on the crate's public
+//! API (the `schedule` role uses the crate's internal schedule code).
 
+mod cli;
+
+use cli::{parse_handles, Args};
 use serde_json::json;
-use sluice_peer::cli::{parse_handles, Args};
-use sluice_peer::events::emit;
-use sluice_peer::names;
-use sluice_peer::producer::{self, ProducerConfig};
-use sluice_peer::schedule_role::{self, ScheduleConfig};
-use sluice_peer::worker::{self, WorkerConfig};
+use sluice::__internal::events::emit;
+use sluice::__internal::schedule_role::{self, ScheduleConfig};
+use sluice::__internal::{jsutil, names};
+use sluice::{
+    HandlerError, Json, OutgoingMessage, Producer, ProducerEvent, Worker, WorkerEvent, LANGUAGE,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const USAGE: &str = "usage:
   sluice-peer-rust worker  --server URL --queue Q --worker-id ID [--concurrency N=4] [--prefetch N=4]
                            [--work-ms N=0] [--handles TYPE@MIN-MAX[,...]=sluice.conformance.Work@1-1]
                            [--max-attempts N=3] [--backoff-initial-ms N=100] [--grace-ms N=3000]
-                           [--grace-delay-ms N=500] [--token-batch N=8] [--capacity N] [--overloaded-for-ms N=0]
+                           [--grace-delay-ms N=500] [--token-batch N=8] [--capacity N]
+                           [--reconciler]
   sluice-peer-rust produce --server URL --queue Q --producer-id ID --count N [--type T=sluice.conformance.Work]
                            [--version V=1] [--start N=0] [--behavior ok|poison|fail-once=ok]
-                           [--acquire-timeout-ms N=30000] [--fairness-key K]
+                           [--acquire-timeout-ms N=30000]
   sluice-peer-rust schedule --server URL --queue Q --producer-id ID --count N [--delay-ms D=1000]
                            [--type T=sluice.conformance.Work] [--version V=1] [--start N=0]";
 
@@ -27,7 +34,32 @@ fn fail(message: &str) -> ! {
     std::process::exit(1);
 }
 
-fn worker_config(args: &[String]) -> Result<WorkerConfig, String> {
+/// A conformance work payload.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Work {
+    seq: i64,
+    behavior: Behavior,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+enum Behavior {
+    Ok,
+    Poison,
+    FailOnce,
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+async fn worker(args: &[String]) -> Result<(), String> {
     let a = Args::parse(
         args,
         &[
@@ -44,62 +76,125 @@ fn worker_config(args: &[String]) -> Result<WorkerConfig, String> {
             "grace-delay-ms",
             "token-batch",
             "capacity",
-            "overloaded-for-ms", // §15.1
+            "reconciler",
         ],
     )?;
-    let queue = a.required("queue")?;
+    let server = a.required("server")?;
     let worker_id = a.required("worker-id")?;
-    if !names::valid_queue(&queue) {
-        return Err(format!("--queue {queue:?} is not a valid queue name"));
+    let work_ms: u64 = a.num("work-ms", 0)?;
+    let handles = parse_handles(&a.string("handles", "sluice.conformance.Work@1-1"))?;
+    let client = jsutil::connect(&server, &format!("sluice-rust-worker-{worker_id}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    // The payload's seq, for the `processed` event written once the ack is confirmed.
+    let seqs: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
+    let mut b = Worker::builder(client, a.required("queue")?)
+        .worker_id(worker_id.clone())
+        .concurrency(a.num("concurrency", 4)?)
+        .prefetch(a.num("prefetch", 4)?)
+        .max_attempts(a.num("max-attempts", 3)?)
+        .backoff_initial(Duration::from_millis(a.num("backoff-initial-ms", 100)?))
+        .grace(
+            Duration::from_millis(a.num("grace-ms", 3000)?),
+            Duration::from_millis(a.num("grace-delay-ms", 500)?),
+        )
+        .token_batch(a.num("token-batch", 8)?)
+        // The conformance peer is a minimal worker unless told to run the reconciler.
+        .reconciler(a.flag("reconciler").then_some(Duration::from_secs(1)));
+    if let Some(c) = a.opt_num("capacity")? {
+        b = b.capacity(c);
     }
-    if !names::valid_id(&worker_id) {
-        return Err(format!(
-            "--worker-id {worker_id:?} is not in the id charset"
-        ));
+    for h in handles {
+        let seqs = seqs.clone();
+        b = b.handle(
+            &h.type_name,
+            h.min_version..=h.max_version,
+            Json::<Work>::new(),
+            move |work: Work, ctx| {
+                let seqs = seqs.clone();
+                async move {
+                    if work_ms > 0 {
+                        tokio::time::sleep(Duration::from_millis(work_ms)).await;
+                    }
+                    match work.behavior {
+                        Behavior::Poison => {
+                            return Err(HandlerError::reject(format!(
+                                "poison message seq {}",
+                                work.seq
+                            )))
+                        }
+                        Behavior::FailOnce if ctx.attempt() <= 1 => {
+                            return Err(HandlerError::retry(format!(
+                                "fail-once: failing delivery {}",
+                                ctx.attempt()
+                            )))
+                        }
+                        _ => {}
+                    }
+                    seqs.lock()
+                        .unwrap()
+                        .insert(ctx.msg_id().to_string(), work.seq);
+                    Ok(())
+                }
+            },
+        );
     }
-    let token_batch: u32 = a.num("token-batch", 8)?;
-    if !token_batch.is_power_of_two() || token_batch > 1 << 20 {
-        return Err("--token-batch must be a power of two up to 2^20".into());
-    }
-    let concurrency: usize = a.num("concurrency", 4)?;
-    if concurrency == 0 {
-        return Err("--concurrency must be at least 1".into());
-    }
-    let prefetch: usize = a.num("prefetch", 4)?;
-    let capacity: Option<u32> = a.opt_num("capacity")?;
-    // b' (§5.4): a worker whose capacity is below the batch could never owe a whole batch.
-    let token_batch = sluice_peer::credits::effective_batch(
-        token_batch,
-        capacity.unwrap_or((concurrency + prefetch) as u32),
-    );
-    let max_attempts: u64 = a.num("max-attempts", 3)?;
-    if max_attempts == 0 {
-        return Err("--max-attempts must be at least 1".into());
-    }
-    Ok(WorkerConfig {
-        server: a.required("server")?,
-        queue,
-        worker_id,
-        concurrency,
-        prefetch,
-        work_ms: a.num("work-ms", 0)?,
-        handles: parse_handles(&a.string("handles", "sluice.conformance.Work@1-1"))?,
-        max_attempts,
-        backoff_initial_ms: a.num("backoff-initial-ms", 100)?,
-        grace_ms: a.num("grace-ms", 3000)?,
-        grace_delay_ms: a.num("grace-delay-ms", 500)?,
-        token_batch,
-        capacity,
-        overloaded_for: Duration::from_millis(a.num("overloaded-for-ms", 0)?), // §15.1
-        heartbeat: Duration::from_secs(2),
-        advert_ttl_ms: 6000,
-        handler_timeout: Duration::from_secs(60),
-        shutdown_deadline: Duration::from_secs(10),
-        idempotency_window: Duration::from_secs(3600),
-    })
+    let id = worker_id.clone();
+    let w = b
+        .on_event(move |e| match e {
+            WorkerEvent::Ready => {
+                emit(json!({"event": "ready", "role": "worker", "id": id, "lang": LANGUAGE}))
+            }
+            WorkerEvent::Processed {
+                msg_id,
+                attempt,
+                trace_id,
+                type_name,
+                version,
+            } => {
+                let seq = seqs.lock().unwrap().remove(msg_id);
+                emit(
+                    json!({"event": "processed", "id": id, "msg_id": msg_id, "seq": seq,
+                            "attempt": attempt, "trace_id": trace_id, "type": type_name,
+                            "version": version, "lang": LANGUAGE}),
+                )
+            }
+            WorkerEvent::Nak {
+                msg_id,
+                attempt,
+                delay,
+                reason,
+            } => emit(
+                json!({"event": "nak", "id": id, "msg_id": msg_id, "attempt": attempt,
+                             "delay_ms": delay.as_millis() as u64, "reason": reason.code()}),
+            ),
+            WorkerEvent::DeadLettered {
+                msg_id,
+                reason,
+                attempt,
+            } => emit(json!({"event": "dead_lettered", "id": id, "msg_id": msg_id,
+                             "reason": reason.code(), "attempt": attempt, "lang": LANGUAGE})),
+            WorkerEvent::Health { problem: None } => {
+                emit(json!({"event": "health", "id": id, "status": "ok"}))
+            }
+            WorkerEvent::Health { problem: Some(why) } => {
+                emit(json!({"event": "health", "id": id, "status": "failing", "reason": why}))
+            }
+            WorkerEvent::Stopped { processed } => {
+                emit(json!({"event": "done", "id": id, "processed": processed}))
+            }
+            _ => {}
+        })
+        .build()
+        .await
+        .map_err(|e| e.to_string())?;
+    w.run_until(wait_for_signal())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
-fn producer_config(args: &[String]) -> Result<ProducerConfig, String> {
+async fn produce(args: &[String]) -> Result<(), String> {
     let a = Args::parse(
         args,
         &[
@@ -112,34 +207,12 @@ fn producer_config(args: &[String]) -> Result<ProducerConfig, String> {
             "start",
             "behavior",
             "acquire-timeout-ms",
-            "fairness-key",
         ],
     )?;
-    let queue = a.required("queue")?;
+    let server = a.required("server")?;
     let producer_id = a.required("producer-id")?;
-    if !names::valid_queue(&queue) {
-        return Err(format!("--queue {queue:?} is not a valid queue name"));
-    }
-    if !names::valid_id(&producer_id) {
-        return Err(format!(
-            "--producer-id {producer_id:?} is not in the id charset"
-        ));
-    }
-    let behavior = a.string("behavior", "ok");
-    if !matches!(behavior.as_str(), "ok" | "poison" | "fail-once") {
-        return Err(format!(
-            "--behavior {behavior:?}: expected ok, poison or fail-once"
-        ));
-    }
-    // §15.3: refused at once, as every producer refuses a bad key.
-    let fairness_key = a.opt_string("fairness-key");
-    if let Some(k) = &fairness_key {
-        if !sluice_peer::fairness::valid_key(k) {
-            return Err(format!(
-                "--fairness-key {k:?} must be 1-64 characters of [A-Za-z0-9_.:@-]"
-            ));
-        }
-    }
+    let behavior: Behavior = serde_json::from_value(json!(a.string("behavior", "ok")))
+        .map_err(|_| "--behavior: expected ok, poison or fail-once".to_string())?;
     let count: u64 = a
         .required("count")?
         .parse()
@@ -148,26 +221,56 @@ fn producer_config(args: &[String]) -> Result<ProducerConfig, String> {
     if version == 0 || version > i32::MAX as u32 {
         return Err("--version must be in 1..=2147483647".into());
     }
-    Ok(ProducerConfig {
-        server: a.required("server")?,
-        queue,
-        producer_id,
-        count,
-        type_name: a.string("type", "sluice.conformance.Work"),
-        version,
-        start: a.num("start", 0)?,
-        behavior,
-        fairness_key,
-        acquire_timeout: Duration::from_millis(a.num("acquire-timeout-ms", 30000)?),
-        prefetch: 4,
-        pull_expiry: Duration::from_secs(1),
-        report_interval: Duration::from_millis(250),
-        report_ttl_ms: 3000,
-        idle_return: Duration::from_millis(500),
-        // One send at a time, like the Go and Java peers: waiting sends are a producer's weight
-        // in the credit pulls (§6 step 2), so the three producers are comparable.
-        concurrency: 1,
-    })
+    let type_name = a.string("type", "sluice.conformance.Work");
+    let start: u64 = a.num("start", 0)?;
+    let client = jsutil::connect(&server, &format!("sluice-rust-producer-{producer_id}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let id = producer_id.clone();
+    let p = Producer::builder(client, a.required("queue")?)
+        .producer_id(producer_id.clone())
+        .acquire_timeout(Duration::from_millis(a.num("acquire-timeout-ms", 30000)?))
+        .on_event(move |e| {
+            if let ProducerEvent::Returned { unspent } = e {
+                emit(json!({"event": "returned", "id": id, "unspent": unspent}));
+            }
+        })
+        .build()
+        .await
+        .map_err(|e| e.to_string())?;
+    emit(json!({"event": "ready", "role": "producer", "id": producer_id, "lang": LANGUAGE}));
+    let codec = Json::<Work>::new();
+    let mut result = Ok(());
+    // One send at a time, like the Go and Java peers: waiting sends are a producer's weight in
+    // the credit pulls (§6 step 2), so the three producers are comparable.
+    for seq in start..start + count {
+        let msg = OutgoingMessage::encode(
+            type_name.clone(),
+            version,
+            &codec,
+            &Work {
+                seq: seq as i64,
+                behavior,
+            },
+        )
+        .map_err(|e| e.to_string())?
+        .msg_id(format!("{producer_id}-{seq}"));
+        match p.send(msg).await {
+            Ok(r) => emit(
+                json!({"event": "sent", "id": producer_id, "msg_id": r.msg_id,
+                                 "seq": seq, "trace_id": r.trace.trace_id,
+                                 "stream_seq": r.stream_sequence}),
+            ),
+            Err(e) => {
+                result = Err(e.to_string());
+                break;
+            }
+        }
+    }
+    p.close().await;
+    result?;
+    emit(json!({"event": "done", "id": producer_id, "sent": p.sent_total()}));
+    Ok(())
 }
 
 fn schedule_config(args: &[String]) -> Result<ScheduleConfig, String> {
@@ -216,6 +319,11 @@ fn schedule_config(args: &[String]) -> Result<ScheduleConfig, String> {
 }
 
 fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .init();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first().cloned() else {
         eprintln!("{USAGE}");
@@ -227,17 +335,11 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let result = match cmd.as_str() {
-        "worker" => match worker_config(rest) {
-            Ok(cfg) => rt.block_on(worker::run(cfg)),
-            Err(e) => Err(format!("{e} (see --help)")),
-        },
-        "produce" => match producer_config(rest) {
-            Ok(cfg) => rt.block_on(producer::run(cfg)),
-            Err(e) => Err(format!("{e} (see --help)")),
-        },
+        "worker" => rt.block_on(worker(rest)),
+        "produce" => rt.block_on(produce(rest)),
         "schedule" => match schedule_config(rest) {
             Ok(cfg) => rt.block_on(schedule_role::run(cfg)),
-            Err(e) => Err(format!("{e} (see --help)")),
+            Err(e) => Err(e),
         },
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

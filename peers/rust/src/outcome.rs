@@ -72,19 +72,32 @@ impl Fleet for (bool, bool) {
     }
 }
 
+/// What the server tells about one delivery, besides its headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// Payload size in bytes.
+    pub payload_len: usize,
+    /// The delivery count `k`, from 1.
+    pub delivery_count: u64,
+    /// Now − the stream's store time of the message.
+    pub age_ms: i64,
+}
+
 /// Steps 1–5 of §7.2. `processed` is asked only once the headers are valid (it needs the id);
 /// `fleet` only past max deliveries or past the grace period.
-#[allow(clippy::too_many_arguments)]
 pub fn precheck<'a>(
     settings: &Settings,
     handled: &[HandledType],
     get_header: impl Fn(&str) -> Option<&'a str>,
-    payload_len: usize,
-    delivery_count: u64,
-    age_ms: i64,
+    delivery: Delivery,
     processed: impl FnOnce(&str) -> bool,
     fleet: &dyn Fleet,
 ) -> Precheck {
+    let Delivery {
+        payload_len,
+        delivery_count,
+        age_ms,
+    } = delivery;
     let v = match validate(get_header, settings.supported_protocol) {
         Validation::Invalid { reason, header } => {
             let error = if reason == "missing-header" {

@@ -1,34 +1,30 @@
 //! The producer role (§4.3, §6): a minimal conforming producer.
 
 use crate::credits::AdvertView;
-use crate::events::emit;
+use crate::error::{CreditTimeoutReason, Error};
 use crate::headers as h;
 use crate::jsutil::{self, is_hard_limit};
+use crate::producer_api::{OutgoingMessage, ProducerEvent, SendReceipt};
 use crate::proto::{CapacityAdvert, ProducerReport, QueueSettings};
 use crate::{log, names, now_unix_ms, size, trace, LANGUAGE, PROTOCOL_VERSION};
 use async_nats::jetstream::{
     self, consumer::PullConsumer, context::PublishErrorKind, kv, AckKind, Message,
 };
 use async_nats::HeaderMap;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use prost::Message as _;
-use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+use tracing::Instrument;
 
-#[derive(Debug, Clone)]
-pub struct ProducerConfig {
-    pub server: String,
+/// Receives every [`ProducerEvent`].
+pub(crate) type ProducerListener = Arc<dyn Fn(&ProducerEvent) + Send + Sync>;
+
+/// Everything a producer needs; built and validated by `ProducerBuilder`.
+pub(crate) struct ProducerConfig {
     pub queue: String,
     pub producer_id: String,
-    pub count: u64,
-    pub type_name: String,
-    pub version: u32,
-    pub start: u64,
-    pub behavior: String,
-    /// Sent as `Sluice-Fairness-Key` when set (§15.3).
-    pub fairness_key: Option<String>,
     pub acquire_timeout: Duration,
     /// Outstanding single-message pulls while sends wait (§6 step 2).
     pub prefetch: usize,
@@ -36,8 +32,7 @@ pub struct ProducerConfig {
     pub report_interval: Duration,
     pub report_ttl_ms: u32,
     pub idle_return: Duration,
-    /// Sends in progress at once.
-    pub concurrency: usize,
+    pub listener: Option<ProducerListener>,
 }
 
 #[derive(Clone)]
@@ -65,8 +60,13 @@ struct State {
     reported_nonzero: bool,
 }
 
-struct Producer {
+pub(crate) struct Engine {
     cfg: ProducerConfig,
+    /// (type, version) pairs already checked against the live adverts (§4.3).
+    checked: Mutex<std::collections::HashSet<(String, u32)>>,
+    tasks: Mutex<Option<(tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>)>>,
+    seq: std::sync::atomic::AtomicU64,
+    nonce: String,
     js: jetstream::Context,
     consumer: PullConsumer,
     kv_ctl: kv::Store,
@@ -80,12 +80,11 @@ struct Producer {
     settle: tokio::sync::Mutex<Instant>,
 }
 
-pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
-    let client = jsutil::connect(
-        &cfg.server,
-        &format!("sluice-rust-producer-{}", cfg.producer_id),
-    )
-    .await?;
+/// Checks the topology (§2) and starts the credit pulls and the maintenance cycle.
+pub(crate) async fn start(
+    client: async_nats::Client,
+    cfg: ProducerConfig,
+) -> Result<Arc<Engine>, Error> {
     let js = jetstream::new(client.clone());
     let work = jsutil::require_stream(&js, &names::work_stream(&cfg.queue)).await?;
     // Read once: a message that could never be stored is refused before it spends a credit (§2.2).
@@ -106,8 +105,12 @@ pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
     } else {
         lease
     };
-    let p = Arc::new(Producer {
+    let p = Arc::new(Engine {
         cfg,
+        checked: Mutex::new(Default::default()),
+        tasks: Mutex::new(None),
+        seq: std::sync::atomic::AtomicU64::new(0),
+        nonce: jsutil::instance_nonce(),
         js,
         consumer,
         kv_ctl,
@@ -120,46 +123,10 @@ pub async fn run(cfg: ProducerConfig) -> Result<(), String> {
         want_pull: Notify::new(),
         settle: tokio::sync::Mutex::new(Instant::now()),
     });
-
-    // §4.3 with policy FAIL.
-    let live = p.live_adverts().await;
-    if !live.is_empty() && !handles(&live, &p.cfg.type_name, p.cfg.version) {
-        return Err(version_error(&live, &p.cfg.type_name, p.cfg.version));
-    }
-
-    emit(json!({"event": "ready", "role": "producer", "id": p.cfg.producer_id, "lang": LANGUAGE}));
     let puller = tokio::spawn(p.clone().pull_loop());
     let keeper = tokio::spawn(p.clone().keep_loop());
-
-    let first = p.cfg.start;
-    let result = futures_util::stream::iter((first..first + p.cfg.count).map(Ok::<u64, String>))
-        .try_for_each_concurrent(p.cfg.concurrency.max(1), |seq| {
-            let p = p.clone();
-            async move { p.send(seq).await }
-        })
-        .await;
-
-    // Close: stop pulling, return every held token, delete the report.
-    p.st.lock().unwrap().closing = true;
-    let until = Instant::now() + p.cfg.pull_expiry + Duration::from_secs(2);
-    while p.st.lock().unwrap().pulls > 0 && Instant::now() < until {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    puller.abort();
-    // The keeper stops between cycles (it sees `closing`): aborting it mid-cycle could drop
-    // tokens it had taken out of `held` (reported as spent, not yet acked), leaving their
-    // credits stored in the credit stream: a surplus.
-    let _ = keeper.await;
-    p.maintain(true).await;
-    let key = names::producer_key(&p.cfg.queue, &p.cfg.producer_id);
-    if let Err(e) = p.kv_ctl.delete(&key).await {
-        log!("cannot delete report {key}: {e}");
-    }
-    let _ = client.flush().await;
-    result?;
-    let sent = p.st.lock().unwrap().sent_total;
-    emit(json!({"event": "done", "id": p.cfg.producer_id, "sent": sent}));
-    Ok(())
+    *p.tasks.lock().unwrap() = Some((puller, keeper));
+    Ok(p)
 }
 
 /// Live adverts of queue `queue` in the capacity bucket (§5.2); empty when they cannot be read.
@@ -199,7 +166,7 @@ pub(crate) fn handles(live: &[CapacityAdvert], t: &str, v: u32) -> bool {
 }
 
 /// The §4.3 refusal, naming what the live workers handle.
-pub(crate) fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> String {
+pub(crate) fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> Error {
     let mut what: Vec<String> = live
         .iter()
         .flat_map(|a| {
@@ -210,26 +177,86 @@ pub(crate) fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> String 
         .collect();
     what.sort();
     what.dedup();
-    format!(
-        "version not handled: no live worker handles {t} version {v} (live workers handle: {})",
-        what.join(", ")
-    )
+    Error::VersionNotHandled {
+        type_name: t.to_string(),
+        version: v,
+        live: what,
+    }
 }
 
-impl Producer {
+impl Engine {
+    fn event(&self, e: ProducerEvent) {
+        if let Some(l) = &self.cfg.listener {
+            l(&e);
+        }
+    }
+
+    /// Closes the producer (§6 step 7): stops pulling, returns every held token and deletes the
+    /// report. Sends still waiting fail with [`Error::Closed`].
+    pub(crate) async fn close(&self) {
+        let Some((puller, keeper)) = self.tasks.lock().unwrap().take() else {
+            return;
+        };
+        self.st.lock().unwrap().closing = true;
+        self.token_arrived.notify_waiters();
+        let until = Instant::now() + self.cfg.pull_expiry + Duration::from_secs(2);
+        while self.st.lock().unwrap().pulls > 0 && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        puller.abort();
+        // The keeper stops between cycles (it sees `closing`): aborting it mid-cycle could drop
+        // tokens it had taken out of `held` (reported as spent, not yet acked), leaving their
+        // credits stored in the credit stream: a surplus.
+        let _ = keeper.await;
+        self.maintain(true).await;
+        let key = names::producer_key(&self.cfg.queue, &self.cfg.producer_id);
+        if let Err(e) = self.kv_ctl.delete(&key).await {
+            log!("cannot delete report {key}: {e}");
+        }
+        let _ = self.js.client().flush().await;
+    }
+
+    /// Messages this producer has sent (PubAck received).
+    pub(crate) fn sent_total(&self) -> u64 {
+        self.st.lock().unwrap().sent_total
+    }
+
+    /// §4.3 with policy FAIL, once per (type, version) and again when a send times out.
+    async fn check_version(&self, t: &str, v: u32) -> Result<(), Error> {
+        if self.checked.lock().unwrap().contains(&(t.to_string(), v)) {
+            return Ok(());
+        }
+        let live = self.live_adverts().await;
+        if live.is_empty() {
+            // No live worker to ask: checked again at the next send.
+            return Ok(());
+        }
+        if !handles(&live, t, v) {
+            return Err(version_error(&live, t, v));
+        }
+        self.checked.lock().unwrap().insert((t.to_string(), v));
+        Ok(())
+    }
+
     /// Live adverts of this queue (§5.2).
-    async fn live_adverts(&self) -> Vec<CapacityAdvert> {
+    pub(crate) async fn live_adverts(&self) -> Vec<CapacityAdvert> {
         live_adverts(&self.kv_cap, &self.cfg.queue).await
     }
 
     /// Why a send waited past the acquire timeout (§6 step 8).
-    async fn acquire_failure(&self) -> String {
+    async fn acquire_failure(&self, msg_id: &str, t: &str, v: u32) -> Error {
+        let timeout = |reason, detail: String| Error::CreditTimeout {
+            msg_id: msg_id.to_string(),
+            waited: self.cfg.acquire_timeout,
+            reason,
+            detail,
+        };
         if self.st.lock().unwrap().hard_limit {
-            return "stream at its hard limit".into();
+            return timeout(CreditTimeoutReason::StreamAtHardLimit, String::new());
         }
         let live = self.live_adverts().await;
-        if !live.is_empty() && !handles(&live, &self.cfg.type_name, self.cfg.version) {
-            return version_error(&live, &self.cfg.type_name, self.cfg.version);
+        if !live.is_empty() && !handles(&live, t, v) {
+            return version_error(&live, t, v);
         }
         let settings = match self.kv_ctl.get(names::settings_key(&self.cfg.queue)).await {
             Ok(Some(b)) => QueueSettings::decode(b.as_ref()).unwrap_or_default(),
@@ -244,20 +271,28 @@ impl Producer {
             now,
         );
         if live.is_empty() && standing == 0 {
-            "no live workers".into()
+            timeout(CreditTimeoutReason::NoLiveWorkers, String::new())
         } else if window > 0 {
-            format!("all credits in use (live window {window})")
+            timeout(
+                CreditTimeoutReason::AllCreditsInUse,
+                format!("live window {window}"),
+            )
         } else {
-            "no live workers with capacity (live window 0)".into()
+            timeout(CreditTimeoutReason::NoLiveCapacity, "live window 0".into())
         }
     }
 
     /// Reserves one credit, waiting for a token up to the acquire timeout (§6 steps 2 and 4).
-    async fn acquire(&self) -> Result<u64, String> {
+    async fn acquire(&self, msg_id: &str, t: &str, v: u32) -> Result<u64, Error> {
         let deadline = Instant::now() + self.cfg.acquire_timeout;
         let mut counted = false;
         loop {
-            {
+            // Registered before the state is read: a token that arrives in between wakes it
+            // (notify_waiters keeps no permit, so a later registration would miss it).
+            let arrived = self.token_arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let timed_out = {
                 let mut st = self.st.lock().unwrap();
                 if let Some(hd) = st.held.iter_mut().find(|t| t.spent < t.credits) {
                     hd.spent += 1;
@@ -273,17 +308,24 @@ impl Producer {
                     st.waiting += 1;
                     counted = true;
                 }
-                if Instant::now() >= deadline {
+                if st.closing {
                     st.waiting -= 1;
-                    drop(st);
-                    return Err(self.acquire_failure().await);
+                    return Err(Error::Closed);
                 }
+                let timed_out = Instant::now() >= deadline;
+                if timed_out {
+                    st.waiting -= 1;
+                }
+                timed_out
+            };
+            if timed_out {
+                return Err(self.acquire_failure(msg_id, t, v).await);
             }
             self.want_pull.notify_one();
             let left = deadline
                 .saturating_duration_since(Instant::now())
                 .min(Duration::from_millis(50));
-            let _ = tokio::time::timeout(left, self.token_arrived.notified()).await;
+            let _ = tokio::time::timeout(left, arrived).await;
         }
     }
 
@@ -305,24 +347,31 @@ impl Producer {
         }
     }
 
-    async fn send(self: Arc<Self>, seq: u64) -> Result<(), String> {
-        let msg_id = format!("{}-{}", self.cfg.producer_id, seq);
-        let tp = trace::new_trace();
-        let payload: bytes::Bytes = json!({"seq": seq, "behavior": self.cfg.behavior})
-            .to_string()
-            .into();
+    /// Sends one message (§6): waits for a credit, publishes, and returns once the server
+    /// stored it.
+    pub(crate) async fn send(&self, msg: OutgoingMessage) -> Result<SendReceipt, Error> {
+        if self.st.lock().unwrap().closing {
+            return Err(Error::Closed);
+        }
+        let msg_id = msg.msg_id.clone().unwrap_or_else(|| {
+            format!(
+                "{}-{}-{}",
+                self.cfg.producer_id,
+                self.nonce,
+                self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+            )
+        });
+        let tp = msg.traceparent.clone().unwrap_or_else(trace::new_trace);
+        let payload = msg.payload.clone();
         let mut headers = HeaderMap::new();
         headers.insert(h::MSG_ID, msg_id.as_str());
         headers.insert(h::PROTOCOL, PROTOCOL_VERSION.to_string());
-        headers.insert(h::TYPE, self.cfg.type_name.as_str());
-        headers.insert(h::TYPE_VERSION, self.cfg.version.to_string());
-        headers.insert(h::CONTENT_TYPE, "application/json");
+        headers.insert(h::TYPE, msg.type_name.as_str());
+        headers.insert(h::TYPE_VERSION, msg.version.to_string());
+        headers.insert(h::CONTENT_TYPE, msg.content_type.as_str());
         headers.insert(h::TRACEPARENT, tp.header());
         headers.insert(h::PRODUCER, self.cfg.producer_id.as_str());
         headers.insert(h::SENT_AT, now_unix_ms().to_string());
-        if let Some(k) = &self.cfg.fairness_key {
-            headers.insert(crate::fairness::HEADER, k.as_str()); // §15.3
-        }
         size::check(
             &jsutil::header_pairs(Some(&headers)),
             payload.len() as u64,
@@ -330,13 +379,42 @@ impl Producer {
             self.max_msg_size,
             self.max_payload,
         )
-        .map_err(|e| format!("send of {msg_id}: {e}"))?;
-        let token = self.acquire().await.map_err(|reason| {
-            format!(
-                "send of {msg_id} waited {} ms for a credit: {reason}",
-                self.cfg.acquire_timeout.as_millis()
-            )
+        .map_err(|e| Error::MessageTooLarge {
+            msg_id: msg_id.clone(),
+            reason: e.to_string(),
         })?;
+        self.check_version(&msg.type_name, msg.version).await?;
+        let span = tracing::info_span!(
+            target: "sluice",
+            "sluice.send",
+            queue = %self.cfg.queue,
+            msg_id = %msg_id,
+            r#type = %msg.type_name,
+            version = msg.version,
+            trace_id = %tp.trace_id,
+            span_id = %tp.parent_id,
+        );
+        self.publish(msg_id, tp, headers, payload)
+            .instrument(span)
+            .await
+    }
+
+    async fn publish(
+        &self,
+        msg_id: String,
+        tp: crate::trace::TraceParent,
+        mut headers: HeaderMap,
+        payload: bytes::Bytes,
+    ) -> Result<SendReceipt, Error> {
+        let t = headers
+            .get(h::TYPE)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let v: u32 = headers
+            .get(h::TYPE_VERSION)
+            .and_then(|v| v.as_str().parse().ok())
+            .unwrap_or(1);
+        let token = self.acquire(&msg_id, &t, v).await?;
         // Sluice-Sent-At: when the first publish attempt starts.
         headers.insert(h::SENT_AT, now_unix_ms().to_string());
         let subject = names::work_subject(&self.cfg.queue);
@@ -356,11 +434,12 @@ impl Producer {
                 Ok(ack) => {
                     // A duplicate on the first attempt stored nothing new: refund (§6 step 4).
                     self.finish(token, ack.duplicate && attempt == 1, true);
-                    emit(
-                        json!({"event": "sent", "id": self.cfg.producer_id, "msg_id": msg_id, "seq": seq,
-                                "trace_id": tp.trace_id, "stream_seq": ack.sequence}),
-                    );
-                    return Ok(());
+                    return Ok(SendReceipt {
+                        msg_id,
+                        stream_sequence: ack.sequence,
+                        duplicate: ack.duplicate,
+                        trace: tp,
+                    });
                 }
                 Err(e) if is_hard_limit(&e) => {
                     // Back-pressure: wait and retry, keeping the reserved credit.
@@ -369,10 +448,10 @@ impl Producer {
                 }
                 Err(e) if e.kind() == PublishErrorKind::StreamNotFound => {
                     self.finish(token, true, false);
-                    return Err(format!(
-                        "publish of {msg_id}: no stream for {subject}: {}",
-                        jsutil::PROVISION_HINT
-                    ));
+                    return Err(Error::NotProvisioned {
+                        what: format!("a stream for {subject}"),
+                        cause: format!("publish of {msg_id}: no responders"),
+                    });
                 }
                 Err(e) if e.kind() == PublishErrorKind::TimedOut => {
                     log!("publish of {msg_id} timed out; retrying with the same id");
@@ -390,7 +469,10 @@ impl Producer {
                     "publish kept failing"
                 };
                 self.finish(token, false, false);
-                return Err(format!("send of {msg_id} failed: {reason}"));
+                return Err(Error::Publish {
+                    msg_id,
+                    reason: reason.into(),
+                });
             }
         }
     }
@@ -484,12 +566,6 @@ impl Producer {
             ttl_ms: self.cfg.report_ttl_ms,
             language: LANGUAGE.into(),
             sent_total: st.sent_total,
-            // §15.3: one send at a time, so one key with weight 1 (none without a key).
-            fairness_keys: crate::fairness::report(
-                self.cfg.fairness_key.as_deref(),
-                st.waiting,
-                st.sent_total,
-            ),
         }
     }
 
@@ -573,15 +649,19 @@ impl Producer {
                     let (spent, unspent): (Vec<Held>, Vec<Held>) =
                         idle.into_iter().partition(|t| t.spent > 0);
                     let mut st = self.st.lock().unwrap();
-                    st.held.extend(finished.drain(..));
+                    st.held.append(&mut finished);
                     st.held.extend(spent);
                     idle = unspent;
                 }
             }
         }
         let mut unacked = Vec::new();
-        for t in finished {
-            if let Err(e) = t.msg.double_ack().await {
+        // All at once: one round trip per cycle, not one per token (a busy producer finishes
+        // tokens faster than it could ack them one by one, and its spent tokens would pile up).
+        let acks =
+            futures_util::future::join_all(finished.iter().map(|t| t.msg.double_ack())).await;
+        for (t, r) in finished.into_iter().zip(acks) {
+            if let Err(e) = r {
                 // Still stored: keep holding it and ack it at the next cycle.
                 log!("ack of a spent token: {e}");
                 unacked.push(t);
@@ -598,8 +678,9 @@ impl Producer {
             } else {
                 // Partly spent: acked after the report that excludes it; the unspent rest is a
                 // deficit the reconciler mints. A producer never publishes tokens (§6.7 [v1.1]).
-                emit(json!({"event": "returned", "id": self.cfg.producer_id,
-                            "unspent": t.credits - t.spent}));
+                self.event(ProducerEvent::Returned {
+                    unspent: t.credits - t.spent,
+                });
             }
         }
         if !unacked.is_empty() {

@@ -46,7 +46,7 @@ impl Adverts {
         if self.live.is_empty() || handles(&self.live, type_name, version) {
             Ok(())
         } else {
-            Err(version_error(&self.live, type_name, version))
+            Err(version_error(&self.live, type_name, version).to_string())
         }
     }
 }
@@ -56,16 +56,21 @@ pub async fn run(cfg: ScheduleConfig) -> Result<(), String> {
         &cfg.server,
         &format!("sluice-rust-scheduler-{}", cfg.producer_id),
     )
-    .await?;
+    .await
+    .map_err(|e| e.to_string())?;
     let js = jetstream::new(client.clone());
-    jsutil::require_stream(&js, &names::work_stream(&cfg.queue)).await?;
+    jsutil::require_stream(&js, &names::work_stream(&cfg.queue))
+        .await
+        .map_err(|e| e.to_string())?;
     jsutil::require_stream(&js, &schedule::stream(&cfg.queue))
         .await
         .map_err(|e| {
             format!("{e} (a queue provisioned before revision 1.2 needs provisioning again)")
         })?;
     let mut adverts = Adverts {
-        kv_cap: jsutil::require_kv(&js, names::CAPACITY_BUCKET).await?,
+        kv_cap: jsutil::require_kv(&js, names::CAPACITY_BUCKET)
+            .await
+            .map_err(|e| e.to_string())?,
         queue: cfg.queue.clone(),
         read_at: None,
         live: Vec::new(),

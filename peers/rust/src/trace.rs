@@ -2,15 +2,45 @@
 
 use rand::RngExt;
 
-/// A parsed `traceparent` (version 00).
+/// A W3C trace context (`traceparent`, version 00) as Sluice carries it (§10).
+///
+/// ```
+/// let tp = sluice::TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+/// assert_eq!(tp.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+/// assert_eq!(tp.header(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+/// assert!(sluice::TraceParent::parse("00-0-0-01").is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceParent {
+    /// 32 lowercase hex digits, not all zero.
     pub trace_id: String,
+    /// The span id: 16 lowercase hex digits, not all zero.
     pub parent_id: String,
+    /// Trace flags, 2 hex digits (`01`: sampled).
     pub flags: String,
 }
 
 impl TraceParent {
+    /// Parses a `traceparent` header value; `None` when it is malformed.
+    pub fn parse(value: &str) -> Option<TraceParent> {
+        parse_traceparent(value)
+    }
+
+    /// A new sampled trace with a random trace id and span id.
+    pub fn new_root() -> TraceParent {
+        new_trace()
+    }
+
+    /// The same trace with a new span id: the context of a child span.
+    pub fn child(&self) -> TraceParent {
+        TraceParent {
+            trace_id: self.trace_id.clone(),
+            parent_id: new_span_id(),
+            flags: self.flags.clone(),
+        }
+    }
+
+    /// The `traceparent` header value.
     pub fn header(&self) -> String {
         format!("00-{}-{}-{}", self.trace_id, self.parent_id, self.flags)
     }

@@ -3,53 +3,57 @@
 use crate::backoff::Backoff;
 use crate::credits::{decompose, Debt};
 use crate::dlq::{record_headers, reduce_record, RecordInfo};
-use crate::events::emit;
+use crate::error::{DeadLetterReason, Error};
 use crate::fleet::FleetView;
+use crate::handler::{MessageContext, Registry};
 use crate::idempotency::{id_key, ProcessedCache};
 use crate::jsutil::{self, header_map, header_pairs};
 use crate::outcome::{
-    after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings,
+    after_handler, precheck, Delivery, Final, HandledType, HandlerResult, Precheck, Settings,
 };
 use crate::proto::{
     CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, ReconcilerLease, WorkerState,
 };
-use crate::pushback::{Policy, Pushback};
+use crate::worker_api::{NakReason, WorkerEvent};
 use crate::{log, names, now_unix_ms, problem, trace, LANGUAGE, PROTOCOL_VERSION};
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, AckKind, Message};
 use futures_util::StreamExt;
 use prost::Message as _;
-use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify, Semaphore};
+use tracing::Instrument;
 
-#[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    pub server: String,
+/// Everything a running worker needs; built and validated by `WorkerBuilder`.
+pub(crate) struct WorkerConfig {
     pub queue: String,
     pub worker_id: String,
     pub concurrency: usize,
     pub prefetch: usize,
-    pub work_ms: u64,
     pub handles: Vec<HandledType>,
+    pub registry: Arc<Registry>,
+    pub listener: Option<Listener>,
     pub max_attempts: u64,
     pub backoff_initial_ms: u64,
     pub grace_ms: u64,
     pub grace_delay_ms: u64,
     pub token_batch: u32,
     pub capacity: Option<u32>,
-    /// §15.1: the handler answers overloaded until this long after start.
-    pub overloaded_for: Duration,
     pub heartbeat: Duration,
     pub advert_ttl_ms: u32,
     pub handler_timeout: Duration,
     pub shutdown_deadline: Duration,
     pub idempotency_window: Duration,
+    /// The reconciler's audit interval, when this worker runs it (§5.5).
+    pub reconciler: Option<Duration>,
 }
 
+/// Receives every [`WorkerEvent`].
+pub(crate) type Listener = Arc<dyn Fn(&WorkerEvent) + Send + Sync>;
+
 impl WorkerConfig {
-    pub fn settings(&self) -> Settings {
+    pub(crate) fn settings(&self) -> Settings {
         // §7.2: max_deliveries − max_attempts ≥ ceil(grace / grace_delay).
         let grace_naks = self.grace_ms.div_ceil(self.grace_delay_ms.max(1));
         Settings {
@@ -89,29 +93,32 @@ impl PullSlots {
 }
 
 #[derive(Default)]
-struct Owed {
-    owed: u64,
-    in_transit: u64,
+pub(crate) struct Owed {
+    pub(crate) owed: u64,
+    pub(crate) in_transit: u64,
     since: Option<Instant>,
 }
 
-struct Worker {
-    cfg: WorkerConfig,
+pub(crate) struct Engine {
+    pub(crate) cfg: WorkerConfig,
     settings: Settings,
-    js: jetstream::Context,
-    kv_cap: kv::Store,
+    pub(crate) js: jetstream::Context,
+    pub(crate) kv_cap: kv::Store,
     /// None when the control bucket is missing: no debts then (§5.5).
-    kv_ctl: Option<kv::Store>,
-    debt: Mutex<Debt>,
+    pub(crate) kv_ctl: Option<kv::Store>,
+    pub(crate) debt: Mutex<Debt>,
     ack_wait: Duration,
     state: AtomicI32,
     in_flight: AtomicU32,
-    owed: Mutex<Owed>,
+    pub(crate) owed: Mutex<Owed>,
+    /// Held while minting; the reconciler holds it to read `T` with the owed credits (§5.5).
+    pub(crate) mint_gate: tokio::sync::Mutex<()>,
     mint_wake: Notify,
     flushing: AtomicBool,
     completed_total: AtomicU64,
     minted_total: AtomicU64,
     processed_events: AtomicU64,
+    worker_id: Arc<str>,
     service_rate: Mutex<(f64, u64, Instant)>,
     cache: Mutex<ProcessedCache>,
     handlers: Semaphore,
@@ -121,21 +128,14 @@ struct Worker {
     /// Why dead-letter records cannot be written; empty when they can (§8.4).
     dlq_problem: Mutex<String>,
     mint_seq: AtomicU64,
-    /// §15.2: paces minting to this worker's share of the queue's rate.
-    rate: Mutex<crate::ratelimit::RateBucket>,
-    /// §15.2: when the share was last computed, and the queue's max_worker_capacity.
-    rate_meta: Mutex<(Instant, u32)>,
-    pushback: Pushback, // §15.1
-    started: Instant,
 }
 
-pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
-    let client = jsutil::connect(
-        &cfg.server,
-        &format!("sluice-rust-worker-{}", cfg.worker_id),
-    )
-    .await?;
-    let js = jetstream::new(client.clone());
+/// Checks the topology and builds the engine (§2): nothing runs yet.
+pub(crate) async fn prepare(
+    client: async_nats::Client,
+    cfg: WorkerConfig,
+) -> Result<(Arc<Engine>, PullConsumer), Error> {
+    let js = jetstream::new(client);
     let stream_name = names::work_stream(&cfg.queue);
     let mut stream = jsutil::require_stream(&js, &stream_name).await?;
     let consumer: PullConsumer =
@@ -151,7 +151,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         ack_wait
     };
 
-    let w = Arc::new(Worker {
+    let w = Arc::new(Engine {
         settings: cfg.settings(),
         js,
         kv_cap,
@@ -161,11 +161,13 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         state: AtomicI32::new(WorkerState::Running as i32),
         in_flight: AtomicU32::new(0),
         owed: Mutex::new(Owed::default()),
+        mint_gate: tokio::sync::Mutex::new(()),
         mint_wake: Notify::new(),
         flushing: AtomicBool::new(false),
         completed_total: AtomicU64::new(0),
         minted_total: AtomicU64::new(0),
         processed_events: AtomicU64::new(0),
+        worker_id: Arc::from(cfg.worker_id.as_str()),
         service_rate: Mutex::new((0.0, 0, Instant::now())),
         cache: Mutex::new(ProcessedCache::new(cfg.idempotency_window, 100_000)),
         handlers: Semaphore::new(cfg.concurrency.max(1)),
@@ -173,29 +175,40 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
         mint_nonce: jsutil::instance_nonce(),
         dlq_problem: Mutex::new(String::new()),
         mint_seq: AtomicU64::new(0),
-        rate: Mutex::new(crate::ratelimit::RateBucket::default()),
-        rate_meta: Mutex::new((Instant::now(), 0)),
-        pushback: Pushback::new(Policy::default()), // §15.1
-        started: Instant::now(),
         fleet: FleetView::new(names::capacity_key(&cfg.queue, &cfg.worker_id)),
         cfg,
     });
+    Ok((w, consumer))
+}
 
-    w.refresh_rate().await; // §15.2
+/// Runs the worker until `shutdown` completes, then drains (§7.6): stops pulling, lets in-flight
+/// handlers finish, mints what is owed, writes DRAINING and deletes its advert. Returns the number
+/// of messages it processed.
+pub(crate) async fn run(
+    w: Arc<Engine>,
+    consumer: PullConsumer,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<u64, Error> {
     w.write_advert().await?;
-    emit(json!({"event": "ready", "role": "worker", "id": w.cfg.worker_id, "lang": LANGUAGE}));
+    w.event(WorkerEvent::Ready);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let heartbeat = tokio::spawn(w.clone().heartbeat_loop(stop_rx.clone()));
     let fleet_watch = tokio::spawn(w.fleet.clone().watch(w.kv_cap.clone(), w.cfg.queue.clone()));
     let minter = tokio::spawn(w.clone().mint_loop());
-    let pushback_ticks = tokio::spawn(w.clone().pushback_ticks()); // §15.1
     let puller = tokio::spawn(w.clone().pull_loop(consumer, stop_rx.clone()));
+    let reconciler = w
+        .cfg
+        .reconciler
+        .map(|every| tokio::spawn(crate::reconciler::run(w.clone(), every, stop_rx.clone())));
 
-    wait_for_signal().await;
-    log!("worker {}: shutting down", w.cfg.worker_id);
+    shutdown.await;
+    tracing::info!(target: "sluice", worker = %w.cfg.worker_id, "shutting down");
     w.shutting_down.store(true, Ordering::SeqCst);
     let _ = stop_tx.send(true);
+    if let Some(r) = reconciler {
+        let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
+    }
     // Stop pulling: the current pull request ends at its expiry.
     let _ = tokio::time::timeout(Duration::from_secs(5), puller).await;
     // Let in-flight handlers finish until the deadline; queued ones NAK themselves.
@@ -217,7 +230,6 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
     }
     heartbeat.abort();
     fleet_watch.abort();
-    pushback_ticks.abort();
     // Wait until the heartbeat task is gone: a heartbeat still in flight could otherwise write a
     // RUNNING advert after the DRAINING one and the delete below, leaving a stale advert behind.
     let _ = heartbeat.await;
@@ -230,53 +242,38 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), String> {
     if let Err(e) = w.kv_cap.delete(&key).await {
         log!("cannot delete advert {key}: {e}");
     }
-    let _ = client.flush().await;
-    emit(
-        json!({"event": "done", "id": w.cfg.worker_id, "processed": w.processed_events.load(Ordering::SeqCst)}),
-    );
-    Ok(())
+    let _ = w.js.client().flush().await;
+    let processed = w.processed_events.load(Ordering::SeqCst);
+    w.event(WorkerEvent::Stopped { processed });
+    Ok(processed)
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+impl Engine {
+    fn event(&self, e: WorkerEvent) {
+        if let Some(l) = &self.cfg.listener {
+            l(&e);
+        }
     }
-}
 
-impl Worker {
     fn capacity(&self) -> u32 {
         self.cfg
             .capacity
             .unwrap_or((self.cfg.concurrency + self.cfg.prefetch) as u32)
     }
 
-    fn advert(&self) -> CapacityAdvert {
+    pub(crate) fn advert(&self) -> CapacityAdvert {
         let state = self.state.load(Ordering::SeqCst);
         let (debt, debt_seen) = self.debt.lock().unwrap().state();
         let owed = self.owed.lock().unwrap();
-        let pb = self.pushback.advert(self.capacity()); // §15.1
         CapacityAdvert {
             worker_id: self.cfg.worker_id.clone(),
             queue: self.cfg.queue.clone(),
             protocol_version: PROTOCOL_VERSION,
-            // §15.1: the capacity lowered by pushback, the configured one beside it.
             capacity: if state == WorkerState::Running as i32 {
-                pb.0
-            } else {
-                0
-            },
-            nominal_capacity: if state == WorkerState::Running as i32 {
                 self.capacity()
             } else {
                 0
             },
-            pushbacks_total: pb.1,
-            pushback_decreases_total: pb.2,
-            lowered_since_unix_ms: pb.3,
             in_flight: self.in_flight.load(Ordering::SeqCst),
             service_rate: self.service_rate.lock().unwrap().0,
             handled: self
@@ -300,21 +297,23 @@ impl Worker {
             debt,
             debt_seen,
             absorbs_debt: self.kv_ctl.is_some(),
-            // §15.2: mints within its share of the queue's rate.
-            rate_limited: true,
-            rate_share: self.rate.lock().unwrap().share(),
             // Why it reports itself failing (§5.2): informational, nothing reads it for credits.
             problem: problem::line(problem::DLQ_UNWRITABLE, &self.dlq_problem.lock().unwrap()),
         }
     }
 
-    async fn write_advert(&self) -> Result<(), String> {
+    pub(crate) async fn write_advert(&self) -> Result<(), Error> {
         let key = names::capacity_key(&self.cfg.queue, &self.cfg.worker_id);
         self.kv_cap
             .put(&key, self.advert().encode_to_vec().into())
             .await
             .map(|_| ())
-            .map_err(|e| format!("cannot write advert {}/{key}: {e}", names::CAPACITY_BUCKET))
+            .map_err(|e| {
+                Error::Nats(format!(
+                    "cannot write advert {}/{key}: {e}",
+                    names::CAPACITY_BUCKET
+                ))
+            })
     }
 
     /// Updates the exponentially weighted completion rate.
@@ -340,66 +339,10 @@ impl Worker {
             }
             self.update_rate();
             self.read_lease().await;
-            self.refresh_rate().await; // §15.2
             if let Err(e) = self.write_advert().await {
                 log!("{e}");
             }
         }
-    }
-
-    /// §15.2: re-reads the queue's rate limit (every heartbeat) and sets it in force.
-    async fn refresh_rate(&self) {
-        let Some(kv) = &self.kv_ctl else { return };
-        let settings = match kv.get(names::settings_key(&self.cfg.queue)).await {
-            Ok(Some(b)) => match crate::proto::QueueSettings::decode(b.as_ref()) {
-                Ok(s) => s,
-                Err(_) => return,
-            },
-            Ok(None) => crate::proto::QueueSettings::default(),
-            Err(_) => return, // keep the rate in force until the settings can be read again
-        };
-        let (rate, _burst) = crate::ratelimit::rate_of(&settings);
-        self.rate_meta.lock().unwrap().1 = settings.max_worker_capacity;
-        let share = self.rate_share(rate);
-        let now = self.started.elapsed().as_nanos() as u64;
-        self.rate.lock().unwrap().configure(rate, share, now);
-    }
-
-    /// §15.2: this worker's share of `rate` from the adverts it follows.
-    fn rate_share(&self, rate: f64) -> f64 {
-        if !crate::ratelimit::limited(rate) {
-            return 0.0;
-        }
-        let max_cap = self.rate_meta.lock().unwrap().1;
-        crate::ratelimit::share_of(
-            rate,
-            self.capacity(),
-            &self.fleet.all(),
-            now_unix_ms(),
-            max_cap,
-        )
-    }
-
-    /// §15.2: how many of `due` credits the rate allows now (all of them without a rate).
-    fn paced(&self, due: u64, owed: u64) -> u64 {
-        if due == 0 || !self.rate.lock().unwrap().on() {
-            return due;
-        }
-        let refresh = {
-            let mut m = self.rate_meta.lock().unwrap();
-            let r = m.0.elapsed() >= Duration::from_millis(crate::ratelimit::SHARE_REFRESH_MS);
-            if r {
-                m.0 = Instant::now();
-            }
-            r
-        };
-        if refresh {
-            let rate = self.rate.lock().unwrap().per_second();
-            let share = self.rate_share(rate);
-            self.rate.lock().unwrap().set_share(share);
-        }
-        let now = self.started.elapsed().as_nanos() as u64;
-        self.rate.lock().unwrap().allow(due, owed, now)
     }
 
     /// Learns this worker's share of the reconciler's newest debt announcement (§5.5).
@@ -438,6 +381,9 @@ impl Worker {
     async fn mint_loop(self: Arc<Self>) {
         let b = self.cfg.token_batch as u64;
         loop {
+            // Held from taking owed credits until their tokens are stored, so the reconciler
+            // reads `T` and the owed credits at a moment when nothing is in between (§5.5 v1.2).
+            let gate = self.mint_gate.lock().await;
             let flushing = self.flushing.load(Ordering::SeqCst);
             let (tokens, wait) = {
                 let mut o = self.owed.lock().unwrap();
@@ -459,18 +405,6 @@ impl Worker {
                 if burn > 0 {
                     tokens = decompose(total - burn, b as u32);
                 }
-                // §15.2: what the rate does not allow yet stays owed for the next linger round.
-                let due = total - burn;
-                let allowed = if flushing {
-                    due
-                } else {
-                    self.paced(due, due + o.owed)
-                };
-                if allowed < due {
-                    tokens = decompose(allowed, b as u32);
-                    o.owed += due - allowed;
-                    o.since = Some(Instant::now());
-                }
                 o.in_transit += tokens.iter().map(|t| *t as u64).sum::<u64>();
                 if o.owed == 0 {
                     o.since = None;
@@ -487,6 +421,7 @@ impl Worker {
                 if flushing && self.owed.lock().unwrap().owed == 0 {
                     return;
                 }
+                drop(gate);
                 let _ = tokio::time::timeout(wait, self.mint_wake.notified()).await;
                 continue;
             }
@@ -506,7 +441,7 @@ impl Worker {
         }
     }
 
-    async fn mint_token(&self, n: u32, reason: MintReason) -> bool {
+    pub(crate) async fn mint_token(&self, n: u32, reason: MintReason) -> bool {
         let body = CreditToken {
             credits: n,
             minted_by: self.cfg.worker_id.clone(),
@@ -548,13 +483,9 @@ impl Worker {
                 } else {
                     1
                 };
-                // §15.1: in hand at most the lowered capacity.
-                let avail = self.pushback.limit(self.capacity()).map_or(st.0, |l| {
-                    st.0.min((l as usize).saturating_sub(limit - st.0))
-                });
-                if avail > 0 && avail >= threshold {
-                    let n = avail;
-                    st.0 -= avail;
+                if st.0 >= threshold {
+                    let n = st.0;
+                    st.0 = 0;
                     st.1 += 1;
                     n
                 } else {
@@ -566,8 +497,7 @@ impl Worker {
                 tokio::select! {
                     _ = pulls.wake.notified() => {}
                     _ = stop.changed() => {}
-                    // §15.1: a lowered limit changes on the tick, without a wake.
-                    _ = tokio::time::sleep(Duration::from_millis(if self.pushback.limit(self.capacity()).is_some() { 50 } else { 200 })) => {}
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
                 }
                 continue;
             }
@@ -646,6 +576,7 @@ impl Worker {
 
     /// §7.2 for one delivery.
     async fn handle(&self, msg: Message) {
+        let msg = Arc::new(msg);
         let info = match msg.info() {
             Ok(i) => (i.delivered.max(1) as u64, i.stream_sequence, i.published),
             Err(e) => {
@@ -672,9 +603,11 @@ impl Worker {
             &self.settings,
             &self.cfg.handles,
             get,
-            msg.payload.len(),
-            k,
-            age_ms,
+            Delivery {
+                payload_len: msg.payload.len(),
+                delivery_count: k,
+                age_ms,
+            },
             |id| self.cache.lock().unwrap().contains(&id_key(id)),
             self.fleet.as_ref(),
         );
@@ -703,54 +636,63 @@ impl Worker {
                         "not handled here ({reason}): {}",
                         msg_id.clone().unwrap_or_default()
                     );
-                    emit(
-                        json!({"event": "nak", "id": self.cfg.worker_id, "msg_id": msg_id, "attempt": k,
-                                "delay_ms": delay_ms, "reason": "not-handled"}),
-                    );
+                    self.event(WorkerEvent::Nak {
+                        msg_id: msg_id.clone(),
+                        attempt: k,
+                        delay: Duration::from_millis(delay_ms),
+                        reason: NakReason::NotHandled,
+                    });
                 }
                 return;
             }
             Precheck::Proceed(v) => v,
         };
-        // Step 6: decode the conformance payload.
-        let work = match decode_work(&msg.payload) {
-            Ok(w) => w,
+        // Step 6: decode (and upcast) the payload.
+        let bound = match self
+            .cfg
+            .registry
+            .bind(&valid.type_name, valid.version, &msg.payload)
+        {
+            Ok(b) => b,
             Err(e) => {
                 return self
                     .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e)
                     .await
             }
         };
-        let mut slot = self.handlers.acquire().await.expect("semaphore open");
+        let slot = self.handlers.acquire().await.expect("semaphore open");
         if self.shutting_down.load(Ordering::SeqCst) {
             self.nak(&msg, Duration::ZERO).await;
             return;
         }
-        let span = trace::continue_trace(get(crate::headers::TRACEPARENT));
-        // §15.1: a pushback holds the delivery (no NAK, no attempt) and runs the handler again.
-        let mut n = 0;
-        let result = loop {
-            self.enter_gate().await;
-            let overloaded = self.started.elapsed() < self.cfg.overloaded_for;
-            let r = if overloaded {
-                None
-            } else {
-                Some(self.run_handler(&msg, &work, k).await)
-            };
-            self.pushback.exit();
-            match r {
-                Some(r) => break r,
-                None => {
-                    n += 1;
-                    drop(slot);
-                    if !self.hold_for_retry(&msg, n).await {
-                        self.nak(&msg, Duration::ZERO).await;
-                        return;
-                    }
-                    slot = self.handlers.acquire().await.expect("semaphore open");
-                }
-            }
+        let tp = trace::continue_trace(get(crate::headers::TRACEPARENT));
+        let span = tracing::info_span!(
+            target: "sluice",
+            "sluice.handle",
+            queue = %self.cfg.queue,
+            msg_id = %valid.msg_id,
+            r#type = %valid.type_name,
+            version = valid.version,
+            attempt = k,
+            trace_id = %tp.trace_id,
+            span_id = %tp.parent_id,
+        );
+        let ctx = MessageContext {
+            msg_id: valid.msg_id.clone(),
+            type_name: valid.type_name.clone(),
+            version: valid.version,
+            attempt: k,
+            stream_sequence: stream_seq,
+            trace: tp.clone(),
+            worker_id: self.worker_id.clone(),
+            message: Some(msg.clone()),
         };
+        let result = self
+            .run_handler(&msg, self.cfg.registry.run(bound, ctx))
+            .instrument(span)
+            .await;
+        // The slot is for running handlers: the finishing ack (a round trip for a double ack)
+        // goes on while the next handler runs; the delivery still counts against the pull limit.
         drop(slot);
         match after_handler(&self.settings, k, &result) {
             Final::Ack => {
@@ -759,11 +701,13 @@ impl Worker {
                     Ok(()) => {
                         self.owe(1);
                         self.processed_events.fetch_add(1, Ordering::SeqCst);
-                        emit(
-                            json!({"event": "processed", "id": self.cfg.worker_id, "msg_id": valid.msg_id,
-                                    "seq": work.seq, "attempt": k, "trace_id": span.trace_id,
-                                    "type": valid.type_name, "version": valid.version, "lang": LANGUAGE}),
-                        );
+                        self.event(WorkerEvent::Processed {
+                            msg_id: valid.msg_id.clone(),
+                            attempt: k,
+                            trace_id: tp.trace_id.clone(),
+                            type_name: valid.type_name.clone(),
+                            version: valid.version,
+                        });
                     }
                     Err(e) => log!("ack of {} not confirmed: {e}", valid.msg_id),
                 }
@@ -775,69 +719,32 @@ impl Worker {
             Final::NakRetry => {
                 let delay = self.settings.backoff.delay(k);
                 if self.nak(&msg, delay).await {
-                    emit(
-                        json!({"event": "nak", "id": self.cfg.worker_id, "msg_id": valid.msg_id, "attempt": k,
-                                "delay_ms": delay.as_millis() as u64, "reason": "retry"}),
-                    );
+                    self.event(WorkerEvent::Nak {
+                        msg_id: Some(valid.msg_id.clone()),
+                        attempt: k,
+                        delay,
+                        reason: NakReason::Retry,
+                    });
                 }
             }
         }
     }
 
-    /// §15.1: waits while lowered until fewer handlers run than the lowered capacity.
-    async fn enter_gate(&self) {
-        while !self.pushback.try_enter(self.capacity()) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// §15.1: after the n-th pushback of a delivery, lowers the capacity and keeps the message in
-    /// hand (+WPI every ack wait / 3) for the backoff delay; false when shutdown began.
-    async fn hold_for_retry(&self, msg: &Message, n: u64) -> bool {
-        self.pushback.pushed(self.capacity(), now_unix_ms());
-        let until = Instant::now() + self.settings.backoff.delay(n);
-        let mut last_progress = Instant::now();
-        while Instant::now() < until {
-            if self.shutting_down.load(Ordering::SeqCst) {
-                return false;
-            }
-            if last_progress.elapsed() >= self.ack_wait / 3 {
-                last_progress = Instant::now();
-                if let Err(e) = msg.ack_with(AckKind::Progress).await {
-                    log!("+WPI: {e}");
-                }
-            }
-            tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
-        }
-        !self.shutting_down.load(Ordering::SeqCst)
-    }
-
-    /// §15.1: the periodic step, every 100 ms.
-    async fn pushback_ticks(self: Arc<Self>) {
-        let mut last = self.processed_events.load(Ordering::SeqCst);
-        loop {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let p = self.processed_events.load(Ordering::SeqCst);
-            let idle = self.in_flight.load(Ordering::SeqCst) == 0;
-            self.pushback
-                .tick(self.capacity(), now_unix_ms(), p != last, idle);
-            last = p;
-        }
-    }
-
-    /// The conformance handler, with a timeout and +WPI every ack wait / 3 (§7.1).
-    async fn run_handler(&self, msg: &Message, work: &Work, k: u64) -> HandlerResult {
+    /// Runs a handler with a timeout and +WPI every ack wait / 3 (§7.1).
+    async fn run_handler(
+        &self,
+        msg: &Message,
+        body: futures_util::future::BoxFuture<'static, crate::handler::HandlerResult>,
+    ) -> HandlerResult {
         let body = async {
-            if self.cfg.work_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(self.cfg.work_ms)).await;
-            }
-            match work.behavior.as_str() {
-                "ok" => HandlerResult::Success,
-                "poison" => HandlerResult::Reject(format!("poison message seq {}", work.seq)),
-                "fail-once" if k <= 1 => {
-                    HandlerResult::Fail(format!("fail-once: failing delivery {k}"))
-                }
-                _ => HandlerResult::Success,
+            // A panicking handler fails this attempt (retried, then dead-lettered) instead of
+            // taking its delivery slot with it.
+            let body = std::panic::AssertUnwindSafe(body);
+            match futures_util::FutureExt::catch_unwind(body).await {
+                Err(_) => HandlerResult::Fail("the handler panicked".into()),
+                Ok(Ok(())) => HandlerResult::Success,
+                Ok(Err(crate::handler::HandlerError::Reject(r))) => HandlerResult::Reject(r),
+                Ok(Err(crate::handler::HandlerError::Retry(r))) => HandlerResult::Fail(r),
             }
         };
         let progress_every = self.ack_wait / 3;
@@ -869,14 +776,9 @@ impl Worker {
             }
             *p = why.to_string();
         }
-        if why.is_empty() {
-            emit(json!({"event": "health", "id": self.cfg.worker_id, "status": "ok"}));
-        } else {
-            emit(
-                json!({"event": "health", "id": self.cfg.worker_id, "status": "failing",
-                        "reason": why}),
-            );
-        }
+        self.event(WorkerEvent::Health {
+            problem: (!why.is_empty()).then(|| why.to_string()),
+        });
     }
 
     async fn dead_letter(
@@ -936,37 +838,14 @@ impl Worker {
         match msg.double_ack_with(AckKind::Term).await {
             Ok(()) => {
                 self.owe(1);
-                emit(
-                    json!({"event": "dead_lettered", "id": self.cfg.worker_id, "msg_id": msg_id,
-                            "reason": reason, "attempt": k, "lang": LANGUAGE}),
-                );
+                self.event(WorkerEvent::DeadLettered {
+                    msg_id: msg_id.map(str::to_string),
+                    reason: DeadLetterReason::from_code(reason)
+                        .unwrap_or(DeadLetterReason::Rejected),
+                    attempt: k,
+                });
             }
             Err(e) => log!("+TERM of seq {stream_seq} not confirmed: {e}"),
         }
     }
-}
-
-/// A conformance work payload: `{"seq": <int>, "behavior": "ok" | "poison" | "fail-once"}`.
-#[derive(Debug, Clone)]
-pub struct Work {
-    pub seq: i64,
-    pub behavior: String,
-}
-
-pub fn decode_work(payload: &[u8]) -> Result<Work, String> {
-    let v: serde_json::Value =
-        serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
-    let seq = v
-        .get("seq")
-        .and_then(|s| s.as_i64())
-        .ok_or("payload lacks an integer seq")?;
-    let behavior = v
-        .get("behavior")
-        .and_then(|s| s.as_str())
-        .ok_or("payload lacks a behavior")?
-        .to_string();
-    if !matches!(behavior.as_str(), "ok" | "poison" | "fail-once") {
-        return Err(format!("unknown behavior {behavior:?}"));
-    }
-    Ok(Work { seq, behavior })
 }

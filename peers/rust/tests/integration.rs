@@ -3,239 +3,28 @@
 //! The server binary comes from `NATS_SERVER_BIN` or `scripts/setup --print-path`. It listens on a
 //! random loopback port with JetStream in a temporary directory, and is killed when the test ends.
 
-use async_nats::jetstream::{self, consumer, stream};
+use async_nats::jetstream::{self, stream};
 use futures_util::StreamExt;
 use prost::Message as _;
 use serde_json::Value;
-use sluice_peer::names;
-use sluice_peer::proto::{CreditToken, MintReason};
+use sluice::__internal::names;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-// ------------------------------------------------------------------ harness
-
-struct Server {
-    child: Child,
-    dir: PathBuf,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn nats_server_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("NATS_SERVER_BIN").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let setup = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup");
-    let out = Command::new(&setup)
-        .arg("--print-path")
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", setup.display()));
-    assert!(
-        out.status.success(),
-        "{} --print-path failed",
-        setup.display()
-    );
-    let path = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    assert!(!path.is_empty(), "scripts/setup printed no path");
-    PathBuf::from(path)
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}{}x{nanos}", std::process::id())
-}
-
-async fn start_server() -> Server {
-    let bin = nats_server_bin();
-    let dir = std::env::temp_dir().join(unique("sluice-rust-it-"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = Command::new(&bin)
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    let server = Server {
-        child,
-        dir,
-        url: format!("nats://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Ok(c) = async_nats::connect(&server.url).await {
-            // A raw account-info request: any reply means JetStream is up. (Parsing the reply
-            // with query_account() fails on nats-server 2.9, whose account info has fewer fields.)
-            if c.request("$JS.API.INFO", "".into()).await.is_ok() {
-                break;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nats-server did not come up on {}",
-            server.url
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    server
-}
-
-/// Creates the §2 topology for queue `q`.
-async fn provision(js: &jetstream::Context, q: &str) {
-    js.create_stream(stream::Config {
-        name: names::work_stream(q),
-        subjects: vec![names::work_subject(q)],
-        retention: stream::RetentionPolicy::WorkQueue,
-        discard: stream::DiscardPolicy::New,
-        max_messages: 100_000,
-        storage: stream::StorageType::File,
-        duplicate_window: Duration::from_secs(120),
-        max_message_size: 1 << 20,
-        ..Default::default()
-    })
-    .await
-    .expect("work stream");
-    js.create_consumer_on_stream(
-        consumer::pull::Config {
-            durable_name: Some(names::WORKER_CONSUMER.into()),
-            ack_policy: consumer::AckPolicy::Explicit,
-            max_deliver: -1,
-            max_ack_pending: 10_000,
-            ack_wait: Duration::from_secs(30),
-            max_waiting: 512,
-            ..Default::default()
-        },
-        names::work_stream(q),
-    )
-    .await
-    .expect("workers consumer");
-    js.create_stream(stream::Config {
-        name: names::CREDIT_STREAM.into(),
-        subjects: vec!["sluice.credit.>".into()],
-        retention: stream::RetentionPolicy::WorkQueue,
-        storage: stream::StorageType::File,
-        ..Default::default()
-    })
-    .await
-    .expect("credit stream");
-    js.create_consumer_on_stream(
-        consumer::pull::Config {
-            durable_name: Some(names::credit_consumer(q)),
-            ack_policy: consumer::AckPolicy::Explicit,
-            filter_subject: names::credit_filter(q),
-            max_deliver: -1,
-            ack_wait: Duration::from_secs(10),
-            max_waiting: 512,
-            ..Default::default()
-        },
-        names::CREDIT_STREAM,
-    )
-    .await
-    .expect("credit consumer");
-    js.create_stream(stream::Config {
-        name: names::DLQ_STREAM.into(),
-        subjects: vec!["sluice.dlq.>".into()],
-        retention: stream::RetentionPolicy::Limits,
-        max_age: Duration::from_secs(30 * 24 * 3600),
-        duplicate_window: Duration::from_secs(600),
-        storage: stream::StorageType::File,
-        ..Default::default()
-    })
-    .await
-    .expect("dlq stream");
-    for (bucket, max_age) in [
-        (names::CAPACITY_BUCKET, Duration::from_secs(60)),
-        (names::CONTROL_BUCKET, Duration::ZERO),
-        (names::PROCESSED_BUCKET, Duration::from_secs(3600)),
-    ] {
-        // The bucket's stream, declared as §2 and jetstream-config/ do. (create_key_value's
-        // request is not understood by nats-server 2.9, the oldest server Sluice supports.)
-        js.create_stream(stream::Config {
-            name: format!("KV_{bucket}"),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            retention: stream::RetentionPolicy::Limits,
-            max_messages_per_subject: 1,
-            max_age,
-            discard: stream::DiscardPolicy::New,
-            storage: stream::StorageType::File,
-            duplicate_window: if max_age.is_zero() || max_age > Duration::from_secs(120) {
-                Duration::from_secs(120)
-            } else {
-                max_age
-            },
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("bucket {bucket}: {e}"));
-    }
-}
-
-async fn mint(js: &jetstream::Context, q: &str, tokens: &[u32]) {
-    for &n in tokens {
-        let body = CreditToken {
-            credits: n,
-            minted_by: "test".into(),
-            minted_unix_ms: 0,
-            reason: MintReason::Bootstrap as i32,
-        };
-        js.publish(names::credit_subject(q, n), body.encode_to_vec().into())
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-    }
-}
-
-/// T: credits stored in the credit stream for `q` (§5.3).
-async fn stored_credits(js: &jetstream::Context, q: &str) -> u64 {
-    let s = js.get_stream(names::CREDIT_STREAM).await.unwrap();
-    let mut subjects = s.info_with_subjects(names::credit_filter(q)).await.unwrap();
-    let mut total = 0u64;
-    while let Some(item) = subjects.next().await {
-        let (subject, count) = item.unwrap();
-        total += names::token_credits(&subject).unwrap() as u64 * count as u64;
-    }
-    total
-}
-
-async fn backlog(js: &jetstream::Context, q: &str) -> u64 {
-    let mut s = js.get_stream(names::work_stream(q)).await.unwrap();
-    s.info().await.unwrap().state.messages
-}
+mod common;
+use common::*;
 
 /// A peer process whose JSON-lines stdout is collected.
 struct Peer {
     child: Child,
     events: Arc<Mutex<Vec<Value>>>,
     name: String,
+    /// Reads stdout until EOF.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Peer {
@@ -257,7 +46,7 @@ impl Peer {
         let out = child.stdout.take().unwrap();
         let sink = events.clone();
         let label = name.to_string();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
                 match serde_json::from_str::<Value>(&line) {
                     Ok(v) => sink.lock().unwrap().push(v),
@@ -269,6 +58,7 @@ impl Peer {
             child,
             events,
             name: name.to_string(),
+            reader: Some(reader),
         }
     }
 
@@ -301,6 +91,10 @@ impl Peer {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                // Every line the peer wrote is read once its stdout is closed.
+                if let Some(r) = self.reader.take() {
+                    let _ = r.join();
+                }
                 return status;
             }
             assert!(
@@ -318,18 +112,6 @@ impl Peer {
             .status()
             .unwrap();
         assert!(status.success());
-    }
-}
-
-async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -598,12 +380,12 @@ async fn worker_and_producer_against_a_real_server() {
     assert_eq!(h("Sluice-Dlq-Subject"), names::work_subject(&q));
     assert_eq!(h("Sluice-Dlq-Worker"), "rw1");
     let at: i64 = h("Sluice-Dlq-At").parse().unwrap();
-    assert!((at - sluice_peer::now_unix_ms()).abs() < 120_000);
+    assert!((at - sluice::__internal::now_unix_ms()).abs() < 120_000);
     assert_eq!(h("Sluice-Protocol"), "1");
     assert_eq!(h("Sluice-Type"), "sluice.conformance.Work");
     assert_eq!(h("Sluice-Type-Version"), "1");
     assert_eq!(h("Sluice-Producer"), "rp-poison");
-    assert!(sluice_peer::trace::parse_traceparent(&h("traceparent")).is_some());
+    assert!(sluice::__internal::trace::parse_traceparent(&h("traceparent")).is_some());
     let body: Value = serde_json::from_slice(&rec.payload).unwrap();
     assert_eq!(body, serde_json::json!({"seq": 1000, "behavior": "poison"}));
 
@@ -700,7 +482,7 @@ async fn producer_without_workers_times_out() {
 /// no live worker handles is refused (§4.3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_role_stores_entries_and_takes_no_credit() {
-    use sluice_peer::schedule;
+    use sluice::__internal::schedule;
     let server = start_server().await;
     let js = jetstream::new(async_nats::connect(&server.url).await.unwrap());
     let q = unique("rt");
@@ -741,10 +523,10 @@ async fn schedule_role_stores_entries_and_takes_no_credit() {
     })
     .await
     .expect("schedule stream");
-    let before = sluice_peer::now_unix_ms();
+    let before = sluice::__internal::now_unix_ms();
     let mut p = Peer::start("schedule", &args);
     assert!(p.wait_exit(Duration::from_secs(20)).await.success());
-    let after = sluice_peer::now_unix_ms();
+    let after = sluice::__internal::now_unix_ms();
     assert_eq!(p.events("done")[0]["sent"], 2);
     let scheduled = p.events("scheduled");
     assert_eq!(scheduled.len(), 2);
@@ -768,7 +550,7 @@ async fn schedule_role_stores_entries_and_takes_no_credit() {
         assert_eq!(h(schedule::DUE_AT), due.to_string());
         assert_eq!(h("Sluice-Type"), "sluice.conformance.Work");
         assert_eq!(h("Sluice-Producer"), "s1");
-        let tp = sluice_peer::trace::parse_traceparent(&h("traceparent")).unwrap();
+        let tp = sluice::__internal::trace::parse_traceparent(&h("traceparent")).unwrap();
         assert_eq!(e["trace_id"], tp.trace_id.as_str());
         let body: Value = serde_json::from_slice(&m.payload).unwrap();
         assert_eq!(body["seq"], seq);
@@ -778,7 +560,7 @@ async fn schedule_role_stores_entries_and_takes_no_credit() {
 
     // §4.3 applies when a message is scheduled: a live worker that handles only version 1
     // refuses version 2, and nothing is stored.
-    use sluice_peer::proto::{CapacityAdvert, HandledType, WorkerState};
+    use sluice::__internal::proto::{CapacityAdvert, HandledType, WorkerState};
     let advert = CapacityAdvert {
         worker_id: "w1".into(),
         queue: q.clone(),
@@ -789,7 +571,7 @@ async fn schedule_role_stores_entries_and_takes_no_credit() {
             min_version: 1,
             max_version: 1,
         }],
-        heartbeat_unix_ms: sluice_peer::now_unix_ms(),
+        heartbeat_unix_ms: sluice::__internal::now_unix_ms(),
         ttl_ms: 60_000,
         state: WorkerState::Running as i32,
         ..Default::default()
@@ -849,9 +631,9 @@ async fn hard_wall_is_error_10077() {
         .unwrap()
         .await
         .unwrap_err();
-    assert!(sluice_peer::jsutil::is_hard_limit(&err), "{err}");
+    assert!(sluice::__internal::jsutil::is_hard_limit(&err), "{err}");
     assert_eq!(
-        sluice_peer::jsutil::publish_error_code(&err),
+        sluice::__internal::jsutil::publish_error_code(&err),
         Some(10077),
         "{err}"
     );
@@ -1011,4 +793,101 @@ async fn worker_dead_letters_what_it_cannot_run() {
         worker.wait_event("done", Duration::from_secs(1)).await["processed"],
         1
     );
+}
+
+/// A Rust-only fleet keeps its credits whole (§5.5): two workers that may run the reconciler, a
+/// producer, and one worker killed with SIGKILL while it holds deliveries and owes credits. The
+/// survivor's reconciler mints the first credits of the fresh queue, heals what the dead worker
+/// took with it, burns the window it no longer has, and every message is processed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_fleet_with_reconciler_heals_after_sigkill() {
+    let server = start_server().await;
+    let js = jetstream::new(async_nats::connect(&server.url).await.unwrap());
+    let q = unique("rf");
+    provision_with_ack_wait(&js, &q, Duration::from_secs(4)).await;
+    let worker = |id: &str| {
+        Peer::start(
+            id,
+            &[
+                "worker",
+                "--server",
+                &server.url,
+                "--queue",
+                &q,
+                "--worker-id",
+                id,
+                "--concurrency",
+                "2",
+                "--prefetch",
+                "2",
+                "--work-ms",
+                "40",
+                "--reconciler",
+            ],
+        )
+    };
+    let mut doomed = worker("doomed");
+    let survivor = worker("survivor");
+    doomed.wait_event("ready", Duration::from_secs(10)).await;
+    survivor.wait_event("ready", Duration::from_secs(10)).await;
+    // No standing buffer and no bootstrap: only the reconciler can mint the first credits.
+    eventually(
+        "the reconciler mints the window of 8",
+        Duration::from_secs(15),
+        || async { stored_credits(&js, &q).await == 8 },
+    )
+    .await;
+    let count = 80;
+    let producer = Peer::start(
+        "producer",
+        &[
+            "produce",
+            "--server",
+            &server.url,
+            "--queue",
+            &q,
+            "--producer-id",
+            "p",
+            "--count",
+            &count.to_string(),
+            "--acquire-timeout-ms",
+            "60000",
+        ],
+    );
+    eventually(
+        "the doomed worker is busy",
+        Duration::from_secs(20),
+        || async { doomed.events("processed").len() >= 10 },
+    )
+    .await;
+    doomed.child.kill().unwrap(); // SIGKILL: no drain, no advert delete, owed credits lost
+    doomed.child.wait().unwrap();
+    let mut producer = producer;
+    let status = producer.wait_exit(Duration::from_secs(90)).await;
+    assert!(
+        status.success(),
+        "producer failed: {:?}",
+        producer.events("error")
+    );
+    let processed = |p: &Peer| -> BTreeSet<String> {
+        p.events("processed")
+            .iter()
+            .map(|e| e["msg_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    eventually(
+        "every message processed",
+        Duration::from_secs(60),
+        || async { processed(&survivor).union(&processed(&doomed)).count() == count },
+    )
+    .await;
+    // W is now the survivor's capacity alone: B + T = W once the reconciler has burned the
+    // dead worker's share and minted what it owed.
+    eventually("B + T = W = 4", Duration::from_secs(30), || async {
+        backlog(&js, &q).await + stored_credits(&js, &q).await == 4
+    })
+    .await;
+    // ... and it stays so.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(backlog(&js, &q).await + stored_credits(&js, &q).await, 4);
 }

@@ -1,9 +1,9 @@
 //! The rules of a schedule entry (PROTOCOL.md §13.1–§13.3), with the values the Java library and
 //! the Go peer are tested against.
 
-use sluice_peer::schedule::{self, MAX_DELAY_MS};
-use sluice_peer::schedule_role::{entry, ScheduleConfig};
-use sluice_peer::trace::TraceParent;
+use sluice::__internal::schedule::{self, MAX_DELAY_MS};
+use sluice::__internal::schedule_role::{entry, ScheduleConfig};
+use sluice::__internal::trace::TraceParent;
 use std::time::Duration;
 
 #[test]

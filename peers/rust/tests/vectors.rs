@@ -2,22 +2,22 @@
 
 use prost::Message;
 use serde_json::{json, Map, Value};
-use sluice_peer::backoff::{nak_delay, Backoff};
-use sluice_peer::credits::{
+use sluice::__internal::backoff::{nak_delay, Backoff};
+use sluice::__internal::credits::{
     burn_amount, decompose, linger_ms, reconcile, service_rate, token_id, window, AdvertView,
     Bounds, ReconcileAction,
 };
-use sluice_peer::dlq::{
+use sluice::__internal::dlq::{
     header_size, record_headers, reduce_record, replay_headers, RecordInfo, DROPPED_LIST_MAX_CHARS,
     ERROR_MAX_CHARS, HEADER_LIMIT, REASONS,
 };
-use sluice_peer::headers::{validate, Validation};
-use sluice_peer::idempotency::{id_key, store_key};
-use sluice_peer::names;
-use sluice_peer::outcome::{
-    after_handler, precheck, Final, HandledType, HandlerResult, Precheck, Settings,
+use sluice::__internal::headers::{validate, Validation};
+use sluice::__internal::idempotency::{id_key, store_key};
+use sluice::__internal::names;
+use sluice::__internal::outcome::{
+    after_handler, precheck, Delivery, Final, HandledType, HandlerResult, Precheck, Settings,
 };
-use sluice_peer::proto;
+use sluice::__internal::proto;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -249,7 +249,7 @@ fn credits_vectors() {
     assert!(!arr(&doc, "effective_batch").is_empty());
     for c in arr(&doc, "effective_batch") {
         assert_eq!(
-            sluice_peer::credits::effective_batch(
+            sluice::__internal::credits::effective_batch(
                 c["batch"].as_u64().unwrap() as u32,
                 c["capacity"].as_u64().unwrap() as u32
             ),
@@ -340,7 +340,7 @@ fn headers_vectors() {
             })
             .collect();
         // As the worker reads them: async-nats's HeaderMap, whose get gives the first value.
-        let map = sluice_peer::jsutil::header_map(&pairs);
+        let map = sluice::__internal::jsutil::header_map(&pairs);
         let first = |n: &str| map.get(n).map(|v| v.as_str());
         let got = match validate(first, supported) {
             Validation::Invalid { reason, header } => {
@@ -362,7 +362,7 @@ fn headers_vectors() {
     for c in arr(&doc, "message_size") {
         let size = header_size(&header_list(&c["headers"]));
         assert_eq!(size, u(c, "header_size"), "{}", c["name"]);
-        let fits = sluice_peer::size::check(
+        let fits = sluice::__internal::size::check(
             &header_list(&c["headers"]),
             u(c, "payload_length"),
             "SLUICE_Q_v",
@@ -409,9 +409,11 @@ fn outcomes_vectors() {
             &settings,
             &handled,
             |n| h.get(n).map(String::as_str),
-            c["payload_size"].as_u64().unwrap() as usize,
-            k,
-            c["age_ms"].as_i64().unwrap(),
+            Delivery {
+                payload_len: c["payload_size"].as_u64().unwrap() as usize,
+                delivery_count: k,
+                age_ms: c["age_ms"].as_i64().unwrap(),
+            },
             |_| processed_before,
             // Both absent = false.
             &(

@@ -1,0 +1,433 @@
+//! The public worker: [`Worker::builder`], typed handlers, and what a running worker reports.
+
+use crate::codec::Codec;
+use crate::credits::effective_batch;
+use crate::error::{CodecError, DeadLetterReason, Error, Result};
+use crate::handler::{
+    HandlerResult, MessageContext, Middleware, Registry, DEFAULT_HANDLER_TIMEOUT,
+};
+use crate::worker::{self, Engine, WorkerConfig};
+use async_nats::jetstream::consumer::PullConsumer;
+use std::future::Future;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Something a running worker did, for logs, metrics or a test. Register a listener with
+/// [`WorkerBuilder::on_event`]; it runs on the worker's tasks, so keep it short.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WorkerEvent {
+    /// The worker advertised its capacity and is pulling.
+    Ready,
+    /// A handler succeeded and the server confirmed the ack.
+    Processed {
+        /// The message's `Nats-Msg-Id`.
+        msg_id: String,
+        /// The delivery attempt, from 1.
+        attempt: u64,
+        /// The W3C trace id the message carried (or a new one).
+        trace_id: String,
+        /// The payload type.
+        type_name: String,
+        /// The schema version the producer sent.
+        version: u32,
+    },
+    /// A delivery was NAKed: redelivered after `delay`.
+    Nak {
+        /// The message's `Nats-Msg-Id`, when it had one.
+        msg_id: Option<String>,
+        /// The delivery attempt, from 1.
+        attempt: u64,
+        /// The redelivery delay.
+        delay: Duration,
+        /// Why.
+        reason: NakReason,
+    },
+    /// A message was written to the dead-letter stream and terminated (§8).
+    DeadLettered {
+        /// The message's `Nats-Msg-Id`, when it had one.
+        msg_id: Option<String>,
+        /// Why.
+        reason: DeadLetterReason,
+        /// The delivery attempt, from 1.
+        attempt: u64,
+    },
+    /// The worker's health changed: `problem` says why it is failing, `None` when it is well
+    /// again (§8.4).
+    Health {
+        /// What is wrong and what to do about it.
+        problem: Option<String>,
+    },
+    /// The worker drained and deleted its advert.
+    Stopped {
+        /// Messages it processed.
+        processed: u64,
+    },
+}
+
+/// Why a delivery was NAKed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NakReason {
+    /// The handler failed with [`crate::HandlerError::Retry`] (or timed out): retried after the
+    /// backoff (§7.3).
+    Retry,
+    /// This worker does not handle the type or version, and another worker may (§4.2 grace).
+    NotHandled,
+}
+
+impl NakReason {
+    /// The code the conformance contract prints: `retry` or `not-handled`.
+    pub fn code(self) -> &'static str {
+        match self {
+            NakReason::Retry => "retry",
+            NakReason::NotHandled => "not-handled",
+        }
+    }
+}
+
+/// Configures a [`Worker`]. Options are checked by [`WorkerBuilder::build`], which also checks
+/// that the queue is provisioned.
+///
+/// ```
+/// # async fn demo(client: async_nats::Client) -> Result<(), sluice::Error> {
+/// use sluice::{HandlerError, Json, Worker};
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Email { to: String }
+///
+/// let worker = Worker::builder(client, "emails")
+///     .worker_id("mailer-1")
+///     .concurrency(8)
+///     .handle("acme.Email", 1..=1, Json::<Email>::new(), |email: Email, _ctx| async move {
+///         if email.to.is_empty() {
+///             return Err(HandlerError::reject("no recipient"));
+///         }
+///         Ok(())
+///     })
+///     .build()
+///     .await?;
+/// worker.run_until(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+/// # Ok(()) }
+/// ```
+pub struct WorkerBuilder {
+    client: async_nats::Client,
+    queue: String,
+    worker_id: Option<String>,
+    concurrency: usize,
+    prefetch: usize,
+    capacity: Option<u32>,
+    max_attempts: u64,
+    backoff_initial: Duration,
+    grace: Duration,
+    grace_delay: Duration,
+    token_batch: u32,
+    heartbeat: Duration,
+    handler_timeout: Duration,
+    shutdown_deadline: Duration,
+    idempotency_window: Duration,
+    reconciler: Option<Duration>,
+    registry: Registry,
+    listener: Option<worker::Listener>,
+    errors: Vec<Error>,
+}
+
+impl WorkerBuilder {
+    /// The worker's id (`[A-Za-z0-9_-]{1,64}`), unique in the fleet. Default: `rust-<random>`.
+    pub fn worker_id(mut self, id: impl Into<String>) -> Self {
+        self.worker_id = Some(id.into());
+        self
+    }
+
+    /// Handlers that run at once (default 4).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// Deliveries held beyond the running handlers (default 4).
+    pub fn prefetch(mut self, n: usize) -> Self {
+        self.prefetch = n;
+        self
+    }
+
+    /// The advertised capacity (§5.2). Default: `concurrency + prefetch`.
+    pub fn capacity(mut self, n: u32) -> Self {
+        self.capacity = Some(n);
+        self
+    }
+
+    /// Attempts before a failing message is dead-lettered with `max-attempts` (default 3).
+    pub fn max_attempts(mut self, n: u64) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    /// The first retry delay of the exponential backoff (§7.3, default 100 ms).
+    pub fn backoff_initial(mut self, d: Duration) -> Self {
+        self.backoff_initial = d;
+        self
+    }
+
+    /// How long a message of a type or version no live worker handles is NAKed before it is
+    /// dead-lettered (§4.2, default 3 s), and the NAK delay meanwhile (default 500 ms).
+    pub fn grace(mut self, period: Duration, delay: Duration) -> Self {
+        self.grace = period;
+        self.grace_delay = delay;
+        self
+    }
+
+    /// The token batch `b` (§5.4): a power of two up to 2^20 (default 8).
+    pub fn token_batch(mut self, b: u32) -> Self {
+        self.token_batch = b;
+        self
+    }
+
+    /// How long one handler call may run before it counts as a retryable failure (default 60 s).
+    pub fn handler_timeout(mut self, d: Duration) -> Self {
+        self.handler_timeout = d;
+        self
+    }
+
+    /// How long shutdown waits for in-flight handlers (default 10 s).
+    pub fn shutdown_deadline(mut self, d: Duration) -> Self {
+        self.shutdown_deadline = d;
+        self
+    }
+
+    /// How long a processed id stays in the local idempotency cache (§9, default 1 h).
+    pub fn idempotency_window(mut self, d: Duration) -> Self {
+        self.idempotency_window = d;
+        self
+    }
+
+    /// Whether this worker may become its queue's reconciler (§5.5), and its audit interval
+    /// (default: on, every 2 s). One worker per queue wins the election; it mints credits that
+    /// went missing (a worker killed while it owed credits) and burns a surplus. Turn it off
+    /// only when another full worker (Java, or Rust with it on) always runs on the queue.
+    pub fn reconciler(mut self, audit_interval: Option<Duration>) -> Self {
+        self.reconciler = audit_interval;
+        self
+    }
+
+    /// Registers the handler of payload type `type_name`, schema `versions`, decoded by `codec`.
+    /// A message of an older version in the range goes through the upcasters registered with
+    /// [`WorkerBuilder::upcast`] up to the newest version before the handler sees it.
+    pub fn handle<T, C, F, Fut>(
+        mut self,
+        type_name: &str,
+        versions: RangeInclusive<u32>,
+        codec: C,
+        handler: F,
+    ) -> Self
+    where
+        T: Send + 'static,
+        C: Codec<T>,
+        F: Fn(T, MessageContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send + 'static,
+    {
+        if type_name.is_empty() || type_name.len() > 200 {
+            self.errors.push(Error::invalid(
+                "handle",
+                format!("type {type_name:?} must be 1 to 200 characters"),
+            ));
+        } else if *versions.start() == 0 || versions.start() > versions.end() {
+            self.errors.push(Error::invalid(
+                "handle",
+                format!(
+                    "versions {}..={} of {type_name}: a non-empty range from 1",
+                    versions.start(),
+                    versions.end()
+                ),
+            ));
+        } else if self.registry.types.contains_key(type_name) {
+            self.errors.push(Error::invalid(
+                "handle",
+                format!("{type_name} has two handlers; register one per type"),
+            ));
+        }
+        self.registry.add(type_name, versions, codec, handler);
+        self
+    }
+
+    /// Registers an upcaster of `type_name` from version `from` to `from + 1`: it turns a value
+    /// decoded from an older version into the newer shape (for example filling a field the older
+    /// schema lacked). An `Err` dead-letters the message as `decode-error`.
+    pub fn upcast<T, F>(self, type_name: &str, from: u32, f: F) -> Self
+    where
+        T: Send + 'static,
+        F: Fn(T) -> std::result::Result<T, CodecError> + Send + Sync + 'static,
+    {
+        self.registry
+            .upcasters
+            .lock()
+            .unwrap()
+            .insert((type_name.to_string(), from), Registry::erase_upcaster(f));
+        self
+    }
+
+    /// Adds a middleware around every handler call; the first added runs outermost.
+    pub fn middleware(mut self, m: impl Middleware) -> Self {
+        self.registry.middleware.push(Arc::new(m));
+        self
+    }
+
+    /// Calls `f` with every [`WorkerEvent`].
+    pub fn on_event(mut self, f: impl Fn(&WorkerEvent) + Send + Sync + 'static) -> Self {
+        self.listener = Some(Arc::new(f));
+        self
+    }
+
+    /// Checks the options, then that the queue is provisioned (§2). Nothing runs until
+    /// [`Worker::run_until`].
+    ///
+    /// A worker with no handler, or with options out of range, is refused before anything is
+    /// read from the server:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let client = async_nats::ConnectOptions::new().retry_on_initial_connect()
+    /// #     .connect("127.0.0.1:1").await.unwrap();
+    /// use sluice::{Error, Json, Worker};
+    /// let err = Worker::builder(client.clone(), "orders").build().await.err().unwrap();
+    /// assert!(matches!(err, Error::InvalidOption { option: "handle", .. }));
+    ///
+    /// let err = Worker::builder(client, "orders")
+    ///     .handle("acme.Order", 1..=1, Json::<String>::new(), |_s: String, _| async { Ok(()) })
+    ///     .token_batch(3)
+    ///     .build()
+    ///     .await
+    ///     .err()
+    ///     .unwrap();
+    /// assert_eq!(err.to_string(), "invalid option token_batch: 3 is not a power of two up to 2^20");
+    /// # }
+    /// ```
+    pub async fn build(mut self) -> Result<Worker> {
+        if let Some(e) = self.errors.into_iter().next() {
+            return Err(e);
+        }
+        if self.registry.types.is_empty() {
+            return Err(Error::invalid(
+                "handle",
+                "the worker has no handler: register one with .handle(type, versions, codec, handler)",
+            ));
+        }
+        if !crate::names::valid_queue(&self.queue) {
+            return Err(Error::invalid(
+                "queue",
+                format!(
+                    "{:?} is not a valid queue name ([a-z0-9_-], 1 to 64)",
+                    self.queue
+                ),
+            ));
+        }
+        let worker_id = self
+            .worker_id
+            .unwrap_or_else(|| format!("rust-{}", crate::jsutil::instance_nonce()));
+        if !crate::names::valid_id(&worker_id) {
+            return Err(Error::invalid(
+                "worker_id",
+                format!("{worker_id:?} is not in the id charset [A-Za-z0-9_-], 1 to 64"),
+            ));
+        }
+        if self.concurrency == 0 {
+            return Err(Error::invalid("concurrency", "must be at least 1"));
+        }
+        if !self.token_batch.is_power_of_two() || self.token_batch > 1 << 20 {
+            return Err(Error::invalid(
+                "token_batch",
+                format!("{} is not a power of two up to 2^20", self.token_batch),
+            ));
+        }
+        if self.max_attempts == 0 {
+            return Err(Error::invalid("max_attempts", "must be at least 1"));
+        }
+        if self
+            .reconciler
+            .is_some_and(|d| d < Duration::from_millis(100))
+        {
+            return Err(Error::invalid(
+                "reconciler",
+                "the audit interval must be at least 100 ms",
+            ));
+        }
+        if self.grace_delay.is_zero() {
+            return Err(Error::invalid("grace", "the NAK delay must be positive"));
+        }
+        let capacity = self
+            .capacity
+            .unwrap_or((self.concurrency + self.prefetch) as u32);
+        // b' (§5.4): a worker whose capacity is below the batch could never owe a whole batch.
+        let token_batch = effective_batch(self.token_batch, capacity);
+        self.registry.seal();
+        let cfg = WorkerConfig {
+            queue: self.queue,
+            worker_id,
+            concurrency: self.concurrency,
+            prefetch: self.prefetch,
+            handles: self.registry.handled(),
+            registry: Arc::new(self.registry),
+            listener: self.listener,
+            max_attempts: self.max_attempts,
+            backoff_initial_ms: self.backoff_initial.as_millis() as u64,
+            grace_ms: self.grace.as_millis() as u64,
+            grace_delay_ms: self.grace_delay.as_millis() as u64,
+            token_batch,
+            capacity: self.capacity,
+            heartbeat: self.heartbeat,
+            advert_ttl_ms: (self.heartbeat.as_millis() as u32).saturating_mul(3),
+            handler_timeout: self.handler_timeout,
+            shutdown_deadline: self.shutdown_deadline,
+            idempotency_window: self.idempotency_window,
+            reconciler: self.reconciler,
+        };
+        let (engine, consumer) = worker::prepare(self.client, cfg).await?;
+        Ok(Worker { engine, consumer })
+    }
+}
+
+/// A Sluice worker (§5.2, §5.4, §7–§10): pulls work, runs typed handlers, acks, retries,
+/// dead-letters, and mints the credits that let producers send more.
+pub struct Worker {
+    engine: Arc<Engine>,
+    consumer: PullConsumer,
+}
+
+impl Worker {
+    /// A builder for a worker of `queue` on `client`.
+    pub fn builder(client: async_nats::Client, queue: impl Into<String>) -> WorkerBuilder {
+        WorkerBuilder {
+            client,
+            queue: queue.into(),
+            worker_id: None,
+            concurrency: 4,
+            prefetch: 4,
+            capacity: None,
+            max_attempts: 3,
+            backoff_initial: Duration::from_millis(100),
+            grace: Duration::from_secs(3),
+            grace_delay: Duration::from_millis(500),
+            token_batch: 8,
+            heartbeat: Duration::from_secs(2),
+            handler_timeout: DEFAULT_HANDLER_TIMEOUT,
+            shutdown_deadline: Duration::from_secs(10),
+            idempotency_window: Duration::from_secs(3600),
+            reconciler: Some(Duration::from_secs(2)),
+            registry: Registry::default(),
+            listener: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// The worker's id.
+    pub fn id(&self) -> &str {
+        &self.engine.cfg.worker_id
+    }
+
+    /// Runs until `shutdown` completes (a signal, a `CancellationToken::cancelled()`, a channel),
+    /// then shuts down gracefully (§7.6): stops pulling, lets in-flight handlers finish, mints
+    /// the credits it owes, and deletes its advert. Returns the number of messages processed.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<u64> {
+        worker::run(self.engine, self.consumer, shutdown).await
+    }
+}
