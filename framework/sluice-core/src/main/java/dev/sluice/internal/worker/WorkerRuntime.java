@@ -128,6 +128,9 @@ public final class WorkerRuntime implements AutoCloseable {
             new Debt(s.workerId()));
     replenisherRef[0] = replenisher;
     advertiser.replenisher(replenisher);
+    // §15.1 before §15.2: the rate share reads the advertised capacity, which pushback lowers.
+    this.pushback = new Pushback(s, timer, ackWait);
+    advertiser.pushback(pushback);
     // §15.2: this worker's share of the queue's rate, from the live adverts and its own capacity.
     int maxWorkerCapacity = queueConfig.maxWorkerCapacity();
     replenisher.rateGate(
@@ -158,8 +161,6 @@ public final class WorkerRuntime implements AutoCloseable {
     }
     Watchdog watchdog = new Watchdog(s.clock(), ackWait, s.handlerTimeout());
     this.chain = assemble(handles, breakerStep, watchdog, handlerStep, ackWait);
-    this.pushback = new Pushback(s, timer, ackWait);
-    advertiser.pushback(pushback);
     this.dispatcher = new Dispatcher(s.executor(), chain, settler, slots, pushback);
     dispatcherRef[0] = dispatcher;
     pushback.wire(advertiser::nominalCapacity, settler::processed, dispatcher::inFlight);
