@@ -160,8 +160,9 @@ fn take_credit(held: &mut [Held]) -> Option<u64> {
 }
 
 /// §15.3 step 3: hands the held credits to the waiting sends in fair order, then returns the
-/// credit granted to `ticket`, if any.
-fn grant_fair(st: &mut State, ticket: u64) -> Option<u64> {
+/// credit granted to `ticket`, if any, and whether other sends were granted one now.
+fn grant_fair(st: &mut State, ticket: u64) -> (Option<u64>, bool) {
+    let mut others = false;
     while st.held.iter().any(|t| t.spent < t.credits) {
         let Some((_, next)) = st.fair.as_mut().and_then(|f| f.poll()) else {
             break;
@@ -171,8 +172,9 @@ fn grant_fair(st: &mut State, ticket: u64) -> Option<u64> {
         }
         let id = take_credit(&mut st.held).expect("a held credit");
         st.grants.insert(next, id);
+        others |= next != ticket;
     }
-    st.grants.remove(&ticket)
+    (st.grants.remove(&ticket), others)
 }
 
 /// A send stopped waiting.
@@ -196,7 +198,11 @@ fn fairness_report(
         return Vec::new();
     }
     let mut keys: Vec<&String> = st.key_granted.keys().collect();
-    keys.extend(st.key_waiting.keys().filter(|k| !st.key_granted.contains_key(*k)));
+    keys.extend(
+        st.key_waiting
+            .keys()
+            .filter(|k| !st.key_granted.contains_key(*k)),
+    );
     let mut out: Vec<crate::proto::FairnessKeyState> = keys
         .into_iter()
         .map(|k| crate::proto::FairnessKeyState {
@@ -401,14 +407,15 @@ impl Engine {
                     }
                 };
                 let granted = if st.fair.is_some() {
-                    grant_fair(st, tk)
+                    let (granted, others) = grant_fair(st, tk);
+                    if others {
+                        // Credits handed to other waiting sends: wake them.
+                        self.token_arrived.notify_waiters();
+                    }
+                    granted
                 } else {
                     take_credit(&mut st.held)
                 };
-                if !st.grants.is_empty() {
-                    // Credits handed to other waiting sends: wake them.
-                    self.token_arrived.notify_waiters();
-                }
                 if let Some(id) = granted {
                     unwait(st, key);
                     return Ok(id);

@@ -332,8 +332,7 @@ impl Reconciler {
             unlimited_workers = running.iter().filter(|a| !a.rate_limited).count() as u32;
             rate_per_second = rate;
             capacity_window = window;
-            window =
-                crate::ratelimit::window(window, rate, burst as u64, running.len() as u64);
+            window = crate::ratelimit::window(window, rate, burst as u64, running.len() as u64);
         }
         Ok(Reading {
             ledger: Ledger {

@@ -821,7 +821,8 @@ impl Engine {
                 Run::Done(r) => break r,
                 Run::Overloaded(retry_after) => {
                     pushbacks += 1;
-                    let delay = retry_after.unwrap_or_else(|| self.settings.backoff.delay(pushbacks));
+                    let delay =
+                        retry_after.unwrap_or_else(|| self.settings.backoff.delay(pushbacks));
                     self.pushback.pushed(self.capacity(), now_unix_ms());
                     self.event(WorkerEvent::PushedBack {
                         msg_id: valid.msg_id.clone(),
