@@ -76,6 +76,15 @@ pub enum Error {
     /// The NATS connection or a JetStream call failed.
     #[error("NATS: {0}")]
     Nats(String),
+    /// A message's fairness key breaks the format (§15.3): nothing was sent and no credit was
+    /// reserved. Use 1 to 64 characters of `[A-Za-z0-9_.:@-]`, e.g. a tenant id.
+    #[error("fairness key {key:?} of message {msg_id} is invalid: use 1 to 64 characters of A-Z a-z 0-9 _ . : @ -")]
+    InvalidFairnessKey {
+        /// The `Nats-Msg-Id` of the message that was not sent.
+        msg_id: String,
+        /// The key that was refused.
+        key: String,
+    },
     /// The producer was closed; create a new one to send again.
     #[error("the producer is closed")]
     Closed,

@@ -32,6 +32,18 @@ pub enum HandlerError {
     /// The message is permanently bad: it is dead-lettered at once with reason `rejected`.
     #[error("{0}")]
     Reject(String),
+    /// The system the handler calls is overloaded (an HTTP 429 or 503, a full pool): a
+    /// **pushback** (§15.1). Neither a success nor a failure: the worker keeps the delivery in
+    /// hand (no NAK, so no attempt is counted and a pushback never dead-letters), runs the
+    /// handler again on the same delivery after `retry_after` (else the backoff for the number
+    /// of pushbacks so far), and lowers its advertised capacity (AIMD: halved at most once a
+    /// second, +1 a second while handlers succeed) so producers send less until the downstream
+    /// recovers.
+    #[error("downstream overloaded")]
+    Overloaded {
+        /// When to try again; `None`: the worker's backoff.
+        retry_after: Option<Duration>,
+    },
 }
 
 impl HandlerError {
@@ -42,6 +54,22 @@ impl HandlerError {
     /// A permanent failure; the message is dead-lettered.
     pub fn reject(reason: impl std::fmt::Display) -> Self {
         HandlerError::Reject(reason.to_string())
+    }
+    /// A pushback (§15.1): the downstream is overloaded; retried on the same delivery after
+    /// `retry_after` (else the backoff) without counting an attempt.
+    ///
+    /// ```
+    /// use sluice::HandlerError;
+    /// use std::time::Duration;
+    /// let busy = HandlerError::overloaded(Some(Duration::from_millis(500)));
+    /// assert!(busy.is_overloaded() && !busy.is_reject());
+    /// ```
+    pub fn overloaded(retry_after: Option<Duration>) -> Self {
+        HandlerError::Overloaded { retry_after }
+    }
+    /// Whether this is a pushback.
+    pub fn is_overloaded(&self) -> bool {
+        matches!(self, HandlerError::Overloaded { .. })
     }
     /// Whether this dead-letters the message at once.
     pub fn is_reject(&self) -> bool {

@@ -138,6 +138,15 @@ pub mod __internal {
     pub mod events {
         pub use crate::events::*;
     }
+    pub mod fairness {
+        pub use crate::fairness::*;
+    }
+    pub mod pushback {
+        pub use crate::pushback::*;
+    }
+    pub mod ratelimit {
+        pub use crate::ratelimit::*;
+    }
     pub mod headers {
         pub use crate::headers::*;
     }

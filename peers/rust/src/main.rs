@@ -20,10 +20,10 @@ const USAGE: &str = "usage:
                            [--work-ms N=0] [--handles TYPE@MIN-MAX[,...]=sluice.conformance.Work@1-1]
                            [--max-attempts N=3] [--backoff-initial-ms N=100] [--grace-ms N=3000]
                            [--grace-delay-ms N=500] [--token-batch N=8] [--capacity N]
-                           [--reconciler]
+                           [--reconciler] [--overloaded-for-ms N=0]
   sluice-peer-rust produce --server URL --queue Q --producer-id ID --count N [--type T=sluice.conformance.Work]
                            [--version V=1] [--start N=0] [--behavior ok|poison|fail-once=ok]
-                           [--acquire-timeout-ms N=30000]
+                           [--acquire-timeout-ms N=30000] [--fairness-key K]
   sluice-peer-rust schedule --server URL --queue Q --producer-id ID --count N [--delay-ms D=1000]
                            [--type T=sluice.conformance.Work] [--version V=1] [--start N=0]";
 
@@ -77,11 +77,15 @@ async fn worker(args: &[String]) -> Result<(), String> {
             "token-batch",
             "capacity",
             "reconciler",
+            "overloaded-for-ms",
         ],
     )?;
     let server = a.required("server")?;
     let worker_id = a.required("worker-id")?;
     let work_ms: u64 = a.num("work-ms", 0)?;
+    // §15.1: the handler answers overloaded (a pushback) until this long after start.
+    let overloaded_until =
+        std::time::Instant::now() + Duration::from_millis(a.num("overloaded-for-ms", 0)?);
     let handles = parse_handles(&a.string("handles", "sluice.conformance.Work@1-1"))?;
     let client = jsutil::connect(&server, &format!("sluice-rust-worker-{worker_id}"))
         .await
@@ -113,6 +117,9 @@ async fn worker(args: &[String]) -> Result<(), String> {
             move |work: Work, ctx| {
                 let seqs = seqs.clone();
                 async move {
+                    if std::time::Instant::now() < overloaded_until {
+                        return Err(HandlerError::overloaded(None));
+                    }
                     if work_ms > 0 {
                         tokio::time::sleep(Duration::from_millis(work_ms)).await;
                     }
@@ -207,10 +214,20 @@ async fn produce(args: &[String]) -> Result<(), String> {
             "start",
             "behavior",
             "acquire-timeout-ms",
+            "fairness-key",
         ],
     )?;
     let server = a.required("server")?;
     let producer_id = a.required("producer-id")?;
+    // §15.3: refused at once, as every producer refuses a bad key.
+    let fairness_key = a.opt_string("fairness-key");
+    if let Some(k) = &fairness_key {
+        if !sluice::__internal::fairness::valid_key(k) {
+            return Err(format!(
+                "--fairness-key {k:?} must be 1-64 characters of [A-Za-z0-9_.:@-]"
+            ));
+        }
+    }
     let behavior: Behavior = serde_json::from_value(json!(a.string("behavior", "ok")))
         .map_err(|_| "--behavior: expected ok, poison or fail-once".to_string())?;
     let count: u64 = a
@@ -255,6 +272,10 @@ async fn produce(args: &[String]) -> Result<(), String> {
         )
         .map_err(|e| e.to_string())?
         .msg_id(format!("{producer_id}-{seq}"));
+        let msg = match &fairness_key {
+            Some(k) => msg.fairness_key(k.clone()),
+            None => msg,
+        };
         match p.send(msg).await {
             Ok(r) => emit(
                 json!({"event": "sent", "id": producer_id, "msg_id": r.msg_id,

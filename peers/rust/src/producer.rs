@@ -2,6 +2,7 @@
 
 use crate::credits::AdvertView;
 use crate::error::{CreditTimeoutReason, Error};
+use crate::fairness::FairQueue;
 use crate::headers as h;
 use crate::jsutil::{self, is_hard_limit};
 use crate::producer_api::{OutgoingMessage, ProducerEvent, SendReceipt};
@@ -17,6 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tracing::Instrument;
+
+mod fair;
+use fair::{fairness_report, grant_fair, take_credit, unwait};
 
 /// Receives every [`ProducerEvent`].
 pub(crate) type ProducerListener = Arc<dyn Fn(&ProducerEvent) + Send + Sync>;
@@ -52,6 +56,17 @@ struct Held {
 struct State {
     held: Vec<Held>,
     waiting: u32,
+    /// §15.3: the sends waiting in fair order, from the first send with a key on; None keeps the
+    /// single FIFO race of §6.
+    fair: Option<FairQueue<u64>>,
+    /// §15.3: tickets granted a credit by another waiter (ticket -> token id).
+    grants: std::collections::HashMap<u64, u64>,
+    /// §15.3: tickets whose send gave up; skipped when their turn comes.
+    abandoned: std::collections::HashSet<u64>,
+    next_ticket: u64,
+    /// §15.3: sends waiting and sent per fairness key (`""`: sends without a key).
+    key_waiting: std::collections::HashMap<String, u32>,
+    key_granted: std::collections::HashMap<String, u64>,
     pulls: usize,
     sent_total: u64,
     next_id: u64,
@@ -78,6 +93,8 @@ pub(crate) struct Engine {
     token_arrived: Notify,
     want_pull: Notify,
     settle: tokio::sync::Mutex<Instant>,
+    /// §15.3: the queue's fairness weights, read at start.
+    weights: Arc<std::collections::HashMap<String, u32>>,
 }
 
 /// Checks the topology (§2) and starts the credit pulls and the maintenance cycle.
@@ -105,7 +122,14 @@ pub(crate) async fn start(
     } else {
         lease
     };
+    let weights = match kv_ctl.get(names::settings_key(&cfg.queue)).await {
+        Ok(Some(b)) => QueueSettings::decode(b.as_ref())
+            .map(|s| s.fairness_weights.into_iter().collect())
+            .unwrap_or_default(),
+        _ => Default::default(),
+    };
     let p = Arc::new(Engine {
+        weights: Arc::new(weights),
         cfg,
         checked: Mutex::new(Default::default()),
         tasks: Mutex::new(None),
@@ -282,10 +306,11 @@ impl Engine {
         }
     }
 
-    /// Reserves one credit, waiting for a token up to the acquire timeout (§6 steps 2 and 4).
-    async fn acquire(&self, msg_id: &str, t: &str, v: u32) -> Result<u64, Error> {
+    /// Reserves one credit, waiting for a token up to the acquire timeout (§6 steps 2 and 4);
+    /// `key` is the send's fairness key (§15.3), `""` for none.
+    async fn acquire(&self, msg_id: &str, t: &str, v: u32, key: &str) -> Result<u64, Error> {
         let deadline = Instant::now() + self.cfg.acquire_timeout;
-        let mut counted = false;
+        let mut ticket: Option<u64> = None;
         loop {
             // Registered before the state is read: a token that arrives in between wakes it
             // (notify_waiters keeps no permit, so a later registration would miss it).
@@ -293,28 +318,51 @@ impl Engine {
             tokio::pin!(arrived);
             arrived.as_mut().enable();
             let timed_out = {
-                let mut st = self.st.lock().unwrap();
-                if let Some(hd) = st.held.iter_mut().find(|t| t.spent < t.credits) {
-                    hd.spent += 1;
-                    hd.inflight += 1;
-                    hd.last_used = Instant::now();
-                    let id = hd.id;
-                    if counted {
-                        st.waiting -= 1;
+                let mut guard = self.st.lock().unwrap();
+                let st = &mut *guard;
+                if !key.is_empty() && st.fair.is_none() {
+                    let weights = self.weights.clone();
+                    st.fair = Some(FairQueue::new(move |k| {
+                        weights.get(k).copied().unwrap_or(1).clamp(1, 10_000)
+                    }));
+                }
+                let tk = match ticket {
+                    Some(tk) => tk,
+                    None => {
+                        st.next_ticket += 1;
+                        let tk = st.next_ticket;
+                        ticket = Some(tk);
+                        st.waiting += 1;
+                        *st.key_waiting.entry(key.to_string()).or_default() += 1;
+                        if let Some(f) = &mut st.fair {
+                            f.add(key, tk);
+                        }
+                        tk
                     }
+                };
+                let granted = if st.fair.is_some() {
+                    let (granted, others) = grant_fair(st, tk);
+                    if others {
+                        // Credits handed to other waiting sends: wake them.
+                        self.token_arrived.notify_waiters();
+                    }
+                    granted
+                } else {
+                    take_credit(&mut st.held)
+                };
+                if let Some(id) = granted {
+                    unwait(st, key);
                     return Ok(id);
                 }
-                if !counted {
-                    st.waiting += 1;
-                    counted = true;
-                }
                 if st.closing {
-                    st.waiting -= 1;
+                    st.abandoned.insert(tk);
+                    unwait(st, key);
                     return Err(Error::Closed);
                 }
                 let timed_out = Instant::now() >= deadline;
                 if timed_out {
-                    st.waiting -= 1;
+                    st.abandoned.insert(tk);
+                    unwait(st, key);
                 }
                 timed_out
             };
@@ -330,10 +378,13 @@ impl Engine {
     }
 
     /// Ends a reservation: refunded (the credit goes back to the token) or spent.
-    fn finish(&self, token: u64, refund: bool, sent: bool) {
+    fn finish(&self, token: u64, refund: bool, sent: bool, key: &str) {
         let mut st = self.st.lock().unwrap();
         if sent {
             st.sent_total += 1;
+            if !refund {
+                *st.key_granted.entry(key.to_string()).or_default() += 1; // §15.3
+            }
         }
         if let Some(hd) = st.held.iter_mut().find(|t| t.id == token) {
             hd.inflight -= 1;
@@ -372,6 +423,16 @@ impl Engine {
         headers.insert(h::TRACEPARENT, tp.header());
         headers.insert(h::PRODUCER, self.cfg.producer_id.as_str());
         headers.insert(h::SENT_AT, now_unix_ms().to_string());
+        if let Some(k) = &msg.fairness_key {
+            // §15.3 step 1: refused before a credit is reserved; never sent empty.
+            if !crate::fairness::valid_key(k) {
+                return Err(Error::InvalidFairnessKey {
+                    msg_id,
+                    key: k.clone(),
+                });
+            }
+            headers.insert(crate::fairness::HEADER, k.as_str());
+        }
         size::check(
             &jsutil::header_pairs(Some(&headers)),
             payload.len() as u64,
@@ -414,7 +475,11 @@ impl Engine {
             .get(h::TYPE_VERSION)
             .and_then(|v| v.as_str().parse().ok())
             .unwrap_or(1);
-        let token = self.acquire(&msg_id, &t, v).await?;
+        let key = headers
+            .get(crate::fairness::HEADER)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let token = self.acquire(&msg_id, &t, v, &key).await?;
         // Sluice-Sent-At: when the first publish attempt starts.
         headers.insert(h::SENT_AT, now_unix_ms().to_string());
         let subject = names::work_subject(&self.cfg.queue);
@@ -433,7 +498,7 @@ impl Engine {
             match r {
                 Ok(ack) => {
                     // A duplicate on the first attempt stored nothing new: refund (§6 step 4).
-                    self.finish(token, ack.duplicate && attempt == 1, true);
+                    self.finish(token, ack.duplicate && attempt == 1, true, &key);
                     return Ok(SendReceipt {
                         msg_id,
                         stream_sequence: ack.sequence,
@@ -447,7 +512,7 @@ impl Engine {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
                 Err(e) if e.kind() == PublishErrorKind::StreamNotFound => {
-                    self.finish(token, true, false);
+                    self.finish(token, true, false, &key);
                     return Err(Error::NotProvisioned {
                         what: format!("a stream for {subject}"),
                         cause: format!("publish of {msg_id}: no responders"),
@@ -468,7 +533,7 @@ impl Engine {
                 } else {
                     "publish kept failing"
                 };
-                self.finish(token, false, false);
+                self.finish(token, false, false, &key);
                 return Err(Error::Publish {
                     msg_id,
                     reason: reason.into(),
@@ -566,6 +631,7 @@ impl Engine {
             ttl_ms: self.cfg.report_ttl_ms,
             language: LANGUAGE.into(),
             sent_total: st.sent_total,
+            fairness_keys: fairness_report(st, &self.weights),
         }
     }
 

@@ -26,6 +26,7 @@ pub struct OutgoingMessage {
     pub(crate) content_type: String,
     pub(crate) msg_id: Option<String>,
     pub(crate) traceparent: Option<TraceParent>,
+    pub(crate) fairness_key: Option<String>,
 }
 
 impl OutgoingMessage {
@@ -43,6 +44,7 @@ impl OutgoingMessage {
             content_type: content_type.into(),
             msg_id: None,
             traceparent: None,
+            fairness_key: None,
         }
     }
 
@@ -73,6 +75,27 @@ impl OutgoingMessage {
     pub fn trace(mut self, parent: TraceParent) -> Self {
         self.traceparent = Some(parent);
         self
+    }
+
+    /// The fairness key (§15.3), e.g. a tenant id: 1 to 64 characters of `[A-Za-z0-9_.:@-]`,
+    /// sent as `Sluice-Fairness-Key`. When sends of several keys wait for credits, the producer
+    /// grants them in weighted max-min fair order (deficit round robin, weights from the queue's
+    /// `fairness_weights`, else 1), so one busy tenant cannot starve the others. A key that breaks
+    /// the format fails the send with [`Error::InvalidFairnessKey`] before a credit is reserved.
+    ///
+    /// ```
+    /// use sluice::OutgoingMessage;
+    /// let m = OutgoingMessage::new("acme.Email", 1, "application/json", "{}").fairness_key("tenant-42");
+    /// assert_eq!(m.get_fairness_key(), Some("tenant-42"));
+    /// ```
+    pub fn fairness_key(mut self, key: impl Into<String>) -> Self {
+        self.fairness_key = Some(key.into());
+        self
+    }
+
+    /// The fairness key, when set.
+    pub fn get_fairness_key(&self) -> Option<&str> {
+        self.fairness_key.as_deref()
     }
 
     /// The payload type.

@@ -320,10 +320,26 @@ impl Reconciler {
         // Bounded reports (§5.5 [v1.1]).
         let held_spent = held_spent.min(held_tokens * batch as u64).min(tokens);
         let views: Vec<AdvertView> = live.iter().map(AdvertView::from_proto).collect();
-        let window = credits::window(settings.standing_buffer, bounds, &views, now);
+        let mut window = credits::window(settings.standing_buffer, bounds, &views, now);
+        // §15.2: audit against the window the rate caps, and say so in the ledger.
+        let (rate, burst) = crate::ratelimit::rate_of(&settings);
+        let (mut rate_per_second, mut capacity_window, mut unlimited_workers) = (0.0, 0, 0u32);
+        if crate::ratelimit::limited(rate) {
+            let running: Vec<&CapacityAdvert> = live
+                .iter()
+                .filter(|a| a.state == WorkerState::Running as i32)
+                .collect();
+            unlimited_workers = running.iter().filter(|a| !a.rate_limited).count() as u32;
+            rate_per_second = rate;
+            capacity_window = window;
+            window = crate::ratelimit::window(window, rate, burst as u64, running.len() as u64);
+        }
         Ok(Reading {
             ledger: Ledger {
                 window,
+                rate_per_second,
+                capacity_window,
+                unlimited_workers,
                 backlog,
                 tokens,
                 held_spent,

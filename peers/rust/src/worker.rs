@@ -14,6 +14,8 @@ use crate::outcome::{
 use crate::proto::{
     CapacityAdvert, CreditToken, HandledType as PbHandled, MintReason, ReconcilerLease, WorkerState,
 };
+use crate::pushback::{Policy, Pushback};
+use crate::ratelimit::RateBucket;
 use crate::worker_api::{NakReason, WorkerEvent};
 use crate::{log, names, now_unix_ms, problem, trace, LANGUAGE, PROTOCOL_VERSION};
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, AckKind, Message};
@@ -24,6 +26,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify, Semaphore};
 use tracing::Instrument;
+
+mod flow;
 
 /// Everything a running worker needs; built and validated by `WorkerBuilder`.
 pub(crate) struct WorkerConfig {
@@ -128,6 +132,19 @@ pub(crate) struct Engine {
     /// Why dead-letter records cannot be written; empty when they can (§8.4).
     dlq_problem: Mutex<String>,
     mint_seq: AtomicU64,
+    /// §15.1: the AIMD limit lowered by pushbacks, and the handler gate.
+    pushback: Pushback,
+    /// §15.2: paces minting to this worker's share of the queue's rate.
+    rate: Mutex<RateBucket>,
+    /// §15.2: when the share was last computed, and the queue's max_worker_capacity.
+    rate_meta: Mutex<(Instant, u32)>,
+    started: Instant,
+}
+
+/// How a handler run ended: a result, or a pushback with the handler's retry-after (§15.1).
+enum Run {
+    Done(HandlerResult),
+    Overloaded(Option<Duration>),
 }
 
 /// Checks the topology and builds the engine (§2): nothing runs yet.
@@ -175,6 +192,10 @@ pub(crate) async fn prepare(
         mint_nonce: jsutil::instance_nonce(),
         dlq_problem: Mutex::new(String::new()),
         mint_seq: AtomicU64::new(0),
+        pushback: Pushback::new(Policy::default()),
+        rate: Mutex::new(RateBucket::default()),
+        rate_meta: Mutex::new((Instant::now(), 0)),
+        started: Instant::now(),
         fleet: FleetView::new(names::capacity_key(&cfg.queue, &cfg.worker_id)),
         cfg,
     });
@@ -189,6 +210,7 @@ pub(crate) async fn run(
     consumer: PullConsumer,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<u64, Error> {
+    w.refresh_rate().await; // §15.2
     w.write_advert().await?;
     w.event(WorkerEvent::Ready);
 
@@ -196,6 +218,7 @@ pub(crate) async fn run(
     let heartbeat = tokio::spawn(w.clone().heartbeat_loop(stop_rx.clone()));
     let fleet_watch = tokio::spawn(w.fleet.clone().watch(w.kv_cap.clone(), w.cfg.queue.clone()));
     let minter = tokio::spawn(w.clone().mint_loop());
+    let pushback_ticks = tokio::spawn(w.clone().pushback_ticks()); // §15.1
     let puller = tokio::spawn(w.clone().pull_loop(consumer, stop_rx.clone()));
     let reconciler = w
         .cfg
@@ -230,6 +253,7 @@ pub(crate) async fn run(
     }
     heartbeat.abort();
     fleet_watch.abort();
+    pushback_ticks.abort();
     // Wait until the heartbeat task is gone: a heartbeat still in flight could otherwise write a
     // RUNNING advert after the DRAINING one and the delete below, leaving a stale advert behind.
     let _ = heartbeat.await;
@@ -265,15 +289,21 @@ impl Engine {
         let state = self.state.load(Ordering::SeqCst);
         let (debt, debt_seen) = self.debt.lock().unwrap().state();
         let owed = self.owed.lock().unwrap();
+        let running = state == WorkerState::Running as i32;
+        let (lowered, pushbacks, decreases, lowered_since) = self.pushback.advert(self.capacity());
         CapacityAdvert {
             worker_id: self.cfg.worker_id.clone(),
             queue: self.cfg.queue.clone(),
             protocol_version: PROTOCOL_VERSION,
-            capacity: if state == WorkerState::Running as i32 {
-                self.capacity()
-            } else {
-                0
-            },
+            // §15.1: the capacity lowered by pushback, the configured one beside it.
+            capacity: if running { lowered } else { 0 },
+            nominal_capacity: if running { self.capacity() } else { 0 },
+            pushbacks_total: pushbacks,
+            pushback_decreases_total: decreases,
+            lowered_since_unix_ms: lowered_since,
+            // §15.2: mints within its share of the queue's rate.
+            rate_limited: true,
+            rate_share: self.rate.lock().unwrap().share(),
             in_flight: self.in_flight.load(Ordering::SeqCst),
             service_rate: self.service_rate.lock().unwrap().0,
             handled: self
@@ -339,6 +369,7 @@ impl Engine {
             }
             self.update_rate();
             self.read_lease().await;
+            self.refresh_rate().await; // §15.2
             if let Err(e) = self.write_advert().await {
                 log!("{e}");
             }
@@ -404,6 +435,18 @@ impl Engine {
                 let burn = self.debt.lock().unwrap().withhold(total);
                 if burn > 0 {
                     tokens = decompose(total - burn, b as u32);
+                }
+                // §15.2: what the rate does not allow yet stays owed for the next linger round.
+                let due = total - burn;
+                let allowed = if flushing {
+                    due
+                } else {
+                    self.paced(due, due + o.owed)
+                };
+                if allowed < due {
+                    tokens = decompose(allowed, b as u32);
+                    o.owed += due - allowed;
+                    o.since = Some(Instant::now());
                 }
                 o.in_transit += tokens.iter().map(|t| *t as u64).sum::<u64>();
                 if o.owed == 0 {
@@ -483,9 +526,13 @@ impl Engine {
                 } else {
                     1
                 };
-                if st.0 >= threshold {
-                    let n = st.0;
-                    st.0 = 0;
+                // §15.1: in hand at most the lowered capacity.
+                let avail = self.pushback.limit(self.capacity()).map_or(st.0, |l| {
+                    st.0.min((l as usize).saturating_sub(limit - st.0))
+                });
+                if avail > 0 && avail >= threshold {
+                    let n = avail;
+                    st.0 -= avail;
                     st.1 += 1;
                     n
                 } else {
@@ -497,7 +544,8 @@ impl Engine {
                 tokio::select! {
                     _ = pulls.wake.notified() => {}
                     _ = stop.changed() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    // §15.1: a lowered limit changes on the tick, without a wake.
+                    _ = tokio::time::sleep(self.pull_poll()) => {}
                 }
                 continue;
             }
@@ -648,23 +696,18 @@ impl Engine {
             Precheck::Proceed(v) => v,
         };
         // Step 6: decode (and upcast) the payload.
-        let bound = match self
+        let mut bound = match self
             .cfg
             .registry
             .bind(&valid.type_name, valid.version, &msg.payload)
         {
-            Ok(b) => b,
+            Ok(b) => Some(b),
             Err(e) => {
                 return self
                     .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e)
                     .await
             }
         };
-        let slot = self.handlers.acquire().await.expect("semaphore open");
-        if self.shutting_down.load(Ordering::SeqCst) {
-            self.nak(&msg, Duration::ZERO).await;
-            return;
-        }
         let tp = trace::continue_trace(get(crate::headers::TRACEPARENT));
         let span = tracing::info_span!(
             target: "sluice",
@@ -677,7 +720,7 @@ impl Engine {
             trace_id = %tp.trace_id,
             span_id = %tp.parent_id,
         );
-        let ctx = MessageContext {
+        let ctx_template = MessageContext {
             msg_id: valid.msg_id.clone(),
             type_name: valid.type_name.clone(),
             version: valid.version,
@@ -687,13 +730,60 @@ impl Engine {
             worker_id: self.worker_id.clone(),
             message: Some(msg.clone()),
         };
-        let result = self
-            .run_handler(&msg, self.cfg.registry.run(bound, ctx))
-            .instrument(span)
-            .await;
-        // The slot is for running handlers: the finishing ack (a round trip for a double ack)
-        // goes on while the next handler runs; the delivery still counts against the pull limit.
-        drop(slot);
+        // §15.1: a pushback holds the delivery (no NAK, no attempt) and runs the handler again.
+        let mut pushbacks = 0u64;
+        let result = loop {
+            let slot = self.handlers.acquire().await.expect("semaphore open");
+            if self.shutting_down.load(Ordering::SeqCst) {
+                self.nak(&msg, Duration::ZERO).await;
+                return;
+            }
+            let b = match bound.take() {
+                Some(b) => b,
+                None => match self
+                    .cfg
+                    .registry
+                    .bind(&valid.type_name, valid.version, &msg.payload)
+                {
+                    Ok(b) => b,
+                    Err(e) => {
+                        drop(slot);
+                        return self
+                            .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e)
+                            .await;
+                    }
+                },
+            };
+            self.enter_gate().await;
+            let run = self
+                .run_handler(&msg, self.cfg.registry.run(b, ctx_template.clone()))
+                .instrument(span.clone())
+                .await;
+            self.pushback.exit();
+            // The slot is for running handlers: the finishing ack (a round trip for a double
+            // ack) goes on while the next handler runs; the delivery still counts against the
+            // pull limit.
+            drop(slot);
+            match run {
+                Run::Done(r) => break r,
+                Run::Overloaded(retry_after) => {
+                    pushbacks += 1;
+                    let delay =
+                        retry_after.unwrap_or_else(|| self.settings.backoff.delay(pushbacks));
+                    self.pushback.pushed(self.capacity(), now_unix_ms());
+                    self.event(WorkerEvent::PushedBack {
+                        msg_id: valid.msg_id.clone(),
+                        pushbacks,
+                        retry_in: delay,
+                    });
+                    if let Some(rest) = self.hold_for_retry(&msg, delay).await {
+                        // §7.6: shutdown NAKs a held message at once with the rest of its delay.
+                        self.nak(&msg, rest).await;
+                        return;
+                    }
+                }
+            }
+        };
         match after_handler(&self.settings, k, &result) {
             Final::Ack => {
                 self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));
@@ -735,17 +825,20 @@ impl Engine {
         &self,
         msg: &Message,
         body: futures_util::future::BoxFuture<'static, crate::handler::HandlerResult>,
-    ) -> HandlerResult {
+    ) -> Run {
         let body = async {
             // A panicking handler fails this attempt (retried, then dead-lettered) instead of
             // taking its delivery slot with it.
             let body = std::panic::AssertUnwindSafe(body);
-            match futures_util::FutureExt::catch_unwind(body).await {
+            Run::Done(match futures_util::FutureExt::catch_unwind(body).await {
                 Err(_) => HandlerResult::Fail("the handler panicked".into()),
                 Ok(Ok(())) => HandlerResult::Success,
                 Ok(Err(crate::handler::HandlerError::Reject(r))) => HandlerResult::Reject(r),
                 Ok(Err(crate::handler::HandlerError::Retry(r))) => HandlerResult::Fail(r),
-            }
+                Ok(Err(crate::handler::HandlerError::Overloaded { retry_after })) => {
+                    return Run::Overloaded(retry_after)
+                }
+            })
         };
         let progress_every = self.ack_wait / 3;
         let mut progress =
@@ -755,7 +848,7 @@ impl Engine {
         loop {
             tokio::select! {
                 r = &mut body => return r,
-                _ = &mut deadline => return HandlerResult::Fail(format!("handler timed out after {:?}", self.cfg.handler_timeout)),
+                _ = &mut deadline => return Run::Done(HandlerResult::Fail(format!("handler timed out after {:?}", self.cfg.handler_timeout))),
                 _ = progress.tick() => {
                     if let Err(e) = msg.ack_with(AckKind::Progress).await {
                         log!("+WPI: {e}");

@@ -44,6 +44,16 @@ pub enum WorkerEvent {
         /// Why.
         reason: NakReason,
     },
+    /// A handler pushed back ([`crate::HandlerError::Overloaded`], §15.1): the delivery is held
+    /// and its handler runs again after `retry_in`; the worker's capacity is lowered.
+    PushedBack {
+        /// The message's `Nats-Msg-Id`.
+        msg_id: String,
+        /// Pushbacks of this delivery so far.
+        pushbacks: u64,
+        /// When the handler runs again.
+        retry_in: Duration,
+    },
     /// A message was written to the dead-letter stream and terminated (§8).
     DeadLettered {
         /// The message's `Nats-Msg-Id`, when it had one.

@@ -1,7 +1,7 @@
 //! `protocol/vectors/pushback.json` (PROTOCOL.md §15.1): the AIMD capacity under pushback.
 
 use serde_json::Value;
-use sluice_peer::pushback::{Aimd, Policy};
+use sluice::__internal::pushback::{Aimd, Policy};
 use std::path::PathBuf;
 
 #[test]

@@ -1008,7 +1008,7 @@ fn protobuf_ignores_unknown_fields() {
 /// headers.json `fairness_key` and credits.json `fairness` (§15.3): key format and grant order.
 #[test]
 fn fairness_vectors() {
-    use sluice_peer::fairness::{valid_key, FairQueue};
+    use sluice::__internal::fairness::{valid_key, FairQueue};
     let doc = load("headers.json");
     let keys = arr(&doc, "fairness_key");
     assert!(keys.len() >= 5);
@@ -1056,7 +1056,7 @@ fn fairness_vectors() {
 /// The `rate_limit` section of credits.json (PROTOCOL.md §15.2 [v1.3]).
 #[test]
 fn rate_limit_vectors() {
-    use sluice_peer::ratelimit;
+    use sluice::__internal::ratelimit;
     let doc = load("credits.json");
     let v = &doc["rate_limit"];
     for c in arr(v, "share") {
