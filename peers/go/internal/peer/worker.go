@@ -84,6 +84,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 		return nil, err
 	}
 	workMs := time.Duration(cfg.WorkMs) * time.Millisecond
+	overloadedUntil := time.Now().Add(cfg.OverloadedFor)
 	handler := func(ctx context.Context, v Work, m *sluice.Msg) error {
 		if workMs > 0 {
 			select {
@@ -92,6 +93,8 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 			}
 		}
 		switch {
+		case time.Now().Before(overloadedUntil): // §15.1: a pushback, retried after the backoff
+			return sluice.Overloaded(0)
 		case v.Behavior == "poison":
 			return sluice.Reject(errors.New("poison message rejected by the handler"))
 		case v.Behavior == "fail-once" && m.Attempt <= 1:
