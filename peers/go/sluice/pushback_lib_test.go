@@ -278,8 +278,8 @@ func TestPushbackPolicyIsValidatedAtConstruction(t *testing.T) {
 	}
 	h := sluice.Handle("test.C", 1, 1, sluice.JSON[int](), func(context.Context, int, *sluice.Msg) error { return nil })
 	for want, p := range map[string]sluice.PushbackPolicy{
-		"Decrease must be in (0, 1)":  {Decrease: 1, Floor: 1, DecreaseIntervalMs: 1, IncreaseIntervalMs: 1},
-		"Floor must be at least 1":    {Decrease: 0.5, Floor: 0, DecreaseIntervalMs: 1, IncreaseIntervalMs: 1},
+		"Decrease must be in (0, 1)":          {Decrease: 1, Floor: 1, DecreaseIntervalMs: 1, IncreaseIntervalMs: 1},
+		"Floor must be at least 1":            {Decrease: 0.5, Floor: 0, DecreaseIntervalMs: 1, IncreaseIntervalMs: 1},
 		"IncreaseIntervalMs must be positive": {Decrease: 0.5, Floor: 1, DecreaseIntervalMs: 1, IncreaseIntervalMs: 0},
 	} {
 		_, err := sluice.NewWorker(ctx, nc, "pbconfig", h, sluice.WithPushback(p))
