@@ -135,3 +135,49 @@ func (e *ConfigError) Error() string { return "sluice: " + e.Option + ": " + e.R
 func configErr(option, format string, args ...any) error {
 	return &ConfigError{Option: option, Reason: fmt.Sprintf(format, args...)}
 }
+
+// ErrOverloaded matches every error made by Overloaded with errors.Is.
+var ErrOverloaded = errors.New("sluice: downstream overloaded")
+
+// OverloadedError is a handler's pushback (PROTOCOL.md §15.1): the system the handler calls is
+// overloaded (an HTTP 429 or 503, a full pool). It is neither a success nor a failure: the worker
+// keeps the delivery in hand, runs the handler again on it after RetryAfter (or, when RetryAfter
+// is 0, after the worker's backoff for the n-th pushback of that delivery), counts no attempt,
+// never dead-letters it, and lowers its advertised capacity (WithPushback).
+type OverloadedError struct {
+	// RetryAfter is how long the delivery waits before the handler runs again; 0: the backoff.
+	RetryAfter time.Duration
+	// Err is the downstream's error, if any.
+	Err error
+}
+
+// Error says that the downstream is overloaded, and why when known.
+func (e *OverloadedError) Error() string {
+	s := "downstream overloaded"
+	if e.RetryAfter > 0 {
+		s += ", retry after " + e.RetryAfter.String()
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the downstream's error.
+func (e *OverloadedError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrOverloaded) hold.
+func (e *OverloadedError) Is(target error) bool { return target == ErrOverloaded }
+
+// Overloaded is a handler's answer when its downstream is overloaded (§15.1): the worker holds
+// the delivery and runs the handler again after retryAfter (0 or less: after the backoff for the
+// n-th pushback of the delivery), without counting an attempt, and lowers its capacity. It is
+// found with errors.As or errors.Is(err, ErrOverloaded) also when middleware wraps it.
+func Overloaded(retryAfter time.Duration) error {
+	return &OverloadedError{RetryAfter: max(retryAfter, 0)}
+}
+
+// OverloadedBy is Overloaded with the downstream's error, kept for logs and errors.Is.
+func OverloadedBy(err error, retryAfter time.Duration) error {
+	return &OverloadedError{RetryAfter: max(retryAfter, 0), Err: err}
+}

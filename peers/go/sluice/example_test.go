@@ -113,3 +113,47 @@ func ExampleUpcast() {
 	fmt.Printf("%+v\n", w.Handled())
 	// Output: [{Type:example.Greeting MinVersion:1 MaxVersion:2}]
 }
+
+// A handler whose downstream answers 429 pushes back with Overloaded: the worker holds the
+// delivery, runs the handler again after the retry-after, counts no attempt (the message is
+// processed on attempt 1) and lowers its advertised capacity meanwhile (WithPushback).
+func ExampleOverloaded() {
+	ctx := context.Background()
+	nc, _ := nats.Connect(serverURL)
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	_ = sluice.Provision(ctx, js, "pushback-example", sluice.QueueConfig{})
+	quiet := sluice.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	runs := 0
+	done := make(chan int, 1)
+	w, err := sluice.NewWorker(ctx, nc, "pushback-example", quiet,
+		sluice.WithPushback(sluice.PushbackPolicy{Decrease: 0.5, Floor: 1, DecreaseIntervalMs: 1000, IncreaseIntervalMs: 1000}),
+		sluice.Handle("example.Greeting", 1, 1, sluice.JSON[Greeting](),
+			func(ctx context.Context, g Greeting, m *sluice.Msg) error {
+				runs++ // one delivery: its runs never overlap
+				if runs < 3 {
+					// e.g. the downstream answered 429 with Retry-After
+					return sluice.OverloadedBy(errors.New("HTTP 429"), 50*time.Millisecond)
+				}
+				done <- m.Attempt
+				return nil
+			}))
+	if err != nil {
+		panic(err)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	stopped := make(chan error)
+	go func() { stopped <- w.Run(wctx) }()
+
+	p, _ := sluice.NewProducer(ctx, nc, "pushback-example", quiet)
+	msg, _ := sluice.NewMessage(sluice.JSON[Greeting](), "greeting-1", "example.Greeting", 1, Greeting{Name: "Ada"})
+	if _, err := p.Send(ctx, msg); err != nil {
+		panic(err)
+	}
+	_ = p.Close(ctx)
+	fmt.Println("processed on attempt", <-done, "after", runs, "runs")
+	stop()
+	<-stopped
+	// Output: processed on attempt 1 after 3 runs
+}

@@ -8,7 +8,7 @@ import (
 )
 
 // Event is something a worker or producer did, passed to an Observer: *Started, *Processed,
-// *DeadLettered, *Nacked, *HealthChanged, *CircuitChanged, *CreditsReturned or *Audited.
+// *DeadLettered, *Nacked, *PushedBack, *HealthChanged, *CircuitChanged, *CreditsReturned or *Audited.
 type Event interface{ sluiceEvent() }
 
 // Observer receives events. It is called synchronously on the worker's and producer's own
@@ -51,6 +51,16 @@ type Nacked struct {
 	Reason   string
 }
 
+// PushedBack: a handler answered Overloaded (§15.1); the delivery is held (no NAK, no attempt)
+// and its handler runs again after Delay. Pushbacks counts this delivery's pushbacks so far.
+type PushedBack struct {
+	WorkerID  string
+	MsgID     string
+	Attempt   int
+	Pushbacks int
+	Delay     time.Duration
+}
+
 // HealthChanged: the worker started (Failing true, with the reason) or stopped failing, e.g.
 // while dead-letter records cannot be written (§8.4).
 type HealthChanged struct {
@@ -85,6 +95,7 @@ func (*Started) sluiceEvent()         {}
 func (*Processed) sluiceEvent()       {}
 func (*DeadLettered) sluiceEvent()    {}
 func (*Nacked) sluiceEvent()          {}
+func (*PushedBack) sluiceEvent()      {}
 func (*HealthChanged) sluiceEvent()   {}
 func (*CreditsReturned) sluiceEvent() {}
 func (*CircuitChanged) sluiceEvent()  {}
@@ -109,6 +120,7 @@ const (
 	MetricDuplicates   = "sluice.duplicates"     // counter: duplicates acked without a handler
 	MetricHandler      = "sluice.handler"        // timer: handler duration
 	MetricMinted       = "sluice.credits.minted" // counter: credits minted by a worker
+	MetricPushbacks    = "sluice.pushbacks"      // counter: handler pushbacks held for a retry (§15.1)
 )
 
 type noMetrics struct{}

@@ -175,16 +175,21 @@ func (b *Pushback) Pushbacks() uint64 {
 	return b.pushbacks
 }
 
-// Limit is the lowered limit on messages in hand and handlers running, and whether there is one.
+// Limit is the lowered limit on messages in hand and handlers running, and whether there is one
+// (never on a nil Pushback: pushback switched off).
 func (b *Pushback) Limit() (int, bool) {
-	if !b.AIMD.Lowered() {
+	if b == nil || !b.AIMD.Lowered() {
 		return 0, false
 	}
 	return b.AIMD.Capacity(b.nominal()), true
 }
 
 // Enter waits while lowered until fewer handlers run than the lowered capacity; call Exit after.
+// On a nil Pushback it returns at once.
 func (b *Pushback) Enter() {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	for {
 		lim, ok := b.Limit()
@@ -199,6 +204,9 @@ func (b *Pushback) Enter() {
 
 // Exit ends what Enter began.
 func (b *Pushback) Exit() {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	b.running--
 	b.mu.Unlock()

@@ -39,6 +39,8 @@ type workerConfig struct {
 	handlers                       []*handlerEntry
 	upcasters                      map[string]map[int]Upcaster
 	middleware                     []Middleware
+	// pushback is the AIMD rule of §15.1; nil: the capacity is never lowered (WithoutPushback).
+	pushback *PushbackPolicy
 }
 
 // Worker pulls a queue's work messages, runs the registered handlers and settles each delivery
@@ -66,6 +68,10 @@ type Worker struct {
 	handSem chan struct{}
 
 	stopping atomic.Bool
+	stopped  chan struct{} // closed when shutdown begins
+
+	pb        *Pushback     // §15.1; nil with WithoutPushback
+	pushbacks atomic.Uint64 // pushbacks since start (advert field 21)
 
 	rl          RateBucket // §15.2: paces minting to this worker's share of the rate
 	rateShareAt time.Time  // the minter only (under mintMu)
@@ -97,6 +103,8 @@ func NewWorker(ctx context.Context, nc *nats.Conn, queue string, opts ...WorkerO
 		handlerTimeout: 60 * time.Second, shutdownGrace: 10 * time.Second, idemTTL: time.Hour, cacheSize: 100000,
 		reconciler: true, auditInterval: 2 * time.Second, upcasters: map[string]map[int]Upcaster{},
 		breakerFailures: 10, breakerWindow: 20, breakerDelay: 5 * time.Second}
+	defaultPushback := DefaultPushbackPolicy
+	cfg.pushback = &defaultPushback
 	for _, o := range opts {
 		if err := o.applyWorker(&cfg); err != nil {
 			return nil, err
@@ -112,7 +120,10 @@ func NewWorker(ctx context.Context, nc *nats.Conn, queue string, opts ...WorkerO
 	w := &Worker{cfg: cfg, queue: queue, handled: cfg.handled(), next: cfg.chain(), nc: nc, js: js,
 		stream: WorkStream(queue), cache: newIDCache(cfg.cacheSize, cfg.idemTTL),
 		problems: map[string]string{}, handSem: make(chan struct{}, cfg.concurrency), mintSignal: make(chan struct{}, 1), rateAt: time.Now(),
-		fleet: newFleetView(queue, cfg.id), minter: newMinter(js, queue, cfg.id)}
+		fleet: newFleetView(queue, cfg.id), minter: newMinter(js, queue, cfg.id), stopped: make(chan struct{})}
+	if cfg.pushback != nil {
+		w.pb = NewPushback(*cfg.pushback, w.nominal)
+	}
 	if cfg.breakerFailures > 0 {
 		w.breaker = newBreaker(cfg.breakerFailures, cfg.breakerWindow, cfg.breakerDelay, time.Now)
 	}
@@ -208,8 +219,9 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	hbCtx, hbStop := context.WithCancel(bg)
 	var hbDone sync.WaitGroup
-	hbDone.Add(2)
+	hbDone.Add(3)
 	go func() { defer hbDone.Done(); w.heartbeatLoop(hbCtx) }()
+	go func() { defer hbDone.Done(); w.pushbackTicks(hbCtx) }() // §15.1
 	go func() { defer hbDone.Done(); w.fleet.watch(hbCtx, w.capKV, w.queue, w.cfg.log) }()
 	if w.cfg.reconciler && w.ctlKV != nil {
 		hbDone.Add(1)
@@ -224,6 +236,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.pull(ctx, &handlers)
 
 	w.stopping.Store(true)
+	close(w.stopped)
 	done := make(chan struct{})
 	go func() { handlers.Wait(); close(done) }()
 	select {
@@ -289,14 +302,20 @@ func (w *Worker) pull(ctx context.Context, handlers *sync.WaitGroup) {
 		if requests > 0 {
 			threshold = max(1, w.cfg.prefetch/2)
 		}
-		want := 0
-		if free >= threshold {
-			want = free
+		want, avail := 0, free
+		var poll <-chan time.Time
+		if lim, lowered := w.pb.Limit(); lowered { // §15.1: in hand at most the lowered capacity
+			avail = min(free, max(0, lim-(limit-free)))
+			poll = time.After(pushbackPoll) // the limit grows without a wake-up
+		}
+		if avail > 0 && avail >= threshold {
+			want = avail
 		}
 		mu.Unlock()
 		if want == 0 {
 			select {
 			case <-wake:
+			case <-poll:
 			case <-ctx.Done():
 			}
 			continue

@@ -196,9 +196,15 @@ func (w *Worker) advertise(ctx context.Context, state sluicepb.WorkerState) erro
 	a.Debt, a.DebtSeen = w.debt.State()
 	_, a.RateShare = w.rl.Rate() // §15.2
 	if state == stateRunning {
-		a.Capacity = w.capacity()
+		a.NominalCapacity = w.capacity()
 	}
 	w.mu.Unlock()
+	// §15.1: the capacity lowered by pushback beside the configured one (pb takes no w.mu).
+	a.Capacity = w.advertisedCapacity(a.NominalCapacity)
+	a.PushbacksTotal = w.pushbacks.Load()
+	if w.pb != nil {
+		a.PushbackDecreasesTotal, a.LoweredSinceUnixMs = w.pb.AIMD.Decreases(), w.pb.AIMD.LoweredSinceMs()
+	}
 	for _, t := range w.handled {
 		a.Handled = append(a.Handled, &sluicepb.HandledType{Type: t.Type, MinVersion: uint32(t.MinVersion), MaxVersion: uint32(t.MaxVersion)})
 	}

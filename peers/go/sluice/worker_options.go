@@ -172,3 +172,31 @@ func WithLatencyTarget(wait time.Duration, maxCapacity uint32) WorkerOption {
 		return positive("WithLatencyTarget", wait)
 	})
 }
+
+// WithPushback sets the AIMD rule by which a handler's pushback (Overloaded, §15.1) lowers the
+// worker's advertised capacity: ×Decrease at most once per DecreaseIntervalMs, +1 per
+// IncreaseIntervalMs while handlers succeed (or nothing is in hand) and none pushes back, never
+// below Floor. While lowered the worker holds and runs no more messages than the lowered capacity.
+// On by default with DefaultPushbackPolicy (×0.5 a second, +1 a second, floor 1).
+func WithPushback(p PushbackPolicy) WorkerOption {
+	return workerOption(func(c *workerConfig) error {
+		if !(p.Decrease > 0 && p.Decrease < 1) {
+			return configErr("WithPushback", "Decrease must be in (0, 1), got %v", p.Decrease)
+		}
+		if p.Floor < 1 {
+			return configErr("WithPushback", "Floor must be at least 1 (a floor of 0 would stop the queue when every handler pushes back), got %d", p.Floor)
+		}
+		if p.DecreaseIntervalMs <= 0 || p.IncreaseIntervalMs <= 0 {
+			return configErr("WithPushback", "DecreaseIntervalMs and IncreaseIntervalMs must be positive, got %d and %d",
+				p.DecreaseIntervalMs, p.IncreaseIntervalMs)
+		}
+		c.pushback = &p
+		return nil
+	})
+}
+
+// WithoutPushback keeps the advertised capacity at its configured value whatever the handlers
+// answer. A pushback (Overloaded) is still held and retried without counting an attempt (§15.1).
+func WithoutPushback() WorkerOption {
+	return workerOption(func(c *workerConfig) error { c.pushback = nil; return nil })
+}

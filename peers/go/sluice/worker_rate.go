@@ -46,6 +46,7 @@ func (w *Worker) rateShare(rate float64) float64 {
 	w.mu.Lock()
 	own := w.capacity()
 	w.mu.Unlock()
+	own = w.advertisedCapacity(own) // the capacity it advertises: lowered while pushed back (§15.1)
 	if w.stopping.Load() || w.state() != stateRunning {
 		own = 0 // capacity 0 (draining, circuit open): share 0, what it owes stays owed
 	}

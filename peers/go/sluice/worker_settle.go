@@ -59,7 +59,30 @@ func (w *Worker) handle(raw jetstream.Msg) {
 	m := &Msg{ID: msgID, Type: hc.Type, Version: hc.Version, Attempt: k, Subject: raw.Subject(),
 		Header: raw.Headers(), Data: raw.Data(), StreamSeq: md.Sequence.Stream, Stored: md.Timestamp, raw: raw}
 	trace, herr := w.runHandler(m)
+	// §15.1: a pushback holds the delivery (no NAK, no attempt) and runs the handler again.
+	for n := 1; ; n++ {
+		var ov *OverloadedError
+		if !errors.As(herr, &ov) {
+			break
+		}
+		<-w.handSem
+		rest, ok := w.pushedBack(raw, msgID, k, n, ov)
+		if !ok {
+			w.nak(raw, msgID, k, rest, "shutdown")
+			return
+		}
+		w.handSem <- struct{}{}
+		if w.stopping.Load() {
+			<-w.handSem
+			w.nak(raw, msgID, k, 0, "shutdown")
+			return
+		}
+		trace, herr = w.runHandler(m)
+	}
 	<-w.handSem
+	if herr == nil && w.pb != nil {
+		w.pb.AIMD.Succeeded()
+	}
 
 	var decodeErr *DecodeError
 	if errors.As(herr, &decodeErr) {
@@ -105,6 +128,8 @@ func (w *Worker) handle(raw jetstream.Msg) {
 // sending +WPI every ack wait / 3 while it runs (§7.5). Handlers should return when ctx ends; one
 // that returns after the timeout fails the attempt (a retry). A panic fails the attempt too.
 func (w *Worker) runHandler(m *Msg) (trace TraceContext, err error) {
+	w.pb.Enter() // §15.1: while lowered, no more handlers run than the lowered capacity
+	defer w.pb.Exit()
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.handlerTimeout)
 	defer cancel()
 	if w.cfg.propagator != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -71,10 +72,11 @@ func (workCodec) Decode(b []byte) (Work, error) {
 
 // Worker is the contract's worker role on the library's sluice.Worker.
 type Worker struct {
-	nc *nats.Conn
-	w  *sluice.Worker
-	id string
-	ev *Events
+	nc        *nats.Conn
+	w         *sluice.Worker
+	id        string
+	ev        *Events
+	processed atomic.Int64
 }
 
 // NewWorker connects and builds the library worker (which checks the topology).
@@ -83,7 +85,9 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 	if err != nil {
 		return nil, err
 	}
+	pw := &Worker{nc: nc, id: cfg.WorkerID, ev: ev}
 	workMs := time.Duration(cfg.WorkMs) * time.Millisecond
+	overloadedUntil := time.Now().Add(cfg.OverloadedFor)
 	handler := func(ctx context.Context, v Work, m *sluice.Msg) error {
 		if workMs > 0 {
 			select {
@@ -92,11 +96,20 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 			}
 		}
 		switch {
+		case time.Now().Before(overloadedUntil): // §15.1: a pushback, retried after the backoff
+			return sluice.Overloaded(0)
 		case v.Behavior == "poison":
 			return sluice.Reject(errors.New("poison message rejected by the handler"))
 		case v.Behavior == "fail-once" && m.Attempt <= 1:
 			return errors.New("fail-once: failing on delivery 1")
 		}
+		// Printed when the handler returns, as the Java peer does (the library acks right after):
+		// the library's Processed event waits for the ack's confirmation (up to a linger), so a
+		// worker killed in between would leave an acked message without an outcome.
+		pw.processed.Add(1)
+		trace, _ := sluice.TraceFromContext(ctx)
+		ev.Emit(ProcessedEvent{Event: "processed", ID: pw.id, MsgID: m.ID, Seq: v.Seq, Attempt: m.Attempt,
+			TraceID: trace.TraceID, Type: m.Type, Version: m.Version, Lang: Lang})
 		return nil
 	}
 	opts := []sluice.WorkerOption{
@@ -120,7 +133,8 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 		nc.Close()
 		return nil, err
 	}
-	return &Worker{nc: nc, w: w, id: cfg.WorkerID, ev: ev}, nil
+	pw.w, pw.id = w, w.ID()
+	return pw, nil
 }
 
 // workerEvents turns the library's events into the contract's JSON lines.
@@ -129,10 +143,6 @@ func workerEvents(ev *Events) sluice.Observer {
 		switch e := e.(type) {
 		case *sluice.Started:
 			ev.Emit(ReadyEvent{Event: "ready", Role: "worker", ID: e.WorkerID, Lang: Lang})
-		case *sluice.Processed:
-			v, _ := e.Value.(Work)
-			ev.Emit(ProcessedEvent{Event: "processed", ID: e.WorkerID, MsgID: e.MsgID, Seq: v.Seq, Attempt: e.Attempt,
-				TraceID: e.TraceID, Type: e.Type, Version: e.Version, Lang: Lang})
 		case *sluice.DeadLettered:
 			ev.Emit(DeadLetteredEvent{Event: "dead_lettered", ID: e.WorkerID, MsgID: e.MsgID, Reason: e.Reason, Attempt: e.Attempt, Lang: Lang})
 		case *sluice.Nacked:
@@ -155,7 +165,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.w.Run(ctx); err != nil {
 		return fmt.Errorf("worker %s: %w", w.id, err)
 	}
-	n := w.w.Processed()
+	n := w.processed.Load()
 	w.ev.Emit(DoneEvent{Event: "done", ID: w.id, Processed: &n})
 	return nil
 }
