@@ -4,6 +4,9 @@
 # errors.
 set -euo pipefail
 cd "$(dirname "$0")"
+# tests/orders_example.rs runs the example's binary; `cargo test` builds the example only as a
+# test harness (it has `test = true`), so build the binary first.
+cargo build --locked --examples
 cargo test --locked "$@"
 if ! cargo clippy --version >/dev/null 2>&1; then
   echo "peers/rust/test.sh: cargo clippy is missing: install it (rustup component add clippy," \

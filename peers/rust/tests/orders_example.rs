@@ -28,7 +28,7 @@ fn example_binary() -> PathBuf {
         .join("examples/orders-worker");
     assert!(
         bin.exists(),
-        "{} is missing: cargo test builds it",
+        "{} is missing: build it with `cargo build --examples` (peers/rust/test.sh does)",
         bin.display()
     );
     bin
