@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,50 +18,13 @@ import (
 
 	"sluice.dev/examples/orders"
 	"sluice.dev/peers/go/sluice"
+	"sluice.dev/peers/go/sluicetest"
 )
-
-func natsServer(t *testing.T) string {
-	bin := os.Getenv("NATS_SERVER_BIN")
-	if bin == "" {
-		out, err := exec.Command(filepath.Join("..", "..", "..", "scripts", "setup"), "--print-path").Output()
-		if err != nil {
-			t.Fatalf("no NATS_SERVER_BIN and scripts/setup --print-path failed: %v", err)
-		}
-		bin = strings.TrimSpace(string(out))
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if nc, err := nats.Connect(url); err == nil {
-			js, _ := jetstream.New(nc)
-			_, err = js.AccountInfo(context.Background())
-			nc.Close()
-			if err == nil {
-				return url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("nats-server not ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // The producer binary sends --count orders, alternating versions 1 and 2, to a Go worker that
 // upcasts version 1 (currency "EUR"), and prints its summary as the last JSON line.
 func TestOrdersProducerFeedsAGoWorker(t *testing.T) {
-	url := natsServer(t)
+	url := sluicetest.Run(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	nc, err := nats.Connect(url)

@@ -3,12 +3,6 @@ package sluiceprom_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,47 +13,12 @@ import (
 
 	"sluice.dev/peers/go/sluice"
 	"sluice.dev/peers/go/sluiceprom"
+	"sluice.dev/peers/go/sluicetest"
 )
-
-func natsServer(t *testing.T) string {
-	bin := os.Getenv("NATS_SERVER_BIN")
-	if bin == "" {
-		out, err := exec.Command(filepath.Join("..", "..", "..", "scripts", "setup"), "--print-path").Output()
-		if err != nil {
-			t.Fatalf("no NATS_SERVER_BIN and scripts/setup --print-path failed: %v", err)
-		}
-		bin = strings.TrimSpace(string(out))
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if nc, err := nats.Connect(url); err == nil {
-			js, _ := jetstream.New(nc)
-			_, err = js.AccountInfo(context.Background())
-			nc.Close()
-			if err == nil {
-				return url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("nats-server not ready")
-		}
-	}
-}
 
 // A worker and a producer report to Prometheus through the adapter.
 func TestWorkerAndProducerMetricsReachPrometheus(t *testing.T) {
-	url := natsServer(t)
+	url := sluicetest.Run(t)
 	ctx := context.Background()
 	nc, err := nats.Connect(url)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sluice.dev/peers/go/sluice"
+	"sluice.dev/peers/go/sluicetest"
 )
 
 // A fleet of Go workers alone, started with --reconciler on a queue without a standing buffer:
@@ -19,7 +20,7 @@ import (
 // killed with SIGKILL mid-run, and the credits return to B + T = W (§5.5, §5.6) once the dead
 // worker's advert expires and its deliveries come back.
 func TestGoFleetKeepsCreditsWholeAfterSIGKILL(t *testing.T) {
-	url := startServer(t)
+	url := sluicetest.Run(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	nc, err := nats.Connect(url)
@@ -39,7 +40,7 @@ func TestGoFleetKeepsCreditsWholeAfterSIGKILL(t *testing.T) {
 		workers = append(workers, w)
 	}
 	for _, w := range workers {
-		waitFor(t, 15*time.Second, "workers ready", func() bool { return len(w.events("ready")) == 1 })
+		sluicetest.Eventually(t, 15*time.Second, "workers ready", func() bool { return len(w.events("ready")) == 1 })
 	}
 	const n = 300
 	producer := startPeer(t, "produce", "--server", url, "--queue", q, "--producer-id", "fp", "--count", strconv.Itoa(n))
@@ -52,21 +53,21 @@ func TestGoFleetKeepsCreditsWholeAfterSIGKILL(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, 60*time.Second, "a third of the messages processed", func() bool { return len(processed()) >= n/3 })
+	sluicetest.Eventually(t, 60*time.Second, "a third of the messages processed", func() bool { return len(processed()) >= n/3 })
 	if err := workers[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 90*time.Second, "the producer to finish", producer.exited)
+	sluicetest.Eventually(t, 90*time.Second, "the producer to finish", producer.exited)
 	if producer.err != nil {
 		t.Fatalf("producer failed: %v (%v)", producer.err, producer.events("error"))
 	}
-	waitFor(t, 60*time.Second, "every message processed", func() bool { return len(processed()) == n })
+	sluicetest.Eventually(t, 60*time.Second, "every message processed", func() bool { return len(processed()) == n })
 
 	// W: the two live workers' capacity (2 + 2 each); the dead one's advert expires after 6 s.
 	const window = 8
 	ws, _ := js.Stream(ctx, sluice.WorkStream(q))
 	var last string
-	waitFor(t, 60*time.Second, "B + T = W", func() bool {
+	sluicetest.Eventually(t, 60*time.Second, "B + T = W", func() bool {
 		info, err := ws.Info(ctx)
 		if err != nil {
 			return false

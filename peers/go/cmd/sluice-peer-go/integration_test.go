@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 
 	"sluice.dev/peers/go/sluice"
 	"sluice.dev/peers/go/sluicepb"
+	"sluice.dev/peers/go/sluicetest"
 )
 
 var peerBin string
@@ -46,70 +46,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// natsServerBin returns NATS_SERVER_BIN, else what scripts/setup --print-path prints.
-func natsServerBin(t *testing.T) string {
-	if p := os.Getenv("NATS_SERVER_BIN"); p != "" {
-		return p
-	}
-	dir, _ := os.Getwd()
-	for {
-		setup := filepath.Join(dir, "scripts", "setup")
-		if _, err := os.Stat(setup); err == nil {
-			out, err := exec.Command(setup, "--print-path").Output()
-			if err != nil {
-				t.Fatalf("scripts/setup --print-path: %v", err)
-			}
-			return strings.TrimSpace(string(out))
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no NATS_SERVER_BIN and no scripts/setup above the package")
-		}
-		dir = parent
-	}
-}
-
-// startServer runs a real nats-server with JetStream on a free loopback port.
-func startServer(t *testing.T) string {
-	bin := natsServerBin(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", t.TempDir())
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	waitFor(t, 10*time.Second, "nats-server accepting connections", func() bool {
-		nc, err := nats.Connect(url)
-		if err != nil {
-			return false
-		}
-		defer nc.Close()
-		js, _ := jetstream.New(nc)
-		_, err = js.AccountInfo(context.Background())
-		return err == nil
-	})
-	return url
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // provision creates the §2 topology for queue q.
@@ -235,7 +171,7 @@ func (p *proc) exited() bool {
 }
 
 func TestWorkerAndProducersAgainstNATS(t *testing.T) {
-	url := startServer(t)
+	url := sluicetest.Run(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	nc, err := nats.Connect(url)
@@ -279,7 +215,7 @@ func TestWorkerAndProducersAgainstNATS(t *testing.T) {
 
 	worker := startPeer(t, "worker", "--server", url, "--queue", q, "--worker-id", "gw1",
 		"--concurrency", "2", "--prefetch", "2", "--token-batch", "4", "--work-ms", "2")
-	waitFor(t, 15*time.Second, "worker ready", func() bool { return len(worker.events("ready")) == 1 || worker.exited() })
+	sluicetest.Eventually(t, 15*time.Second, "worker ready", func() bool { return len(worker.events("ready")) == 1 || worker.exited() })
 	if worker.exited() {
 		t.Fatalf("worker exited early: %v", worker.err)
 	}
@@ -291,7 +227,7 @@ func TestWorkerAndProducersAgainstNATS(t *testing.T) {
 		startPeer(t, "produce", "--server", url, "--queue", q, "--producer-id", "gp3", "--count", strconv.Itoa(nFail),
 			"--behavior", "fail-once", "--start", "100"),
 	}
-	waitFor(t, 60*time.Second, "producers to exit", func() bool {
+	sluicetest.Eventually(t, 60*time.Second, "producers to exit", func() bool {
 		for _, p := range producers {
 			if !p.exited() {
 				return false
@@ -319,10 +255,10 @@ func TestWorkerAndProducersAgainstNATS(t *testing.T) {
 		t.Fatalf("%d distinct messages sent, want %d", len(sentTrace), nOK+1+nFail)
 	}
 
-	waitFor(t, 30*time.Second, "every message settled", func() bool {
+	sluicetest.Eventually(t, 30*time.Second, "every message settled", func() bool {
 		return len(worker.events("processed")) >= nOK+nFail && len(worker.events("dead_lettered")) >= 1
 	})
-	waitFor(t, 15*time.Second, "the work stream to empty", func() bool {
+	sluicetest.Eventually(t, 15*time.Second, "the work stream to empty", func() bool {
 		info, err := ws.Info(ctx)
 		return err == nil && info.State.Msgs == 0
 	})
@@ -330,7 +266,7 @@ func TestWorkerAndProducersAgainstNATS(t *testing.T) {
 	// reconciler to mint the unspent rest, so every credit is either stored or reported returned.
 	// A lost or duplicated credit would break the sum.
 	var stored uint64
-	waitFor(t, 15*time.Second, "every credit stored or returned", func() bool {
+	sluicetest.Eventually(t, 15*time.Second, "every credit stored or returned", func() bool {
 		var returned uint64
 		for _, p := range producers {
 			for _, e := range p.events("returned") {
@@ -453,7 +389,7 @@ func TestWorkerAndProducersAgainstNATS(t *testing.T) {
 		t.Errorf("advert %v (%v)", ad, err)
 	}
 	_ = worker.cmd.Process.Signal(syscall.SIGTERM)
-	waitFor(t, 15*time.Second, "worker exit after SIGTERM", worker.exited)
+	sluicetest.Eventually(t, 15*time.Second, "worker exit after SIGTERM", worker.exited)
 	if worker.err != nil {
 		t.Errorf("worker exit: %v", worker.err)
 	}
@@ -466,9 +402,9 @@ func TestWorkerAndProducersAgainstNATS(t *testing.T) {
 }
 
 func TestMissingTopologyIsAnError(t *testing.T) {
-	url := startServer(t)
+	url := sluicetest.Run(t)
 	p := startPeer(t, "produce", "--server", url, "--queue", "absent", "--producer-id", "gp9", "--count", "1")
-	waitFor(t, 20*time.Second, "producer exit", p.exited)
+	sluicetest.Eventually(t, 20*time.Second, "producer exit", p.exited)
 	if p.err == nil {
 		t.Fatal("producer exited 0 without topology")
 	}
@@ -480,7 +416,7 @@ func TestMissingTopologyIsAnError(t *testing.T) {
 }
 
 func TestProducerWithoutCreditsTimesOut(t *testing.T) {
-	url := startServer(t)
+	url := sluicetest.Run(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	nc, err := nats.Connect(url)
@@ -491,7 +427,7 @@ func TestProducerWithoutCreditsTimesOut(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	provision(t, ctx, js, "dry")
 	p := startPeer(t, "produce", "--server", url, "--queue", "dry", "--producer-id", "gp8", "--count", "1", "--acquire-timeout-ms", "600")
-	waitFor(t, 20*time.Second, "producer exit", p.exited)
+	sluicetest.Eventually(t, 20*time.Second, "producer exit", p.exited)
 	if p.err == nil {
 		t.Fatal("producer without credits exited 0")
 	}
@@ -509,7 +445,7 @@ func TestProducerWithoutCreditsTimesOut(t *testing.T) {
 }
 
 func TestProducerStopsAtTheHardWall(t *testing.T) {
-	url := startServer(t)
+	url := sluicetest.Run(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	nc, err := nats.Connect(url)
@@ -529,7 +465,7 @@ func TestProducerStopsAtTheHardWall(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startPeer(t, "produce", "--server", url, "--queue", "wall", "--producer-id", "gp7", "--count", "3", "--acquire-timeout-ms", "800")
-	waitFor(t, 20*time.Second, "producer exit", p.exited)
+	sluicetest.Eventually(t, 20*time.Second, "producer exit", p.exited)
 	if p.err == nil {
 		t.Fatal("producer exited 0 past the hard wall")
 	}
@@ -544,14 +480,14 @@ func TestProducerStopsAtTheHardWall(t *testing.T) {
 	if ret := p.events("returned"); len(ret) != 1 || ret[0].num("unspent") != 2 {
 		t.Errorf("returned events %v, want one with unspent 2", ret)
 	}
-	waitFor(t, 10*time.Second, "the token acked", func() bool {
+	sluicetest.Eventually(t, 10*time.Second, "the token acked", func() bool {
 		tk, err := storedCredits(ctx, js, "wall")
 		return err == nil && tk == 0
 	})
 }
 
 func TestWorkerRejectsWhatItCannotHandle(t *testing.T) {
-	url := startServer(t)
+	url := sluicetest.Run(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	nc, err := nats.Connect(url)
@@ -562,7 +498,7 @@ func TestWorkerRejectsWhatItCannotHandle(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	provision(t, ctx, js, "odd")
 	w := startPeer(t, "worker", "--server", url, "--queue", "odd", "--worker-id", "gw2", "--grace-ms", "300", "--grace-delay-ms", "100")
-	waitFor(t, 15*time.Second, "worker ready", func() bool { return len(w.events("ready")) == 1 || w.exited() })
+	sluicetest.Eventually(t, 15*time.Second, "worker ready", func() bool { return len(w.events("ready")) == 1 || w.exited() })
 
 	// Published directly, without credits: the worker settles whatever is in the backlog.
 	pub := func(id, typ, body string, drop string) {
@@ -576,7 +512,7 @@ func TestWorkerRejectsWhatItCannotHandle(t *testing.T) {
 	pub("nohdr-1", "sluice.conformance.Work", `{"seq": 2, "behavior": "ok"}`, sluice.HdrTypeVersion)
 	pub("junk-1", "sluice.conformance.Work", `not json`, "")
 	pub("dup-1", "sluice.conformance.Work", `{"seq": 4, "behavior": "ok"}`, "")
-	waitFor(t, 15*time.Second, "four messages settled", func() bool {
+	sluicetest.Eventually(t, 15*time.Second, "four messages settled", func() bool {
 		return len(w.events("dead_lettered")) >= 3 && len(w.events("processed")) >= 1
 	})
 	reasons := map[string]string{}
@@ -599,12 +535,12 @@ func TestWorkerRejectsWhatItCannotHandle(t *testing.T) {
 		}
 	}
 	// Four finished deliveries owe four credits, minted after the linger.
-	waitFor(t, 10*time.Second, "four credits minted", func() bool {
+	sluicetest.Eventually(t, 10*time.Second, "four credits minted", func() bool {
 		tk, err := storedCredits(ctx, js, "odd")
 		return err == nil && tk == 4
 	})
 	_ = w.cmd.Process.Signal(syscall.SIGTERM)
-	waitFor(t, 15*time.Second, "worker exit", w.exited)
+	sluicetest.Eventually(t, 15*time.Second, "worker exit", w.exited)
 	if w.err != nil {
 		t.Errorf("worker exit: %v", w.err)
 	}
