@@ -23,7 +23,7 @@ pub enum Error {
     },
     /// A stream, consumer or KV bucket the protocol needs is missing (§2): the queue has not been
     /// provisioned on this server.
-    #[error("{what} is missing or unreadable ({cause}): run provisioning (scripts/sluice apply or Sluice.provision)")]
+    #[error("{what} is missing or unreadable ({cause}): run provisioning (sluice::provision, scripts/sluice apply or the Java Sluice.provision)")]
     NotProvisioned {
         /// The missing resource, e.g. `stream SLUICE_WORK_orders`.
         what: String,
@@ -41,6 +41,16 @@ pub enum Error {
         reason: CreditTimeoutReason,
         /// Extra detail, e.g. the live window.
         detail: String,
+    },
+    /// [`provision`](crate::provision) could not create or write part of a queue's topology.
+    #[error("provisioning {what} of queue {queue} failed: {cause}; check that the connection has the operator role's JetStream permissions (PROTOCOL.md §2.1)")]
+    Provision {
+        /// The queue being provisioned.
+        queue: String,
+        /// The part that failed, e.g. `the work stream`.
+        what: String,
+        /// The server's answer.
+        cause: String,
     },
     /// No live worker handles this payload type and version (§4.3, policy FAIL): deploy a worker
     /// that handles it, or send a version the live workers handle.

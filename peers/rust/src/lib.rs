@@ -44,8 +44,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The queue must be provisioned first (streams, consumers and buckets of §2), e.g. with
-//! `scripts/sluice apply` or the Java `Sluice.provision`.
+//! The queue must be provisioned first (streams, consumers and buckets of §2): with
+//! [`provision`] (`sluice::provision(&js, "images", &QueueConfig::default())`), `scripts/sluice
+//! apply`, or the Java `Sluice.provision`.
 #![warn(missing_docs)]
 
 #[allow(missing_docs)]
@@ -76,6 +77,7 @@ mod outcome;
 #[allow(missing_docs)]
 mod problem;
 mod producer;
+mod provision;
 mod producer_api;
 #[allow(missing_docs)]
 mod proto;
@@ -98,6 +100,7 @@ mod worker_api;
 pub use codec::{Codec, Json, Protobuf};
 pub use error::{CodecError, CreditTimeoutReason, DeadLetterReason, Error, Result};
 pub use handler::{HandlerError, HandlerResult, MessageContext, Middleware, Next};
+pub use provision::{provision, QueueConfig};
 pub use producer_api::{OutgoingMessage, Producer, ProducerBuilder, ProducerEvent, SendReceipt};
 pub use trace::TraceParent;
 pub use worker_api::{NakReason, Worker, WorkerBuilder, WorkerEvent};

@@ -7,7 +7,6 @@
 //! message is `utime + stime` from `/proc` of this process and of the nats-server, over the
 //! measured period, divided by the messages handled in it. Started by `scripts/bench rust`.
 
-mod provision;
 mod stats;
 
 use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
@@ -282,11 +281,12 @@ async fn raw(o: &Opts, client: &async_nats::Client, load: Load) -> Measured {
 /// options: audits every 2 s) minting the fresh queue's window during the warm-up.
 async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) -> (Measured, u64) {
     let js = jetstream::new(client.clone());
-    provision::queue(&js, queue).await;
+    // Without a reconciler the window is minted at provisioning, as the standing buffer.
     let window = (load.concurrency + load.prefetch) as u64;
-    if o.no_reconciler {
-        provision::bootstrap(&js, queue, window).await;
-    }
+    let standing = if o.no_reconciler { window as u32 } else { 0 };
+    sluice::provision(&js, queue, &sluice::QueueConfig::default().standing_buffer(standing))
+        .await
+        .expect("provisioning the benchmark queue");
     let c = Arc::new(Counters::default());
     let counter = c.clone();
     let worker = Worker::builder(client.clone(), queue)

@@ -3,7 +3,7 @@
 //! `scripts/setup --print-path`), the §2 topology, and ledger readings.
 #![allow(dead_code)]
 
-use async_nats::jetstream::{self, consumer, stream};
+use async_nats::jetstream;
 use futures_util::StreamExt;
 use prost::Message as _;
 use sluice::__internal::names;
@@ -106,97 +106,12 @@ pub async fn provision(js: &jetstream::Context, q: &str) {
     provision_with_ack_wait(js, q, Duration::from_secs(30)).await
 }
 
-/// The §2 topology with the worker consumer's ack wait `ack_wait`.
+/// The §2 topology with the worker consumer's ack wait `ack_wait`, through the library's
+/// [`sluice::provision`].
 pub async fn provision_with_ack_wait(js: &jetstream::Context, q: &str, ack_wait: Duration) {
-    js.create_stream(stream::Config {
-        name: names::work_stream(q),
-        subjects: vec![names::work_subject(q)],
-        retention: stream::RetentionPolicy::WorkQueue,
-        discard: stream::DiscardPolicy::New,
-        max_messages: 100_000,
-        storage: stream::StorageType::File,
-        duplicate_window: Duration::from_secs(120),
-        max_message_size: 1 << 20,
-        ..Default::default()
-    })
-    .await
-    .expect("work stream");
-    js.create_consumer_on_stream(
-        consumer::pull::Config {
-            durable_name: Some(names::WORKER_CONSUMER.into()),
-            ack_policy: consumer::AckPolicy::Explicit,
-            max_deliver: -1,
-            max_ack_pending: 10_000,
-            ack_wait,
-            max_waiting: 512,
-            ..Default::default()
-        },
-        names::work_stream(q),
-    )
-    .await
-    .expect("workers consumer");
-    js.create_stream(stream::Config {
-        name: names::CREDIT_STREAM.into(),
-        subjects: vec!["sluice.credit.>".into()],
-        retention: stream::RetentionPolicy::WorkQueue,
-        storage: stream::StorageType::File,
-        ..Default::default()
-    })
-    .await
-    .expect("credit stream");
-    js.create_consumer_on_stream(
-        consumer::pull::Config {
-            durable_name: Some(names::credit_consumer(q)),
-            ack_policy: consumer::AckPolicy::Explicit,
-            filter_subject: names::credit_filter(q),
-            max_deliver: -1,
-            ack_wait: Duration::from_secs(10),
-            max_waiting: 512,
-            ..Default::default()
-        },
-        names::CREDIT_STREAM,
-    )
-    .await
-    .expect("credit consumer");
-    js.create_stream(stream::Config {
-        name: names::DLQ_STREAM.into(),
-        subjects: vec!["sluice.dlq.>".into()],
-        retention: stream::RetentionPolicy::Limits,
-        max_age: Duration::from_secs(30 * 24 * 3600),
-        duplicate_window: Duration::from_secs(600),
-        storage: stream::StorageType::File,
-        ..Default::default()
-    })
-    .await
-    .expect("dlq stream");
-    for (bucket, max_age) in [
-        (names::CAPACITY_BUCKET, Duration::from_secs(60)),
-        (names::CONTROL_BUCKET, Duration::ZERO),
-        (names::PROCESSED_BUCKET, Duration::from_secs(3600)),
-    ] {
-        // The bucket's stream, declared as §2 and jetstream-config/ do. (create_key_value's
-        // request is not understood by nats-server 2.9, the oldest server Sluice supports.)
-        js.create_stream(stream::Config {
-            name: format!("KV_{bucket}"),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            retention: stream::RetentionPolicy::Limits,
-            max_messages_per_subject: 1,
-            max_age,
-            discard: stream::DiscardPolicy::New,
-            storage: stream::StorageType::File,
-            duplicate_window: if max_age.is_zero() || max_age > Duration::from_secs(120) {
-                Duration::from_secs(120)
-            } else {
-                max_age
-            },
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            ..Default::default()
-        })
+    sluice::provision(js, q, &sluice::QueueConfig::default().ack_wait(ack_wait))
         .await
-        .unwrap_or_else(|e| panic!("bucket {bucket}: {e}"));
-    }
+        .unwrap_or_else(|e| panic!("provisioning {q}: {e}"));
 }
 
 pub async fn mint(js: &jetstream::Context, q: &str, tokens: &[u32]) {
