@@ -1,0 +1,132 @@
+//! The worker's capacity advert and heartbeat (§5.2): what it writes to `sluice-capacity`, its
+//! service rate, and the reconciler's debt share it reads on each heartbeat (§5.5).
+
+use super::Engine;
+use crate::error::Error;
+use crate::proto::{CapacityAdvert, HandledType as PbHandled, ReconcilerLease, WorkerState};
+use crate::worker_api::WorkerEvent;
+use crate::{log, names, now_unix_ms, problem, LANGUAGE, PROTOCOL_VERSION};
+use prost::Message as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::watch;
+
+impl Engine {
+    pub(super) fn event(&self, e: WorkerEvent) {
+        if let Some(l) = &self.cfg.listener {
+            l(&e);
+        }
+    }
+
+    pub(super) fn capacity(&self) -> u32 {
+        self.cfg
+            .capacity
+            .unwrap_or((self.cfg.concurrency + self.cfg.prefetch) as u32)
+    }
+
+    pub(crate) fn advert(&self) -> CapacityAdvert {
+        let state = self.state.load(Ordering::SeqCst);
+        let (debt, debt_seen) = self.debt.lock().unwrap().state();
+        let owed = self.owed.lock().unwrap();
+        let running = state == WorkerState::Running as i32;
+        let (lowered, pushbacks, decreases, lowered_since) = self.pushback.advert(self.capacity());
+        CapacityAdvert {
+            worker_id: self.cfg.worker_id.clone(),
+            queue: self.cfg.queue.clone(),
+            protocol_version: PROTOCOL_VERSION,
+            // §15.1: the capacity lowered by pushback, the configured one beside it.
+            capacity: if running { lowered } else { 0 },
+            nominal_capacity: if running { self.capacity() } else { 0 },
+            pushbacks_total: pushbacks,
+            pushback_decreases_total: decreases,
+            lowered_since_unix_ms: lowered_since,
+            // §15.2: mints within its share of the queue's rate.
+            rate_limited: true,
+            rate_share: self.rate.lock().unwrap().share(),
+            in_flight: self.in_flight.load(Ordering::SeqCst),
+            service_rate: self.service_rate.lock().unwrap().0,
+            handled: self
+                .cfg
+                .handles
+                .iter()
+                .map(|h| PbHandled {
+                    r#type: h.type_name.clone(),
+                    min_version: h.min_version,
+                    max_version: h.max_version,
+                })
+                .collect(),
+            heartbeat_unix_ms: now_unix_ms(),
+            ttl_ms: self.cfg.advert_ttl_ms,
+            state,
+            owed_credits: (owed.owed + owed.in_transit) as u32,
+            language: LANGUAGE.into(),
+            completed_total: self.completed_total.load(Ordering::SeqCst),
+            minted_total: self.minted_total.load(Ordering::SeqCst),
+            token_batch: self.cfg.token_batch,
+            debt,
+            debt_seen,
+            absorbs_debt: self.kv_ctl.is_some(),
+            // Why it reports itself failing (§5.2): informational, nothing reads it for credits.
+            problem: problem::line(problem::DLQ_UNWRITABLE, &self.dlq_problem.lock().unwrap()),
+        }
+    }
+
+    pub(crate) async fn write_advert(&self) -> Result<(), Error> {
+        let key = names::capacity_key(&self.cfg.queue, &self.cfg.worker_id);
+        self.kv_cap
+            .put(&key, self.advert().encode_to_vec().into())
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                Error::Nats(format!(
+                    "cannot write advert {}/{key}: {e}",
+                    names::CAPACITY_BUCKET
+                ))
+            })
+    }
+
+    /// Updates the exponentially weighted completion rate.
+    pub(super) fn update_rate(&self) {
+        let mut r = self.service_rate.lock().unwrap();
+        let completed = self.completed_total.load(Ordering::SeqCst);
+        let elapsed = r.2.elapsed().as_secs_f64();
+        if elapsed <= 0.0 {
+            return;
+        }
+        r.0 = crate::credits::service_rate(r.0, completed - r.1, elapsed);
+        r.1 = completed;
+        r.2 = Instant::now();
+    }
+
+    pub(super) async fn heartbeat_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(self.cfg.heartbeat);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => {}
+            }
+            self.update_rate();
+            self.read_lease().await;
+            self.refresh_rate().await; // §15.2
+            if let Err(e) = self.write_advert().await {
+                log!("{e}");
+            }
+        }
+    }
+
+    /// Learns this worker's share of the reconciler's newest debt announcement (§5.5).
+    pub(super) async fn read_lease(&self) {
+        let Some(kv) = &self.kv_ctl else { return };
+        let lease = match kv.get(names::reconciler_key(&self.cfg.queue)).await {
+            Ok(Some(b)) => match ReconcilerLease::decode(b.as_ref()) {
+                Ok(l) => l,
+                Err(_) => return,
+            },
+            Ok(None) => ReconcilerLease::default(),
+            Err(_) => return,
+        };
+        self.debt.lock().unwrap().offer(&lease, &self.cfg.worker_id);
+    }
+}
