@@ -50,6 +50,8 @@
 
 #[allow(missing_docs)]
 mod backoff;
+#[allow(missing_docs)]
+mod breaker;
 mod codec;
 #[allow(missing_docs)]
 mod credits;
@@ -67,6 +69,7 @@ mod handler;
 mod headers;
 #[allow(missing_docs)]
 mod idempotency;
+mod idstore;
 #[allow(missing_docs)]
 mod jsutil;
 #[allow(missing_docs)]
@@ -94,6 +97,7 @@ mod size;
 mod trace;
 mod worker;
 mod worker_api;
+mod worker_event;
 
 pub use codec::{Codec, Json, Protobuf};
 pub use error::{CodecError, CreditTimeoutReason, DeadLetterReason, Error, Result};
@@ -152,6 +156,12 @@ pub mod __internal {
     }
     pub mod idempotency {
         pub use crate::idempotency::*;
+    }
+    pub mod idstore {
+        pub use crate::idstore::*;
+    }
+    pub mod breaker {
+        pub use crate::breaker::*;
     }
     pub mod jsutil {
         pub use crate::jsutil::*;

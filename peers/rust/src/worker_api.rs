@@ -1,101 +1,19 @@
 //! The public worker: [`Worker::builder`], typed handlers, and what a running worker reports.
 
+use crate::breaker::BreakerConfig;
 use crate::codec::Codec;
 use crate::credits::effective_batch;
-use crate::error::{CodecError, DeadLetterReason, Error, Result};
+use crate::error::{CodecError, Error, Result};
 use crate::handler::{
     HandlerResult, MessageContext, Middleware, Registry, DEFAULT_HANDLER_TIMEOUT,
 };
 use crate::worker::{self, Engine, WorkerConfig};
+pub use crate::worker_event::{NakReason, WorkerEvent};
 use async_nats::jetstream::consumer::PullConsumer;
 use std::future::Future;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Something a running worker did, for logs, metrics or a test. Register a listener with
-/// [`WorkerBuilder::on_event`]; it runs on the worker's tasks, so keep it short.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum WorkerEvent {
-    /// The worker advertised its capacity and is pulling.
-    Ready,
-    /// A handler succeeded and the server confirmed the ack.
-    Processed {
-        /// The message's `Nats-Msg-Id`.
-        msg_id: String,
-        /// The delivery attempt, from 1.
-        attempt: u64,
-        /// The W3C trace id the message carried (or a new one).
-        trace_id: String,
-        /// The payload type.
-        type_name: String,
-        /// The schema version the producer sent.
-        version: u32,
-    },
-    /// A delivery was NAKed: redelivered after `delay`.
-    Nak {
-        /// The message's `Nats-Msg-Id`, when it had one.
-        msg_id: Option<String>,
-        /// The delivery attempt, from 1.
-        attempt: u64,
-        /// The redelivery delay.
-        delay: Duration,
-        /// Why.
-        reason: NakReason,
-    },
-    /// A handler pushed back ([`crate::HandlerError::Overloaded`], §15.1): the delivery is held
-    /// and its handler runs again after `retry_in`; the worker's capacity is lowered.
-    PushedBack {
-        /// The message's `Nats-Msg-Id`.
-        msg_id: String,
-        /// Pushbacks of this delivery so far.
-        pushbacks: u64,
-        /// When the handler runs again.
-        retry_in: Duration,
-    },
-    /// A message was written to the dead-letter stream and terminated (§8).
-    DeadLettered {
-        /// The message's `Nats-Msg-Id`, when it had one.
-        msg_id: Option<String>,
-        /// Why.
-        reason: DeadLetterReason,
-        /// The delivery attempt, from 1.
-        attempt: u64,
-    },
-    /// The worker's health changed: `problem` says why it is failing, `None` when it is well
-    /// again (§8.4).
-    Health {
-        /// What is wrong and what to do about it.
-        problem: Option<String>,
-    },
-    /// The worker drained and deleted its advert.
-    Stopped {
-        /// Messages it processed.
-        processed: u64,
-    },
-}
-
-/// Why a delivery was NAKed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum NakReason {
-    /// The handler failed with [`crate::HandlerError::Retry`] (or timed out): retried after the
-    /// backoff (§7.3).
-    Retry,
-    /// This worker does not handle the type or version, and another worker may (§4.2 grace).
-    NotHandled,
-}
-
-impl NakReason {
-    /// The code the conformance contract prints: `retry` or `not-handled`.
-    pub fn code(self) -> &'static str {
-        match self {
-            NakReason::Retry => "retry",
-            NakReason::NotHandled => "not-handled",
-        }
-    }
-}
 
 /// Configures a [`Worker`]. Options are checked by [`WorkerBuilder::build`], which also checks
 /// that the queue is provisioned.
@@ -137,6 +55,9 @@ pub struct WorkerBuilder {
     shutdown_deadline: Duration,
     idempotency_window: Duration,
     reconciler: Option<Duration>,
+    shared_idempotency: bool,
+    latency_target: Option<(Duration, u32)>,
+    breaker: Option<BreakerConfig>,
     registry: Registry,
     listener: Option<worker::Listener>,
     errors: Vec<Error>,
@@ -161,7 +82,8 @@ impl WorkerBuilder {
         self
     }
 
-    /// The advertised capacity (§5.2). Default: `concurrency + prefetch`.
+    /// A fixed advertised capacity (§5.2) instead of `concurrency + prefetch`. Excludes
+    /// [`WorkerBuilder::latency_target`].
     pub fn capacity(mut self, n: u32) -> Self {
         self.capacity = Some(n);
         self
@@ -217,6 +139,90 @@ impl WorkerBuilder {
     /// only when another full worker (Java, or Rust with it on) always runs on the queue.
     pub fn reconciler(mut self, audit_interval: Option<Duration>) -> Self {
         self.reconciler = audit_interval;
+        self
+    }
+
+    /// Records every processed message id in the `sluice-processed` bucket and checks it before
+    /// running a handler (§9), so a message whose worker died after the handler's effect and
+    /// before its ack is not handled again by another worker of the fleet. Off by default: it
+    /// costs a read and a write per message.
+    ///
+    /// The record is written before the finishing ack; while it cannot be written the message
+    /// is held (with progress acks) for up to `max(handler timeout, 3 × ack wait)`, then acked
+    /// without one. The store is read through the stream leader, so a lagging replica cannot
+    /// report a processed message as new. When it cannot be read, the handler does not run and
+    /// the message is NAKed (delay 1 s, [`NakReason::StoreUnreadable`]). A duplicate is acked
+    /// without running the handler ([`WorkerEvent::Duplicate`]). [`WorkerBuilder::build`]
+    /// fails when the bucket is not provisioned.
+    ///
+    /// ```
+    /// # async fn demo(client: async_nats::Client) -> Result<(), sluice::Error> {
+    /// use sluice::{Json, Worker};
+    /// let worker = Worker::builder(client, "payments")
+    ///     .shared_idempotency(true)
+    ///     .handle("acme.Charge", 1..=1, Json::<String>::new(), |_card: String, _| async { Ok(()) })
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn shared_idempotency(mut self, on: bool) -> Self {
+        self.shared_idempotency = on;
+        self
+    }
+
+    /// Advertises a capacity from the measured service rate instead of a static one (§5.2):
+    /// `concurrency + ceil(rate × wait)`, bounded by `[concurrency, max_capacity]`, plus twice
+    /// the token batch for credits in transit, so a message waits about `wait` in the backlog
+    /// (Little's law). The worker still holds at most `concurrency + prefetch` messages at once.
+    /// Excludes [`WorkerBuilder::capacity`].
+    ///
+    /// ```
+    /// # async fn demo(client: async_nats::Client) -> Result<(), sluice::Error> {
+    /// use std::time::Duration;
+    /// use sluice::{Json, Worker};
+    /// // About 200 ms in the backlog, never more than 64 messages advertised for it.
+    /// let worker = Worker::builder(client, "thumbnails")
+    ///     .latency_target(Duration::from_millis(200), 64)
+    ///     .handle("acme.Thumb", 1..=1, Json::<String>::new(), |_path: String, _| async { Ok(()) })
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn latency_target(mut self, wait: Duration, max_capacity: u32) -> Self {
+        self.latency_target = Some((wait, max_capacity));
+        self
+    }
+
+    /// When the worker stops pulling because its handler fails (§7.6): once at least
+    /// `failures` of the last `window` handler runs failed ([`crate::HandlerError::Retry`],
+    /// a timeout or a panic; rejections, undecodable payloads and pushbacks do not count), the
+    /// circuit opens: the worker advertises `CIRCUIT_OPEN` with capacity 0, so producers feel
+    /// the outage as back-pressure, waits `delay`, then probes with one message; a success closes
+    /// the circuit. Default: on, 10 of 20, 5 s. [`WorkerEvent::CircuitChanged`] reports it.
+    ///
+    /// ```
+    /// # async fn demo(client: async_nats::Client) -> Result<(), sluice::Error> {
+    /// use std::time::Duration;
+    /// use sluice::{Json, Worker};
+    /// let worker = Worker::builder(client, "webhooks")
+    ///     .circuit_breaker(5, 10, Duration::from_secs(30))
+    ///     .handle("acme.Hook", 1..=1, Json::<String>::new(), |_url: String, _| async { Ok(()) })
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn circuit_breaker(mut self, failures: usize, window: usize, delay: Duration) -> Self {
+        self.breaker = Some(BreakerConfig {
+            failures,
+            window,
+            delay,
+        });
+        self
+    }
+
+    /// Keeps pulling however often the handler fails (no circuit breaker, §7.6).
+    pub fn without_circuit_breaker(mut self) -> Self {
+        self.breaker = None;
         self
     }
 
@@ -361,6 +367,37 @@ impl WorkerBuilder {
                 "the audit interval must be at least 100 ms",
             ));
         }
+        if let Some(b) = self.breaker {
+            if b.failures == 0 || b.window < b.failures {
+                return Err(Error::invalid(
+                    "circuit_breaker",
+                    format!(
+                        "need 1 ≤ failures ≤ window, got {} of {}",
+                        b.failures, b.window
+                    ),
+                ));
+            }
+            if b.delay.is_zero() {
+                return Err(Error::invalid(
+                    "circuit_breaker",
+                    "the delay must be positive",
+                ));
+            }
+        }
+        if let Some((wait, max_capacity)) = self.latency_target {
+            if self.capacity.is_some() {
+                return Err(Error::invalid(
+                    "latency_target",
+                    "a latency target and a fixed capacity exclude each other: choose one",
+                ));
+            }
+            if wait.is_zero() || max_capacity == 0 {
+                return Err(Error::invalid(
+                    "latency_target",
+                    "the wait must be positive and the max capacity at least 1",
+                ));
+            }
+        }
         if self.grace_delay.is_zero() {
             return Err(Error::invalid("grace", "the NAK delay must be positive"));
         }
@@ -390,6 +427,9 @@ impl WorkerBuilder {
             shutdown_deadline: self.shutdown_deadline,
             idempotency_window: self.idempotency_window,
             reconciler: self.reconciler,
+            shared_idempotency: self.shared_idempotency,
+            latency_target: self.latency_target,
+            breaker: self.breaker,
         };
         let (engine, consumer) = worker::prepare(self.client, cfg).await?;
         Ok(Worker { engine, consumer })
@@ -423,6 +463,9 @@ impl Worker {
             shutdown_deadline: Duration::from_secs(10),
             idempotency_window: Duration::from_secs(3600),
             reconciler: Some(Duration::from_secs(2)),
+            shared_idempotency: false,
+            latency_target: None,
+            breaker: Some(BreakerConfig::default()),
             registry: Registry::default(),
             listener: None,
             errors: Vec::new(),

@@ -8,7 +8,7 @@ use crate::worker_api::WorkerEvent;
 use crate::{log, names, now_unix_ms, problem, LANGUAGE, PROTOCOL_VERSION};
 use prost::Message as _;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::watch;
 
@@ -19,14 +19,28 @@ impl Engine {
         }
     }
 
+    /// The configured capacity (§5.2): fixed, from the latency target and the service rate, or
+    /// `concurrency + prefetch`.
     pub(super) fn capacity(&self) -> u32 {
-        self.cfg
-            .capacity
-            .unwrap_or((self.cfg.concurrency + self.cfg.prefetch) as u32)
+        if let Some(c) = self.cfg.capacity {
+            return c;
+        }
+        if let Some((wait, max_capacity)) = self.cfg.latency_target {
+            let rate = self.service_rate.lock().unwrap().0;
+            return crate::credits::latency_capacity(
+                self.cfg.concurrency as u32,
+                max_capacity,
+                rate,
+                wait.as_secs_f64(),
+                self.cfg.token_batch,
+            );
+        }
+        (self.cfg.concurrency + self.cfg.prefetch) as u32
     }
 
     pub(crate) fn advert(&self) -> CapacityAdvert {
-        let state = self.state.load(Ordering::SeqCst);
+        // §7.6: CIRCUIT_OPEN while the circuit is open, with capacity 0 like DRAINING.
+        let state = self.advertised_state();
         let (debt, debt_seen) = self.debt.lock().unwrap().state();
         let owed = self.owed.lock().unwrap();
         let running = state == WorkerState::Running as i32;
@@ -68,7 +82,7 @@ impl Engine {
             debt_seen,
             absorbs_debt: self.kv_ctl.is_some(),
             // Why it reports itself failing (§5.2): informational, nothing reads it for credits.
-            problem: problem::line(problem::DLQ_UNWRITABLE, &self.dlq_problem.lock().unwrap()),
+            problem: self.problem_lines(),
         }
     }
 
@@ -128,5 +142,49 @@ impl Engine {
             Err(_) => return,
         };
         self.debt.lock().unwrap().offer(&lease, &self.cfg.worker_id);
+    }
+
+    /// The advert's `problem` field (§5.2): one `<code>: <text>` line per current problem, in
+    /// code order.
+    fn problem_lines(&self) -> String {
+        self.problems()
+            .iter()
+            .map(|(code, why)| problem::line(code, why))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The current problems, by code.
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        [
+            (problem::DLQ_UNWRITABLE, &self.dlq_problem),
+            (problem::IDEMPOTENCY_STORE, &self.store_problem),
+        ]
+        .into_iter()
+        .map(|(code, slot)| (code, slot.lock().unwrap().clone()))
+        .filter(|(_, why)| !why.is_empty())
+        .collect()
+    }
+
+    /// Sets one problem's text (`""`: solved) and reports a change of the worker's health
+    /// (§8.4): `Health` with every current problem, or with none when it is well again.
+    pub(super) fn set_problem(&self, slot: &Mutex<String>, why: &str) {
+        {
+            let mut p = slot.lock().unwrap();
+            if *p == why {
+                return;
+            }
+            *p = why.to_string();
+        }
+        let problems = self.problems();
+        self.event(WorkerEvent::Health {
+            problem: (!problems.is_empty()).then(|| {
+                problems
+                    .into_iter()
+                    .map(|(_, why)| why)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
+        });
     }
 }

@@ -93,6 +93,10 @@ impl Engine {
             }
             Precheck::Proceed(v) => v,
         };
+        // §9: the shared store after the local cache.
+        if self.settled_by_store(&msg, &valid.msg_id, k).await {
+            return;
+        }
         // Step 6: decode (and upcast) the payload.
         let mut bound = match self
             .cfg
@@ -182,9 +186,17 @@ impl Engine {
                 }
             }
         };
+        // §7.6: rejections are the message's fault, not the handler's.
+        match &result {
+            HandlerResult::Success => self.circuit_record(false).await,
+            HandlerResult::Fail(_) => self.circuit_record(true).await,
+            HandlerResult::Reject(_) => {}
+        }
         match after_handler(&self.settings, k, &result) {
             Final::Ack => {
                 self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));
+                // §9: the record before the finishing ack.
+                self.record_processed(&msg, &valid.msg_id).await;
                 match msg.double_ack().await {
                     Ok(()) => {
                         self.owe(1);

@@ -1,11 +1,13 @@
 //! The worker role (§5.2, §5.4, §7, §8, §9, §10): a minimal conforming worker.
 
 use crate::backoff::Backoff;
+use crate::breaker::{Breaker, BreakerConfig};
 use crate::credits::Debt;
 use crate::error::Error;
 use crate::fleet::FleetView;
 use crate::handler::Registry;
 use crate::idempotency::ProcessedCache;
+use crate::idstore::SharedStore;
 use crate::jsutil;
 use crate::outcome::{HandledType, Settings};
 use crate::proto::WorkerState;
@@ -20,6 +22,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify, Semaphore};
 
 mod advert;
+mod circuit;
+mod fence;
 mod flow;
 mod handle;
 mod mint;
@@ -48,6 +52,12 @@ pub(crate) struct WorkerConfig {
     pub idempotency_window: Duration,
     /// The reconciler's audit interval, when this worker runs it (§5.5).
     pub reconciler: Option<Duration>,
+    /// §9: records and checks processed ids in `sluice-processed`.
+    pub shared_idempotency: bool,
+    /// §5.2: the target wait and max capacity of a latency-target capacity.
+    pub latency_target: Option<(Duration, u32)>,
+    /// §7.6: the circuit breaker, None when off.
+    pub breaker: Option<BreakerConfig>,
 }
 
 /// Receives every [`WorkerEvent`].
@@ -107,6 +117,12 @@ pub(crate) struct Engine {
     mint_nonce: String,
     /// Why dead-letter records cannot be written; empty when they can (§8.4).
     dlq_problem: Mutex<String>,
+    /// Why processed ids cannot be recorded; empty when they can (§9).
+    store_problem: Mutex<String>,
+    /// §9: the shared idempotency store, when enabled.
+    store: Option<SharedStore>,
+    /// §7.6: the circuit breaker, when enabled.
+    breaker: Option<Mutex<Breaker>>,
     mint_seq: AtomicU64,
     /// §15.1: the AIMD limit lowered by pushbacks, and the handler gate.
     pushback: Pushback,
@@ -131,6 +147,11 @@ pub(crate) async fn prepare(
     jsutil::require_stream(&js, names::DLQ_STREAM).await?;
     let kv_cap = jsutil::require_kv(&js, names::CAPACITY_BUCKET).await?;
     let kv_ctl = js.get_key_value(names::CONTROL_BUCKET).await.ok();
+    let store = if cfg.shared_idempotency {
+        Some(SharedStore::open(&js, &cfg.queue).await?)
+    } else {
+        None
+    };
     let ack_wait = consumer.cached_info().config.ack_wait;
     let ack_wait = if ack_wait.is_zero() {
         Duration::from_secs(30)
@@ -161,6 +182,9 @@ pub(crate) async fn prepare(
         shutting_down: AtomicBool::new(false),
         mint_nonce: jsutil::instance_nonce(),
         dlq_problem: Mutex::new(String::new()),
+        store_problem: Mutex::new(String::new()),
+        store,
+        breaker: cfg.breaker.map(|b| Mutex::new(Breaker::new(b))),
         mint_seq: AtomicU64::new(0),
         pushback: Pushback::new(Policy::default()),
         rate: Mutex::new(RateBucket::default()),

@@ -2,6 +2,7 @@
 //! messages in hand, each handed to its own task.
 
 use super::Engine;
+use crate::breaker::Allow;
 use crate::{log, names};
 use async_nats::jetstream::consumer::PullConsumer;
 use futures_util::StreamExt;
@@ -55,7 +56,7 @@ impl Engine {
             if *stop.borrow() {
                 break;
             }
-            let n = {
+            let (n, probe, circuit_wait) = {
                 let mut st = pulls.st.lock().unwrap();
                 let threshold = if st.1 > 0 {
                     (self.cfg.prefetch / 2).max(1)
@@ -67,21 +68,28 @@ impl Engine {
                     st.0.min((l as usize).saturating_sub(limit - st.0))
                 });
                 if avail > 0 && avail >= threshold {
-                    let n = avail;
-                    st.0 -= avail;
-                    st.1 += 1;
-                    n
+                    // §7.6: an open circuit pulls nothing, a half-open one a single probe.
+                    match self.circuit_allow(avail) {
+                        Allow::Pull { n, probe } => {
+                            st.0 -= n;
+                            st.1 += 1;
+                            (n, probe, None)
+                        }
+                        Allow::Wait(d) => (0, false, Some(d)),
+                    }
                 } else {
-                    0
+                    (0, false, None)
                 }
             };
             if n == 0 {
                 let mut stop = stop.clone();
+                let poll =
+                    circuit_wait.map_or(self.pull_poll(), |d| d.max(Duration::from_millis(1)));
                 tokio::select! {
-                    _ = pulls.wake.notified() => {}
+                    _ = pulls.wake.notified(), if circuit_wait.is_none() => {}
                     _ = stop.changed() => {}
                     // §15.1: a lowered limit changes on the tick, without a wake.
-                    _ = tokio::time::sleep(self.pull_poll()) => {}
+                    _ = tokio::time::sleep(poll) => {}
                 }
                 continue;
             }
@@ -89,6 +97,7 @@ impl Engine {
             tasks.push(tokio::spawn(self.clone().fetch(
                 consumer.clone(),
                 n,
+                probe,
                 pulls.clone(),
                 stop.clone(),
             )));
@@ -104,6 +113,7 @@ impl Engine {
         self: Arc<Self>,
         consumer: Arc<PullConsumer>,
         n: usize,
+        probe: bool,
         pulls: Arc<PullSlots>,
         mut stop: watch::Receiver<bool>,
     ) {
@@ -144,6 +154,9 @@ impl Engine {
                 log!("pull from {}: {e}", names::WORKER_CONSUMER);
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
+        }
+        if probe && got == 0 {
+            self.probe_lost();
         }
         pulls.release(n - got, true);
     }

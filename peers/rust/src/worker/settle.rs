@@ -21,21 +21,6 @@ impl Engine {
         }
     }
 
-    /// Reports a change of the dead-letter problem (§8.4): `failing` with the reason, or `ok`
-    /// when `why` is empty.
-    pub(super) fn dlq_health(&self, why: &str) {
-        {
-            let mut p = self.dlq_problem.lock().unwrap();
-            if *p == why {
-                return;
-            }
-            *p = why.to_string();
-        }
-        self.event(WorkerEvent::Health {
-            problem: (!why.is_empty()).then(|| why.to_string()),
-        });
-    }
-
     /// Publishes the record, awaits its PubAck, then terms the message (§8.2).
     pub(super) async fn dead_letter(
         &self,
@@ -82,15 +67,18 @@ impl Engine {
         };
         if let Err(e) = published {
             log!("dead-letter record for seq {stream_seq} not stored ({e}); retrying later");
-            self.dlq_health(&format!(
+            self.set_problem(
+                &self.dlq_problem,
+                &format!(
                 "dead-letter records cannot be written to SLUICE_DLQ ({e}): check that the stream \
                  exists and that this worker may publish to {}",
                 names::dlq_subject(&self.cfg.queue)
-            ));
+            ),
+            );
             self.nak(msg, Duration::from_secs(1)).await;
             return;
         }
-        self.dlq_health("");
+        self.set_problem(&self.dlq_problem, "");
         match msg.double_ack_with(AckKind::Term).await {
             Ok(()) => {
                 self.owe(1);
