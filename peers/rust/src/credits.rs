@@ -199,6 +199,40 @@ pub fn effective_batch(batch: u32, capacity: u32) -> u32 {
     batch.min(p)
 }
 
+/// A latency-target capacity (§5.2): `concurrency + ceil(rate × wait_seconds)`, bounded by
+/// `[concurrency, max_capacity]`, plus `2b'` for the credits in transit (owed, or in a token on
+/// its way to a producer: part of the window, not of the backlog).
+pub fn latency_capacity(
+    concurrency: u32,
+    max_capacity: u32,
+    rate: f64,
+    wait_seconds: f64,
+    batch: u32,
+) -> u32 {
+    let backlog = concurrency as f64 + (rate * wait_seconds).ceil();
+    let bounded = backlog.min(max_capacity as f64).max(concurrency as f64);
+    bounded as u32 + 2 * batch
+}
+
+#[cfg(test)]
+mod latency_tests {
+    use super::latency_capacity;
+
+    #[test]
+    fn latency_capacity_follows_the_rate_within_its_bounds() {
+        // No rate yet: the concurrency, plus 2b'.
+        assert_eq!(latency_capacity(4, 100, 0.0, 0.5, 2), 8);
+        // 50/s for 0.5 s: 4 + 25, plus 4.
+        assert_eq!(latency_capacity(4, 100, 50.0, 0.5, 2), 33);
+        // A fraction rounds up.
+        assert_eq!(latency_capacity(4, 100, 10.1, 1.0, 1), 17);
+        // Bounded by max_capacity before the 2b' is added.
+        assert_eq!(latency_capacity(4, 20, 1000.0, 1.0, 8), 36);
+        // A max_capacity below the concurrency yields the concurrency.
+        assert_eq!(latency_capacity(4, 2, 0.0, 1.0, 1), 6);
+    }
+}
+
 #[cfg(test)]
 mod debt_tests {
     use super::Debt;

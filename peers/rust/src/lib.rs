@@ -51,6 +51,8 @@
 
 #[allow(missing_docs)]
 mod backoff;
+#[allow(missing_docs)]
+mod breaker;
 mod codec;
 #[allow(missing_docs)]
 mod credits;
@@ -68,6 +70,7 @@ mod handler;
 mod headers;
 #[allow(missing_docs)]
 mod idempotency;
+mod idstore;
 #[allow(missing_docs)]
 mod jsutil;
 #[allow(missing_docs)]
@@ -96,6 +99,7 @@ mod size;
 mod trace;
 mod worker;
 mod worker_api;
+mod worker_event;
 
 pub use codec::{Codec, Json, Protobuf};
 pub use error::{CodecError, CreditTimeoutReason, DeadLetterReason, Error, Result};
@@ -155,6 +159,12 @@ pub mod __internal {
     }
     pub mod idempotency {
         pub use crate::idempotency::*;
+    }
+    pub mod idstore {
+        pub use crate::idstore::*;
+    }
+    pub mod breaker {
+        pub use crate::breaker::*;
     }
     pub mod jsutil {
         pub use crate::jsutil::*;

@@ -35,13 +35,13 @@ impl Engine {
             return 0.0;
         }
         let max_cap = self.rate_meta.lock().unwrap().1;
-        crate::ratelimit::share_of(
-            rate,
-            self.pushback.advert(self.capacity()).0,
-            &self.fleet.all(),
-            now_unix_ms(),
-            max_cap,
-        )
+        // A worker advertising capacity 0 (circuit open) has share 0.
+        let capacity = if self.circuit_open() {
+            0
+        } else {
+            self.pushback.advert(self.capacity()).0
+        };
+        crate::ratelimit::share_of(rate, capacity, &self.fleet.all(), now_unix_ms(), max_cap)
     }
 
     /// §15.2: how many of `due` credits the rate allows now (all of them without a rate).

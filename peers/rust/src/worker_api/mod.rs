@@ -1,101 +1,21 @@
 //! The public worker: [`Worker::builder`], typed handlers, and what a running worker reports.
 
+use crate::breaker::BreakerConfig;
 use crate::codec::Codec;
 use crate::credits::effective_batch;
-use crate::error::{CodecError, DeadLetterReason, Error, Result};
+use crate::error::{CodecError, Error, Result};
 use crate::handler::{
     HandlerResult, MessageContext, Middleware, Registry, DEFAULT_HANDLER_TIMEOUT,
 };
 use crate::worker::{self, Engine, WorkerConfig};
+pub use crate::worker_event::{NakReason, WorkerEvent};
+
+mod options;
 use async_nats::jetstream::consumer::PullConsumer;
 use std::future::Future;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Something a running worker did, for logs, metrics or a test. Register a listener with
-/// [`WorkerBuilder::on_event`]; it runs on the worker's tasks, so keep it short.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum WorkerEvent {
-    /// The worker advertised its capacity and is pulling.
-    Ready,
-    /// A handler succeeded and the server confirmed the ack.
-    Processed {
-        /// The message's `Nats-Msg-Id`.
-        msg_id: String,
-        /// The delivery attempt, from 1.
-        attempt: u64,
-        /// The W3C trace id the message carried (or a new one).
-        trace_id: String,
-        /// The payload type.
-        type_name: String,
-        /// The schema version the producer sent.
-        version: u32,
-    },
-    /// A delivery was NAKed: redelivered after `delay`.
-    Nak {
-        /// The message's `Nats-Msg-Id`, when it had one.
-        msg_id: Option<String>,
-        /// The delivery attempt, from 1.
-        attempt: u64,
-        /// The redelivery delay.
-        delay: Duration,
-        /// Why.
-        reason: NakReason,
-    },
-    /// A handler pushed back ([`crate::HandlerError::Overloaded`], §15.1): the delivery is held
-    /// and its handler runs again after `retry_in`; the worker's capacity is lowered.
-    PushedBack {
-        /// The message's `Nats-Msg-Id`.
-        msg_id: String,
-        /// Pushbacks of this delivery so far.
-        pushbacks: u64,
-        /// When the handler runs again.
-        retry_in: Duration,
-    },
-    /// A message was written to the dead-letter stream and terminated (§8).
-    DeadLettered {
-        /// The message's `Nats-Msg-Id`, when it had one.
-        msg_id: Option<String>,
-        /// Why.
-        reason: DeadLetterReason,
-        /// The delivery attempt, from 1.
-        attempt: u64,
-    },
-    /// The worker's health changed: `problem` says why it is failing, `None` when it is well
-    /// again (§8.4).
-    Health {
-        /// What is wrong and what to do about it.
-        problem: Option<String>,
-    },
-    /// The worker drained and deleted its advert.
-    Stopped {
-        /// Messages it processed.
-        processed: u64,
-    },
-}
-
-/// Why a delivery was NAKed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum NakReason {
-    /// The handler failed with [`crate::HandlerError::Retry`] (or timed out): retried after the
-    /// backoff (§7.3).
-    Retry,
-    /// This worker does not handle the type or version, and another worker may (§4.2 grace).
-    NotHandled,
-}
-
-impl NakReason {
-    /// The code the conformance contract prints: `retry` or `not-handled`.
-    pub fn code(self) -> &'static str {
-        match self {
-            NakReason::Retry => "retry",
-            NakReason::NotHandled => "not-handled",
-        }
-    }
-}
 
 /// Configures a [`Worker`]. Options are checked by [`WorkerBuilder::build`], which also checks
 /// that the queue is provisioned.
@@ -137,89 +57,15 @@ pub struct WorkerBuilder {
     shutdown_deadline: Duration,
     idempotency_window: Duration,
     reconciler: Option<Duration>,
+    shared_idempotency: bool,
+    latency_target: Option<(Duration, u32)>,
+    breaker: Option<BreakerConfig>,
     registry: Registry,
     listener: Option<worker::Listener>,
     errors: Vec<Error>,
 }
 
 impl WorkerBuilder {
-    /// The worker's id (`[A-Za-z0-9_-]{1,64}`), unique in the fleet. Default: `rust-<random>`.
-    pub fn worker_id(mut self, id: impl Into<String>) -> Self {
-        self.worker_id = Some(id.into());
-        self
-    }
-
-    /// Handlers that run at once (default 4).
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n;
-        self
-    }
-
-    /// Deliveries held beyond the running handlers (default 4).
-    pub fn prefetch(mut self, n: usize) -> Self {
-        self.prefetch = n;
-        self
-    }
-
-    /// The advertised capacity (§5.2). Default: `concurrency + prefetch`.
-    pub fn capacity(mut self, n: u32) -> Self {
-        self.capacity = Some(n);
-        self
-    }
-
-    /// Attempts before a failing message is dead-lettered with `max-attempts` (default 3).
-    pub fn max_attempts(mut self, n: u64) -> Self {
-        self.max_attempts = n;
-        self
-    }
-
-    /// The first retry delay of the exponential backoff (§7.3, default 100 ms).
-    pub fn backoff_initial(mut self, d: Duration) -> Self {
-        self.backoff_initial = d;
-        self
-    }
-
-    /// How long a message of a type or version no live worker handles is NAKed before it is
-    /// dead-lettered (§4.2, default 3 s), and the NAK delay meanwhile (default 500 ms).
-    pub fn grace(mut self, period: Duration, delay: Duration) -> Self {
-        self.grace = period;
-        self.grace_delay = delay;
-        self
-    }
-
-    /// The token batch `b` (§5.4): a power of two up to 2^20 (default 8).
-    pub fn token_batch(mut self, b: u32) -> Self {
-        self.token_batch = b;
-        self
-    }
-
-    /// How long one handler call may run before it counts as a retryable failure (default 60 s).
-    pub fn handler_timeout(mut self, d: Duration) -> Self {
-        self.handler_timeout = d;
-        self
-    }
-
-    /// How long shutdown waits for in-flight handlers (default 10 s).
-    pub fn shutdown_deadline(mut self, d: Duration) -> Self {
-        self.shutdown_deadline = d;
-        self
-    }
-
-    /// How long a processed id stays in the local idempotency cache (§9, default 1 h).
-    pub fn idempotency_window(mut self, d: Duration) -> Self {
-        self.idempotency_window = d;
-        self
-    }
-
-    /// Whether this worker may become its queue's reconciler (§5.5), and its audit interval
-    /// (default: on, every 2 s). One worker per queue wins the election; it mints credits that
-    /// went missing (a worker killed while it owed credits) and burns a surplus. Turn it off
-    /// only when another full worker (Java, or Rust with it on) always runs on the queue.
-    pub fn reconciler(mut self, audit_interval: Option<Duration>) -> Self {
-        self.reconciler = audit_interval;
-        self
-    }
-
     /// Registers the handler of payload type `type_name`, schema `versions`, decoded by `codec`.
     /// A message of an older version in the range goes through the upcasters registered with
     /// [`WorkerBuilder::upcast`] up to the newest version before the handler sees it.
@@ -361,6 +207,40 @@ impl WorkerBuilder {
                 "the audit interval must be at least 100 ms",
             ));
         }
+        if let Some(b) = self.breaker {
+            if b.failures == 0 || b.window < b.failures {
+                return Err(Error::invalid(
+                    "circuit_breaker",
+                    format!(
+                        "need 1 ≤ failures ≤ window, got {} of {}",
+                        b.failures, b.window
+                    ),
+                ));
+            }
+            if b.delay.is_zero() {
+                return Err(Error::invalid(
+                    "circuit_breaker",
+                    "the delay must be positive",
+                ));
+            }
+        }
+        if let Some((wait, max_capacity)) = self.latency_target {
+            if self.capacity.is_some() {
+                return Err(Error::invalid(
+                    "latency_target",
+                    "a latency target and a fixed capacity exclude each other: choose one",
+                ));
+            }
+            if wait.is_zero() || max_capacity == 0 {
+                return Err(Error::invalid(
+                    "latency_target",
+                    "the wait must be positive and the max capacity at least 1",
+                ));
+            }
+        }
+        if self.heartbeat < Duration::from_millis(10) {
+            return Err(Error::invalid("heartbeat", "must be at least 10 ms"));
+        }
         if self.grace_delay.is_zero() {
             return Err(Error::invalid("grace", "the NAK delay must be positive"));
         }
@@ -390,6 +270,9 @@ impl WorkerBuilder {
             shutdown_deadline: self.shutdown_deadline,
             idempotency_window: self.idempotency_window,
             reconciler: self.reconciler,
+            shared_idempotency: self.shared_idempotency,
+            latency_target: self.latency_target,
+            breaker: self.breaker,
         };
         let (engine, consumer) = worker::prepare(self.client, cfg).await?;
         Ok(Worker { engine, consumer })
@@ -423,6 +306,9 @@ impl Worker {
             shutdown_deadline: Duration::from_secs(10),
             idempotency_window: Duration::from_secs(3600),
             reconciler: Some(Duration::from_secs(2)),
+            shared_idempotency: false,
+            latency_target: None,
+            breaker: Some(BreakerConfig::default()),
             registry: Registry::default(),
             listener: None,
             errors: Vec::new(),

@@ -1,0 +1,229 @@
+//! The circuit breaker of PROTOCOL.md §7.6, as pure logic: it opens when at least `failures` of
+//! the last `window` handler runs failed, lets one probe through once `delay` has passed, and
+//! closes on a successful probe. The caller passes the time, so the rules are tested without a
+//! clock. Explicit rejections, undecodable payloads and pushbacks are not handler runs here (the
+//! message is bad, or the handler asked to slow down, §15.1): the worker does not record them.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// When the circuit opens and how long it stays open before a probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerConfig {
+    /// Failed runs among the last `window` that open the circuit (≥ 1).
+    pub failures: usize,
+    /// Handler runs remembered (≥ `failures`).
+    pub window: usize,
+    /// How long the circuit stays open before one probe is let through.
+    pub delay: Duration,
+}
+
+impl Default for BreakerConfig {
+    /// §7.6: 10 of the last 20, 5 s.
+    fn default() -> Self {
+        BreakerConfig {
+            failures: 10,
+            window: 20,
+            delay: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Closed,
+    Open { since: Instant },
+    HalfOpen,
+}
+
+/// What [`Breaker::allow`] lets the pull loop take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allow {
+    /// Pull up to this many (all that were wanted while closed, 1 for a probe).
+    Pull { n: usize, probe: bool },
+    /// Pull nothing; ask again after this long.
+    Wait(Duration),
+}
+
+/// The breaker's state and its window of results (`true` = failed).
+#[derive(Debug)]
+pub struct Breaker {
+    cfg: BreakerConfig,
+    results: VecDeque<bool>,
+    state: State,
+    probing: bool,
+}
+
+impl Breaker {
+    pub fn new(cfg: BreakerConfig) -> Self {
+        Breaker {
+            cfg,
+            results: VecDeque::with_capacity(cfg.window),
+            state: State::Closed,
+            probing: false,
+        }
+    }
+
+    /// The state at `now`: an open circuit turns half-open once the delay has passed.
+    fn current(&mut self, now: Instant) -> State {
+        if let State::Open { since } = self.state {
+            if now.saturating_duration_since(since) >= self.cfg.delay {
+                self.state = State::HalfOpen;
+            }
+        }
+        self.state
+    }
+
+    /// Whether the circuit is open or half-open at `now` (the worker advertises `CIRCUIT_OPEN`
+    /// with capacity 0).
+    pub fn is_open(&mut self, now: Instant) -> bool {
+        self.current(now) != State::Closed
+    }
+
+    /// Adds one handler run's result; returns whether the circuit opened or closed.
+    pub fn record(&mut self, failed: bool, now: Instant) -> bool {
+        match self.current(now) {
+            State::Open { .. } | State::HalfOpen => {
+                if !self.probing {
+                    return false; // a run that started before the circuit opened
+                }
+                self.probing = false;
+                if failed {
+                    self.state = State::Open { since: now };
+                    return false;
+                }
+                self.state = State::Closed;
+                self.results.clear();
+                true
+            }
+            State::Closed => {
+                if self.results.len() == self.cfg.window {
+                    self.results.pop_front();
+                }
+                self.results.push_back(failed);
+                if self.results.iter().filter(|f| **f).count() >= self.cfg.failures {
+                    self.state = State::Open { since: now };
+                    return true;
+                }
+                false
+            }
+        }
+    }
+
+    /// How many of `wanted` messages may be pulled at `now`: all while closed, one probe at a
+    /// time while half-open, none while open.
+    pub fn allow(&mut self, wanted: usize, now: Instant) -> Allow {
+        match self.current(now) {
+            State::Closed => Allow::Pull {
+                n: wanted,
+                probe: false,
+            },
+            State::Open { since } => Allow::Wait(
+                self.cfg
+                    .delay
+                    .saturating_sub(now.saturating_duration_since(since)),
+            ),
+            State::HalfOpen if self.probing => Allow::Wait(Duration::from_millis(50)),
+            State::HalfOpen => {
+                self.probing = true;
+                Allow::Pull { n: 1, probe: true }
+            }
+        }
+    }
+
+    /// Ends a probe whose pull brought no message.
+    pub fn probe_lost(&mut self) {
+        self.probing = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn breaker(failures: usize, window: usize) -> Breaker {
+        Breaker::new(BreakerConfig {
+            failures,
+            window,
+            delay: Duration::from_secs(5),
+        })
+    }
+
+    #[test]
+    fn opens_at_the_failure_count_within_the_window() {
+        let t = Instant::now();
+        let mut b = breaker(3, 5);
+        assert!(!b.record(true, t));
+        assert!(!b.record(false, t));
+        assert!(!b.record(true, t));
+        assert!(!b.is_open(t));
+        assert!(b.record(true, t), "the third failure of five opens it");
+        assert!(b.is_open(t));
+        assert_eq!(b.allow(8, t), Allow::Wait(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn old_failures_leave_the_window() {
+        let t = Instant::now();
+        let mut b = breaker(2, 3);
+        b.record(true, t);
+        b.record(false, t);
+        b.record(false, t); // window: F S S
+        assert!(
+            !b.record(true, t),
+            "the first failure left the window: S S F"
+        );
+        assert!(!b.is_open(t));
+    }
+
+    #[test]
+    fn one_probe_after_the_delay_and_a_success_closes() {
+        let t = Instant::now();
+        let mut b = breaker(1, 1);
+        assert!(b.record(true, t));
+        let later = t + Duration::from_secs(5);
+        assert_eq!(b.allow(8, later), Allow::Pull { n: 1, probe: true });
+        assert_eq!(
+            b.allow(8, later),
+            Allow::Wait(Duration::from_millis(50)),
+            "one probe at a time"
+        );
+        assert!(b.record(false, later), "the successful probe closes it");
+        assert!(!b.is_open(later));
+        assert_eq!(b.allow(8, later), Allow::Pull { n: 8, probe: false });
+    }
+
+    #[test]
+    fn a_failed_probe_opens_again_for_a_full_delay() {
+        let t = Instant::now();
+        let mut b = breaker(1, 1);
+        b.record(true, t);
+        let probe_at = t + Duration::from_secs(6);
+        assert_eq!(b.allow(1, probe_at), Allow::Pull { n: 1, probe: true });
+        assert!(!b.record(true, probe_at));
+        assert_eq!(
+            b.allow(1, probe_at + Duration::from_secs(1)),
+            Allow::Wait(Duration::from_secs(4))
+        );
+    }
+
+    #[test]
+    fn runs_that_started_before_it_opened_do_not_close_it() {
+        let t = Instant::now();
+        let mut b = breaker(1, 2);
+        b.record(true, t);
+        assert!(!b.record(false, t), "not a probe");
+        assert!(b.is_open(t));
+    }
+
+    #[test]
+    fn a_lost_probe_lets_another_through() {
+        let t = Instant::now();
+        let mut b = breaker(1, 1);
+        b.record(true, t);
+        let later = t + Duration::from_secs(5);
+        assert!(matches!(b.allow(4, later), Allow::Pull { probe: true, .. }));
+        b.probe_lost();
+        assert_eq!(b.allow(4, later), Allow::Pull { n: 1, probe: true });
+    }
+}

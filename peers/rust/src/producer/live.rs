@@ -1,0 +1,129 @@
+//! What the producer reads from the live adverts (§5.2): the §4.3 version check and why a send
+//! waited past its acquire timeout (§6 step 8).
+
+use super::Engine;
+use crate::credits::AdvertView;
+use crate::error::{CreditTimeoutReason, Error};
+use crate::proto::{CapacityAdvert, QueueSettings};
+use crate::{log, names, now_unix_ms};
+use async_nats::jetstream::kv;
+use futures_util::StreamExt;
+use prost::Message as _;
+
+/// Live adverts of queue `queue` in the capacity bucket (§5.2); empty when they cannot be read.
+pub(crate) async fn live_adverts(kv_cap: &kv::Store, queue: &str) -> Vec<CapacityAdvert> {
+    let prefix = format!("{queue}.");
+    let keys: Vec<String> = match kv_cap.keys().await {
+        Ok(k) => k.filter_map(|k| async move { k.ok() }).collect().await,
+        Err(e) => {
+            log!("cannot list adverts: {e}");
+            return Vec::new();
+        }
+    };
+    let now = now_unix_ms();
+    let mut out = Vec::new();
+    for key in keys
+        .into_iter()
+        .filter(|k| k.strip_prefix(&prefix).is_some_and(|r| !r.contains('.')))
+    {
+        if let Ok(Some(b)) = kv_cap.get(&key).await {
+            if let Ok(a) = CapacityAdvert::decode(b.as_ref()) {
+                if AdvertView::from_proto(&a).live(now) {
+                    out.push(a);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether a live worker handles type `t` at version `v` (§4.3).
+pub(crate) fn handles(live: &[CapacityAdvert], t: &str, v: u32) -> bool {
+    live.iter().any(|a| {
+        a.handled
+            .iter()
+            .any(|h| h.r#type == t && h.min_version <= v && v <= h.max_version)
+    })
+}
+
+/// The §4.3 refusal, naming what the live workers handle.
+pub(crate) fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> Error {
+    let mut what: Vec<String> = live
+        .iter()
+        .flat_map(|a| {
+            a.handled
+                .iter()
+                .map(|h| format!("{}@{}-{}", h.r#type, h.min_version, h.max_version))
+        })
+        .collect();
+    what.sort();
+    what.dedup();
+    Error::VersionNotHandled {
+        type_name: t.to_string(),
+        version: v,
+        live: what,
+    }
+}
+
+impl Engine {
+    /// §4.3 with policy FAIL, once per (type, version) and again when a send times out.
+    pub(super) async fn check_version(&self, t: &str, v: u32) -> Result<(), Error> {
+        if self.checked.lock().unwrap().contains(&(t.to_string(), v)) {
+            return Ok(());
+        }
+        let live = self.live_adverts().await;
+        if live.is_empty() {
+            // No live worker to ask: checked again at the next send.
+            return Ok(());
+        }
+        if !handles(&live, t, v) {
+            return Err(version_error(&live, t, v));
+        }
+        self.checked.lock().unwrap().insert((t.to_string(), v));
+        Ok(())
+    }
+
+    /// Live adverts of this queue (§5.2).
+    pub(crate) async fn live_adverts(&self) -> Vec<CapacityAdvert> {
+        live_adverts(&self.kv_cap, &self.cfg.queue).await
+    }
+
+    /// Why a send waited past the acquire timeout (§6 step 8).
+    pub(super) async fn acquire_failure(&self, msg_id: &str, t: &str, v: u32) -> Error {
+        let timeout = |reason, detail: String| Error::CreditTimeout {
+            msg_id: msg_id.to_string(),
+            waited: self.cfg.acquire_timeout,
+            reason,
+            detail,
+        };
+        if self.st.lock().unwrap().hard_limit {
+            return timeout(CreditTimeoutReason::StreamAtHardLimit, String::new());
+        }
+        let live = self.live_adverts().await;
+        if !live.is_empty() && !handles(&live, t, v) {
+            return version_error(&live, t, v);
+        }
+        let settings = match self.kv_ctl.get(names::settings_key(&self.cfg.queue)).await {
+            Ok(Some(b)) => QueueSettings::decode(b.as_ref()).unwrap_or_default(),
+            _ => QueueSettings::default(),
+        };
+        let standing = settings.standing_buffer;
+        let now = now_unix_ms();
+        let window = crate::credits::window(
+            standing,
+            crate::credits::Bounds::from_settings(&settings),
+            &live.iter().map(AdvertView::from_proto).collect::<Vec<_>>(),
+            now,
+        );
+        if live.is_empty() && standing == 0 {
+            timeout(CreditTimeoutReason::NoLiveWorkers, String::new())
+        } else if window > 0 {
+            timeout(
+                CreditTimeoutReason::AllCreditsInUse,
+                format!("live window {window}"),
+            )
+        } else {
+            timeout(CreditTimeoutReason::NoLiveCapacity, "live window 0".into())
+        }
+    }
+}

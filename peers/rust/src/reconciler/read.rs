@@ -1,0 +1,170 @@
+//! What an audit reads (§5.5): the queue's settings, the live adverts and reports, the stored
+//! tokens `T` and this worker's own owed credits and debt, at one moment.
+
+use super::{Reading, Reconciler, DEFAULT_QUEUE_BATCH};
+use crate::credits::{self, AdvertView, Bounds};
+use crate::names;
+use crate::proto::{CapacityAdvert, Ledger, ProducerReport, QueueSettings, WorkerState};
+use futures_util::StreamExt;
+use prost::Message as _;
+
+impl Reconciler {
+    /// W, B, T, S, O and the debt, with this worker's owed credits and debt read live (§5.5 [v1.2]).
+    pub(super) async fn read(&self, now: i64) -> Result<Reading, String> {
+        let q = &self.w.cfg.queue;
+        let settings = match self.kv.get(names::settings_key(q)).await {
+            Ok(Some(b)) => QueueSettings::decode(b.as_ref()).unwrap_or_default(),
+            _ => QueueSettings::default(),
+        };
+        let bounds = Bounds::from_settings(&settings);
+        let per_worker = match settings.max_worker_capacity {
+            0 => credits::DEFAULT_MAX_WORKER_CAPACITY,
+            n => n,
+        } as u64;
+        let batch = match settings.token_batch {
+            0 => DEFAULT_QUEUE_BATCH,
+            n => n,
+        };
+        let own_key = names::capacity_key(q, &self.w.cfg.worker_id);
+        let mut live: Vec<CapacityAdvert> = crate::producer::live_adverts(&self.w.kv_cap, q)
+            .await
+            .into_iter()
+            .filter(|a| names::capacity_key(q, &a.worker_id) != own_key)
+            .collect();
+        let (mut owed, mut debt) = (0u64, 0u64);
+        for a in &live {
+            owed += (a.owed_credits as u64).min(per_worker);
+            debt += a.debt;
+        }
+        let js = &self.w.js;
+        // B first, then T with this worker's owed credits and debt while it mints nothing: a
+        // message finished in between is counted twice (a false surplus, which needs a second
+        // reading), never nowhere (a false deficit would be minted).
+        let backlog = {
+            let mut s = js
+                .get_stream(names::work_stream(q))
+                .await
+                .map_err(|e| e.to_string())?;
+            s.info().await.map_err(|e| e.to_string())?.state.messages
+        };
+        let (tokens, own) = {
+            let _gate = self.w.mint_gate.lock().await;
+            let tokens = self.stored_tokens().await?;
+            let own = self.w.advert();
+            (tokens, own)
+        };
+        // The producers' reports last: a report lags its producer's spending, and a credit spent
+        // after the report was read is in B and in T but not in S (a false surplus); read after
+        // B and T, the reports cover more of what was spent before those readings.
+        let mut held_spent = 0u64;
+        let mut live_producers = 0u32;
+        for r in self.live_reports(now).await {
+            held_spent += r.held_spent as u64;
+            live_producers += 1;
+        }
+        owed += own.owed_credits as u64;
+        debt += own.debt;
+        live.push(own);
+        let held_tokens = {
+            let s = js
+                .get_stream(names::CREDIT_STREAM)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut c: async_nats::jetstream::consumer::PullConsumer = s
+                .get_consumer(&names::credit_consumer(q))
+                .await
+                .map_err(|e| e.to_string())?;
+            c.info().await.map_err(|e| e.to_string())?.num_ack_pending as u64
+        };
+        // Bounded reports (§5.5 [v1.1]).
+        let held_spent = held_spent.min(held_tokens * batch as u64).min(tokens);
+        let views: Vec<AdvertView> = live.iter().map(AdvertView::from_proto).collect();
+        let mut window = credits::window(settings.standing_buffer, bounds, &views, now);
+        // §15.2: audit against the window the rate caps, and say so in the ledger.
+        let (rate, burst) = crate::ratelimit::rate_of(&settings);
+        let (mut rate_per_second, mut capacity_window, mut unlimited_workers) = (0.0, 0, 0u32);
+        if crate::ratelimit::limited(rate) {
+            let running: Vec<&CapacityAdvert> = live
+                .iter()
+                .filter(|a| a.state == WorkerState::Running as i32)
+                .collect();
+            unlimited_workers = running.iter().filter(|a| !a.rate_limited).count() as u32;
+            rate_per_second = rate;
+            capacity_window = window;
+            window = crate::ratelimit::window(window, rate, burst as u64, running.len() as u64);
+        }
+        Ok(Reading {
+            ledger: Ledger {
+                window,
+                rate_per_second,
+                capacity_window,
+                unlimited_workers,
+                backlog,
+                tokens,
+                held_spent,
+                owed,
+                live_workers: live.len() as u32,
+                live_producers,
+                debt,
+                ..Default::default()
+            },
+            live,
+            batch,
+        })
+    }
+
+    pub(super) async fn live_reports(&self, now: i64) -> Vec<ProducerReport> {
+        let prefix = format!("producer.{}.", self.w.cfg.queue);
+        let keys: Vec<String> = match self.kv.keys().await {
+            Ok(k) => k.filter_map(|k| async move { k.ok() }).collect().await,
+            Err(_) => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        for key in keys.into_iter().filter(|k| k.starts_with(&prefix)) {
+            if let Ok(Some(b)) = self.kv.get(&key).await {
+                if let Ok(r) = ProducerReport::decode(b.as_ref()) {
+                    if r.heartbeat_unix_ms + r.ttl_ms as i64 >= now {
+                        out.push(r);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// T: credits stored in the credit stream for this queue, held tokens included (§5.3).
+    pub(super) async fn stored_tokens(&self) -> Result<u64, String> {
+        let s = self
+            .w
+            .js
+            .get_stream(names::CREDIT_STREAM)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut subjects = s
+            .info_with_subjects(names::credit_filter(&self.w.cfg.queue))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut total = 0u64;
+        while let Some(item) = subjects.next().await {
+            let (subject, count) = item.map_err(|e| e.to_string())?;
+            total += names::token_credits(&subject).unwrap_or(0) as u64 * count as u64;
+        }
+        Ok(total)
+    }
+
+    /// The work stream never stored a message (its last sequence is 0).
+    pub(super) async fn never_used(&self) -> Result<bool, String> {
+        let mut s = self
+            .w
+            .js
+            .get_stream(names::work_stream(&self.w.cfg.queue))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(s.info()
+            .await
+            .map_err(|e| e.to_string())?
+            .state
+            .last_sequence
+            == 0)
+    }
+}

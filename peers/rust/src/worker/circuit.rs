@@ -1,0 +1,72 @@
+//! The worker's circuit breaker hooks (§7.6): what the pull loop may take, the advertised state
+//! (`CIRCUIT_OPEN` with capacity 0 while open or probing), and the handler results it counts.
+//! The rules are `crate::breaker`.
+
+use super::Engine;
+use crate::breaker::Allow;
+use crate::log;
+use crate::proto::WorkerState;
+use crate::worker_api::WorkerEvent;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+impl Engine {
+    /// Whether the circuit is open or half-open.
+    pub(super) fn circuit_open(&self) -> bool {
+        self.breaker
+            .as_ref()
+            .is_some_and(|b| b.lock().unwrap().is_open(Instant::now()))
+    }
+
+    /// The state the advert carries: `CIRCUIT_OPEN` while a running worker's circuit is open.
+    pub(super) fn advertised_state(&self) -> i32 {
+        let state = self.state.load(Ordering::SeqCst);
+        if state == WorkerState::Running as i32 && self.circuit_open() {
+            WorkerState::CircuitOpen as i32
+        } else {
+            state
+        }
+    }
+
+    /// How many of `wanted` messages the pull loop may take now.
+    pub(super) fn circuit_allow(&self, wanted: usize) -> Allow {
+        match &self.breaker {
+            Some(b) => b.lock().unwrap().allow(wanted, Instant::now()),
+            None => Allow::Pull {
+                n: wanted,
+                probe: false,
+            },
+        }
+    }
+
+    /// Ends a probe whose pull brought no message.
+    pub(super) fn probe_lost(&self) {
+        if let Some(b) = &self.breaker {
+            b.lock().unwrap().probe_lost();
+        }
+    }
+
+    /// Counts one handler run (not a rejection, an undecodable payload or a pushback); when the
+    /// circuit opens or closes, reports it and rewrites the advert at once, so producers feel the
+    /// outage as back-pressure without waiting for the heartbeat.
+    pub(super) async fn circuit_record(&self, failed: bool) {
+        let Some(b) = &self.breaker else { return };
+        if !b.lock().unwrap().record(failed, Instant::now()) {
+            return;
+        }
+        let open = self.circuit_open();
+        if open {
+            log!(
+                "worker {}: circuit opened: the handler fails for most messages; pausing and \
+                 advertising zero capacity",
+                self.cfg.worker_id
+            );
+        } else {
+            log!("worker {}: circuit closed: resuming", self.cfg.worker_id);
+        }
+        self.event(WorkerEvent::CircuitChanged { open });
+        if let Err(e) = self.write_advert().await {
+            log!("{e}");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! One delivery through §7.2: the prechecks, decode, the handler (with its timeout, +WPI and
+//! pushback holds, §7.1, §15.1) and the final ack, NAK or dead-letter.
+
+use super::Engine;
+use crate::handler::MessageContext;
+use crate::idempotency::id_key;
+use crate::outcome::{after_handler, precheck, Delivery, Final, HandlerResult, Precheck};
+use crate::worker_api::{NakReason, WorkerEvent};
+use crate::{log, now_unix_ms, trace};
+use async_nats::jetstream::{AckKind, Message};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// How a handler run ended: a result, or a pushback with the handler's retry-after (§15.1).
+enum Run {
+    Done(HandlerResult),
+    Overloaded(Option<Duration>),
+}
+
+impl Engine {
+    /// §7.2 for one delivery.
+    pub(super) async fn handle(&self, msg: Message) {
+        let msg = Arc::new(msg);
+        let info = match msg.info() {
+            Ok(i) => (i.delivered.max(1) as u64, i.stream_sequence, i.published),
+            Err(e) => {
+                log!("delivery without JetStream metadata: {e}");
+                return;
+            }
+        };
+        let (k, stream_seq, published) = info;
+        let published_ms = (published.unix_timestamp_nanos() / 1_000_000) as i64;
+        let age_ms = now_unix_ms() - published_ms;
+        let headers = msg.headers.clone();
+        let get = |name: &str| {
+            headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .map(|v| v.as_str())
+        };
+        let msg_id = get(crate::headers::MSG_ID).map(str::to_string);
+        if self.shutting_down.load(Ordering::SeqCst) {
+            self.nak(&msg, Duration::ZERO).await;
+            return;
+        }
+        let pre = precheck(
+            &self.settings,
+            &self.cfg.handles,
+            get,
+            Delivery {
+                payload_len: msg.payload.len(),
+                delivery_count: k,
+                age_ms,
+            },
+            |id| self.cache.lock().unwrap().contains(&id_key(id)),
+            self.fleet.as_ref(),
+        );
+        let valid = match pre {
+            Precheck::DeadLetter { reason, error } => {
+                return self
+                    .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), reason, &error)
+                    .await;
+            }
+            Precheck::Duplicate => {
+                if msg.double_ack().await.is_ok() {
+                    self.owe(1);
+                    log!(
+                        "duplicate {} acked without running the handler",
+                        msg_id.unwrap_or_default()
+                    );
+                }
+                return;
+            }
+            Precheck::NakNotHandled { delay_ms, reason } => {
+                if self
+                    .nak(&msg, crate::backoff::nak_delay(delay_ms as f64))
+                    .await
+                {
+                    log!(
+                        "not handled here ({reason}): {}",
+                        msg_id.clone().unwrap_or_default()
+                    );
+                    self.event(WorkerEvent::Nak {
+                        msg_id: msg_id.clone(),
+                        attempt: k,
+                        delay: Duration::from_millis(delay_ms),
+                        reason: NakReason::NotHandled,
+                    });
+                }
+                return;
+            }
+            Precheck::Proceed(v) => v,
+        };
+        // §9: the shared store after the local cache.
+        if self.settled_by_store(&msg, &valid.msg_id, k).await {
+            return;
+        }
+        // Step 6: decode (and upcast) the payload.
+        let mut bound = match self
+            .cfg
+            .registry
+            .bind(&valid.type_name, valid.version, &msg.payload)
+        {
+            Ok(b) => Some(b),
+            Err(e) => {
+                return self
+                    .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e)
+                    .await
+            }
+        };
+        let tp = trace::continue_trace(get(crate::headers::TRACEPARENT));
+        let span = tracing::info_span!(
+            target: "sluice",
+            "sluice.handle",
+            queue = %self.cfg.queue,
+            msg_id = %valid.msg_id,
+            r#type = %valid.type_name,
+            version = valid.version,
+            attempt = k,
+            trace_id = %tp.trace_id,
+            span_id = %tp.parent_id,
+        );
+        let ctx_template = MessageContext {
+            msg_id: valid.msg_id.clone(),
+            type_name: valid.type_name.clone(),
+            version: valid.version,
+            attempt: k,
+            stream_sequence: stream_seq,
+            trace: tp.clone(),
+            worker_id: self.worker_id.clone(),
+            message: Some(msg.clone()),
+        };
+        // §15.1: a pushback holds the delivery (no NAK, no attempt) and runs the handler again.
+        let mut pushbacks = 0u64;
+        let result = loop {
+            let slot = self.handlers.acquire().await.expect("semaphore open");
+            if self.shutting_down.load(Ordering::SeqCst) {
+                self.nak(&msg, Duration::ZERO).await;
+                return;
+            }
+            let b = match bound.take() {
+                Some(b) => b,
+                None => match self
+                    .cfg
+                    .registry
+                    .bind(&valid.type_name, valid.version, &msg.payload)
+                {
+                    Ok(b) => b,
+                    Err(e) => {
+                        drop(slot);
+                        return self
+                            .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e)
+                            .await;
+                    }
+                },
+            };
+            self.enter_gate().await;
+            let run = self
+                .run_handler(&msg, self.cfg.registry.run(b, ctx_template.clone()))
+                .instrument(span.clone())
+                .await;
+            self.pushback.exit();
+            // The slot is for running handlers: the finishing ack (a round trip for a double
+            // ack) goes on while the next handler runs; the delivery still counts against the
+            // pull limit.
+            drop(slot);
+            match run {
+                Run::Done(r) => break r,
+                Run::Overloaded(retry_after) => {
+                    pushbacks += 1;
+                    let delay =
+                        retry_after.unwrap_or_else(|| self.settings.backoff.delay(pushbacks));
+                    self.pushback.pushed(self.capacity(), now_unix_ms());
+                    self.event(WorkerEvent::PushedBack {
+                        msg_id: valid.msg_id.clone(),
+                        pushbacks,
+                        retry_in: delay,
+                    });
+                    if let Some(rest) = self.hold_for_retry(&msg, delay).await {
+                        // §7.6: shutdown NAKs a held message at once with the rest of its delay.
+                        self.nak(&msg, rest).await;
+                        return;
+                    }
+                }
+            }
+        };
+        // §7.6: rejections are the message's fault, not the handler's.
+        match &result {
+            HandlerResult::Success => self.circuit_record(false).await,
+            HandlerResult::Fail(_) => self.circuit_record(true).await,
+            HandlerResult::Reject(_) => {}
+        }
+        match after_handler(&self.settings, k, &result) {
+            Final::Ack => {
+                self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));
+                // §9: the record before the finishing ack.
+                self.record_processed(&msg, &valid.msg_id).await;
+                match msg.double_ack().await {
+                    Ok(()) => {
+                        self.owe(1);
+                        self.processed_events.fetch_add(1, Ordering::SeqCst);
+                        self.event(WorkerEvent::Processed {
+                            msg_id: valid.msg_id.clone(),
+                            attempt: k,
+                            trace_id: tp.trace_id.clone(),
+                            type_name: valid.type_name.clone(),
+                            version: valid.version,
+                        });
+                    }
+                    Err(e) => log!("ack of {} not confirmed: {e}", valid.msg_id),
+                }
+            }
+            Final::DeadLetter { reason, error } => {
+                self.dead_letter(&msg, stream_seq, k, Some(&valid.msg_id), reason, &error)
+                    .await
+            }
+            Final::NakRetry => {
+                let delay = self.settings.backoff.delay(k);
+                if self.nak(&msg, delay).await {
+                    self.event(WorkerEvent::Nak {
+                        msg_id: Some(valid.msg_id.clone()),
+                        attempt: k,
+                        delay,
+                        reason: NakReason::Retry,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Runs a handler with a timeout and +WPI every ack wait / 3 (§7.1).
+    async fn run_handler(
+        &self,
+        msg: &Message,
+        body: futures_util::future::BoxFuture<'static, crate::handler::HandlerResult>,
+    ) -> Run {
+        let body = async {
+            // A panicking handler fails this attempt (retried, then dead-lettered) instead of
+            // taking its delivery slot with it.
+            let body = std::panic::AssertUnwindSafe(body);
+            Run::Done(match futures_util::FutureExt::catch_unwind(body).await {
+                Err(_) => HandlerResult::Fail("the handler panicked".into()),
+                Ok(Ok(())) => HandlerResult::Success,
+                Ok(Err(crate::handler::HandlerError::Reject(r))) => HandlerResult::Reject(r),
+                Ok(Err(crate::handler::HandlerError::Retry(r))) => HandlerResult::Fail(r),
+                Ok(Err(crate::handler::HandlerError::Overloaded { retry_after })) => {
+                    return Run::Overloaded(retry_after)
+                }
+            })
+        };
+        let progress_every = self.ack_wait / 3;
+        let mut progress =
+            tokio::time::interval_at(tokio::time::Instant::now() + progress_every, progress_every);
+        let deadline = tokio::time::sleep(self.cfg.handler_timeout);
+        tokio::pin!(body, deadline);
+        loop {
+            tokio::select! {
+                r = &mut body => return r,
+                _ = &mut deadline => return Run::Done(HandlerResult::Fail(format!("handler timed out after {:?}", self.cfg.handler_timeout))),
+                _ = progress.tick() => {
+                    if let Err(e) = msg.ack_with(AckKind::Progress).await {
+                        log!("+WPI: {e}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The worker's minting (§5.4): credits owed for finished deliveries, minted in batches of `b`
+//! with carry and linger, withheld for a debt (§5.5) and paced to the rate share (§15.2).
+
+use super::Engine;
+use crate::credits::decompose;
+use crate::proto::{CreditToken, MintReason};
+use crate::{jsutil, names, now_unix_ms};
+use prost::Message as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+impl Engine {
+    /// `floor(clamp(b' / service_rate × 1000, 2, 20))` ms, 20 ms with no rate yet (§5.4).
+    pub(super) fn linger(&self) -> Duration {
+        let rate = self.service_rate.lock().unwrap().0;
+        Duration::from_millis(crate::credits::linger_ms(self.cfg.token_batch, rate))
+    }
+
+    /// Owes credits for finished deliveries; called only after the finishing ack was confirmed.
+    pub(super) fn owe(&self, n: u64) {
+        let mut o = self.owed.lock().unwrap();
+        if o.owed == 0 {
+            o.since = Some(Instant::now());
+        }
+        o.owed += n;
+        drop(o);
+        self.completed_total.fetch_add(n, Ordering::SeqCst);
+        self.mint_wake.notify_one();
+    }
+
+    /// Mints owed credits with carry and linger until flushed empty at shutdown.
+    pub(super) async fn mint_loop(self: Arc<Self>) {
+        let b = self.cfg.token_batch as u64;
+        loop {
+            // Held from taking owed credits until their tokens are stored, so the reconciler
+            // reads `T` and the owed credits at a moment when nothing is in between (§5.5 v1.2).
+            let gate = self.mint_gate.lock().await;
+            let flushing = self.flushing.load(Ordering::SeqCst);
+            let (tokens, wait) = {
+                let mut o = self.owed.lock().unwrap();
+                let linger = self.linger();
+                let mut tokens = Vec::new();
+                if o.owed >= b {
+                    let n = o.owed / b;
+                    tokens = vec![b as u32; n as usize];
+                    o.owed -= n * b;
+                }
+                let lingered = o.since.map(|s| s.elapsed() >= linger).unwrap_or(false);
+                if o.owed > 0 && (flushing || lingered) {
+                    tokens.extend(decompose(o.owed, b as u32));
+                    o.owed = 0;
+                }
+                // §5.5: credits withheld for the reconciler's debt are never minted.
+                let total: u64 = tokens.iter().map(|t| *t as u64).sum();
+                let burn = self.debt.lock().unwrap().withhold(total);
+                if burn > 0 {
+                    tokens = decompose(total - burn, b as u32);
+                }
+                // §15.2: what the rate does not allow yet stays owed for the next linger round.
+                let due = total - burn;
+                let allowed = if flushing {
+                    due
+                } else {
+                    self.paced(due, due + o.owed)
+                };
+                if allowed < due {
+                    tokens = decompose(allowed, b as u32);
+                    o.owed += due - allowed;
+                    o.since = Some(Instant::now());
+                }
+                o.in_transit += tokens.iter().map(|t| *t as u64).sum::<u64>();
+                if o.owed == 0 {
+                    o.since = None;
+                }
+                let wait = match o.since {
+                    Some(s) => linger
+                        .saturating_sub(s.elapsed())
+                        .max(Duration::from_millis(1)),
+                    None => Duration::from_secs(1),
+                };
+                (tokens, wait)
+            };
+            if tokens.is_empty() {
+                if flushing && self.owed.lock().unwrap().owed == 0 {
+                    return;
+                }
+                drop(gate);
+                let _ = tokio::time::timeout(wait, self.mint_wake.notified()).await;
+                continue;
+            }
+            for n in tokens {
+                let ok = self.mint_token(n, MintReason::Replenish).await;
+                let mut o = self.owed.lock().unwrap();
+                o.in_transit -= n as u64;
+                if ok {
+                    self.minted_total.fetch_add(n as u64, Ordering::SeqCst);
+                } else {
+                    if o.owed == 0 {
+                        o.since = Some(Instant::now());
+                    }
+                    o.owed += n as u64;
+                }
+            }
+        }
+    }
+
+    pub(crate) async fn mint_token(&self, n: u32, reason: MintReason) -> bool {
+        let body = CreditToken {
+            credits: n,
+            minted_by: self.cfg.worker_id.clone(),
+            minted_unix_ms: now_unix_ms(),
+            reason: reason as i32,
+        };
+        let id = crate::credits::token_id(
+            &self.cfg.worker_id,
+            &self.mint_nonce,
+            self.mint_seq.fetch_add(1, Ordering::SeqCst) + 1,
+        );
+        let subject = names::credit_subject(&self.cfg.queue, n);
+        jsutil::publish_token(&self.js, subject, body.encode_to_vec().into(), id, 10).await
+    }
+}
