@@ -28,7 +28,8 @@ func (w *Worker) handle(raw jetstream.Msg) {
 	}
 	d := Delivery{Headers: h, PayloadSize: len(raw.Data()), K: k, AgeMs: time.Since(md.Timestamp).Milliseconds(),
 		FleetHandles: w.fleet.handles, FleetDeclines: w.fleet.declines}
-	dec, hc := BeforeHandler(d, w.cfg.settings, w.handled, func(id string) bool { return w.cache.Seen(IDKey(id)) })
+	key := "" // the id-key (§9), once the headers are valid
+	dec, hc := BeforeHandler(d, w.cfg.settings, w.handled, func(id string) bool { key = IDKey(id); return w.cache.Seen(key) })
 	switch dec.Kind {
 	case OutcomeDLQ:
 		w.deadLetter(raw, md, h, dec.Reason, dec.Error)
@@ -102,9 +103,12 @@ func (w *Worker) handle(raw jetstream.Msg) {
 	dec = AfterHandler(result, text, k, w.cfg.settings, rand.Float64())
 	switch dec.Kind {
 	case OutcomeAck:
-		w.cache.Add(IDKey(msgID))
+		if key == "" {
+			key = IDKey(msgID)
+		}
+		w.cache.Add(key)
 		if w.store != nil {
-			if err := w.store.record(context.Background(), IDKey(msgID), m); err != nil {
+			if err := w.store.record(context.Background(), key, m); err != nil {
 				w.cfg.log.Warn("acking without a record in the shared idempotency store: a lost ack could run the handler again",
 					"worker", w.cfg.id, "msg_id", msgID, "err", err)
 			}
