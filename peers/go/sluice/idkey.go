@@ -7,9 +7,7 @@ import (
 
 // plainID: ^[A-Za-z0-9_-]{1,200}$
 func plainID(s string) bool {
-	return allBytes(s, 1, 200, func(c byte) bool {
-		return isDigit(c) || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' || c == '-'
-	})
+	return allBytes(s, 1, 200, plainIDBytes)
 }
 
 // IDKey is the id-key of a message id (§9): the id itself when plain, else "=" and the

@@ -300,10 +300,12 @@ func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats
 	if !ok {
 		if t, in := TraceFromContext(ctx); in {
 			traceID = t.TraceID
+			h[HdrTraceparent] = []string{Traceparent(traceID, NewSpanID())}
 		} else {
-			traceID = NewTraceID()
+			var tp string
+			tp, traceID = newTraceparent("01")
+			h[HdrTraceparent] = []string{tp}
 		}
-		h[HdrTraceparent] = []string{Traceparent(traceID, NewSpanID())}
 	}
 	return &nats.Msg{Subject: WorkSubject(p.queue), Data: m.Data, Header: h}, traceID
 }
