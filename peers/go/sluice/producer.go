@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -46,6 +47,7 @@ type Producer struct {
 	lastActivity time.Time
 	changed      chan struct{}
 	closing      bool
+	closed       atomic.Bool // closing, for Send to read without p.mu
 	sentTotal    uint64
 	// keyWaiting and keyGranted count sends waiting and credits granted per fairness key for the
 	// report (§15.3); empty while no message carries a key.
@@ -132,6 +134,7 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
 		p.closing = true
+		p.closed.Store(true)
 		p.wakeWaiters()
 		p.broadcast()
 		p.mu.Unlock()
@@ -217,14 +220,10 @@ func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
 		cancel()
 		if err == nil {
 			dup := ack.Duplicate && attempt == 1
-			p.finish(t, dup)
-			if !dup {
-				p.mu.Lock()
-				p.sentTotal++
-				if m.FairnessKey != "" {
-					p.keyGranted[m.FairnessKey]++ // §15.3
-				}
-				p.mu.Unlock()
+			if dup {
+				p.finish(t, true)
+			} else {
+				p.finishSent(t, m.FairnessKey)
 				p.cfg.metrics.Add(MetricSent, 1)
 			}
 			return SendResult{MsgID: m.ID, StreamSeq: ack.Sequence, Duplicate: dup, TraceID: traceID, CreditWait: waited}, nil
@@ -266,33 +265,40 @@ func (p *Producer) validate(m Message) error {
 	if m.FairnessKey != "" && !ValidFairnessKey(m.FairnessKey) { // §15.3
 		return configErr("Message.FairnessKey", "%q: use 1 to 64 characters of A-Z a-z 0-9 _ . : @ -", m.FairnessKey)
 	}
-	p.mu.Lock()
-	closing := p.closing
-	p.mu.Unlock()
-	if closing {
+	if p.closed.Load() {
 		return ErrClosed
 	}
 	return nil
 }
 
-// natsMsg builds the work message with the §3 headers and its trace context.
+// sluiceHeaders is how many headers natsMsg sets at most, traceparent included.
+const sluiceHeaders = 9
+
+// natsMsg builds the work message with the §3 headers and its trace context. The values it sets
+// share one backing array: one allocation instead of one per header.
 func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats.Msg, string) {
-	h := nats.Header{}
+	h := make(nats.Header, len(m.Header)+sluiceHeaders)
 	for k, v := range m.Header {
 		h[k] = append([]string(nil), v...)
 	}
-	h.Set(HdrMsgID, m.ID)
-	h.Set(HdrProtocol, strconv.Itoa(Protocol))
-	h.Set(HdrType, m.Type)
-	h.Set(HdrTypeVersion, strconv.Itoa(m.Version))
+	vals := make([]string, 0, sluiceHeaders)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		h[k] = vals[n-1 : n : n]
+	}
+	set(HdrMsgID, m.ID)
+	set(HdrProtocol, protocolValue)
+	set(HdrType, m.Type)
+	set(HdrTypeVersion, strconv.Itoa(m.Version))
 	if m.ContentType != "" {
-		h.Set(HdrContentType, m.ContentType)
+		set(HdrContentType, m.ContentType)
 	}
 	if m.FairnessKey != "" {
-		h.Set(HdrFairnessKey, m.FairnessKey) // §15.3
+		set(HdrFairnessKey, m.FairnessKey) // §15.3
 	}
-	h.Set(HdrProducer, p.cfg.id)
-	h.Set(HdrSentAt, strconv.FormatInt(now.UnixMilli(), 10))
+	set(HdrProducer, p.cfg.id)
+	set(HdrSentAt, strconv.FormatInt(now.UnixMilli(), 10))
 	if p.cfg.propagator != nil {
 		p.cfg.propagator.Inject(ctx, h)
 	}
@@ -304,11 +310,13 @@ func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats
 		} else {
 			var tp string
 			tp, traceID = newTraceparent("01")
-			h[HdrTraceparent] = []string{tp}
+			set(HdrTraceparent, tp)
 		}
 	}
 	return &nats.Msg{Subject: WorkSubject(p.queue), Data: m.Data, Header: h}, traceID
 }
+
+var protocolValue = strconv.Itoa(Protocol)
 
 // CheckVersion applies the producer's version policy (§4.3) to typ at version against the live
 // workers' adverts (read at most once a second): a *VersionError when no live worker handles
