@@ -308,8 +308,15 @@ func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats
 			traceID = t.TraceID
 			h[HdrTraceparent] = []string{Traceparent(traceID, NewSpanID())}
 		} else {
+			// With no tracing configured nothing records this trace: unsampled (flags 00), so
+			// nats-server (2.11+) does not build a header map of every message for its own
+			// message tracing, as it does for a sampled traceparent.
+			flags := "00"
+			if p.cfg.propagator != nil {
+				flags = "01"
+			}
 			var tp string
-			tp, traceID = newTraceparent("01")
+			tp, traceID = newTraceparent(flags)
 			set(HdrTraceparent, tp)
 		}
 	}
