@@ -58,3 +58,15 @@ func TestIDCacheForgetsAfterTheTTL(t *testing.T) {
 		t.Error("a is still cached after the ttl")
 	}
 }
+
+func TestIDCacheTellsKeysApart(t *testing.T) {
+	c := newIDCache(1000, time.Hour)
+	for i := 0; i < 1000; i += 2 {
+		c.Add("m-" + strconv.Itoa(i))
+	}
+	for i := 0; i < 1000; i++ {
+		if got := c.Seen("m-" + strconv.Itoa(i)); got != (i%2 == 0) {
+			t.Fatalf("Seen(m-%d) = %v", i, got)
+		}
+	}
+}
