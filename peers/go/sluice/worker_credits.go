@@ -102,6 +102,9 @@ func (w *Worker) minterLoop(ctx context.Context) {
 		case <-w.mintSignal:
 		case <-timerC:
 			all, timer, timerC = true, nil, nil
+			w.mu.Lock()
+			w.lingering = false
+			w.mu.Unlock()
 		}
 		if err := w.mintOwed(ctx, all); err != nil && ctx.Err() == nil {
 			w.cfg.log.Warn("minting owed credits failed", "worker", w.cfg.id, "err", err)
@@ -116,9 +119,12 @@ func (w *Worker) minterLoop(ctx context.Context) {
 			continue
 		}
 		w.mu.Lock()
-		rest := w.owed + w.unconfirmed
+		arm := w.owed+w.unconfirmed > 0 && timerC == nil
+		if arm {
+			w.lingering = true
+		}
 		w.mu.Unlock()
-		if rest > 0 && timerC == nil {
+		if arm {
 			timer = time.NewTimer(w.linger())
 			timerC = timer.C
 		}
