@@ -216,17 +216,17 @@ func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, p.cfg.publishTimeout)
-		ack, err := p.js.PublishMsg(pctx, msg)
+		seq, duplicate, err := publishWork(pctx, p.nc, msg)
 		cancel()
 		if err == nil {
-			dup := ack.Duplicate && attempt == 1
+			dup := duplicate && attempt == 1
 			if dup {
 				p.finish(t, true)
 			} else {
 				p.finishSent(t, m.FairnessKey)
 				p.cfg.metrics.Add(MetricSent, 1)
 			}
-			return SendResult{MsgID: m.ID, StreamSeq: ack.Sequence, Duplicate: dup, TraceID: traceID, CreditWait: waited}, nil
+			return SendResult{MsgID: m.ID, StreamSeq: seq, Duplicate: dup, TraceID: traceID, CreditWait: waited}, nil
 		}
 		hardWall := isMaxMsgs(err)
 		if !hardWall && isAPIError(err) {
