@@ -92,9 +92,6 @@ type Worker struct {
 	rateCount   uint64
 	rateAt      time.Time
 	mintSignal  chan struct{}
-	// lingering: the minter's linger timer is armed, so an ack that leaves less than a token
-	// batch owed need not wake it (the timer mints the rest).
-	lingering bool
 	// mintMu is held while minting, so the reconciler can read owed and T with no mint between.
 	mintMu sync.Mutex
 }
@@ -289,19 +286,14 @@ func (w *Worker) pull(ctx context.Context, handlers *sync.WaitGroup) {
 		default:
 		}
 	}
-	// release returns n slots; it wakes the loop only when the loop would pull (or poll while
-	// pushback lowers the limit, which it does on its own): not for every message handled.
 	release := func(n int, request bool) {
 		mu.Lock()
 		free += n
 		if request {
 			requests--
 		}
-		wanted := requests == 0 || free >= max(1, w.cfg.prefetch/2)
 		mu.Unlock()
-		if wanted {
-			signal()
-		}
+		signal()
 	}
 	var fetches sync.WaitGroup
 	defer fetches.Wait()

@@ -102,9 +102,6 @@ func (w *Worker) minterLoop(ctx context.Context) {
 		case <-w.mintSignal:
 		case <-timerC:
 			all, timer, timerC = true, nil, nil
-			w.mu.Lock()
-			w.lingering = false
-			w.mu.Unlock()
 		}
 		if err := w.mintOwed(ctx, all); err != nil && ctx.Err() == nil {
 			w.cfg.log.Warn("minting owed credits failed", "worker", w.cfg.id, "err", err)
@@ -119,12 +116,9 @@ func (w *Worker) minterLoop(ctx context.Context) {
 			continue
 		}
 		w.mu.Lock()
-		arm := w.owed+w.unconfirmed > 0 && timerC == nil
-		if arm {
-			w.lingering = true
-		}
+		rest := w.owed + w.unconfirmed
 		w.mu.Unlock()
-		if arm {
+		if rest > 0 && timerC == nil {
 			timer = time.NewTimer(w.linger())
 			timerC = timer.C
 		}

@@ -195,11 +195,7 @@ func (w *Worker) ack(msg jetstream.Msg, processed bool, done *Processed) error {
 	}
 	w.completed++
 	w.rateCount++
-	// The minter has work when a token batch is owed; below that only its linger timer, if not
-	// armed yet. Waking it for every ack cost a goroutine switch per message.
-	if w.owed+w.unconfirmed >= w.cfg.tokenBatch || !w.lingering {
-		w.signalMint()
-	}
+	w.signalMint()
 	return nil
 }
 
