@@ -8,35 +8,49 @@ type matcher func(string) bool
 
 func (m matcher) MatchString(s string) bool { return m(s) }
 
-func allBytes(s string, lo, hi int, ok func(byte) bool) bool {
+// byteClass is a set of bytes, looked up by table: a check runs over every byte of several
+// headers of every delivery, and a table costs less than a function call per byte.
+type byteClass [256]bool
+
+func newByteClass(ranges ...string) *byteClass {
+	var c byteClass
+	for _, r := range ranges {
+		for b := int(r[0]); b <= int(r[len(r)-1]); b++ {
+			c[b] = true
+		}
+	}
+	return &c
+}
+
+var (
+	msgIDBytes   = newByteClass("\x21\x7e")
+	typeBytes    = newByteClass("AZ", "az", "09", "_", ".", "/", "-")
+	plainIDBytes = newByteClass("AZ", "az", "09", "_", "-")
+	digitBytes   = newByteClass("09")
+	lowerHex     = newByteClass("09", "af")
+)
+
+// allBytes reports whether s has lo to hi bytes, all in c.
+func allBytes(s string, lo, hi int, c *byteClass) bool {
 	if len(s) < lo || len(s) > hi {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !ok(s[i]) {
+		if !c[s[i]] {
 			return false
 		}
 	}
 	return true
 }
 
-func isDigit(c byte) bool    { return c >= '0' && c <= '9' }
-func isLowerHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' }
-
 var (
 	// msgIDRe: ^[\x21-\x7e]{1,128}$
-	msgIDRe = matcher(func(s string) bool {
-		return allBytes(s, 1, 128, func(c byte) bool { return c >= 0x21 && c <= 0x7e })
-	})
+	msgIDRe = matcher(func(s string) bool { return allBytes(s, 1, 128, msgIDBytes) })
 	// typeRe: ^[A-Za-z0-9_./-]{1,256}$
-	typeRe = matcher(func(s string) bool {
-		return allBytes(s, 1, 256, func(c byte) bool {
-			return isDigit(c) || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' || c == '.' || c == '/' || c == '-'
-		})
-	})
+	typeRe = matcher(func(s string) bool { return allBytes(s, 1, 256, typeBytes) })
 	// decimalRe: ^[1-9][0-9]*$
 	decimalRe = matcher(func(s string) bool {
-		return len(s) > 0 && s[0] != '0' && allBytes(s, 1, len(s), isDigit)
+		return len(s) > 0 && s[0] != '0' && allBytes(s, 1, len(s), digitBytes)
 	})
 )
 
@@ -108,10 +122,8 @@ func ParseTraceparent(tp string) (traceID, parentID string, ok bool) {
 		return "", "", false
 	}
 	traceID, parentID, flags := tp[3:35], tp[36:52], tp[53:]
-	for _, part := range []string{traceID, parentID, flags} {
-		if !allBytes(part, 1, 32, isLowerHex) {
-			return "", "", false
-		}
+	if !allBytes(traceID, 32, 32, lowerHex) || !allBytes(parentID, 16, 16, lowerHex) || !allBytes(flags, 2, 2, lowerHex) {
+		return "", "", false
 	}
 	if traceID == "00000000000000000000000000000000" || parentID == "0000000000000000" {
 		return "", "", false

@@ -130,8 +130,10 @@ func (noMetrics) Observe(string, time.Duration) {}
 
 // Propagator carries trace context in message headers (§10). Without one, a producer writes a
 // fresh W3C traceparent per message (continuing the trace of a handler's context, see
-// TraceFromContext) and a worker continues the message's trace. To use OpenTelemetry, wrap
-// otel.GetTextMapPropagator() with a carrier on nats.Header (see the README).
+// TraceFromContext) and a worker continues the message's trace. A fresh trace of a producer
+// without a Propagator is unsampled (flags 00): nothing records it, and nats-server 2.11+ parses
+// the headers of every message with a sampled traceparent for its own message tracing. To use
+// OpenTelemetry, wrap otel.GetTextMapPropagator() with a carrier on nats.Header (see the README).
 type Propagator interface {
 	// Inject writes the trace context of ctx into h.
 	Inject(ctx context.Context, h nats.Header)

@@ -24,6 +24,9 @@ type common struct {
 	metrics    Metrics
 	propagator Propagator
 	observer   Observer
+	// observing and metering are set by WithObserver and WithMetrics: without them a worker
+	// builds no per-message event and takes no per-message timing.
+	observing, metering bool
 }
 
 func defaultCommon() common {
@@ -60,7 +63,7 @@ func WithMetrics(m Metrics) Option {
 		if m == nil {
 			return configErr("WithMetrics", "metrics is nil: leave the option out to record nothing")
 		}
-		c.metrics = m
+		c.metrics, c.metering = m, true
 		return nil
 	})
 }
@@ -83,7 +86,7 @@ func WithObserver(o Observer) Option {
 		if o == nil {
 			return configErr("WithObserver", "observer is nil")
 		}
-		c.observer = o
+		c.observer, c.observing = o, true
 		return nil
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -46,6 +47,7 @@ type Producer struct {
 	lastActivity time.Time
 	changed      chan struct{}
 	closing      bool
+	closed       atomic.Bool // closing, for Send to read without p.mu
 	sentTotal    uint64
 	// keyWaiting and keyGranted count sends waiting and credits granted per fairness key for the
 	// report (§15.3); empty while no message carries a key.
@@ -132,6 +134,7 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
 		p.closing = true
+		p.closed.Store(true)
 		p.wakeWaiters()
 		p.broadcast()
 		p.mu.Unlock()
@@ -213,21 +216,17 @@ func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, p.cfg.publishTimeout)
-		ack, err := p.js.PublishMsg(pctx, msg)
+		seq, duplicate, err := publishWork(pctx, p.nc, msg)
 		cancel()
 		if err == nil {
-			dup := ack.Duplicate && attempt == 1
-			p.finish(t, dup)
-			if !dup {
-				p.mu.Lock()
-				p.sentTotal++
-				if m.FairnessKey != "" {
-					p.keyGranted[m.FairnessKey]++ // §15.3
-				}
-				p.mu.Unlock()
+			dup := duplicate && attempt == 1
+			if dup {
+				p.finish(t, true)
+			} else {
+				p.finishSent(t, m.FairnessKey)
 				p.cfg.metrics.Add(MetricSent, 1)
 			}
-			return SendResult{MsgID: m.ID, StreamSeq: ack.Sequence, Duplicate: dup, TraceID: traceID, CreditWait: waited}, nil
+			return SendResult{MsgID: m.ID, StreamSeq: seq, Duplicate: dup, TraceID: traceID, CreditWait: waited}, nil
 		}
 		hardWall := isMaxMsgs(err)
 		if !hardWall && isAPIError(err) {
@@ -266,33 +265,48 @@ func (p *Producer) validate(m Message) error {
 	if m.FairnessKey != "" && !ValidFairnessKey(m.FairnessKey) { // §15.3
 		return configErr("Message.FairnessKey", "%q: use 1 to 64 characters of A-Z a-z 0-9 _ . : @ -", m.FairnessKey)
 	}
-	p.mu.Lock()
-	closing := p.closing
-	p.mu.Unlock()
-	if closing {
+	if p.closed.Load() {
 		return ErrClosed
 	}
 	return nil
 }
 
-// natsMsg builds the work message with the §3 headers and its trace context.
+// sluiceHeaders is how many headers natsMsg sets at most, traceparent included.
+const sluiceHeaders = 9
+
+// natsMsg builds the work message with the §3 headers and its trace context. The values it sets
+// share one backing array: one allocation instead of one per header. The map is sized to what it
+// will hold: up to 8 entries fit Go's small map (one group) where a hint of 9 builds a table.
 func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats.Msg, string) {
-	h := nats.Header{}
+	n := len(m.Header) + sluiceHeaders
+	if m.ContentType == "" {
+		n--
+	}
+	if m.FairnessKey == "" {
+		n--
+	}
+	h := make(nats.Header, n)
 	for k, v := range m.Header {
 		h[k] = append([]string(nil), v...)
 	}
-	h.Set(HdrMsgID, m.ID)
-	h.Set(HdrProtocol, strconv.Itoa(Protocol))
-	h.Set(HdrType, m.Type)
-	h.Set(HdrTypeVersion, strconv.Itoa(m.Version))
+	vals := make([]string, 0, sluiceHeaders)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		h[k] = vals[n-1 : n : n]
+	}
+	set(HdrMsgID, m.ID)
+	set(HdrProtocol, protocolValue)
+	set(HdrType, m.Type)
+	set(HdrTypeVersion, strconv.Itoa(m.Version))
 	if m.ContentType != "" {
-		h.Set(HdrContentType, m.ContentType)
+		set(HdrContentType, m.ContentType)
 	}
 	if m.FairnessKey != "" {
-		h.Set(HdrFairnessKey, m.FairnessKey) // §15.3
+		set(HdrFairnessKey, m.FairnessKey) // §15.3
 	}
-	h.Set(HdrProducer, p.cfg.id)
-	h.Set(HdrSentAt, strconv.FormatInt(now.UnixMilli(), 10))
+	set(HdrProducer, p.cfg.id)
+	set(HdrSentAt, strconv.FormatInt(now.UnixMilli(), 10))
 	if p.cfg.propagator != nil {
 		p.cfg.propagator.Inject(ctx, h)
 	}
@@ -300,13 +314,24 @@ func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats
 	if !ok {
 		if t, in := TraceFromContext(ctx); in {
 			traceID = t.TraceID
+			h[HdrTraceparent] = []string{Traceparent(traceID, NewSpanID())}
 		} else {
-			traceID = NewTraceID()
+			// With no tracing configured nothing records this trace: unsampled (flags 00), so
+			// nats-server (2.11+) does not build a header map of every message for its own
+			// message tracing, as it does for a sampled traceparent.
+			flags := "00"
+			if p.cfg.propagator != nil {
+				flags = "01"
+			}
+			var tp string
+			tp, traceID = newTraceparent(flags)
+			set(HdrTraceparent, tp)
 		}
-		h[HdrTraceparent] = []string{Traceparent(traceID, NewSpanID())}
 	}
 	return &nats.Msg{Subject: WorkSubject(p.queue), Data: m.Data, Header: h}, traceID
 }
+
+var protocolValue = strconv.Itoa(Protocol)
 
 // CheckVersion applies the producer's version policy (§4.3) to typ at version against the live
 // workers' adverts (read at most once a second): a *VersionError when no live worker handles

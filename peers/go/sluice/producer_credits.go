@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -39,8 +40,7 @@ func (p *Producer) puller(ctx context.Context) {
 			p.mu.Unlock()
 			return
 		}
-		uncovered := int64(p.waiting) - int64(p.unspentLocked())
-		if uncovered <= 0 || int64(p.pulls) >= min(int64(p.cfg.prefetch), uncovered) {
+		if !p.pullWanted() {
 			ch := p.changed
 			p.mu.Unlock()
 			select {
@@ -74,6 +74,14 @@ func (p *Producer) puller(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// pullWanted reports whether a puller should start another pull: the pulls outstanding are
+// fewer than min(prefetch, sends waiting that held credits do not cover); p.mu is held. A change
+// that leaves it false wakes no puller.
+func (p *Producer) pullWanted() bool {
+	uncovered := int64(p.waiting) - int64(p.unspentLocked())
+	return uncovered > 0 && int64(p.pulls) < min(int64(p.cfg.prefetch), uncovered)
 }
 
 // unspentLocked is the number of credits held and not reserved; p.mu is held.
@@ -127,24 +135,35 @@ func (p *Producer) reserve(ctx context.Context, deadline time.Time, key string) 
 			p.wakeWaiters() // a credit this send was woken for goes to the next
 			return nil, p.acquireError(ctx, time.Since(start))
 		}
-		wake := make(chan struct{}, 1)
+		wake := wakePool.Get().(chan struct{})
 		p.waiters = append(p.waiters, wake)
 		p.waiting++
 		if key != "" {
 			p.keyWaiting[key]++
 		}
 		p.lastActivity = time.Now()
-		p.broadcast() // the pullers follow the number of sends waiting
+		if p.pullWanted() {
+			p.broadcast() // the pullers follow the number of sends waiting
+		}
 		p.mu.Unlock()
-		timer := time.NewTimer(left)
+		timer := timerPool.Get().(*time.Timer)
+		timer.Reset(left)
 		select {
 		case <-wake:
 		case <-timer.C:
 		case <-ctx.Done():
 		}
-		timer.Stop()
+		timer.Stop() // since Go 1.23 no stale tick stays in timer.C after Stop
+		timerPool.Put(timer)
 		p.mu.Lock()
 		p.dropWaiter(wake)
+		// Every wake-up is sent under p.mu: once dropped, nothing else sends on wake. Empty, it
+		// can serve another send.
+		select {
+		case <-wake:
+		default:
+		}
+		wakePool.Put(wake)
 		p.waiting--
 		if key != "" {
 			if p.keyWaiting[key]--; p.keyWaiting[key] == 0 {
@@ -158,6 +177,17 @@ func (p *Producer) reserve(ctx context.Context, deadline time.Time, key string) 
 		}
 	}
 }
+
+// wakePool and timerPool hold the channels and timers of waiting sends: most sends of a busy
+// producer wait for a credit, and each would otherwise allocate both.
+var (
+	wakePool  = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
+	timerPool = sync.Pool{New: func() any {
+		t := time.NewTimer(time.Hour)
+		t.Stop()
+		return t
+	}}
+)
 
 // dropWaiter removes wake from the queue if it is still there; p.mu is held.
 func (p *Producer) dropWaiter(wake chan struct{}) {
@@ -213,15 +243,29 @@ func (p *Producer) acquireError(ctx context.Context, waited time.Duration) error
 }
 
 // finish ends a reservation: refunded, or confirmed as spent.
-func (p *Producer) finish(t *token, refund bool) {
+func (p *Producer) finish(t *token, refund bool) { p.endReservation(t, refund, false, "") }
+
+// finishSent ends the reservation of a message stored: its credit is spent, and it counts in
+// the report's sent_total (and granted_total of its fairness key, §15.3).
+func (p *Producer) finishSent(t *token, key string) { p.endReservation(t, false, true, key) }
+
+// endReservation is one lock for the end of a send. A refund can serve a waiting send; a spent
+// credit changes nothing the pullers or waiting sends look at, so it wakes nobody.
+func (p *Producer) endReservation(t *token, refund, sent bool, key string) {
 	p.mu.Lock()
 	t.pending--
 	if refund {
 		t.spent--
 		p.wakeWaiters()
+		p.broadcast()
+	}
+	if sent {
+		p.sentTotal++
+		if key != "" {
+			p.keyGranted[key]++
+		}
 	}
 	full := t.spent == t.n && t.pending == 0
-	p.broadcast()
 	p.mu.Unlock()
 	if full {
 		select {

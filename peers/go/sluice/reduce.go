@@ -136,13 +136,14 @@ func CheckSize(h map[string][]string, payloadLen int, stream string, maxMsgSize,
 		}
 		return math.MaxInt64
 	}
-	limit, which := bound(maxMsgSize), "max_msg_size of stream "+stream
-	if bound(maxPayload) < limit {
-		limit, which = bound(maxPayload), "max_payload of the server"
-	}
+	limit := min(bound(maxMsgSize), bound(maxPayload))
 	hs := HeaderSize(h)
 	if hs+int64(payloadLen) <= limit {
 		return nil
+	}
+	which := "max_msg_size of stream " + stream
+	if bound(maxPayload) < bound(maxMsgSize) {
+		which = "max_payload of the server"
 	}
 	return fmt.Errorf("message of %d bytes (headers %d + payload %d) exceeds the %s (%d bytes); it was not sent and no credit was spent: send a smaller payload or raise the %s",
 		hs+int64(payloadLen), hs, payloadLen, which, limit, which)

@@ -20,34 +20,59 @@ func randomHex(n int) string {
 	}
 }
 
-// fastHex returns 2n random lowercase hex digits, not all zero, from math/rand/v2 (a ChaCha8
-// generator seeded from the OS): trace ids need uniqueness, not secrecy, and a message needs two
-// of them, so they skip the system call of crypto/rand.
-func fastHex(n int) string {
-	b := make([]byte, n)
+const hexDigits = "0123456789abcdef"
+
+// fillHex fills dst (a multiple of 16 bytes) with random lowercase hex digits, not all zero,
+// from math/rand/v2 (a ChaCha8 generator seeded from the OS): trace ids need uniqueness, not
+// secrecy, and a message needs two of them, so they skip the system call of crypto/rand and
+// are written straight into the caller's buffer.
+func fillHex(dst []byte) {
 	for {
-		nonzero := false
-		for i := 0; i < n; i += 8 {
+		var any uint64
+		for i := 0; i < len(dst); i += 16 {
 			v := mrand.Uint64()
-			for j := 0; j < 8 && i+j < n; j++ {
-				b[i+j] = byte(v >> (8 * j))
-				nonzero = nonzero || b[i+j] != 0
+			any |= v
+			for j := 0; j < 16; j++ {
+				dst[i+j] = hexDigits[v&15]
+				v >>= 4
 			}
 		}
-		if nonzero {
-			return hex.EncodeToString(b)
+		if any != 0 {
+			return
 		}
 	}
 }
 
 // NewTraceID returns a random non-zero 32-hex-digit trace id.
-func NewTraceID() string { return fastHex(16) }
+func NewTraceID() string {
+	var b [32]byte
+	fillHex(b[:])
+	return string(b[:])
+}
 
 // NewSpanID returns a random non-zero 16-hex-digit span id.
-func NewSpanID() string { return fastHex(8) }
+func NewSpanID() string {
+	var b [16]byte
+	fillHex(b[:])
+	return string(b[:])
+}
 
 // Traceparent formats a sampled W3C traceparent.
 func Traceparent(traceID, spanID string) string { return "00-" + traceID + "-" + spanID + "-01" }
+
+// newTraceparent returns the traceparent of a new trace with flags ("01" sampled, "00" not)
+// and its trace id, a substring of it: one allocation for both.
+func newTraceparent(flags string) (tp, traceID string) {
+	var b [55]byte
+	copy(b[:], "00-")
+	fillHex(b[3:35])
+	b[35] = '-'
+	fillHex(b[36:52])
+	b[52] = '-'
+	copy(b[53:], flags)
+	tp = string(b[:])
+	return tp, tp[3:35]
+}
 
 // ContinueTrace returns the trace id and a new span id for work on a message whose traceparent
 // header is tp (§10): the message's trace when tp is valid, a new trace otherwise.

@@ -18,3 +18,16 @@ func TestNewTraceIDsMakeValidDistinctTraceparents(t *testing.T) {
 		seen[tid] = true
 	}
 }
+
+func TestNewTraceparentIsValidWithItsFlags(t *testing.T) {
+	for _, flags := range []string{"00", "01"} {
+		tp, tid := newTraceparent(flags)
+		got, _, ok := ParseTraceparent(tp)
+		if !ok || got != tid || tp[53:] != flags {
+			t.Fatalf("newTraceparent(%q) = %q, %q: parsed %q %v", flags, tp, tid, got, ok)
+		}
+		if tp2, _ := newTraceparent(flags); tp2 == tp {
+			t.Fatalf("two new traceparents are equal: %s", tp)
+		}
+	}
+}

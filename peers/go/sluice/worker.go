@@ -83,7 +83,8 @@ type Worker struct {
 	owed        uint32
 	unconfirmed uint32        // finished with a plain ack not yet confirmed (§5.4)
 	lastAcked   jetstream.Msg // the last of them
-	confirming  []*Processed  // their Processed events, observed once confirmed
+	processing  int64         // how many of them a handler processed (the rest: duplicates)
+	confirming  []*Processed  // their Processed events (with an observer), observed once confirmed
 	completed   uint64
 	mintedTotal uint64
 	rate        float64

@@ -48,7 +48,7 @@ func (w *Worker) signalMint() {
 // them is answered (§5.4).
 func (w *Worker) confirm(ctx context.Context) error {
 	w.mu.Lock()
-	n, last, events := w.unconfirmed, w.lastAcked, len(w.confirming)
+	n, last, processed, events := w.unconfirmed, w.lastAcked, w.processing, len(w.confirming)
 	w.mu.Unlock()
 	if n == 0 {
 		return nil
@@ -65,12 +65,15 @@ func (w *Worker) confirm(ctx context.Context) error {
 	if w.unconfirmed == 0 {
 		w.lastAcked = nil
 	}
+	w.processing -= processed
 	done := w.confirming[:events:events]
 	w.confirming = append([]*Processed(nil), w.confirming[events:]...)
 	w.mu.Unlock()
+	if processed > 0 {
+		w.processed.Add(processed)
+		w.cfg.metrics.Add(MetricProcessed, processed)
+	}
 	for _, p := range done {
-		w.processed.Add(1)
-		w.cfg.metrics.Add(MetricProcessed, 1)
 		w.cfg.observer(p)
 	}
 	return nil

@@ -28,14 +28,15 @@ func (w *Worker) handle(raw jetstream.Msg) {
 	}
 	d := Delivery{Headers: h, PayloadSize: len(raw.Data()), K: k, AgeMs: time.Since(md.Timestamp).Milliseconds(),
 		FleetHandles: w.fleet.handles, FleetDeclines: w.fleet.declines}
-	dec, hc := BeforeHandler(d, w.cfg.settings, w.handled, func(id string) bool { return w.cache.Seen(IDKey(id)) })
+	key := "" // the id-key (§9), once the headers are valid
+	dec, hc := BeforeHandler(d, w.cfg.settings, w.handled, func(id string) bool { key = IDKey(id); return w.cache.Seen(key) })
 	switch dec.Kind {
 	case OutcomeDLQ:
 		w.deadLetter(raw, md, h, dec.Reason, dec.Error)
 		return
 	case OutcomeAck:
 		// A duplicate: finishing ack without running the handler.
-		if err := w.ack(raw, nil); err != nil {
+		if err := w.ack(raw, false, nil); err != nil {
 			w.cfg.log.Warn("ack of a duplicate failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
 			return
 		}
@@ -102,17 +103,23 @@ func (w *Worker) handle(raw jetstream.Msg) {
 	dec = AfterHandler(result, text, k, w.cfg.settings, rand.Float64())
 	switch dec.Kind {
 	case OutcomeAck:
-		w.cache.Add(IDKey(msgID))
+		if key == "" {
+			key = IDKey(msgID)
+		}
+		w.cache.Add(key)
 		if w.store != nil {
-			if err := w.store.record(context.Background(), IDKey(msgID), m); err != nil {
+			if err := w.store.record(context.Background(), key, m); err != nil {
 				w.cfg.log.Warn("acking without a record in the shared idempotency store: a lost ack could run the handler again",
 					"worker", w.cfg.id, "msg_id", msgID, "err", err)
 			}
 		}
 		// Counted and reported once the server confirmed the ack (confirm).
-		done := &Processed{WorkerID: w.cfg.id, MsgID: msgID, Attempt: k, TraceID: trace.TraceID,
-			Type: hc.Type, Version: hc.Version, Value: m.value}
-		if err := w.ack(raw, done); err != nil {
+		var done *Processed
+		if w.cfg.observing {
+			done = &Processed{WorkerID: w.cfg.id, MsgID: msgID, Attempt: k, TraceID: trace.TraceID,
+				Type: hc.Type, Version: hc.Version, Value: m.value}
+		}
+		if err := w.ack(raw, true, done); err != nil {
 			w.cfg.log.Warn("ack failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
 			return
 		}
@@ -145,13 +152,18 @@ func (w *Worker) runHandler(m *Msg) (trace TraceContext, err error) {
 			progress.Reset(every)
 		}
 	})
-	start := time.Now()
+	var start time.Time
+	if w.cfg.metering {
+		start = time.Now()
+	}
 	defer func() {
 		progress.Stop()
 		if r := recover(); r != nil {
 			err = fmt.Errorf("handler panicked: %v", r)
 		}
-		w.cfg.metrics.Observe(MetricHandler, time.Since(start))
+		if w.cfg.metering {
+			w.cfg.metrics.Observe(MetricHandler, time.Since(start))
+		}
 	}()
 	err = w.next(ctx, m)
 	if ctx.Err() == context.DeadlineExceeded {
@@ -164,8 +176,9 @@ func (w *Worker) runHandler(m *Msg) (trace TraceContext, err error) {
 // minting, the minter confirms every such ack with one double ack on the last of them (§5.4, the
 // second way: the server processes a connection's acks in order and replies to a double ack even
 // for a message already acked). One round trip per token instead of one per message. done, if
-// not nil, is counted and observed once the ack is confirmed.
-func (w *Worker) ack(msg jetstream.Msg, done *Processed) error {
+// not nil, is observed once the ack is confirmed; processed ones (a handler ran, not a duplicate)
+// are counted then.
+func (w *Worker) ack(msg jetstream.Msg, processed bool, done *Processed) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	// Under w.mu: the ack reaches the connection before any double ack that confirms it.
@@ -174,6 +187,9 @@ func (w *Worker) ack(msg jetstream.Msg, done *Processed) error {
 	}
 	w.unconfirmed++
 	w.lastAcked = msg
+	if processed {
+		w.processing++
+	}
 	if done != nil {
 		w.confirming = append(w.confirming, done)
 	}
@@ -308,7 +324,7 @@ func (w *Worker) checkStore(raw jetstream.Msg, msgID string, k int) bool {
 		return false
 	}
 	w.cache.Add(IDKey(msgID))
-	if err := w.ack(raw, nil); err != nil {
+	if err := w.ack(raw, false, nil); err != nil {
 		w.cfg.log.Warn("ack of a duplicate failed", "worker", w.cfg.id, "msg_id", msgID, "err", err)
 	}
 	w.cfg.metrics.Add(MetricDuplicates, 1)

@@ -136,16 +136,23 @@ func (b *bench) startRaw(ctx context.Context, js jetstream.JetStream, w workload
 	}
 	cjs, _ := jetstream.New(cnc)
 	cons, _ := cjs.Consumer(ctx, name, c.CachedInfo().Name)
-	jobs := make(chan jetstream.Msg)
+	// jobs is never closed: Consume may still call back after Stop, and a send on a closed
+	// channel panics. stopped ends the handlers and releases a callback still waiting.
+	jobs, stopped := make(chan jetstream.Msg), make(chan struct{})
 	var handlers sync.WaitGroup
 	for i := 0; i < w.Handlers; i++ {
 		handlers.Add(1)
 		go func() {
 			defer handlers.Done()
-			for m := range jobs {
-				work(w.Work)
-				if m.Ack() == nil {
-					p.handled.Add(1)
+			for {
+				select {
+				case m := <-jobs:
+					work(w.Work)
+					if m.Ack() == nil {
+						p.handled.Add(1)
+					}
+				case <-stopped:
+					return
 				}
 			}
 		}()
@@ -153,7 +160,7 @@ func (b *bench) startRaw(ctx context.Context, js jetstream.JetStream, w workload
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		select {
 		case jobs <- m:
-		case <-ctx.Done():
+		case <-stopped:
 		}
 	})
 	if err != nil {
@@ -168,7 +175,7 @@ func (b *bench) startRaw(ctx context.Context, js jetstream.JetStream, w workload
 		once.Do(func() {
 			stopSenders()
 			cc.Stop()
-			close(jobs)
+			close(stopped)
 			handlers.Wait()
 			cnc.Close()
 		})
