@@ -29,7 +29,8 @@ impl Engine {
 
     pub(super) async fn keep_loop(self: Arc<Self>) {
         loop {
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            let _ =
+                tokio::time::timeout(Duration::from_millis(25), self.settle_now.notified()).await;
             if self.st.lock().unwrap().closing {
                 return;
             }
