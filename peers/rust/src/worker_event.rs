@@ -10,7 +10,8 @@ use std::time::Duration;
 pub enum WorkerEvent {
     /// The worker advertised its capacity and is pulling.
     Ready,
-    /// A handler succeeded and the server confirmed the ack.
+    /// A handler succeeded and its ack was sent. The ack is plain; the server confirms it, with
+    /// every ack sent before it, before its credit is minted (§5.4).
     Processed {
         /// The message's `Nats-Msg-Id`.
         msg_id: String,

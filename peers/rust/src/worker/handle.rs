@@ -197,9 +197,10 @@ impl Engine {
                 self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));
                 // §9: the record before the finishing ack.
                 self.record_processed(&msg, &valid.msg_id).await;
-                match msg.double_ack().await {
+                // Plain: the double ack before the next mint confirms it (§5.4).
+                match msg.ack().await {
                     Ok(()) => {
-                        self.owe(1);
+                        self.finished_plain(&msg);
                         self.processed_events.fetch_add(1, Ordering::SeqCst);
                         self.event(WorkerEvent::Processed {
                             msg_id: valid.msg_id.clone(),
@@ -209,7 +210,7 @@ impl Engine {
                             version: valid.version,
                         });
                     }
-                    Err(e) => log!("ack of {} not confirmed: {e}", valid.msg_id),
+                    Err(e) => log!("ack of {} not sent: {e}", valid.msg_id),
                 }
             }
             Final::DeadLetter { reason, error } => {

@@ -84,8 +84,13 @@ impl WorkerConfig {
 
 #[derive(Default)]
 pub(crate) struct Owed {
+    /// Credits owed for finishes the server confirmed, not minted yet.
     pub(crate) owed: u64,
     pub(crate) in_transit: u64,
+    /// Finishing acks sent plain and not yet confirmed (§5.4): the next double ack, on
+    /// `last_finished`, confirms them all before their credits are minted.
+    pub(crate) unconfirmed: u64,
+    last_finished: Option<Arc<async_nats::jetstream::Message>>,
     since: Option<Instant>,
 }
 
