@@ -3,6 +3,7 @@
 //! breaker (§7.6). They are checked by [`WorkerBuilder::build`].
 
 use super::WorkerBuilder;
+use crate::backoff::Backoff;
 use crate::breaker::BreakerConfig;
 use std::time::Duration;
 
@@ -40,7 +41,39 @@ impl WorkerBuilder {
 
     /// The first retry delay of the exponential backoff (§7.3, default 100 ms).
     pub fn backoff_initial(mut self, d: Duration) -> Self {
-        self.backoff_initial = d;
+        self.backoff.initial_ms = d.as_secs_f64() * 1000.0;
+        self
+    }
+
+    /// The whole retry backoff (§7.3): the delay after failed attempt `k` is
+    /// `min(max_delay, initial × multiplier^(k−1))`, spread by ±`jitter` (a fraction in
+    /// `[0, 1]`). Default: 100 ms, ×2, at most 60 s, jitter 0.2.
+    pub fn backoff(
+        mut self,
+        initial: Duration,
+        multiplier: f64,
+        max_delay: Duration,
+        jitter: f64,
+    ) -> Self {
+        self.backoff = Backoff {
+            initial_ms: initial.as_secs_f64() * 1000.0,
+            multiplier,
+            max_delay_ms: max_delay.as_secs_f64() * 1000.0,
+            jitter,
+        };
+        self
+    }
+
+    /// The delivery count past which a message is dead-lettered `max-deliveries` (default 10;
+    /// raised to cover `max_attempts` plus the grace period's NAKs, §7.2).
+    pub fn max_deliveries(mut self, n: u64) -> Self {
+        self.max_deliveries = n;
+        self
+    }
+
+    /// Payloads larger than `n` bytes are dead-lettered `oversize` (default 1 MiB).
+    pub fn max_payload_bytes(mut self, n: usize) -> Self {
+        self.max_payload_bytes = n;
         self
     }
 
@@ -81,6 +114,15 @@ impl WorkerBuilder {
     /// How long a processed id stays in the local idempotency cache (§9, default 1 h).
     pub fn idempotency_window(mut self, d: Duration) -> Self {
         self.idempotency_window = d;
+        self
+    }
+
+    /// The local idempotency cache (§9): at most `size` processed ids (default 100 000), each
+    /// for `window` (default 1 h). A redelivered message whose id is in it is acked without
+    /// running the handler.
+    pub fn idempotency_cache(mut self, size: usize, window: Duration) -> Self {
+        self.cache_size = size;
+        self.idempotency_window = window;
         self
     }
 
