@@ -4,7 +4,7 @@ use crate::error::DeadLetterReason;
 use std::time::Duration;
 
 /// Something a running worker did, for logs, metrics or a test. Register a listener with
-/// [`WorkerBuilder::on_event`]; it runs on the worker's tasks, so keep it short.
+/// [`WorkerBuilder::on_event`](crate::WorkerBuilder::on_event); it runs on the worker's tasks, so keep it short.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum WorkerEvent {

@@ -144,8 +144,8 @@ impl WorkerBuilder {
     /// is held (with progress acks) for up to `max(handler timeout, 3 × ack wait)`, then acked
     /// without one. The store is read through the stream leader, so a lagging replica cannot
     /// report a processed message as new. When it cannot be read, the handler does not run and
-    /// the message is NAKed (delay 1 s, [`NakReason::StoreUnreadable`]). A duplicate is acked
-    /// without running the handler ([`WorkerEvent::Duplicate`]). [`WorkerBuilder::build`]
+    /// the message is NAKed (delay 1 s, [`NakReason::StoreUnreadable`](crate::NakReason::StoreUnreadable)). A duplicate is acked
+    /// without running the handler ([`WorkerEvent::Duplicate`](crate::WorkerEvent::Duplicate)). [`WorkerBuilder::build`]
     /// fails when the bucket is not provisioned.
     ///
     /// ```
@@ -191,7 +191,7 @@ impl WorkerBuilder {
     /// a timeout or a panic; rejections, undecodable payloads and pushbacks do not count), the
     /// circuit opens: the worker advertises `CIRCUIT_OPEN` with capacity 0, so producers feel
     /// the outage as back-pressure, waits `delay`, then probes with one message; a success closes
-    /// the circuit. Default: on, 10 of 20, 5 s. [`WorkerEvent::CircuitChanged`] reports it.
+    /// the circuit. Default: on, 10 of 20, 5 s. [`WorkerEvent::CircuitChanged`](crate::WorkerEvent::CircuitChanged) reports it.
     ///
     /// ```
     /// # async fn demo(client: async_nats::Client) -> Result<(), sluice::Error> {
