@@ -277,7 +277,11 @@ fn credits_vectors() {
         let (debt, backlog, owed) = (u(c, "debt"), u(c, "backlog"), u(c, "owed"));
         let payable = sluice::__internal::credits::debt_payable(backlog, owed, debt);
         assert_eq!(payable, u(c, "payable"), "payable {c}");
-        assert_eq!(payable == 0, c["fetch_all"].as_bool().unwrap(), "fetch_all {c}");
+        assert_eq!(
+            payable == 0,
+            c["fetch_all"].as_bool().unwrap(),
+            "fetch_all {c}"
+        );
         let announce = if payable == 0 {
             0
         } else {

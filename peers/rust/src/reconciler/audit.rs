@@ -3,8 +3,8 @@
 
 use super::{Reconciler, FETCH_ALL, UNHELD_ONLY};
 use crate::credits::{self, ReconcileAction};
-use crate::{log, now_unix_ms};
 use crate::proto::{CapacityAdvert, MintReason, ReconcilerLease, WorkerState};
+use crate::{log, now_unix_ms};
 use prost::Message as _;
 use std::collections::BTreeMap;
 

@@ -31,9 +31,7 @@ impl Reconciler {
                 .await
                 .into_iter()
                 .partition(|a| names::capacity_key(q, &a.worker_id) == own_key);
-        let own_stored = own_stored
-            .first()
-            .map(|a| (a.heartbeat_unix_ms, a.ttl_ms));
+        let own_stored = own_stored.first().map(|a| (a.heartbeat_unix_ms, a.ttl_ms));
         let (mut owed, mut debt) = (0u64, 0u64);
         for a in &live {
             owed += (a.owed_credits as u64).min(per_worker);

@@ -35,11 +35,7 @@ impl Engine {
         let age_ms = now_unix_ms() - published_ms;
         // Read in place: the delivery stays in `msg` (an Arc) until it is settled.
         let headers = msg.headers.as_ref();
-        let get = |name: &str| {
-            headers
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str())
-        };
+        let get = |name: &str| headers.and_then(|h| h.get(name)).map(|v| v.as_str());
         let msg_id = get(crate::headers::MSG_ID).map(str::to_string);
         if self.shutting_down.load(Ordering::SeqCst) {
             self.nak(&msg, Duration::ZERO).await;

@@ -48,11 +48,7 @@ impl Engine {
             }
             Err(e) => {
                 log!("finishing acks not confirmed: {e}; asking again");
-                self.owed
-                    .lock()
-                    .unwrap()
-                    .last_finished
-                    .get_or_insert(last);
+                self.owed.lock().unwrap().last_finished.get_or_insert(last);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
