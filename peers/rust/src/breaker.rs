@@ -39,8 +39,9 @@ enum State {
 /// What [`Breaker::allow`] lets the pull loop take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Allow {
-    /// Pull up to this many (all that were wanted while closed, 1 for a probe).
-    Pull { n: usize, probe: bool },
+    /// Pull up to this many (all that were wanted while closed, 1 for a probe); `probe` is the
+    /// probe's number, to end it with [`Breaker::probe_ended`].
+    Pull { n: usize, probe: Option<u64> },
     /// Pull nothing; ask again after this long.
     Wait(Duration),
 }
@@ -51,7 +52,9 @@ pub struct Breaker {
     cfg: BreakerConfig,
     results: VecDeque<bool>,
     state: State,
-    probing: bool,
+    /// The probe running, by number: its run's result decides the circuit.
+    probing: Option<u64>,
+    probes: u64,
 }
 
 impl Breaker {
@@ -60,7 +63,8 @@ impl Breaker {
             cfg,
             results: VecDeque::with_capacity(cfg.window),
             state: State::Closed,
-            probing: false,
+            probing: None,
+            probes: 0,
         }
     }
 
@@ -84,10 +88,9 @@ impl Breaker {
     pub fn record(&mut self, failed: bool, now: Instant) -> bool {
         match self.current(now) {
             State::Open { .. } | State::HalfOpen => {
-                if !self.probing {
+                if self.probing.take().is_none() {
                     return false; // a run that started before the circuit opened
                 }
-                self.probing = false;
                 if failed {
                     self.state = State::Open { since: now };
                     return false;
@@ -116,24 +119,32 @@ impl Breaker {
         match self.current(now) {
             State::Closed => Allow::Pull {
                 n: wanted,
-                probe: false,
+                probe: None,
             },
             State::Open { since } => Allow::Wait(
                 self.cfg
                     .delay
                     .saturating_sub(now.saturating_duration_since(since)),
             ),
-            State::HalfOpen if self.probing => Allow::Wait(Duration::from_millis(50)),
+            State::HalfOpen if self.probing.is_some() => Allow::Wait(Duration::from_millis(50)),
             State::HalfOpen => {
-                self.probing = true;
-                Allow::Pull { n: 1, probe: true }
+                self.probes += 1;
+                self.probing = Some(self.probes);
+                Allow::Pull {
+                    n: 1,
+                    probe: Some(self.probes),
+                }
             }
         }
     }
 
-    /// Ends a probe whose pull brought no message.
-    pub fn probe_lost(&mut self) {
-        self.probing = false;
+    /// Ends probe `probe` when its pull brought no message, or its message was settled without
+    /// a handler run that counts (a rejection, a duplicate, a payload that does not decode): the
+    /// next allow lets another probe through. A probe whose run was recorded is over already.
+    pub fn probe_ended(&mut self, probe: u64) {
+        if self.probing == Some(probe) {
+            self.probing = None;
+        }
     }
 }
 
@@ -182,7 +193,13 @@ mod tests {
         let mut b = breaker(1, 1);
         assert!(b.record(true, t));
         let later = t + Duration::from_secs(5);
-        assert_eq!(b.allow(8, later), Allow::Pull { n: 1, probe: true });
+        assert_eq!(
+            b.allow(8, later),
+            Allow::Pull {
+                n: 1,
+                probe: Some(1)
+            }
+        );
         assert_eq!(
             b.allow(8, later),
             Allow::Wait(Duration::from_millis(50)),
@@ -190,7 +207,7 @@ mod tests {
         );
         assert!(b.record(false, later), "the successful probe closes it");
         assert!(!b.is_open(later));
-        assert_eq!(b.allow(8, later), Allow::Pull { n: 8, probe: false });
+        assert_eq!(b.allow(8, later), Allow::Pull { n: 8, probe: None });
     }
 
     #[test]
@@ -199,7 +216,13 @@ mod tests {
         let mut b = breaker(1, 1);
         b.record(true, t);
         let probe_at = t + Duration::from_secs(6);
-        assert_eq!(b.allow(1, probe_at), Allow::Pull { n: 1, probe: true });
+        assert_eq!(
+            b.allow(1, probe_at),
+            Allow::Pull {
+                n: 1,
+                probe: Some(1)
+            }
+        );
         assert!(!b.record(true, probe_at));
         assert_eq!(
             b.allow(1, probe_at + Duration::from_secs(1)),
@@ -217,13 +240,46 @@ mod tests {
     }
 
     #[test]
-    fn a_lost_probe_lets_another_through() {
+    fn a_probe_settled_without_a_run_lets_another_through() {
         let t = Instant::now();
         let mut b = breaker(1, 1);
         b.record(true, t);
         let later = t + Duration::from_secs(5);
-        assert!(matches!(b.allow(4, later), Allow::Pull { probe: true, .. }));
-        b.probe_lost();
-        assert_eq!(b.allow(4, later), Allow::Pull { n: 1, probe: true });
+        assert!(matches!(
+            b.allow(4, later),
+            Allow::Pull {
+                n: 1,
+                probe: Some(1)
+            }
+        ));
+        b.probe_ended(1);
+        assert!(matches!(
+            b.allow(4, later),
+            Allow::Pull {
+                n: 1,
+                probe: Some(2)
+            }
+        ));
+    }
+
+    #[test]
+    fn an_old_probe_ending_does_not_end_the_next_one() {
+        let t = Instant::now();
+        let mut b = breaker(1, 1);
+        b.record(true, t);
+        let first = t + Duration::from_secs(5);
+        assert!(matches!(
+            b.allow(1, first),
+            Allow::Pull { probe: Some(1), .. }
+        ));
+        assert!(!b.record(true, first), "the probe failed: open again");
+        let second = first + Duration::from_secs(5);
+        assert!(matches!(
+            b.allow(1, second),
+            Allow::Pull { probe: Some(2), .. }
+        ));
+        b.probe_ended(1); // the first probe's task finishes late
+        assert_eq!(b.allow(1, second), Allow::Wait(Duration::from_millis(50)));
+        assert!(b.record(false, second), "the second probe closes it");
     }
 }

@@ -162,6 +162,31 @@ pub fn burn_amount(surplus: u64, live_producers: u64, batch: u64) -> u64 {
     surplus.saturating_sub(live_producers * batch)
 }
 
+/// How much of a confirmed surplus may be announced as a debt (§5.5 [v1.3]):
+/// `max(0, B + O − Σ debt)`. A worker pays a debt only by withholding the credits of messages it
+/// finishes, so no more is announced than is left to finish; 0 (an idle queue) means the
+/// reconciler fetches the surplus from the stream instead, without a time budget.
+pub fn debt_payable(backlog: u64, owed: u64, debt: u64) -> u64 {
+    (backlog + owed).saturating_sub(debt)
+}
+
+/// Whether a pending debt holds back a mint (§5.5 [v1.3]): while something is left to finish
+/// (`B + O > 0`) a debt being absorbed reads as a small deficit when adverts lag; with nothing
+/// left to finish a deficit is real and is minted.
+pub fn mint_held_back(debt: u64, backlog: u64, owed: u64) -> bool {
+    debt > 0 && backlog + owed > 0
+}
+
+/// Whether the reconciler's view of the adverts cannot be trusted (§5.5 [v1.3]): its own
+/// worker's advert is missing from it, or older than three quarters of the advert's ttl (the
+/// worker rewrites it at least every ttl / 2). No correction is made from such a view.
+pub fn stale_view(own_heartbeat: Option<(i64, u32)>, now_unix_ms: i64) -> bool {
+    match own_heartbeat {
+        None => true,
+        Some((heartbeat, ttl_ms)) => now_unix_ms - heartbeat > ttl_ms as i64 * 3 / 4,
+    }
+}
+
 /// The replenishment linger in whole milliseconds (§5.4 [v1.2]):
 /// `floor(clamp(b' / rate × 1000, 2, 20))`, and 20 while no rate is measured.
 pub fn linger_ms(batch: u32, rate: f64) -> u64 {
@@ -230,6 +255,18 @@ mod latency_tests {
         assert_eq!(latency_capacity(4, 20, 1000.0, 1.0, 8), 36);
         // A max_capacity below the concurrency yields the concurrency.
         assert_eq!(latency_capacity(4, 2, 0.0, 1.0, 1), 6);
+    }
+}
+
+#[cfg(test)]
+mod stale_view_tests {
+    use super::stale_view;
+
+    #[test]
+    fn a_missing_or_old_own_advert_is_a_stale_view() {
+        assert!(stale_view(None, 10_000));
+        assert!(!stale_view(Some((10_000, 6_000)), 14_500));
+        assert!(stale_view(Some((10_000, 6_000)), 14_501));
     }
 }
 

@@ -78,6 +78,19 @@ pub fn header_pairs(h: Option<&HeaderMap>) -> Vec<(String, String)> {
     out
 }
 
+/// The canonical size of `h` (§8.4, `crate::dlq::header_size`) read in place, without copying
+/// the headers out.
+pub fn header_map_size(h: &HeaderMap) -> u64 {
+    let mut n = 12u64;
+    for (name, values) in h.iter() {
+        let name: &str = name.as_ref();
+        for v in values {
+            n += (name.len() + v.as_str().len() + 4) as u64;
+        }
+    }
+    n
+}
+
 pub fn header_map(pairs: &[(String, String)]) -> HeaderMap {
     let mut h = HeaderMap::new();
     for (k, v) in pairs {
@@ -120,4 +133,23 @@ pub async fn publish_token(
 /// A random nonce for one minter instance.
 pub fn instance_nonce() -> String {
     format!("{:08x}", rand::random::<u32>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_map_size_is_the_canonical_size_of_its_pairs() {
+        let mut h = HeaderMap::new();
+        h.insert("Nats-Msg-Id", "p-1");
+        h.insert("Sluice-Type", "orders.Created");
+        h.append("X-Two", "a");
+        h.append("X-Two", "bc");
+        assert_eq!(
+            header_map_size(&h),
+            crate::dlq::header_size(&header_pairs(Some(&h)))
+        );
+        assert_eq!(header_map_size(&HeaderMap::new()), 12);
+    }
 }

@@ -47,6 +47,11 @@
 //! The queue must be provisioned first (streams, consumers and buckets of §2): with
 //! [`provision`] (`sluice::provision(&js, "images", &QueueConfig::default())`), `scripts/sluice
 //! apply`, or the Java `Sluice.provision`.
+//!
+//! A [`Worker`] is a *full worker* (§11): besides the reconciler (on by default,
+//! [`WorkerBuilder::reconciler`]) it has the shared idempotency store
+//! ([`WorkerBuilder::shared_idempotency`]), the circuit breaker ([`WorkerBuilder::circuit_breaker`],
+//! on by default) and the latency-target capacity ([`WorkerBuilder::latency_target`]).
 #![warn(missing_docs)]
 
 #[allow(missing_docs)]

@@ -161,6 +161,7 @@ pub struct ProducerBuilder {
     producer_id: Option<String>,
     acquire_timeout: Duration,
     prefetch: usize,
+    idle_return: Duration,
     listener: Option<producer::ProducerListener>,
 }
 
@@ -182,6 +183,13 @@ impl ProducerBuilder {
     /// Credit pulls outstanding at most while sends wait (§6 step 2, default 4).
     pub fn prefetch(mut self, n: usize) -> Self {
         self.prefetch = n;
+        self
+    }
+
+    /// How long an unspent token is held with no send waiting before it goes back to the credit
+    /// stream for other producers (§6 step 7, default 500 ms).
+    pub fn idle_return(mut self, d: Duration) -> Self {
+        self.idle_return = d;
         self
     }
 
@@ -218,6 +226,9 @@ impl ProducerBuilder {
         if self.prefetch == 0 {
             return Err(Error::invalid("prefetch", "must be at least 1"));
         }
+        if self.idle_return.is_zero() {
+            return Err(Error::invalid("idle_return", "must be positive"));
+        }
         let cfg = ProducerConfig {
             queue: self.queue,
             producer_id,
@@ -226,7 +237,7 @@ impl ProducerBuilder {
             pull_expiry: Duration::from_secs(1),
             report_interval: Duration::from_millis(250),
             report_ttl_ms: 3000,
-            idle_return: Duration::from_millis(500),
+            idle_return: self.idle_return,
             listener: self.listener,
         };
         Ok(Producer {
@@ -251,6 +262,7 @@ impl Producer {
             producer_id: None,
             acquire_timeout: Duration::from_secs(30),
             prefetch: 4,
+            idle_return: Duration::from_millis(500),
             listener: None,
         }
     }

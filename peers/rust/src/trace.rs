@@ -72,16 +72,25 @@ pub fn parse_traceparent(s: &str) -> Option<TraceParent> {
     })
 }
 
+/// `bytes` random bytes as lowercase hex, never all zeros (an invalid W3C id). One buffer, no
+/// formatting: a producer makes one per send and a worker one per delivery.
 fn random_hex(bytes: usize) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut rng = rand::rng();
+    let mut raw = [0u8; 16];
+    let raw = &mut raw[..bytes.min(16)];
     loop {
-        let s: String = (0..bytes)
-            .map(|_| format!("{:02x}", rng.random::<u8>()))
-            .collect();
-        if !s.bytes().all(|c| c == b'0') {
-            return s;
+        rng.fill(&mut *raw);
+        if raw.iter().any(|b| *b != 0) {
+            break;
         }
     }
+    let mut out = String::with_capacity(raw.len() * 2);
+    for b in raw.iter() {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
 }
 
 pub fn new_trace_id() -> String {
@@ -110,5 +119,21 @@ pub fn continue_trace(traceparent: Option<&str>) -> TraceParent {
             flags: tp.flags,
         },
         None => new_trace(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_ids_are_lowercase_hex_of_the_w3c_lengths() {
+        for _ in 0..100 {
+            let tp = new_trace();
+            assert!(lower_hex(&tp.trace_id, 32), "{}", tp.trace_id);
+            assert!(lower_hex(&tp.parent_id, 16), "{}", tp.parent_id);
+            assert_eq!(parse_traceparent(&tp.header()), Some(tp.clone()));
+            assert_ne!(new_span_id(), new_span_id());
+        }
     }
 }

@@ -4,13 +4,14 @@ use crate::error::DeadLetterReason;
 use std::time::Duration;
 
 /// Something a running worker did, for logs, metrics or a test. Register a listener with
-/// [`WorkerBuilder::on_event`]; it runs on the worker's tasks, so keep it short.
+/// [`WorkerBuilder::on_event`](crate::WorkerBuilder::on_event); it runs on the worker's tasks, so keep it short.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum WorkerEvent {
     /// The worker advertised its capacity and is pulling.
     Ready,
-    /// A handler succeeded and the server confirmed the ack.
+    /// A handler succeeded and its ack was sent. The ack is plain; the server confirms it, with
+    /// every ack sent before it, before its credit is minted (§5.4).
     Processed {
         /// The message's `Nats-Msg-Id`.
         msg_id: String,

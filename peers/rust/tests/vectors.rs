@@ -271,6 +271,29 @@ fn credits_vectors() {
             "mint back {c}"
         );
     }
+    // [v1.3] the debt an audit announces, and when a pending debt holds back a mint (§5.5).
+    assert!(!arr(&doc, "debt").is_empty());
+    for c in arr(&doc, "debt") {
+        let (debt, backlog, owed) = (u(c, "debt"), u(c, "backlog"), u(c, "owed"));
+        let payable = sluice::__internal::credits::debt_payable(backlog, owed, debt);
+        assert_eq!(payable, u(c, "payable"), "payable {c}");
+        assert_eq!(
+            payable == 0,
+            c["fetch_all"].as_bool().unwrap(),
+            "fetch_all {c}"
+        );
+        let announce = if payable == 0 {
+            0
+        } else {
+            (u(c, "burn") - u(c, "burned_unheld")).min(payable)
+        };
+        assert_eq!(announce, u(c, "announce"), "announce {c}");
+        assert_eq!(
+            sluice::__internal::credits::mint_held_back(debt, backlog, owed),
+            c["mint_blocked"].as_bool().unwrap(),
+            "mint_blocked {c}"
+        );
+    }
     for c in arr(&doc, "names") {
         let q = c["queue"].as_str().unwrap();
         let n = c["credits"].as_u64().unwrap() as u32;

@@ -68,7 +68,14 @@ pub(crate) fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> Error {
 impl Engine {
     /// §4.3 with policy FAIL, once per (type, version) and again when a send times out.
     pub(super) async fn check_version(&self, t: &str, v: u32) -> Result<(), Error> {
-        if self.checked.lock().unwrap().contains(&(t.to_string(), v)) {
+        // A handful of pairs: compared in place, no key built per send.
+        if self
+            .checked
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(name, version)| name == t && *version == v)
+        {
             return Ok(());
         }
         let live = self.live_adverts().await;

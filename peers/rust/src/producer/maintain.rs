@@ -29,7 +29,8 @@ impl Engine {
 
     pub(super) async fn keep_loop(self: Arc<Self>) {
         loop {
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            let _ =
+                tokio::time::timeout(Duration::from_millis(25), self.settle_now.notified()).await;
             if self.st.lock().unwrap().closing {
                 return;
             }
@@ -114,10 +115,11 @@ impl Engine {
             }
         }
         let mut unacked = Vec::new();
-        // All at once: one round trip per cycle, not one per token (a busy producer finishes
-        // tokens faster than it could ack them one by one, and its spent tokens would pile up).
-        let acks =
-            futures_util::future::join_all(finished.iter().map(|t| t.msg.double_ack())).await;
+        // Plain acks, as the Java producer sends them: waiting for a round trip here would hold
+        // the next cycle back while more tokens are spent, and their credits would stay counted
+        // in T. Only a broken connection loses one; the token then comes back after the lease
+        // with its full value, a surplus the reconciler burns (§5.6).
+        let acks = futures_util::future::join_all(finished.iter().map(|t| t.msg.ack())).await;
         for (t, r) in finished.into_iter().zip(acks) {
             if let Err(e) = r {
                 // Still stored: keep holding it and ack it at the next cycle.

@@ -91,6 +91,8 @@ pub(crate) struct Engine {
     st: Mutex<State>,
     token_arrived: Notify,
     want_pull: Notify,
+    /// Asks the maintenance cycle to run now: a token was spent to its last credit (§6 step 6).
+    settle_now: Notify,
     settle: tokio::sync::Mutex<Instant>,
     /// §15.3: the queue's fairness weights, read at start.
     weights: Arc<std::collections::HashMap<String, u32>>,
@@ -144,6 +146,7 @@ pub(crate) async fn start(
         st: Mutex::new(State::default()),
         token_arrived: Notify::new(),
         want_pull: Notify::new(),
+        settle_now: Notify::new(),
         settle: tokio::sync::Mutex::new(Instant::now()),
     });
     let puller = tokio::spawn(p.clone().pull_loop());

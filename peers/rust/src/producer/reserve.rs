@@ -94,15 +94,22 @@ impl Engine {
                 *st.key_granted.entry(key.to_string()).or_default() += 1; // §15.3
             }
         }
+        let mut full = false;
         if let Some(hd) = st.held.iter_mut().find(|t| t.id == token) {
             hd.inflight -= 1;
             if refund {
                 hd.spent -= 1;
             }
+            full = hd.inflight == 0 && hd.spent == hd.credits;
         }
         drop(st);
         if refund {
             self.token_arrived.notify_waiters();
+        }
+        if full {
+            // Reported and acked now, not at the next cycle: until then its spent credits are in
+            // the backlog and still in T, a surplus the reconciler reads (§5.5 tolerance).
+            self.settle_now.notify_one();
         }
     }
 }

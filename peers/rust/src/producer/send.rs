@@ -48,17 +48,25 @@ impl Engine {
             }
             headers.insert(crate::fairness::HEADER, k.as_str());
         }
-        size::check(
-            &jsutil::header_pairs(Some(&headers)),
-            payload.len() as u64,
-            &names::work_stream(&self.cfg.queue),
-            self.max_msg_size,
-            self.max_payload,
-        )
-        .map_err(|e| Error::MessageTooLarge {
-            msg_id: msg_id.clone(),
-            reason: e.to_string(),
-        })?;
+        // §2.2: sized in place; the headers are copied out only to word the refusal.
+        let limit = [self.max_msg_size, self.max_payload]
+            .into_iter()
+            .filter(|l| *l > 0)
+            .min()
+            .map_or(u64::MAX, |l| l as u64);
+        if jsutil::header_map_size(&headers).saturating_add(payload.len() as u64) > limit {
+            size::check(
+                &jsutil::header_pairs(Some(&headers)),
+                payload.len() as u64,
+                &names::work_stream(&self.cfg.queue),
+                self.max_msg_size,
+                self.max_payload,
+            )
+            .map_err(|e| Error::MessageTooLarge {
+                msg_id: msg_id.clone(),
+                reason: e.to_string(),
+            })?;
+        }
         self.check_version(&msg.type_name, msg.version).await?;
         let span = tracing::info_span!(
             target: "sluice",

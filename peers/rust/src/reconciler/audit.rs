@@ -1,13 +1,12 @@
 //! One audit (§5.5): the deficit `d`, confirmed by a second reading before a surplus is burned,
 //! and the debt announced for what the burn could not fetch, shared by capacity.
 
-use super::{Reconciler, UNHELD_ONLY};
+use super::{Reconciler, FETCH_ALL, UNHELD_ONLY};
 use crate::credits::{self, ReconcileAction};
-use crate::now_unix_ms;
 use crate::proto::{CapacityAdvert, MintReason, ReconcilerLease, WorkerState};
+use crate::{log, now_unix_ms};
 use prost::Message as _;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 impl Reconciler {
     pub(super) async fn audit(
@@ -21,6 +20,25 @@ impl Reconciler {
         let now = now_unix_ms();
         let r = self.read(now).await?;
         let mut ledger = r.ledger;
+        if credits::stale_view(r.own_stored, now) {
+            // §5.5 [v1.3]: a view without this worker's current advert gives a wrong window. No
+            // correction, and previous 0 so that the first audit on a current view is confirmed.
+            log!(
+                "reconciler of {}: no correction while its own advert is missing or old in the bucket",
+                self.w.cfg.queue
+            );
+            ledger.audit_unix_ms = now;
+            let lease = self.lease(now, Some(ledger), 0, current.as_ref());
+            if self
+                .kv
+                .update(key, lease.encode_to_vec().into(), revision)
+                .await
+                .is_err()
+            {
+                self.leader = false;
+            }
+            return Ok(false);
+        }
         if current.is_none() && previous == 0 && self.never_used().await? {
             // First audit of a fresh queue (§5.5 [v1.2]): nothing can be in transit.
             previous = (ledger.window as i64).max(1);
@@ -39,8 +57,10 @@ impl Reconciler {
         let (mut minted, mut burned, mut announced) = (0u64, 0u64, 0u64);
         let mut debts = current.clone();
         match action {
+            // §5.5 [v1.3]: a debt being absorbed reads as a deficit while adverts lag; with
+            // nothing left to finish (B + O = 0) the deficit is real.
             ReconcileAction::Mint(n)
-                if !(ledger.debt > 0 && ledger.backlog + ledger.tokens > 0) =>
+                if !credits::mint_held_back(ledger.debt, ledger.backlog, ledger.owed) =>
             {
                 self.mint(n, r.batch, MintReason::Reconcile).await;
                 minted = n;
@@ -59,11 +79,16 @@ impl Reconciler {
                         .filter(|a| a.absorbs_debt && a.state == WorkerState::Running as i32)
                         .collect();
                     if absorbers.is_empty() {
-                        burned = self.burn(amount, r.batch, Duration::from_millis(300)).await;
+                        burned = self.burn(amount, r.batch, FETCH_ALL).await;
                     } else if absorbers.iter().all(|a| a.debt_seen >= last_id) {
-                        // Tokens nobody holds burn at once; only what producers hold becomes a debt.
-                        burned = self.burn(amount, r.batch, UNHELD_ONLY).await;
-                        announced = amount - burned;
+                        // Tokens nobody holds burn at once; only what producers hold becomes a
+                        // debt, and no more of it than the workers still have to finish (§5.5
+                        // [v1.3]): an idle queue pays nothing, its surplus lies in unheld tokens.
+                        let payable =
+                            credits::debt_payable(ledger.backlog, ledger.owed, ledger.debt);
+                        let budget = if payable > 0 { UNHELD_ONLY } else { FETCH_ALL };
+                        burned = self.burn(amount, r.batch, budget).await;
+                        announced = (amount - burned).min(payable);
                         if announced > 0 {
                             let lease = ReconcilerLease {
                                 debt_id: now.max(last_id + 1),
@@ -108,7 +133,9 @@ impl Reconciler {
         {
             self.leader = false;
         }
-        Ok(deficit < 0 && prev_in >= 0)
+        // A first surplus reading, or an announcement that left part of the surplus (§5.5
+        // [v1.3]), is read again a quarter interval later.
+        Ok(deficit < 0 && prev_in >= 0 || announced > 0 && next_previous < 0)
     }
 }
 

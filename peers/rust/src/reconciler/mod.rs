@@ -19,6 +19,9 @@ mod read;
 const DEFAULT_QUEUE_BATCH: u32 = 32;
 /// How long a burn that must not wait for held tokens fetches (the announce case).
 const UNHELD_ONLY: Duration = Duration::from_millis(100);
+/// How long each fetch of a burn that takes every unheld token waits (no worker absorbs debts,
+/// or nothing is left to finish that could pay one): it ends at the first fetch that finds none.
+const FETCH_ALL: Duration = Duration::from_millis(300);
 
 /// Runs elections and audits every `every` until `stop`.
 pub(crate) async fn run(w: Arc<Engine>, every: Duration, mut stop: watch::Receiver<bool>) {
@@ -69,6 +72,8 @@ struct Reading {
     ledger: Ledger,
     live: Vec<CapacityAdvert>,
     batch: u32,
+    /// Its own worker's advert as read from the bucket: heartbeat and ttl, None when missing.
+    own_stored: Option<(i64, u32)>,
 }
 
 impl Reconciler {

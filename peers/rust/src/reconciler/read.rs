@@ -26,11 +26,12 @@ impl Reconciler {
             n => n,
         };
         let own_key = names::capacity_key(q, &self.w.cfg.worker_id);
-        let mut live: Vec<CapacityAdvert> = crate::producer::live_adverts(&self.w.kv_cap, q)
-            .await
-            .into_iter()
-            .filter(|a| names::capacity_key(q, &a.worker_id) != own_key)
-            .collect();
+        let (own_stored, mut live): (Vec<CapacityAdvert>, Vec<CapacityAdvert>) =
+            crate::producer::live_adverts(&self.w.kv_cap, q)
+                .await
+                .into_iter()
+                .partition(|a| names::capacity_key(q, &a.worker_id) == own_key);
+        let own_stored = own_stored.first().map(|a| (a.heartbeat_unix_ms, a.ttl_ms));
         let (mut owed, mut debt) = (0u64, 0u64);
         for a in &live {
             owed += (a.owed_credits as u64).min(per_worker);
@@ -110,6 +111,7 @@ impl Reconciler {
             },
             live,
             batch,
+            own_stored,
         })
     }
 

@@ -73,7 +73,7 @@ impl Engine {
             heartbeat_unix_ms: now_unix_ms(),
             ttl_ms: self.cfg.advert_ttl_ms,
             state,
-            owed_credits: (owed.owed + owed.in_transit) as u32,
+            owed_credits: (owed.owed + owed.in_transit + owed.unconfirmed) as u32,
             language: LANGUAGE.into(),
             completed_total: self.completed_total.load(Ordering::SeqCst),
             minted_total: self.minted_total.load(Ordering::SeqCst),

@@ -34,15 +34,17 @@ impl Engine {
             Some(b) => b.lock().unwrap().allow(wanted, Instant::now()),
             None => Allow::Pull {
                 n: wanted,
-                probe: false,
+                probe: None,
             },
         }
     }
 
-    /// Ends a probe whose pull brought no message.
-    pub(super) fn probe_lost(&self) {
+    /// Ends probe `probe` once its pull brought nothing or its message left the worker's hands:
+    /// a probe settled without a counted run (rejected, a duplicate, undecodable) would
+    /// otherwise keep the circuit waiting for its result.
+    pub(super) fn probe_ended(&self, probe: u64) {
         if let Some(b) = &self.breaker {
-            b.lock().unwrap().probe_lost();
+            b.lock().unwrap().probe_ended(probe);
         }
     }
 

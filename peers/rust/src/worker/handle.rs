@@ -33,13 +33,9 @@ impl Engine {
         let (k, stream_seq, published) = info;
         let published_ms = (published.unix_timestamp_nanos() / 1_000_000) as i64;
         let age_ms = now_unix_ms() - published_ms;
-        let headers = msg.headers.clone();
-        let get = |name: &str| {
-            headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str())
-        };
+        // Read in place: the delivery stays in `msg` (an Arc) until it is settled.
+        let headers = msg.headers.as_ref();
+        let get = |name: &str| headers.and_then(|h| h.get(name)).map(|v| v.as_str());
         let msg_id = get(crate::headers::MSG_ID).map(str::to_string);
         if self.shutting_down.load(Ordering::SeqCst) {
             self.nak(&msg, Duration::ZERO).await;
@@ -197,9 +193,10 @@ impl Engine {
                 self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));
                 // §9: the record before the finishing ack.
                 self.record_processed(&msg, &valid.msg_id).await;
-                match msg.double_ack().await {
+                // Plain: the double ack before the next mint confirms it (§5.4).
+                match msg.ack().await {
                     Ok(()) => {
-                        self.owe(1);
+                        self.finished_plain(&msg);
                         self.processed_events.fetch_add(1, Ordering::SeqCst);
                         self.event(WorkerEvent::Processed {
                             msg_id: valid.msg_id.clone(),
@@ -209,7 +206,7 @@ impl Engine {
                             version: valid.version,
                         });
                     }
-                    Err(e) => log!("ack of {} not confirmed: {e}", valid.msg_id),
+                    Err(e) => log!("ack of {} not sent: {e}", valid.msg_id),
                 }
             }
             Final::DeadLetter { reason, error } => {
@@ -250,19 +247,33 @@ impl Engine {
                 }
             })
         };
+        tokio::pin!(body);
+        // A handler that finishes at its first poll needs no timer.
+        if let std::task::Poll::Ready(r) = futures_util::poll!(&mut body) {
+            return r;
+        }
+        // One timer for both the deadline and the next +WPI.
+        let start = tokio::time::Instant::now();
+        let deadline = start + self.cfg.handler_timeout;
         let progress_every = self.ack_wait / 3;
-        let mut progress =
-            tokio::time::interval_at(tokio::time::Instant::now() + progress_every, progress_every);
-        let deadline = tokio::time::sleep(self.cfg.handler_timeout);
-        tokio::pin!(body, deadline);
+        let mut next_progress = start + progress_every;
+        let timer = tokio::time::sleep_until(deadline.min(next_progress));
+        tokio::pin!(timer);
         loop {
             tokio::select! {
                 r = &mut body => return r,
-                _ = &mut deadline => return Run::Done(HandlerResult::Fail(format!("handler timed out after {:?}", self.cfg.handler_timeout))),
-                _ = progress.tick() => {
+                _ = &mut timer => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Run::Done(HandlerResult::Fail(format!(
+                            "handler timed out after {:?}",
+                            self.cfg.handler_timeout
+                        )));
+                    }
                     if let Err(e) = msg.ack_with(AckKind::Progress).await {
                         log!("+WPI: {e}");
                     }
+                    next_progress += progress_every;
+                    timer.as_mut().reset(deadline.min(next_progress));
                 }
             }
         }

@@ -4,7 +4,8 @@
 use super::Engine;
 use crate::credits::decompose;
 use crate::proto::{CreditToken, MintReason};
-use crate::{jsutil, names, now_unix_ms};
+use crate::{jsutil, log, names, now_unix_ms};
+use async_nats::jetstream::Message;
 use prost::Message as _;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -17,10 +18,46 @@ impl Engine {
         Duration::from_millis(crate::credits::linger_ms(self.cfg.token_batch, rate))
     }
 
+    /// A finishing ack was sent plain: its credit is owed once a later double ack confirms it.
+    pub(super) fn finished_plain(&self, msg: &Arc<Message>) {
+        let mut o = self.owed.lock().unwrap();
+        if o.owed + o.unconfirmed == 0 {
+            o.since = Some(Instant::now());
+        }
+        o.unconfirmed += 1;
+        o.last_finished = Some(msg.clone());
+        drop(o);
+        self.completed_total.fetch_add(1, Ordering::SeqCst);
+        self.mint_wake.notify_one();
+    }
+
+    /// Confirms every finishing ack sent plain so far with one double ack on the last of them
+    /// (§5.4): the server handles one connection's acks for a consumer in order and answers a
+    /// double ack also for a message already acked. Their credits become owed (mintable).
+    async fn confirm_finished(&self) {
+        let (last, n) = {
+            let mut o = self.owed.lock().unwrap();
+            (o.last_finished.take(), o.unconfirmed)
+        };
+        let Some(last) = last else { return };
+        match last.double_ack().await {
+            Ok(()) => {
+                let mut o = self.owed.lock().unwrap();
+                o.unconfirmed -= n;
+                o.owed += n;
+            }
+            Err(e) => {
+                log!("finishing acks not confirmed: {e}; asking again");
+                self.owed.lock().unwrap().last_finished.get_or_insert(last);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
     /// Owes credits for finished deliveries; called only after the finishing ack was confirmed.
     pub(super) fn owe(&self, n: u64) {
         let mut o = self.owed.lock().unwrap();
-        if o.owed == 0 {
+        if o.owed + o.unconfirmed == 0 {
             o.since = Some(Instant::now());
         }
         o.owed += n;
@@ -37,6 +74,15 @@ impl Engine {
             // reads `T` and the owed credits at a moment when nothing is in between (§5.5 v1.2).
             let gate = self.mint_gate.lock().await;
             let flushing = self.flushing.load(Ordering::SeqCst);
+            let confirm = {
+                let o = self.owed.lock().unwrap();
+                let lingered = o.since.is_some_and(|s| s.elapsed() >= self.linger());
+                o.unconfirmed > 0 && (flushing || lingered || o.owed + o.unconfirmed >= b)
+            };
+            if confirm {
+                // One round trip per mint, not one per message (§5.4).
+                self.confirm_finished().await;
+            }
             let (tokens, wait) = {
                 let mut o = self.owed.lock().unwrap();
                 let linger = self.linger();
@@ -71,7 +117,8 @@ impl Engine {
                 }
                 o.in_transit += tokens.iter().map(|t| *t as u64).sum::<u64>();
                 if o.owed == 0 {
-                    o.since = None;
+                    // Finishes sent since the confirmation linger from now.
+                    o.since = (o.unconfirmed > 0).then(Instant::now);
                 }
                 let wait = match o.since {
                     Some(s) => linger
@@ -82,7 +129,11 @@ impl Engine {
                 (tokens, wait)
             };
             if tokens.is_empty() {
-                if flushing && self.owed.lock().unwrap().owed == 0 {
+                let drained = {
+                    let o = self.owed.lock().unwrap();
+                    o.owed == 0 && o.unconfirmed == 0
+                };
+                if flushing && drained {
                     return;
                 }
                 drop(gate);
@@ -96,7 +147,7 @@ impl Engine {
                 if ok {
                     self.minted_total.fetch_add(n as u64, Ordering::SeqCst);
                 } else {
-                    if o.owed == 0 {
+                    if o.owed + o.unconfirmed == 0 {
                         o.since = Some(Instant::now());
                     }
                     o.owed += n as u64;

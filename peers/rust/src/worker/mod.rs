@@ -40,7 +40,12 @@ pub(crate) struct WorkerConfig {
     pub registry: Arc<Registry>,
     pub listener: Option<Listener>,
     pub max_attempts: u64,
-    pub backoff_initial_ms: u64,
+    pub backoff: Backoff,
+    /// The delivery count past which a message is dead-lettered, before the grace NAKs are added.
+    pub max_deliveries: u64,
+    pub max_payload_bytes: usize,
+    /// Ids the local idempotency cache holds at most.
+    pub cache_size: usize,
     pub grace_ms: u64,
     pub grace_delay_ms: u64,
     pub token_batch: u32,
@@ -69,14 +74,11 @@ impl WorkerConfig {
         let grace_naks = self.grace_ms.div_ceil(self.grace_delay_ms.max(1));
         Settings {
             max_attempts: self.max_attempts,
-            max_deliveries: 10u64.max(self.max_attempts + grace_naks),
+            max_deliveries: self.max_deliveries.max(self.max_attempts + grace_naks),
             grace_ms: self.grace_ms,
             grace_delay_ms: self.grace_delay_ms,
-            max_payload_bytes: 1 << 20,
-            backoff: Backoff {
-                initial_ms: self.backoff_initial_ms as f64,
-                ..Backoff::default()
-            },
+            max_payload_bytes: self.max_payload_bytes,
+            backoff: self.backoff,
             supported_protocol: PROTOCOL_VERSION,
         }
     }
@@ -84,8 +86,13 @@ impl WorkerConfig {
 
 #[derive(Default)]
 pub(crate) struct Owed {
+    /// Credits owed for finishes the server confirmed, not minted yet.
     pub(crate) owed: u64,
     pub(crate) in_transit: u64,
+    /// Finishing acks sent plain and not yet confirmed (§5.4): the next double ack, on
+    /// `last_finished`, confirms them all before their credits are minted.
+    pub(crate) unconfirmed: u64,
+    last_finished: Option<Arc<async_nats::jetstream::Message>>,
     since: Option<Instant>,
 }
 
@@ -177,7 +184,7 @@ pub(crate) async fn prepare(
         processed_events: AtomicU64::new(0),
         worker_id: Arc::from(cfg.worker_id.as_str()),
         service_rate: Mutex::new((0.0, 0, Instant::now())),
-        cache: Mutex::new(ProcessedCache::new(cfg.idempotency_window, 100_000)),
+        cache: Mutex::new(ProcessedCache::new(cfg.idempotency_window, cfg.cache_size)),
         handlers: Semaphore::new(cfg.concurrency.max(1)),
         shutting_down: AtomicBool::new(false),
         mint_nonce: jsutil::instance_nonce(),

@@ -75,10 +75,10 @@ impl Engine {
                             st.1 += 1;
                             (n, probe, None)
                         }
-                        Allow::Wait(d) => (0, false, Some(d)),
+                        Allow::Wait(d) => (0, None, Some(d)),
                     }
                 } else {
-                    (0, false, None)
+                    (0, None, None)
                 }
             };
             if n == 0 {
@@ -113,7 +113,7 @@ impl Engine {
         self: Arc<Self>,
         consumer: Arc<PullConsumer>,
         n: usize,
-        probe: bool,
+        probe: Option<u64>,
         pulls: Arc<PullSlots>,
         mut stop: watch::Receiver<bool>,
     ) {
@@ -138,6 +138,9 @@ impl Engine {
                         w.in_flight.fetch_add(1, Ordering::SeqCst);
                         tokio::spawn(async move {
                             w.handle(msg).await;
+                            if let Some(p) = probe {
+                                w.probe_ended(p);
+                            }
                             w.in_flight.fetch_sub(1, Ordering::SeqCst);
                             pulls.release(1, false);
                         });
@@ -155,8 +158,8 @@ impl Engine {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
-        if probe && got == 0 {
-            self.probe_lost();
+        if let (Some(p), 0) = (probe, got) {
+            self.probe_ended(p);
         }
         pulls.release(n - got, true);
     }

@@ -1,5 +1,6 @@
 //! The public worker: [`Worker::builder`], typed handlers, and what a running worker reports.
 
+use crate::backoff::Backoff;
 use crate::breaker::BreakerConfig;
 use crate::codec::Codec;
 use crate::credits::effective_batch;
@@ -48,7 +49,10 @@ pub struct WorkerBuilder {
     prefetch: usize,
     capacity: Option<u32>,
     max_attempts: u64,
-    backoff_initial: Duration,
+    backoff: Backoff,
+    max_deliveries: u64,
+    max_payload_bytes: usize,
+    cache_size: usize,
     grace: Duration,
     grace_delay: Duration,
     token_batch: u32,
@@ -238,6 +242,32 @@ impl WorkerBuilder {
                 ));
             }
         }
+        let b = self.backoff;
+        if !(b.multiplier >= 1.0
+            && b.max_delay_ms >= b.initial_ms
+            && (0.0..=1.0).contains(&b.jitter))
+        {
+            return Err(Error::invalid(
+                "backoff",
+                format!(
+                    "need multiplier ≥ 1, max delay ≥ initial and jitter in [0, 1], got ×{}, \
+                     {} ms ≥ {} ms, jitter {}",
+                    b.multiplier, b.max_delay_ms, b.initial_ms, b.jitter
+                ),
+            ));
+        }
+        if self.max_deliveries == 0 {
+            return Err(Error::invalid("max_deliveries", "must be at least 1"));
+        }
+        if self.max_payload_bytes == 0 {
+            return Err(Error::invalid("max_payload_bytes", "must be at least 1"));
+        }
+        if self.cache_size == 0 || self.idempotency_window.is_zero() {
+            return Err(Error::invalid(
+                "idempotency_cache",
+                "the size must be at least 1 and the window positive",
+            ));
+        }
         if self.heartbeat < Duration::from_millis(10) {
             return Err(Error::invalid("heartbeat", "must be at least 10 ms"));
         }
@@ -259,7 +289,10 @@ impl WorkerBuilder {
             registry: Arc::new(self.registry),
             listener: self.listener,
             max_attempts: self.max_attempts,
-            backoff_initial_ms: self.backoff_initial.as_millis() as u64,
+            backoff: self.backoff,
+            max_deliveries: self.max_deliveries,
+            max_payload_bytes: self.max_payload_bytes,
+            cache_size: self.cache_size,
             grace_ms: self.grace.as_millis() as u64,
             grace_delay_ms: self.grace_delay.as_millis() as u64,
             token_batch,
@@ -297,7 +330,13 @@ impl Worker {
             prefetch: 4,
             capacity: None,
             max_attempts: 3,
-            backoff_initial: Duration::from_millis(100),
+            backoff: Backoff {
+                initial_ms: 100.0,
+                ..Backoff::default()
+            },
+            max_deliveries: 10,
+            max_payload_bytes: 1 << 20,
+            cache_size: 100_000,
             grace: Duration::from_secs(3),
             grace_delay: Duration::from_millis(500),
             token_batch: 8,

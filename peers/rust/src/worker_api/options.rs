@@ -3,6 +3,7 @@
 //! breaker (§7.6). They are checked by [`WorkerBuilder::build`].
 
 use super::WorkerBuilder;
+use crate::backoff::Backoff;
 use crate::breaker::BreakerConfig;
 use std::time::Duration;
 
@@ -40,7 +41,39 @@ impl WorkerBuilder {
 
     /// The first retry delay of the exponential backoff (§7.3, default 100 ms).
     pub fn backoff_initial(mut self, d: Duration) -> Self {
-        self.backoff_initial = d;
+        self.backoff.initial_ms = d.as_secs_f64() * 1000.0;
+        self
+    }
+
+    /// The whole retry backoff (§7.3): the delay after failed attempt `k` is
+    /// `min(max_delay, initial × multiplier^(k−1))`, spread by ±`jitter` (a fraction in
+    /// `[0, 1]`). Default: 100 ms, ×2, at most 60 s, jitter 0.2.
+    pub fn backoff(
+        mut self,
+        initial: Duration,
+        multiplier: f64,
+        max_delay: Duration,
+        jitter: f64,
+    ) -> Self {
+        self.backoff = Backoff {
+            initial_ms: initial.as_secs_f64() * 1000.0,
+            multiplier,
+            max_delay_ms: max_delay.as_secs_f64() * 1000.0,
+            jitter,
+        };
+        self
+    }
+
+    /// The delivery count past which a message is dead-lettered `max-deliveries` (default 10;
+    /// raised to cover `max_attempts` plus the grace period's NAKs, §7.2).
+    pub fn max_deliveries(mut self, n: u64) -> Self {
+        self.max_deliveries = n;
+        self
+    }
+
+    /// Payloads larger than `n` bytes are dead-lettered `oversize` (default 1 MiB).
+    pub fn max_payload_bytes(mut self, n: usize) -> Self {
+        self.max_payload_bytes = n;
         self
     }
 
@@ -84,6 +117,15 @@ impl WorkerBuilder {
         self
     }
 
+    /// The local idempotency cache (§9): at most `size` processed ids (default 100 000), each
+    /// for `window` (default 1 h). A redelivered message whose id is in it is acked without
+    /// running the handler.
+    pub fn idempotency_cache(mut self, size: usize, window: Duration) -> Self {
+        self.cache_size = size;
+        self.idempotency_window = window;
+        self
+    }
+
     /// Whether this worker may become its queue's reconciler (§5.5), and its audit interval
     /// (default: on, every 2 s). One worker per queue wins the election; it mints credits that
     /// went missing (a worker killed while it owed credits) and burns a surplus. Turn it off
@@ -102,8 +144,8 @@ impl WorkerBuilder {
     /// is held (with progress acks) for up to `max(handler timeout, 3 × ack wait)`, then acked
     /// without one. The store is read through the stream leader, so a lagging replica cannot
     /// report a processed message as new. When it cannot be read, the handler does not run and
-    /// the message is NAKed (delay 1 s, [`NakReason::StoreUnreadable`]). A duplicate is acked
-    /// without running the handler ([`WorkerEvent::Duplicate`]). [`WorkerBuilder::build`]
+    /// the message is NAKed (delay 1 s, [`NakReason::StoreUnreadable`](crate::NakReason::StoreUnreadable)). A duplicate is acked
+    /// without running the handler ([`WorkerEvent::Duplicate`](crate::WorkerEvent::Duplicate)). [`WorkerBuilder::build`]
     /// fails when the bucket is not provisioned.
     ///
     /// ```
@@ -149,7 +191,7 @@ impl WorkerBuilder {
     /// a timeout or a panic; rejections, undecodable payloads and pushbacks do not count), the
     /// circuit opens: the worker advertises `CIRCUIT_OPEN` with capacity 0, so producers feel
     /// the outage as back-pressure, waits `delay`, then probes with one message; a success closes
-    /// the circuit. Default: on, 10 of 20, 5 s. [`WorkerEvent::CircuitChanged`] reports it.
+    /// the circuit. Default: on, 10 of 20, 5 s. [`WorkerEvent::CircuitChanged`](crate::WorkerEvent::CircuitChanged) reports it.
     ///
     /// ```
     /// # async fn demo(client: async_nats::Client) -> Result<(), sluice::Error> {
