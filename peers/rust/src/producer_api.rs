@@ -71,7 +71,8 @@ impl OutgoingMessage {
     }
 
     /// The W3C trace context to continue (§10), e.g. [`crate::MessageContext::trace`] of the
-    /// message being handled. Default: a new trace.
+    /// message being handled; its flags are kept. Default: a new trace sent unsampled (flags
+    /// `00`, PROTOCOL.md §10 [v1.3]), which nothing in the producer records.
     pub fn trace(mut self, parent: TraceParent) -> Self {
         self.traceparent = Some(parent);
         self

@@ -100,7 +100,18 @@ pub fn new_span_id() -> String {
     random_hex(8)
 }
 
-/// A new sampled trace (what a producer without a current span sends).
+/// A new unsampled trace (flags `00`): what a producer sends for a message that carries no trace
+/// of its own. Nothing in the producer records it, and nats-server 2.11+ builds a map of every
+/// message's headers when its `traceparent` is sampled (PROTOCOL.md §10 [v1.3]).
+pub fn new_unsampled_trace() -> TraceParent {
+    TraceParent {
+        trace_id: new_trace_id(),
+        parent_id: new_span_id(),
+        flags: "00".into(),
+    }
+}
+
+/// A new sampled trace.
 pub fn new_trace() -> TraceParent {
     TraceParent {
         trace_id: new_trace_id(),

@@ -27,7 +27,7 @@ impl Engine {
                 self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
             )
         });
-        let tp = msg.traceparent.clone().unwrap_or_else(trace::new_trace);
+        let tp = msg.traceparent.clone().unwrap_or_else(trace::new_unsampled_trace);
         let payload = msg.payload.clone();
         let mut headers = HeaderMap::new();
         headers.insert(h::MSG_ID, msg_id.as_str());
