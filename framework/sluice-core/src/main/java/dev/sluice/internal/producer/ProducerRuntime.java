@@ -24,7 +24,6 @@ import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.KeyValue;
-import io.nats.client.impl.Headers;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -201,7 +200,7 @@ public final class ProducerRuntime implements AutoCloseable {
     long start = clock.nanos();
     long deadline = start + acquireTimeout.toNanos();
     String traceparent = traceparentFor(m);
-    Headers headers = publisher.headers(m, traceparent);
+    SealedHeaders headers = publisher.headers(m, traceparent);
     try {
       sizeLimit.check(headers, body.length);
     } catch (MessageTooLargeException e) {
