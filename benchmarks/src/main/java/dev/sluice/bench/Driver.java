@@ -148,6 +148,9 @@ final class Driver {
             p.name() + ": " + failed.get() + " sends failed; first: " + firstFailure.get());
       }
       Map<String, Object> extras = new LinkedHashMap<>(p.extras());
+      if (used.allocatedBytes() >= 0 && h1 > h0) {
+        extras.put("alloc_bytes_per_msg", used.allocatedBytes() / (h1 - h0));
+      }
       if (maxWindow.get() >= 0) {
         extras.put("window", maxWindow.get());
         extras.put("max_excess", maxExcess.get());

@@ -39,7 +39,15 @@ final class Json {
     o.put("cpu_jvm_us_per_msg", round(r.cpuJvmUsPerMsg(), 2));
     o.put("cpu_server_us_per_msg", round(r.cpuServerUsPerMsg(), 2));
     o.put("handled", r.handled());
+    putAlloc(o, r);
     return o;
+  }
+
+  /** {@code alloc_bytes_per_msg}: what this JVM allocated per message, when it could tell. */
+  private static void putAlloc(ObjectNode o, Result r) {
+    if (r.extras().get("alloc_bytes_per_msg") instanceof Number n) {
+      o.put("alloc_bytes_per_msg", n.longValue());
+    }
   }
 
   /** {@link #throughputCpu} plus the backlog and the end-to-end latency percentiles. */
@@ -61,6 +69,9 @@ final class Json {
       o.put("pipeline", r.pipeline());
       o.put("throughput", round(r.throughput(), 1));
       o.put("cpu_us_per_msg", round(r.cpuUsPerMsg(), 2));
+      o.put("cpu_jvm_us_per_msg", round(r.cpuJvmUsPerMsg(), 2));
+      o.put("cpu_server_us_per_msg", round(r.cpuServerUsPerMsg(), 2));
+      putAlloc(o, r);
     }
     return a;
   }

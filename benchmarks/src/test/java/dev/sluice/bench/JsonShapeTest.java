@@ -28,6 +28,42 @@ class JsonShapeTest {
   }
 
   @Test
+  void passesCarryTheCpuSplitAndTheAllocationWhenKnown() throws Exception {
+    Result known = RoundsTest.result("sluice", 24000, 40, 900);
+    Map<String, Object> extras = new LinkedHashMap<>(known.extras());
+    extras.put("alloc_bytes_per_msg", 17000L);
+    Result withAlloc =
+        new Result(
+            known.pipeline(),
+            known.seconds(),
+            known.handled(),
+            known.sent(),
+            known.failed(),
+            known.throughput(),
+            known.maxBacklog(),
+            known.meanBacklog(),
+            known.backlogSamples(),
+            known.p50Ms(),
+            known.p99Ms(),
+            known.p999Ms(),
+            known.cpuJvmUsPerMsg(),
+            known.cpuServerUsPerMsg(),
+            known.producerSent(),
+            known.backlog(),
+            extras);
+    JsonNode passes =
+        Json.MAPPER.readTree(
+            Json.MAPPER.writeValueAsString(
+                Json.passes(List.of(RoundsTest.result("raw", 30000, 20, 1000), withAlloc))));
+    assertThat(passes.get(0).get("cpu_jvm_us_per_msg").asDouble()).isEqualTo(20);
+    assertThat(passes.get(0).get("cpu_server_us_per_msg").asDouble()).isEqualTo(10);
+    assertThat(passes.get(0).has("alloc_bytes_per_msg")).isFalse();
+    assertThat(passes.get(1).get("alloc_bytes_per_msg").asLong()).isEqualTo(17000);
+    assertThat(parse(Json.throughputCpu(withAlloc)).get("alloc_bytes_per_msg").asLong())
+        .isEqualTo(17000);
+  }
+
+  @Test
   void slowWorkersKeepsItsOldFields() throws Exception {
     JsonNode j =
         parse(

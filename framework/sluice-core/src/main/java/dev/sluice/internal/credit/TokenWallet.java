@@ -169,7 +169,8 @@ public final class TokenWallet {
    */
   public void release(Credit credit, boolean refund) {
     Held h = credit.from;
-    List<Runnable> after = new ArrayList<>();
+    // Runs once per send: nothing allocated unless a refund may wake a waiter.
+    List<Runnable> after = refund ? new ArrayList<>() : List.of();
     boolean settle = false;
     lock.lock();
     try {
@@ -182,7 +183,8 @@ public final class TokenWallet {
         settlePending = true;
         settle = true;
       }
-      if (noneInFlightLocked()) {
+      // While this token has publishes in flight, none of the others' can end the wait.
+      if (h.inFlight == 0 && noneInFlightLocked()) {
         noneInFlight.signalAll();
       }
     } finally {
@@ -419,6 +421,11 @@ public final class TokenWallet {
   }
 
   private boolean noneInFlightLocked() {
-    return held.stream().allMatch(h -> h.inFlight == 0);
+    for (Held h : held) { // a plain loop: this runs once per send
+      if (h.inFlight != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -24,7 +24,6 @@ import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.KeyValue;
-import io.nats.client.impl.Headers;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -201,7 +200,7 @@ public final class ProducerRuntime implements AutoCloseable {
     long start = clock.nanos();
     long deadline = start + acquireTimeout.toNanos();
     String traceparent = traceparentFor(m);
-    Headers headers = publisher.headers(m, traceparent);
+    SealedHeaders headers = publisher.headers(m, traceparent);
     try {
       sizeLimit.check(headers, body.length);
     } catch (MessageTooLargeException e) {
@@ -240,13 +239,24 @@ public final class ProducerRuntime implements AutoCloseable {
   /**
    * The traceparent a send of {@code m} carries: a child of the message's own, else of the current
    * OpenTelemetry span, else a new trace. Call it on the caller's thread: the span is the caller's.
+   *
+   * <p>A new trace is sampled only when OpenTelemetry's API is on this producer's class path.
+   * Without it nothing records the trace, and the W3C sampled flag says that the caller may have
+   * recorded something; it also costs the server: nats-server 2.11+ copies every header of every
+   * message whose {@code traceparent} is sampled into a map (message tracing, {@code
+   * genHeaderMapIfTraceHeadersPresent} in server/msgtrace.go), even when no account traces, which
+   * was a fifth of what the server allocated per Sluice message. With OpenTelemetry present a new
+   * trace stays sampled, so that workers whose sampler follows the parent record their handler
+   * spans. See docs/BENCHMARKS.md, "Trace flags".
    */
   public String traceparentFor(OutgoingMessage m) {
     TraceContext parent = TraceContext.parse(m.traceparent());
     if (parent == null) {
       parent = Tracing.currentParent();
     }
-    return (parent != null ? parent.child() : TraceContext.newTrace()).header();
+    return parent != null
+        ? parent.child().header()
+        : TraceContext.newTraceHeader(Tracing.openTelemetry());
   }
 
   /** The fairness keys of this producer's sends as its report states them (§15.3). */

@@ -11,11 +11,8 @@ import dev.sluice.internal.time.Clock;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
-import io.nats.client.Message;
-import io.nats.client.PublishOptions;
 import io.nats.client.api.PublishAck;
 import io.nats.client.impl.Headers;
-import io.nats.client.impl.NatsMessage;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -42,9 +39,8 @@ final class Publisher {
 
   private final JetStream js;
   private final String queue;
+  private final String subject;
   private final String producerId;
-  private final Duration publishTimeout;
-  private final PublishOptions options;
   private final TokenWallet wallet;
   private final ScheduledExecutorService timer;
   private final Clock clock;
@@ -62,16 +58,13 @@ final class Publisher {
       BooleanSupplier running) {
     this.js = js;
     this.queue = s.queue();
+    this.subject = Protocol.workSubject(s.queue());
     this.producerId = s.producerId();
-    this.publishTimeout = s.publishTimeout();
-    // No expected-stream precondition: it would travel (and be stored) as a header on every
-    // message; the work subject belongs to the work stream alone (§2).
-    this.options = PublishOptions.builder().streamTimeout(publishTimeout).build();
     this.wallet = wallet;
     this.timer = timer;
     this.clock = clock;
     this.running = running;
-    this.timeouts = new PublishTimeouts(clock, publishTimeout);
+    this.timeouts = new PublishTimeouts(clock, s.publishTimeout());
     long every = timeouts.period().toMillis();
     timer.scheduleWithFixedDelay(timeouts::sweep, every, every, TimeUnit.MILLISECONDS);
   }
@@ -94,18 +87,13 @@ final class Publisher {
    */
   CompletableFuture<SendResult> publish(
       OutgoingMessage m,
-      Headers headers,
+      SealedHeaders headers,
       byte[] body,
       TokenWallet.Credit credit,
       long deadlineNanos,
       String traceparent) {
     headers.put(Protocol.H_SENT_AT, Long.toString(clock.millis())); // now, not when prepared
-    Message msg =
-        NatsMessage.builder()
-            .subject(Protocol.workSubject(queue))
-            .headers(headers)
-            .data(body)
-            .build();
+    Outgoing msg = new Outgoing(subject, headers.seal(), body);
     Tries tries = new Tries();
     CompletableFuture<SendResult> result = new CompletableFuture<>();
     tryOnce(msg, tries)
@@ -143,10 +131,10 @@ final class Publisher {
 
   /**
    * The header block of {@code m} (§3), prepared before a credit is reserved so that its size can
-   * be checked; {@link #publish} stamps {@code Sluice-Sent-At} anew.
+   * be checked; {@link #publish} stamps {@code Sluice-Sent-At} anew and seals it.
    */
-  Headers headers(OutgoingMessage m, String traceparent) {
-    Headers headers = new Headers();
+  SealedHeaders headers(OutgoingMessage m, String traceparent) {
+    SealedHeaders headers = new SealedHeaders();
     headers.put(Protocol.H_MSG_ID, m.messageId());
     headers.put(Protocol.H_PROTOCOL, PROTOCOL_VERSION);
     headers.put(Protocol.H_TYPE, m.type());
@@ -167,10 +155,17 @@ final class Publisher {
     return headers;
   }
 
-  private CompletableFuture<PublishAck> tryOnce(Message msg, Tries tries) {
+  /** What every try of one send publishes: the same subject, sealed headers and body. */
+  private record Outgoing(String subject, Headers headers, byte[] body) {}
+
+  private CompletableFuture<PublishAck> tryOnce(Outgoing msg, Tries tries) {
     CompletableFuture<PublishAck> f;
     try {
-      f = timeouts.track(js.publishAsync(msg, options));
+      // No PublishOptions: jnats copies the header block to merge any options into it, and a
+      // send needs none (timeouts are tracked here; no expected-stream precondition, which would
+      // travel and be stored as a header on every message: the work subject belongs to the work
+      // stream alone, §2).
+      f = timeouts.track(js.publishAsync(msg.subject(), msg.headers(), msg.body()));
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
@@ -193,7 +188,7 @@ final class Publisher {
    * policy's first "try" is the failure already in hand, so the first real retry waits 20 ms.
    */
   private CompletionStage<PublishAck> retry(
-      Message msg, Tries tries, Throwable first, Duration left) {
+      Outgoing msg, Tries tries, Throwable first, Duration left) {
     try {
       RetryPolicy<PublishAck> policy =
           RetryPolicy.<PublishAck>builder()

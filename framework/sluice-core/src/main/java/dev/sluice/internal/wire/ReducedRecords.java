@@ -82,11 +82,37 @@ public final class ReducedRecords {
 
   private static long lineSize(String name, List<String> values) {
     long total = 0;
-    int nameBytes = name.getBytes(StandardCharsets.UTF_8).length;
+    int nameBytes = utf8Length(name);
     for (String v : values) {
-      total += nameBytes + v.getBytes(StandardCharsets.UTF_8).length + LINE_OVERHEAD;
+      total += nameBytes + utf8Length(v) + LINE_OVERHEAD;
     }
     return total;
+  }
+
+  /**
+   * The length of {@code s} in UTF-8, counted without encoding it: every send's header block is
+   * measured, and an encoded copy of each name and value was most of that cost.
+   */
+  static int utf8Length(String s) {
+    int n = s.length();
+    int bytes = n;
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        continue;
+      }
+      if (c < 0x800) {
+        bytes += 1;
+      } else if (!Character.isSurrogate(c)) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < n
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        bytes += 2; // a pair: 4 bytes for its 2 chars
+        i++;
+      } // a lone surrogate is encoded as '?', one byte, as String.getBytes does
+    }
+    return bytes;
   }
 
   /** The copied original header with the most bytes (ties: the smaller name in byte order). */

@@ -38,13 +38,40 @@ public record TraceContext(String traceId, String spanId, String flags) {
     ThreadLocalRandom r = ThreadLocalRandom.current();
     long hi = r.nextLong();
     long lo = nonZero(hi, r);
-    return new TraceContext(hex(hi, hex(lo, null)), hex(nonZero(0, r), null), "01");
+    return new TraceContext(hex(hi, hex(lo, null)), hex(nonZero(0, r), null), SAMPLED);
+  }
+
+  /**
+   * The {@code traceparent} header of a new trace with a new span, written in one pass into one
+   * string (a producer sends it and needs nothing else of it).
+   *
+   * @param sampled the W3C sampled flag ({@code 01}); unsampled is {@code 00}
+   */
+  public static String newTraceHeader(boolean sampled) {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    long hi = r.nextLong();
+    long lo = nonZero(hi, r);
+    char[] c = new char[LENGTH];
+    c[0] = '0';
+    c[1] = '0';
+    c[2] = '-';
+    hex(hi, c, 3);
+    hex(lo, c, 19);
+    c[35] = '-';
+    hex(nonZero(0, r), c, 36);
+    c[52] = '-';
+    c[53] = '0';
+    c[54] = sampled ? '1' : '0';
+    return new String(c);
   }
 
   /** A child span in the same trace. */
   public TraceContext child() {
     return new TraceContext(traceId, hex(nonZero(0, ThreadLocalRandom.current()), null), flags);
   }
+
+  /** The W3C flags of a sampled trace. */
+  public static final String SAMPLED = "01";
 
   /** The {@code traceparent} header value. */
   public String header() {
@@ -72,6 +99,14 @@ public record TraceContext(String traceId, String spanId, String flags) {
       tail.getChars(0, tail.length(), c, 16);
     }
     return new String(c);
+  }
+
+  /** {@code v} as 16 lower-case hex digits at {@code c[at]}. */
+  private static void hex(long v, char[] c, int at) {
+    for (int i = at + 15; i >= at; i--) {
+      c[i] = HEX[(int) (v & 0xf)];
+      v >>>= 4;
+    }
   }
 
   private static boolean lowerHex(String s, int from, int to) {

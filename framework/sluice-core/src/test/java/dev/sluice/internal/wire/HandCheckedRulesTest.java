@@ -85,6 +85,20 @@ class HandCheckedRulesTest {
   }
 
   @Test
+  void newTraceHeadersAreValidNonZeroDistinctAndCarryTheFlag() {
+    for (boolean sampled : new boolean[] {true, false}) {
+      String a = TraceContext.newTraceHeader(sampled);
+      String b = TraceContext.newTraceHeader(sampled);
+      assertThat(TRACEPARENT.matcher(a).matches()).as(a).isTrue();
+      TraceContext parsed = TraceContext.parse(a);
+      assertThat(parsed).as(a).isNotNull();
+      assertThat(parsed.flags()).isEqualTo(sampled ? "01" : "00");
+      assertThat(parsed.header()).isEqualTo(a);
+      assertThat(TraceContext.parse(b).traceId()).isNotEqualTo(parsed.traceId());
+    }
+  }
+
+  @Test
   void randomStringsAgreeWithTheRegularExpressions() {
     Random r = new Random(42); // fixed: a failure names its input and can be replayed
     for (int i = 0; i < 20_000; i++) {
