@@ -34,7 +34,10 @@ func leaseOf(ctx context.Context, ctl jetstream.KeyValue, queue string) (*sluice
 func TestIdleQueueWithADebtLargerThanItsSurplus(t *testing.T) {
 	ctx := context.Background()
 	nc, js := connect(t)
-	const queue, id, window = "idledebt", "idle-w1", 64
+	const id, window = "idle-w1", 64
+	// Its own queue and token ids at every run: -count=N runs share one server.
+	run := time.Now().UnixNano()
+	queue, nonce := fmt.Sprintf("idledebt-%d", run), fmt.Sprintf("%016x", run)
 	if err := sluice.Provision(ctx, js, queue, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func TestIdleQueueWithADebtLargerThanItsSurplus(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		body, _ := sluice.Encode(&sluicepb.CreditToken{Credits: 32, MintedBy: "forger", MintedUnixMs: time.Now().UnixMilli()})
 		msg := &nats.Msg{Subject: sluice.CreditSubject(queue, 32), Data: body,
-			Header: nats.Header{"Nats-Msg-Id": []string{sluice.TokenID("forger", "0badc0de", uint64(i))}}}
+			Header: nats.Header{"Nats-Msg-Id": []string{sluice.TokenID("forger", nonce, uint64(i))}}}
 		if _, err := js.PublishMsg(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
