@@ -123,3 +123,54 @@ func TestIdleQueueWithADebtLargerThanItsSurplus(t *testing.T) {
 			l.GetLast().GetBacklog() == 0
 	})
 }
+
+// A reconciler whose own advert is missing from the bucket reads a wrong window (its own capacity
+// is not in it) and makes no correction from it (§5.5 [v1.3] stale view): with the advert gone,
+// the window reads 0 and the queue's tokens a surplus, yet nothing is burned or announced, and
+// previous_deficit stays 0 so that no later audit confirms the wrong reading.
+func TestNoCorrectionWhileTheReconcilersOwnAdvertIsMissing(t *testing.T) {
+	ctx := context.Background()
+	nc, js := connect(t)
+	const id, window = "stale-w1", 64
+	queue := fmt.Sprintf("staleview-%d", time.Now().UnixNano())
+	if err := sluice.Provision(ctx, js, queue, sluice.QueueConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	// Audits every 200 ms, the advert rewritten only every 5 s: several audits see it missing.
+	w, err := sluice.NewWorker(ctx, nc, queue, quiet, sluice.WithWorkerID(id), sluice.WithCapacity(window),
+		sluice.WithAuditInterval(200*time.Millisecond), sluice.WithHeartbeat(5*time.Second, 10*time.Second),
+		sluice.Handle("test.S", 1, 1, sluice.JSON[int](), func(context.Context, int, *sluice.Msg) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	runWorker(t, w)
+	ctl, _ := js.KeyValue(ctx, sluice.ControlBucket)
+	capKV, _ := js.KeyValue(ctx, sluice.CapacityBucket)
+	stored := func() uint64 { n, _ := sluice.StoredCredits(ctx, js, queue); return n }
+	eventually(t, 10*time.Second, "the window minted", func() bool { return stored() == window })
+
+	if err := capKV.Delete(ctx, sluice.CapacityKey(queue, id)); err != nil {
+		t.Fatal(err)
+	}
+	gone := time.Now().UnixMilli()
+	// Four audits after the deletion: a revision-1.2 reconciler confirms a surplus in two.
+	eventually(t, 10*time.Second, "audits on the view without the advert", func() bool {
+		l, _ := leaseOf(ctx, ctl, queue)
+		return l != nil && l.GetLast().GetAuditUnixMs() > gone+4*200
+	})
+	if advertOf(ctx, capKV, queue, id) != nil {
+		t.Fatalf("the advert was rewritten %s after start, before the audits could be checked", time.Since(start))
+	}
+	l, _ := leaseOf(ctx, ctl, queue)
+	if l.GetLast().GetDeficit() >= 0 {
+		t.Errorf("the view without the advert read deficit %d, want the wrong surplus", l.GetLast().GetDeficit())
+	}
+	if l.GetPreviousDeficit() != 0 || l.GetLast().GetBurned() != 0 || l.GetLast().GetDebtAnnounced() != 0 || l.GetDebtId() != 0 {
+		t.Errorf("a correction from a stale view: previous %d, burned %d, announced %d, debt id %d",
+			l.GetPreviousDeficit(), l.GetLast().GetBurned(), l.GetLast().GetDebtAnnounced(), l.GetDebtId())
+	}
+	if n := stored(); n != window {
+		t.Errorf("stored credits %d after audits on a stale view, want %d", n, window)
+	}
+}
