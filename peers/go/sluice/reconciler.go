@@ -195,39 +195,50 @@ func (r *reconciler) write(ctx context.Context, lease *sluicepb.ReconcilerLease,
 	return err
 }
 
-// burn fetches the tokens available at once and acks them, minting back (RETURN) what a token
-// held beyond the amount; it returns the credits burned.
+// burnFetchMax is the most tokens one fetch of a burn asks for.
+const burnFetchMax = 256
+
+// burn fetches the tokens nobody holds and acks them until amount credits are burned or a fetch
+// finds none, minting back (RETURN) what a token held beyond the amount; it returns the credits
+// burned. Each fetch asks for the tokens the rest needs at b credits a token (tokens are at most
+// b), so only the last one fetched can hold more than is needed; a token larger than b that
+// makes the others unneeded has them returned to the stream (NAK).
 func (r *reconciler) burn(ctx context.Context, amount, batch int64) int64 {
 	if r.creds == nil {
 		return 0
 	}
 	var burned int64
 	for burned < amount {
-		got, err := r.creds.FetchNoWait(1)
+		want := int(min(burnFetchMax, (amount-burned+batch-1)/batch))
+		got, err := r.creds.FetchNoWait(want)
 		if err != nil {
 			return burned
 		}
-		var tok jetstream.Msg
-		for m := range got.Messages() {
-			tok = m
-		}
-		if tok == nil {
-			return burned
-		}
-		v := int64(TokenValue(tok.Subject()))
-		if v == 0 {
-			_ = tok.Term()
-			continue
-		}
-		if err := ackToken(ctx, tok); err != nil {
-			return burned
-		}
-		need := min(v, amount-burned)
-		burned += need
-		if v > need {
-			if _, err := r.w.minter.mint(ctx, sluicepb.MintReason_MINT_REASON_RETURN, Decompose(uint32(v-need), uint32(batch))); err != nil {
-				r.w.cfg.log.Warn("reconciler could not mint back a burned token's rest", "worker", r.w.cfg.id, "err", err)
+		n := 0
+		for tok := range got.Messages() {
+			n++
+			if burned >= amount {
+				_ = tok.Nak()
+				continue
 			}
+			v := int64(TokenValue(tok.Subject()))
+			if v == 0 {
+				_ = tok.Term()
+				continue
+			}
+			if err := ackToken(ctx, tok); err != nil {
+				continue // not burned: it is redelivered after the ack wait
+			}
+			need := min(v, amount-burned)
+			burned += need
+			if v > need {
+				if _, err := r.w.minter.mint(ctx, sluicepb.MintReason_MINT_REASON_RETURN, Decompose(uint32(v-need), uint32(batch))); err != nil {
+					r.w.cfg.log.Warn("reconciler could not mint back a burned token's rest", "worker", r.w.cfg.id, "err", err)
+				}
+			}
+		}
+		if n == 0 {
+			return burned // every remaining token is held: the rest is for the debt or a later audit
 		}
 	}
 	return burned
