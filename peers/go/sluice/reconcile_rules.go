@@ -41,3 +41,18 @@ func StaleView(own *AdvertView, nowMs int64) bool {
 	}
 	return nowMs-own.HeartbeatUnixMs > int64(own.TTLMs)*3/4
 }
+
+// NextPrevious is the previous_deficit an audit writes (§5.5): what is left of the surplus after
+// an announcement (d + burned + announced, so that the rest of a growing surplus is announced at
+// the next audit: the adverts then count the announced debt), 0 after a mint or a burn by fetching
+// alone (a correction is confirmed by two fresh audits, never racing a worker's replenishment),
+// else the deficit d itself.
+func NextPrevious(minted, burned, announced, d int64) int64 {
+	switch {
+	case announced > 0:
+		return min(0, d+burned+announced)
+	case minted > 0 || burned > 0:
+		return 0
+	}
+	return d
+}

@@ -54,3 +54,20 @@ func TestStaleViewAtThreeQuartersOfTheTTL(t *testing.T) {
 		t.Error("an advert older than ¾ ttl is current")
 	}
 }
+
+// What an audit leaves for the next one to compare against (§5.5).
+func TestNextPrevious(t *testing.T) {
+	cases := []struct{ minted, burned, announced, d, want int64 }{
+		{0, 0, 0, -50, -50},    // nothing done: the reading stands
+		{0, 0, 0, 30, 30},      // an unconfirmed deficit
+		{30, 0, 0, 30, 0},      // minted: two fresh audits again
+		{0, 40, 0, -100, 0},    // burned by fetching alone: two fresh audits again
+		{0, 40, 20, -100, -40}, // announced: what is left
+		{0, 40, 60, -100, 0},   // announced the whole rest
+	}
+	for _, c := range cases {
+		if got := NextPrevious(c.minted, c.burned, c.announced, c.d); got != c.want {
+			t.Errorf("NextPrevious(%d, %d, %d, %d) = %d want %d", c.minted, c.burned, c.announced, c.d, got, c.want)
+		}
+	}
+}

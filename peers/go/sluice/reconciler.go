@@ -159,7 +159,7 @@ func (r *reconciler) round(ctx context.Context) (time.Duration, error) {
 			ledger.DebtAnnounced = uint64(rest)
 			announced = &sluicepb.ReconcilerLease{DebtId: id, Debts: lease.Debts}
 		}
-		newPrev = min(0, d+burned+rest)
+		newPrev = NextPrevious(0, burned, rest, d)
 		if rest > 0 && newPrev < 0 {
 			next = r.interval / 4 // the rest of a surplus that grew is read again soon (§5.5 [v1.3])
 		}
