@@ -172,13 +172,5 @@ func StoredCredits(ctx context.Context, js jetstream.JetStream, q string) (uint6
 	if err != nil {
 		return 0, err
 	}
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(CreditFilter(q)))
-	if err != nil {
-		return 0, err
-	}
-	var total uint64
-	for subj, n := range info.State.Subjects {
-		total += uint64(TokenValue(subj)) * n
-	}
-	return total, nil
+	return storedCredits(ctx, s, q)
 }

@@ -21,6 +21,8 @@ type reconciler struct {
 	// sawLease is true once a reconciler.<q> key has been seen: the first-audit rule of a fresh
 	// queue applies only when none existed before this reconciler.
 	sawLease bool
+	// stale is true while the audits find this worker's own advert missing or old (§5.5 [v1.3]).
+	stale bool
 }
 
 func newReconciler(w *Worker) *reconciler {
@@ -83,21 +85,6 @@ func (r *reconciler) elect(ctx context.Context) (*sluicepb.ReconcilerLease, uint
 	return lease, rev, false, nil
 }
 
-// reading is one audit's terms (§5.5).
-type reading struct {
-	window, backlog, tokens, spent, owed, debt int64
-	// §15.2: the rate in force, the window before its cap, and the RUNNING workers that do not
-	// mint within a share of it (revision 1.2).
-	rate                       float64
-	capacityWindow             int64
-	unlimited                  int
-	liveWorkers, liveProducers int
-	lastSeq                    uint64
-	batch                      int64
-	absorbers                  []*sluicepb.CapacityAdvert
-	debtors                    bool // a live advert reports a debt
-}
-
 // round runs one election and, when this worker holds the lease, one audit. It returns when
 // to run the next round.
 func (r *reconciler) round(ctx context.Context) (time.Duration, error) {
@@ -111,16 +98,30 @@ func (r *reconciler) round(ctx context.Context) (time.Duration, error) {
 	}
 	d := rd.window - (rd.backlog + rd.tokens - rd.spent + rd.owed - rd.debt)
 	prev := lease.GetPreviousDeficit()
+	now := time.Now().UnixMilli()
 	ledger := &sluicepb.Ledger{Window: uint64(rd.window), Backlog: uint64(rd.backlog), Tokens: uint64(rd.tokens),
 		HeldSpent: uint64(rd.spent), Owed: uint64(rd.owed), Deficit: d, LiveWorkers: uint32(rd.liveWorkers),
-		LiveProducers: uint32(rd.liveProducers), AuditUnixMs: time.Now().UnixMilli(), Debt: uint64(rd.debt),
+		LiveProducers: uint32(rd.liveProducers), AuditUnixMs: now, Debt: uint64(rd.debt),
 		RatePerSecond: rd.rate, CapacityWindow: uint64(rd.capacityWindow), UnlimitedWorkers: uint32(rd.unlimited)}
+	if StaleView(rd.own, now) {
+		// §5.5 [v1.3]: a view without this worker's current advert gives a wrong window. No
+		// correction, and previous 0 so that the first audit on a current view is confirmed.
+		if !r.stale {
+			r.w.cfg.log.Warn("reconciler makes no correction while its own advert is missing or old in the bucket",
+				"worker", r.w.cfg.id, "queue", r.w.queue)
+		}
+		r.stale = true
+		r.observe(rd, d, ledger)
+		return r.interval, r.write(ctx, lease, rev, ledger, 0)
+	}
+	r.stale = false
 	next := r.interval
 	newPrev := d
+	var announced *sluicepb.ReconcilerLease
 	switch {
 	case d > 0 && (prev > 0 || fresh && rd.lastSeq == 0):
-		if rd.debtors && rd.backlog+rd.tokens > 0 {
-			break // a debt being absorbed reads as a small deficit while adverts lag
+		if MintHeldBack(rd.debt, rd.backlog, rd.owed) {
+			break // a debt being absorbed reads as a small deficit while adverts lag (§5.5 [v1.3])
 		}
 		amount := d
 		if prev > 0 {
@@ -142,23 +143,46 @@ func (r *reconciler) round(ctx context.Context) (time.Duration, error) {
 				return next, r.write(ctx, lease, rev, ledger, d) // an absorber has not read the last debt
 			}
 		}
+		// The tokens nobody holds burn at once: an idle queue's surplus lies there. Only what
+		// producers hold becomes a debt, no more than the workers still have to finish (§5.5
+		// [v1.3]); with nothing to finish (payable 0) nothing is announced and every unheld token
+		// was fetched, whatever it took (the fetches end at the first that finds none).
 		burned := r.burn(ctx, amount, rd.batch)
 		ledger.Burned = uint64(burned)
-		rest := amount - burned
-		if rest > 0 && len(rd.absorbers) > 0 {
-			id := max(time.Now().UnixMilli(), lease.GetDebtId()+1)
+		var rest int64
+		if len(rd.absorbers) > 0 {
+			rest = DebtAnnounced(amount, burned, DebtPayable(rd.backlog, rd.owed, rd.debt))
+		}
+		if rest > 0 {
+			id := max(now, lease.GetDebtId()+1)
 			lease.DebtId, lease.Debts = id, shareDebt(rest, rd.absorbers)
 			ledger.DebtAnnounced = uint64(rest)
-			burned += rest
+			announced = &sluicepb.ReconcilerLease{DebtId: id, Debts: lease.Debts}
 		}
-		newPrev = min(0, d+burned)
+		newPrev = NextPrevious(0, burned, rest, d)
+		if rest > 0 && newPrev < 0 {
+			next = r.interval / 4 // the rest of a surplus that grew is read again soon (§5.5 [v1.3])
+		}
 	case d < 0 && prev >= 0:
 		next = r.interval / 4 // confirm a new surplus soon (§5.5 [v1.1])
 	}
+	r.observe(rd, d, ledger)
+	if err := r.write(ctx, lease, rev, ledger, newPrev); err != nil {
+		return next, err
+	}
+	if announced != nil {
+		// This worker starts on its own share now, not at its next read of the lease; only once
+		// the lease is written, so that a share is never taken of a debt that was not announced.
+		r.w.debt.Offer(announced, r.w.cfg.id)
+	}
+	return next, nil
+}
+
+// observe reports an audit to the worker's observer.
+func (r *reconciler) observe(rd reading, d int64, ledger *sluicepb.Ledger) {
 	r.w.cfg.observer(&Audited{WorkerID: r.w.cfg.id, Window: rd.window, Backlog: rd.backlog, Tokens: rd.tokens,
 		Spent: rd.spent, Owed: rd.owed, Deficit: d, Minted: int64(ledger.Minted), Burned: int64(ledger.Burned),
 		Announced: int64(ledger.DebtAnnounced)})
-	return next, r.write(ctx, lease, rev, ledger, newPrev)
 }
 
 func (r *reconciler) write(ctx context.Context, lease *sluicepb.ReconcilerLease, rev uint64, ledger *sluicepb.Ledger, prev int64) error {
@@ -171,151 +195,50 @@ func (r *reconciler) write(ctx context.Context, lease *sluicepb.ReconcilerLease,
 	return err
 }
 
-// read takes the audit's terms: B first, then T together with this worker's own owed credits
-// and debt while it mints nothing (§5.5 [v1.2]); other workers count through their adverts.
-func (r *reconciler) read(ctx context.Context) (reading, error) {
-	w := r.w
-	var rd reading
-	rd.batch = 32
-	var standing uint32
-	var bounds Bounds
-	var rate float64
-	var burst uint32
-	if s, err := queueSettings(ctx, w.ctlKV, w.queue); err != nil {
-		return rd, err
-	} else if s != nil {
-		rate, burst = RateOf(s) // §15.2
-		standing = s.GetStandingBuffer()
-		bounds = Bounds{MaxWorkerCapacity: s.GetMaxWorkerCapacity(), MaxWindow: s.GetMaxWindow()}
-		if IsPowerOfTwo(s.GetTokenBatch()) {
-			rd.batch = int64(s.GetTokenBatch())
-		}
-	}
-	perWorker := int64(bounds.MaxWorkerCapacity)
-	if perWorker == 0 {
-		perWorker = DefaultMaxWorkerCapacity
-	}
-	adverts, err := liveAdverts(ctx, w.capKV, w.queue)
-	if err != nil {
-		return rd, err
-	}
-	now := time.Now().UnixMilli()
-	var views []AdvertView
-	for _, a := range adverts {
-		views = append(views, View(a))
-		rd.liveWorkers++
-		if a.GetDebt() > 0 {
-			rd.debtors = true
-		}
-		if a.GetAbsorbsDebt() && a.GetState() == stateRunning {
-			rd.absorbers = append(rd.absorbers, a)
-		}
-		if a.GetWorkerId() == w.cfg.id {
-			continue // read live below
-		}
-		rd.owed += min(int64(a.GetOwedCredits()), perWorker)
-		rd.debt += int64(a.GetDebt())
-	}
-	rd.window = int64(Window(standing, bounds, views, now))
-	if RateLimited(rate) { // §15.2: audit against the window the rate caps
-		running := 0
-		for _, a := range adverts {
-			if a.GetState() == stateRunning {
-				running++
-				if !a.GetRateLimited() {
-					rd.unlimited++
-				}
-			}
-		}
-		rd.rate, rd.capacityWindow = rate, rd.window
-		rd.window = int64(RateWindow(uint64(rd.window), rate, uint64(burst), running))
-	}
+// burnFetchMax is the most tokens one fetch of a burn asks for.
+const burnFetchMax = 256
 
-	reports, err := readAll(ctx, w.ctlKV, "producer."+w.queue+".*")
-	if err != nil {
-		return rd, err
-	}
-	var spent int64
-	for _, e := range reports {
-		rep, err := DecodeReport(e.Value())
-		if err == nil && rep.GetHeartbeatUnixMs()+int64(rep.GetTtlMs()) >= now {
-			rd.liveProducers++
-			spent += int64(rep.GetHeldSpent())
-		}
-	}
-
-	ws, err := w.js.Stream(ctx, w.stream)
-	if err != nil {
-		return rd, err
-	}
-	info, err := ws.Info(ctx)
-	if err != nil {
-		return rd, err
-	}
-	rd.backlog, rd.lastSeq = int64(info.State.Msgs), info.State.LastSeq
-	if r.creds == nil {
-		if cs, err := w.js.Stream(ctx, CreditStream); err == nil {
-			r.creds, _ = cs.Consumer(ctx, CreditConsumer(w.queue))
-		}
-	}
-	var ackPending int64
-	if r.creds != nil {
-		if ci, err := r.creds.Info(ctx); err == nil {
-			ackPending = int64(ci.NumAckPending)
-		}
-	}
-
-	w.mintMu.Lock()
-	tokens, err := StoredCredits(ctx, w.js, w.queue)
-	w.mu.Lock()
-	ownOwed := int64(w.owed + w.unconfirmed)
-	w.mu.Unlock()
-	ownDebt, _ := w.debt.State()
-	w.mintMu.Unlock()
-	if err != nil {
-		return rd, err
-	}
-	rd.tokens = int64(tokens)
-	rd.owed += ownOwed
-	rd.debt += int64(ownDebt)
-	// Reports are not trusted to raise the window (§5.5 [v1.1]).
-	rd.spent = min(spent, ackPending*rd.batch, rd.tokens)
-	return rd, nil
-}
-
-// burn fetches the tokens available at once and acks them, minting back (RETURN) what a token
-// held beyond the amount; it returns the credits burned.
+// burn fetches the tokens nobody holds and acks them until amount credits are burned or a fetch
+// finds none, minting back (RETURN) what a token held beyond the amount; it returns the credits
+// burned. Each fetch asks for the tokens the rest needs at b credits a token (tokens are at most
+// b), so only the last one fetched can hold more than is needed; a token larger than b that
+// makes the others unneeded has them returned to the stream (NAK).
 func (r *reconciler) burn(ctx context.Context, amount, batch int64) int64 {
 	if r.creds == nil {
 		return 0
 	}
 	var burned int64
 	for burned < amount {
-		got, err := r.creds.FetchNoWait(1)
+		want := int(min(burnFetchMax, (amount-burned+batch-1)/batch))
+		got, err := r.creds.FetchNoWait(want)
 		if err != nil {
 			return burned
 		}
-		var tok jetstream.Msg
-		for m := range got.Messages() {
-			tok = m
-		}
-		if tok == nil {
-			return burned
-		}
-		v := int64(TokenValue(tok.Subject()))
-		if v == 0 {
-			_ = tok.Term()
-			continue
-		}
-		if err := ackToken(ctx, tok); err != nil {
-			return burned
-		}
-		need := min(v, amount-burned)
-		burned += need
-		if v > need {
-			if _, err := r.w.minter.mint(ctx, sluicepb.MintReason_MINT_REASON_RETURN, Decompose(uint32(v-need), uint32(batch))); err != nil {
-				r.w.cfg.log.Warn("reconciler could not mint back a burned token's rest", "worker", r.w.cfg.id, "err", err)
+		n := 0
+		for tok := range got.Messages() {
+			n++
+			if burned >= amount {
+				_ = tok.Nak()
+				continue
 			}
+			v := int64(TokenValue(tok.Subject()))
+			if v == 0 {
+				_ = tok.Term()
+				continue
+			}
+			if err := ackToken(ctx, tok); err != nil {
+				continue // not burned: it is redelivered after the ack wait
+			}
+			need := min(v, amount-burned)
+			burned += need
+			if v > need {
+				if _, err := r.w.minter.mint(ctx, sluicepb.MintReason_MINT_REASON_RETURN, Decompose(uint32(v-need), uint32(batch))); err != nil {
+					r.w.cfg.log.Warn("reconciler could not mint back a burned token's rest", "worker", r.w.cfg.id, "err", err)
+				}
+			}
+		}
+		if n == 0 {
+			return burned // every remaining token is held: the rest is for the debt or a later audit
 		}
 	}
 	return burned
