@@ -38,21 +38,29 @@ impl Reconciler {
             debt += a.debt;
         }
         let js = &self.w.js;
+        let credit_stream = js
+            .get_stream(names::CREDIT_STREAM)
+            .await
+            .map_err(|e| e.to_string())?;
+        let work_stream = names::work_stream(q);
         // B first, then T with this worker's owed credits and debt while it mints nothing: a
         // message finished in between is counted twice (a false surplus, which needs a second
-        // reading), never nowhere (a false deficit would be minted).
-        let backlog = {
-            let mut s = js
-                .get_stream(names::work_stream(q))
-                .await
-                .map_err(|e| e.to_string())?;
-            s.info().await.map_err(|e| e.to_string())?.state.messages
-        };
-        let (tokens, own) = {
+        // reading), never nowhere (a false deficit would be minted). The gate is taken before B
+        // and B is one round trip, so only T's round trip lies between the readings: every
+        // message finished in that gap is counted twice, and under load a gap of a mint's round
+        // trips plus three requests made a systematic surplus larger than the tolerance.
+        let (backlog, tokens, own) = {
             let _gate = self.w.mint_gate.lock().await;
-            let tokens = self.stored_tokens().await?;
+            let backlog = js
+                .get_stream(&work_stream)
+                .await
+                .map_err(|e| e.to_string())?
+                .cached_info()
+                .state
+                .messages;
+            let tokens = self.stored_tokens(&credit_stream).await?;
             let own = self.w.advert();
-            (tokens, own)
+            (backlog, tokens, own)
         };
         // The producers' reports last: a report lags its producer's spending, and a credit spent
         // after the report was read is in B and in T but not in S (a false surplus); read after
@@ -135,13 +143,10 @@ impl Reconciler {
     }
 
     /// T: credits stored in the credit stream for this queue, held tokens included (§5.3).
-    pub(super) async fn stored_tokens(&self) -> Result<u64, String> {
-        let s = self
-            .w
-            .js
-            .get_stream(names::CREDIT_STREAM)
-            .await
-            .map_err(|e| e.to_string())?;
+    pub(super) async fn stored_tokens(
+        &self,
+        s: &async_nats::jetstream::stream::Stream,
+    ) -> Result<u64, String> {
         let mut subjects = s
             .info_with_subjects(names::credit_filter(&self.w.cfg.queue))
             .await
