@@ -14,8 +14,9 @@ debian_candidate() {
 
 apt_install() {
   echo "installing $* (apt-get)" >&2
+  # `env`: with $sudo empty (root), a leading VAR=value after an expansion would be run as a command.
   local sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
 }
 
 # The major version of the java on PATH (8 for 1.8.0_392, 17 for 17.0.15), or nothing.
