@@ -11,9 +11,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The report's shape is a contract: the lead's scripts and the issue's must-show read {@code
- * scripts/faults --json}. If a key were renamed or a verdict computed wrongly, a failed scenario
- * could read as passed.
+ * The report's shape is a contract: scripts and dashboards read {@code scripts/faults --json}. If a
+ * key were renamed or a verdict computed wrongly, a failed scenario could read as passed.
  */
 class SuiteReportTest {
   private static final ObjectMapper JSON = new ObjectMapper();
