@@ -110,9 +110,11 @@ pub use codec::{Codec, Json, Protobuf};
 pub use error::{CodecError, CreditTimeoutReason, DeadLetterReason, Error, Result};
 pub use handler::{HandlerError, HandlerResult, MessageContext, Middleware, Next};
 pub use provision::{provision, QueueConfig};
-pub use producer_api::{OutgoingMessage, Producer, ProducerBuilder, ProducerEvent, SendReceipt};
+pub use producer_api::{
+    OutgoingMessage, Producer, ProducerBuilder, ProducerEvent, SendReceipt, VersionPolicy,
+};
 pub use trace::TraceParent;
-pub use worker_api::{NakReason, Worker, WorkerBuilder, WorkerEvent};
+pub use worker_api::{NakReason, PushbackPolicy, Worker, WorkerBuilder, WorkerEvent};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

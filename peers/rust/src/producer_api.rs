@@ -139,6 +139,28 @@ pub enum ProducerEvent {
     },
 }
 
+/// What a producer does when live workers exist and none handles the type and version it sends
+/// (§4.3). With no live worker at all there is nothing to check against and every policy sends
+/// (the send waits for credits, e.g. from a standing buffer during a deploy).
+///
+/// ```
+/// use sluice::VersionPolicy;
+/// assert_eq!(VersionPolicy::default(), VersionPolicy::Fail);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum VersionPolicy {
+    /// Refuse the send with [`Error::VersionNotHandled`], naming what the live workers handle
+    /// (the default).
+    #[default]
+    Fail,
+    /// Log a `tracing` warning (target `sluice`) once per type and version, and send. The
+    /// workers that do not handle it settle it (§7: not-handled grace, then dead-letter).
+    Warn,
+    /// Send without checking, e.g. into a standing buffer ahead of a deploy of the workers that
+    /// handle the new version.
+    Allow,
+}
+
 /// Configures a [`Producer`].
 ///
 /// ```
@@ -163,6 +185,8 @@ pub struct ProducerBuilder {
     acquire_timeout: Duration,
     prefetch: usize,
     idle_return: Duration,
+    publish_timeout: Duration,
+    version_policy: VersionPolicy,
     listener: Option<producer::ProducerListener>,
 }
 
@@ -191,6 +215,48 @@ impl ProducerBuilder {
     /// stream for other producers (§6 step 7, default 500 ms).
     pub fn idle_return(mut self, d: Duration) -> Self {
         self.idle_return = d;
+        self
+    }
+
+    /// How long one publish waits for the server's acknowledgement (PubAck) before it is retried
+    /// with the same `Nats-Msg-Id`, so a retry that reaches the server twice is stored once (§9);
+    /// default 5 s, as the Java and Go producers. The retries keep the credit the send reserved
+    /// and go on until the acquire timeout (at least 10 s) has passed since the reservation; then
+    /// the send fails with [`Error::Publish`], whose reason names the timeout. Set it below the
+    /// default to fail over faster from a server that stopped answering, above it for a stream
+    /// whose replicas are far apart.
+    ///
+    /// ```
+    /// # async fn demo(client: async_nats::Client) -> Result<(), sluice::Error> {
+    /// use std::time::Duration;
+    /// let producer = sluice::Producer::builder(client, "orders")
+    ///     .publish_timeout(Duration::from_secs(2))
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn publish_timeout(mut self, d: Duration) -> Self {
+        self.publish_timeout = d;
+        self
+    }
+
+    /// What a send does when live workers exist and none handles its type and version (§4.3):
+    /// [`VersionPolicy::Fail`] (the default), [`VersionPolicy::Warn`] or
+    /// [`VersionPolicy::Allow`]. Under `Warn` and `Allow` a send that waits past its acquire
+    /// timeout fails with [`Error::CreditTimeout`], never [`Error::VersionNotHandled`].
+    ///
+    /// ```
+    /// # async fn demo(client: async_nats::Client) -> Result<(), sluice::Error> {
+    /// use sluice::{Producer, VersionPolicy};
+    /// // Version 2 goes out before the workers that handle it are deployed: warn, do not refuse.
+    /// let producer = Producer::builder(client, "orders")
+    ///     .version_policy(VersionPolicy::Warn)
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn version_policy(mut self, policy: VersionPolicy) -> Self {
+        self.version_policy = policy;
         self
     }
 
@@ -230,6 +296,9 @@ impl ProducerBuilder {
         if self.idle_return.is_zero() {
             return Err(Error::invalid("idle_return", "must be positive"));
         }
+        if self.publish_timeout.is_zero() {
+            return Err(Error::invalid("publish_timeout", "must be positive"));
+        }
         let cfg = ProducerConfig {
             queue: self.queue,
             producer_id,
@@ -239,6 +308,8 @@ impl ProducerBuilder {
             report_interval: Duration::from_millis(250),
             report_ttl_ms: 3000,
             idle_return: self.idle_return,
+            publish_timeout: self.publish_timeout,
+            version_policy: self.version_policy,
             listener: self.listener,
         };
         Ok(Producer {
@@ -264,6 +335,8 @@ impl Producer {
             acquire_timeout: Duration::from_secs(30),
             prefetch: 4,
             idle_return: Duration::from_millis(500),
+            publish_timeout: Duration::from_secs(5),
+            version_policy: VersionPolicy::Fail,
             listener: None,
         }
     }
@@ -272,7 +345,8 @@ impl Producer {
     /// once the server stored it.
     ///
     /// Errors: [`Error::CreditTimeout`] with a [`crate::CreditTimeoutReason`],
-    /// [`Error::VersionNotHandled`] when no live worker handles the type and version,
+    /// [`Error::VersionNotHandled`] when live workers exist and none handles the type and version
+    /// (under [`VersionPolicy::Fail`]),
     /// [`Error::MessageTooLarge`], [`Error::Publish`], [`Error::Closed`].
     pub async fn send(&self, msg: OutgoingMessage) -> Result<SendReceipt> {
         self.engine.send(msg).await

@@ -133,20 +133,39 @@ impl Aimd {
 #[derive(Debug)]
 pub struct Pushback {
     st: Mutex<(Aimd, u64, u32)>, // the limit, pushbacks, handlers running
+    /// Whether a pushback lowers the limit; when not, the limit is never lowered and the gate
+    /// never closes, but pushbacks are still counted.
+    on: bool,
 }
 
 impl Pushback {
     pub fn new(p: Policy) -> Self {
         Pushback {
             st: Mutex::new((Aimd::new(p), 0, 0)),
+            on: true,
         }
+    }
+
+    /// Pushback switched off: pushbacks are counted and never lower the capacity.
+    pub fn off() -> Self {
+        Pushback {
+            on: false,
+            ..Pushback::new(Policy::default())
+        }
+    }
+
+    /// Whether a pushback lowers the capacity.
+    pub fn on(&self) -> bool {
+        self.on
     }
 
     /// A handler pushed back at `now_ms`.
     pub fn pushed(&self, nominal: u32, now_ms: i64) {
         let mut st = self.st.lock().unwrap();
         st.1 += 1;
-        st.0.pushback(nominal, now_ms);
+        if self.on {
+            st.0.pushback(nominal, now_ms);
+        }
     }
 
     /// The periodic step (`succeeded`: a handler succeeded since the last one).
@@ -218,5 +237,16 @@ mod tests {
         p.exit();
         assert!(p.try_enter(4));
         assert_eq!(p.advert(4), (2, 1, 1, 1000));
+    }
+
+    #[test]
+    fn switched_off_it_counts_pushbacks_and_never_lowers() {
+        let p = Pushback::off();
+        for t in 0..5 {
+            p.pushed(4, 1000 + t * 1000);
+        }
+        assert_eq!(p.limit(4), None);
+        assert!((0..8).all(|_| p.try_enter(4)));
+        assert_eq!(p.advert(4), (4, 5, 0, 0));
     }
 }

@@ -4,11 +4,17 @@
 use super::Engine;
 use crate::credits::AdvertView;
 use crate::error::{CreditTimeoutReason, Error};
+use crate::producer_api::VersionPolicy;
 use crate::proto::{CapacityAdvert, QueueSettings};
 use crate::{log, names, now_unix_ms};
 use async_nats::jetstream::kv;
 use futures_util::StreamExt;
 use prost::Message as _;
+use std::time::{Duration, Instant};
+
+/// §4.3, policy WARN: how long a pair no live worker handled is sent without reading the adverts
+/// again (reading them costs a bucket listing per send).
+const WARN_RECHECK: Duration = Duration::from_secs(1);
 
 /// Live adverts of queue `queue` in the capacity bucket (§5.2); empty when they cannot be read.
 pub(crate) async fn live_adverts(kv_cap: &kv::Store, queue: &str) -> Vec<CapacityAdvert> {
@@ -66,8 +72,13 @@ pub(crate) fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> Error {
 }
 
 impl Engine {
-    /// §4.3 with policy FAIL, once per (type, version) and again when a send times out.
+    /// §4.3: a pair a live worker handles is checked once; one none handles is refused (FAIL),
+    /// or logged once and checked again at most once a second (WARN); ALLOW checks nothing.
     pub(super) async fn check_version(&self, t: &str, v: u32) -> Result<(), Error> {
+        let policy = self.cfg.version_policy;
+        if policy == VersionPolicy::Allow {
+            return Ok(());
+        }
         // A handful of pairs: compared in place, no key built per send.
         if self
             .checked
@@ -78,15 +89,44 @@ impl Engine {
         {
             return Ok(());
         }
+        let key = (t.to_string(), v);
+        if policy == VersionPolicy::Warn
+            && self
+                .warned
+                .lock()
+                .unwrap()
+                .get(&key)
+                .is_some_and(|at| at.elapsed() < WARN_RECHECK)
+        {
+            return Ok(());
+        }
         let live = self.live_adverts().await;
         if live.is_empty() {
             // No live worker to ask: checked again at the next send.
             return Ok(());
         }
-        if !handles(&live, t, v) {
-            return Err(version_error(&live, t, v));
+        if handles(&live, t, v) {
+            self.checked.lock().unwrap().insert(key);
+            return Ok(());
         }
-        self.checked.lock().unwrap().insert((t.to_string(), v));
+        let err = version_error(&live, t, v);
+        if policy == VersionPolicy::Fail {
+            return Err(err);
+        }
+        if self
+            .warned
+            .lock()
+            .unwrap()
+            .insert(key, Instant::now())
+            .is_none()
+        {
+            tracing::warn!(
+                target: "sluice",
+                queue = %self.cfg.queue,
+                producer = %self.cfg.producer_id,
+                "{err}; sending anyway (version policy WARN)"
+            );
+        }
         Ok(())
     }
 
@@ -107,7 +147,9 @@ impl Engine {
             return timeout(CreditTimeoutReason::StreamAtHardLimit, String::new());
         }
         let live = self.live_adverts().await;
-        if !live.is_empty() && !handles(&live, t, v) {
+        // Under WARN and ALLOW the sender chose to send anyway: the credit timeout says why.
+        if self.cfg.version_policy == VersionPolicy::Fail && !live.is_empty() && !handles(&live, t, v)
+        {
             return version_error(&live, t, v);
         }
         let settings = match self.kv_ctl.get(names::settings_key(&self.cfg.queue)).await {

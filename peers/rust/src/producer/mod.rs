@@ -3,7 +3,7 @@
 use crate::error::Error;
 use crate::fairness::FairQueue;
 use crate::jsutil;
-use crate::producer_api::ProducerEvent;
+use crate::producer_api::{ProducerEvent, VersionPolicy};
 use crate::proto::QueueSettings;
 use crate::{log, names};
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, Message};
@@ -35,6 +35,10 @@ pub(crate) struct ProducerConfig {
     pub report_interval: Duration,
     pub report_ttl_ms: u32,
     pub idle_return: Duration,
+    /// How long one publish waits for its PubAck before it is retried.
+    pub publish_timeout: Duration,
+    /// §4.3: what a send of a type and version no live worker handles does.
+    pub version_policy: VersionPolicy,
     pub listener: Option<ProducerListener>,
 }
 
@@ -78,6 +82,9 @@ pub(crate) struct Engine {
     cfg: ProducerConfig,
     /// (type, version) pairs already checked against the live adverts (§4.3).
     checked: Mutex<std::collections::HashSet<(String, u32)>>,
+    /// §4.3, policy WARN: pairs no live worker handled, logged once, and when they were last
+    /// checked (checked again at most once a second).
+    warned: Mutex<std::collections::HashMap<(String, u32), Instant>>,
     tasks: Mutex<Option<(tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>)>>,
     seq: std::sync::atomic::AtomicU64,
     nonce: String,
@@ -103,7 +110,7 @@ pub(crate) async fn start(
     client: async_nats::Client,
     cfg: ProducerConfig,
 ) -> Result<Arc<Engine>, Error> {
-    let js = jetstream::new(client.clone());
+    let mut js = jetstream::new(client.clone());
     let work = jsutil::require_stream(&js, &names::work_stream(&cfg.queue)).await?;
     // Read once: a message that could never be stored is refused before it spends a credit (§2.2).
     let max_msg_size = work.cached_info().config.max_message_size as i64;
@@ -129,10 +136,14 @@ pub(crate) async fn start(
             .unwrap_or_default(),
         _ => Default::default(),
     };
+    // The context is used for publishing from here on (the consumer and the buckets keep their
+    // own): its timeout bounds the wait for each PubAck.
+    js.set_timeout(cfg.publish_timeout);
     let p = Arc::new(Engine {
         weights: Arc::new(weights),
         cfg,
         checked: Mutex::new(Default::default()),
+        warned: Mutex::new(Default::default()),
         tasks: Mutex::new(None),
         seq: std::sync::atomic::AtomicU64::new(0),
         nonce: jsutil::instance_nonce(),

@@ -106,7 +106,10 @@ impl Engine {
         // Sluice-Sent-At: when the first publish attempt starts.
         headers.insert(h::SENT_AT, now_unix_ms().to_string());
         let subject = names::work_subject(&self.cfg.queue);
-        let deadline = Instant::now() + self.cfg.acquire_timeout.max(Duration::from_secs(10));
+        // The retry horizon of one send: its acquire timeout, at least 10 s, from the
+        // reservation; each attempt waits for its PubAck up to the publish timeout (the context's).
+        let horizon = self.cfg.acquire_timeout.max(Duration::from_secs(10));
+        let deadline = Instant::now() + horizon;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -118,7 +121,8 @@ impl Engine {
                 Ok(f) => f.await,
                 Err(e) => Err(e),
             };
-            match r {
+            // Why this attempt failed, when it is not the last word.
+            let failure = match r {
                 Ok(ack) => {
                     // A duplicate on the first attempt stored nothing new: refund (§6 step 4).
                     self.finish(token, ack.duplicate && attempt == 1, true, &key);
@@ -133,6 +137,7 @@ impl Engine {
                     // Back-pressure: wait and retry, keeping the reserved credit.
                     self.st.lock().unwrap().hard_limit = true;
                     tokio::time::sleep(Duration::from_millis(250)).await;
+                    "stream at its hard limit".to_string()
                 }
                 Err(e) if e.kind() == PublishErrorKind::StreamNotFound => {
                     self.finish(token, true, false, &key);
@@ -142,24 +147,28 @@ impl Engine {
                     });
                 }
                 Err(e) if e.kind() == PublishErrorKind::TimedOut => {
-                    log!("publish of {msg_id} timed out; retrying with the same id");
+                    let why = format!(
+                        "no PubAck within the publish timeout of {} ms",
+                        self.cfg.publish_timeout.as_millis()
+                    );
+                    log!("publish of {msg_id}: {why}; retrying with the same id");
+                    why
                 }
                 Err(e) => {
                     log!("publish of {msg_id}: {e}; retrying with the same id");
                     tokio::time::sleep(Duration::from_millis(100)).await;
+                    e.to_string()
                 }
-            }
+            };
             if Instant::now() >= deadline {
                 // Not a definite failure: the reservation stays spent.
-                let reason = if self.st.lock().unwrap().hard_limit {
-                    "stream at its hard limit"
-                } else {
-                    "publish kept failing"
-                };
                 self.finish(token, false, false, &key);
                 return Err(Error::Publish {
                     msg_id,
-                    reason: reason.into(),
+                    reason: format!(
+                        "{failure} ({attempt} attempts, retried for {} ms)",
+                        horizon.as_millis()
+                    ),
                 });
             }
         }

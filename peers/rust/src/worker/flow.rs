@@ -96,8 +96,11 @@ impl Engine {
         }
     }
 
-    /// §15.1: the AIMD step, every 100 ms.
+    /// §15.1: the AIMD step, every 100 ms (none with pushback switched off).
     pub(super) async fn pushback_ticks(self: Arc<Self>) {
+        if !self.pushback.on() {
+            return;
+        }
         let mut last = self.processed_events.load(Ordering::SeqCst);
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -63,6 +63,8 @@ pub(crate) struct WorkerConfig {
     pub latency_target: Option<(Duration, u32)>,
     /// §7.6: the circuit breaker, None when off.
     pub breaker: Option<BreakerConfig>,
+    /// §15.1: the AIMD rule of pushbacks, None when they never lower the capacity.
+    pub pushback: Option<Policy>,
 }
 
 /// Receives every [`WorkerEvent`].
@@ -193,7 +195,7 @@ pub(crate) async fn prepare(
         store,
         breaker: cfg.breaker.map(|b| Mutex::new(Breaker::new(b))),
         mint_seq: AtomicU64::new(0),
-        pushback: Pushback::new(Policy::default()),
+        pushback: cfg.pushback.map_or_else(Pushback::off, Pushback::new),
         rate: Mutex::new(RateBucket::default()),
         rate_meta: Mutex::new((Instant::now(), 0)),
         started: Instant::now(),

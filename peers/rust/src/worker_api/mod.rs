@@ -10,8 +10,10 @@ use crate::handler::{
 };
 use crate::worker::{self, Engine, WorkerConfig};
 pub use crate::worker_event::{NakReason, WorkerEvent};
+pub use pushback_policy::PushbackPolicy;
 
 mod options;
+mod pushback_policy;
 use async_nats::jetstream::consumer::PullConsumer;
 use std::future::Future;
 use std::ops::RangeInclusive;
@@ -64,6 +66,7 @@ pub struct WorkerBuilder {
     shared_idempotency: bool,
     latency_target: Option<(Duration, u32)>,
     breaker: Option<BreakerConfig>,
+    pushback: Option<PushbackPolicy>,
     registry: Registry,
     listener: Option<worker::Listener>,
     errors: Vec<Error>,
@@ -274,6 +277,7 @@ impl WorkerBuilder {
         if self.grace_delay.is_zero() {
             return Err(Error::invalid("grace", "the NAK delay must be positive"));
         }
+        let pushback = self.pushback.map(PushbackPolicy::check).transpose()?;
         let capacity = self
             .capacity
             .unwrap_or((self.concurrency + self.prefetch) as u32);
@@ -306,6 +310,7 @@ impl WorkerBuilder {
             shared_idempotency: self.shared_idempotency,
             latency_target: self.latency_target,
             breaker: self.breaker,
+            pushback,
         };
         let (engine, consumer) = worker::prepare(self.client, cfg).await?;
         Ok(Worker { engine, consumer })
@@ -348,6 +353,7 @@ impl Worker {
             shared_idempotency: false,
             latency_target: None,
             breaker: Some(BreakerConfig::default()),
+            pushback: Some(PushbackPolicy::default()),
             registry: Registry::default(),
             listener: None,
             errors: Vec::new(),
