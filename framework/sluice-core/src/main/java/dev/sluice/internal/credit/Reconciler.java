@@ -57,8 +57,7 @@ public final class Reconciler {
   // grew while it was read (a flood still being stored at the first reading).
   private boolean surplusLeft;
 
-  /** Whether the last audit read producer reports claiming more than their tokens can carry. */
-  private boolean overclaimedBefore;
+  private final Overclaims overclaims = new Overclaims();
 
   private final java.util.Set<String> clampedSeen = new java.util.HashSet<>();
   private final java.util.Set<String> unlimitedSeen = new java.util.HashSet<>();
@@ -224,29 +223,7 @@ public final class Reconciler {
     heldSpent =
         Credits.boundHeldSpent(
             heldSpent, Ledgers.heldTokens(jsm, queue), bounds.tokenBatch(), tokens);
-    boolean overclaimed = heldSpent + bounds.tokenBatch() < reportedSpent;
-    if (overclaimed) {
-      // Beyond a token's worth. Once, it is a report read from the watch just before its producer
-      // acked a spent token (a busy producer acks at once and reports every cycle); in two audits
-      // running, a report that claims more than its producer can hold. The bound is applied
-      // either way; only the second is worth an operator's attention.
-      if (overclaimedBefore) {
-        LOG.warn(
-            "queue {}: producers report {} held spent credits in two audits running, more than the"
-                + " tokens they hold can carry; counting {}",
-            queue,
-            reportedSpent,
-            heldSpent);
-      } else {
-        LOG.debug(
-            "queue {}: producers report {} held spent credits, more than the tokens they hold"
-                + " can carry (a report older than its ack, or a lie); counting {}",
-            queue,
-            reportedSpent,
-            heldSpent);
-      }
-    }
-    overclaimedBefore = overclaimed;
+    overclaims.observe(queue, reportedSpent, heldSpent, bounds.tokenBatch());
     if (current == null && previous == 0 && Ledgers.neverUsed(jsm, queue)) {
       // The first audit of a queue that never stored a message (§5.5, first audit of a fresh
       // queue): no credit can be in transit, so this one reading is as good as two and the first
