@@ -213,3 +213,99 @@ async fn a_publish_timeout_of_zero_is_refused() {
         "{err}"
     );
 }
+
+async fn run_worker(
+    client: &async_nats::Client,
+    q: &str,
+    id: &str,
+    versions: std::ops::RangeInclusive<u32>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<sluice::Result<u64>>,
+) {
+    let worker = Worker::builder(client.clone(), q)
+        .worker_id(id)
+        .reconciler(None)
+        .handle(
+            "acme.Job",
+            versions,
+            Json::<u64>::new(),
+            |_n: u64, _| async { Ok(()) },
+        )
+        .build()
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run_until(async {
+        let _ = stopped.await;
+    }));
+    (stop, running)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_the_fleet_stops_handling_is_refused_after_the_deploy() {
+    let server = start_server().await;
+    let client = async_nats::connect(&server.url).await.unwrap();
+    let js = jetstream::new(client.clone());
+    let q = unique("redeploy");
+    provision(&js, &q).await;
+    let cap: kv::Store = js.get_key_value(names::CAPACITY_BUCKET).await.unwrap();
+    let advertised = |id: &'static str, want: bool| {
+        let (cap, key) = (cap.clone(), names::capacity_key(&q, id));
+        move || {
+            let (cap, key) = (cap.clone(), key.clone());
+            async move { matches!(cap.get(key).await, Ok(Some(_))) == want }
+        }
+    };
+    let (stop, running) = run_worker(&client, &q, "v1-only", 1..=1).await;
+    eventually(
+        "v1-only advertises",
+        Duration::from_secs(10),
+        advertised("v1-only", true),
+    )
+    .await;
+    mint(&js, &q, &[1, 1]).await;
+    let producer = Producer::builder(client.clone(), q.clone())
+        .producer_id("api-1")
+        .acquire_timeout(Duration::from_secs(10))
+        .version_policy(VersionPolicy::Fail)
+        .build()
+        .await
+        .unwrap();
+    producer.send(job(1, "before")).await.unwrap();
+    // The producer read the adverts, and trusted what it read, before the send returned.
+    let answered = Instant::now();
+
+    // The fleet is redeployed: the version-1 worker leaves, one that handles only version 2
+    // comes up.
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    eventually(
+        "v1-only's advert is gone",
+        Duration::from_secs(10),
+        advertised("v1-only", false),
+    )
+    .await;
+    let (stop, running) = run_worker(&client, &q, "v2-only", 2..=2).await;
+    eventually(
+        "v2-only advertises",
+        Duration::from_secs(10),
+        advertised("v2-only", true),
+    )
+    .await;
+    // The rule's own time, not a stand-in for an outcome: a "handled" answer is trusted for at
+    // most a second (§4.3).
+    tokio::time::sleep_until((answered + Duration::from_secs(1)).into()).await;
+
+    // Trusting the first answer for ever would send this one to a fleet that cannot handle it:
+    // it would wait out the grace period and be dead-lettered instead of refused at the send.
+    match producer.send(job(1, "after")).await {
+        Err(Error::VersionNotHandled { version, live, .. }) => {
+            assert_eq!((version, live), (1, vec!["acme.Job@2-2".to_string()]))
+        }
+        r => panic!("a version-1 send after the deploy was not refused: {r:?}"),
+    }
+    producer.close().await;
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+}

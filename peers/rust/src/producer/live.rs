@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 /// §4.3, policy WARN: how long a pair no live worker handled is sent without reading the adverts
 /// again (reading them costs a bucket listing per send).
 const WARN_RECHECK: Duration = Duration::from_secs(1);
+/// How long a live worker's "handled" answer is trusted (§4.3 [v1.3]: at most a second).
+pub(crate) const HANDLED_TRUST: Duration = Duration::from_secs(1);
 
 /// Live adverts of queue `queue` in the capacity bucket (§5.2); empty when they cannot be read.
 pub(crate) async fn live_adverts(kv_cap: &kv::Store, queue: &str) -> Vec<CapacityAdvert> {
@@ -72,8 +74,10 @@ pub(crate) fn version_error(live: &[CapacityAdvert], t: &str, v: u32) -> Error {
 }
 
 impl Engine {
-    /// §4.3: a pair a live worker handles is checked once; one none handles is refused (FAIL),
-    /// or logged once and checked again at most once a second (WARN); ALLOW checks nothing.
+    /// §4.3: a pair a live worker handled is trusted for [`HANDLED_TRUST`], then checked again
+    /// (workers deploy, and a fleet can stop handling a version); one none handles is refused
+    /// (FAIL), or logged once and checked again at most once a second (WARN); ALLOW checks
+    /// nothing.
     pub(super) async fn check_version(&self, t: &str, v: u32) -> Result<(), Error> {
         let policy = self.cfg.version_policy;
         if policy == VersionPolicy::Allow {
@@ -85,7 +89,7 @@ impl Engine {
             .lock()
             .unwrap()
             .iter()
-            .any(|(name, version)| name == t && *version == v)
+            .any(|((name, version), at)| name == t && *version == v && at.elapsed() < HANDLED_TRUST)
         {
             return Ok(());
         }
@@ -106,7 +110,7 @@ impl Engine {
             return Ok(());
         }
         if handles(&live, t, v) {
-            self.checked.lock().unwrap().insert(key);
+            self.checked.lock().unwrap().insert(key, Instant::now());
             return Ok(());
         }
         let err = version_error(&live, t, v);
@@ -148,7 +152,9 @@ impl Engine {
         }
         let live = self.live_adverts().await;
         // Under WARN and ALLOW the sender chose to send anyway: the credit timeout says why.
-        if self.cfg.version_policy == VersionPolicy::Fail && !live.is_empty() && !handles(&live, t, v)
+        if self.cfg.version_policy == VersionPolicy::Fail
+            && !live.is_empty()
+            && !handles(&live, t, v)
         {
             return version_error(&live, t, v);
         }

@@ -80,8 +80,8 @@ struct State {
 
 pub(crate) struct Engine {
     cfg: ProducerConfig,
-    /// (type, version) pairs already checked against the live adverts (§4.3).
-    checked: Mutex<std::collections::HashSet<(String, u32)>>,
+    /// (type, version) pairs a live advert handled (§4.3), and when that was read.
+    checked: Mutex<std::collections::HashMap<(String, u32), Instant>>,
     /// §4.3, policy WARN: pairs no live worker handled, logged once, and when they were last
     /// checked (checked again at most once a second).
     warned: Mutex<std::collections::HashMap<(String, u32), Instant>>,
