@@ -102,10 +102,7 @@ async fn producer_and_worker_in_one_service() {
         .build()
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
+    let running = run(worker);
 
     let producer = Producer::builder(client.clone(), q.clone())
         .producer_id("api-1")
@@ -153,8 +150,7 @@ async fn producer_and_worker_in_one_service() {
     )
     .await;
     producer.close().await;
-    stop.send(()).unwrap();
-    let processed = running.await.unwrap().unwrap();
+    let processed = running.stop().await;
     assert_eq!(processed, 4);
 
     let mut seen = seen.lock().unwrap().clone();
@@ -241,10 +237,7 @@ async fn a_version_no_live_worker_handles_is_refused() {
         .build()
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
+    let running = run(worker);
     // Ready: the worker's advert is written.
     tokio::time::timeout(Duration::from_secs(10), ready.notified())
         .await
@@ -257,8 +250,7 @@ async fn a_version_no_live_worker_handles_is_refused() {
          (live workers handle: acme.Invoice@1-2)"
     );
     producer.close().await;
-    stop.send(()).unwrap();
-    assert_eq!(running.await.unwrap().unwrap(), 0);
+    assert_eq!(running.stop().await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

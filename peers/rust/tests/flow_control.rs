@@ -185,10 +185,7 @@ async fn an_overloaded_handler_is_retried_on_the_same_delivery_and_lowers_the_ca
         .build()
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
+    let running = run(worker);
     let producer = Producer::builder(client, q.clone())
         .producer_id("api-1")
         .build()
@@ -246,8 +243,7 @@ async fn an_overloaded_handler_is_retried_on_the_same_delivery_and_lowers_the_ca
     )
     .await;
     producer.close().await;
-    stop.send(()).unwrap();
-    assert_eq!(running.await.unwrap().unwrap(), 1);
+    assert_eq!(running.stop().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,10 +274,7 @@ async fn a_rate_limit_sets_the_workers_share_and_caps_the_audited_window() {
         .build()
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
+    let running = run(worker);
     // The only worker: its share is the whole rate.
     eventually(
         "the advert shows the share",
@@ -329,6 +322,5 @@ async fn a_rate_limit_sets_the_workers_share_and_caps_the_audited_window() {
         async move { backlog(&js, &q).await == 0 }
     })
     .await;
-    stop.send(()).unwrap();
-    assert_eq!(running.await.unwrap().unwrap(), 20);
+    assert_eq!(running.stop().await, 20);
 }

@@ -74,10 +74,7 @@ async fn the_backoff_sets_every_retry_delay() {
         .build()
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
+    let running = run(worker);
     send(&client, &q, "note-1", "hello").await;
     eventually("dead-lettered", Duration::from_secs(20), || async {
         dead_lettered(&events).is_some()
@@ -109,8 +106,7 @@ async fn the_backoff_sets_every_retry_delay() {
             (3, Duration::from_millis(500)),
         ]
     );
-    let _ = stop.send(());
-    running.await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,10 +122,7 @@ async fn a_payload_over_the_limit_is_dead_lettered_oversize() {
         .build()
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
+    let running = run(worker);
     send(&client, &q, "note-big", &"x".repeat(100)).await;
     eventually("dead-lettered", Duration::from_secs(20), || async {
         dead_lettered(&events).is_some()
@@ -139,8 +132,7 @@ async fn a_payload_over_the_limit_is_dead_lettered_oversize() {
         dead_lettered(&events),
         Some((DeadLetterReason::Oversize, 1))
     );
-    let _ = stop.send(());
-    running.await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream;
 use common::*;
 use futures_util::StreamExt;
 use sluice::__internal::names;
@@ -147,16 +147,8 @@ async fn the_version_policy_refuses_warns_once_or_allows() {
         .build()
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
-    let cap: kv::Store = js.get_key_value(names::CAPACITY_BUCKET).await.unwrap();
-    eventually("the worker advertises", Duration::from_secs(10), || {
-        let (cap, key) = (cap.clone(), names::capacity_key(&q, "v1-only"));
-        async move { matches!(cap.get(key).await, Ok(Some(_))) }
-    })
-    .await;
+    let running = run(worker);
+    advertised(&js, &q, "v1-only", true).await;
     mint(&js, &q, &[1, 1, 1]).await;
     const NOT_HANDLED: &str = "no live worker handles acme.Job version 2";
 
@@ -188,8 +180,7 @@ async fn the_version_policy_refuses_warns_once_or_allows() {
     assert!(results[0].is_ok(), "ALLOW refused: {:?}", results[0]);
     assert_eq!(logs.count(NOT_HANDLED), 0);
 
-    stop.send(()).unwrap();
-    running.await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,10 +210,7 @@ async fn run_worker(
     q: &str,
     id: &str,
     versions: std::ops::RangeInclusive<u32>,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<sluice::Result<u64>>,
-) {
+) -> Running {
     let worker = Worker::builder(client.clone(), q)
         .worker_id(id)
         .reconciler(None)
@@ -235,11 +223,7 @@ async fn run_worker(
         .build()
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
-    (stop, running)
+    run(worker)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,21 +233,8 @@ async fn a_version_the_fleet_stops_handling_is_refused_after_the_deploy() {
     let js = jetstream::new(client.clone());
     let q = unique("redeploy");
     provision(&js, &q).await;
-    let cap: kv::Store = js.get_key_value(names::CAPACITY_BUCKET).await.unwrap();
-    let advertised = |id: &'static str, want: bool| {
-        let (cap, key) = (cap.clone(), names::capacity_key(&q, id));
-        move || {
-            let (cap, key) = (cap.clone(), key.clone());
-            async move { matches!(cap.get(key).await, Ok(Some(_))) == want }
-        }
-    };
-    let (stop, running) = run_worker(&client, &q, "v1-only", 1..=1).await;
-    eventually(
-        "v1-only advertises",
-        Duration::from_secs(10),
-        advertised("v1-only", true),
-    )
-    .await;
+    let running = run_worker(&client, &q, "v1-only", 1..=1).await;
+    advertised(&js, &q, "v1-only", true).await;
     mint(&js, &q, &[1, 1]).await;
     let producer = Producer::builder(client.clone(), q.clone())
         .producer_id("api-1")
@@ -278,21 +249,10 @@ async fn a_version_the_fleet_stops_handling_is_refused_after_the_deploy() {
 
     // The fleet is redeployed: the version-1 worker leaves, one that handles only version 2
     // comes up.
-    stop.send(()).unwrap();
-    running.await.unwrap().unwrap();
-    eventually(
-        "v1-only's advert is gone",
-        Duration::from_secs(10),
-        advertised("v1-only", false),
-    )
-    .await;
-    let (stop, running) = run_worker(&client, &q, "v2-only", 2..=2).await;
-    eventually(
-        "v2-only advertises",
-        Duration::from_secs(10),
-        advertised("v2-only", true),
-    )
-    .await;
+    running.stop().await;
+    advertised(&js, &q, "v1-only", false).await;
+    let running = run_worker(&client, &q, "v2-only", 2..=2).await;
+    advertised(&js, &q, "v2-only", true).await;
     // The rule's own time, not a stand-in for an outcome: a "handled" answer is trusted for at
     // most a second (§4.3).
     tokio::time::sleep_until((answered + Duration::from_secs(1)).into()).await;
@@ -306,6 +266,5 @@ async fn a_version_the_fleet_stops_handling_is_refused_after_the_deploy() {
         r => panic!("a version-1 send after the deploy was not refused: {r:?}"),
     }
     producer.close().await;
-    stop.send(()).unwrap();
-    running.await.unwrap().unwrap();
+    running.stop().await;
 }

@@ -42,9 +42,16 @@ async fn provisioning_twice_mints_the_standing_buffer_once_and_keeps_other_setti
         .unwrap();
 
     sluice::provision(&js, &q, &config).await.unwrap();
-    assert_eq!(stored_credits(&js, &q).await, 20, "the second run minted again");
+    assert_eq!(
+        stored_credits(&js, &q).await,
+        20,
+        "the second run minted again"
+    );
     let again = settings(&js, &q).await;
-    assert_eq!(again.rate_per_second, 500.0, "the operator's rate limit was lost");
+    assert_eq!(
+        again.rate_per_second, 500.0,
+        "the operator's rate limit was lost"
+    );
     assert_eq!((again.token_batch, again.standing_buffer), (8, 20));
 }
 
@@ -55,7 +62,9 @@ async fn a_queue_provisioned_from_rust_carries_work() {
     let client = async_nats::connect(&server.url).await.unwrap();
     let js = jetstream::new(client.clone());
     let q = unique("provwork");
-    sluice::provision(&js, &q, &QueueConfig::default()).await.unwrap();
+    sluice::provision(&js, &q, &QueueConfig::default())
+        .await
+        .unwrap();
 
     let done = Arc::new(AtomicU64::new(0));
     let seen = done.clone();
@@ -72,10 +81,7 @@ async fn a_queue_provisioned_from_rust_carries_work() {
         .build()
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
+    let running = run(worker);
     let producer = Producer::builder(client.clone(), q.clone())
         .producer_id("prov-producer")
         .build()
@@ -93,8 +99,7 @@ async fn a_queue_provisioned_from_rust_carries_work() {
     })
     .await;
     producer.close().await;
-    let _ = stop.send(());
-    running.await.unwrap().unwrap();
+    running.stop().await;
 }
 
 // Bad settings are refused before anything is created.
@@ -106,12 +111,27 @@ async fn bad_settings_are_refused_naming_the_option() {
     let err = sluice::provision(&js, "bad.name", &QueueConfig::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidOption { option: "queue", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidOption {
+                option: "queue",
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = sluice::provision(&js, "q1", &QueueConfig::default().token_batch(24))
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::InvalidOption { option: "token_batch", .. }),
+        matches!(
+            err,
+            Error::InvalidOption {
+                option: "token_batch",
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(

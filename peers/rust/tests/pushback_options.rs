@@ -39,16 +39,21 @@ fn worker(
         .prefetch(0)
         .heartbeat(Duration::from_millis(200))
         .reconciler(None)
-        .handle("acme.Job", 1..=1, Json::<u64>::new(), move |_n: u64, ctx| {
-            let (calls, a) = (calls.clone(), a.clone());
-            async move {
-                if calls.fetch_add(1, Ordering::SeqCst) < overloaded {
-                    return Err(HandlerError::overloaded(Some(Duration::from_millis(300))));
+        .handle(
+            "acme.Job",
+            1..=1,
+            Json::<u64>::new(),
+            move |_n: u64, ctx| {
+                let (calls, a) = (calls.clone(), a.clone());
+                async move {
+                    if calls.fetch_add(1, Ordering::SeqCst) < overloaded {
+                        return Err(HandlerError::overloaded(Some(Duration::from_millis(300))));
+                    }
+                    a.lock().unwrap().push(ctx.attempt());
+                    Ok(())
                 }
-                a.lock().unwrap().push(ctx.attempt());
-                Ok(())
-            }
-        })
+            },
+        )
         .on_event(move |ev| e.lock().unwrap().push(ev.clone()))
 }
 
@@ -58,15 +63,9 @@ async fn run_one_job(
     q: &str,
     w: WorkerBuilder,
     attempts: &Arc<Mutex<Vec<u64>>>,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<sluice::Result<u64>>,
-) {
+) -> Running {
     let worker = w.build().await.unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
+    let running = run(worker);
     let js = jetstream::new(client.clone());
     mint(&js, q, &[1]).await;
     let producer = Producer::builder(client.clone(), q)
@@ -84,7 +83,7 @@ async fn run_one_job(
         async move { !a.lock().unwrap().is_empty() }
     })
     .await;
-    (stop, running)
+    running
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,23 +104,26 @@ async fn a_pushback_policy_sets_the_decrease_and_the_floor() {
         ..PushbackPolicy::default()
     };
     let w = worker(&client, &q, "pb-1", 1, &attempts, &events).pushback(policy);
-    let (stop, running) = run_one_job(&client, &q, w, &attempts).await;
-    eventually("the advert shows capacity 3 of 8", Duration::from_secs(10), || {
-        let (cap, q) = (cap.clone(), q.clone());
-        async move {
-            advert(&cap, &q, "pb-1").await.is_some_and(|a| {
-                a.capacity == 3
-                    && a.nominal_capacity == 8
-                    && a.pushbacks_total == 1
-                    && a.pushback_decreases_total == 1
-                    && a.lowered_since_unix_ms > 0
-            })
-        }
-    })
+    let running = run_one_job(&client, &q, w, &attempts).await;
+    eventually(
+        "the advert shows capacity 3 of 8",
+        Duration::from_secs(10),
+        || {
+            let (cap, q) = (cap.clone(), q.clone());
+            async move {
+                advert(&cap, &q, "pb-1").await.is_some_and(|a| {
+                    a.capacity == 3
+                        && a.nominal_capacity == 8
+                        && a.pushbacks_total == 1
+                        && a.pushback_decreases_total == 1
+                        && a.lowered_since_unix_ms > 0
+                })
+            }
+        },
+    )
     .await;
     assert_eq!(*attempts.lock().unwrap(), vec![1]);
-    stop.send(()).unwrap();
-    assert_eq!(running.await.unwrap().unwrap(), 1);
+    assert_eq!(running.stop().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +136,7 @@ async fn without_pushback_a_pushback_is_retried_and_the_capacity_stays() {
     let cap = js.get_key_value(names::CAPACITY_BUCKET).await.unwrap();
     let (attempts, events) = (Arc::default(), Arc::default());
     let w = worker(&client, &q, "pb-2", 3, &attempts, &events).without_pushback();
-    let (stop, running) = run_one_job(&client, &q, w, &attempts).await;
+    let running = run_one_job(&client, &q, w, &attempts).await;
     // Held and run again on the same delivery: three pushbacks, one attempt, no NAK.
     assert_eq!(*attempts.lock().unwrap(), vec![1]);
     let evs = events.lock().unwrap().clone();
@@ -168,8 +170,7 @@ async fn without_pushback_a_pushback_is_retried_and_the_capacity_stays() {
         ),
         (8, 8, 0, 0)
     );
-    stop.send(()).unwrap();
-    assert_eq!(running.await.unwrap().unwrap(), 1);
+    assert_eq!(running.stop().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -158,3 +158,42 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+// ------------------------------------------------------------------ running workers
+
+/// A worker running on a task of its own until [`Running::stop`].
+pub struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<sluice::Result<u64>>,
+}
+
+/// Runs `worker` on a task of its own, as a service would.
+pub fn run(worker: sluice::Worker) -> Running {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(worker.run_until(async {
+        let _ = stopped.await;
+    }));
+    Running { stop, task }
+}
+
+impl Running {
+    /// Stops the worker (it drains, §7.6) and returns how many messages its handlers processed.
+    /// Panics when the worker failed.
+    pub async fn stop(self) -> u64 {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap()
+    }
+}
+
+/// Waits until worker `id` of queue `q` has an advert in the capacity bucket (`want` true) or
+/// has none (`want` false).
+pub async fn advertised(js: &jetstream::Context, q: &str, id: &str, want: bool) {
+    let cap = js.get_key_value(names::CAPACITY_BUCKET).await.unwrap();
+    let key = names::capacity_key(q, id);
+    let what = format!("worker {id} of {q} advertised: {want}");
+    eventually(&what, Duration::from_secs(10), || {
+        let (cap, key) = (cap.clone(), key.clone());
+        async move { matches!(cap.get(key).await, Ok(Some(_))) == want }
+    })
+    .await;
+}
