@@ -28,7 +28,7 @@ struct Lone {
     events: Events,
     healthy: Arc<AtomicBool>,
     stop: tokio::sync::oneshot::Sender<()>,
-    running: tokio::task::JoinHandle<Result<(), sluice::Error>>,
+    running: tokio::task::JoinHandle<Result<u64, sluice::Error>>,
 }
 
 async fn lone_worker(client: &async_nats::Client, prefix: &str, delay: Duration) -> Lone {
@@ -45,16 +45,21 @@ async fn lone_worker(client: &async_nats::Client, prefix: &str, delay: Duration)
         .concurrency(2)
         .max_attempts(1)
         .circuit_breaker(FAILURES, 5, delay)
-        .handle("acme.Probe", 1..=1, Json::<String>::new(), move |_: String, _| {
-            let up = up.clone();
-            async move {
-                if up.load(Ordering::SeqCst) {
-                    Ok(())
-                } else {
-                    Err(HandlerError::retry("the dependency is down"))
+        .handle(
+            "acme.Probe",
+            1..=1,
+            Json::<String>::new(),
+            move |_: String, _| {
+                let up = up.clone();
+                async move {
+                    if up.load(Ordering::SeqCst) {
+                        Ok(())
+                    } else {
+                        Err(HandlerError::retry("the dependency is down"))
+                    }
                 }
-            }
-        })
+            },
+        )
         .on_event(move |e| sink.lock().unwrap().push(e.clone()))
         .build()
         .await
@@ -87,11 +92,7 @@ impl Lone {
     }
 
     async fn advert(&self) -> Option<CapacityAdvert> {
-        let kv = self
-            .js
-            .get_key_value(names::CAPACITY_BUCKET)
-            .await
-            .unwrap();
+        let kv = self.js.get_key_value(names::CAPACITY_BUCKET).await.unwrap();
         let b = kv.get(names::capacity_key(&self.q, "lone")).await.ok()??;
         CapacityAdvert::decode(b.as_ref()).ok()
     }
