@@ -337,9 +337,14 @@ func (w *Worker) pull(ctx context.Context, handlers *sync.WaitGroup) {
 		fetches.Add(1)
 		go func(n int) {
 			defer fetches.Done()
-			got, err := w.fetch(ctx, n, handlers, func() { release(1, false) })
-			if probe && got == 0 {
-				w.breaker.probeLost()
+			got, err := w.fetch(ctx, n, probe, handlers, func() { release(1, false) })
+			if probe != 0 && got == 0 {
+				// §7.6: an empty probe pull closes the circuit; a failed one ends the probe only.
+				if err == nil && ctx.Err() == nil && w.breaker.probeEmpty(probe) {
+					w.cfg.log.Info("the circuit's probe found the queue empty", "worker", w.cfg.id, "queue", w.queue)
+					w.circuitChanged()
+				}
+				w.breaker.probeEnded(probe)
 			}
 			release(n-got, true)
 			if err != nil && ctx.Err() == nil {
@@ -354,8 +359,9 @@ func (w *Worker) pull(ctx context.Context, handlers *sync.WaitGroup) {
 }
 
 // fetch issues one pull request for n messages and hands each to a handler goroutine, which
-// calls done when the message leaves the worker's hands. It returns how many arrived.
-func (w *Worker) fetch(ctx context.Context, n int, handlers *sync.WaitGroup, done func()) (int, error) {
+// calls done when the message leaves the worker's hands. probe is the circuit's probe number
+// (§7.6) when the request is a probe, else 0. It returns how many arrived.
+func (w *Worker) fetch(ctx context.Context, n int, probe uint64, handlers *sync.WaitGroup, done func()) (int, error) {
 	fctx, cancel := context.WithTimeout(ctx, pullExpiry+pullExpiry/10)
 	defer cancel()
 	// FetchContext sets the request's expiry to 90 % of the context's time left: pullExpiry.
@@ -370,7 +376,9 @@ func (w *Worker) fetch(ctx context.Context, n int, handlers *sync.WaitGroup, don
 		handlers.Add(1)
 		go func(m jetstream.Msg) {
 			defer func() { w.inHand.Add(-1); handlers.Done(); done() }()
-			w.handle(m)
+			w.handle(m, probe)
+			// A probe settled without a counted run ends with no verdict; a recorded one is over.
+			w.breaker.probeEnded(probe)
 		}(msg)
 	}
 	err = batch.Error()

@@ -143,7 +143,12 @@ func WithAuditInterval(d time.Duration) WorkerOption {
 // WithCircuitBreaker sets when the worker stops pulling because its handler fails (§7.6): when
 // at least failures of the last window handler runs failed (explicit rejections and payloads that
 // do not decode do not count), it advertises CIRCUIT_OPEN with capacity 0, waits delay, then
-// probes with one message; a success closes the circuit. Default 10 of 20, 5 s.
+// pulls one message at a time, each a probe. A probe whose handler succeeds closes the circuit,
+// one whose handler fails opens it for another delay; a probe settled without a handler run (a
+// rejection, a duplicate, a type not handled here) decides nothing and the next message probes; a
+// probe pull that finds the queue empty closes the circuit (an open worker on a queue it serves
+// alone gets no credit minted, so no message would ever come to probe with). Only probes decide
+// while the circuit is open. Default 10 of 20, 5 s.
 func WithCircuitBreaker(failures, window int, delay time.Duration) WorkerOption {
 	return workerOption(func(c *workerConfig) error {
 		if failures < 1 || window < failures {

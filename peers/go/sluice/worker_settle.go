@@ -12,8 +12,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// handle settles one delivery in the order of §7.2.
-func (w *Worker) handle(raw jetstream.Msg) {
+// handle settles one delivery in the order of §7.2; probe is the circuit's probe number when the
+// delivery is the probe (§7.6), else 0.
+func (w *Worker) handle(raw jetstream.Msg, probe uint64) {
 	md, err := raw.Metadata()
 	if err != nil {
 		w.cfg.log.Warn("delivery without metadata", "worker", w.cfg.id, "err", err)
@@ -90,7 +91,7 @@ func (w *Worker) handle(raw jetstream.Msg) {
 		w.deadLetter(raw, md, h, ReasonDecodeError, decodeErr.Error())
 		return
 	}
-	if !errors.Is(herr, ErrRejected) && w.breaker.record(herr != nil) {
+	if !errors.Is(herr, ErrRejected) && w.breaker.record(herr != nil, probe) {
 		w.circuitChanged()
 	}
 	result, text := HandlerSuccess, ""

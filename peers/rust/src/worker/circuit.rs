@@ -1,6 +1,6 @@
 //! The worker's circuit breaker hooks (§7.6): what the pull loop may take, the advertised state
-//! (`CIRCUIT_OPEN` with capacity 0 while open or probing), and the handler results it counts.
-//! The rules are `crate::breaker`.
+//! (`CIRCUIT_OPEN` with capacity 0 while open or probing), the handler results it counts and
+//! how a probe ends. The rules are `crate::breaker`.
 
 use super::Engine;
 use crate::breaker::Allow;
@@ -39,23 +39,44 @@ impl Engine {
         }
     }
 
-    /// Ends probe `probe` once its pull brought nothing or its message left the worker's hands:
-    /// a probe settled without a counted run (rejected, a duplicate, undecodable) would
-    /// otherwise keep the circuit waiting for its result.
+    /// Ends probe `probe` with no verdict once its pull failed or its message left the worker's
+    /// hands: a probe settled without a counted run (rejected, a duplicate, undecodable, not
+    /// handled here) would otherwise keep the circuit waiting for its result. A probe whose run
+    /// was recorded is over already.
     pub(super) fn probe_ended(&self, probe: u64) {
         if let Some(b) = &self.breaker {
             b.lock().unwrap().probe_ended(probe);
         }
     }
 
-    /// Counts one handler run (not a rejection, an undecodable payload or a pushback); when the
-    /// circuit opens or closes, reports it and rewrites the advert at once, so producers feel the
-    /// outage as back-pressure without waiting for the heartbeat.
-    pub(super) async fn circuit_record(&self, failed: bool) {
+    /// Ends probe `probe` whose pull expired with no message (§7.6 [v1.3]): the queue is empty,
+    /// the circuit closes and the worker advertises capacity again.
+    pub(super) async fn probe_empty(&self, probe: u64) {
         let Some(b) = &self.breaker else { return };
-        if !b.lock().unwrap().record(failed, Instant::now()) {
+        if !b.lock().unwrap().probe_empty(probe, Instant::now()) {
             return;
         }
+        log!(
+            "worker {}: the circuit's probe found the queue empty",
+            self.cfg.worker_id
+        );
+        self.circuit_changed().await;
+    }
+
+    /// Counts one handler run (not a rejection, an undecodable payload or a pushback); `probe`
+    /// is the run's probe number when it is the circuit's probe. When the circuit opens or
+    /// closes, reports it and rewrites the advert at once, so producers feel the outage as
+    /// back-pressure without waiting for the heartbeat.
+    pub(super) async fn circuit_record(&self, failed: bool, probe: Option<u64>) {
+        let Some(b) = &self.breaker else { return };
+        if !b.lock().unwrap().record(failed, probe, Instant::now()) {
+            return;
+        }
+        self.circuit_changed().await;
+    }
+
+    /// Logs, reports and advertises a circuit that opened or closed.
+    async fn circuit_changed(&self) {
         let open = self.circuit_open();
         if open {
             log!(

@@ -20,8 +20,9 @@ enum Run {
 }
 
 impl Engine {
-    /// §7.2 for one delivery.
-    pub(super) async fn handle(&self, msg: Message) {
+    /// §7.2 for one delivery; `probe` is the circuit's probe number when the delivery is the
+    /// probe (§7.6).
+    pub(super) async fn handle(&self, msg: Message, probe: Option<u64>) {
         let msg = Arc::new(msg);
         let info = match msg.info() {
             Ok(i) => (i.delivered.max(1) as u64, i.stream_sequence, i.published),
@@ -184,8 +185,8 @@ impl Engine {
         };
         // §7.6: rejections are the message's fault, not the handler's.
         match &result {
-            HandlerResult::Success => self.circuit_record(false).await,
-            HandlerResult::Fail(_) => self.circuit_record(true).await,
+            HandlerResult::Success => self.circuit_record(false, probe).await,
+            HandlerResult::Fail(_) => self.circuit_record(true, probe).await,
             HandlerResult::Reject(_) => {}
         }
         match after_handler(&self.settings, k, &result) {

@@ -118,6 +118,9 @@ impl Engine {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut got = 0;
+        // The request ended as requests end (delivered its messages, or expired), not by an
+        // error or shutdown: an empty probe that ended so found the queue empty (§7.6).
+        let mut expired = false;
         match consumer
             .batch()
             .max_messages(n)
@@ -127,7 +130,10 @@ impl Engine {
         {
             Ok(mut batch) => loop {
                 let next = tokio::select! {
-                    m = batch.next() => m,
+                    m = batch.next() => {
+                        expired = m.is_none();
+                        m
+                    }
                     _ = stop.changed() => None,
                 };
                 match next {
@@ -137,7 +143,7 @@ impl Engine {
                         let pulls = pulls.clone();
                         w.in_flight.fetch_add(1, Ordering::SeqCst);
                         tokio::spawn(async move {
-                            w.handle(msg).await;
+                            w.handle(msg, probe).await;
                             if let Some(p) = probe {
                                 w.probe_ended(p);
                             }
@@ -159,6 +165,9 @@ impl Engine {
             }
         }
         if let (Some(p), 0) = (probe, got) {
+            if expired && !*stop.borrow() {
+                self.probe_empty(p).await;
+            }
             self.probe_ended(p);
         }
         pulls.release(n - got, true);

@@ -190,8 +190,13 @@ impl WorkerBuilder {
     /// `failures` of the last `window` handler runs failed ([`crate::HandlerError::Retry`],
     /// a timeout or a panic; rejections, undecodable payloads and pushbacks do not count), the
     /// circuit opens: the worker advertises `CIRCUIT_OPEN` with capacity 0, so producers feel
-    /// the outage as back-pressure, waits `delay`, then probes with one message; a success closes
-    /// the circuit. Default: on, 10 of 20, 5 s. [`WorkerEvent::CircuitChanged`](crate::WorkerEvent::CircuitChanged) reports it.
+    /// the outage as back-pressure, waits `delay`, then pulls one message at a time, each a
+    /// probe. A probe whose handler succeeds closes the circuit, one whose handler fails opens
+    /// it for another `delay`; a probe settled without a handler run (a rejection, a duplicate,
+    /// a type not handled here) decides nothing and the next message probes; a probe pull that
+    /// finds the queue empty closes the circuit (an open worker on a queue it serves alone gets
+    /// no credit minted, so no message would ever come to probe with). Only probes decide while
+    /// the circuit is open. Default: on, 10 of 20, 5 s. [`WorkerEvent::CircuitChanged`](crate::WorkerEvent::CircuitChanged) reports it.
     ///
     /// ```
     /// # async fn demo(client: async_nats::Client) -> Result<(), sluice::Error> {

@@ -5,9 +5,15 @@ import java.time.Duration;
 /**
  * When a worker stops pulling because its handler fails for most messages: the circuit opens after
  * {@code failures} failures among the last {@code window} handler runs, advertises zero capacity,
- * and lets one probe through after {@code delay}; one success closes it. {@link #disabled()} never
- * opens and costs nothing per message. Explicit rejections ({@link RejectMessageException}) do not
- * count as failures. Immutable and thread-safe.
+ * and after {@code delay} pulls one message at a time, each a probe (protocol §7.6). A probe whose
+ * handler succeeds closes the circuit, one whose handler fails opens it for another {@code delay};
+ * a probe message settled without running the handler (rejected, a duplicate, undecodable, a type
+ * this worker does not handle) decides nothing and the next message probes; a probe that finds the
+ * queue empty closes the circuit, because an open worker on a queue it serves alone gets no credit
+ * minted and so no message to probe with. Only probes decide while the circuit is open: runs that
+ * started before it opened do not. {@link #disabled()} never opens and costs nothing per message.
+ * Explicit rejections ({@link RejectMessageException}) do not count as failures. Immutable and
+ * thread-safe.
  */
 public final class CircuitBreakerPolicy {
   private static final CircuitBreakerPolicy DISABLED =
@@ -54,7 +60,7 @@ public final class CircuitBreakerPolicy {
     return window;
   }
 
-  /** How long an open circuit waits before letting one probe through. */
+  /** How long an open circuit waits before it probes. */
   public Duration delay() {
     return delay;
   }

@@ -25,15 +25,23 @@ final class Dispatcher {
   private final Settler settler;
   private final Semaphore slots;
   private final Pushback pushback;
+  private final BreakerState breaker;
   private final Set<Message> inFlight = ConcurrentHashMap.newKeySet();
   private final AtomicInteger inFlightCount = new AtomicInteger();
 
-  Dispatcher(Executor executor, Chain chain, Settler settler, Semaphore slots, Pushback pushback) {
+  Dispatcher(
+      Executor executor,
+      Chain chain,
+      Settler settler,
+      Semaphore slots,
+      Pushback pushback,
+      BreakerState breaker) {
     this.executor = executor;
     this.chain = chain;
     this.settler = settler;
     this.slots = slots;
     this.pushback = pushback;
+    this.breaker = breaker;
   }
 
   /** Called by the pull loop, which has taken a slot for {@code m}. */
@@ -69,8 +77,13 @@ final class Dispatcher {
     }
   }
 
-  /** Gives back a message held for a pushback retry (shutdown); the caller has NAKed it. */
+  /**
+   * Frees the slot of a message that left the worker's hands, or of one held for a pushback retry
+   * (shutdown; the caller has NAKed it). Before the in-flight count drops: a probe that ends here
+   * (§7.6) has given its permit back by the time the pull loop sees nothing in hand.
+   */
   void release(Message m) {
+    breaker.released(m);
     pushback.settled(m);
     inFlight.remove(m);
     inFlightCount.decrementAndGet();

@@ -74,14 +74,19 @@ final class PullLoop implements Runnable {
     this.deniedPulls = new DeniedPulls(nc, "CONSUMER.MSG.NEXT." + stream + ".");
   }
 
-  /** One outstanding pull request: how many messages it may still bring, until when. */
+  /**
+   * One outstanding pull request: how many messages it may still bring, until when, and whether it
+   * is the circuit's probe (§7.6).
+   */
   private static final class Pull {
     int remaining;
     final long expiresAt;
+    final boolean probe;
 
-    Pull(int remaining, long expiresAt) {
+    Pull(int remaining, long expiresAt, boolean probe) {
       this.remaining = remaining;
       this.expiresAt = expiresAt;
+      this.probe = probe;
     }
   }
 
@@ -102,7 +107,7 @@ final class PullLoop implements Runnable {
         if (sub == null) {
           jsm.getConsumerInfo(stream, Protocol.WORKER_CONSUMER); // a clear error if it is missing
           sub = js.subscribe(null, PullSubscribeOptions.bind(stream, Protocol.WORKER_CONSUMER));
-          pulls.clear();
+          dropPulls(pulls);
           if (!health.problem().isEmpty()) {
             LOG.info("queue {}: consuming again", queue);
             problem("");
@@ -115,28 +120,45 @@ final class PullLoop implements Runnable {
         }
         long now = System.nanoTime();
         while (!pulls.isEmpty() && (pulls.peek().expiresAt < now || pulls.peek().remaining <= 0)) {
-          pulls.poll();
+          Pull done = pulls.poll();
+          if (done.probe && done.remaining > 0) {
+            breaker.probeFoundNothing(); // §7.6: the queue is empty, nothing failed
+          }
         }
         int outstanding = 0;
         for (Pull x : pulls) { // a plain loop: this runs once per message
           outstanding += x.remaining;
         }
         int want;
+        int lowered = limit.getAsInt();
         if (open) {
-          // Circuit open: pull nothing until the breaker allows one probe.
-          want = outstanding == 0 && inFlight.getAsInt() == 0 && breaker.tryProbe() ? 1 : 0;
+          // Circuit open: pull nothing until the breaker allows one probe, and then one message,
+          // with nothing else in hand. The permit is taken last: a probe taken is a probe pulled.
+          want =
+              outstanding == 0
+                      && inFlight.getAsInt() == 0
+                      && (lowered == Aimd.NONE || lowered >= 1)
+                      && breaker.tryProbe()
+                  ? 1
+                  : 0;
         } else {
           want = slots.availablePermits() - outstanding;
-        }
-        int lowered = limit.getAsInt();
-        if (lowered != Aimd.NONE) {
-          // §15.1: in hand at most the capacity lowered by pushback.
-          want = Math.min(want, lowered - inFlight.getAsInt() - outstanding);
+          if (lowered != Aimd.NONE) {
+            // §15.1: in hand at most the capacity lowered by pushback.
+            want = Math.min(want, lowered - inFlight.getAsInt() - outstanding);
+          }
         }
         if (want > 0 && (outstanding == 0 || want >= Math.max(1, prefetch / 2))) {
           deniedPulls.beforePull();
-          sub.pull(PullRequestOptions.builder(want).expiresIn(PULL_EXPIRY).build());
-          pulls.add(new Pull(want, now + PULL_EXPIRY.toNanos() + 50_000_000L));
+          try {
+            sub.pull(PullRequestOptions.builder(want).expiresIn(PULL_EXPIRY).build());
+          } catch (RuntimeException e) {
+            if (open) {
+              breaker.probeLost();
+            }
+            throw e;
+          }
+          pulls.add(new Pull(want, now + PULL_EXPIRY.toNanos() + 50_000_000L, open));
         } else if (!open && outstanding == 0 && lowered != Aimd.NONE) {
           sleepQuietly(20); // held back by pushback: the limit or in-hand change on other threads
           continue;
@@ -160,6 +182,9 @@ final class PullLoop implements Runnable {
         lastCheck = System.nanoTime();
         Pull head = pulls.peek();
         if (head != null) {
+          if (head.probe) {
+            breaker.probeArrived(m);
+          }
           head.remaining--;
         }
         slots.acquire();
@@ -178,10 +203,21 @@ final class PullLoop implements Runnable {
         }
         unsubscribe(sub);
         sub = null;
+        dropPulls(pulls);
         sleepQuietly(2000); // no hot loop while the stream, consumer or server is missing
       }
     }
     unsubscribe(sub);
+  }
+
+  /** Forgets the pull requests of a subscription that is gone; a probe among them is lost. */
+  private void dropPulls(ArrayDeque<Pull> pulls) {
+    for (Pull x : pulls) {
+      if (x.probe && x.remaining > 0) {
+        breaker.probeLost();
+      }
+    }
+    pulls.clear();
   }
 
   private static void unsubscribe(JetStreamSubscription sub) {

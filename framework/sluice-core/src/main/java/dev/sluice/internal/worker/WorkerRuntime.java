@@ -110,7 +110,8 @@ public final class WorkerRuntime implements AutoCloseable {
     Replenisher[] replenisherRef = new Replenisher[1];
     BreakerStep breakerStep =
         s.breaker().enabled() ? new BreakerStep(s.queue(), s.breaker()) : null;
-    this.health = new WorkerHealth(breakerStep != null ? breakerStep : BreakerState.NEVER_OPEN);
+    BreakerState breaker = breakerStep != null ? breakerStep : BreakerState.NEVER_OPEN;
+    this.health = new WorkerHealth(breaker);
     this.settler = new Settler(nc, js, s, health, () -> replenisherRef[0].finished());
     Dispatcher[] dispatcherRef = new Dispatcher[1];
     this.advertiser =
@@ -161,7 +162,7 @@ public final class WorkerRuntime implements AutoCloseable {
     }
     Watchdog watchdog = new Watchdog(s.clock(), ackWait, s.handlerTimeout());
     this.chain = assemble(handles, breakerStep, watchdog, handlerStep, ackWait);
-    this.dispatcher = new Dispatcher(s.executor(), chain, settler, slots, pushback);
+    this.dispatcher = new Dispatcher(s.executor(), chain, settler, slots, pushback, breaker);
     dispatcherRef[0] = dispatcher;
     pushback.wire(advertiser::nominalCapacity, settler::processed, dispatcher::inFlight);
     s.metricsOrNoop().gauge("sluice.worker.in.flight", dispatcher::inFlight);
@@ -180,7 +181,7 @@ public final class WorkerRuntime implements AutoCloseable {
               nc,
               s,
               slots,
-              breakerStep != null ? breakerStep : BreakerState.NEVER_OPEN,
+              breaker,
               health,
               this::advertise,
               dispatcher::inFlight,

@@ -16,7 +16,10 @@
  *   <li>{@code TraceStep}: the handler's span and the MDC; always present, because {@code
  *       MessageContext.traceId()} and log correlation are part of the contract (an OpenTelemetry
  *       span when its API is present, plain W3C ids otherwise);
- *   <li>{@code BreakerStep}, only with an enabled circuit breaker: no Failsafe object otherwise;
+ *   <li>{@code BreakerStep}, only with an enabled circuit breaker: no Failsafe object otherwise; it
+ *       also keeps the probe the pull loop takes while the circuit is open (§7.6), which ends by
+ *       its handler run, by its release without one ({@code Dispatcher}), or by its pull expiring
+ *       empty or being lost ({@code PullLoop});
  *   <li>{@code TimeoutStep}: AckProgress and the handler timeout, through the {@code Watchdog};
  *   <li>{@code MetricsStep}, only with a meter registry;
  *   <li>{@code HandlerStep}: the user's middleware (first added outermost), then the handler.
