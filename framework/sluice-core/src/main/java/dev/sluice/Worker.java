@@ -284,7 +284,8 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * Where processed ids are remembered; default a local Caffeine cache of 100k ids for 1 h.
+     * Where processed ids are remembered; default a local Caffeine cache of the last 100k ids, each
+     * for at most 1 h ({@link IdempotencyStore#caffeine}).
      *
      * @throws IllegalStateException if {@link #sharedIdempotency()} was called
      */

@@ -1,7 +1,5 @@
 package dev.sluice.spi;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.nats.client.Connection;
 import java.time.Duration;
 import java.util.Objects;
@@ -35,31 +33,18 @@ public interface IdempotencyStore {
    */
   boolean markProcessed(String key, String workerId);
 
-  /** A local, bounded, expiring cache: protects against redeliveries to this process. */
+  /**
+   * A local cache, Caffeine behind it: remembers the last {@code maximumSize} processed keys, each
+   * for at most {@code window}, and protects against redeliveries to this process. The oldest key
+   * is forgotten first; the cache holds a reference per key ({@code maximumSize} of them) from the
+   * start.
+   *
+   * @throws IllegalArgumentException {@code maximumSize} is not in 1 to {@code Integer.MAX_VALUE -
+   *     8}
+   */
   static IdempotencyStore caffeine(long maximumSize, Duration window) {
     Objects.requireNonNull(window, "window");
-    if (maximumSize < 1) {
-      throw new IllegalArgumentException("maximumSize < 1");
-    }
-    // Maintenance (eviction, expiry) runs on the calling thread, amortized over reads and writes:
-    // the default hands it to the common pool, a thread wake-up every few writes on the hot path.
-    Cache<String, Boolean> cache =
-        Caffeine.newBuilder()
-            .maximumSize(maximumSize)
-            .expireAfterWrite(window)
-            .executor(Runnable::run)
-            .build();
-    return new IdempotencyStore() {
-      @Override
-      public boolean isProcessed(String key) {
-        return cache.getIfPresent(key) != null;
-      }
-
-      @Override
-      public boolean markProcessed(String key, String workerId) {
-        return cache.asMap().putIfAbsent(key, Boolean.TRUE) == null;
-      }
-    };
+    return new RecentIdsStore(maximumSize, window);
   }
 
   /**

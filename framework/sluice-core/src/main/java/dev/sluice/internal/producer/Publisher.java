@@ -92,7 +92,7 @@ final class Publisher {
       TokenWallet.Credit credit,
       long deadlineNanos,
       String traceparent) {
-    headers.put(Protocol.H_SENT_AT, Long.toString(clock.millis())); // now, not when prepared
+    headers.set(Protocol.H_SENT_AT, Long.toString(clock.millis())); // now, not when prepared
     Outgoing msg = new Outgoing(subject, headers.seal(), body);
     Tries tries = new Tries();
     CompletableFuture<SendResult> result = new CompletableFuture<>();
@@ -135,23 +135,23 @@ final class Publisher {
    */
   SealedHeaders headers(OutgoingMessage m, String traceparent) {
     SealedHeaders headers = new SealedHeaders();
-    headers.put(Protocol.H_MSG_ID, m.messageId());
-    headers.put(Protocol.H_PROTOCOL, PROTOCOL_VERSION);
-    headers.put(Protocol.H_TYPE, m.type());
-    headers.put(Protocol.H_TYPE_VERSION, Integer.toString(m.version()));
+    headers.set(Protocol.H_MSG_ID, m.messageId()); // checked by OutgoingMessage, as the type is
+    headers.set(Protocol.H_PROTOCOL, PROTOCOL_VERSION);
+    headers.set(Protocol.H_TYPE, m.type());
+    headers.set(Protocol.H_TYPE_VERSION, Integer.toString(m.version()));
     if (!m.contentType().equals(Protocol.DEFAULT_CONTENT_TYPE)) {
-      headers.put(Protocol.H_CONTENT_TYPE, m.contentType()); // absent means the default (§3)
+      headers.setChecked(Protocol.H_CONTENT_TYPE, m.contentType()); // absent: the default (§3)
     }
-    headers.put(Protocol.H_TRACEPARENT, traceparent);
+    headers.set(Protocol.H_TRACEPARENT, traceparent); // made or re-made by the producer
     if (m.tracestate() != null) {
-      headers.put(Protocol.H_TRACESTATE, m.tracestate());
+      headers.setChecked(Protocol.H_TRACESTATE, m.tracestate());
     }
-    headers.put(Protocol.H_PRODUCER, producerId);
+    headers.set(Protocol.H_PRODUCER, producerId);
     if (m.fairnessKey() != null) {
-      headers.put(Protocol.H_FAIRNESS_KEY, m.fairnessKey()); // §15.3
+      headers.set(Protocol.H_FAIRNESS_KEY, m.fairnessKey()); // §15.3, checked by OutgoingMessage
     }
-    headers.put(Protocol.H_SENT_AT, Long.toString(clock.millis()));
-    m.headers().forEach(headers::put);
+    headers.set(Protocol.H_SENT_AT, Long.toString(clock.millis()));
+    m.headers().forEach(headers::setChecked);
     return headers;
   }
 

@@ -28,7 +28,10 @@ public record SizeLimit(String stream, long maxMsgSize, long maxPayload) {
 
   /** Throws {@link MessageTooLargeException} when {@code headers} plus the payload do not fit. */
   void check(Headers headers, long payloadBytes) {
-    long headerBytes = ReducedRecords.size(headers);
+    long headerBytes =
+        headers instanceof SealedHeaders block
+            ? block.canonicalSize()
+            : ReducedRecords.size(headers);
     if (fits(headerBytes, payloadBytes)) {
       return;
     }
