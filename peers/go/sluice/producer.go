@@ -42,7 +42,7 @@ type Producer struct {
 	mu           sync.Mutex
 	held         []*token
 	waiting      int
-	waiters      []chan struct{}
+	waiters      []*waiter
 	pulls        int
 	lastActivity time.Time
 	changed      chan struct{}
