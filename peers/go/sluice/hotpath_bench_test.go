@@ -18,7 +18,7 @@ var benchPayload = make([]byte, 128)
 
 // BenchmarkNatsMsg builds a work message's §3 headers and trace context (one per Send).
 func BenchmarkNatsMsg(b *testing.B) {
-	p := &Producer{cfg: producerConfig{common: defaultCommon(), id: "go-0123456789ab"}, queue: "bench"}
+	p := &Producer{cfg: producerConfig{common: defaultCommon(), id: "go-0123456789ab"}, queue: "bench", subject: WorkSubject("bench")}
 	m := Message{ID: "m-1234567", Type: "bench.Msg", Version: 1, Data: benchPayload}
 	ctx, now := context.Background(), time.Now()
 	b.ReportAllocs()
@@ -49,7 +49,7 @@ func BenchmarkReserveFinish(b *testing.B) {
 
 // benchHeader is a delivery's headers as a Go producer sends them.
 func benchHeader() nats.Header {
-	p := &Producer{cfg: producerConfig{common: defaultCommon(), id: "go-0123456789ab"}, queue: "bench"}
+	p := &Producer{cfg: producerConfig{common: defaultCommon(), id: "go-0123456789ab"}, queue: "bench", subject: WorkSubject("bench")}
 	msg, _ := p.natsMsg(context.Background(), Message{ID: "m-1234567", Type: "bench.Msg", Version: 1, Data: benchPayload}, time.Now())
 	return msg.Header
 }

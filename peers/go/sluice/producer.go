@@ -30,14 +30,16 @@ type SendResult struct {
 // Producer sends work messages to one queue, each spending one credit (§6). It is safe for
 // concurrent use; concurrent sends share the held tokens.
 type Producer struct {
-	cfg   producerConfig
-	queue string
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	creds jetstream.Consumer
-	ctlKV jetstream.KeyValue
-	capKV jetstream.KeyValue
-	lease time.Duration
+	cfg     producerConfig
+	queue   string
+	subject string // WorkSubject(queue) and WorkStream(queue), built once: a send uses both
+	stream  string
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	creds   jetstream.Consumer
+	ctlKV   jetstream.KeyValue
+	capKV   jetstream.KeyValue
+	lease   time.Duration
 
 	mu           sync.Mutex
 	held         []*token
@@ -89,7 +91,7 @@ func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...Produ
 	if err != nil {
 		return nil, err
 	}
-	p := &Producer{cfg: cfg, queue: queue, nc: nc, js: js, changed: make(chan struct{}),
+	p := &Producer{cfg: cfg, queue: queue, subject: WorkSubject(queue), stream: WorkStream(queue), nc: nc, js: js, changed: make(chan struct{}),
 		keyWaiting: map[string]uint32{}, keyGranted: map[string]uint64{},
 		reportNow: make(chan struct{}, 1), warned: map[string]bool{}}
 	ws, err := needStream(ctx, js, WorkStream(queue))
@@ -204,7 +206,7 @@ func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
 		return SendResult{}, err
 	}
 	msg, traceID := p.natsMsg(ctx, m, start)
-	if err := CheckSize(msg.Header, len(msg.Data), WorkStream(p.queue), p.maxMsgSize, p.nc.MaxPayload()); err != nil {
+	if err := CheckSize(msg.Header, len(msg.Data), p.stream, p.maxMsgSize, p.nc.MaxPayload()); err != nil {
 		return SendResult{}, fmt.Errorf("sluice: message %s: %w", m.ID, err)
 	}
 	t, err := p.reserve(ctx, deadline, m.FairnessKey)
@@ -328,7 +330,7 @@ func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats
 			set(HdrTraceparent, tp)
 		}
 	}
-	return &nats.Msg{Subject: WorkSubject(p.queue), Data: m.Data, Header: h}, traceID
+	return &nats.Msg{Subject: p.subject, Data: m.Data, Header: h}, traceID
 }
 
 var protocolValue = strconv.Itoa(Protocol)

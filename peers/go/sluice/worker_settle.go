@@ -61,7 +61,7 @@ func (w *Worker) handle(raw jetstream.Msg) {
 		Header: raw.Headers(), Data: raw.Data(), StreamSeq: md.Sequence.Stream, Stored: md.Timestamp, raw: raw}
 	trace, herr := w.runHandler(m)
 	// §15.1: a pushback holds the delivery (no NAK, no attempt) and runs the handler again.
-	for n := 1; ; n++ {
+	for n := 1; herr != nil; n++ {
 		var ov *OverloadedError
 		if !errors.As(herr, &ov) {
 			break
@@ -85,10 +85,13 @@ func (w *Worker) handle(raw jetstream.Msg) {
 		w.pb.AIMD.Succeeded()
 	}
 
-	var decodeErr *DecodeError
-	if errors.As(herr, &decodeErr) {
-		w.deadLetter(raw, md, h, ReasonDecodeError, decodeErr.Error())
-		return
+	// errors.As only on an error: its target escapes, one allocation per delivery otherwise.
+	if herr != nil {
+		var decodeErr *DecodeError
+		if errors.As(herr, &decodeErr) {
+			w.deadLetter(raw, md, h, ReasonDecodeError, decodeErr.Error())
+			return
+		}
 	}
 	if !errors.Is(herr, ErrRejected) && w.breaker.record(herr != nil) {
 		w.circuitChanged()
