@@ -140,27 +140,18 @@ func (w *Worker) handle(raw jetstream.Msg) {
 func (w *Worker) runHandler(m *Msg) (trace TraceContext, err error) {
 	w.pb.Enter() // §15.1: while lowered, no more handlers run than the lowered capacity
 	defer w.pb.Exit()
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.handlerTimeout)
-	defer cancel()
-	if w.cfg.propagator != nil {
-		ctx = w.cfg.propagator.Extract(ctx, m.Header)
-	}
 	trace.TraceID, trace.SpanID, trace.Continued = ContinueTrace(First(m.Header, HdrTraceparent))
-	ctx = ContextWithTrace(ctx, trace)
-	every := max(w.ackWait/3, time.Millisecond)
-	var progress *time.Timer
-	progress = time.AfterFunc(every, func() {
-		if ctx.Err() == nil {
-			_ = m.raw.InProgress()
-			progress.Reset(every)
-		}
-	})
+	hc := startHandlerCtx(w.cfg.handlerTimeout, max(w.ackWait/3, time.Millisecond), trace, m.raw)
+	var ctx context.Context = hc
+	if w.cfg.propagator != nil {
+		ctx = ContextWithTrace(w.cfg.propagator.Extract(ctx, m.Header), trace)
+	}
 	var start time.Time
 	if w.cfg.metering {
 		start = time.Now()
 	}
 	defer func() {
-		progress.Stop()
+		hc.end(context.Canceled)
 		if r := recover(); r != nil {
 			err = fmt.Errorf("handler panicked: %v", r)
 		}
@@ -169,7 +160,7 @@ func (w *Worker) runHandler(m *Msg) (trace TraceContext, err error) {
 		}
 	}()
 	err = w.next(ctx, m)
-	if ctx.Err() == context.DeadlineExceeded {
+	if hc.Err() == context.DeadlineExceeded {
 		return trace, errors.New("handler timed out after " + w.cfg.handlerTimeout.String())
 	}
 	return trace, err
