@@ -35,6 +35,7 @@ type Producer struct {
 	subject string // WorkSubject(queue) and WorkStream(queue), built once: a send uses both
 	stream  string
 	nc      *nats.Conn
+	acks    *pubAcks // the work publishes' PubAcks
 	js      jetstream.JetStream
 	creds   jetstream.Consumer
 	ctlKV   jetstream.KeyValue
@@ -57,6 +58,9 @@ type Producer struct {
 	keyGranted map[string]uint64
 	reported   bool
 	reportNow  chan struct{}
+	// publishing counts credits reserved and not yet settled (spent or refunded): sends that
+	// publish. Added to under mu while not closing, so Close can wait for it.
+	publishing sync.WaitGroup
 
 	vmu       sync.Mutex
 	warned    map[string]bool
@@ -116,6 +120,9 @@ func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...Produ
 	if p.capKV, err = needBucket(ctx, js, CapacityBucket); err != nil {
 		return nil, err
 	}
+	if p.acks, err = newPubAcks(nc); err != nil {
+		return nil, err
+	}
 	bgCtx, stop := context.WithCancel(context.Background())
 	p.stopBg = stop
 	for i := 0; i < cfg.prefetch; i++ {
@@ -130,8 +137,9 @@ func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...Produ
 // ID returns the producer id.
 func (p *Producer) ID() string { return p.cfg.id }
 
-// Close stops pulling tokens, returns every held token (§6.7) and deletes the producer's
-// report. Sends after Close fail with ErrClosed.
+// Close stops pulling tokens, lets the sends that hold a credit finish their publish (until ctx
+// ends), returns every held token (§6.7) and deletes the producer's report. Sends waiting for a
+// credit, and sends after Close, fail with ErrClosed.
 func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
@@ -140,6 +148,13 @@ func (p *Producer) Close(ctx context.Context) error {
 		p.wakeWaiters()
 		p.broadcast()
 		p.mu.Unlock()
+		published := make(chan struct{})
+		go func() { p.publishing.Wait(); close(published) }()
+		select {
+		case <-published:
+		case <-ctx.Done():
+		}
+		defer p.acks.close()
 		p.stopBg()
 		p.bg.Wait()
 		if err := p.settle(ctx, true); err != nil {
@@ -217,9 +232,7 @@ func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
 	p.cfg.metrics.Observe(MetricCreditWait, waited)
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		pctx, cancel := context.WithTimeout(ctx, p.cfg.publishTimeout)
-		seq, duplicate, err := publishWork(pctx, p.nc, msg)
-		cancel()
+		seq, duplicate, err := publishWork(ctx, p.acks, msg, p.cfg.publishTimeout)
 		if err == nil {
 			dup := duplicate && attempt == 1
 			if dup {

@@ -152,6 +152,7 @@ func (p *Producer) finishSent(t *token, key string) { p.endReservation(t, false,
 func (p *Producer) endReservation(t *token, refund, sent bool, key string) {
 	p.mu.Lock()
 	t.pending--
+	p.publishing.Done()
 	if refund {
 		t.spent--
 		p.wakeWaiters()

@@ -88,6 +88,7 @@ func (p *Producer) reserve(ctx context.Context, deadline time.Time, key string) 
 		if t != nil && ctx.Err() != nil {
 			t.spent-- // cancelled: the credit goes to the next send
 			t.pending--
+			p.publishing.Done()
 			p.wakeWaiters()
 			t = nil
 		}
@@ -102,12 +103,14 @@ func (p *Producer) reserve(ctx context.Context, deadline time.Time, key string) 
 	}
 }
 
-// takeLocked reserves one unspent credit of a held token, or returns nil; p.mu is held.
+// takeLocked reserves one unspent credit of a held token, or returns nil; p.mu is held and the
+// producer is not closing.
 func (p *Producer) takeLocked() *token {
 	for _, t := range p.held {
 		if t.spent < t.n {
 			t.spent++
 			t.pending++
+			p.publishing.Add(1)
 			return t
 		}
 	}
