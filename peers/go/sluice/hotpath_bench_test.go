@@ -23,10 +23,11 @@ func BenchmarkNatsMsg(b *testing.B) {
 	ctx, now := context.Background(), time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		msg, _ := p.natsMsg(ctx, m, now)
-		if len(msg.Header) != 7 {
-			b.Fatalf("%d headers", len(msg.Header))
+		sm, _ := p.natsMsg(ctx, m, now)
+		if len(sm.msg.Header) != 7 {
+			b.Fatalf("%d headers", len(sm.msg.Header))
 		}
+		p.release(sm)
 	}
 }
 
@@ -50,8 +51,8 @@ func BenchmarkReserveFinish(b *testing.B) {
 // benchHeader is a delivery's headers as a Go producer sends them.
 func benchHeader() nats.Header {
 	p := &Producer{cfg: producerConfig{common: defaultCommon(), id: "go-0123456789ab"}, queue: "bench", subject: WorkSubject("bench")}
-	msg, _ := p.natsMsg(context.Background(), Message{ID: "m-1234567", Type: "bench.Msg", Version: 1, Data: benchPayload}, time.Now())
-	return msg.Header
+	sm, _ := p.natsMsg(context.Background(), Message{ID: "m-1234567", Type: "bench.Msg", Version: 1, Data: benchPayload}, time.Now())
+	return sm.msg.Header
 }
 
 // BenchmarkBeforeHandler runs a delivery's checks before its handler (§7.2 steps 1-5) with the

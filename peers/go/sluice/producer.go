@@ -220,7 +220,14 @@ func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
 	if err := p.checkVersion(ctx, m.Type, m.Version); err != nil {
 		return SendResult{}, err
 	}
-	msg, traceID := p.natsMsg(ctx, m, start)
+	sm, traceID := p.natsMsg(ctx, m, start)
+	res, err := p.send(ctx, m, &sm.msg, traceID, start, deadline)
+	p.release(sm)
+	return res, err
+}
+
+// send is Send from the size check on.
+func (p *Producer) send(ctx context.Context, m Message, msg *nats.Msg, traceID string, start, deadline time.Time) (SendResult, error) {
 	if err := CheckSize(msg.Header, len(msg.Data), p.stream, p.maxMsgSize, p.nc.MaxPayload()); err != nil {
 		return SendResult{}, fmt.Errorf("sluice: message %s: %w", m.ID, err)
 	}
@@ -289,22 +296,38 @@ func (p *Producer) validate(m Message) error {
 // sluiceHeaders is how many headers natsMsg sets at most, traceparent included.
 const sluiceHeaders = 9
 
-// natsMsg builds the work message with the §3 headers and its trace context. The values it sets
-// share one backing array: one allocation instead of one per header. The map is sized to what it
-// will hold: up to 8 entries fit Go's small map (one group) where a hint of 9 builds a table.
-func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats.Msg, string) {
-	n := len(m.Header) + sluiceHeaders
-	if m.ContentType == "" {
-		n--
+// sendMsg is a send's work message with the backing array of the header values it sets. Sends
+// reuse them (sendMsgPool): once a send is over nothing refers to its message, as nats.go copies
+// a publish into its buffer before it returns. Not with a propagator, which might keep the
+// headers it was given.
+type sendMsg struct {
+	msg  nats.Msg
+	vals [sluiceHeaders]string
+}
+
+var sendMsgPool = sync.Pool{New: func() any { return &sendMsg{msg: nats.Msg{Header: make(nats.Header, 8)}} }}
+
+// release gives a finished send's message back to the pool, emptied.
+func (p *Producer) release(sm *sendMsg) {
+	if p.cfg.propagator != nil {
+		return
 	}
-	if m.FairnessKey == "" {
-		n--
-	}
-	h := make(nats.Header, n)
+	clear(sm.msg.Header)
+	sm.msg = nats.Msg{Header: sm.msg.Header}
+	sm.vals = [sluiceHeaders]string{}
+	sendMsgPool.Put(sm)
+}
+
+// natsMsg builds the work message with the §3 headers and its trace context, in a pooled
+// sendMsg: its header map (sized to 8 entries, Go's small map of one group) and the values it
+// sets, which share one backing array.
+func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*sendMsg, string) {
+	sm := sendMsgPool.Get().(*sendMsg)
+	h := sm.msg.Header
 	for k, v := range m.Header {
 		h[k] = append([]string(nil), v...)
 	}
-	vals := make([]string, 0, sluiceHeaders)
+	vals := sm.vals[:0]
 	set := func(k, v string) {
 		vals = append(vals, v)
 		n := len(vals)
@@ -343,7 +366,8 @@ func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats
 			set(HdrTraceparent, tp)
 		}
 	}
-	return &nats.Msg{Subject: p.subject, Data: m.Data, Header: h}, traceID
+	sm.msg.Subject, sm.msg.Data = p.subject, m.Data
+	return sm, traceID
 }
 
 var protocolValue = strconv.Itoa(Protocol)
