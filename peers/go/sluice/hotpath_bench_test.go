@@ -35,7 +35,8 @@ func BenchmarkNatsMsg(b *testing.B) {
 // that finds a credit at hand).
 func BenchmarkReserveFinish(b *testing.B) {
 	p := &Producer{cfg: producerConfig{common: defaultCommon()}, changed: make(chan struct{}),
-		keyWaiting: map[string]uint32{}, keyGranted: map[string]uint64{}, reportNow: make(chan struct{}, 1)}
+		keyWaiting: map[string]uint32{}, keyGranted: map[string]uint64{}, reportNow: make(chan struct{}, 1),
+		watches: map[<-chan struct{}]*ctxWatch{}}
 	p.held = []*token{{n: 1 << 30}}
 	ctx, deadline := context.Background(), time.Now().Add(time.Hour)
 	b.ReportAllocs()

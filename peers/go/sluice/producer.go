@@ -46,6 +46,7 @@ type Producer struct {
 	held         []*token
 	waiting      int
 	waiters      []*waiter
+	watches      map[<-chan struct{}]*ctxWatch // the contexts of waiting sends (producer_wait.go)
 	pulls        int
 	lastActivity time.Time
 	changed      chan struct{}
@@ -97,7 +98,7 @@ func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...Produ
 	}
 	p := &Producer{cfg: cfg, queue: queue, subject: WorkSubject(queue), stream: WorkStream(queue), nc: nc, js: js, changed: make(chan struct{}),
 		keyWaiting: map[string]uint32{}, keyGranted: map[string]uint64{},
-		reportNow: make(chan struct{}, 1), warned: map[string]bool{}}
+		watches: map[<-chan struct{}]*ctxWatch{}, reportNow: make(chan struct{}, 1), warned: map[string]bool{}}
 	ws, err := needStream(ctx, js, WorkStream(queue))
 	if err != nil {
 		return nil, err

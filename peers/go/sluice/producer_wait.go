@@ -11,8 +11,18 @@ import (
 // only then wakes it, so a woken send returns without taking p.mu again.
 type waiter struct {
 	wake chan struct{} // buffered: the hand-over never blocks
-	t    *token        // the credit handed over; nil when woken because the producer closes
+	t    *token        // the credit handed over; nil when woken because the producer closes or ctx ended
 	key  string
+	done <-chan struct{} // the send's ctx.Done(), nil for a context that cannot end
+}
+
+// ctxWatch wakes the waiting sends of one context when it ends: one context.AfterFunc per
+// context with sends waiting, where each waiting send used to select on the context's Done
+// channel too, which the concurrent sends of one context share (locking it was the most
+// contended step of a wait in the fast bench's CPU profile).
+type ctxWatch struct {
+	n    int // sends of the context waiting
+	stop func() bool
 }
 
 // waiterPool and timerPool hold the waiters and timers of waiting sends: most sends of a busy
@@ -49,8 +59,15 @@ func (p *Producer) reserve(ctx context.Context, deadline time.Time, key string) 
 			p.mu.Unlock()
 			return nil, err
 		}
+		if err := ctx.Err(); err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
 		w := waiterPool.Get().(*waiter)
 		w.key = key
+		if w.done = ctx.Done(); w.done != nil {
+			p.watchLocked(ctx, w.done)
+		}
 		p.waiters = append(p.waiters, w)
 		p.waiting++
 		if key != "" {
@@ -65,10 +82,9 @@ func (p *Producer) reserve(ctx context.Context, deadline time.Time, key string) 
 		timer.Reset(left)
 		woken := false
 		select {
-		case <-w.wake:
+		case <-w.wake: // a credit, Close, or ctx's end (ctxEnded)
 			woken = true
 		case <-timer.C:
-		case <-ctx.Done():
 		}
 		timer.Stop() // since Go 1.23 no stale tick stays in timer.C after Stop
 		timerPool.Put(timer)
@@ -130,8 +146,46 @@ func (p *Producer) dropWaiter(w *waiter) bool {
 	return false
 }
 
+// watchLocked counts a send of ctx (whose Done is done) waiting, and watches ctx while any
+// does; p.mu is held.
+func (p *Producer) watchLocked(ctx context.Context, done <-chan struct{}) {
+	wt := p.watches[done]
+	if wt == nil {
+		wt = &ctxWatch{}
+		wt.stop = context.AfterFunc(ctx, func() { p.ctxEnded(done) })
+		p.watches[done] = wt
+	}
+	wt.n++
+}
+
+// ctxEnded wakes, without a credit, every waiting send of the context whose Done is done.
+func (p *Producer) ctxEnded(done <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	kept := p.waiters[:0]
+	for _, w := range p.waiters {
+		if w.done != done {
+			kept = append(kept, w)
+			continue
+		}
+		p.unqueued(w)
+		w.wake <- struct{}{}
+	}
+	clear(p.waiters[len(kept):])
+	p.waiters = kept
+}
+
 // unqueued updates the counts of sends waiting for w leaving the queue; p.mu is held.
 func (p *Producer) unqueued(w *waiter) {
+	if w.done != nil {
+		if wt := p.watches[w.done]; wt != nil {
+			if wt.n--; wt.n == 0 {
+				wt.stop()
+				delete(p.watches, w.done)
+			}
+		}
+		w.done = nil
+	}
 	p.waiting--
 	if w.key != "" {
 		if p.keyWaiting[w.key]--; p.keyWaiting[w.key] == 0 {

@@ -58,6 +58,30 @@ func TestWaitingSendsGetArrivingCreditsOrEndCleanly(t *testing.T) {
 		t.Errorf("a send whose ctx ends while it waits: %v, want context.DeadlineExceeded", err)
 	}
 
+	// Three sends of one context and one of another: ending the first context ends its three
+	// sends only.
+	shared, cancelShared := context.WithCancel(ctx)
+	other, cancelOther := context.WithTimeout(ctx, 5*time.Second)
+	defer cancelOther()
+	ended := make(chan error, 4)
+	for i := 20; i < 23; i++ {
+		go func() { _, err := p.Send(shared, msg(i)); ended <- err }()
+	}
+	go func() { _, err := p.Send(other, msg(23)); ended <- err }()
+	// Time to queue: the outcome below holds whether or not they do, this only makes the
+	// waiting path the likely one.
+	time.Sleep(100 * time.Millisecond)
+	cancelShared()
+	for i := 0; i < 3; i++ {
+		if err := <-ended; !errors.Is(err, context.Canceled) {
+			t.Errorf("a send of the cancelled context: %v, want context.Canceled", err)
+		}
+	}
+	var ct *sluice.CreditTimeoutError
+	if err := <-ended; !errors.As(err, &ct) {
+		t.Errorf("the send of the other context: %v, want a CreditTimeoutError at the acquire timeout", err)
+	}
+
 	closed := make(chan error, 1)
 	go func() { _, err := p.Send(ctx, msg(11)); closed <- err }()
 	if err := p.Close(ctx); err != nil {
