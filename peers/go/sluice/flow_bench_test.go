@@ -15,7 +15,8 @@ import (
 	"sluice.dev/peers/go/sluicetest"
 )
 
-var flowBenchRuns atomic.Int64
+// freshQueues numbers the queues of tests and benchmarks that need a fresh one on every run.
+var freshQueues atomic.Int64
 
 // BenchmarkSendDeliver is one message through the library against the test server: a Send from
 // one of 64 concurrent senders and its delivery to a no-op handler (the fast workload of
@@ -23,7 +24,7 @@ var flowBenchRuns atomic.Int64
 // producer's and the worker's together; the server's work is not in the figure.
 func BenchmarkSendDeliver(b *testing.B) {
 	ctx := context.Background()
-	queue := "flowbench-" + strconv.FormatInt(flowBenchRuns.Add(1), 10)
+	queue := "flowbench-" + strconv.FormatInt(freshQueues.Add(1), 10)
 	wnc, js := benchConnect(b)
 	pnc, _ := benchConnect(b)
 	if err := sluice.Provision(ctx, js, queue, sluice.QueueConfig{StandingBuffer: 1024, TokenBatch: 64}); err != nil {

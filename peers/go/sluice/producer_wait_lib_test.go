@@ -18,7 +18,7 @@ import (
 func TestWaitingSendsGetArrivingCreditsOrEndCleanly(t *testing.T) {
 	ctx := context.Background()
 	nc, js := connect(t)
-	const queue = "waiting-sends"
+	queue := "waiting-sends-" + strconv.FormatInt(freshQueues.Add(1), 10) // a fresh queue on every run (-count)
 	if err := sluice.Provision(ctx, js, queue, sluice.QueueConfig{StandingBuffer: 2, TokenBatch: 1}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package sluice_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 func TestHandlerContextKeepsLongWorkAndEndsAtTheTimeout(t *testing.T) {
 	ctx := context.Background()
 	nc, js := connect(t)
-	const queue = "handler-ctx"
+	queue := "handler-ctx-" + strconv.FormatInt(freshQueues.Add(1), 10) // a fresh queue on every run (-count)
 	if err := sluice.Provision(ctx, js, queue, sluice.QueueConfig{StandingBuffer: 8, AckWait: time.Second}); err != nil {
 		t.Fatal(err)
 	}
