@@ -30,19 +30,23 @@ type SendResult struct {
 // Producer sends work messages to one queue, each spending one credit (§6). It is safe for
 // concurrent use; concurrent sends share the held tokens.
 type Producer struct {
-	cfg   producerConfig
-	queue string
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	creds jetstream.Consumer
-	ctlKV jetstream.KeyValue
-	capKV jetstream.KeyValue
-	lease time.Duration
+	cfg     producerConfig
+	queue   string
+	subject string // WorkSubject(queue) and WorkStream(queue), built once: a send uses both
+	stream  string
+	nc      *nats.Conn
+	acks    *pubAcks // the work publishes' PubAcks
+	js      jetstream.JetStream
+	creds   jetstream.Consumer
+	ctlKV   jetstream.KeyValue
+	capKV   jetstream.KeyValue
+	lease   time.Duration
 
 	mu           sync.Mutex
 	held         []*token
 	waiting      int
-	waiters      []chan struct{}
+	waiters      []*waiter
+	watches      map[<-chan struct{}]*ctxWatch // the contexts of waiting sends (producer_wait.go)
 	pulls        int
 	lastActivity time.Time
 	changed      chan struct{}
@@ -55,6 +59,9 @@ type Producer struct {
 	keyGranted map[string]uint64
 	reported   bool
 	reportNow  chan struct{}
+	// publishing counts credits reserved and not yet settled (spent or refunded): sends that
+	// publish. Added to under mu while not closing, so Close can wait for it.
+	publishing sync.WaitGroup
 
 	vmu       sync.Mutex
 	warned    map[string]bool
@@ -89,9 +96,9 @@ func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...Produ
 	if err != nil {
 		return nil, err
 	}
-	p := &Producer{cfg: cfg, queue: queue, nc: nc, js: js, changed: make(chan struct{}),
+	p := &Producer{cfg: cfg, queue: queue, subject: WorkSubject(queue), stream: WorkStream(queue), nc: nc, js: js, changed: make(chan struct{}),
 		keyWaiting: map[string]uint32{}, keyGranted: map[string]uint64{},
-		reportNow: make(chan struct{}, 1), warned: map[string]bool{}}
+		watches: map[<-chan struct{}]*ctxWatch{}, reportNow: make(chan struct{}, 1), warned: map[string]bool{}}
 	ws, err := needStream(ctx, js, WorkStream(queue))
 	if err != nil {
 		return nil, err
@@ -114,6 +121,9 @@ func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...Produ
 	if p.capKV, err = needBucket(ctx, js, CapacityBucket); err != nil {
 		return nil, err
 	}
+	if p.acks, err = newPubAcks(nc); err != nil {
+		return nil, err
+	}
 	bgCtx, stop := context.WithCancel(context.Background())
 	p.stopBg = stop
 	for i := 0; i < cfg.prefetch; i++ {
@@ -128,8 +138,9 @@ func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...Produ
 // ID returns the producer id.
 func (p *Producer) ID() string { return p.cfg.id }
 
-// Close stops pulling tokens, returns every held token (§6.7) and deletes the producer's
-// report. Sends after Close fail with ErrClosed.
+// Close stops pulling tokens, lets the sends that hold a credit finish their publish (until ctx
+// ends), returns every held token (§6.7) and deletes the producer's report. Sends waiting for a
+// credit, and sends after Close, fail with ErrClosed.
 func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
@@ -138,6 +149,13 @@ func (p *Producer) Close(ctx context.Context) error {
 		p.wakeWaiters()
 		p.broadcast()
 		p.mu.Unlock()
+		published := make(chan struct{})
+		go func() { p.publishing.Wait(); close(published) }()
+		select {
+		case <-published:
+		case <-ctx.Done():
+		}
+		defer p.acks.close()
 		p.stopBg()
 		p.bg.Wait()
 		if err := p.settle(ctx, true); err != nil {
@@ -203,8 +221,15 @@ func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
 	if err := p.checkVersion(ctx, m.Type, m.Version); err != nil {
 		return SendResult{}, err
 	}
-	msg, traceID := p.natsMsg(ctx, m, start)
-	if err := CheckSize(msg.Header, len(msg.Data), WorkStream(p.queue), p.maxMsgSize, p.nc.MaxPayload()); err != nil {
+	sm, traceID := p.natsMsg(ctx, m, start)
+	res, err := p.send(ctx, m, &sm.msg, traceID, start, deadline)
+	p.release(sm)
+	return res, err
+}
+
+// send is Send from the size check on.
+func (p *Producer) send(ctx context.Context, m Message, msg *nats.Msg, traceID string, start, deadline time.Time) (SendResult, error) {
+	if err := CheckSize(msg.Header, len(msg.Data), p.stream, p.maxMsgSize, p.nc.MaxPayload()); err != nil {
 		return SendResult{}, fmt.Errorf("sluice: message %s: %w", m.ID, err)
 	}
 	t, err := p.reserve(ctx, deadline, m.FairnessKey)
@@ -215,9 +240,7 @@ func (p *Producer) Send(ctx context.Context, m Message) (SendResult, error) {
 	p.cfg.metrics.Observe(MetricCreditWait, waited)
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		pctx, cancel := context.WithTimeout(ctx, p.cfg.publishTimeout)
-		seq, duplicate, err := publishWork(pctx, p.nc, msg)
-		cancel()
+		seq, duplicate, err := publishWork(ctx, p.acks, msg, p.cfg.publishTimeout)
 		if err == nil {
 			dup := duplicate && attempt == 1
 			if dup {
@@ -270,68 +293,6 @@ func (p *Producer) validate(m Message) error {
 	}
 	return nil
 }
-
-// sluiceHeaders is how many headers natsMsg sets at most, traceparent included.
-const sluiceHeaders = 9
-
-// natsMsg builds the work message with the §3 headers and its trace context. The values it sets
-// share one backing array: one allocation instead of one per header. The map is sized to what it
-// will hold: up to 8 entries fit Go's small map (one group) where a hint of 9 builds a table.
-func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*nats.Msg, string) {
-	n := len(m.Header) + sluiceHeaders
-	if m.ContentType == "" {
-		n--
-	}
-	if m.FairnessKey == "" {
-		n--
-	}
-	h := make(nats.Header, n)
-	for k, v := range m.Header {
-		h[k] = append([]string(nil), v...)
-	}
-	vals := make([]string, 0, sluiceHeaders)
-	set := func(k, v string) {
-		vals = append(vals, v)
-		n := len(vals)
-		h[k] = vals[n-1 : n : n]
-	}
-	set(HdrMsgID, m.ID)
-	set(HdrProtocol, protocolValue)
-	set(HdrType, m.Type)
-	set(HdrTypeVersion, strconv.Itoa(m.Version))
-	if m.ContentType != "" {
-		set(HdrContentType, m.ContentType)
-	}
-	if m.FairnessKey != "" {
-		set(HdrFairnessKey, m.FairnessKey) // §15.3
-	}
-	set(HdrProducer, p.cfg.id)
-	set(HdrSentAt, strconv.FormatInt(now.UnixMilli(), 10))
-	if p.cfg.propagator != nil {
-		p.cfg.propagator.Inject(ctx, h)
-	}
-	traceID, _, ok := ParseTraceparent(First(h, HdrTraceparent))
-	if !ok {
-		if t, in := TraceFromContext(ctx); in {
-			traceID = t.TraceID
-			h[HdrTraceparent] = []string{Traceparent(traceID, NewSpanID())}
-		} else {
-			// With no tracing configured nothing records this trace: unsampled (flags 00), so
-			// nats-server (2.11+) does not build a header map of every message for its own
-			// message tracing, as it does for a sampled traceparent.
-			flags := "00"
-			if p.cfg.propagator != nil {
-				flags = "01"
-			}
-			var tp string
-			tp, traceID = newTraceparent(flags)
-			set(HdrTraceparent, tp)
-		}
-	}
-	return &nats.Msg{Subject: WorkSubject(p.queue), Data: m.Data, Header: h}, traceID
-}
-
-var protocolValue = strconv.Itoa(Protocol)
 
 // CheckVersion applies the producer's version policy (§4.3) to typ at version against the live
 // workers' adverts (read at most once a second): a *VersionError when no live worker handles

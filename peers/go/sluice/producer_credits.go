@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -111,107 +110,6 @@ func (p *Producer) receive(m jetstream.Msg) {
 	p.broadcast()
 }
 
-// reserve takes one credit from a held token, waiting for a token until the deadline (§6.4).
-// Waiting sends queue in p.waiters and are woken one per credit that becomes free, so a token
-// arriving among hundreds of waiting sends wakes only as many as it can serve.
-func (p *Producer) reserve(ctx context.Context, deadline time.Time, key string) (*token, error) {
-	start := time.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for {
-		if p.closing {
-			return nil, ErrClosed
-		}
-		for _, t := range p.held {
-			if t.spent < t.n {
-				t.spent++
-				t.pending++
-				p.lastActivity = time.Now()
-				return t, nil
-			}
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			p.wakeWaiters() // a credit this send was woken for goes to the next
-			return nil, p.acquireError(ctx, time.Since(start))
-		}
-		wake := wakePool.Get().(chan struct{})
-		p.waiters = append(p.waiters, wake)
-		p.waiting++
-		if key != "" {
-			p.keyWaiting[key]++
-		}
-		p.lastActivity = time.Now()
-		if p.pullWanted() {
-			p.broadcast() // the pullers follow the number of sends waiting
-		}
-		p.mu.Unlock()
-		timer := timerPool.Get().(*time.Timer)
-		timer.Reset(left)
-		select {
-		case <-wake:
-		case <-timer.C:
-		case <-ctx.Done():
-		}
-		timer.Stop() // since Go 1.23 no stale tick stays in timer.C after Stop
-		timerPool.Put(timer)
-		p.mu.Lock()
-		p.dropWaiter(wake)
-		// Every wake-up is sent under p.mu: once dropped, nothing else sends on wake. Empty, it
-		// can serve another send.
-		select {
-		case <-wake:
-		default:
-		}
-		wakePool.Put(wake)
-		p.waiting--
-		if key != "" {
-			if p.keyWaiting[key]--; p.keyWaiting[key] == 0 {
-				delete(p.keyWaiting, key)
-			}
-		}
-		p.lastActivity = time.Now()
-		if ctx.Err() != nil {
-			p.wakeWaiters()
-			return nil, ctx.Err()
-		}
-	}
-}
-
-// wakePool and timerPool hold the channels and timers of waiting sends: most sends of a busy
-// producer wait for a credit, and each would otherwise allocate both.
-var (
-	wakePool  = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
-	timerPool = sync.Pool{New: func() any {
-		t := time.NewTimer(time.Hour)
-		t.Stop()
-		return t
-	}}
-)
-
-// dropWaiter removes wake from the queue if it is still there; p.mu is held.
-func (p *Producer) dropWaiter(wake chan struct{}) {
-	for i, w := range p.waiters {
-		if w == wake {
-			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
-			return
-		}
-	}
-}
-
-// wakeWaiters wakes one waiting send per unspent credit (all of them when closing); p.mu is
-// held. A woken send leaves the queue; one that finds no credit queues again.
-func (p *Producer) wakeWaiters() {
-	n := len(p.waiters)
-	if !p.closing {
-		n = min(n, int(p.unspentLocked()))
-	}
-	for _, w := range p.waiters[:n] {
-		w <- struct{}{}
-	}
-	p.waiters = append(p.waiters[:0], p.waiters[n:]...)
-}
-
 // acquireError explains a send that waited longer than the acquire timeout (§6.8); p.mu is held.
 func (p *Producer) acquireError(ctx context.Context, waited time.Duration) error {
 	p.mu.Unlock()
@@ -254,6 +152,7 @@ func (p *Producer) finishSent(t *token, key string) { p.endReservation(t, false,
 func (p *Producer) endReservation(t *token, refund, sent bool, key string) {
 	p.mu.Lock()
 	t.pending--
+	p.publishing.Done()
 	if refund {
 		t.spent--
 		p.wakeWaiters()

@@ -7,21 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// publishWork stores msg and returns its PubAck's stream sequence and duplicate flag, with the
-// errors of jetstream.PublishMsg (a *jetstream.APIError wrapped for a rejection,
+// publishWork stores msg, waiting for its PubAck up to timeout, and returns the PubAck's stream
+// sequence and duplicate flag, with the errors of jetstream.PublishMsg (a *jetstream.APIError wrapped for a rejection,
 // jetstream.ErrNoStreamResponse with no stream listening, jetstream.ErrInvalidJSAck). It is
 // PublishMsg without decoding every PubAck by reflection: encoding/json took a tenth of the
 // bench process's CPU in the fast workload. A PubAck of the usual shape
 // {"stream":"…","seq":N[,"duplicate":true][,…]} is read by parsePubAck; anything else (an error,
 // an unexpected shape) goes to encoding/json as before. A Send retries on its own, so the
 // no-responders retries inside PublishMsg are not repeated here.
-func publishWork(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (seq uint64, dup bool, err error) {
-	resp, err := nc.RequestMsgWithContext(ctx, msg)
+func publishWork(ctx context.Context, acks *pubAcks, msg *nats.Msg, timeout time.Duration) (seq uint64, dup bool, err error) {
+	resp, err := acks.request(ctx, msg, timeout)
 	if err != nil {
 		if errors.Is(err, nats.ErrNoResponders) {
 			return 0, false, jetstream.ErrNoStreamResponse

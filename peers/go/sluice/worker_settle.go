@@ -62,7 +62,7 @@ func (w *Worker) handle(raw jetstream.Msg, probe uint64) {
 		Header: raw.Headers(), Data: raw.Data(), StreamSeq: md.Sequence.Stream, Stored: md.Timestamp, raw: raw}
 	trace, herr := w.runHandler(m)
 	// §15.1: a pushback holds the delivery (no NAK, no attempt) and runs the handler again.
-	for n := 1; ; n++ {
+	for n := 1; herr != nil; n++ {
 		var ov *OverloadedError
 		if !errors.As(herr, &ov) {
 			break
@@ -86,10 +86,13 @@ func (w *Worker) handle(raw jetstream.Msg, probe uint64) {
 		w.pb.AIMD.Succeeded()
 	}
 
-	var decodeErr *DecodeError
-	if errors.As(herr, &decodeErr) {
-		w.deadLetter(raw, md, h, ReasonDecodeError, decodeErr.Error())
-		return
+	// errors.As only on an error: its target escapes, one allocation per delivery otherwise.
+	if herr != nil {
+		var decodeErr *DecodeError
+		if errors.As(herr, &decodeErr) {
+			w.deadLetter(raw, md, h, ReasonDecodeError, decodeErr.Error())
+			return
+		}
 	}
 	if !errors.Is(herr, ErrRejected) && w.breaker.record(herr != nil, probe) {
 		w.circuitChanged()
@@ -138,27 +141,18 @@ func (w *Worker) handle(raw jetstream.Msg, probe uint64) {
 func (w *Worker) runHandler(m *Msg) (trace TraceContext, err error) {
 	w.pb.Enter() // §15.1: while lowered, no more handlers run than the lowered capacity
 	defer w.pb.Exit()
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.handlerTimeout)
-	defer cancel()
-	if w.cfg.propagator != nil {
-		ctx = w.cfg.propagator.Extract(ctx, m.Header)
-	}
 	trace.TraceID, trace.SpanID, trace.Continued = ContinueTrace(First(m.Header, HdrTraceparent))
-	ctx = ContextWithTrace(ctx, trace)
-	every := max(w.ackWait/3, time.Millisecond)
-	var progress *time.Timer
-	progress = time.AfterFunc(every, func() {
-		if ctx.Err() == nil {
-			_ = m.raw.InProgress()
-			progress.Reset(every)
-		}
-	})
+	hc := startHandlerCtx(w.cfg.handlerTimeout, max(w.ackWait/3, time.Millisecond), trace, m.raw)
+	var ctx context.Context = hc
+	if w.cfg.propagator != nil {
+		ctx = ContextWithTrace(w.cfg.propagator.Extract(ctx, m.Header), trace)
+	}
 	var start time.Time
 	if w.cfg.metering {
 		start = time.Now()
 	}
 	defer func() {
-		progress.Stop()
+		hc.end(context.Canceled)
 		if r := recover(); r != nil {
 			err = fmt.Errorf("handler panicked: %v", r)
 		}
@@ -167,7 +161,7 @@ func (w *Worker) runHandler(m *Msg) (trace TraceContext, err error) {
 		}
 	}()
 	err = w.next(ctx, m)
-	if ctx.Err() == context.DeadlineExceeded {
+	if hc.Err() == context.DeadlineExceeded {
 		return trace, errors.New("handler timed out after " + w.cfg.handlerTimeout.String())
 	}
 	return trace, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -88,10 +89,13 @@ func (b *bench) pass(ctx context.Context, w workload, q string, useSluice bool) 
 			}
 		}
 	}()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	h0, self0, srv0, t0 := p.handled.Load(), cpuMicros(0), cpuMicros(b.serverPid), time.Now()
 	p.measuring.Store(true)
 	time.Sleep(b.duration)
 	h1, self1, srv1, t1 := p.handled.Load(), cpuMicros(0), cpuMicros(b.serverPid), time.Now()
+	runtime.ReadMemStats(&m1)
 	p.measuring.Store(false)
 	stopSampling()
 	<-sampled
@@ -100,6 +104,10 @@ func (b *bench) pass(ctx context.Context, w workload, q string, useSluice bool) 
 		CPUGoUs: -1, CPUServerUs: -1}
 	if n > 0 && self0 >= 0 {
 		r.CPUGoUs = round((self1 - self0) / float64(n))
+	}
+	if n > 0 {
+		r.AllocBytes = round(float64(m1.TotalAlloc-m0.TotalAlloc) / float64(n))
+		r.Allocs = round(float64(m1.Mallocs-m0.Mallocs) / float64(n))
 	}
 	if n > 0 && srv0 >= 0 && b.serverPid > 0 {
 		r.CPUServerUs = round((srv1 - srv0) / float64(n))

@@ -5,6 +5,7 @@
 // scripts/bench go runs it on a server of its own.
 //
 //	sluice-bench-go --server URL --server-pid PID [--duration 5s] [--warmup 1s] [--rounds 1] [--json]
+//	                [--only fast,slow] [--pipelines raw,sluice] [--cpuprofile FILE] [--memprofile FILE]
 package main
 
 import (
@@ -43,6 +44,8 @@ type result struct {
 	CPUUsPerMsg   float64 `json:"cpu_us_per_msg"`
 	CPUGoUs       float64 `json:"cpu_go_us_per_msg"`
 	CPUServerUs   float64 `json:"cpu_server_us_per_msg"`
+	AllocBytes    float64 `json:"alloc_bytes_per_msg"` // this process's heap allocation per message
+	Allocs        float64 `json:"allocs_per_msg"`
 	Handled       int64   `json:"handled"`
 	MaxBacklog    uint64  `json:"max_backlog"`
 	Window        uint32  `json:"window,omitempty"`
@@ -67,7 +70,11 @@ func main() {
 	only := flag.String("only", "fast,slow", "workloads to run")
 	pipelines := flag.String("pipelines", "raw,sluice", "pipelines to run (one of them for profiling)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run to this file at the end")
 	flag.Parse()
+	if *memProfile != "" {
+		defer writeMemProfile(*memProfile)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil && pprof.StartCPUProfile(f) == nil {
@@ -116,9 +123,9 @@ func main() {
 		if c.Raw.CPUUsPerMsg > 0 {
 			c.CPURatio = round(c.Sluice.CPUUsPerMsg / c.Raw.CPUUsPerMsg)
 		}
-		fmt.Fprintf(os.Stderr, "%s: raw %.0f msg/s %.1f µs/msg (go %.1f, server %.1f), backlog ≤ %d | sluice %.0f msg/s %.1f µs/msg (go %.1f, server %.1f), backlog ≤ %d (window %d + slack %d) | ratio %.2f, cpu ratio %.2f\n",
-			w.Name, c.Raw.Throughput, c.Raw.CPUUsPerMsg, c.Raw.CPUGoUs, c.Raw.CPUServerUs, c.Raw.MaxBacklog,
-			c.Sluice.Throughput, c.Sluice.CPUUsPerMsg, c.Sluice.CPUGoUs, c.Sluice.CPUServerUs, c.Sluice.MaxBacklog,
+		fmt.Fprintf(os.Stderr, "%s: raw %.0f msg/s %.1f µs/msg (go %.1f, server %.1f), %.0f B %.1f allocs/msg, backlog ≤ %d | sluice %.0f msg/s %.1f µs/msg (go %.1f, server %.1f), %.0f B %.1f allocs/msg, backlog ≤ %d (window %d + slack %d) | ratio %.2f, cpu ratio %.2f\n",
+			w.Name, c.Raw.Throughput, c.Raw.CPUUsPerMsg, c.Raw.CPUGoUs, c.Raw.CPUServerUs, c.Raw.AllocBytes, c.Raw.Allocs, c.Raw.MaxBacklog,
+			c.Sluice.Throughput, c.Sluice.CPUUsPerMsg, c.Sluice.CPUGoUs, c.Sluice.CPUServerUs, c.Sluice.AllocBytes, c.Sluice.Allocs, c.Sluice.MaxBacklog,
 			c.Sluice.Window, c.Sluice.Slack, c.Ratio, c.CPURatio)
 		out[w.Name] = c
 	}
@@ -126,6 +133,21 @@ func main() {
 	if *asJSON {
 		j, _ := json.Marshal(out)
 		fmt.Println(string(j))
+	}
+}
+
+// writeMemProfile writes the allocations since the start (go tool pprof -sample_index=alloc_space
+// or alloc_objects); the default sampling rate, one sample per 512 KiB allocated, is enough for
+// a run of millions of messages.
+func writeMemProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice-bench-go: memprofile:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "sluice-bench-go: memprofile:", err)
 	}
 }
 
@@ -160,6 +182,8 @@ func median(rs []result) result {
 	out.CPUUsPerMsg = round(pick(func(r result) float64 { return r.CPUUsPerMsg }))
 	out.CPUGoUs = round(pick(func(r result) float64 { return r.CPUGoUs }))
 	out.CPUServerUs = round(pick(func(r result) float64 { return r.CPUServerUs }))
+	out.AllocBytes = round(pick(func(r result) float64 { return r.AllocBytes }))
+	out.Allocs = round(pick(func(r result) float64 { return r.Allocs }))
 	out.Handled = 0
 	for _, r := range rs {
 		out.MaxBacklog = max(out.MaxBacklog, r.MaxBacklog)
