@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -240,4 +241,27 @@ func TestCircuitProbeSettledWithoutAHandlerRunLetsTheNextMessageProbe(t *testing
 		t.Errorf("%d dead letters, want %d", n, probeFailures+3)
 	}
 	eventually(t, 5*time.Second, "a RUNNING advert", func() bool { return pq.state(sluicepb.WorkerState_WORKER_STATE_RUNNING) })
+}
+
+// While a lone worker's circuit is open, a send that finds no credit says so: workers are live,
+// none advertises capacity. Reporting "all credits in use, the workers are slower than the
+// producers" would send the operator to add workers instead of to the failing dependency.
+func TestCreditTimeoutWhileTheOnlyCircuitIsOpenSaysNoWorkerHasCapacity(t *testing.T) {
+	ctx := context.Background()
+	pq := newProbeQueue(t, "probe-timeout", time.Minute) // no probe within the test
+	pq.openAndDrain(t)
+	nc, _ := connect(t)
+	p, err := sluice.NewProducer(ctx, nc, pq.q, quiet, sluice.WithAcquireTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	_, err = p.Send(ctx, sluice.Message{ID: "during-the-outage", Type: "test.Probe", Version: 1, Data: []byte("1")})
+	var timeout *sluice.CreditTimeoutError
+	if !errors.As(err, &timeout) || !errors.Is(err, sluice.ErrCreditTimeout) {
+		t.Fatalf("send during the outage: %v, want a credit timeout", err)
+	}
+	if timeout.Reason != sluice.NoLiveWorkers || !strings.Contains(timeout.Message, "1 worker(s) are live but none advertises capacity") {
+		t.Fatalf("credit timeout %s: %q, want NO_LIVE_WORKERS naming the live worker without capacity", timeout.Reason, timeout.Message)
+	}
 }

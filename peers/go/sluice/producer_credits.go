@@ -136,6 +136,11 @@ func (p *Producer) acquireError(ctx context.Context, waited time.Duration) error
 		return &CreditTimeoutError{Reason: NoLiveWorkers, Queue: p.queue, Waited: waited,
 			Message: "no live workers for queue " + p.queue + ": start a worker"}
 	}
+	if w == 0 {
+		// Live workers, none with capacity: as the Java producer says it (NO_LIVE_WORKERS).
+		return &CreditTimeoutError{Reason: NoLiveWorkers, Queue: p.queue, Waited: waited,
+			Message: fmt.Sprintf("%d worker(s) are live but none advertises capacity (circuit open, draining, or failing): check the workers' health and logs", len(ads))}
+	}
 	return &CreditTimeoutError{Reason: AllCreditsInUse, Queue: p.queue, Waited: waited,
 		Message: fmt.Sprintf("all credits in use (live window %d): the workers are slower than the producers; retry later or add workers", w)}
 }
