@@ -7,6 +7,7 @@
 //! message is `utime + stime` from `/proc` of this process and of the nats-server, over the
 //! measured period, divided by the messages handled in it. Started by `scripts/bench rust`.
 
+mod alloc;
 mod stats;
 
 use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
@@ -27,11 +28,13 @@ struct Opts {
     warmup: u64,
     /// Run the Sluice worker without its reconciler; the window is minted at provisioning.
     no_reconciler: bool,
+    /// The server's monitoring `host:port` (`-m`): its message counts per message handled.
+    monitor: Option<String>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: sluice-bench-rust --server URL [--server-pid PID] [--seconds N=5] [--warmup N=3] [--no-reconciler] [--json]"
+        "usage: sluice-bench-rust --server URL [--server-pid PID] [--monitor HOST:PORT] [--seconds N=5] [--warmup N=3] [--no-reconciler] [--json]"
     );
     std::process::exit(2);
 }
@@ -44,12 +47,14 @@ fn parse() -> Opts {
         seconds: 5,
         warmup: 3,
         no_reconciler: false,
+        monitor: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--server" => o.server = args.next().unwrap_or_else(|| usage()),
             "--server-pid" => o.server_pid = args.next().and_then(|p| p.parse().ok()),
+            "--monitor" => o.monitor = Some(args.next().unwrap_or_else(|| usage())),
             "--seconds" => {
                 o.seconds = args
                     .next()
@@ -122,6 +127,12 @@ struct Measured {
     cpu_server: u64,
     max_backlog: u64,
     mean_backlog: f64,
+    /// Allocations in the process over the period (`bench-alloc-count` only).
+    allocations: Option<u64>,
+    /// Context switches of the process's threads over the period.
+    switches: u64,
+    /// The server's in/out messages and bytes over the period (with `--monitor`).
+    server: Option<[u64; 4]>,
 }
 
 impl Measured {
@@ -142,6 +153,27 @@ impl Measured {
             "max_backlog": self.max_backlog,
             "mean_backlog": self.mean_backlog.round(),
         });
+        if let Value::Object(m) = &mut v {
+            let n = self.handled.max(1) as f64;
+            m.insert(
+                "context_switches_per_msg".into(),
+                json!(round2(self.switches as f64 / n)),
+            );
+            if let Some([i, o, ib, ob]) = self.server {
+                m.insert("server_msgs_in_per_msg".into(), json!(round2(i as f64 / n)));
+                m.insert("server_msgs_out_per_msg".into(), json!(round2(o as f64 / n)));
+                m.insert("server_bytes_in_per_msg".into(), json!((ib as f64 / n).round()));
+                m.insert("server_bytes_out_per_msg".into(), json!((ob as f64 / n).round()));
+            }
+        }
+        if let (Some(a), Value::Object(m)) = (self.allocations, &mut v) {
+            let per = if self.handled == 0 {
+                -1.0
+            } else {
+                a as f64 / self.handled as f64
+            };
+            m.insert("allocations_per_msg".into(), json!(round2(per)));
+        }
         if let (Value::Object(m), Value::Object(e)) = (&mut v, extra) {
             m.extend(e);
         }
@@ -156,6 +188,10 @@ fn round2(x: f64) -> f64 {
 /// Runs the warm-up, then measures for `seconds`, sampling the backlog every 100 ms.
 async fn measure(o: &Opts, c: &Counters, js: &jetstream::Context, stream: &str) -> Measured {
     tokio::time::sleep(Duration::from_secs(o.warmup)).await;
+    let a0 = alloc::allocations();
+    let x0 = stats::context_switches();
+    let server = |o: &Opts| o.monitor.as_deref().and_then(stats::server_counts);
+    let n0 = server(o);
     let (h0, s0, v0) = (
         c.handled.load(Ordering::SeqCst),
         cpu_ticks(None),
@@ -181,6 +217,11 @@ async fn measure(o: &Opts, c: &Counters, js: &jetstream::Context, stream: &str) 
         cpu_self: cpu_ticks(None) - s0,
         cpu_server: o.server_pid.map(|p| cpu_ticks(Some(p))).unwrap_or(0) - v0,
         max_backlog,
+        allocations: alloc::allocations().zip(a0).map(|(a, b)| a - b),
+        switches: stats::context_switches() - x0,
+        server: server(o)
+            .zip(n0)
+            .map(|(a, b)| [0, 1, 2, 3].map(|i| a[i] - b[i])),
         mean_backlog: if samples == 0 {
             0.0
         } else {
