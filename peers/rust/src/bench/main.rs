@@ -8,13 +8,15 @@
 //! measured period, divided by the messages handled in it. Started by `scripts/bench rust`.
 
 mod alloc;
+mod measured;
 mod stats;
 
 use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
 use futures_util::StreamExt;
+use measured::{round2, Measured};
 use serde_json::{json, Value};
 use sluice::{Json, OutgoingMessage, Producer, Worker};
-use stats::{cpu_ticks, ticks_per_second};
+use stats::cpu_ticks;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -118,71 +120,6 @@ struct Job {
 struct Counters {
     handled: AtomicU64,
     stop: AtomicBool,
-}
-
-struct Measured {
-    handled: u64,
-    seconds: f64,
-    cpu_self: u64,
-    cpu_server: u64,
-    max_backlog: u64,
-    mean_backlog: f64,
-    /// Allocations in the process over the period (`bench-alloc-count` only).
-    allocations: Option<u64>,
-    /// Context switches of the process's threads over the period.
-    switches: u64,
-    /// The server's in/out messages and bytes over the period (with `--monitor`).
-    server: Option<[u64; 4]>,
-}
-
-impl Measured {
-    fn json(&self, extra: Value) -> Value {
-        let per = |ticks: u64| {
-            if self.handled == 0 {
-                -1.0
-            } else {
-                ticks as f64 * 1e6 / ticks_per_second() / self.handled as f64
-            }
-        };
-        let mut v = json!({
-            "throughput": (self.handled as f64 / self.seconds).round(),
-            "handled": self.handled,
-            "cpu_us_per_msg": round2(per(self.cpu_self + self.cpu_server)),
-            "cpu_process_us_per_msg": round2(per(self.cpu_self)),
-            "cpu_server_us_per_msg": round2(per(self.cpu_server)),
-            "max_backlog": self.max_backlog,
-            "mean_backlog": self.mean_backlog.round(),
-        });
-        if let Value::Object(m) = &mut v {
-            let n = self.handled.max(1) as f64;
-            m.insert(
-                "context_switches_per_msg".into(),
-                json!(round2(self.switches as f64 / n)),
-            );
-            if let Some([i, o, ib, ob]) = self.server {
-                m.insert("server_msgs_in_per_msg".into(), json!(round2(i as f64 / n)));
-                m.insert("server_msgs_out_per_msg".into(), json!(round2(o as f64 / n)));
-                m.insert("server_bytes_in_per_msg".into(), json!((ib as f64 / n).round()));
-                m.insert("server_bytes_out_per_msg".into(), json!((ob as f64 / n).round()));
-            }
-        }
-        if let (Some(a), Value::Object(m)) = (self.allocations, &mut v) {
-            let per = if self.handled == 0 {
-                -1.0
-            } else {
-                a as f64 / self.handled as f64
-            };
-            m.insert("allocations_per_msg".into(), json!(round2(per)));
-        }
-        if let (Value::Object(m), Value::Object(e)) = (&mut v, extra) {
-            m.extend(e);
-        }
-        v
-    }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// Runs the warm-up, then measures for `seconds`, sampling the backlog every 100 ms.
@@ -325,9 +262,13 @@ async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) 
     // Without a reconciler the window is minted at provisioning, as the standing buffer.
     let window = (load.concurrency + load.prefetch) as u64;
     let standing = if o.no_reconciler { window as u32 } else { 0 };
-    sluice::provision(&js, queue, &sluice::QueueConfig::default().standing_buffer(standing))
-        .await
-        .expect("provisioning the benchmark queue");
+    sluice::provision(
+        &js,
+        queue,
+        &sluice::QueueConfig::default().standing_buffer(standing),
+    )
+    .await
+    .expect("provisioning the benchmark queue");
     let c = Arc::new(Counters::default());
     let counter = c.clone();
     let worker = Worker::builder(client.clone(), queue)

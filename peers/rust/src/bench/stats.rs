@@ -110,5 +110,10 @@ pub fn server_counts(monitor: &str) -> Option<[u64; 4]> {
     let at = body.windows(4).position(|w| w == b"\r\n\r\n")?;
     let v: serde_json::Value = serde_json::from_slice(&body[at + 4..]).ok()?;
     let n = |k: &str| v[k].as_u64();
-    Some([n("in_msgs")?, n("out_msgs")?, n("in_bytes")?, n("out_bytes")?])
+    Some([
+        n("in_msgs")?,
+        n("out_msgs")?,
+        n("in_bytes")?,
+        n("out_bytes")?,
+    ])
 }

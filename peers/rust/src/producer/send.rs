@@ -26,7 +26,10 @@ impl Engine {
                 self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
             )
         });
-        let tp = msg.traceparent.take().unwrap_or_else(trace::new_unsampled_trace);
+        let tp = msg
+            .traceparent
+            .take()
+            .unwrap_or_else(trace::new_unsampled_trace);
         if let Some(k) = &msg.fairness_key {
             // §15.3 step 1: refused before a credit is reserved; never sent empty.
             if !crate::fairness::valid_key(k) {
@@ -78,7 +81,10 @@ impl Engine {
             trace_id = %tp.trace_id,
             span_id = %tp.parent_id,
         );
-        let receipt = self.publish(&headers, &msg.payload).instrument(span).await?;
+        let receipt = self
+            .publish(&headers, &msg.payload)
+            .instrument(span)
+            .await?;
         Ok(SendReceipt {
             msg_id,
             stream_sequence: receipt.0,
