@@ -50,8 +50,12 @@ fn valid_type(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'/'))
 }
 
-/// Validates headers in the order of §3; `get` returns a header's first value.
-pub fn validate<'a>(get: impl Fn(&str) -> Option<&'a str>, supported_protocol: u32) -> Validation {
+/// Validates headers in the order of §3; `get` returns a header's first value (it is asked only
+/// for the names above, so it can look them up without building a name).
+pub fn validate<'a>(
+    get: impl Fn(&'static str) -> Option<&'a str>,
+    supported_protocol: u32,
+) -> Validation {
     for name in [MSG_ID, PROTOCOL, TYPE, TYPE_VERSION] {
         if get(name).is_none_or(str::is_empty) {
             return Validation::Invalid {

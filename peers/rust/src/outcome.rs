@@ -88,7 +88,7 @@ pub struct Delivery {
 pub fn precheck<'a>(
     settings: &Settings,
     handled: &[HandledType],
-    get_header: impl Fn(&str) -> Option<&'a str>,
+    get_header: impl Fn(&'static str) -> Option<&'a str>,
     delivery: Delivery,
     processed: impl FnOnce(&str) -> bool,
     fleet: &dyn Fleet,

@@ -7,13 +7,16 @@
 //! message is `utime + stime` from `/proc` of this process and of the nats-server, over the
 //! measured period, divided by the messages handled in it. Started by `scripts/bench rust`.
 
+mod alloc;
+mod measured;
 mod stats;
 
 use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
 use futures_util::StreamExt;
+use measured::{round2, Measured};
 use serde_json::{json, Value};
 use sluice::{Json, OutgoingMessage, Producer, Worker};
-use stats::{cpu_ticks, ticks_per_second};
+use stats::cpu_ticks;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,11 +30,13 @@ struct Opts {
     warmup: u64,
     /// Run the Sluice worker without its reconciler; the window is minted at provisioning.
     no_reconciler: bool,
+    /// The server's monitoring `host:port` (`-m`): its message counts per message handled.
+    monitor: Option<String>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: sluice-bench-rust --server URL [--server-pid PID] [--seconds N=5] [--warmup N=3] [--no-reconciler] [--json]"
+        "usage: sluice-bench-rust --server URL [--server-pid PID] [--monitor HOST:PORT] [--seconds N=5] [--warmup N=3] [--no-reconciler] [--json]"
     );
     std::process::exit(2);
 }
@@ -44,12 +49,14 @@ fn parse() -> Opts {
         seconds: 5,
         warmup: 3,
         no_reconciler: false,
+        monitor: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--server" => o.server = args.next().unwrap_or_else(|| usage()),
             "--server-pid" => o.server_pid = args.next().and_then(|p| p.parse().ok()),
+            "--monitor" => o.monitor = Some(args.next().unwrap_or_else(|| usage())),
             "--seconds" => {
                 o.seconds = args
                     .next()
@@ -115,47 +122,13 @@ struct Counters {
     stop: AtomicBool,
 }
 
-struct Measured {
-    handled: u64,
-    seconds: f64,
-    cpu_self: u64,
-    cpu_server: u64,
-    max_backlog: u64,
-    mean_backlog: f64,
-}
-
-impl Measured {
-    fn json(&self, extra: Value) -> Value {
-        let per = |ticks: u64| {
-            if self.handled == 0 {
-                -1.0
-            } else {
-                ticks as f64 * 1e6 / ticks_per_second() / self.handled as f64
-            }
-        };
-        let mut v = json!({
-            "throughput": (self.handled as f64 / self.seconds).round(),
-            "handled": self.handled,
-            "cpu_us_per_msg": round2(per(self.cpu_self + self.cpu_server)),
-            "cpu_process_us_per_msg": round2(per(self.cpu_self)),
-            "cpu_server_us_per_msg": round2(per(self.cpu_server)),
-            "max_backlog": self.max_backlog,
-            "mean_backlog": self.mean_backlog.round(),
-        });
-        if let (Value::Object(m), Value::Object(e)) = (&mut v, extra) {
-            m.extend(e);
-        }
-        v
-    }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
 /// Runs the warm-up, then measures for `seconds`, sampling the backlog every 100 ms.
 async fn measure(o: &Opts, c: &Counters, js: &jetstream::Context, stream: &str) -> Measured {
     tokio::time::sleep(Duration::from_secs(o.warmup)).await;
+    let a0 = alloc::allocations();
+    let x0 = stats::context_switches();
+    let server = |o: &Opts| o.monitor.as_deref().and_then(stats::server_counts);
+    let n0 = server(o);
     let (h0, s0, v0) = (
         c.handled.load(Ordering::SeqCst),
         cpu_ticks(None),
@@ -181,6 +154,11 @@ async fn measure(o: &Opts, c: &Counters, js: &jetstream::Context, stream: &str) 
         cpu_self: cpu_ticks(None) - s0,
         cpu_server: o.server_pid.map(|p| cpu_ticks(Some(p))).unwrap_or(0) - v0,
         max_backlog,
+        allocations: alloc::allocations().zip(a0).map(|(a, b)| a - b),
+        switches: stats::context_switches() - x0,
+        server: server(o)
+            .zip(n0)
+            .map(|(a, b)| [0, 1, 2, 3].map(|i| a[i] - b[i])),
         mean_backlog: if samples == 0 {
             0.0
         } else {
@@ -284,9 +262,13 @@ async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) 
     // Without a reconciler the window is minted at provisioning, as the standing buffer.
     let window = (load.concurrency + load.prefetch) as u64;
     let standing = if o.no_reconciler { window as u32 } else { 0 };
-    sluice::provision(&js, queue, &sluice::QueueConfig::default().standing_buffer(standing))
-        .await
-        .expect("provisioning the benchmark queue");
+    sluice::provision(
+        &js,
+        queue,
+        &sluice::QueueConfig::default().standing_buffer(standing),
+    )
+    .await
+    .expect("provisioning the benchmark queue");
     let c = Arc::new(Counters::default());
     let counter = c.clone();
     let worker = Worker::builder(client.clone(), queue)

@@ -70,3 +70,50 @@ pub async fn probe(
         }
     }
 }
+
+/// Context switches (voluntary + involuntary) of every thread of this process so far: a task
+/// woken on an idle runtime thread costs one.
+pub fn context_switches() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    let mut n = 0;
+    for t in tasks.flatten() {
+        let Ok(status) = std::fs::read_to_string(t.path().join("status")) else {
+            continue;
+        };
+        for line in status.lines() {
+            if line.starts_with("voluntary_ctxt_switches:")
+                || line.starts_with("nonvoluntary_ctxt_switches:")
+            {
+                n += line
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    n
+}
+
+/// The server's message and byte counters from its monitoring endpoint (`/varz`):
+/// `[in_msgs, out_msgs, in_bytes, out_bytes]`, None when it cannot be read. `monitor` is
+/// `host:port` (the server started with `-m`). A blocking read: two per pass.
+pub fn server_counts(monitor: &str) -> Option<[u64; 4]> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(monitor).ok()?;
+    s.write_all(b"GET /varz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut body = Vec::new();
+    s.read_to_end(&mut body).ok()?;
+    let at = body.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let v: serde_json::Value = serde_json::from_slice(&body[at + 4..]).ok()?;
+    let n = |k: &str| v[k].as_u64();
+    Some([
+        n("in_msgs")?,
+        n("out_msgs")?,
+        n("in_bytes")?,
+        n("out_bytes")?,
+    ])
+}

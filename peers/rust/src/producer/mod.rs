@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 mod fair;
+mod headers;
 mod live;
 mod maintain;
 mod reserve;
@@ -88,6 +89,8 @@ pub(crate) struct Engine {
     tasks: Mutex<Option<(tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>)>>,
     seq: std::sync::atomic::AtomicU64,
     nonce: String,
+    /// `Sluice-Protocol`'s value.
+    protocol: String,
     js: jetstream::Context,
     consumer: PullConsumer,
     kv_ctl: kv::Store,
@@ -147,6 +150,7 @@ pub(crate) async fn start(
         tasks: Mutex::new(None),
         seq: std::sync::atomic::AtomicU64::new(0),
         nonce: jsutil::instance_nonce(),
+        protocol: crate::PROTOCOL_VERSION.to_string(),
         js,
         consumer,
         kv_ctl,

@@ -21,7 +21,8 @@ impl Engine {
         let mut ticket: Option<u64> = None;
         loop {
             // Registered before the state is read: a token that arrives in between wakes it
-            // (notify_waiters keeps no permit, so a later registration would miss it).
+            // (notify_waiters keeps no permit, so a later registration would miss it; an enabled
+            // registration is also first in line for notify_one).
             let arrived = self.token_arrived.notified();
             tokio::pin!(arrived);
             arrived.as_mut().enable();
@@ -41,7 +42,7 @@ impl Engine {
                         let tk = st.next_ticket;
                         ticket = Some(tk);
                         st.waiting += 1;
-                        *st.key_waiting.entry(key.to_string()).or_default() += 1;
+                        count(&mut st.key_waiting, key, 1);
                         if let Some(f) = &mut st.fair {
                             f.add(key, tk);
                         }
@@ -91,7 +92,7 @@ impl Engine {
         if sent {
             st.sent_total += 1;
             if !refund {
-                *st.key_granted.entry(key.to_string()).or_default() += 1; // §15.3
+                count(&mut st.key_granted, key, 1); // §15.3
             }
         }
         let mut full = false;
@@ -104,12 +105,28 @@ impl Engine {
         }
         drop(st);
         if refund {
-            self.token_arrived.notify_waiters();
+            self.token_arrived.notify_one();
         }
         if full {
             // Reported and acked now, not at the next cycle: until then its spent credits are in
             // the backlog and still in T, a surplus the reconciler reads (§5.5 tolerance).
             self.settle_now.notify_one();
+        }
+    }
+}
+
+/// Adds `n` to `key`'s count, copying the key only the first time it is seen.
+fn count<N: std::ops::AddAssign + Default>(
+    counts: &mut std::collections::HashMap<String, N>,
+    key: &str,
+    n: N,
+) {
+    match counts.get_mut(key) {
+        Some(c) => *c += n,
+        None => {
+            let mut c = N::default();
+            c += n;
+            counts.insert(key.to_string(), c);
         }
     }
 }

@@ -84,6 +84,10 @@ impl Engine {
             last_used: now,
         });
         drop(st);
-        self.token_arrived.notify_waiters();
+        // One wake per credit, not every waiting send at once: with 64 sends waiting for a
+        // 32-credit token, half of them woke only to wait again.
+        for _ in 0..credits {
+            self.token_arrived.notify_one();
+        }
     }
 }

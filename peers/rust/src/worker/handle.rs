@@ -36,8 +36,13 @@ impl Engine {
         let age_ms = now_unix_ms() - published_ms;
         // Read in place: the delivery stays in `msg` (an Arc) until it is settled.
         let headers = msg.headers.as_ref();
-        let get = |name: &str| headers.and_then(|h| h.get(name)).map(|v| v.as_str());
-        let msg_id = get(crate::headers::MSG_ID).map(str::to_string);
+        // A static name: a lookup by `&str` would copy and validate the name every time.
+        let get = |name: &'static str| {
+            headers
+                .and_then(|h| h.get(async_nats::HeaderName::from_static(name)))
+                .map(|v| v.as_str())
+        };
+        let msg_id = get(crate::headers::MSG_ID);
         if self.shutting_down.load(Ordering::SeqCst) {
             self.nak(&msg, Duration::ZERO).await;
             return;
@@ -57,7 +62,7 @@ impl Engine {
         let valid = match pre {
             Precheck::DeadLetter { reason, error } => {
                 return self
-                    .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), reason, &error)
+                    .dead_letter(&msg, stream_seq, k, msg_id, reason, &error)
                     .await;
             }
             Precheck::Duplicate => {
@@ -77,10 +82,10 @@ impl Engine {
                 {
                     log!(
                         "not handled here ({reason}): {}",
-                        msg_id.clone().unwrap_or_default()
+                        msg_id.unwrap_or_default()
                     );
                     self.event(WorkerEvent::Nak {
-                        msg_id: msg_id.clone(),
+                        msg_id: msg_id.map(str::to_string),
                         attempt: k,
                         delay: Duration::from_millis(delay_ms),
                         reason: NakReason::NotHandled,
@@ -103,7 +108,7 @@ impl Engine {
             Ok(b) => Some(b),
             Err(e) => {
                 return self
-                    .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e)
+                    .dead_letter(&msg, stream_seq, k, msg_id, "decode-error", &e)
                     .await
             }
         };
@@ -119,7 +124,8 @@ impl Engine {
             trace_id = %tp.trace_id,
             span_id = %tp.parent_id,
         );
-        let ctx_template = MessageContext {
+        // Built for each run (a pushback runs the handler again), not cloned from a template.
+        let context = || MessageContext {
             msg_id: valid.msg_id.clone(),
             type_name: valid.type_name.clone(),
             version: valid.version,
@@ -148,14 +154,14 @@ impl Engine {
                     Err(e) => {
                         drop(slot);
                         return self
-                            .dead_letter(&msg, stream_seq, k, msg_id.as_deref(), "decode-error", &e)
+                            .dead_letter(&msg, stream_seq, k, msg_id, "decode-error", &e)
                             .await;
                     }
                 },
             };
             self.enter_gate().await;
             let run = self
-                .run_handler(&msg, self.cfg.registry.run(b, ctx_template.clone()))
+                .run_handler(&msg, self.cfg.registry.run(b, context()))
                 .instrument(span.clone())
                 .await;
             self.pushback.exit();
@@ -199,13 +205,16 @@ impl Engine {
                     Ok(()) => {
                         self.finished_plain(&msg);
                         self.processed_events.fetch_add(1, Ordering::SeqCst);
-                        self.event(WorkerEvent::Processed {
-                            msg_id: valid.msg_id.clone(),
-                            attempt: k,
-                            trace_id: tp.trace_id.clone(),
-                            type_name: valid.type_name.clone(),
-                            version: valid.version,
-                        });
+                        // Its strings are copied only for a listener.
+                        if self.cfg.listener.is_some() {
+                            self.event(WorkerEvent::Processed {
+                                msg_id: valid.msg_id.clone(),
+                                attempt: k,
+                                trace_id: tp.trace_id.clone(),
+                                type_name: valid.type_name.clone(),
+                                version: valid.version,
+                            });
+                        }
                     }
                     Err(e) => log!("ack of {} not sent: {e}", valid.msg_id),
                 }

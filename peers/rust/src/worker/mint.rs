@@ -19,16 +19,22 @@ impl Engine {
     }
 
     /// A finishing ack was sent plain: its credit is owed once a later double ack confirms it.
+    /// The minter is woken only when it has something new to do: the first finish starts its
+    /// linger, the `b`-th fills a token; in between it sleeps until the linger ends (a wake per
+    /// message was a task switch per message).
     pub(super) fn finished_plain(&self, msg: &Arc<Message>) {
         let mut o = self.owed.lock().unwrap();
-        if o.owed + o.unconfirmed == 0 {
+        let before = o.owed + o.unconfirmed;
+        if before == 0 {
             o.since = Some(Instant::now());
         }
         o.unconfirmed += 1;
         o.last_finished = Some(msg.clone());
         drop(o);
         self.completed_total.fetch_add(1, Ordering::SeqCst);
-        self.mint_wake.notify_one();
+        if before == 0 || before + 1 == self.cfg.token_batch as u64 {
+            self.mint_wake.notify_one();
+        }
     }
 
     /// Confirms every finishing ack sent plain so far with one double ack on the last of them

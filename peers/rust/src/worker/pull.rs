@@ -18,17 +18,25 @@ const PULL_EXPIRY: Duration = Duration::from_secs(5);
 struct PullSlots {
     st: Mutex<(usize, usize)>,
     wake: Notify,
+    /// Uncovered slots that make a new request while one is outstanding: `max(1, prefetch / 2)`.
+    threshold: usize,
 }
 
 impl PullSlots {
+    /// Frees `n` slots; wakes the pull loop only when it may issue a request now (a wake per
+    /// delivery was a task switch per message). A lowered pushback limit only makes fewer slots
+    /// usable, and the loop's own tick covers its changes.
     fn release(&self, n: usize, request_ended: bool) {
         let mut st = self.st.lock().unwrap();
         st.0 += n;
         if request_ended {
             st.1 -= 1;
         }
+        let useful = st.0 >= if st.1 > 0 { self.threshold } else { 1 };
         drop(st);
-        self.wake.notify_one();
+        if useful {
+            self.wake.notify_one();
+        }
     }
 }
 
@@ -49,6 +57,7 @@ impl Engine {
         let pulls = Arc::new(PullSlots {
             st: Mutex::new((limit, 0)),
             wake: Notify::new(),
+            threshold: (self.cfg.prefetch / 2).max(1),
         });
         let consumer = Arc::new(consumer);
         let mut tasks = Vec::new();
@@ -58,11 +67,7 @@ impl Engine {
             }
             let (n, probe, circuit_wait) = {
                 let mut st = pulls.st.lock().unwrap();
-                let threshold = if st.1 > 0 {
-                    (self.cfg.prefetch / 2).max(1)
-                } else {
-                    1
-                };
+                let threshold = if st.1 > 0 { pulls.threshold } else { 1 };
                 // §15.1: in hand at most the lowered capacity.
                 let avail = self.pushback.limit(self.capacity()).map_or(st.0, |l| {
                     st.0.min((l as usize).saturating_sub(limit - st.0))

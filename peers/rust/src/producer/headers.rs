@@ -1,0 +1,128 @@
+//! A send's header block (§3): built from its parts for each publish attempt, with names from
+//! static strings (no allocation or validation per name), so no block is cloned per attempt and
+//! the size check (§2.2) needs none built.
+
+use crate::headers as h;
+use async_nats::{HeaderMap, HeaderName};
+
+const MSG_ID: HeaderName = HeaderName::from_static(h::MSG_ID);
+const PROTOCOL: HeaderName = HeaderName::from_static(h::PROTOCOL);
+const TYPE: HeaderName = HeaderName::from_static(h::TYPE);
+const TYPE_VERSION: HeaderName = HeaderName::from_static(h::TYPE_VERSION);
+const CONTENT_TYPE: HeaderName = HeaderName::from_static(h::CONTENT_TYPE);
+const TRACEPARENT: HeaderName = HeaderName::from_static(h::TRACEPARENT);
+const PRODUCER: HeaderName = HeaderName::from_static(h::PRODUCER);
+const SENT_AT: HeaderName = HeaderName::from_static(h::SENT_AT);
+const FAIRNESS_KEY: HeaderName = HeaderName::from_static(crate::fairness::HEADER);
+
+/// The values of one send's headers, borrowed from the message and the producer.
+pub(super) struct SendHeaders<'a> {
+    pub msg_id: &'a str,
+    pub protocol: &'a str,
+    pub type_name: &'a str,
+    pub version: u32,
+    pub content_type: &'a str,
+    pub traceparent: &'a str,
+    pub producer: &'a str,
+    /// §15.3, when the send has one.
+    pub fairness_key: Option<&'a str>,
+}
+
+impl SendHeaders<'_> {
+    fn pairs(&self, version: &str, sent_at: &str) -> impl Iterator<Item = (HeaderName, String)> {
+        [
+            (MSG_ID, self.msg_id.to_owned()),
+            (PROTOCOL, self.protocol.to_owned()),
+            (TYPE, self.type_name.to_owned()),
+            (TYPE_VERSION, version.to_owned()),
+            (CONTENT_TYPE, self.content_type.to_owned()),
+            (TRACEPARENT, self.traceparent.to_owned()),
+            (PRODUCER, self.producer.to_owned()),
+            (SENT_AT, sent_at.to_owned()),
+        ]
+        .into_iter()
+        .chain(self.fairness_key.map(|k| (FAIRNESS_KEY, k.to_owned())))
+    }
+
+    /// The block's size as sent (`NATS/1.0\r\n`, `name: value\r\n` each, a closing `\r\n`),
+    /// as `jsutil::header_map_size` counts it, with a Sent-At of `sent_at_ms`.
+    pub(super) fn size(&self, sent_at_ms: i64) -> u64 {
+        let line = |name: &str, value: usize| (name.len() + value + 4) as u64;
+        let digits = |n: i64| n.to_string().len();
+        12 + line(h::MSG_ID, self.msg_id.len())
+            + line(h::PROTOCOL, self.protocol.len())
+            + line(h::TYPE, self.type_name.len())
+            + line(h::TYPE_VERSION, digits(self.version as i64))
+            + line(h::CONTENT_TYPE, self.content_type.len())
+            + line(h::TRACEPARENT, self.traceparent.len())
+            + line(h::PRODUCER, self.producer.len())
+            + line(h::SENT_AT, digits(sent_at_ms))
+            + self
+                .fairness_key
+                .map_or(0, |k| line(crate::fairness::HEADER, k.len()))
+    }
+
+    /// The block for one publish attempt.
+    pub(super) fn map(&self, sent_at_ms: i64) -> HeaderMap {
+        let (version, sent_at) = (self.version.to_string(), sent_at_ms.to_string());
+        let mut m = HeaderMap::new();
+        for (name, value) in self.pairs(&version, &sent_at) {
+            m.insert(name, value);
+        }
+        m
+    }
+
+    /// Every header as a (name, value) pair, to word a refusal (§2.2).
+    pub(super) fn to_pairs(&self, sent_at_ms: i64) -> Vec<(String, String)> {
+        crate::jsutil::header_pairs(Some(&self.map(sent_at_ms)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(key: Option<&str>) -> SendHeaders<'_> {
+        SendHeaders {
+            msg_id: "p-abc-1",
+            protocol: "1",
+            type_name: "orders.Created",
+            version: 12,
+            content_type: "application/json",
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+            producer: "p",
+            fairness_key: key,
+        }
+    }
+
+    #[test]
+    fn size_is_the_size_of_the_block_it_builds() {
+        for key in [None, Some("tenant-7")] {
+            let s = sample(key);
+            let map = s.map(1_764_000_000_123);
+            assert_eq!(
+                s.size(1_764_000_000_123),
+                crate::jsutil::header_map_size(&map)
+            );
+            assert_eq!(map.len(), 8 + key.iter().count());
+        }
+    }
+
+    #[test]
+    fn the_block_carries_every_value() {
+        let map = sample(Some("k")).map(42);
+        let get = |n: &str| map.get(n).map(|v| v.as_str().to_string());
+        assert_eq!(get(h::MSG_ID).as_deref(), Some("p-abc-1"));
+        assert_eq!(get(h::PROTOCOL).as_deref(), Some("1"));
+        assert_eq!(get(h::TYPE).as_deref(), Some("orders.Created"));
+        assert_eq!(get(h::TYPE_VERSION).as_deref(), Some("12"));
+        assert_eq!(get(h::CONTENT_TYPE).as_deref(), Some("application/json"));
+        assert_eq!(
+            get(h::TRACEPARENT).as_deref(),
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
+        );
+        assert_eq!(get(h::PRODUCER).as_deref(), Some("p"));
+        assert_eq!(get(h::SENT_AT).as_deref(), Some("42"));
+        assert_eq!(get(crate::fairness::HEADER).as_deref(), Some("k"));
+    }
+}
