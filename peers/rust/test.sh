@@ -14,3 +14,8 @@ if ! cargo clippy --version >/dev/null 2>&1; then
   exit 1
 fi
 cargo clippy --locked --all-targets -- -D warnings
+if ! cargo fmt --version >/dev/null 2>&1; then
+  echo "peers/rust/test.sh: cargo fmt is missing: install it (rustup component add rustfmt)" >&2
+  exit 1
+fi
+cargo fmt --check

@@ -5,7 +5,8 @@ use async_nats::jetstream::{self, consumer::PullConsumer, kv, stream::Stream};
 use async_nats::HeaderMap;
 use std::error::Error as _;
 
-pub const PROVISION_HINT: &str = "run provisioning (sluice::provision, scripts/sluice apply or the Java Sluice.provision)";
+pub const PROVISION_HINT: &str =
+    "run provisioning (sluice::provision, scripts/sluice apply or the Java Sluice.provision)";
 
 pub async fn connect(server: &str, name: &str) -> Result<async_nats::Client, Error> {
     async_nats::ConnectOptions::new()

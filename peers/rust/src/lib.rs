@@ -85,10 +85,10 @@ mod outcome;
 #[allow(missing_docs)]
 mod problem;
 mod producer;
-mod provision;
 mod producer_api;
 #[allow(missing_docs)]
 mod proto;
+mod provision;
 #[allow(missing_docs)]
 mod pushback;
 #[allow(missing_docs)]
@@ -109,10 +109,10 @@ mod worker_event;
 pub use codec::{Codec, Json, Protobuf};
 pub use error::{CodecError, CreditTimeoutReason, DeadLetterReason, Error, Result};
 pub use handler::{HandlerError, HandlerResult, MessageContext, Middleware, Next};
-pub use provision::{provision, QueueConfig};
 pub use producer_api::{
     OutgoingMessage, Producer, ProducerBuilder, ProducerEvent, SendReceipt, VersionPolicy,
 };
+pub use provision::{provision, QueueConfig};
 pub use trace::TraceParent;
 pub use worker_api::{NakReason, PushbackPolicy, Worker, WorkerBuilder, WorkerEvent};
 

@@ -319,9 +319,14 @@ async fn bootstrap(
 }
 
 /// T: the credits stored for `queue` (§5.3), from the credit stream's subject counts.
-async fn stored_credits(js: &jetstream::Context, queue: &str) -> std::result::Result<u64, BoxError> {
+async fn stored_credits(
+    js: &jetstream::Context,
+    queue: &str,
+) -> std::result::Result<u64, BoxError> {
     let credits = js.get_stream(names::CREDIT_STREAM).await?;
-    let mut subjects = credits.info_with_subjects(names::credit_filter(queue)).await?;
+    let mut subjects = credits
+        .info_with_subjects(names::credit_filter(queue))
+        .await?;
     let mut total = 0u64;
     while let Some(item) = subjects.next().await {
         let (subject, count) = item?;
