@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the vector tests, the unit tests, the integration tests (a real nats-server from
 # NATS_SERVER_BIN or scripts/setup --print-path) and the doctests, then clippy with warnings as
-# errors.
+# errors, and rustfmt.
 set -euo pipefail
 cd "$(dirname "$0")"
 # tests/orders_example.rs runs the example's binary; `cargo test` builds the example only as a
