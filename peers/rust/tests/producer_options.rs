@@ -268,3 +268,41 @@ async fn a_version_the_fleet_stops_handling_is_refused_after_the_deploy() {
     producer.close().await;
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_the_stream_refuses_fails_at_once_and_gives_its_credit_back() {
+    let server = start_server().await;
+    let client = async_nats::connect(&server.url).await.unwrap();
+    let js = jetstream::new(client.clone());
+    let q = unique("refused");
+    provision(&js, &q).await;
+    let producer = Producer::builder(client.clone(), q.clone())
+        .producer_id("api-1")
+        .acquire_timeout(Duration::from_secs(2))
+        .build()
+        .await
+        .unwrap();
+    // The stream's message size is lowered after the producer read it: the producer's own size
+    // check lets the large send through, and the server refuses it (a JetStream error in the
+    // PubAck), a definite answer.
+    let mut stream = js.get_stream(names::work_stream(&q)).await.unwrap();
+    let mut config = stream.info().await.unwrap().config.clone();
+    config.max_message_size = 1_000;
+    js.update_stream(config).await.unwrap();
+    mint(&js, &q, &[1]).await;
+
+    let large = OutgoingMessage::encode("acme.Job", 1, &Json::new(), &"x".repeat(2_000))
+        .unwrap()
+        .msg_id("large");
+    match producer.send(large).await {
+        Err(Error::Publish { msg_id, reason }) => {
+            assert_eq!(msg_id, "large");
+            assert!(reason.contains("refused"), "{reason}");
+        }
+        r => panic!("a message the stream refuses: {r:?}"),
+    }
+    // The only credit came back: a refusal stored nothing. Kept spent, it would be lost until
+    // the reconciler noticed, and this send would wait out its acquire timeout.
+    producer.send(job(1, "small")).await.unwrap();
+    producer.close().await;
+}

@@ -4,7 +4,7 @@
 use super::headers::SendHeaders;
 use super::Engine;
 use crate::error::Error;
-use crate::jsutil::is_hard_limit;
+use crate::jsutil::{self, is_hard_limit};
 use crate::producer_api::{OutgoingMessage, SendReceipt};
 use crate::{log, names, now_unix_ms, size, trace};
 use async_nats::jetstream::context::PublishErrorKind;
@@ -140,6 +140,16 @@ impl Engine {
                     return Err(Error::NotProvisioned {
                         what: format!("a stream for {subject}"),
                         cause: format!("publish of {msg_id}: no responders"),
+                    });
+                }
+                Err(e) if jsutil::publish_error_code(&e).is_some() => {
+                    // A JetStream error in the PubAck is the stream's answer: it refused this
+                    // message (the hard limit aside, above), so nothing was stored. Refund the
+                    // credit and fail at once (§6 step 4), as the Java and Go producers do.
+                    self.finish(token, true, false, key);
+                    return Err(Error::Publish {
+                        msg_id: msg_id.to_string(),
+                        reason: format!("the work stream refused the message: {e}"),
                     });
                 }
                 Err(e) if e.kind() == PublishErrorKind::TimedOut => {
