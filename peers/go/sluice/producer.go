@@ -239,6 +239,7 @@ func (p *Producer) send(ctx context.Context, m Message, msg *nats.Msg, traceID s
 	waited := time.Since(start)
 	p.cfg.metrics.Observe(MetricCreditWait, waited)
 	wait := 50 * time.Millisecond
+	unanswered := 0 // attempts no stream answered (§6 step 5 [v1.3]): none of them stored anything
 	for attempt := 1; ; attempt++ {
 		seq, duplicate, err := publishWork(ctx, p.acks, msg, p.cfg.publishTimeout)
 		if err == nil {
@@ -255,6 +256,17 @@ func (p *Producer) send(ctx context.Context, m Message, msg *nats.Msg, traceID s
 		if !hardWall && isAPIError(err) {
 			p.finish(t, true) // a definite rejection: the message is not stored
 			return SendResult{}, fmt.Errorf("sluice: publish %s: %w", m.ID, err)
+		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) {
+			if unanswered++; unanswered == 1 {
+				p.cfg.log.Warn("no stream answered a publish (no responders); retrying with the same id until the send's deadline",
+					"queue", p.queue, "msg_id", m.ID)
+			}
+		}
+		if (time.Now().After(deadline) || ctx.Err() != nil) && unanswered == attempt {
+			p.finish(t, true) // no attempt reached a stream: nothing was stored
+			return SendResult{}, fmt.Errorf("sluice: publish %s: no stream answered any of %d attempts (no responders): is queue %s provisioned? (a clustered stream also answers nobody while its leader is being elected): %w: %w",
+				m.ID, attempt, p.queue, ErrTopology, err)
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			// The last attempt may have been stored: the credit stays spent.

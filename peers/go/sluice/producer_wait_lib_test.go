@@ -68,9 +68,9 @@ func TestWaitingSendsGetArrivingCreditsOrEndCleanly(t *testing.T) {
 		go func() { _, err := p.Send(shared, msg(i)); ended <- err }()
 	}
 	go func() { _, err := p.Send(other, msg(23)); ended <- err }()
-	// Time to queue: the outcome below holds whether or not they do, this only makes the
-	// waiting path the likely one.
-	time.Sleep(100 * time.Millisecond)
+	// All four wait for a credit before the first context ends, so the cancellation reaches
+	// sends that wait, not sends that have not started.
+	eventually(t, 900*time.Millisecond, "four sends waiting for a credit", func() bool { return sluice.WaitingSends(p) == 4 })
 	cancelShared()
 	for i := 0; i < 3; i++ {
 		if err := <-ended; !errors.Is(err, context.Canceled) {

@@ -306,3 +306,50 @@ async fn a_message_the_stream_refuses_fails_at_once_and_gives_its_credit_back() 
     producer.send(job(1, "small")).await.unwrap();
     producer.close().await;
 }
+
+/// A send that no stream answers (NATS "no responders": the work stream is missing, or a
+/// clustered stream is electing its leader) is retried with the same id, as the Java and Go
+/// producers do (§6 step 5), and lands once the stream answers again. Failing at once, as this
+/// producer did, would drop the send during every leader election of a clustered queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_no_stream_answers_is_retried_until_the_stream_is_back() {
+    let server = start_server().await;
+    let client = async_nats::connect(&server.url).await.unwrap();
+    let js = jetstream::new(client.clone());
+    let q = unique("nostream");
+    provision(&js, &q).await;
+    let producer = Producer::builder(client.clone(), q.clone())
+        .producer_id("api-1")
+        .acquire_timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .unwrap();
+    mint(&js, &q, &[1]).await;
+    js.delete_stream(names::work_stream(&q)).await.unwrap();
+
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .finish();
+    let sending = tokio::spawn(
+        async move {
+            let r = producer.send(job(1, "while-gone")).await;
+            producer.close().await;
+            r
+        }
+        .with_subscriber(subscriber),
+    );
+    eventually("the send retrying", Duration::from_secs(5), || {
+        let logs = logs.clone();
+        async move { logs.count("no stream answered; retrying") == 1 }
+    })
+    .await;
+    provision(&js, &q).await;
+    let receipt = sending
+        .await
+        .unwrap()
+        .expect("the send lands once the stream is back");
+    assert!(!receipt.duplicate);
+    assert_eq!(backlog(&js, &q).await, 1, "the message is stored once");
+}

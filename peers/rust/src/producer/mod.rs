@@ -86,6 +86,9 @@ pub(crate) struct Engine {
     /// §4.3, policy WARN: pairs no live worker handled, logged once, and when they were last
     /// checked (checked again at most once a second).
     warned: Mutex<std::collections::HashMap<(String, u32), Instant>>,
+    /// The last listing of the live adverts for the §4.3 check, and when it started: held while
+    /// a listing runs, so sends that need one together share it (`live::Listing`).
+    listing: live::Listing,
     tasks: Mutex<Option<(tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>)>>,
     seq: std::sync::atomic::AtomicU64,
     nonce: String,
@@ -147,6 +150,7 @@ pub(crate) async fn start(
         cfg,
         checked: Mutex::new(Default::default()),
         warned: Mutex::new(Default::default()),
+        listing: Default::default(),
         tasks: Mutex::new(None),
         seq: std::sync::atomic::AtomicU64::new(0),
         nonce: jsutil::instance_nonce(),

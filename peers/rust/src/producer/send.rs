@@ -112,6 +112,8 @@ impl Engine {
         let horizon = self.cfg.acquire_timeout.max(Duration::from_secs(10));
         let deadline = Instant::now() + horizon;
         let mut attempt = 0u32;
+        // Attempts that no stream answered: when every attempt was one, nothing was stored.
+        let mut unanswered = 0u32;
         loop {
             attempt += 1;
             let r = match self
@@ -136,11 +138,15 @@ impl Engine {
                     "stream at its hard limit".to_string()
                 }
                 Err(e) if e.kind() == PublishErrorKind::StreamNotFound => {
-                    self.finish(token, true, false, key);
-                    return Err(Error::NotProvisioned {
-                        what: format!("a stream for {subject}"),
-                        cause: format!("publish of {msg_id}: no responders"),
-                    });
+                    // No stream answered (NATS "no responders"): nothing was stored. Transient
+                    // (§6 step 5): a clustered stream answers nobody while its leader is being
+                    // elected. A queue whose stream is gone ends at the horizon, below.
+                    unanswered += 1;
+                    if unanswered == 1 {
+                        log!("publish of {msg_id}: no stream answered; retrying with the same id");
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    "no stream answered (no responders)".to_string()
                 }
                 Err(e) if jsutil::publish_error_code(&e).is_some() => {
                     // A JetStream error in the PubAck is the stream's answer: it refused this
@@ -166,6 +172,19 @@ impl Engine {
                     e.to_string()
                 }
             };
+            if Instant::now() >= deadline && unanswered == attempt {
+                // No attempt reached a stream: a definite failure, the credit goes back.
+                self.finish(token, true, false, key);
+                return Err(Error::NotProvisioned {
+                    what: format!("a stream for {subject}"),
+                    cause: format!(
+                        "publish of {msg_id}: no stream answered in {attempt} attempts over {} ms \
+                         (is the queue provisioned? a clustered stream also answers nobody while \
+                         its leader is being elected)",
+                        horizon.as_millis()
+                    ),
+                });
+            }
             if Instant::now() >= deadline {
                 // Not a definite failure: the reservation stays spent.
                 self.finish(token, false, false, key);

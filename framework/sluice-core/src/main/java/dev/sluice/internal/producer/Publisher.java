@@ -11,6 +11,7 @@ import dev.sluice.internal.time.Clock;
 import dev.sluice.internal.wire.Protocol;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamStatusException;
 import io.nats.client.api.PublishAck;
 import io.nats.client.impl.Headers;
 import java.io.IOException;
@@ -23,6 +24,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publishes one message on a reserved credit and settles the credit with the wallet (protocol §6.4,
@@ -33,8 +36,10 @@ import java.util.function.BooleanSupplier;
  * Thread-safe.
  */
 final class Publisher {
+  private static final Logger LOG = LoggerFactory.getLogger(Publisher.class);
   private static final Duration FIRST_DELAY = Duration.ofMillis(20);
   private static final Duration MAX_DELAY = Duration.ofSeconds(1);
+  private static final int NO_RESPONDERS = 503;
   private static final String PROTOCOL_VERSION = Integer.toString(Protocol.VERSION);
 
   private final JetStream js;
@@ -78,6 +83,9 @@ final class Publisher {
 
     /** The last failure was the hard limit. */
     boolean full;
+
+    /** Tries that no stream answered (NATS "no responders"): none of them stored anything. */
+    int unanswered;
   }
 
   /**
@@ -175,7 +183,14 @@ final class Publisher {
           if (err != null) {
             Throwable cause = rootCause(err);
             tries.full = isHardLimit(cause);
-            tries.maybeStored |= isTransient(cause);
+            boolean unanswered = isUnanswered(cause);
+            tries.maybeStored |= isTransient(cause) && !unanswered;
+            if (unanswered && ++tries.unanswered == 1) {
+              LOG.warn(
+                  "no stream answered a publish to queue {} (no responders); retrying with the"
+                      + " same message id until the send's deadline",
+                  queue);
+            }
             if (tries.full) {
               hitHardLimit = true;
             }
@@ -235,6 +250,17 @@ final class Publisher {
     Throwable cause = rootCause(err);
     if (tries.full) {
       result.completeExceptionally(TimeoutReasons.stayedAtHardLimit(queue));
+    } else if (tries.unanswered == tries.count) {
+      result.completeExceptionally(
+          new PublishException(
+              "no stream answered any of "
+                  + tries.count
+                  + " publishes to queue "
+                  + queue
+                  + " (no responders): is the queue provisioned? (Sluice.provision; a clustered"
+                  + " stream also answers nobody while its leader is being elected). Nothing was"
+                  + " stored and the credit went back",
+              cause));
     } else {
       result.completeExceptionally(
           new PublishException(
@@ -245,7 +271,23 @@ final class Publisher {
 
   private boolean retryable(Throwable err) {
     Throwable cause = rootCause(err);
-    return (isHardLimit(cause) || isTransient(cause)) && running.getAsBoolean();
+    return (isHardLimit(cause) || isTransient(cause) || isUnanswered(cause))
+        && running.getAsBoolean();
+  }
+
+  /**
+   * No stream answered (protocol §6 step 5 [v1.3]): jnats turns the NATS 503 status of a JetStream
+   * publish into an {@code IOException} "Error Publishing: 503 No Responders Available For Request"
+   * (jnats 2.26 gives it no type of its own), or a {@link JetStreamStatusException} when the
+   * connection asks for it ({@code Options.reportNoResponders}). Nothing was stored: a retry is
+   * harmless and, when every try went unanswered, the credit goes back.
+   */
+  private static boolean isUnanswered(Throwable cause) {
+    return (cause instanceof IOException
+            && String.valueOf(cause.getMessage()).contains("No Responders"))
+        || (cause instanceof JetStreamStatusException jse
+            && jse.getStatus() != null
+            && jse.getStatus().getCode() == NO_RESPONDERS);
   }
 
   private static boolean isHardLimit(Throwable cause) {
