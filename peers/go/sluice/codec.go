@@ -30,11 +30,17 @@ func (jsonCodec[T]) Decode(b []byte) (T, error) {
 
 type protoCodec[T proto.Message] struct{}
 
+// DefaultContentType is the Content-Type a worker assumes when the header is absent (§3). The
+// producer does not send it for a message of that type: 38 bytes fewer on every protobuf
+// message, which every worker (Go, Java, Rust) reads as the same thing; the Java producer omits
+// it likewise.
+const DefaultContentType = "application/x-protobuf"
+
 // Protobuf is the protobuf codec ("application/x-protobuf") for a generated message type,
 // e.g. Protobuf[*orders.Order]().
 func Protobuf[T proto.Message]() Codec[T] { return protoCodec[T]{} }
 
-func (protoCodec[T]) ContentType() string { return "application/x-protobuf" }
+func (protoCodec[T]) ContentType() string { return DefaultContentType }
 func (protoCodec[T]) Encode(v T) ([]byte, error) {
 	return proto.MarshalOptions{Deterministic: true}.Marshal(v)
 }

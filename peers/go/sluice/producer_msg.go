@@ -53,7 +53,7 @@ func (p *Producer) natsMsg(ctx context.Context, m Message, now time.Time) (*send
 	set(HdrProtocol, protocolValue)
 	set(HdrType, m.Type)
 	set(HdrTypeVersion, strconv.Itoa(m.Version))
-	if m.ContentType != "" {
+	if m.ContentType != "" && m.ContentType != DefaultContentType { // absent: the default (§3)
 		set(HdrContentType, m.ContentType)
 	}
 	if m.FairnessKey != "" {

@@ -15,6 +15,10 @@ const PRODUCER: HeaderName = HeaderName::from_static(h::PRODUCER);
 const SENT_AT: HeaderName = HeaderName::from_static(h::SENT_AT);
 const FAIRNESS_KEY: HeaderName = HeaderName::from_static(crate::fairness::HEADER);
 
+/// §3: a message without `Content-Type` has this one, so a send with it leaves the header out
+/// (38 bytes fewer), as the Java and Go producers do.
+pub(super) const DEFAULT_CONTENT_TYPE: &str = "application/x-protobuf";
+
 /// The values of one send's headers, borrowed from the message and the producer.
 pub(super) struct SendHeaders<'a> {
     pub msg_id: &'a str,
@@ -35,13 +39,18 @@ impl SendHeaders<'_> {
             (PROTOCOL, self.protocol.to_owned()),
             (TYPE, self.type_name.to_owned()),
             (TYPE_VERSION, version.to_owned()),
-            (CONTENT_TYPE, self.content_type.to_owned()),
             (TRACEPARENT, self.traceparent.to_owned()),
             (PRODUCER, self.producer.to_owned()),
             (SENT_AT, sent_at.to_owned()),
         ]
         .into_iter()
+        .chain(self.content_type().map(|c| (CONTENT_TYPE, c.to_owned())))
         .chain(self.fairness_key.map(|k| (FAIRNESS_KEY, k.to_owned())))
+    }
+
+    /// The `Content-Type` to send: none for the default.
+    fn content_type(&self) -> Option<&str> {
+        Some(self.content_type).filter(|c| *c != DEFAULT_CONTENT_TYPE)
     }
 
     /// The block's size as sent (`NATS/1.0\r\n`, `name: value\r\n` each, a closing `\r\n`),
@@ -53,7 +62,9 @@ impl SendHeaders<'_> {
             + line(h::PROTOCOL, self.protocol.len())
             + line(h::TYPE, self.type_name.len())
             + line(h::TYPE_VERSION, digits(self.version as i64))
-            + line(h::CONTENT_TYPE, self.content_type.len())
+            + self
+                .content_type()
+                .map_or(0, |c| line(h::CONTENT_TYPE, c.len()))
             + line(h::TRACEPARENT, self.traceparent.len())
             + line(h::PRODUCER, self.producer.len())
             + line(h::SENT_AT, digits(sent_at_ms))
@@ -106,6 +117,18 @@ mod tests {
             );
             assert_eq!(map.len(), 8 + key.iter().count());
         }
+    }
+
+    #[test]
+    fn the_default_content_type_is_left_out() {
+        let s = SendHeaders {
+            content_type: DEFAULT_CONTENT_TYPE,
+            ..sample(None)
+        };
+        let map = s.map(42);
+        assert!(map.get(h::CONTENT_TYPE).is_none());
+        assert_eq!(map.len(), 7);
+        assert_eq!(s.size(42), crate::jsutil::header_map_size(&map));
     }
 
     #[test]
