@@ -20,7 +20,8 @@ const USAGE: &str = "usage:
                            [--work-ms N=0] [--handles TYPE@MIN-MAX[,...]=sluice.conformance.Work@1-1]
                            [--max-attempts N=3] [--backoff-initial-ms N=100] [--grace-ms N=3000]
                            [--grace-delay-ms N=500] [--token-batch N=8] [--capacity N]
-                           [--reconciler] [--overloaded-for-ms N=0]
+                           [--reconciler] [--overloaded-for-ms N=0] [--fail-first N=0]
+                           [--circuit-breaker FAILURES,WINDOW,DELAY_MS]
   sluice-peer-rust produce --server URL --queue Q --producer-id ID --count N [--type T=sluice.conformance.Work]
                            [--version V=1] [--start N=0] [--behavior ok|poison|fail-once=ok]
                            [--acquire-timeout-ms N=30000] [--fairness-key K]
@@ -59,6 +60,27 @@ async fn wait_for_signal() {
     }
 }
 
+/// `--circuit-breaker FAILURES,WINDOW,DELAY_MS` (§7.6).
+fn parse_breaker(v: &str) -> Result<(usize, usize, Duration), String> {
+    let bad = || {
+        format!(
+            "--circuit-breaker {v:?}: want FAILURES,WINDOW,DELAY_MS with 1 <= FAILURES <= WINDOW \
+             and DELAY_MS >= 1, e.g. 3,5,1000"
+        )
+    };
+    let n: Vec<u64> = v
+        .split(',')
+        .map(|p| p.trim().parse::<u64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    match n[..] {
+        [f, w, d] if f >= 1 && w >= f && d >= 1 => {
+            Ok((f as usize, w as usize, Duration::from_millis(d)))
+        }
+        _ => Err(bad()),
+    }
+}
+
 async fn worker(args: &[String]) -> Result<(), String> {
     let a = Args::parse(
         args,
@@ -78,6 +100,8 @@ async fn worker(args: &[String]) -> Result<(), String> {
             "capacity",
             "reconciler",
             "overloaded-for-ms",
+            "fail-first",
+            "circuit-breaker",
         ],
     )?;
     let server = a.required("server")?;
@@ -86,6 +110,13 @@ async fn worker(args: &[String]) -> Result<(), String> {
     // §15.1: the handler answers overloaded (a pushback) until this long after start.
     let overloaded_until =
         std::time::Instant::now() + Duration::from_millis(a.num("overloaded-for-ms", 0)?);
+    // §7.6: the handler fails its first N runs, a failure the circuit breaker counts.
+    let fail_first: u64 = a.num("fail-first", 0)?;
+    let runs = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let breaker = match a.opt_string("circuit-breaker") {
+        Some(v) => Some(parse_breaker(&v)?),
+        None => None,
+    };
     let handles = parse_handles(&a.string("handles", "sluice.conformance.Work@1-1"))?;
     let client = jsutil::connect(&server, &format!("sluice-rust-worker-{worker_id}"))
         .await
@@ -103,24 +134,32 @@ async fn worker(args: &[String]) -> Result<(), String> {
             Duration::from_millis(a.num("grace-delay-ms", 500)?),
         )
         .token_batch(a.num("token-batch", 8)?)
-        // The conformance peer is a minimal worker (§11) unless told to run the reconciler: no
-        // circuit breaker, whose pauses the contract's failing handlers would set off.
-        .without_circuit_breaker()
         .reconciler(a.flag("reconciler").then_some(Duration::from_secs(1)));
+    // The conformance peer runs no circuit breaker unless given `--circuit-breaker`: its pauses
+    // would be set off by the contract's failing handlers in scenarios about something else.
+    b = match breaker {
+        Some((failures, window, delay)) => b.circuit_breaker(failures, window, delay),
+        None => b.without_circuit_breaker(),
+    };
     if let Some(c) = a.opt_num("capacity")? {
         b = b.capacity(c);
     }
     for h in handles {
         let seqs = seqs.clone();
+        let runs = runs.clone();
         b = b.handle(
             &h.type_name,
             h.min_version..=h.max_version,
             Json::<Work>::new(),
             move |work: Work, ctx| {
                 let seqs = seqs.clone();
+                let runs = runs.clone();
                 async move {
                     if std::time::Instant::now() < overloaded_until {
                         return Err(HandlerError::overloaded(None));
+                    }
+                    if runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < fail_first {
+                        return Err(HandlerError::retry("--fail-first: the dependency is down"));
                     }
                     if work_ms > 0 {
                         tokio::time::sleep(Duration::from_millis(work_ms)).await;

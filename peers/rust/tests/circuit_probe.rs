@@ -27,8 +27,7 @@ struct Lone {
     q: String,
     events: Events,
     healthy: Arc<AtomicBool>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    running: tokio::task::JoinHandle<Result<u64, sluice::Error>>,
+    running: Running,
 }
 
 async fn lone_worker(client: &async_nats::Client, prefix: &str, delay: Duration) -> Lone {
@@ -64,17 +63,12 @@ async fn lone_worker(client: &async_nats::Client, prefix: &str, delay: Duration)
         .build()
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run_until(async {
-        let _ = stopped.await;
-    }));
     Lone {
         js,
         q,
         events,
         healthy,
-        stop,
-        running,
+        running: run(worker),
     }
 }
 
@@ -146,8 +140,7 @@ impl Lone {
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(());
-        self.running.await.unwrap().unwrap();
+        self.running.stop().await;
     }
 }
 

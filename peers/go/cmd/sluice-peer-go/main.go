@@ -113,6 +113,8 @@ func runWorker(ev *peer.Events, args []string) error {
 	capacity := fs.Uint("capacity", 0, "advertised capacity (default concurrency + prefetch)")
 	fs.BoolVar(&cfg.Reconciler, "reconciler", false, "run the reconciler (§5.5), audit interval 1 s")
 	overloadedMs := fs.Int("overloaded-for-ms", 0, "the handler answers overloaded for this long after start (§15.1)")
+	fs.Int64Var(&cfg.FailFirst, "fail-first", 0, "the handler fails its first N runs (§7.6)")
+	breaker := fs.String("circuit-breaker", "", "FAILURES,WINDOW,DELAY_MS: the circuit breaker's settings (§7.6; default the library's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -137,6 +139,16 @@ func runWorker(ev *peer.Events, args []string) error {
 		return fmt.Errorf("--overloaded-for-ms must be ≥ 0")
 	}
 	cfg.OverloadedFor = time.Duration(*overloadedMs) * time.Millisecond // §15.1
+	if cfg.FailFirst < 0 {
+		return fmt.Errorf("--fail-first must be ≥ 0")
+	}
+	if *breaker != "" {
+		b, err := parseBreaker(*breaker)
+		if err != nil {
+			return err
+		}
+		cfg.Breaker = &b
+	}
 
 	ctx, stop := signalContext()
 	defer stop()
@@ -190,4 +202,25 @@ func runProducer(ev *peer.Events, args []string) error {
 		return err
 	}
 	return p.Run(ctx)
+}
+
+// parseBreaker reads --circuit-breaker FAILURES,WINDOW,DELAY_MS.
+func parseBreaker(v string) (peer.Breaker, error) {
+	parts := strings.Split(v, ",")
+	bad := fmt.Errorf("--circuit-breaker %q: want FAILURES,WINDOW,DELAY_MS with 1 ≤ FAILURES ≤ WINDOW and DELAY_MS ≥ 1, e.g. 3,5,1000", v)
+	if len(parts) != 3 {
+		return peer.Breaker{}, bad
+	}
+	var n [3]int
+	for i, p := range parts {
+		x, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return peer.Breaker{}, bad
+		}
+		n[i] = x
+	}
+	if n[0] < 1 || n[1] < n[0] || n[2] < 1 {
+		return peer.Breaker{}, bad
+	}
+	return peer.Breaker{Failures: n[0], Window: n[1], Delay: time.Duration(n[2]) * time.Millisecond}, nil
 }

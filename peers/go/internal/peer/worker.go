@@ -20,14 +20,27 @@ type WorkerConfig struct {
 	WorkMs                  int
 	// OverloadedFor: the handler answers overloaded until this long after start (§15.1).
 	OverloadedFor time.Duration
-	Handles       []sluice.HandledType
-	Settings      sluice.WorkerSettings
-	TokenBatch    uint32
+	// FailFirst: the handler fails its first FailFirst runs, whatever the message (a handler
+	// failure, which the circuit breaker counts: §7.6).
+	FailFirst int64
+	// Breaker, when set, replaces the library's default circuit breaker (failures of window,
+	// delay).
+	Breaker    *Breaker
+	Handles    []sluice.HandledType
+	Settings   sluice.WorkerSettings
+	TokenBatch uint32
 	// Capacity overrides the static capacity concurrency + prefetch when > 0.
 	Capacity uint32
 	// Reconciler lets the worker run the reconciler (§5.5), audit interval AuditInterval.
 	Reconciler    bool
 	AuditInterval time.Duration
+}
+
+// Breaker is a circuit breaker's settings (§7.6): open when at least Failures of the last Window
+// handler runs failed, probe after Delay.
+type Breaker struct {
+	Failures, Window int
+	Delay            time.Duration
 }
 
 // DefaultWorkerConfig returns the contract's defaults.
@@ -88,6 +101,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 	pw := &Worker{nc: nc, id: cfg.WorkerID, ev: ev}
 	workMs := time.Duration(cfg.WorkMs) * time.Millisecond
 	overloadedUntil := time.Now().Add(cfg.OverloadedFor)
+	var runs atomic.Int64
 	handler := func(ctx context.Context, v Work, m *sluice.Msg) error {
 		if workMs > 0 {
 			select {
@@ -98,6 +112,8 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 		switch {
 		case time.Now().Before(overloadedUntil): // §15.1: a pushback, retried after the backoff
 			return sluice.Overloaded(0)
+		case runs.Add(1) <= cfg.FailFirst: // §7.6: a failure the circuit breaker counts
+			return errors.New("--fail-first: the dependency is down")
 		case v.Behavior == "poison":
 			return sluice.Reject(errors.New("poison message rejected by the handler"))
 		case v.Behavior == "fail-once" && m.Attempt <= 1:
@@ -121,6 +137,9 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, ev *Events) (*Worker, erro
 	}
 	if cfg.Reconciler {
 		opts = append(opts, sluice.WithAuditInterval(cfg.AuditInterval))
+	}
+	if cfg.Breaker != nil {
+		opts = append(opts, sluice.WithCircuitBreaker(cfg.Breaker.Failures, cfg.Breaker.Window, cfg.Breaker.Delay))
 	}
 	if cfg.Capacity > 0 {
 		opts = append(opts, sluice.WithCapacity(cfg.Capacity))

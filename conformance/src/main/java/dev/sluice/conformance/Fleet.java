@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -31,6 +32,12 @@ final class Fleet {
   final Map<Peer, Integer> counts = new HashMap<>();
   final Map<Peer, Integer> versions = new HashMap<>();
   final Map<String, String> workerHandles = new HashMap<>();
+
+  /**
+   * Producers each of whose messages is expected dead-lettered, with this reason, whatever its
+   * behavior (e.g. messages a failing handler meets: {@code max-attempts}).
+   */
+  final Map<Peer, String> deadLettered = new HashMap<>();
 
   /** Messages the runner published itself: msg id → expected dead-letter reason. */
   final Map<String, String> raw = new LinkedHashMap<>();
@@ -235,6 +242,15 @@ final class Fleet {
         () -> h.state.backlog(queue) == 0,
         Duration.ofSeconds(10),
         "work stream SLUICE_Q_" + queue + " to drain");
+  }
+
+  /** Worker {@code w}'s advert on this queue; empty when it has none or the read fails. */
+  Optional<ControlPlane.Advert> advert(Peer w) {
+    try {
+      return ControlPlane.advert(h.sluice(), queue, w.id);
+    } catch (RuntimeException e) {
+      return Optional.empty();
+    }
   }
 
   /** Languages of every worker and producer. */

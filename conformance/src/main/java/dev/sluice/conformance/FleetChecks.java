@@ -97,7 +97,8 @@ final class FleetChecks {
         String id = s.str("msg_id");
         int np = processed.getOrDefault(id, List.of()).size();
         int nd = dead.getOrDefault(id, List.of()).size();
-        boolean ok = beh.equals("poison") ? (np == 0 && nd == 1) : (np == 1 && nd == 0);
+        boolean dl = beh.equals("poison") || f.deadLettered.containsKey(p);
+        boolean ok = dl ? (np == 0 && nd == 1) : (np == 1 && nd == 0);
         if (!ok) {
           bad.add(id + " processed " + np + "x, dead-lettered " + nd + "x");
         }
@@ -115,6 +116,7 @@ final class FleetChecks {
               + p.id
               + " ("
               + beh
+              + (f.deadLettered.containsKey(p) ? ", dead-lettered by the handler" : "")
               + ") settled exactly once, none lost",
           l,
           bad.isEmpty() && !p.events("sent").isEmpty(),
@@ -142,6 +144,9 @@ final class FleetChecks {
       if (beh.equals("poison")) {
         bad.add(id + ": poison message processed");
       }
+      if (f.deadLettered.containsKey(p)) {
+        bad.add(id + ": processed, expected dead-lettered " + f.deadLettered.get(p));
+      }
       if (beh.equals("fail-once") && e.num("attempt") < 2) {
         bad.add(id + ": fail-once processed at attempt " + e.num("attempt"));
       }
@@ -162,8 +167,11 @@ final class FleetChecks {
       String id = e.str("msg_id");
       String want = f.raw.get(id);
       if (want == null && sent.containsKey(id)) {
+        Peer p = f.producerOf(id);
         want =
-            f.behavior.get(f.producerOf(id)).equals("poison") ? "rejected" : "(not dead-lettered)";
+            f.deadLettered.containsKey(p)
+                ? f.deadLettered.get(p)
+                : f.behavior.get(p).equals("poison") ? "rejected" : "(not dead-lettered)";
       }
       if (want == null || !want.equals(e.str("reason"))) {
         bad.add(id + ": dead-lettered " + e.str("reason") + ", expected " + want);

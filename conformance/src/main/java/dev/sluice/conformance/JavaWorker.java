@@ -6,6 +6,7 @@ import static dev.sluice.conformance.JavaPeer.event;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.Backoff;
+import dev.sluice.CircuitBreakerPolicy;
 import dev.sluice.DeadLetterPolicy;
 import dev.sluice.DeadLetterReason;
 import dev.sluice.DownstreamOverloadedException;
@@ -101,9 +102,41 @@ final class JavaWorker implements Callable<Integer> {
   long overloadedForMs;
 
   @Option(
+      names = "--fail-first",
+      defaultValue = "0",
+      description =
+          "The handler fails its first N runs, a failure the circuit breaker counts (§7.6).")
+  long failFirst;
+
+  @Option(
+      names = "--circuit-breaker",
+      paramLabel = "FAILURES,WINDOW,DELAY_MS",
+      description = "The circuit breaker's settings (§7.6); default the library's.")
+  String circuitBreaker;
+
+  @Option(
       names = "--fire-schedules",
       description = "Also run a Scheduler that fires the queue's scheduled messages (§13).")
   boolean fireSchedules;
+
+  /** {@code --circuit-breaker FAILURES,WINDOW,DELAY_MS}. */
+  static CircuitBreakerPolicy breaker(String value) {
+    String[] p = value.split(",", -1);
+    try {
+      if (p.length == 3) {
+        return CircuitBreakerPolicy.builder()
+            .failures(Integer.parseInt(p[0].trim()))
+            .window(Integer.parseInt(p[1].trim()))
+            .delay(Duration.ofMillis(Long.parseLong(p[2].trim())))
+            .build();
+      }
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "--circuit-breaker " + value + ": " + e.getMessage() + " (want e.g. 3,5,1000)", e);
+    }
+    throw new IllegalArgumentException(
+        "--circuit-breaker " + value + ": want FAILURES,WINDOW,DELAY_MS, e.g. 3,5,1000");
+  }
 
   /** A work payload. */
   record Work(long seq, String behavior) {}
@@ -120,6 +153,7 @@ final class JavaWorker implements Callable<Integer> {
 
     AtomicLong processed = new AtomicLong();
     long overloadedUntil = System.nanoTime() + overloadedForMs * 1_000_000L;
+    AtomicLong runs = new AtomicLong();
     Connection nc = JavaPeer.connect(server, "conformance-worker-" + id);
     Worker.Builder b =
         Sluice.using(nc)
@@ -138,6 +172,9 @@ final class JavaWorker implements Callable<Integer> {
                 Backoff.exponential(Duration.ofMillis(backoffMs), 2.0, Duration.ofSeconds(60), 0.2))
             .reconciler(Duration.ofSeconds(1))
             .outcomeListener(events(id));
+    if (circuitBreaker != null) {
+      b.circuitBreaker(breaker(circuitBreaker));
+    }
     for (String spec : handles.split(",")) {
       int at = spec.lastIndexOf('@');
       int dash = spec.indexOf('-', at);
@@ -157,6 +194,9 @@ final class JavaWorker implements Callable<Integer> {
               }
               if (System.nanoTime() - overloadedUntil < 0) {
                 throw new DownstreamOverloadedException("--overloaded-for-ms"); // §15.1
+              }
+              if (runs.incrementAndGet() <= failFirst) {
+                throw new IllegalStateException("--fail-first: the dependency is down"); // §7.6
               }
               switch (w.behavior()) {
                 case "poison" -> throw new RejectMessageException("poison message " + w.seq());

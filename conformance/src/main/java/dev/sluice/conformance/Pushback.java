@@ -39,7 +39,7 @@ final class Pushback implements Scenario {
     Waits.until(
         () -> {
           for (Peer w : ws) {
-            advert(h, f, w)
+            f.advert(w)
                 .filter(ControlPlane.Advert::loweredByPushback)
                 .ifPresent(
                     a -> lowered.putIfAbsent(w, a.capacity() + " of " + a.nominalCapacity()));
@@ -56,7 +56,7 @@ final class Pushback implements Scenario {
           lowered.containsKey(w),
           lowered.containsKey(w)
               ? "lowered to " + lowered.get(w)
-              : "never seen lowered: " + advert(h, f, w));
+              : "never seen lowered: " + f.advert(w));
     }
     f.awaitProducers(List.of(p), 120_000);
     f.awaitOutcomes(60_000);
@@ -65,10 +65,10 @@ final class Pushback implements Scenario {
     for (Peer w : ws) {
       boolean back =
           Waits.until(
-              () -> advert(h, f, w).filter(a -> a.running() && !a.loweredByPushback()).isPresent(),
+              () -> f.advert(w).filter(a -> a.running() && !a.loweredByPushback()).isPresent(),
               Duration.ofSeconds(30),
               "the advert of " + w + " back at its configured capacity");
-      Optional<ControlPlane.Advert> a = advert(h, f, w);
+      Optional<ControlPlane.Advert> a = f.advert(w);
       h.check(
           sc,
           w.lang + " worker's capacity recovers after the overload",
@@ -89,13 +89,5 @@ final class Pushback implements Scenario {
     }
     f.stopWorkers();
     FleetChecks.verify(f);
-  }
-
-  private static Optional<ControlPlane.Advert> advert(Harness h, Fleet f, Peer w) {
-    try {
-      return ControlPlane.advert(h.sluice(), f.queue, w.id);
-    } catch (RuntimeException e) {
-      return Optional.empty();
-    }
   }
 }

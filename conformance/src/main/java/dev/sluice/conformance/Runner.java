@@ -40,6 +40,7 @@ public final class Runner implements Callable<Integer> {
           new Fairness(),
           new RateLimits(),
           new Pushback(),
+          new CircuitProbe(),
           new SingleLanguageFleet("go"),
           new SingleLanguageFleet("rust"),
           new SingleLanguageFleet("java"));
