@@ -19,9 +19,10 @@ import (
 // with capacity 0; once the handler recovers, a probe closes the circuit and the messages are
 // processed.
 func TestCircuitBreakerPausesAFailingWorker(t *testing.T) {
+	q := fresh("breaker")
 	ctx := context.Background()
 	nc, js := connect(t)
-	if err := sluice.Provision(ctx, js, "breaker", sluice.QueueConfig{StandingBuffer: 16}); err != nil {
+	if err := sluice.Provision(ctx, js, q, sluice.QueueConfig{StandingBuffer: 16}); err != nil {
 		t.Fatal(err)
 	}
 	var healthy atomic.Bool
@@ -33,7 +34,7 @@ func TestCircuitBreakerPausesAFailingWorker(t *testing.T) {
 		}
 		ev.observe(e)
 	}
-	w, err := sluice.NewWorker(ctx, nc, "breaker", quiet, sluice.WithWorkerID("cb1"), sluice.WithObserver(observe),
+	w, err := sluice.NewWorker(ctx, nc, q, quiet, sluice.WithWorkerID("cb1"), sluice.WithObserver(observe),
 		sluice.WithConcurrency(1), sluice.WithMaxAttempts(100), sluice.WithMaxDeliveries(200),
 		sluice.WithBackoff(sluice.Backoff{InitialMs: 20, Multiplier: 1, MaxDelayMs: 20}),
 		sluice.WithCircuitBreaker(3, 5, 300*time.Millisecond),
@@ -47,7 +48,7 @@ func TestCircuitBreakerPausesAFailingWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, w)
-	p, err := sluice.NewProducer(ctx, nc, "breaker", quiet)
+	p, err := sluice.NewProducer(ctx, nc, q, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestCircuitBreakerPausesAFailingWorker(t *testing.T) {
 	}
 	kv, _ := js.KeyValue(ctx, sluice.CapacityBucket)
 	advert := func() *sluicepb.CapacityAdvert {
-		e, err := kv.Get(ctx, sluice.CapacityKey("breaker", "cb1"))
+		e, err := kv.Get(ctx, sluice.CapacityKey(q, "cb1"))
 		if err != nil {
 			return nil
 		}
@@ -96,6 +97,7 @@ const probeFailures = 3
 
 func newProbeQueue(t *testing.T, q string, delay time.Duration) *probeQueue {
 	t.Helper()
+	q = fresh(q)
 	ctx := context.Background()
 	nc, js := connect(t)
 	if err := sluice.Provision(ctx, js, q, sluice.QueueConfig{}); err != nil {

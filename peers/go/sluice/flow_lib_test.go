@@ -18,7 +18,7 @@ import (
 func TestFairnessKeyIsSentAndReported(t *testing.T) {
 	ctx := context.Background()
 	nc, js := connect(t)
-	const queue = "fair"
+	queue := fresh("fair")
 	if err := sluice.Provision(ctx, js, queue, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestFairnessKeyIsSentAndReported(t *testing.T) {
 func TestRateLimitPacesTheWorkersMints(t *testing.T) {
 	ctx := context.Background()
 	nc, js := connect(t)
-	const queue = "paced"
+	queue := fresh("paced")
 	if err := sluice.Provision(ctx, js, queue, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}

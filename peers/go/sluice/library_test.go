@@ -70,16 +70,17 @@ func runWorker(t *testing.T, w *sluice.Worker) {
 // retries until max attempts; payloads that do not decode are dead-lettered decode-error, and
 // version 1 is upcast to the version 2 the handler takes.
 func TestWorkerOutcomesAsAUserSeesThem(t *testing.T) {
+	q := fresh("outcomes")
 	ctx := context.Background()
 	nc, js := connect(t)
-	if err := sluice.Provision(ctx, js, "outcomes", sluice.QueueConfig{}); err != nil {
+	if err := sluice.Provision(ctx, js, q, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	ev := &events{}
 	var mu sync.Mutex
 	attempts := map[string]int{}
 	seenCurrency := map[string]string{}
-	w, err := sluice.NewWorker(ctx, nc, "outcomes", quiet, sluice.WithWorkerID("lib-w1"), sluice.WithObserver(ev.observe),
+	w, err := sluice.NewWorker(ctx, nc, q, quiet, sluice.WithWorkerID("lib-w1"), sluice.WithObserver(ev.observe),
 		sluice.WithMaxAttempts(2), sluice.WithBackoff(sluice.Backoff{InitialMs: 10, Multiplier: 1, MaxDelayMs: 10}),
 		sluice.WithMiddleware(func(next sluice.Next) sluice.Next {
 			return func(ctx context.Context, m *sluice.Msg) error {
@@ -111,7 +112,7 @@ func TestWorkerOutcomesAsAUserSeesThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, w)
-	p, err := sluice.NewProducer(ctx, nc, "outcomes", quiet, sluice.WithProducerID("lib-p1"))
+	p, err := sluice.NewProducer(ctx, nc, q, quiet, sluice.WithProducerID("lib-p1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,18 +154,19 @@ func TestWorkerOutcomesAsAUserSeesThem(t *testing.T) {
 // A producer refuses a version that no live worker handles (§4.3) with an error that says
 // what to do, unless its policy allows it.
 func TestProducerChecksVersionsAgainstLiveWorkers(t *testing.T) {
+	q := fresh("versions")
 	ctx := context.Background()
 	nc, js := connect(t)
-	if err := sluice.Provision(ctx, js, "versions", sluice.QueueConfig{}); err != nil {
+	if err := sluice.Provision(ctx, js, q, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	w, err := sluice.NewWorker(ctx, nc, "versions", quiet, sluice.Handle("test.V", 1, 1, sluice.JSON[map[string]any](),
+	w, err := sluice.NewWorker(ctx, nc, q, quiet, sluice.Handle("test.V", 1, 1, sluice.JSON[map[string]any](),
 		func(context.Context, map[string]any, *sluice.Msg) error { return nil }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	runWorker(t, w)
-	p, err := sluice.NewProducer(ctx, nc, "versions", quiet)
+	p, err := sluice.NewProducer(ctx, nc, q, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +181,7 @@ func TestProducerChecksVersionsAgainstLiveWorkers(t *testing.T) {
 		!strings.Contains(err.Error(), "deploy a worker") {
 		t.Fatalf("send of an unhandled version: %v", err)
 	}
-	allow, err := sluice.NewProducer(ctx, nc, "versions", quiet, sluice.WithVersionPolicy(sluice.VersionAllow))
+	allow, err := sluice.NewProducer(ctx, nc, q, quiet, sluice.WithVersionPolicy(sluice.VersionAllow))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,9 +193,10 @@ func TestProducerChecksVersionsAgainstLiveWorkers(t *testing.T) {
 
 // Options are validated at construction, with errors that say what to do.
 func TestOptionsAreValidatedAtConstruction(t *testing.T) {
+	q := fresh("config")
 	ctx := context.Background()
 	nc, js := connect(t)
-	if err := sluice.Provision(ctx, js, "config", sluice.QueueConfig{}); err != nil {
+	if err := sluice.Provision(ctx, js, q, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	h := sluice.Handle("test.C", 1, 1, sluice.JSON[int](), func(context.Context, int, *sluice.Msg) error { return nil })
@@ -201,18 +204,18 @@ func TestOptionsAreValidatedAtConstruction(t *testing.T) {
 		err  func() error
 		want string
 	}{
-		"no handler":  {func() error { _, err := sluice.NewWorker(ctx, nc, "config"); return err }, "register one with sluice.Handle"},
-		"concurrency": {func() error { _, err := sluice.NewWorker(ctx, nc, "config", h, sluice.WithConcurrency(0)); return err }, "at least 1"},
-		"token batch": {func() error { _, err := sluice.NewWorker(ctx, nc, "config", h, sluice.WithTokenBatch(3)); return err }, "power of two"},
+		"no handler":  {func() error { _, err := sluice.NewWorker(ctx, nc, q); return err }, "register one with sluice.Handle"},
+		"concurrency": {func() error { _, err := sluice.NewWorker(ctx, nc, q, h, sluice.WithConcurrency(0)); return err }, "at least 1"},
+		"token batch": {func() error { _, err := sluice.NewWorker(ctx, nc, q, h, sluice.WithTokenBatch(3)); return err }, "power of two"},
 		"bad queue":   {func() error { _, err := sluice.NewProducer(ctx, nc, "no.dots"); return err }, "invalid queue name"},
 		"missing":     {func() error { _, err := sluice.NewProducer(ctx, nc, "absent"); return err }, "run provisioning first"},
-		"overlap":     {func() error { _, err := sluice.NewWorker(ctx, nc, "config", h, h); return err }, "overlap"},
+		"overlap":     {func() error { _, err := sluice.NewWorker(ctx, nc, q, h, h); return err }, "overlap"},
 		"producer id": {func() error {
-			_, err := sluice.NewProducer(ctx, nc, "config", sluice.WithProducerID("a b"))
+			_, err := sluice.NewProducer(ctx, nc, q, sluice.WithProducerID("a b"))
 			return err
 		}, "not a valid id"},
 		"heartbeat": {func() error {
-			_, err := sluice.NewWorker(ctx, nc, "config", h, sluice.WithHeartbeat(4*time.Second, 6*time.Second))
+			_, err := sluice.NewWorker(ctx, nc, q, h, sluice.WithHeartbeat(4*time.Second, 6*time.Second))
 			return err
 		}, "at most half"},
 	}
@@ -231,19 +234,20 @@ func TestOptionsAreValidatedAtConstruction(t *testing.T) {
 // SendBatch and SendAsync spend one credit per message; a worker without a standing buffer gets
 // the queue's first credits from the reconciler.
 func TestBatchAndAsyncSends(t *testing.T) {
+	q := fresh("batch")
 	ctx := context.Background()
 	nc, js := connect(t)
-	if err := sluice.Provision(ctx, js, "batch", sluice.QueueConfig{}); err != nil {
+	if err := sluice.Provision(ctx, js, q, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	ev := &events{}
-	w, err := sluice.NewWorker(ctx, nc, "batch", quiet, sluice.WithObserver(ev.observe), sluice.Handle("test.B", 1, 1,
+	w, err := sluice.NewWorker(ctx, nc, q, quiet, sluice.WithObserver(ev.observe), sluice.Handle("test.B", 1, 1,
 		sluice.JSON[int](), func(context.Context, int, *sluice.Msg) error { return nil }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	runWorker(t, w)
-	p, err := sluice.NewProducer(ctx, nc, "batch", quiet)
+	p, err := sluice.NewProducer(ctx, nc, q, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,12 +276,13 @@ func TestBatchAndAsyncSends(t *testing.T) {
 // With a latency target the advert's capacity follows the service rate (§5.2): before any
 // message it is concurrency + 2b'.
 func TestLatencyTargetCapacityIsAdvertised(t *testing.T) {
+	q := fresh("latency")
 	ctx := context.Background()
 	nc, js := connect(t)
-	if err := sluice.Provision(ctx, js, "latency", sluice.QueueConfig{}); err != nil {
+	if err := sluice.Provision(ctx, js, q, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	w, err := sluice.NewWorker(ctx, nc, "latency", quiet, sluice.WithWorkerID("lt1"), sluice.WithConcurrency(2),
+	w, err := sluice.NewWorker(ctx, nc, q, quiet, sluice.WithWorkerID("lt1"), sluice.WithConcurrency(2),
 		sluice.WithWorkerPrefetch(2), sluice.WithLatencyTarget(time.Second, 100),
 		sluice.Handle("test.L", 1, 1, sluice.JSON[int](), func(context.Context, int, *sluice.Msg) error { return nil }))
 	if err != nil {
@@ -286,7 +291,7 @@ func TestLatencyTargetCapacityIsAdvertised(t *testing.T) {
 	runWorker(t, w)
 	kv, _ := js.KeyValue(ctx, sluice.CapacityBucket)
 	eventually(t, 5*time.Second, "the advert", func() bool {
-		e, err := kv.Get(ctx, sluice.CapacityKey("latency", "lt1"))
+		e, err := kv.Get(ctx, sluice.CapacityKey(q, "lt1"))
 		if err != nil {
 			return false
 		}
@@ -294,7 +299,7 @@ func TestLatencyTargetCapacityIsAdvertised(t *testing.T) {
 		// b' = min(32, the largest power of two ≤ (2 + 2) / 2) = 2: capacity 2 + 2 × 2.
 		return a.GetCapacity() == 6 && a.GetTokenBatch() == 2
 	})
-	if _, err := sluice.NewWorker(ctx, nc, "latency", sluice.WithLatencyTarget(time.Second, 100), sluice.WithCapacity(8),
+	if _, err := sluice.NewWorker(ctx, nc, q, sluice.WithLatencyTarget(time.Second, 100), sluice.WithCapacity(8),
 		sluice.Handle("test.L", 1, 1, sluice.JSON[int](), func(context.Context, int, *sluice.Msg) error { return nil })); err == nil ||
 		!strings.Contains(err.Error(), "choose one") {
 		t.Errorf("latency target with a fixed capacity: %v", err)
@@ -304,21 +309,22 @@ func TestLatencyTargetCapacityIsAdvertised(t *testing.T) {
 // With the shared idempotency store a message another worker already processed is acked
 // without running the handler, and a processed message is recorded before its ack (§9).
 func TestSharedIdempotencyStore(t *testing.T) {
+	q := fresh("shared")
 	ctx := context.Background()
 	nc, js := connect(t)
-	if err := sluice.Provision(ctx, js, "shared", sluice.QueueConfig{}); err != nil {
+	if err := sluice.Provision(ctx, js, q, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	processed, err := js.KeyValue(ctx, sluice.ProcessedBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := processed.Create(ctx, "shared."+sluice.IDKey("done-elsewhere"), []byte("other-worker 1")); err != nil {
+	if _, err := processed.Create(ctx, q+"."+sluice.IDKey("done-elsewhere"), []byte("other-worker 1")); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	ran := map[string]bool{}
-	w, err := sluice.NewWorker(ctx, nc, "shared", quiet, sluice.WithWorkerID("sh1"), sluice.WithSharedIdempotency(),
+	w, err := sluice.NewWorker(ctx, nc, q, quiet, sluice.WithWorkerID("sh1"), sluice.WithSharedIdempotency(),
 		sluice.Handle("test.S", 1, 1, sluice.JSON[int](), func(_ context.Context, _ int, m *sluice.Msg) error {
 			mu.Lock()
 			ran[m.ID] = true
@@ -329,7 +335,7 @@ func TestSharedIdempotencyStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, w)
-	p, err := sluice.NewProducer(ctx, nc, "shared", quiet)
+	p, err := sluice.NewProducer(ctx, nc, q, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,10 +346,10 @@ func TestSharedIdempotencyStore(t *testing.T) {
 		}
 	}
 	eventually(t, 10*time.Second, "the fresh message recorded", func() bool {
-		e, err := processed.Get(ctx, "shared."+sluice.IDKey("fresh"))
+		e, err := processed.Get(ctx, q+"."+sluice.IDKey("fresh"))
 		return err == nil && strings.HasPrefix(string(e.Value()), "sh1 ")
 	})
-	ws, _ := js.Stream(ctx, sluice.WorkStream("shared"))
+	ws, _ := js.Stream(ctx, sluice.WorkStream(q))
 	eventually(t, 10*time.Second, "both messages acked", func() bool {
 		info, err := ws.Info(ctx)
 		return err == nil && info.State.Msgs == 0

@@ -39,7 +39,7 @@ var fastPushback = sluice.PushbackPolicy{Decrease: 0.5, Floor: 1, DecreaseInterv
 func TestPushbackHoldsDeliveriesAndLowersTheCapacity(t *testing.T) {
 	ctx := context.Background()
 	nc, js := connect(t)
-	const queue = "pushback"
+	queue := fresh("pushback")
 	if err := sluice.Provision(ctx, js, queue, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestPushbackHoldsDeliveriesAndLowersTheCapacity(t *testing.T) {
 func TestWithoutPushbackKeepsTheCapacityButStillHolds(t *testing.T) {
 	ctx := context.Background()
 	nc, js := connect(t)
-	const queue = "nopushback"
+	queue := fresh("nopushback")
 	if err := sluice.Provision(ctx, js, queue, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestWithoutPushbackKeepsTheCapacityButStillHolds(t *testing.T) {
 func TestHeldPushbackIsNakedAtShutdown(t *testing.T) {
 	ctx := context.Background()
 	nc, js := connect(t)
-	const queue = "pushback-stop"
+	queue := fresh("pushback-stop")
 	if err := sluice.Provision(ctx, js, queue, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
@@ -271,9 +271,10 @@ func TestOverloadedIsFoundThroughWrapping(t *testing.T) {
 }
 
 func TestPushbackPolicyIsValidatedAtConstruction(t *testing.T) {
+	q := fresh("pbconfig")
 	ctx := context.Background()
 	nc, js := connect(t)
-	if err := sluice.Provision(ctx, js, "pbconfig", sluice.QueueConfig{}); err != nil {
+	if err := sluice.Provision(ctx, js, q, sluice.QueueConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	h := sluice.Handle("test.C", 1, 1, sluice.JSON[int](), func(context.Context, int, *sluice.Msg) error { return nil })
@@ -282,7 +283,7 @@ func TestPushbackPolicyIsValidatedAtConstruction(t *testing.T) {
 		"Floor must be at least 1":            {Decrease: 0.5, Floor: 0, DecreaseIntervalMs: 1, IncreaseIntervalMs: 1},
 		"IncreaseIntervalMs must be positive": {Decrease: 0.5, Floor: 1, DecreaseIntervalMs: 1, IncreaseIntervalMs: 0},
 	} {
-		_, err := sluice.NewWorker(ctx, nc, "pbconfig", h, sluice.WithPushback(p))
+		_, err := sluice.NewWorker(ctx, nc, q, h, sluice.WithPushback(p))
 		var ce *sluice.ConfigError
 		if !errors.As(err, &ce) || ce.Option != "WithPushback" || !strings.Contains(err.Error(), want) {
 			t.Errorf("%+v: error %v, want a WithPushback error containing %q", p, err, want)

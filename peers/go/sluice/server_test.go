@@ -3,6 +3,7 @@ package sluice_test
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -47,4 +48,10 @@ func connect(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	sluicetest.Eventually(t, d, what, cond)
+}
+
+// fresh names a queue that no earlier run of the test binary used (-count, or a test run twice
+// against one server): a queue's streams, adverts and reports would otherwise carry over.
+func fresh(prefix string) string {
+	return prefix + "-" + strconv.FormatInt(freshQueues.Add(1), 10)
 }

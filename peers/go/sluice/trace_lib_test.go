@@ -38,7 +38,7 @@ func TestProducerTraceparentFlags(t *testing.T) {
 		{"a handler's trace", nil, handlerCtx, "01", "4bf92f3577b34da6a3ce929d0e0e4736"},
 	} {
 		// A queue per case: a producer holds a whole token.
-		q := "traceflags-" + strconv.Itoa(i)
+		q := fresh("traceflags-" + strconv.Itoa(i))
 		if err := sluice.Provision(ctx, js, q, sluice.QueueConfig{StandingBuffer: 2}); err != nil {
 			t.Fatal(err)
 		}
