@@ -71,13 +71,7 @@ public final class Bench {
     String id = UUID.randomUUID().toString().substring(0, 8);
     Driver driver = new Driver(s, progress);
     if (s.only() != null) {
-      Result r =
-          driver.run(
-              s.only().equals("raw")
-                  ? new RawPipeline(s, id)
-                  : new SluicePipeline(s, "bench-" + id, 1, 1, 1),
-              s.warmupSeconds(),
-              s.seconds());
+      Result r = driver.run(Comparison.pipeline(s, s.only(), id), s.warmupSeconds(), s.seconds());
       System.out.println(r);
       return 0;
     }

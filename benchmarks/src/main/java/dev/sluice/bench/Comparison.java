@@ -36,16 +36,22 @@ final class Comparison {
     List<Result> passes = new ArrayList<>();
     Map<String, Integer> runs = new LinkedHashMap<>();
     int n = 0;
-    for (String name : Rounds.order(List.of("raw", "sluice"), s.rounds())) {
+    List<String> pipelines = s.floor() ? Floor.PIPELINES : List.of("raw", "sluice");
+    for (String name : Rounds.order(pipelines, s.rounds())) {
       int warm = runs.merge(name, 1, Integer::sum) == 1 ? s.warmupSeconds() : s.rewarmSeconds();
       String passId = id + "-" + n++;
-      Pipeline p =
-          name.equals("raw")
-              ? new RawPipeline(s, passId)
-              : new SluicePipeline(s, "bench-" + passId, 1, 1, 1);
+      Pipeline p = pipeline(s, name, passId);
       passes.add(driver.run(p, warm, s.seconds()));
     }
     return passes;
+  }
+
+  /** Pipeline {@code name} ({@code sluice}, {@code raw} or a floor variant) for one pass. */
+  static Pipeline pipeline(Settings s, String name, String passId) {
+    FloorWire wire = FloorWire.of(name);
+    return wire != null
+        ? new RawPipeline(s, passId, 1, wire)
+        : new SluicePipeline(s, "bench-" + passId, 1, 1, 1);
   }
 
   static List<Result> of(List<Result> passes, String pipeline) {
@@ -66,6 +72,11 @@ final class Comparison {
       creditOverheadSummary(out, s, version, raw, sluice);
     }
     cpuSummary(out, raw, sluice, load, passes.size());
+    Map<String, Result> floor = new LinkedHashMap<>();
+    if (s.floor()) {
+      Floor.PIPELINES.forEach(p -> floor.put(p, Rounds.medianResult(of(passes, p))));
+      Floor.summary(out, floor);
+    }
     Charts charts = new Charts(s.out());
     String b = s.benchmark();
     charts.backlog(
@@ -78,6 +89,9 @@ final class Comparison {
     out.println("charts: " + charts.written());
     if (s.json()) {
       ObjectNode o = slow ? slowWorkersJson(raw, sluice) : creditOverheadJson(raw, sluice);
+      if (!floor.isEmpty()) {
+        Floor.addTo(o, floor);
+      }
       o.set("passes", Json.passes(passes));
       o.put("load_average", Json.round(load, 2));
       System.out.println(Json.line(o));

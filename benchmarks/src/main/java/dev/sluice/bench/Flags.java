@@ -159,6 +159,15 @@ final class Flags {
 
   @Option(
       names = "--only",
-      description = "slow-workers/credit-overhead: run one pipeline (raw or sluice) once")
+      description =
+          "slow-workers/credit-overhead: run one pipeline once (raw, sluice, or a floor pipeline:"
+              + " raw-id, raw-wire, raw-compact)")
   String only;
+
+  @Option(
+      names = "--floor",
+      description =
+          "credit-overhead: alternate raw, raw-id, raw-wire, raw-compact and sluice (the wire"
+              + " floor; about 6.5 minutes with the defaults)")
+  boolean floor;
 }

@@ -11,17 +11,20 @@ import io.nats.client.api.RetentionPolicy;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The baseline: {@code publishAsync} to a plain work-queue stream, consumed with jnats' simplified
  * {@code consume()} API (default options); each message is handed to a fixed pool of handler
- * threads and acked after the work.
+ * threads and acked after the work. Its floor variants ({@link FloorWire}) send a header block with
+ * each message and read it in the handler before the ack; nothing else changes.
  */
 final class RawPipeline implements Pipeline {
   private final Settings s;
@@ -36,22 +39,31 @@ final class RawPipeline implements Pipeline {
   private MessageConsumer consumer;
 
   private final int replicas;
+  private final FloorWire wire;
+  private final String producerId = FloorWire.producerId();
+  private final AtomicLong unreadable = new AtomicLong();
 
   RawPipeline(Settings s, String id) {
-    this(s, id, 1);
+    this(s, id, 1, FloorWire.NONE);
   }
 
   /** A raw pipeline whose stream has {@code replicas} replicas (1 or 3). */
   RawPipeline(Settings s, String id, int replicas) {
+    this(s, id, replicas, FloorWire.NONE);
+  }
+
+  /** A raw pipeline whose messages carry {@code wire}'s headers. */
+  RawPipeline(Settings s, String id, int replicas, FloorWire wire) {
     this.s = s;
     this.replicas = replicas;
+    this.wire = wire;
     this.stream = "BENCH_RAW_" + id;
     this.subject = "bench.raw." + id;
   }
 
   @Override
   public String name() {
-    return "raw";
+    return wire.pipeline();
   }
 
   @Override
@@ -99,6 +111,9 @@ final class RawPipeline implements Pipeline {
                     pool.execute(
                         () -> {
                           try {
+                            if (!wire.read(msg.getHeaders())) {
+                              unreadable.incrementAndGet();
+                            }
                             Stats.work(s.workMicros());
                             stats.handled(msg.getData());
                             msg.ack();
@@ -116,7 +131,15 @@ final class RawPipeline implements Pipeline {
 
   @Override
   public CompletableFuture<?> send(int producer, byte[] payload) {
-    return js.publishAsync(subject, payload);
+    return wire == FloorWire.NONE
+        ? js.publishAsync(subject, payload)
+        : js.publishAsync(subject, wire.headers(producerId), payload);
+  }
+
+  /** A floor variant counts deliveries whose headers it could not read (there must be none). */
+  @Override
+  public Map<String, Object> extras() {
+    return wire == FloorWire.NONE ? Map.of() : Map.of("unreadable_headers", unreadable.get());
   }
 
   @Override

@@ -41,8 +41,9 @@ final class Rounds {
   /**
    * One result whose figures are each the median over {@code passes} (same pipeline), except the
    * CPU figures, taken from the pass with the median total CPU per message, and the largest
-   * backlog, which is the largest of all passes (a bound holds at every sample or not at all); the
-   * backlog series, counts and extras are those of the pass with the median throughput.
+   * backlog, which is the largest of all passes (a bound holds at every sample or not at all), and
+   * the allocation per message, the median of the passes that know it; the backlog series, counts
+   * and other extras are those of the pass with the median throughput.
    */
   static Result medianResult(List<Result> passes) {
     if (passes.size() == 1) {
@@ -64,6 +65,14 @@ final class Rounds {
         .mapToLong(r -> r.extra("max_excess"))
         .max()
         .ifPresent(x -> extras.put("max_excess", x));
+    List<Double> alloc =
+        passes.stream()
+            .filter(r -> r.extras().get("alloc_bytes_per_msg") instanceof Number)
+            .map(r -> ((Number) r.extras().get("alloc_bytes_per_msg")).doubleValue())
+            .toList();
+    if (!alloc.isEmpty()) {
+      extras.put("alloc_bytes_per_msg", Math.round(median(alloc)));
+    }
     passes.stream()
         .filter(r -> r.extras().containsKey("window"))
         .mapToLong(r -> r.extra("window"))

@@ -79,8 +79,12 @@ final class Settings {
     if (!f.progress.matches("tty|lines|none")) {
       throw new IllegalArgumentException("--progress must be tty, lines or none");
     }
-    if (f.only != null && !f.only.matches("raw|sluice")) {
-      throw new IllegalArgumentException("--only must be raw or sluice");
+    if (f.only != null && !f.only.matches("raw|raw-id|raw-wire|raw-compact|sluice")) {
+      throw new IllegalArgumentException(
+          "--only must be raw, raw-id, raw-wire, raw-compact or sluice");
+    }
+    if (f.floor && !f.benchmark.equals(CREDIT_OVERHEAD)) {
+      throw new IllegalArgumentException("--floor is an option of credit-overhead");
     }
     Settings s = new Settings(f);
     if (Integer.bitCount(s.tokenBatch()) != 1) {
@@ -249,6 +253,11 @@ final class Settings {
 
   String only() {
     return f.only;
+  }
+
+  /** credit-overhead: also run the floor pipelines raw-id, raw-wire and raw-compact. */
+  boolean floor() {
+    return f.floor;
   }
 
   /**

@@ -28,6 +28,38 @@ class JsonShapeTest {
   }
 
   @Test
+  void creditOverheadWithTheFloorAddsThePipelinesAndTheirDifferences() throws Exception {
+    Map<String, Result> r = new LinkedHashMap<>();
+    r.put("raw", RoundsTest.result("raw", 40000, 15, 1000));
+    r.put("raw-id", RoundsTest.result("raw-id", 38000, 16, 1000));
+    r.put("raw-wire", RoundsTest.result("raw-wire", 36000, 19, 1000));
+    r.put("raw-compact", RoundsTest.result("raw-compact", 37000, 17.5, 1000));
+    r.put("sluice", RoundsTest.result("sluice", 27000, 32, 900));
+    com.fasterxml.jackson.databind.node.ObjectNode o =
+        Comparison.creditOverheadJson(r.get("raw"), r.get("sluice"));
+    Floor.addTo(o, r);
+    JsonNode j = parse(o);
+    // The former shape stays as it was.
+    assertThat(j.get("raw").get("throughput").asDouble()).isEqualTo(40000);
+    assertThat(j.get("sluice").has("credit_msgs_per_msg")).isTrue();
+    assertThat(j.get("cpu_ratio").asDouble()).isEqualTo(1.68);
+    for (String p : List.of("raw_id", "raw_wire", "raw_compact")) {
+      assertThat(j.get(p).has("cpu_us_per_msg")).as(p).isTrue();
+      assertThat(j.get(p).has("cpu_jvm_us_per_msg")).as(p).isTrue();
+      assertThat(j.get(p).has("cpu_server_us_per_msg")).as(p).isTrue();
+    }
+    assertThat(j.get("raw_wire").get("throughput").asDouble()).isEqualTo(36000);
+    JsonNode f = j.get("floor");
+    assertThat(f.get("id_overhead").get("cpu_us_per_msg").asDouble()).isEqualTo(1);
+    assertThat(f.get("wire_overhead").get("cpu_us_per_msg").asDouble()).isEqualTo(4);
+    assertThat(f.get("wire_overhead").get("cpu_server_us_per_msg").asDouble()).isEqualTo(0);
+    assertThat(f.get("compact_saving").get("cpu_us_per_msg").asDouble()).isEqualTo(1.5);
+    assertThat(f.get("implementation_overhead").get("cpu_jvm_us_per_msg").asDouble()).isEqualTo(13);
+    assertThat(f.get("sluice_vs_wire_ratio").asDouble()).isEqualTo(0.75);
+    assertThat(f.get("sluice_vs_wire_cpu_ratio").asDouble()).isEqualTo(1.448);
+  }
+
+  @Test
   void passesCarryTheCpuSplitAndTheAllocationWhenKnown() throws Exception {
     Result known = RoundsTest.result("sluice", 24000, 40, 900);
     Map<String, Object> extras = new LinkedHashMap<>(known.extras());

@@ -71,6 +71,43 @@ class RoundsTest {
     assertThat(r.cpuServerUsPerMsg()).isEqualTo(50);
   }
 
+  @Test
+  void allocationIsTheMedianOfThePassesNotThatOfTheMedianThroughputPass() {
+    // Throughputs 100, 200, 300: the median-throughput pass allocated 9000, an outlier.
+    Result a = withAlloc(result("raw", 100, 20, 10), 5000L);
+    Result b = withAlloc(result("raw", 200, 20, 10), 9000L);
+    Result c = withAlloc(result("raw", 300, 20, 10), 6000L);
+    assertThat(Rounds.medianResult(List.of(a, b, c)).extra("alloc_bytes_per_msg")).isEqualTo(6000);
+    // Passes that could not tell (no per-thread counters) are left out, not counted as 0.
+    Result d = result("raw", 400, 20, 10);
+    assertThat(Rounds.medianResult(List.of(a, c, d)).extra("alloc_bytes_per_msg")).isEqualTo(5500);
+    assertThat(Rounds.medianResult(List.of(d, d)).extras())
+        .doesNotContainKey("alloc_bytes_per_msg");
+  }
+
+  private static Result withAlloc(Result x, long bytes) {
+    java.util.Map<String, Object> extras = new java.util.LinkedHashMap<>(x.extras());
+    extras.put("alloc_bytes_per_msg", bytes);
+    return new Result(
+        x.pipeline(),
+        x.seconds(),
+        x.handled(),
+        x.sent(),
+        x.failed(),
+        x.throughput(),
+        x.maxBacklog(),
+        x.meanBacklog(),
+        x.backlogSamples(),
+        x.p50Ms(),
+        x.p99Ms(),
+        x.p999Ms(),
+        x.cpuJvmUsPerMsg(),
+        x.cpuServerUsPerMsg(),
+        x.producerSent(),
+        x.backlog(),
+        extras);
+  }
+
   private static Result withCpu(double jvm, double server) {
     Result x = result("raw", 100, jvm, 10);
     return new Result(
