@@ -20,6 +20,7 @@ type bench struct {
 	url              string
 	serverPid        int
 	duration, warmup time.Duration
+	prefetch         int // the producer's token pulls outstanding (WithPrefetch); 0: its default
 }
 
 // bytesCodec hands the payload to the handler as it is.
@@ -44,8 +45,10 @@ func work(d time.Duration) {
 	}
 }
 
-// pass runs one pipeline on queue q: warm-up, measured period, teardown.
-func (b *bench) pass(ctx context.Context, w workload, q string, useSluice bool) (result, error) {
+// pass runs one pipeline (sluice, or a raw one: pipelineStyle) on queue q: warm-up, measured
+// period, teardown.
+func (b *bench) pass(ctx context.Context, w workload, q string, name string) (result, error) {
+	useSluice := name == "sluice"
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	admin, err := nats.Connect(b.url)
@@ -58,7 +61,7 @@ func (b *bench) pass(ctx context.Context, w workload, q string, useSluice bool) 
 	if useSluice {
 		p, err = b.startSluice(ctx, js, w, q)
 	} else {
-		p, err = b.startRaw(ctx, js, w, q)
+		p, err = b.startRaw(ctx, js, w, q, pipelineStyle(name))
 	}
 	if err != nil {
 		return result{}, err
@@ -123,9 +126,13 @@ func (b *bench) pass(ctx context.Context, w workload, q string, useSluice bool) 
 	return r, nil
 }
 
-// startRaw: a WorkQueue stream, producers publishing with a Nats-Msg-Id as fast as the sends in
-// flight allow, a pull consumer (Consume) handing each message to a pool of handlers that ack.
-func (b *bench) startRaw(ctx context.Context, js jetstream.JetStream, w workload, q string) (*pipeline, error) {
+// startRaw: a WorkQueue stream, producers publishing with the headers of style (raw: a
+// Nats-Msg-Id) as fast as the sends in flight allow, a pull consumer (Consume) handing each
+// message to a pool of handlers that read the headers style reads and ack. A bounded style
+// keeps at most the window published and not yet acked: a send takes a slot of a local
+// semaphore before it publishes, the handler frees it after the ack. A fetch style pulls with
+// Fetch as the Sluice worker does (fetch.go) instead of Consume.
+func (b *bench) startRaw(ctx context.Context, js jetstream.JetStream, w workload, q string, style wireStyle) (*pipeline, error) {
 	name, subject := "RAW_"+q, "raw."+q
 	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute})
@@ -147,6 +154,26 @@ func (b *bench) startRaw(ctx context.Context, js jetstream.JetStream, w workload
 	// jobs is never closed: Consume may still call back after Stop, and a send on a closed
 	// channel panics. stopped ends the handlers and releases a callback still waiting.
 	jobs, stopped := make(chan jetstream.Msg), make(chan struct{})
+	var slots chan struct{}
+	if style.bounded {
+		slots = make(chan struct{}, w.Window)
+	}
+	// fetching: the fetcher (style.fetch), set once it runs; its slots free after each ack.
+	var fetching **fetcher
+	if style.fetch {
+		fetching = new(*fetcher)
+	}
+	free := func() {
+		if fetching != nil {
+			(*fetching).release()
+		}
+		if slots != nil {
+			select {
+			case <-slots:
+			default:
+			}
+		}
+	}
 	var handlers sync.WaitGroup
 	for i := 0; i < w.Handlers; i++ {
 		handlers.Add(1)
@@ -155,28 +182,50 @@ func (b *bench) startRaw(ctx context.Context, js jetstream.JetStream, w workload
 			for {
 				select {
 				case m := <-jobs:
+					if !style.read(m.Headers()) {
+						_ = m.Term()
+						free()
+						continue
+					}
 					work(w.Work)
 					if m.Ack() == nil {
 						p.handled.Add(1)
 					}
+					free()
 				case <-stopped:
 					return
 				}
 			}
 		}()
 	}
-	cc, err := cons.Consume(func(m jetstream.Msg) {
+	var cc interface{ Stop() }
+	if fetching != nil {
+		cc = startFetching(cons, w.Handlers+w.Prefetch, jobs, stopped)
+		*fetching = cc.(*fetcher)
+	} else if cc, err = cons.Consume(func(m jetstream.Msg) {
 		select {
 		case jobs <- m:
 		case <-stopped:
 		}
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
 	}
 	stopSenders := b.senders(ctx, w, func(ctx context.Context, pnc *nats.Conn, pjs jetstream.JetStream, id string, data []byte) {
-		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{sluice.HdrMsgID: {id}}}
-		_, _ = pjs.PublishMsg(ctx, msg)
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+		msg := &nats.Msg{Subject: subject, Data: data}
+		fh := style.header(msg, id)
+		if _, err := pjs.PublishMsg(ctx, msg); err != nil {
+			free() // taken as not stored
+		}
+		if fh != nil {
+			fh.release()
+		}
 	})
 	var once sync.Once
 	p.stop = func() {
@@ -223,7 +272,11 @@ func (b *bench) startSluice(ctx context.Context, js jetstream.JetStream, w workl
 	if err != nil {
 		return abort(err)
 	}
-	prod, err := sluice.NewProducer(ctx, pnc, q, quiet, sluice.WithAcquireTimeout(60*time.Second))
+	popts := []sluice.ProducerOption{quiet, sluice.WithAcquireTimeout(60 * time.Second)}
+	if b.prefetch > 0 {
+		popts = append(popts, sluice.WithPrefetch(b.prefetch))
+	}
+	prod, err := sluice.NewProducer(ctx, pnc, q, popts...)
 	if err != nil {
 		pnc.Close()
 		return abort(err)

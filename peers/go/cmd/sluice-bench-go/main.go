@@ -1,11 +1,15 @@
 // Command sluice-bench-go compares the Go library's pipeline (sluice.Producer and sluice.Worker)
 // with a raw nats.go pipeline (JetStream publish, pull consumer, ack) on the same nats-server in
 // the same run, with fast workers (no-op handlers) and slow ones (1 ms handlers), and reports
-// throughput, backlog and CPU per message from /proc for this process and the server.
-// scripts/bench go runs it on a server of its own.
+// throughput, backlog and CPU per message from /proc for this process and the server. Beside
+// them run the wire floor's pipelines (floor.go): raw carrying Sluice's header block (raw-wire)
+// and a compact one (raw-compact), and raw-wire held to the window by a local bound
+// (raw-bounded), whose differences split Sluice's cost into the wire's, the bound's and the
+// library's (decompose.go). scripts/bench go runs it on a server of its own.
 //
 //	sluice-bench-go --server URL --server-pid PID [--duration 5s] [--warmup 1s] [--rounds 1] [--json]
-//	                [--only fast,slow] [--pipelines raw,sluice] [--cpuprofile FILE] [--memprofile FILE]
+//	                [--only fast,slow] [--pipelines raw,raw-wire,raw-compact,raw-bounded,sluice] [--cpuprofile FILE]
+//	                [--memprofile FILE] [--token-batch N] [--producer-prefetch N]
 package main
 
 import (
@@ -53,11 +57,53 @@ type result struct {
 	CreditWaitMax float64 `json:"max_credit_wait_ms,omitempty"`
 }
 
+// comparison is a workload's figures: each pipeline's medians, Sluice against raw, and the
+// decomposition (decompose.go) when the floor pipelines ran.
 type comparison struct {
-	Raw      result  `json:"raw"`
-	Sluice   result  `json:"sluice"`
-	Ratio    float64 `json:"ratio"`
-	CPURatio float64 `json:"cpu_ratio"`
+	Raw        result             `json:"raw"`
+	Sluice     result             `json:"sluice"`
+	Ratio      float64            `json:"ratio"`
+	CPURatio   float64            `json:"cpu_ratio"`
+	RawNoID    *result            `json:"raw_noid,omitempty"`
+	RawWire    *result            `json:"raw_wire,omitempty"`
+	RawCompact *result            `json:"raw_compact,omitempty"`
+	RawBounded *result            `json:"raw_bounded,omitempty"`
+	RawFetch   *result            `json:"raw_fetch,omitempty"`
+	Floor      map[string]float64 `json:"floor,omitempty"`
+}
+
+// compare takes the medians of the rounds' passes, pipeline by pipeline.
+func compare(rounds []map[string]result) comparison {
+	var c comparison
+	of := func(name string) *result {
+		var rs []result
+		for _, r := range rounds {
+			if x, ok := r[name]; ok {
+				rs = append(rs, x)
+			}
+		}
+		if len(rs) == 0 {
+			return nil
+		}
+		m := median(rs)
+		return &m
+	}
+	if r := of("raw"); r != nil {
+		c.Raw = *r
+	}
+	if r := of("sluice"); r != nil {
+		c.Sluice = *r
+	}
+	c.RawNoID, c.RawWire, c.RawCompact, c.RawBounded = of("raw-noid"), of("raw-wire"), of("raw-compact"), of("raw-bounded")
+	c.RawFetch = of("raw-fetch")
+	if c.Raw.Throughput > 0 {
+		c.Ratio = round(c.Sluice.Throughput / c.Raw.Throughput)
+	}
+	if c.Raw.CPUUsPerMsg > 0 {
+		c.CPURatio = round(c.Sluice.CPUUsPerMsg / c.Raw.CPUUsPerMsg)
+	}
+	c.Floor = decompose(rounds)
+	return c
 }
 
 func main() {
@@ -65,12 +111,14 @@ func main() {
 	serverPid := flag.Int("server-pid", 0, "the nats-server's pid, for its CPU time (0: not measured)")
 	duration := flag.Duration("duration", 5*time.Second, "measured period of each pass")
 	warmup := flag.Duration("warmup", time.Second, "warm-up before each measured period")
-	rounds := flag.Int("rounds", 1, "raw, sluice passes per workload; figures are medians")
+	nRounds := flag.Int("rounds", 1, "rounds per workload, each a pass of every pipeline; figures are medians")
 	asJSON := flag.Bool("json", false, "print the JSON result as the last stdout line")
 	only := flag.String("only", "fast,slow", "workloads to run")
-	pipelines := flag.String("pipelines", "raw,sluice", "pipelines to run (one of them for profiling)")
+	pipelines := flag.String("pipelines", defaultPipelines, "pipelines to run, each round in the order "+strings.Join(pipelineOrder, ", ")+" (one of them for profiling)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run to this file at the end")
+	tokenBatch := flag.Uint("token-batch", 0, "the queue's token batch for every workload (0: the workload's, fast 64, slow 32)")
+	prefetch := flag.Int("producer-prefetch", 0, "the Sluice producer's token pulls outstanding (0: the library's default)")
 	flag.Parse()
 	if *memProfile != "" {
 		defer writeMemProfile(*memProfile)
@@ -81,52 +129,55 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if *server == "" || *rounds < 1 {
+	if *server == "" || *nRounds < 1 {
 		fmt.Fprintln(os.Stderr, "sluice-bench-go: --server is required and --rounds must be ≥ 1")
 		os.Exit(2)
 	}
-	b := &bench{url: *server, serverPid: *serverPid, duration: *duration, warmup: *warmup}
+	names, err := selectPipelines(*pipelines)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice-bench-go:", err)
+		os.Exit(2)
+	}
+	b := &bench{url: *server, serverPid: *serverPid, duration: *duration, warmup: *warmup, prefetch: *prefetch}
 	out := map[string]any{}
 	for _, w := range []workload{fast, slow} {
 		if !strings.Contains(*only, w.Name) {
 			continue
 		}
-		var raws, sluices []result
-		for r := 0; r < *rounds; r++ {
+		if *tokenBatch > 0 {
+			w.TokenBatch = uint32(*tokenBatch)
+		}
+		var rounds []map[string]result
+		for r := 0; r < *nRounds; r++ {
 			q := fmt.Sprintf("bench-%s-%d", w.Name, r)
-			for _, useSluice := range []bool{false, true} {
-				if !strings.Contains(*pipelines, map[bool]string{false: "raw", true: "sluice"}[useSluice]) {
-					continue
-				}
-				r, err := b.pass(context.Background(), w, q, useSluice)
+			round := map[string]result{}
+			for _, name := range names {
+				res, err := b.pass(context.Background(), w, q, name)
 				if err != nil {
 					pprof.StopCPUProfile()
 					fail(*asJSON, err)
 				}
-				if useSluice {
-					sluices = append(sluices, r)
-				} else {
-					raws = append(raws, r)
-				}
+				round[name] = res
 			}
+			rounds = append(rounds, round)
 		}
-		var c comparison
-		if len(raws) > 0 {
-			c.Raw = median(raws)
-		}
-		if len(sluices) > 0 {
-			c.Sluice = median(sluices)
-		}
-		if c.Raw.Throughput > 0 {
-			c.Ratio = round(c.Sluice.Throughput / c.Raw.Throughput)
-		}
-		if c.Raw.CPUUsPerMsg > 0 {
-			c.CPURatio = round(c.Sluice.CPUUsPerMsg / c.Raw.CPUUsPerMsg)
-		}
+		c := compare(rounds)
 		fmt.Fprintf(os.Stderr, "%s: raw %.0f msg/s %.1f µs/msg (go %.1f, server %.1f), %.0f B %.1f allocs/msg, backlog ≤ %d | sluice %.0f msg/s %.1f µs/msg (go %.1f, server %.1f), %.0f B %.1f allocs/msg, backlog ≤ %d (window %d + slack %d) | ratio %.2f, cpu ratio %.2f\n",
 			w.Name, c.Raw.Throughput, c.Raw.CPUUsPerMsg, c.Raw.CPUGoUs, c.Raw.CPUServerUs, c.Raw.AllocBytes, c.Raw.Allocs, c.Raw.MaxBacklog,
 			c.Sluice.Throughput, c.Sluice.CPUUsPerMsg, c.Sluice.CPUGoUs, c.Sluice.CPUServerUs, c.Sluice.AllocBytes, c.Sluice.Allocs, c.Sluice.MaxBacklog,
 			c.Sluice.Window, c.Sluice.Slack, c.Ratio, c.CPURatio)
+		for _, f := range []struct {
+			name string
+			r    *result
+		}{{"raw-noid", c.RawNoID}, {"raw-wire", c.RawWire}, {"raw-compact", c.RawCompact}, {"raw-bounded", c.RawBounded}, {"raw-fetch", c.RawFetch}} {
+			if f.r != nil {
+				fmt.Fprintf(os.Stderr, "%s: %s %.0f msg/s %.1f µs/msg (go %.1f, server %.1f), %.0f B %.1f allocs/msg, backlog ≤ %d\n",
+					w.Name, f.name, f.r.Throughput, f.r.CPUUsPerMsg, f.r.CPUGoUs, f.r.CPUServerUs, f.r.AllocBytes, f.r.Allocs, f.r.MaxBacklog)
+			}
+		}
+		if len(c.Floor) > 0 {
+			fmt.Fprintf(os.Stderr, "%s: floor %v\n", w.Name, c.Floor)
+		}
 		out[w.Name] = c
 	}
 	out["load_average"] = loadAverage()
@@ -168,14 +219,7 @@ func median(rs []result) result {
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		for i := range v {
-			for j := i + 1; j < len(v); j++ {
-				if v[j] < v[i] {
-					v[i], v[j] = v[j], v[i]
-				}
-			}
-		}
-		return v[len(v)/2]
+		return medianOf(v)
 	}
 	out := rs[0]
 	out.Throughput = round(pick(func(r result) float64 { return r.Throughput }))
