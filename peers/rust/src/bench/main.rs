@@ -8,12 +8,17 @@
 //! measured period, divided by the messages handled in it. Started by `scripts/bench rust`.
 
 mod alloc;
+mod floor;
 mod measured;
+mod opts;
+mod rounds;
 mod stats;
 
 use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
+use floor::Wire;
 use futures_util::StreamExt;
 use measured::{round2, Measured};
+use opts::{parse, Opts};
 use serde_json::{json, Value};
 use sluice::{Json, OutgoingMessage, Producer, Worker};
 use stats::cpu_ticks;
@@ -21,69 +26,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
-
-struct Opts {
-    server: String,
-    server_pid: Option<u32>,
-    json: bool,
-    seconds: u64,
-    warmup: u64,
-    /// Run the Sluice worker without its reconciler; the window is minted at provisioning.
-    no_reconciler: bool,
-    /// The server's monitoring `host:port` (`-m`): its message counts per message handled.
-    monitor: Option<String>,
-}
-
-fn usage() -> ! {
-    eprintln!(
-        "usage: sluice-bench-rust --server URL [--server-pid PID] [--monitor HOST:PORT] [--seconds N=5] [--warmup N=3] [--no-reconciler] [--json]"
-    );
-    std::process::exit(2);
-}
-
-fn parse() -> Opts {
-    let mut o = Opts {
-        server: String::new(),
-        server_pid: None,
-        json: false,
-        seconds: 5,
-        warmup: 3,
-        no_reconciler: false,
-        monitor: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--server" => o.server = args.next().unwrap_or_else(|| usage()),
-            "--server-pid" => o.server_pid = args.next().and_then(|p| p.parse().ok()),
-            "--monitor" => o.monitor = Some(args.next().unwrap_or_else(|| usage())),
-            "--seconds" => {
-                o.seconds = args
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "--warmup" => {
-                o.warmup = args
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "--json" => o.json = true,
-            "--no-reconciler" => o.no_reconciler = true,
-            "rust" => {}
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("unknown option {other}");
-                usage()
-            }
-        }
-    }
-    if o.server.is_empty() {
-        usage()
-    }
-    o
-}
 
 /// A workload: handler time, handlers at once, in-flight limit, producer concurrency.
 #[derive(Clone, Copy)]
@@ -177,10 +119,19 @@ async fn handle(load: Load) {
 
 /// Raw async-nats: `senders` tasks publishing and awaiting each PubAck; a pull consumer with
 /// `max_ack_pending = concurrency + prefetch` whose messages run on at most `concurrency` tasks.
-async fn raw(o: &Opts, client: &async_nats::Client, load: Load) -> Measured {
+/// `wire` is the header block each publish carries and each handler reads (`floor`); `pace`,
+/// when given, holds the senders together to about that many messages a second.
+async fn raw(
+    o: &Opts,
+    client: &async_nats::Client,
+    load: Load,
+    wire: Wire,
+    pace: Option<f64>,
+) -> Measured {
     let js = jetstream::new(client.clone());
-    let name = format!("BENCH_RAW_{}", load.name.to_uppercase());
-    let subject = format!("bench.raw.{}", load.name);
+    let label = wire.label().replace('-', "_").to_uppercase();
+    let name = format!("BENCH_{label}_{}", load.name.to_uppercase());
+    let subject = format!("bench.{}.{}", wire.label(), load.name);
     let _ = js.delete_stream(&name).await;
     let stream = js
         .create_stream(jetstream::stream::Config {
@@ -207,11 +158,29 @@ async fn raw(o: &Opts, client: &async_nats::Client, load: Load) -> Measured {
     let mut tasks = Vec::new();
     for s in 0..load.senders {
         let (js, c, subject) = (js.clone(), c.clone(), subject.clone());
+        let stamper = floor::Stamper::new(wire, &format!("bench-{}", load.name));
+        // Each sender publishes on its own tick: `senders / pace` seconds apart.
+        let mut tick = pace.filter(|r| *r > 0.0).map(|r| {
+            let mut t = tokio::time::interval(Duration::from_secs_f64(load.senders as f64 / r));
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            t
+        });
         tasks.push(tokio::spawn(async move {
-            let mut n = s as u64;
+            let (mut n, mut seq) = (s as u64, 0u64);
             while !c.stop.load(Ordering::Relaxed) {
+                if let Some(t) = tick.as_mut() {
+                    t.tick().await;
+                }
                 let body = serde_json::to_vec(&Job { n }).unwrap();
-                if let Ok(f) = js.publish(subject.clone(), body.into()).await {
+                seq += 1;
+                let sent = match stamper.headers(seq) {
+                    None => js.publish(subject.clone(), body.into()).await,
+                    Some(h) => {
+                        js.publish_with_headers(subject.clone(), h, body.into())
+                            .await
+                    }
+                };
+                if let Ok(f) = sent {
                     let _ = f.await;
                 }
                 n += load.senders as u64;
@@ -235,9 +204,10 @@ async fn raw(o: &Opts, client: &async_nats::Client, load: Load) -> Measured {
                 let permit = slots.clone().acquire_owned().await.unwrap();
                 let c = c.clone();
                 tokio::spawn(async move {
+                    let read = floor::read(wire, m.headers.as_ref());
                     let _job: Job = serde_json::from_slice(&m.payload).unwrap();
                     handle(load).await;
-                    if m.ack_with(AckKind::Ack).await.is_ok() {
+                    if m.ack_with(AckKind::Ack).await.is_ok() && read {
                         c.handled.fetch_add(1, Ordering::Relaxed);
                     }
                     drop(permit);
@@ -277,14 +247,19 @@ async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) 
         .prefetch(load.prefetch)
         .token_batch(32)
         .reconciler((!o.no_reconciler).then_some(Duration::from_secs(2)))
-        .handle("bench.Job", 1..=1, Json::<Job>::new(), move |_j: Job, _| {
-            let c = counter.clone();
-            async move {
-                handle(load).await;
-                c.handled.fetch_add(1, Ordering::Relaxed);
-                Ok(())
-            }
-        })
+        .handle(
+            floor::TYPE_NAME,
+            floor::VERSION..=floor::VERSION,
+            Json::<Job>::new(),
+            move |_j: Job, _| {
+                let c = counter.clone();
+                async move {
+                    handle(load).await;
+                    c.handled.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+            },
+        )
         .build()
         .await
         .expect("sluice worker");
@@ -306,7 +281,13 @@ async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) 
         tasks.push(tokio::spawn(async move {
             let mut n = s as u64;
             while !c.stop.load(Ordering::Relaxed) {
-                let m = OutgoingMessage::encode("bench.Job", 1, &codec_ref, &Job { n }).unwrap();
+                let m = OutgoingMessage::encode(
+                    floor::TYPE_NAME,
+                    floor::VERSION,
+                    &codec_ref,
+                    &Job { n },
+                )
+                .unwrap();
                 if p.send(m).await.is_err() {
                     break;
                 }
@@ -333,7 +314,7 @@ async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) 
 
 async fn pass(o: &Opts, client: &async_nats::Client, load: Load) -> Value {
     eprintln!("bench rust {}: raw async-nats ...", load.name);
-    let r = raw(o, client, load).await;
+    let r = raw(o, client, load, Wire::None, None).await;
     eprintln!("bench rust {}: sluice ...", load.name);
     let (s, window) = sluice(o, client, load, &format!("benchrust{}", load.name)).await;
     let ratio = if r.handled == 0 {
@@ -350,14 +331,65 @@ async fn pass(o: &Opts, client: &async_nats::Client, load: Load) -> Value {
         (Some(a), Some(b)) if a > 0.0 => round2(b / a),
         _ => -1.0,
     };
-    eprintln!(
-        "bench rust {}: raw {} msg/s ({} µs CPU/msg, max backlog {}), sluice {} msg/s ({} µs CPU/msg, max backlog {}, window {window}): ratio {:.2}",
-        load.name,
-        raw_json["throughput"], raw_json["cpu_us_per_msg"], raw_json["max_backlog"],
-        sluice_json["throughput"], sluice_json["cpu_us_per_msg"], sluice_json["max_backlog"],
-        ratio
-    );
+    summary(load.name, "raw", &raw_json);
+    summary(load.name, "sluice", &sluice_json);
+    eprintln!("bench rust {}: ratio {ratio:.2}", load.name);
     json!({"raw": raw_json, "sluice": sluice_json, "ratio": round2(ratio), "cpu_ratio": cpu_ratio})
+}
+
+fn summary(load: &str, pipeline: &str, v: &Value) {
+    eprintln!(
+        "bench rust {load}: {pipeline} {} msg/s, {} µs CPU/msg ({} + {}), max backlog {}",
+        v["throughput"],
+        v["cpu_us_per_msg"],
+        v["cpu_process_us_per_msg"],
+        v["cpu_server_us_per_msg"],
+        v["max_backlog"]
+    );
+}
+
+/// The fast workload: `rounds` rounds of raw, raw-id, raw-wire, raw-compact and Sluice, one
+/// after the other on the same server, folded into medians (`rounds::fast`).
+async fn fast_pass(o: &Opts, client: &async_nats::Client) -> Value {
+    let mut all = Vec::new();
+    for round in 0..o.rounds {
+        let mut r: rounds::Round = Vec::new();
+        for wire in [Wire::None, Wire::Id, Wire::Full, Wire::Compact] {
+            eprintln!("bench rust fast, round {}: {} ...", round + 1, wire.label());
+            let m = raw(o, client, FAST, wire, None).await.json(json!({}));
+            summary("fast", wire.label(), &m);
+            r.push((wire.label(), m));
+        }
+        eprintln!("bench rust fast, round {}: sluice ...", round + 1);
+        // A fresh queue per round: no backlog or tokens left from the round before.
+        let queue = match round {
+            0 => "benchrustfast".to_string(),
+            n => format!("benchrustfast{n}"),
+        };
+        let (s, window) = sluice(o, client, FAST, &queue).await;
+        let s = s.json(json!({"window": window}));
+        summary("fast", "sluice", &s);
+        // raw-wire again at the Sluice pass's rate: the server's cost per message depends on the
+        // rate (messages per read and write), so the implementation's share is compared there.
+        let rate = s["throughput"].as_f64();
+        r.push(("sluice", s));
+        eprintln!("bench rust fast, round {}: raw-wire-paced ...", round + 1);
+        let m = raw(o, client, FAST, Wire::Full, rate).await;
+        let m = m.json(json!({"paced_at": rate}));
+        summary("fast", "raw-wire-paced", &m);
+        r.push(("raw-wire-paced", m));
+        all.push(r);
+    }
+    let v = rounds::fast(&all);
+    eprintln!(
+        "bench rust fast: ratio {} (cpu {}); wire overhead {} µs/msg, compact saving {}, implementation overhead {}",
+        v["ratio"],
+        v["cpu_ratio"],
+        v["floor"]["wire_overhead"]["cpu_us_per_msg"],
+        v["floor"]["compact_saving"]["cpu_us_per_msg"],
+        v["floor"]["implementation_overhead"]["cpu_us_per_msg"]
+    );
+    v
 }
 
 #[tokio::main]
@@ -376,7 +408,7 @@ async fn main() {
             std::process::exit(3);
         }
     };
-    let fast = pass(&o, &client, FAST).await;
+    let fast = fast_pass(&o, &client).await;
     let slow = pass(&o, &client, SLOW).await;
     let result = json!({"fast": fast, "slow": slow, "target_fast_ratio": 0.85});
     if o.json {
