@@ -151,6 +151,10 @@ final class Driver {
       if (used.allocatedBytes() >= 0 && h1 > h0) {
         extras.put("alloc_bytes_per_msg", used.allocatedBytes() / (h1 - h0));
       }
+      if (stats.fromPublishMs(50) >= 0) {
+        extras.put("p50_from_publish_ms", stats.fromPublishMs(50));
+        extras.put("p99_from_publish_ms", stats.fromPublishMs(99));
+      }
       if (maxWindow.get() >= 0) {
         extras.put("window", maxWindow.get());
         extras.put("max_excess", maxExcess.get());

@@ -58,6 +58,11 @@ final class Json {
     o.put("p50_ms", round(r.p50Ms(), 3));
     o.put("p99_ms", round(r.p99Ms(), 3));
     o.put("p999_ms", round(r.p999Ms(), 3));
+    for (String k : new String[] {"p50_from_publish_ms", "p99_from_publish_ms"}) {
+      if (r.extras().get(k) instanceof Number n) {
+        o.put(k, round(n.doubleValue(), 3));
+      }
+    }
     return o;
   }
 

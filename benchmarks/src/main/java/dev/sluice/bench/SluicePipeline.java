@@ -1,10 +1,12 @@
 package dev.sluice.bench;
 
 import dev.sluice.CapacityPolicy;
+import dev.sluice.MessageContext;
 import dev.sluice.OutgoingMessage;
 import dev.sluice.QueueProducer;
 import dev.sluice.QueueSpec;
 import dev.sluice.Sluice;
+import dev.sluice.SluiceHeaders;
 import dev.sluice.Worker;
 import dev.sluice.spi.Codec;
 import io.nats.client.Connection;
@@ -77,6 +79,12 @@ final class SluicePipeline implements Pipeline {
   }
 
   /** PROTOCOL.md §5.6: token batch − 1 per live worker. */
+  /** The message's {@code Sluice-Sent-At} (unix ms), or 0. */
+  private static long sentAt(MessageContext ctx) {
+    List<String> v = ctx.header(SluiceHeaders.SENT_AT);
+    return v.isEmpty() ? 0 : Long.parseLong(v.get(0));
+  }
+
   int slack() {
     return workerCount * (s.tokenBatch() - 1);
   }
@@ -98,7 +106,12 @@ final class SluicePipeline implements Pipeline {
                   CODEC,
                   (payload, ctx) -> {
                     Stats.work(s.workMicros());
-                    stats.handled(payload);
+                    if (s.workMicros()
+                        > 0) { // slow handlers: split the latency (no cost when fast)
+                      stats.handled(payload, sentAt(ctx));
+                    } else {
+                      stats.handled(payload);
+                    }
                   })
               .concurrency(s.concurrency())
               .prefetch(s.prefetch())

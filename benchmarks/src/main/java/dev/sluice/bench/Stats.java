@@ -15,6 +15,7 @@ final class Stats {
 
   private final AtomicLong handled = new AtomicLong();
   private final Histogram latency = new ConcurrentHistogram(MAX_MICROS, 3);
+  private final Histogram fromPublish = new ConcurrentHistogram(MAX_MICROS, 3);
   private volatile boolean measuring;
 
   /** A payload whose first 8 bytes are the send time ({@link System#nanoTime()}). */
@@ -32,6 +33,29 @@ final class Stats {
       long micros = (System.nanoTime() - sentAt) / 1000;
       latency.recordValue(Math.max(0, Math.min(MAX_MICROS, micros)));
     }
+  }
+
+  /**
+   * Also records the part of the latency after the publish: from {@code publishedAtMillis} (the
+   * send's {@code Sluice-Sent-At}, stamped when its credit was in hand and it was published) to
+   * now. The rest of the end-to-end latency is the wait for a credit inside the producer.
+   * Millisecond resolution (the header's), so it is recorded in whole milliseconds.
+   */
+  void handled(byte[] payload, long publishedAtMillis) {
+    handled(payload);
+    if (measuring && publishedAtMillis > 0) {
+      long micros = (System.currentTimeMillis() - publishedAtMillis) * 1000;
+      fromPublish.recordValue(Math.max(0, Math.min(MAX_MICROS, micros)));
+    }
+  }
+
+  /**
+   * The after-publish latency at {@code percentile} in milliseconds, or -1 when none was recorded.
+   */
+  double fromPublishMs(double percentile) {
+    return fromPublish.getTotalCount() == 0
+        ? -1
+        : fromPublish.getValueAtPercentile(percentile) / 1000.0;
   }
 
   long handledCount() {

@@ -96,6 +96,47 @@ class JsonShapeTest {
   }
 
   @Test
+  void slowWorkersSplitsSluicesLatencyAtThePublishWhenMeasured() throws Exception {
+    Stats stats = new Stats();
+    stats.measure(true);
+    long now = System.currentTimeMillis();
+    for (int i = 0; i < 100; i++) {
+      stats.handled(Stats.payload(16), now - 40); // published 40 ms ago (or a little more)
+    }
+    assertThat(stats.fromPublishMs(50)).isBetween(40.0, 1000.0);
+    Result known = RoundsTest.result("sluice", 4900, 30, 190);
+    Map<String, Object> extras = new LinkedHashMap<>(known.extras());
+    extras.put("p50_from_publish_ms", stats.fromPublishMs(50));
+    extras.put("p99_from_publish_ms", stats.fromPublishMs(99));
+    Result split = withExtras(known, extras);
+    JsonNode j = parse(Comparison.slowWorkersJson(RoundsTest.result("raw", 5000, 20, 4000), split));
+    assertThat(j.get("sluice").get("p99_from_publish_ms").asDouble()).isBetween(40.0, 1000.0);
+    assertThat(j.get("raw").has("p99_from_publish_ms")).isFalse();
+    assertThat(new Stats().fromPublishMs(99)).isEqualTo(-1);
+  }
+
+  private static Result withExtras(Result r, Map<String, Object> extras) {
+    return new Result(
+        r.pipeline(),
+        r.seconds(),
+        r.handled(),
+        r.sent(),
+        r.failed(),
+        r.throughput(),
+        r.maxBacklog(),
+        r.meanBacklog(),
+        r.backlogSamples(),
+        r.p50Ms(),
+        r.p99Ms(),
+        r.p999Ms(),
+        r.cpuJvmUsPerMsg(),
+        r.cpuServerUsPerMsg(),
+        r.producerSent(),
+        r.backlog(),
+        extras);
+  }
+
+  @Test
   void slowWorkersKeepsItsOldFields() throws Exception {
     JsonNode j =
         parse(
