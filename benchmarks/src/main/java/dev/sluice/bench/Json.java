@@ -77,6 +77,10 @@ final class Json {
       o.put("cpu_jvm_us_per_msg", round(r.cpuJvmUsPerMsg(), 2));
       o.put("cpu_server_us_per_msg", round(r.cpuServerUsPerMsg(), 2));
       putAlloc(o, r);
+      if (r.extras().get("jit_ms_per_s") instanceof Number n) {
+        o.put("jit_ms_per_s", round(n.doubleValue(), 1));
+        o.put("jit_settle_s", ((Number) r.extras().get("jit_settle_s")).longValue());
+      }
     }
     return a;
   }

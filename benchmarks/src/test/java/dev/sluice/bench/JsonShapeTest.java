@@ -115,6 +115,26 @@ class JsonShapeTest {
     assertThat(new Stats().fromPublishMs(99)).isEqualTo(-1);
   }
 
+  @Test
+  void passesSayHowMuchTheJitCompiledWhileMeasuring() throws Exception {
+    Result known = RoundsTest.result("sluice", 24000, 40, 900);
+    Map<String, Object> extras = new LinkedHashMap<>(known.extras());
+    extras.put("jit_ms_per_s", 12.345);
+    extras.put("jit_settle_s", 4L);
+    JsonNode passes =
+        Json.MAPPER.readTree(
+            Json.MAPPER.writeValueAsString(
+                Json.passes(
+                    List.of(
+                        RoundsTest.result("raw", 30000, 20, 1000), withExtras(known, extras)))));
+    assertThat(passes.get(0).has("jit_ms_per_s")).isFalse();
+    assertThat(passes.get(1).get("jit_ms_per_s").asDouble()).isEqualTo(12.3);
+    assertThat(passes.get(1).get("jit_settle_s").asLong()).isEqualTo(4);
+    assertThat(JitClock.settled(5, 19)).isTrue();
+    assertThat(JitClock.settled(5, 21)).isFalse();
+    assertThat(JitClock.millis()).isGreaterThanOrEqualTo(-1);
+  }
+
   private static Result withExtras(Result r, Map<String, Object> extras) {
     return new Result(
         r.pipeline(),
