@@ -16,6 +16,7 @@ import io.nats.client.api.PublishAck;
 import io.nats.client.impl.Headers;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -86,6 +87,9 @@ final class Publisher {
 
     /** Tries that no stream answered (NATS "no responders"): none of them stored anything. */
     int unanswered;
+
+    /** Tries the NATS client gave up on (its own request timeout, or closing): maybe stored. */
+    int abandoned;
   }
 
   /**
@@ -185,6 +189,14 @@ final class Publisher {
             tries.full = isHardLimit(cause);
             boolean unanswered = isUnanswered(cause);
             tries.maybeStored |= isTransient(cause) && !unanswered;
+            if (cause instanceof CancellationException && ++tries.abandoned == 1) {
+              LOG.warn(
+                  "the NATS client gave up waiting for the PubAck of a publish to queue {} ({});"
+                      + " the message may be stored: retrying with the same message id until the"
+                      + " send's deadline",
+                  queue,
+                  cause.getMessage());
+            }
             if (unanswered && ++tries.unanswered == 1) {
               LOG.warn(
                   "no stream answered a publish to queue {} (no responders); retrying with the"
@@ -295,8 +307,16 @@ final class Publisher {
         && jse.getApiErrorCode() == Protocol.ERR_MAX_MSGS;
   }
 
+  /**
+   * A failure after which the message may be stored: an I/O error, Sluice's own publish timeout,
+   * or jnats giving up on the PubAck ({@code CancellationException}: its request timeout, about
+   * 5 s whatever {@code publishTimeout} says, or the connection closing). Read as a refusal, a
+   * cancelled publish that was stored would fail the send and give its credit back.
+   */
   private static boolean isTransient(Throwable cause) {
-    return cause instanceof IOException || cause instanceof TimeoutException;
+    return cause instanceof IOException
+        || cause instanceof TimeoutException
+        || cause instanceof CancellationException;
   }
 
   /** The JetStream or I/O error inside the wrappers jnats, Failsafe and futures add. */
