@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
@@ -79,6 +80,10 @@ public final class TokenMinter implements Replenisher.Minter {
           last = new IOException("token publish failed: " + c, c);
         } catch (TimeoutException e) {
           last = new IOException("no PubAck for a token within 3 s", e);
+        } catch (CancellationException e) {
+          // jnats gave up on the PubAck (its request timeout, or closing): the token may be
+          // stored, so retry with the same id rather than let the caller mint it anew.
+          last = new IOException("the NATS client gave up on a token's PubAck: " + e, e);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new IOException("interrupted while minting", e);

@@ -308,9 +308,9 @@ final class Publisher {
   }
 
   /**
-   * A failure after which the message may be stored: an I/O error, Sluice's own publish timeout,
-   * or jnats giving up on the PubAck ({@code CancellationException}: its request timeout, about
-   * 5 s whatever {@code publishTimeout} says, or the connection closing). Read as a refusal, a
+   * A failure after which the message may be stored: an I/O error, Sluice's own publish timeout, or
+   * jnats giving up on the PubAck ({@code CancellationException}: its request timeout, about 5 s
+   * whatever {@code publishTimeout} says, or the connection closing). Read as a refusal, a
    * cancelled publish that was stored would fail the send and give its credit back.
    */
   private static boolean isTransient(Throwable cause) {
