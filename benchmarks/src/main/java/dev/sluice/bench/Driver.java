@@ -123,10 +123,12 @@ final class Driver {
       cpu.start();
       measuring.set(true);
       long jit0 = JitClock.millis();
+      long gc0 = JitClock.gcMillis();
       long m0 = System.nanoTime();
       watch(p, stats, lastBacklog, "measure", m0, m0 + TimeUnit.SECONDS.toNanos(seconds));
       long m1 = System.nanoTime();
       long jit1 = JitClock.millis();
+      long gc1 = JitClock.gcMillis();
       measuring.set(false);
       CpuMeter.Usage used = cpu.stop();
       stats.measure(false);
@@ -157,6 +159,9 @@ final class Driver {
       extras.put("jit_settle_s", settleSeconds);
       if (jit0 >= 0) {
         extras.put("jit_ms_per_s", (jit1 - jit0) / ((m1 - m0) / 1e9));
+      }
+      if (gc0 >= 0) {
+        extras.put("gc_ms_per_s", (gc1 - gc0) / ((m1 - m0) / 1e9));
       }
       if (stats.fromPublishMs(50) >= 0) {
         extras.put("p50_from_publish_ms", stats.fromPublishMs(50));

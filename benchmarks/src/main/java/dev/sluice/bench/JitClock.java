@@ -1,6 +1,7 @@
 package dev.sluice.bench;
 
 import java.lang.management.CompilationMXBean;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 
 /**
@@ -17,6 +18,23 @@ final class JitClock {
   private static final CompilationMXBean JIT = ManagementFactory.getCompilationMXBean();
 
   private JitClock() {}
+
+  /**
+   * Time the garbage collectors have taken so far in milliseconds, summed over the collectors
+   * ({@link GarbageCollectorMXBean#getCollectionTime()}: for G1 the young and mixed pauses plus the
+   * concurrent cycles), or -1 where the JVM does not tell.
+   */
+  static long gcMillis() {
+    long sum = 0;
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      long t = gc.getCollectionTime();
+      if (t < 0) {
+        return -1;
+      }
+      sum += t;
+    }
+    return sum;
+  }
 
   /** Compilation so far in milliseconds, or -1 where the JVM does not tell. */
   static long millis() {

@@ -81,6 +81,9 @@ final class Json {
         o.put("jit_ms_per_s", round(n.doubleValue(), 1));
         o.put("jit_settle_s", ((Number) r.extras().get("jit_settle_s")).longValue());
       }
+      if (r.extras().get("gc_ms_per_s") instanceof Number n) {
+        o.put("gc_ms_per_s", round(n.doubleValue(), 1));
+      }
     }
     return a;
   }

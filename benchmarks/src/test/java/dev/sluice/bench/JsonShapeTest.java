@@ -121,6 +121,7 @@ class JsonShapeTest {
     Map<String, Object> extras = new LinkedHashMap<>(known.extras());
     extras.put("jit_ms_per_s", 12.345);
     extras.put("jit_settle_s", 4L);
+    extras.put("gc_ms_per_s", 7.06);
     JsonNode passes =
         Json.MAPPER.readTree(
             Json.MAPPER.writeValueAsString(
@@ -130,6 +131,8 @@ class JsonShapeTest {
     assertThat(passes.get(0).has("jit_ms_per_s")).isFalse();
     assertThat(passes.get(1).get("jit_ms_per_s").asDouble()).isEqualTo(12.3);
     assertThat(passes.get(1).get("jit_settle_s").asLong()).isEqualTo(4);
+    assertThat(passes.get(1).get("gc_ms_per_s").asDouble()).isEqualTo(7.1);
+    assertThat(JitClock.gcMillis()).isGreaterThanOrEqualTo(-1);
     assertThat(JitClock.settled(5, 19)).isTrue();
     assertThat(JitClock.settled(5, 21)).isFalse();
     assertThat(JitClock.millis()).isGreaterThanOrEqualTo(-1);
