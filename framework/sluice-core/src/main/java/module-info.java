@@ -10,7 +10,6 @@ module dev.sluice {
   // their generated classes are in this module. docs/JSON.md says what making it optional would
   // take and why it was not done.
   requires com.google.protobuf;
-  requires com.github.benmanes.caffeine;
   requires dev.failsafe.core;
   requires com.cronutils;
   requires org.slf4j;

@@ -70,6 +70,14 @@ final class Flags {
   Integer prefetch;
 
   @Option(
+      names = "--idempotency-keys",
+      defaultValue = "0",
+      description =
+          "Sluice workers remember this many processed ids (local store) instead of the default"
+              + " 100,000 (default 0 = the library's default)")
+  int idempotencyKeys;
+
+  @Option(
       names = "--latency-target-ms",
       defaultValue = "0",
       description = "Sluice latency-target window instead of a static one (default 0 = off)")

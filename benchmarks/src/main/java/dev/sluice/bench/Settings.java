@@ -99,6 +99,7 @@ final class Settings {
     range("--concurrency", f.concurrency, 1, 4096);
     range("--prefetch", s.prefetch(), 1, 4096);
     range("--latency-target-ms", f.latencyTargetMs, 0, 60_000);
+    range("--idempotency-keys", f.idempotencyKeys, 0, 100_000_000);
     range("--max-capacity", s.maxCapacity(), 1, 1_000_000);
     range("--heartbeat-ms", f.heartbeatMs, 10, 60_000);
     range("--outstanding", s.outstanding(), 1, 100_000);
@@ -183,6 +184,11 @@ final class Settings {
 
   int latencyTargetMs() {
     return f.latencyTargetMs;
+  }
+
+  /** Ids a Sluice worker's local idempotency store keeps, or 0 for the library's default. */
+  int idempotencyKeys() {
+    return f.idempotencyKeys;
   }
 
   int maxCapacity() {
@@ -275,6 +281,7 @@ final class Settings {
     g.concurrency = f.concurrency;
     g.heartbeatMs = f.heartbeatMs;
     g.payload = f.payload;
+    g.idempotencyKeys = f.idempotencyKeys;
     g.serverPids = f.serverPids;
     g.rabbitmq = f.rabbitmq;
     g.rabbitmqPids = f.rabbitmqPids;

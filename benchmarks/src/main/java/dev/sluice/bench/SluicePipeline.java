@@ -9,6 +9,7 @@ import dev.sluice.Sluice;
 import dev.sluice.SluiceHeaders;
 import dev.sluice.Worker;
 import dev.sluice.spi.Codec;
+import dev.sluice.spi.IdempotencyStore;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
 import java.time.Duration;
@@ -117,6 +118,9 @@ final class SluicePipeline implements Pipeline {
               .prefetch(s.prefetch())
               .heartbeat(Duration.ofMillis(s.heartbeatMs()))
               .advertTtl(Duration.ofMillis(4L * s.heartbeatMs()));
+      if (s.idempotencyKeys() > 0) {
+        b.idempotencyStore(IdempotencyStore.local(s.idempotencyKeys(), Duration.ofHours(1)));
+      }
       if (s.latencyTargetMs() > 0) {
         b.capacity(
             CapacityPolicy.latencyTarget(Duration.ofMillis(s.latencyTargetMs()), s.maxCapacity()));

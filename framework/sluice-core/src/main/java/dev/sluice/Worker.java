@@ -284,8 +284,8 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * Where processed ids are remembered; default a local Caffeine cache of the last 100k ids, each
-     * for at most 1 h ({@link IdempotencyStore#caffeine}).
+     * Where processed ids are remembered; default the local store of the last 100k ids, each for at
+     * most 1 h ({@link IdempotencyStore#local}).
      *
      * @throws IllegalStateException if {@link #sharedIdempotency()} was called
      */

@@ -44,7 +44,7 @@ final class WorkerStart {
       store =
           b.sharedIdempotency
               ? IdempotencyStore.jetStreamKv(b.nc, 100_000, Duration.ofHours(1))
-              : IdempotencyStore.caffeine(100_000, Duration.ofHours(1));
+              : IdempotencyStore.local(100_000, Duration.ofHours(1));
     }
     Map<String, Map<Integer, WorkerSettings.Registration<?>>> hs = new LinkedHashMap<>();
     b.handlers.forEach((k, v) -> hs.put(k, Map.copyOf(v)));

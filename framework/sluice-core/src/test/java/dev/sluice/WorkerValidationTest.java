@@ -136,7 +136,7 @@ class WorkerValidationTest {
 
   @Test
   void idempotencyStoreAndSharedIdempotencyExcludeEachOther() {
-    IdempotencyStore store = IdempotencyStore.caffeine(10, Duration.ofMinutes(1));
+    IdempotencyStore store = IdempotencyStore.local(10, Duration.ofMinutes(1));
     assertThatThrownBy(() -> builder().sharedIdempotency().idempotencyStore(store))
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("sharedIdempotency() was already set");

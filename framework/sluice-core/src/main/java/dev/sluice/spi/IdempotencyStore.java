@@ -34,17 +34,27 @@ public interface IdempotencyStore {
   boolean markProcessed(String key, String workerId);
 
   /**
-   * A local cache, Caffeine behind it: remembers the last {@code maximumSize} processed keys, each
-   * for at most {@code window}, and protects against redeliveries to this process. The oldest key
-   * is forgotten first; the cache holds a reference per key ({@code maximumSize} of them) from the
-   * start.
+   * The local store: remembers the last {@code maximumSize} processed keys, each for at most {@code
+   * window}, and protects against redeliveries to this process. The oldest key is forgotten first.
+   * It takes about 32 to 40 bytes per key ({@code maximumSize} of them) from the start and no
+   * object per key, so the keys it holds cost the garbage collector nothing (a key is kept as 128
+   * bits of its SHA-256).
    *
-   * @throws IllegalArgumentException {@code maximumSize} is not in 1 to {@code Integer.MAX_VALUE -
-   *     8}
+   * @throws IllegalArgumentException {@code maximumSize} is not in 1 to 2<sup>28</sup>
    */
-  static IdempotencyStore caffeine(long maximumSize, Duration window) {
+  static IdempotencyStore local(long maximumSize, Duration window) {
     Objects.requireNonNull(window, "window");
     return new RecentIdsStore(maximumSize, window);
+  }
+
+  /**
+   * The local store, {@link #local}: its former name, from when Caffeine held the keys.
+   *
+   * @deprecated use {@link #local}; the store no longer uses Caffeine
+   */
+  @Deprecated
+  static IdempotencyStore caffeine(long maximumSize, Duration window) {
+    return local(maximumSize, window);
   }
 
   /**
@@ -52,6 +62,6 @@ public interface IdempotencyStore {
    * whole fleet, including against a worker killed after its effect and before its ack.
    */
   static IdempotencyStore jetStreamKv(Connection connection, long localCacheSize, Duration window) {
-    return new KvIdempotencyStore(connection, caffeine(localCacheSize, window));
+    return new KvIdempotencyStore(connection, local(localCacheSize, window));
   }
 }

@@ -19,7 +19,7 @@ class RecentIdsStoreTest {
 
   @Test
   void remembersExactlyTheLastMaximumSizeKeysOfAStreamOfNewOnes() {
-    IdempotencyStore store = IdempotencyStore.caffeine(1_000, HOUR);
+    IdempotencyStore store = IdempotencyStore.local(1_000, HOUR);
     for (int i = 0; i < 50_000; i++) {
       assertThat(store.markProcessed("q.id-" + i, "w")).isTrue();
     }
@@ -31,7 +31,7 @@ class RecentIdsStoreTest {
 
   @Test
   void aSecondRecordOfAKeyIsADuplicateAndTheBoundStillHolds() {
-    IdempotencyStore store = IdempotencyStore.caffeine(3, HOUR);
+    IdempotencyStore store = IdempotencyStore.local(3, HOUR);
 
     assertThat(store.markProcessed("q.a", "w")).isTrue();
     assertThat(store.markProcessed("q.a", "w")).isFalse();
@@ -46,7 +46,7 @@ class RecentIdsStoreTest {
 
   @Test
   void forgetsAKeyWhenTheWindowPassed() {
-    IdempotencyStore store = IdempotencyStore.caffeine(100, Duration.ofMillis(200));
+    IdempotencyStore store = IdempotencyStore.local(100, Duration.ofMillis(200));
     store.markProcessed("q.a", "w");
 
     assertThat(store.isProcessed("q.a")).isTrue();
@@ -56,7 +56,7 @@ class RecentIdsStoreTest {
 
   @Test
   void concurrentRecordsKeepTheBound() throws Exception {
-    IdempotencyStore store = IdempotencyStore.caffeine(1_000, HOUR);
+    IdempotencyStore store = IdempotencyStore.local(1_000, HOUR);
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
       List<Future<?>> done = new ArrayList<>();
@@ -88,11 +88,40 @@ class RecentIdsStoreTest {
     assertThat(remembered).isEqualTo(1_000);
   }
 
+  /**
+   * Random records and lookups over a few keys, held against a plain model of the rule (a ring of
+   * turns, a duplicate taking one too): exercises the table's probing and its deletions, where a
+   * wrong shift would forget a key too early (a redelivery runs again) or keep one too long.
+   */
+  @Test
+  void agreesWithAModelOfTheRingUnderRandomRecordsAndLookups() {
+    for (int size : new int[] {1, 2, 3, 7, 64}) {
+      IdempotencyStore store = IdempotencyStore.local(size, HOUR);
+      String[] ring = new String[size]; // the model: the key of each turn, or null
+      long turns = 0;
+      java.util.Random random = new java.util.Random(size);
+      for (int op = 0; op < 50_000; op++) {
+        String key = "q.k" + random.nextInt(3 * size + 2);
+        boolean modelHas = java.util.Arrays.asList(ring).contains(key);
+        if (random.nextBoolean()) {
+          assertThat(store.isProcessed(key)).as("lookup %d of %s", op, key).isEqualTo(modelHas);
+        } else {
+          assertThat(store.markProcessed(key, "w"))
+              .as("record %d of %s", op, key)
+              .isNotEqualTo(modelHas);
+          ring[(int) (turns++ % size)] = modelHas ? null : key;
+        }
+      }
+    }
+  }
+
   @Test
   void theSizeMustFitTheRing() {
-    assertThatThrownBy(() -> IdempotencyStore.caffeine(0, HOUR))
+    assertThatThrownBy(() -> IdempotencyStore.local(0, HOUR))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> IdempotencyStore.caffeine(Integer.MAX_VALUE, HOUR))
+    assertThatThrownBy(() -> IdempotencyStore.local(Integer.MAX_VALUE, HOUR))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> IdempotencyStore.local((1 << 28) + 1, HOUR))
         .isInstanceOf(IllegalArgumentException.class);
   }
 }
