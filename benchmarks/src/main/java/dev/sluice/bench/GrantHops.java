@@ -21,10 +21,12 @@ import java.util.regex.Pattern;
 
 /**
  * The hops of {@code grant-latency}, seen from outside the worker and the producer: a tap
- * connection in the same JVM subscribes to the worker's acks, the credit subjects, the work subject
- * and every inbox, and stamps each message with {@link System#nanoTime()} as the server forwards
- * it. For pair {@code i} (message {@code i} finished, send {@code i + window} acknowledged) the
- * chain splits into:
+ * connection in the same JVM subscribes to the worker's acks, the credit subjects, the work
+ * subject, the producer's pull requests and every inbox, and stamps each message with {@link
+ * System#nanoTime()} as the server forwards it; the worker's and the producer's connections stamp
+ * what they read ({@link ReadListener}), since the server sends a pull's messages to no one else.
+ * For pair {@code i} (message {@code i} finished, send {@code i + window} acknowledged) the chain
+ * splits into:
  *
  * <ol>
  *   <li>{@code ack}: handler end to its plain ack on the wire;
@@ -37,9 +39,10 @@ import java.util.regex.Pattern;
  *   <li>{@code puback}: that publish to its PubAck as the producer's caller sees it.
  * </ol>
  *
- * The k-th token the worker's replenisher minted pays for message k (token batch 1, one handler
- * thread: messages finish in order). Every hop includes the tap's own receive delay at both ends,
- * which cancels out except in the first and the last hop.
+ * Message {@code i}'s token is the first the worker's replenisher minted after the answer to its
+ * confirm that no earlier message took (token batch 1, one handler thread: messages finish in
+ * order). The tap's own receive delay (tens of microseconds) is in the first hop and, with the
+ * opposite sign, in {@code reply_read}.
  */
 final class GrantHops implements AutoCloseable {
   static final String[] HOPS = {
@@ -50,7 +53,6 @@ final class GrantHops implements AutoCloseable {
   private final Connection tap;
   private final Dispatcher d;
   private final String stream;
-  private final String creditStreamAck;
   // Written by the dispatcher's one thread only; read after close().
   private final Map<Long, Long> plainAck = new HashMap<>();
   private final List<long[]> doubleAcks = new ArrayList<>(); // {t, stream seq, index in replyTos}
@@ -59,7 +61,6 @@ final class GrantHops implements AutoCloseable {
   private final Map<String, Long> inboxSeq = new HashMap<>();
   private final Map<String, Long> tokenPublished = new HashMap<>();
   private final List<String> tokenOrder = new ArrayList<>();
-  private final Map<String, Long> tokenDelivered = new HashMap<>();
   private final Map<Long, Long> sendSeen = new HashMap<>();
   private final Map<Long, String> sendReplyTo = new HashMap<>();
   private final List<Long> pulls = new ArrayList<>();
@@ -101,7 +102,6 @@ final class GrantHops implements AutoCloseable {
   GrantHops(Connection tap, String queue, String creditStream) {
     this.tap = tap;
     this.stream = "SLUICE_Q_" + queue;
-    this.creditStreamAck = "$JS.ACK." + creditStream + ".";
     this.d = tap.createDispatcher(this::onMessage);
     d.subscribe("$JS.ACK." + stream + ".>");
     d.subscribe("_INBOX.>");
@@ -132,14 +132,6 @@ final class GrantHops implements AutoCloseable {
         doubleReplyTos.add(m.getReplyTo());
       }
     } else if (subject.startsWith("_INBOX.")) {
-      String reply = m.getReplyTo();
-      if (reply != null && reply.startsWith(creditStreamAck)) {
-        String id = m.getHeaders() == null ? null : m.getHeaders().getFirst("Nats-Msg-Id");
-        if (id != null) {
-          tokenDelivered.putIfAbsent(id, t);
-        }
-        return;
-      }
       if (inbox.putIfAbsent(subject, t) == null && m.getData() != null) {
         Matcher s = SEQ.matcher(new String(m.getData(), StandardCharsets.US_ASCII));
         if (s.find()) {
