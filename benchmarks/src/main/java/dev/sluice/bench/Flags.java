@@ -178,4 +178,10 @@ final class Flags {
           "credit-overhead: alternate raw, raw-id, raw-wire, raw-compact and sluice (the wire"
               + " floor; about 6.5 minutes with the defaults)")
   boolean floor;
+
+  @Option(
+      names = "--no-hops",
+      description =
+          "grant-latency: do not split each pair into hops (no tap connection watching the wire)")
+  boolean noHops;
 }

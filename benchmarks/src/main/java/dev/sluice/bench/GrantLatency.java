@@ -55,9 +55,19 @@ final class GrantLatency {
   int run() throws Exception {
     AtomicLongArray finished = new AtomicLongArray(MAX_MESSAGES);
     long[] pubAcked = new long[MAX_MESSAGES];
+    GrantHops[] tapped = new GrantHops[1]; // set once the tap subscribed
     try (Connection monitor = Pipeline.connect(s.server(), "bench-grant-monitor");
-        Connection wc = Pipeline.connect(s.server(), "bench-grant-worker");
-        Connection pc = Pipeline.connect(s.server(), "bench-grant-producer")) {
+        Connection wc =
+            Pipeline.connect(
+                s.server(), "bench-grant-worker", s.hops() ? GrantHops.workerReads(tapped) : null);
+        Connection pc =
+            Pipeline.connect(
+                s.server(),
+                "bench-grant-producer",
+                s.hops() ? GrantHops.producerReads(tapped, SluicePipeline.CREDIT_STREAM) : null);
+        Connection tc = s.hops() ? Pipeline.connect(s.server(), "bench-grant-tap") : null) {
+      GrantHops hops = tc == null ? null : new GrantHops(tc, queue, SluicePipeline.CREDIT_STREAM);
+      tapped[0] = hops;
       Sluice sluice = Sluice.using(monitor);
       sluice.provision(QueueSpec.builder(queue).tokenBatch(s.tokenBatch()).build());
       Worker worker =
@@ -123,12 +133,18 @@ final class GrantLatency {
         throw new IllegalStateException("no message was sent in the measured period");
       }
       Histogram h = pair(finished, pubAcked, first, last, w);
-      report(h, w, last - first + 1);
+      GrantHops.Split split = null;
+      if (hops != null) {
+        hops.sync();
+        hops.close();
+        split = GrantHops.split(hops.pairs(finished, pubAcked, first, last, w));
+      }
+      report(h, w, last - first + 1, split);
       return 0;
     }
   }
 
-  private void report(Histogram h, int w, long sent) {
+  private void report(Histogram h, int w, long sent, GrantHops.Split split) {
     double load = Json.loadAverage();
     double p50 = h.getValueAtPercentile(50) / 1000.0;
     double p99 = h.getValueAtPercentile(99) / 1000.0;
@@ -153,6 +169,9 @@ final class GrantLatency {
         p999,
         max,
         load);
+    if (split != null) {
+      out.print(split.describe());
+    }
     Charts charts = new Charts(s.out());
     Result asResult =
         new Result(
@@ -189,6 +208,9 @@ final class GrantLatency {
       o.put("token_batch", s.tokenBatch());
       o.put("work_us", s.workMicros());
       o.put("load_average", Json.round(load, 2));
+      if (split != null) {
+        o.set("hops", split.json());
+      }
       System.out.println(Json.line(o));
     }
   }

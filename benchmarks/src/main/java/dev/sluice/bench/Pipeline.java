@@ -81,12 +81,23 @@ interface Pipeline extends AutoCloseable {
 
   /** A plain connection, without jnats' "408 Request Timeout" warnings of expired pulls. */
   static Connection connect(String url, String name) throws IOException, InterruptedException {
-    return Nats.connect(
+    return connect(url, name, null);
+  }
+
+  /**
+   * As {@link #connect(String, String)}, with {@code reads} told of every message read (or null).
+   */
+  static Connection connect(String url, String name, io.nats.client.ReadListener reads)
+      throws IOException, InterruptedException {
+    Options.Builder b =
         Options.builder()
             .servers(url.split(","))
             .connectionName(name)
-            .errorListener(new QuietPullErrorListener())
-            .build());
+            .errorListener(new QuietPullErrorListener());
+    if (reads != null) {
+      b.readListener(reads);
+    }
+    return Nats.connect(b.build());
   }
 
   static void closeQuietly(Connection c) {

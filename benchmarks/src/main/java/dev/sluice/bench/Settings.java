@@ -83,6 +83,9 @@ final class Settings {
       throw new IllegalArgumentException(
           "--only must be raw, raw-id, raw-wire, raw-compact or sluice");
     }
+    if (f.noHops && !f.benchmark.equals(GRANT_LATENCY)) {
+      throw new IllegalArgumentException("--no-hops is an option of grant-latency");
+    }
     if (f.floor && !f.benchmark.equals(CREDIT_OVERHEAD)) {
       throw new IllegalArgumentException("--floor is an option of credit-overhead");
     }
@@ -259,6 +262,11 @@ final class Settings {
 
   String only() {
     return f.only;
+  }
+
+  /** grant-latency: split each pair into hops with a tap connection. */
+  boolean hops() {
+    return !f.noHops;
   }
 
   /** credit-overhead: also run the floor pipelines raw-id, raw-wire and raw-compact. */

@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * confirms every ack sent before it on the worker's connection, so a credit is never minted before
  * the message it replaces has left the backlog.
  *
- * <p>Confirming and minting are pipelined: a confirm is sent without waiting for its answer, and
+ * <p>Confirming and minting are pipelined: a confirm is sent without waiting for its answer (by the
+ * thread that reports the finish that completes a batch, or by the previous confirm's answer), and
  * the credits it covers are minted on the scheduler thread when the answer arrives; while they are
  * minted, the next confirm may already be in flight. At most one confirm is in flight. Reporting a
  * finished message ({@link #finished}) never blocks and takes no lock unless it starts a round.
@@ -62,7 +63,6 @@ public final class Replenisher {
 
   private volatile boolean confirming;
   private volatile boolean lingerScheduled;
-  private volatile boolean flushScheduled;
 
   /** Publishes replenished credit tokens; {@link TokenMinter} on a live worker. */
   public interface Minter {
@@ -109,19 +109,19 @@ public final class Replenisher {
     return Credits.effectiveBatch(batch, capacity.getAsInt());
   }
 
-  /** One finishing ack was sent: one credit is owed once the server confirms it. */
+  /**
+   * One finishing ack was sent: one credit is owed once the server confirms it. A whole batch sends
+   * its confirm from here, on the thread that sent the ack and right behind it: a double ack is a
+   * publish and never blocks, and handing it to the scheduler thread would add that thread's
+   * wake-up to every grant (and often a write of its own).
+   */
   public void finished() {
     completed.incrementAndGet();
     long now = unconfirmed.incrementAndGet();
     // A confirm in flight starts the next one itself when it returns (it reads unconfirmed after
     // clearing the flag, so this increment is not missed).
-    if (now >= effectiveBatch() && !confirming && !flushScheduled) {
-      synchronized (this) {
-        if (!flushScheduled) {
-          flushScheduled = true;
-          execute(() -> flush(false));
-        }
-      }
+    if (now >= effectiveBatch() && !confirming) {
+      startConfirm();
     } else if (!lingerScheduled) {
       scheduleLinger(linger().toNanos());
     }
@@ -140,31 +140,17 @@ public final class Replenisher {
       lingerScheduled = true;
     }
     try {
-      scheduler.schedule(() -> flush(true), nanos, TimeUnit.NANOSECONDS);
+      scheduler.schedule(this::lingerRound, nanos, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
       lingerScheduled = false; // shutting down: flushAll mints what is owed
     }
   }
 
-  private void execute(Runnable r) {
-    try {
-      scheduler.execute(r);
-    } catch (RejectedExecutionException e) {
-      flushScheduled = false; // shutting down: flushAll mints what is owed
-    }
-  }
-
-  /**
-   * A batch round ({@code all} false) or a linger round: confirm what is sent, mint what is due.
-   */
-  private void flush(boolean all) {
+  /** A linger round: confirm what is sent, mint everything confirmed up to now. */
+  private void lingerRound() {
     synchronized (this) {
-      if (all) {
-        lingerScheduled = false;
-        lingerUpTo = Math.max(lingerUpTo, completed.get());
-      } else {
-        flushScheduled = false;
-      }
+      lingerScheduled = false;
+      lingerUpTo = Math.max(lingerUpTo, completed.get());
     }
     startConfirm();
     mintOwed();

@@ -32,6 +32,7 @@ class ReplenisherTest {
   final List<Long> sentAtConfirm = new CopyOnWriteArrayList<>();
   final List<Long> mints = new CopyOnWriteArrayList<>();
   final List<Long> early = new CopyOnWriteArrayList<>();
+  final List<Thread> confirmedOn = new CopyOnWriteArrayList<>();
   volatile CountDownLatch mintGate = new CountDownLatch(0);
 
   /** The finishes covered by a confirm the server has answered. */
@@ -79,6 +80,7 @@ class ReplenisherTest {
           () -> 64,
           () -> {
             CompletableFuture<Long> f = new CompletableFuture<>();
+            confirmedOn.add(Thread.currentThread());
             sentAtConfirm.add(finishesSent.get());
             confirms.add(f);
             return f;
@@ -115,6 +117,18 @@ class ReplenisherTest {
     await().until(() -> minter.mintedTotal() == BATCH);
     assertThat(mints).containsExactly((long) BATCH);
     assertThat(replenisher.owed()).isZero();
+  }
+
+  @Test
+  void theFinishThatCompletesABatchSendsItsConfirmItself() {
+    // On the finishing thread, right behind its ack: a hand-off to the minter thread would add
+    // that thread's wake-up to every grant.
+    finish(BATCH - 1);
+    assertThat(confirms).isEmpty();
+    finish(1);
+    assertThat(confirmedOn).containsExactly(Thread.currentThread());
+    answer(0);
+    await().until(() -> minter.mintedTotal() == BATCH);
   }
 
   @Test
