@@ -33,21 +33,6 @@ pub(super) struct SendHeaders<'a> {
 }
 
 impl SendHeaders<'_> {
-    fn pairs(&self, version: &str, sent_at: &str) -> impl Iterator<Item = (HeaderName, String)> {
-        [
-            (MSG_ID, self.msg_id.to_owned()),
-            (PROTOCOL, self.protocol.to_owned()),
-            (TYPE, self.type_name.to_owned()),
-            (TYPE_VERSION, version.to_owned()),
-            (TRACEPARENT, self.traceparent.to_owned()),
-            (PRODUCER, self.producer.to_owned()),
-            (SENT_AT, sent_at.to_owned()),
-        ]
-        .into_iter()
-        .chain(self.content_type().map(|c| (CONTENT_TYPE, c.to_owned())))
-        .chain(self.fairness_key.map(|k| (FAIRNESS_KEY, k.to_owned())))
-    }
-
     /// The `Content-Type` to send: none for the default.
     fn content_type(&self) -> Option<&str> {
         Some(self.content_type).filter(|c| *c != DEFAULT_CONTENT_TYPE)
@@ -57,7 +42,7 @@ impl SendHeaders<'_> {
     /// as `jsutil::header_map_size` counts it, with a Sent-At of `sent_at_ms`.
     pub(super) fn size(&self, sent_at_ms: i64) -> u64 {
         let line = |name: &str, value: usize| (name.len() + value + 4) as u64;
-        let digits = |n: i64| n.to_string().len();
+        let digits = crate::decimal::len;
         12 + line(h::MSG_ID, self.msg_id.len())
             + line(h::PROTOCOL, self.protocol.len())
             + line(h::TYPE, self.type_name.len())
@@ -73,12 +58,22 @@ impl SendHeaders<'_> {
                 .map_or(0, |k| line(crate::fairness::HEADER, k.len()))
     }
 
-    /// The block for one publish attempt.
+    /// The block for one publish attempt: each value copied once, straight into the map (a
+    /// header value owns its `String`).
     pub(super) fn map(&self, sent_at_ms: i64) -> HeaderMap {
-        let (version, sent_at) = (self.version.to_string(), sent_at_ms.to_string());
         let mut m = HeaderMap::new();
-        for (name, value) in self.pairs(&version, &sent_at) {
-            m.insert(name, value);
+        m.insert(MSG_ID, self.msg_id.to_owned());
+        m.insert(PROTOCOL, self.protocol.to_owned());
+        m.insert(TYPE, self.type_name.to_owned());
+        m.insert(TYPE_VERSION, crate::decimal::string(self.version.into()));
+        m.insert(TRACEPARENT, self.traceparent.to_owned());
+        m.insert(PRODUCER, self.producer.to_owned());
+        m.insert(SENT_AT, crate::decimal::string(sent_at_ms));
+        if let Some(c) = self.content_type() {
+            m.insert(CONTENT_TYPE, c.to_owned());
+        }
+        if let Some(k) = self.fairness_key {
+            m.insert(FAIRNESS_KEY, k.to_owned());
         }
         m
     }

@@ -5,11 +5,12 @@ use super::Engine;
 use crate::handler::MessageContext;
 use crate::idempotency::id_key;
 use crate::outcome::{after_handler, precheck, Delivery, Final, HandlerResult, Precheck};
+use crate::trace::{self, TraceParent};
 use crate::worker_api::{NakReason, WorkerEvent};
-use crate::{log, now_unix_ms, trace};
+use crate::{log, now_unix_ms};
 use async_nats::jetstream::{AckKind, Message};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -96,14 +97,14 @@ impl Engine {
             Precheck::Proceed(v) => v,
         };
         // §9: the shared store after the local cache.
-        if self.settled_by_store(&msg, &valid.msg_id, k).await {
+        if self.settled_by_store(&msg, valid.msg_id, k).await {
             return;
         }
         // Step 6: decode (and upcast) the payload.
         let mut bound = match self
             .cfg
             .registry
-            .bind(&valid.type_name, valid.version, &msg.payload)
+            .bind(valid.type_name, valid.version, &msg.payload)
         {
             Ok(b) => Some(b),
             Err(e) => {
@@ -112,7 +113,9 @@ impl Engine {
                     .await
             }
         };
-        let tp = trace::continue_trace(get(crate::headers::TRACEPARENT));
+        // §10: made when first asked for (a span, a listener, the handler), once per delivery.
+        let trace: Arc<OnceLock<TraceParent>> = Arc::default();
+        let tp = || trace.get_or_init(|| trace::continue_trace(get(crate::headers::TRACEPARENT)));
         let span = tracing::info_span!(
             target: "sluice",
             "sluice.handle",
@@ -121,17 +124,18 @@ impl Engine {
             r#type = %valid.type_name,
             version = valid.version,
             attempt = k,
-            trace_id = %tp.trace_id,
-            span_id = %tp.parent_id,
+            trace_id = %tp().trace_id,
+            span_id = %tp().parent_id,
         );
         // Built for each run (a pushback runs the handler again), not cloned from a template.
         let context = || MessageContext {
-            msg_id: valid.msg_id.clone(),
-            type_name: valid.type_name.clone(),
+            // Read from the delivery's headers.
+            msg_id: String::new(),
+            type_name: String::new(),
             version: valid.version,
             attempt: k,
             stream_sequence: stream_seq,
-            trace: tp.clone(),
+            trace: trace.clone(),
             worker_id: self.worker_id.clone(),
             message: Some(msg.clone()),
         };
@@ -148,7 +152,7 @@ impl Engine {
                 None => match self
                     .cfg
                     .registry
-                    .bind(&valid.type_name, valid.version, &msg.payload)
+                    .bind(valid.type_name, valid.version, &msg.payload)
                 {
                     Ok(b) => b,
                     Err(e) => {
@@ -177,7 +181,7 @@ impl Engine {
                         retry_after.unwrap_or_else(|| self.settings.backoff.delay(pushbacks));
                     self.pushback.pushed(self.capacity(), now_unix_ms());
                     self.event(WorkerEvent::PushedBack {
-                        msg_id: valid.msg_id.clone(),
+                        msg_id: valid.msg_id.to_string(),
                         pushbacks,
                         retry_in: delay,
                     });
@@ -197,9 +201,9 @@ impl Engine {
         }
         match after_handler(&self.settings, k, &result) {
             Final::Ack => {
-                self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));
+                self.cache.lock().unwrap().insert(&id_key(valid.msg_id));
                 // §9: the record before the finishing ack.
-                self.record_processed(&msg, &valid.msg_id).await;
+                self.record_processed(&msg, valid.msg_id).await;
                 // Plain: the double ack before the next mint confirms it (§5.4).
                 match msg.ack().await {
                     Ok(()) => {
@@ -208,10 +212,10 @@ impl Engine {
                         // Its strings are copied only for a listener.
                         if self.cfg.listener.is_some() {
                             self.event(WorkerEvent::Processed {
-                                msg_id: valid.msg_id.clone(),
+                                msg_id: valid.msg_id.to_string(),
                                 attempt: k,
-                                trace_id: tp.trace_id.clone(),
-                                type_name: valid.type_name.clone(),
+                                trace_id: tp().trace_id.clone(),
+                                type_name: valid.type_name.to_string(),
                                 version: valid.version,
                             });
                         }
@@ -220,14 +224,14 @@ impl Engine {
                 }
             }
             Final::DeadLetter { reason, error } => {
-                self.dead_letter(&msg, stream_seq, k, Some(&valid.msg_id), reason, &error)
+                self.dead_letter(&msg, stream_seq, k, Some(valid.msg_id), reason, &error)
                     .await
             }
             Final::NakRetry => {
                 let delay = self.settings.backoff.delay(k);
                 if self.nak(&msg, delay).await {
                     self.event(WorkerEvent::Nak {
-                        msg_id: Some(valid.msg_id.clone()),
+                        msg_id: Some(valid.msg_id.to_string()),
                         attempt: k,
                         delay,
                         reason: NakReason::Retry,
