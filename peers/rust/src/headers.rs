@@ -57,18 +57,21 @@ pub fn validate<'a>(
     get: impl Fn(&'static str) -> Option<&'a str>,
     supported_protocol: u32,
 ) -> Validation<'a> {
-    for name in [MSG_ID, PROTOCOL, TYPE, TYPE_VERSION] {
-        if get(name).is_none_or(str::is_empty) {
-            return Validation::Invalid {
-                reason: "missing-header",
-                header: name,
-            };
+    // Each header is looked up once.
+    let names = [MSG_ID, PROTOCOL, TYPE, TYPE_VERSION];
+    let mut values = [""; 4];
+    for (name, value) in names.into_iter().zip(&mut values) {
+        match get(name) {
+            Some(v) if !v.is_empty() => *value = v,
+            _ => {
+                return Validation::Invalid {
+                    reason: "missing-header",
+                    header: name,
+                }
+            }
         }
     }
-    let msg_id = get(MSG_ID).unwrap();
-    let protocol = get(PROTOCOL).unwrap();
-    let type_name = get(TYPE).unwrap();
-    let version = get(TYPE_VERSION).unwrap();
+    let [msg_id, protocol, type_name, version] = values;
     let bad = |header| Validation::Invalid {
         reason: "bad-header",
         header,

@@ -64,11 +64,12 @@ fn lower_hex(s: &str, len: usize) -> bool {
 /// The trace id, parent id and flags of `00-<32 hex>-<16 hex>-<2 hex>`, lowercase, with
 /// non-zero trace and parent ids; borrowed, nothing copied.
 fn split_traceparent(s: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = s.split('-');
-    let (v, t, p, f) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || v != "00" {
+    // Fixed widths: the dashes are at 2, 35 and 52 of 55 bytes (hex digits are never dashes).
+    let b = s.as_bytes();
+    if b.len() != 55 || b[2] != b'-' || b[35] != b'-' || b[52] != b'-' || &s[..2] != "00" {
         return None;
     }
+    let (t, p, f) = (&s[3..35], &s[36..52], &s[53..]);
     if !lower_hex(t, 32) || !lower_hex(p, 16) || !lower_hex(f, 2) {
         return None;
     }

@@ -96,6 +96,8 @@ pub(crate) struct Engine {
     protocol: String,
     /// The work subject (§2), made once: a publish clones it without copying.
     work_subject: async_nats::Subject,
+    /// The headers the sends of one type share (§3), hashed once.
+    shared_headers: headers::SharedCache,
     js: jetstream::Context,
     consumer: PullConsumer,
     kv_ctl: kv::Store,
@@ -159,6 +161,7 @@ pub(crate) async fn start(
         nonce: jsutil::instance_nonce(),
         protocol: crate::PROTOCOL_VERSION.to_string(),
         work_subject,
+        shared_headers: Default::default(),
         js,
         consumer,
         kv_ctl,

@@ -110,6 +110,7 @@ impl Engine {
         // Sluice-Sent-At: when the first publish attempt starts.
         let sent_at = now_unix_ms();
         let subject = &self.work_subject;
+        let shared = self.shared_headers.get(headers);
         // The retry horizon of one send: its acquire timeout, at least 10 s, from the
         // reservation; each attempt waits for its PubAck up to the publish timeout (the context's).
         let horizon = self.cfg.acquire_timeout.max(Duration::from_secs(10));
@@ -121,7 +122,11 @@ impl Engine {
             attempt += 1;
             let r = match self
                 .js
-                .publish_with_headers(subject.clone(), headers.map(sent_at), payload.clone())
+                .publish_with_headers(
+                    subject.clone(),
+                    headers.map_from(&shared.map, sent_at),
+                    payload.clone(),
+                )
                 .await
             {
                 Ok(f) => f.await,

@@ -43,7 +43,8 @@ impl Engine {
                 .and_then(|h| h.get(async_nats::HeaderName::from_static(name)))
                 .map(|v| v.as_str())
         };
-        let msg_id = get(crate::headers::MSG_ID);
+        // Only a delivery that does not go on to its handler names its id from here.
+        let msg_id = || get(crate::headers::MSG_ID);
         if self.shutting_down.load(Ordering::SeqCst) {
             self.nak(&msg, Duration::ZERO).await;
             return;
@@ -63,7 +64,7 @@ impl Engine {
         let valid = match pre {
             Precheck::DeadLetter { reason, error } => {
                 return self
-                    .dead_letter(&msg, stream_seq, k, msg_id, reason, &error)
+                    .dead_letter(&msg, stream_seq, k, msg_id(), reason, &error)
                     .await;
             }
             Precheck::Duplicate => {
@@ -71,7 +72,7 @@ impl Engine {
                     self.owe(1);
                     log!(
                         "duplicate {} acked without running the handler",
-                        msg_id.unwrap_or_default()
+                        msg_id().unwrap_or_default()
                     );
                 }
                 return;
@@ -83,10 +84,10 @@ impl Engine {
                 {
                     log!(
                         "not handled here ({reason}): {}",
-                        msg_id.unwrap_or_default()
+                        msg_id().unwrap_or_default()
                     );
                     self.event(WorkerEvent::Nak {
-                        msg_id: msg_id.map(str::to_string),
+                        msg_id: msg_id().map(str::to_string),
                         attempt: k,
                         delay: Duration::from_millis(delay_ms),
                         reason: NakReason::NotHandled,
@@ -109,7 +110,7 @@ impl Engine {
             Ok(b) => Some(b),
             Err(e) => {
                 return self
-                    .dead_letter(&msg, stream_seq, k, msg_id, "decode-error", &e)
+                    .dead_letter(&msg, stream_seq, k, Some(valid.msg_id), "decode-error", &e)
                     .await
             }
         };
@@ -158,7 +159,14 @@ impl Engine {
                     Err(e) => {
                         drop(slot);
                         return self
-                            .dead_letter(&msg, stream_seq, k, msg_id, "decode-error", &e)
+                            .dead_letter(
+                                &msg,
+                                stream_seq,
+                                k,
+                                Some(valid.msg_id),
+                                "decode-error",
+                                &e,
+                            )
                             .await;
                     }
                 },
