@@ -23,8 +23,7 @@ enum Run {
 impl Engine {
     /// §7.2 for one delivery; `probe` is the circuit's probe number when the delivery is the
     /// probe (§7.6).
-    pub(super) async fn handle(&self, msg: Message, probe: Option<u64>) {
-        let msg = Arc::new(msg);
+    pub(super) async fn handle(&self, msg: Arc<Message>, probe: Option<u64>) {
         let info = match msg.info() {
             Ok(i) => (i.delivered.max(1) as u64, i.stream_sequence, i.published),
             Err(e) => {
@@ -68,7 +67,7 @@ impl Engine {
                     .await;
             }
             Precheck::Duplicate => {
-                if msg.double_ack().await.is_ok() {
+                if Box::pin(msg.double_ack()).await.is_ok() {
                     self.owe(1);
                     log!(
                         "duplicate {} acked without running the handler",
@@ -98,7 +97,8 @@ impl Engine {
             Precheck::Proceed(v) => v,
         };
         // §9: the shared store after the local cache.
-        if self.settled_by_store(&msg, valid.msg_id, k).await {
+        // Boxed, and only with a store: most deliveries' futures need no room for its requests.
+        if self.store.is_some() && Box::pin(self.settled_by_store(&msg, valid.msg_id, k)).await {
             return;
         }
         // Step 6: decode (and upcast) the payload.
@@ -193,7 +193,7 @@ impl Engine {
                         pushbacks,
                         retry_in: delay,
                     });
-                    if let Some(rest) = self.hold_for_retry(&msg, delay).await {
+                    if let Some(rest) = Box::pin(self.hold_for_retry(&msg, delay)).await {
                         // §7.6: shutdown NAKs a held message at once with the rest of its delay.
                         self.nak(&msg, rest).await;
                         return;
@@ -211,7 +211,9 @@ impl Engine {
             Final::Ack => {
                 self.cache.lock().unwrap().insert(&id_key(valid.msg_id));
                 // §9: the record before the finishing ack.
-                self.record_processed(&msg, valid.msg_id).await;
+                if self.store.is_some() {
+                    Box::pin(self.record_processed(&msg, valid.msg_id)).await;
+                }
                 // Plain: the double ack before the next mint confirms it (§5.4).
                 match msg.ack().await {
                     Ok(()) => {
@@ -274,6 +276,18 @@ impl Engine {
         if let std::task::Poll::Ready(r) = futures_util::poll!(&mut body) {
             return r;
         }
+        // Boxed: the timer and the +WPI would otherwise make every delivery's future larger
+        // (its task is allocated and copied per delivery), and most handlers need neither.
+        Box::pin(self.run_timed(msg, body)).await
+    }
+
+    /// The rest of a handler run that did not finish at its first poll, under its deadline,
+    /// with +WPI every ack wait / 3.
+    async fn run_timed(
+        &self,
+        msg: &Message,
+        mut body: std::pin::Pin<&mut impl std::future::Future<Output = Run>>,
+    ) -> Run {
         // One timer for both the deadline and the next +WPI.
         let start = tokio::time::Instant::now();
         let deadline = start + self.cfg.handler_timeout;
@@ -283,7 +297,7 @@ impl Engine {
         tokio::pin!(timer);
         loop {
             tokio::select! {
-                r = &mut body => return r,
+                r = body.as_mut() => return r,
                 _ = &mut timer => {
                     if tokio::time::Instant::now() >= deadline {
                         return Run::Done(HandlerResult::Fail(format!(
