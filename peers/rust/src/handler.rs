@@ -11,7 +11,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::ops::RangeInclusive;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Why a handler did not finish a message. Returning `Ok(())` acks it.
@@ -78,14 +78,20 @@ impl HandlerError {
 }
 
 /// What a handler knows about the delivery it runs for.
+///
+/// A worker's context reads the id and the type from the delivery's own headers (validated
+/// before the handler runs) and makes the trace context when it is first asked for: a handler
+/// run copies neither.
 #[derive(Clone)]
 pub struct MessageContext {
+    /// The id and type of a context without a delivery (`for_test`); empty otherwise.
     pub(crate) msg_id: String,
     pub(crate) type_name: String,
     pub(crate) version: u32,
     pub(crate) attempt: u64,
     pub(crate) stream_sequence: u64,
-    pub(crate) trace: TraceParent,
+    /// Shared by the runs of one delivery (a pushback runs the handler again) and the worker.
+    pub(crate) trace: Arc<OnceLock<TraceParent>>,
     pub(crate) worker_id: Arc<str>,
     pub(crate) message: Option<Arc<Message>>,
 }
@@ -93,11 +99,18 @@ pub struct MessageContext {
 impl MessageContext {
     /// The message's `Nats-Msg-Id`, its idempotency key.
     pub fn msg_id(&self) -> &str {
-        &self.msg_id
+        self.header(crate::headers::MSG_ID).unwrap_or(&self.msg_id)
     }
     /// The payload type (`Sluice-Type`).
     pub fn type_name(&self) -> &str {
-        &self.type_name
+        self.header(crate::headers::TYPE).unwrap_or(&self.type_name)
+    }
+    /// The first value of the delivery's header `name`.
+    fn header(&self, name: &'static str) -> Option<&str> {
+        let headers = self.message.as_ref()?.headers.as_ref()?;
+        headers
+            .get(async_nats::HeaderName::from_static(name))
+            .map(|v| v.as_str())
     }
     /// The schema version the producer sent (`Sluice-Type-Version`), before any upcasting.
     pub fn version(&self) -> u32 {
@@ -114,7 +127,8 @@ impl MessageContext {
     /// This handler run's W3C trace context: the producer's trace id with a new span id (§10).
     /// Send [`TraceParent::header`] on as `traceparent` to continue the trace downstream.
     pub fn trace(&self) -> &TraceParent {
-        &self.trace
+        self.trace
+            .get_or_init(|| crate::trace::continue_trace(self.header(crate::headers::TRACEPARENT)))
     }
     /// The id of the worker running the handler.
     pub fn worker_id(&self) -> &str {
@@ -144,7 +158,7 @@ impl MessageContext {
             version,
             attempt,
             stream_sequence: 0,
-            trace: crate::trace::new_trace(),
+            trace: Arc::new(OnceLock::from(crate::trace::new_trace())),
             worker_id: Arc::from("test"),
             message: None,
         }
@@ -154,12 +168,12 @@ impl MessageContext {
 impl std::fmt::Debug for MessageContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessageContext")
-            .field("msg_id", &self.msg_id)
-            .field("type_name", &self.type_name)
+            .field("msg_id", &self.msg_id())
+            .field("type_name", &self.type_name())
             .field("version", &self.version)
             .field("attempt", &self.attempt)
             .field("stream_sequence", &self.stream_sequence)
-            .field("trace", &self.trace.header())
+            .field("trace", &self.trace().header())
             .finish()
     }
 }
@@ -262,18 +276,23 @@ impl Registry {
         let name = type_name.to_string();
         let decode_and_bind: ErasedHandler = Arc::new(move |version, payload| {
             let value = codec.decode(payload).map_err(|e| e.0)?;
-            let mut boxed: Box<dyn Any + Send> = Box::new(value);
-            let ups = upcasters.lock().unwrap();
-            for v in version..max {
-                if let Some(up) = ups.get(&(name.clone(), v)) {
-                    boxed =
-                        up(boxed).map_err(|e| format!("upcasting {name} from version {v}: {e}"))?;
+            // At the newest version there is nothing to upcast: bound as decoded, unboxed.
+            let value = if version >= max {
+                value
+            } else {
+                let mut boxed: Box<dyn Any + Send> = Box::new(value);
+                let ups = upcasters.lock().unwrap();
+                for v in version..max {
+                    if let Some(up) = ups.get(&(name.clone(), v)) {
+                        boxed = up(boxed)
+                            .map_err(|e| format!("upcasting {name} from version {v}: {e}"))?;
+                    }
                 }
-            }
-            drop(ups);
-            let value = *boxed
-                .downcast::<T>()
-                .map_err(|_| format!("an upcaster of {name} returned another type"))?;
+                drop(ups);
+                *boxed
+                    .downcast::<T>()
+                    .map_err(|_| format!("an upcaster of {name} returned another type"))?
+            };
             let handler = handler.clone();
             Ok(Box::new(
                 move |ctx: MessageContext| -> BoxFuture<'static, HandlerResult> {

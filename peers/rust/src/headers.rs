@@ -13,8 +13,8 @@ pub const REPLAY_OF: &str = "Sluice-Replay-Of";
 
 /// The result of validating one delivery's headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Validation {
-    Valid(ValidHeaders),
+pub enum Validation<'a> {
+    Valid(ValidHeaders<'a>),
     /// `reason` is `missing-header` or `bad-header`; `header` names the first failing header.
     Invalid {
         reason: &'static str,
@@ -22,11 +22,12 @@ pub enum Validation {
     },
 }
 
+/// The values are borrowed from the delivery's headers: validating copies nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidHeaders {
-    pub msg_id: String,
+pub struct ValidHeaders<'a> {
+    pub msg_id: &'a str,
     pub protocol: u64,
-    pub type_name: String,
+    pub type_name: &'a str,
     pub version: u32,
     /// Whether `traceparent` is present and well formed (§10).
     pub trace_valid: bool,
@@ -55,19 +56,22 @@ fn valid_type(s: &str) -> bool {
 pub fn validate<'a>(
     get: impl Fn(&'static str) -> Option<&'a str>,
     supported_protocol: u32,
-) -> Validation {
-    for name in [MSG_ID, PROTOCOL, TYPE, TYPE_VERSION] {
-        if get(name).is_none_or(str::is_empty) {
-            return Validation::Invalid {
-                reason: "missing-header",
-                header: name,
-            };
+) -> Validation<'a> {
+    // Each header is looked up once.
+    let names = [MSG_ID, PROTOCOL, TYPE, TYPE_VERSION];
+    let mut values = [""; 4];
+    for (name, value) in names.into_iter().zip(&mut values) {
+        match get(name) {
+            Some(v) if !v.is_empty() => *value = v,
+            _ => {
+                return Validation::Invalid {
+                    reason: "missing-header",
+                    header: name,
+                }
+            }
         }
     }
-    let msg_id = get(MSG_ID).unwrap();
-    let protocol = get(PROTOCOL).unwrap();
-    let type_name = get(TYPE).unwrap();
-    let version = get(TYPE_VERSION).unwrap();
+    let [msg_id, protocol, type_name, version] = values;
     let bad = |header| Validation::Invalid {
         reason: "bad-header",
         header,
@@ -94,13 +98,11 @@ pub fn validate<'a>(
         Some(v) => v as u32,
         None => return bad(TYPE_VERSION),
     };
-    let trace_valid = get(TRACEPARENT)
-        .and_then(crate::trace::parse_traceparent)
-        .is_some();
+    let trace_valid = get(TRACEPARENT).is_some_and(crate::trace::valid_traceparent);
     Validation::Valid(ValidHeaders {
-        msg_id: msg_id.to_string(),
+        msg_id,
         protocol: protocol_num,
-        type_name: type_name.to_string(),
+        type_name,
         version: version_num,
         trace_valid,
         not_handled_reason: (protocol_num > supported_protocol as u64)

@@ -61,6 +61,7 @@ mod breaker;
 mod codec;
 #[allow(missing_docs)]
 mod credits;
+mod decimal;
 #[allow(missing_docs)]
 mod dlq;
 mod error;

@@ -37,7 +37,7 @@ impl Default for Settings {
 
 /// What to do with a delivery before (or instead of) running the handler: steps 1–5 of §7.2.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Precheck {
+pub enum Precheck<'a> {
     DeadLetter {
         reason: &'static str,
         error: String,
@@ -50,7 +50,7 @@ pub enum Precheck {
         reason: &'static str,
     },
     /// Go on to decoding (step 6) and the handler (step 7).
-    Proceed(ValidHeaders),
+    Proceed(ValidHeaders<'a>),
 }
 
 /// What a worker knows about the other live workers of its queue (their capacity adverts, any
@@ -92,7 +92,7 @@ pub fn precheck<'a>(
     delivery: Delivery,
     processed: impl FnOnce(&str) -> bool,
     fleet: &dyn Fleet,
-) -> Precheck {
+) -> Precheck<'a> {
     let Delivery {
         payload_len,
         delivery_count,
@@ -136,7 +136,7 @@ pub fn precheck<'a>(
             };
         }
     }
-    if processed(&v.msg_id) {
+    if processed(v.msg_id) {
         return Precheck::Duplicate;
     }
     if let Some(reason) = not_here {

@@ -42,7 +42,16 @@ impl TraceParent {
 
     /// The `traceparent` header value.
     pub fn header(&self) -> String {
-        format!("00-{}-{}-{}", self.trace_id, self.parent_id, self.flags)
+        let mut h = String::with_capacity(
+            5 + self.trace_id.len() + self.parent_id.len() + self.flags.len(),
+        );
+        for part in ["00", &self.trace_id, &self.parent_id, &self.flags] {
+            if !h.is_empty() {
+                h.push('-');
+            }
+            h.push_str(part);
+        }
+        h
     }
 }
 
@@ -52,20 +61,32 @@ fn lower_hex(s: &str, len: usize) -> bool {
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
-/// Parses `00-<32 hex>-<16 hex>-<2 hex>`, lowercase, with non-zero trace and parent ids.
-pub fn parse_traceparent(s: &str) -> Option<TraceParent> {
-    let parts: Vec<&str> = s.split('-').collect();
-    if parts.len() != 4 || parts[0] != "00" {
+/// The trace id, parent id and flags of `00-<32 hex>-<16 hex>-<2 hex>`, lowercase, with
+/// non-zero trace and parent ids; borrowed, nothing copied.
+fn split_traceparent(s: &str) -> Option<(&str, &str, &str)> {
+    // Fixed widths: the dashes are at 2, 35 and 52 of 55 bytes (hex digits are never dashes).
+    let b = s.as_bytes();
+    if b.len() != 55 || b[2] != b'-' || b[35] != b'-' || b[52] != b'-' || &s[..2] != "00" {
         return None;
     }
-    let (t, p, f) = (parts[1], parts[2], parts[3]);
+    let (t, p, f) = (&s[3..35], &s[36..52], &s[53..]);
     if !lower_hex(t, 32) || !lower_hex(p, 16) || !lower_hex(f, 2) {
         return None;
     }
     if t.bytes().all(|c| c == b'0') || p.bytes().all(|c| c == b'0') {
         return None;
     }
-    Some(TraceParent {
+    Some((t, p, f))
+}
+
+/// Whether `s` is a well-formed `traceparent` (§10), checked without copying it.
+pub fn valid_traceparent(s: &str) -> bool {
+    split_traceparent(s).is_some()
+}
+
+/// Parses `00-<32 hex>-<16 hex>-<2 hex>`, lowercase, with non-zero trace and parent ids.
+pub fn parse_traceparent(s: &str) -> Option<TraceParent> {
+    split_traceparent(s).map(|(t, p, f)| TraceParent {
         trace_id: t.into(),
         parent_id: p.into(),
         flags: f.into(),
@@ -123,11 +144,11 @@ pub fn new_trace() -> TraceParent {
 /// The handler span of a delivery: the message's trace id with a new span id, or a new trace
 /// when `traceparent` is missing or malformed.
 pub fn continue_trace(traceparent: Option<&str>) -> TraceParent {
-    match traceparent.and_then(parse_traceparent) {
-        Some(tp) => TraceParent {
-            trace_id: tp.trace_id,
+    match traceparent.and_then(split_traceparent) {
+        Some((t, _, f)) => TraceParent {
+            trace_id: t.into(),
             parent_id: new_span_id(),
-            flags: tp.flags,
+            flags: f.into(),
         },
         None => new_trace(),
     }

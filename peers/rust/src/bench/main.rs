@@ -354,7 +354,12 @@ async fn fast_pass(o: &Opts, client: &async_nats::Client) -> Value {
     let mut all = Vec::new();
     for round in 0..o.rounds {
         let mut r: rounds::Round = Vec::new();
-        for wire in [Wire::None, Wire::Id, Wire::Full, Wire::Compact] {
+        let wires = if o.sluice_only {
+            &[][..]
+        } else {
+            &[Wire::None, Wire::Id, Wire::Full, Wire::Compact][..]
+        };
+        for &wire in wires {
             eprintln!("bench rust fast, round {}: {} ...", round + 1, wire.label());
             let m = raw(o, client, FAST, wire, None).await.json(json!({}));
             summary("fast", wire.label(), &m);
@@ -373,6 +378,10 @@ async fn fast_pass(o: &Opts, client: &async_nats::Client) -> Value {
         // rate (messages per read and write), so the implementation's share is compared there.
         let rate = s["throughput"].as_f64();
         r.push(("sluice", s));
+        if o.sluice_only {
+            all.push(r);
+            continue;
+        }
         eprintln!("bench rust fast, round {}: raw-wire-paced ...", round + 1);
         let m = raw(o, client, FAST, Wire::Full, rate).await;
         let m = m.json(json!({"paced_at": rate}));
@@ -409,6 +418,10 @@ async fn main() {
         }
     };
     let fast = fast_pass(&o, &client).await;
+    if o.sluice_only {
+        println!("{}", json!({"fast": fast}));
+        return;
+    }
     let slow = pass(&o, &client, SLOW).await;
     let result = json!({"fast": fast, "slow": slow, "target_fast_ratio": 0.85});
     if o.json {

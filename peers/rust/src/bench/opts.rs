@@ -12,11 +12,14 @@ pub struct Opts {
     pub monitor: Option<String>,
     /// Rounds of the fast workload's pipelines (raw, raw-id, raw-wire, raw-compact, Sluice).
     pub rounds: usize,
+    /// Only the Sluice pipeline of the fast workload: no raw pipelines, no slow workload (to
+    /// compare builds of the crate, e.g. allocations per message with `bench-alloc-count`).
+    pub sluice_only: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: sluice-bench-rust --server URL [--server-pid PID] [--monitor HOST:PORT] [--seconds N=5] [--warmup N=3] [--rounds N=1] [--no-reconciler] [--json]"
+        "usage: sluice-bench-rust --server URL [--server-pid PID] [--monitor HOST:PORT] [--seconds N=5] [--warmup N=3] [--rounds N=1] [--no-reconciler] [--sluice-only] [--json]"
     );
     std::process::exit(2);
 }
@@ -31,6 +34,7 @@ pub fn parse() -> Opts {
         no_reconciler: false,
         monitor: None,
         rounds: 1,
+        sluice_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -59,6 +63,7 @@ pub fn parse() -> Opts {
             }
             "--json" => o.json = true,
             "--no-reconciler" => o.no_reconciler = true,
+            "--sluice-only" => o.sluice_only = true,
             "rust" => {}
             "-h" | "--help" => usage(),
             other => {

@@ -1,9 +1,11 @@
-//! A send's header block (§3): built from its parts for each publish attempt, with names from
-//! static strings (no allocation or validation per name), so no block is cloned per attempt and
-//! the size check (§2.2) needs none built.
+//! A send's header block (§3): built for each publish attempt with names from static strings
+//! (no allocation or validation per name), so the size check (§2.2) needs none built. The
+//! headers every send of one type shares are hashed once into a `Shared` block; an attempt
+//! clones it and sets its id, trace and Sent-At.
 
 use crate::headers as h;
 use async_nats::{HeaderMap, HeaderName};
+use std::sync::{Arc, Mutex};
 
 const MSG_ID: HeaderName = HeaderName::from_static(h::MSG_ID);
 const PROTOCOL: HeaderName = HeaderName::from_static(h::PROTOCOL);
@@ -33,21 +35,6 @@ pub(super) struct SendHeaders<'a> {
 }
 
 impl SendHeaders<'_> {
-    fn pairs(&self, version: &str, sent_at: &str) -> impl Iterator<Item = (HeaderName, String)> {
-        [
-            (MSG_ID, self.msg_id.to_owned()),
-            (PROTOCOL, self.protocol.to_owned()),
-            (TYPE, self.type_name.to_owned()),
-            (TYPE_VERSION, version.to_owned()),
-            (TRACEPARENT, self.traceparent.to_owned()),
-            (PRODUCER, self.producer.to_owned()),
-            (SENT_AT, sent_at.to_owned()),
-        ]
-        .into_iter()
-        .chain(self.content_type().map(|c| (CONTENT_TYPE, c.to_owned())))
-        .chain(self.fairness_key.map(|k| (FAIRNESS_KEY, k.to_owned())))
-    }
-
     /// The `Content-Type` to send: none for the default.
     fn content_type(&self) -> Option<&str> {
         Some(self.content_type).filter(|c| *c != DEFAULT_CONTENT_TYPE)
@@ -57,7 +44,7 @@ impl SendHeaders<'_> {
     /// as `jsutil::header_map_size` counts it, with a Sent-At of `sent_at_ms`.
     pub(super) fn size(&self, sent_at_ms: i64) -> u64 {
         let line = |name: &str, value: usize| (name.len() + value + 4) as u64;
-        let digits = |n: i64| n.to_string().len();
+        let digits = crate::decimal::len;
         12 + line(h::MSG_ID, self.msg_id.len())
             + line(h::PROTOCOL, self.protocol.len())
             + line(h::TYPE, self.type_name.len())
@@ -73,19 +60,92 @@ impl SendHeaders<'_> {
                 .map_or(0, |k| line(crate::fairness::HEADER, k.len()))
     }
 
+    /// The headers shared by every send of this type, version, content type and fairness key
+    /// from this producer. The per-send names are in it with empty values (which clone without
+    /// allocating), so the table is sized for the whole block and setting them rehashes nothing.
+    fn shared_map(&self) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(MSG_ID, String::new());
+        m.insert(PROTOCOL, self.protocol.to_owned());
+        m.insert(TYPE, self.type_name.to_owned());
+        m.insert(TYPE_VERSION, crate::decimal::string(self.version.into()));
+        m.insert(TRACEPARENT, String::new());
+        m.insert(PRODUCER, self.producer.to_owned());
+        m.insert(SENT_AT, String::new());
+        if let Some(c) = self.content_type() {
+            m.insert(CONTENT_TYPE, c.to_owned());
+        }
+        if let Some(k) = self.fairness_key {
+            m.insert(FAIRNESS_KEY, k.to_owned());
+        }
+        m
+    }
+
+    /// Whether `s` was made for sends like this one.
+    fn shares(&self, s: &Shared) -> bool {
+        s.type_name == self.type_name
+            && s.version == self.version
+            && s.content_type == self.content_type
+            && s.fairness_key.as_deref() == self.fairness_key
+            && s.producer == self.producer
+            && s.protocol == self.protocol
+    }
+
     /// The block for one publish attempt.
     pub(super) fn map(&self, sent_at_ms: i64) -> HeaderMap {
-        let (version, sent_at) = (self.version.to_string(), sent_at_ms.to_string());
-        let mut m = HeaderMap::new();
-        for (name, value) in self.pairs(&version, &sent_at) {
-            m.insert(name, value);
-        }
+        self.map_from(&self.shared_map(), sent_at_ms)
+    }
+
+    /// The block for one publish attempt from the shared headers of its sends: the id, the
+    /// trace and Sent-At set on a clone (hashed again, nothing else).
+    pub(super) fn map_from(&self, shared: &HeaderMap, sent_at_ms: i64) -> HeaderMap {
+        let mut m = shared.clone();
+        m.insert(MSG_ID, self.msg_id.to_owned());
+        m.insert(TRACEPARENT, self.traceparent.to_owned());
+        m.insert(SENT_AT, crate::decimal::string(sent_at_ms));
         m
     }
 
     /// Every header as a (name, value) pair, to word a refusal (§2.2).
     pub(super) fn to_pairs(&self, sent_at_ms: i64) -> Vec<(String, String)> {
         crate::jsutil::header_pairs(Some(&self.map(sent_at_ms)))
+    }
+}
+
+/// The shared headers of the last kind of send (most producers send one type), and what they
+/// were made for.
+pub(super) struct Shared {
+    type_name: String,
+    version: u32,
+    content_type: String,
+    fairness_key: Option<String>,
+    producer: String,
+    protocol: String,
+    pub(super) map: HeaderMap,
+}
+
+/// A producer's cache of one `Shared` block.
+#[derive(Default)]
+pub(super) struct SharedCache(Mutex<Option<Arc<Shared>>>);
+
+impl SharedCache {
+    /// The shared headers for `h`'s send: the cached block when it was made for sends like it,
+    /// else a new one, which replaces it.
+    pub(super) fn get(&self, h: &SendHeaders<'_>) -> Arc<Shared> {
+        if let Some(s) = self.0.lock().unwrap().as_ref().filter(|s| h.shares(s)) {
+            return s.clone();
+        }
+        let s = Arc::new(Shared {
+            type_name: h.type_name.to_owned(),
+            version: h.version,
+            content_type: h.content_type.to_owned(),
+            fairness_key: h.fairness_key.map(str::to_owned),
+            producer: h.producer.to_owned(),
+            protocol: h.protocol.to_owned(),
+            map: h.shared_map(),
+        });
+        *self.0.lock().unwrap() = Some(s.clone());
+        s
     }
 }
 
@@ -116,6 +176,29 @@ mod tests {
                 crate::jsutil::header_map_size(&map)
             );
             assert_eq!(map.len(), 8 + key.iter().count());
+        }
+    }
+
+    #[test]
+    fn a_block_from_shared_headers_is_the_block() {
+        let cache = SharedCache::default();
+        for key in [None, Some("tenant-7"), None] {
+            let s = sample(key);
+            let shared = cache.get(&s);
+            assert!(s.shares(&shared));
+            assert_eq!(s.map_from(&shared.map, 42), s.map(42));
+            let other = SendHeaders {
+                msg_id: "p-abc-2",
+                traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b8-00",
+                ..sample(key)
+            };
+            assert!(Arc::ptr_eq(&cache.get(&other), &shared));
+            assert_eq!(other.map_from(&shared.map, 43), other.map(43));
+            let newer = SendHeaders {
+                version: 13,
+                ..sample(key)
+            };
+            assert!(!newer.shares(&shared));
         }
     }
 

@@ -94,6 +94,10 @@ pub(crate) struct Engine {
     nonce: String,
     /// `Sluice-Protocol`'s value.
     protocol: String,
+    /// The work subject (§2), made once: a publish clones it without copying.
+    work_subject: async_nats::Subject,
+    /// The headers the sends of one type share (§3), hashed once.
+    shared_headers: headers::SharedCache,
     js: jetstream::Context,
     consumer: PullConsumer,
     kv_ctl: kv::Store,
@@ -145,6 +149,7 @@ pub(crate) async fn start(
     // The context is used for publishing from here on (the consumer and the buckets keep their
     // own): its timeout bounds the wait for each PubAck.
     js.set_timeout(cfg.publish_timeout);
+    let work_subject = names::work_subject(&cfg.queue).into();
     let p = Arc::new(Engine {
         weights: Arc::new(weights),
         cfg,
@@ -155,6 +160,8 @@ pub(crate) async fn start(
         seq: std::sync::atomic::AtomicU64::new(0),
         nonce: jsutil::instance_nonce(),
         protocol: crate::PROTOCOL_VERSION.to_string(),
+        work_subject,
+        shared_headers: Default::default(),
         js,
         consumer,
         kv_ctl,

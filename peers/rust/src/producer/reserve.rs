@@ -26,7 +26,7 @@ impl Engine {
             let arrived = self.token_arrived.notified();
             tokio::pin!(arrived);
             arrived.as_mut().enable();
-            let timed_out = {
+            let (timed_out, pull) = {
                 let mut guard = self.st.lock().unwrap();
                 let st = &mut *guard;
                 if !key.is_empty() && st.fair.is_none() {
@@ -73,12 +73,16 @@ impl Engine {
                     st.abandoned.insert(tk);
                     unwait(st, key);
                 }
-                timed_out
+                // The pull loop is woken only when it would start a pull (a wake per waiting
+                // send was a lock, a timer and a task switch per message).
+                (timed_out, !timed_out && self.pull_wanted(st))
             };
             if timed_out {
                 return Err(self.acquire_failure(msg_id, t, v).await);
             }
-            self.want_pull.notify_one();
+            if pull {
+                self.want_pull.notify_one();
+            }
             let left = deadline
                 .saturating_duration_since(Instant::now())
                 .min(Duration::from_millis(50));

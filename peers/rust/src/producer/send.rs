@@ -19,12 +19,15 @@ impl Engine {
             return Err(Error::Closed);
         }
         let msg_id = msg.msg_id.take().unwrap_or_else(|| {
-            format!(
-                "{}-{}-{}",
-                self.cfg.producer_id,
-                self.nonce,
-                self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
-            )
+            let n = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            // `<producer id>-<nonce>-<n>` in one buffer of the right size.
+            let mut id = String::with_capacity(self.cfg.producer_id.len() + self.nonce.len() + 22);
+            id.push_str(&self.cfg.producer_id);
+            id.push('-');
+            id.push_str(&self.nonce);
+            id.push('-');
+            crate::decimal::push(&mut id, n);
+            id
         });
         let tp = msg
             .traceparent
@@ -106,7 +109,8 @@ impl Engine {
         let token = self.acquire(msg_id, t, v, key).await?;
         // Sluice-Sent-At: when the first publish attempt starts.
         let sent_at = now_unix_ms();
-        let subject = names::work_subject(&self.cfg.queue);
+        let subject = &self.work_subject;
+        let shared = self.shared_headers.get(headers);
         // The retry horizon of one send: its acquire timeout, at least 10 s, from the
         // reservation; each attempt waits for its PubAck up to the publish timeout (the context's).
         let horizon = self.cfg.acquire_timeout.max(Duration::from_secs(10));
@@ -118,7 +122,11 @@ impl Engine {
             attempt += 1;
             let r = match self
                 .js
-                .publish_with_headers(subject.clone(), headers.map(sent_at), payload.clone())
+                .publish_with_headers(
+                    subject.clone(),
+                    headers.map_from(&shared.map, sent_at),
+                    payload.clone(),
+                )
                 .await
             {
                 Ok(f) => f.await,

@@ -1,7 +1,7 @@
 //! The credit pulls (§6 steps 2 and 3): single-message pulls on the queue's credit consumer
 //! while sends wait, each received token held un-acked.
 
-use super::{Engine, Held};
+use super::{Engine, Held, State};
 use crate::{log, names};
 use async_nats::jetstream::{AckKind, Message};
 use futures_util::StreamExt;
@@ -17,11 +17,7 @@ impl Engine {
                 if st.closing {
                     return;
                 }
-                // §6 step 2: at most min(prefetch, sends waiting that held credits do not
-                // cover) pulls outstanding.
-                let unspent: u64 = st.held.iter().map(|t| (t.credits - t.spent) as u64).sum();
-                let uncovered = (st.waiting as u64).saturating_sub(unspent);
-                if (st.pulls as u64) < uncovered.min(self.cfg.prefetch as u64) {
+                if self.pull_wanted(&st) {
                     st.pulls += 1;
                     true
                 } else {
@@ -35,6 +31,14 @@ impl Engine {
                     .await;
             }
         }
+    }
+
+    /// §6 step 2: fewer than min(prefetch, sends waiting that held credits do not cover) pulls
+    /// are outstanding.
+    pub(super) fn pull_wanted(&self, st: &State) -> bool {
+        let unspent: u64 = st.held.iter().map(|t| (t.credits - t.spent) as u64).sum();
+        let uncovered = (st.waiting as u64).saturating_sub(unspent);
+        (st.pulls as u64) < uncovered.min(self.cfg.prefetch as u64)
     }
 
     pub(super) async fn pull_one(self: Arc<Self>) {

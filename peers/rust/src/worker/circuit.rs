@@ -72,7 +72,8 @@ impl Engine {
         if !b.lock().unwrap().record(failed, probe, Instant::now()) {
             return;
         }
-        self.circuit_changed().await;
+        // Boxed: every delivery awaits this future, rarely the advert it writes.
+        Box::pin(self.circuit_changed()).await;
     }
 
     /// Logs, reports and advertises a circuit that opened or closed.

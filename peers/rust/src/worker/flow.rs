@@ -69,7 +69,8 @@ impl Engine {
     /// §15.1: waits while lowered until fewer handlers run than the lowered capacity.
     pub(super) async fn enter_gate(&self) {
         while !self.pushback.try_enter(self.capacity()) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            // Boxed: every delivery awaits this future, few wait here.
+            Box::pin(tokio::time::sleep(Duration::from_millis(10))).await;
         }
     }
 

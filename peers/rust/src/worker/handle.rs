@@ -5,11 +5,12 @@ use super::Engine;
 use crate::handler::MessageContext;
 use crate::idempotency::id_key;
 use crate::outcome::{after_handler, precheck, Delivery, Final, HandlerResult, Precheck};
+use crate::trace::{self, TraceParent};
 use crate::worker_api::{NakReason, WorkerEvent};
-use crate::{log, now_unix_ms, trace};
+use crate::{log, now_unix_ms};
 use async_nats::jetstream::{AckKind, Message};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -22,8 +23,7 @@ enum Run {
 impl Engine {
     /// §7.2 for one delivery; `probe` is the circuit's probe number when the delivery is the
     /// probe (§7.6).
-    pub(super) async fn handle(&self, msg: Message, probe: Option<u64>) {
-        let msg = Arc::new(msg);
+    pub(super) async fn handle(&self, msg: Arc<Message>, probe: Option<u64>) {
         let info = match msg.info() {
             Ok(i) => (i.delivered.max(1) as u64, i.stream_sequence, i.published),
             Err(e) => {
@@ -42,7 +42,8 @@ impl Engine {
                 .and_then(|h| h.get(async_nats::HeaderName::from_static(name)))
                 .map(|v| v.as_str())
         };
-        let msg_id = get(crate::headers::MSG_ID);
+        // Only a delivery that does not go on to its handler names its id from here.
+        let msg_id = || get(crate::headers::MSG_ID);
         if self.shutting_down.load(Ordering::SeqCst) {
             self.nak(&msg, Duration::ZERO).await;
             return;
@@ -62,15 +63,15 @@ impl Engine {
         let valid = match pre {
             Precheck::DeadLetter { reason, error } => {
                 return self
-                    .dead_letter(&msg, stream_seq, k, msg_id, reason, &error)
+                    .dead_letter(&msg, stream_seq, k, msg_id(), reason, &error)
                     .await;
             }
             Precheck::Duplicate => {
-                if msg.double_ack().await.is_ok() {
+                if Box::pin(msg.double_ack()).await.is_ok() {
                     self.owe(1);
                     log!(
                         "duplicate {} acked without running the handler",
-                        msg_id.unwrap_or_default()
+                        msg_id().unwrap_or_default()
                     );
                 }
                 return;
@@ -82,10 +83,10 @@ impl Engine {
                 {
                     log!(
                         "not handled here ({reason}): {}",
-                        msg_id.unwrap_or_default()
+                        msg_id().unwrap_or_default()
                     );
                     self.event(WorkerEvent::Nak {
-                        msg_id: msg_id.map(str::to_string),
+                        msg_id: msg_id().map(str::to_string),
                         attempt: k,
                         delay: Duration::from_millis(delay_ms),
                         reason: NakReason::NotHandled,
@@ -96,23 +97,26 @@ impl Engine {
             Precheck::Proceed(v) => v,
         };
         // §9: the shared store after the local cache.
-        if self.settled_by_store(&msg, &valid.msg_id, k).await {
+        // Boxed, and only with a store: most deliveries' futures need no room for its requests.
+        if self.store.is_some() && Box::pin(self.settled_by_store(&msg, valid.msg_id, k)).await {
             return;
         }
         // Step 6: decode (and upcast) the payload.
         let mut bound = match self
             .cfg
             .registry
-            .bind(&valid.type_name, valid.version, &msg.payload)
+            .bind(valid.type_name, valid.version, &msg.payload)
         {
             Ok(b) => Some(b),
             Err(e) => {
                 return self
-                    .dead_letter(&msg, stream_seq, k, msg_id, "decode-error", &e)
+                    .dead_letter(&msg, stream_seq, k, Some(valid.msg_id), "decode-error", &e)
                     .await
             }
         };
-        let tp = trace::continue_trace(get(crate::headers::TRACEPARENT));
+        // §10: made when first asked for (a span, a listener, the handler), once per delivery.
+        let trace: Arc<OnceLock<TraceParent>> = Arc::default();
+        let tp = || trace.get_or_init(|| trace::continue_trace(get(crate::headers::TRACEPARENT)));
         let span = tracing::info_span!(
             target: "sluice",
             "sluice.handle",
@@ -121,17 +125,18 @@ impl Engine {
             r#type = %valid.type_name,
             version = valid.version,
             attempt = k,
-            trace_id = %tp.trace_id,
-            span_id = %tp.parent_id,
+            trace_id = %tp().trace_id,
+            span_id = %tp().parent_id,
         );
         // Built for each run (a pushback runs the handler again), not cloned from a template.
         let context = || MessageContext {
-            msg_id: valid.msg_id.clone(),
-            type_name: valid.type_name.clone(),
+            // Read from the delivery's headers.
+            msg_id: String::new(),
+            type_name: String::new(),
             version: valid.version,
             attempt: k,
             stream_sequence: stream_seq,
-            trace: tp.clone(),
+            trace: trace.clone(),
             worker_id: self.worker_id.clone(),
             message: Some(msg.clone()),
         };
@@ -148,13 +153,20 @@ impl Engine {
                 None => match self
                     .cfg
                     .registry
-                    .bind(&valid.type_name, valid.version, &msg.payload)
+                    .bind(valid.type_name, valid.version, &msg.payload)
                 {
                     Ok(b) => b,
                     Err(e) => {
                         drop(slot);
                         return self
-                            .dead_letter(&msg, stream_seq, k, msg_id, "decode-error", &e)
+                            .dead_letter(
+                                &msg,
+                                stream_seq,
+                                k,
+                                Some(valid.msg_id),
+                                "decode-error",
+                                &e,
+                            )
                             .await;
                     }
                 },
@@ -177,11 +189,11 @@ impl Engine {
                         retry_after.unwrap_or_else(|| self.settings.backoff.delay(pushbacks));
                     self.pushback.pushed(self.capacity(), now_unix_ms());
                     self.event(WorkerEvent::PushedBack {
-                        msg_id: valid.msg_id.clone(),
+                        msg_id: valid.msg_id.to_string(),
                         pushbacks,
                         retry_in: delay,
                     });
-                    if let Some(rest) = self.hold_for_retry(&msg, delay).await {
+                    if let Some(rest) = Box::pin(self.hold_for_retry(&msg, delay)).await {
                         // §7.6: shutdown NAKs a held message at once with the rest of its delay.
                         self.nak(&msg, rest).await;
                         return;
@@ -197,9 +209,11 @@ impl Engine {
         }
         match after_handler(&self.settings, k, &result) {
             Final::Ack => {
-                self.cache.lock().unwrap().insert(&id_key(&valid.msg_id));
+                self.cache.lock().unwrap().insert(&id_key(valid.msg_id));
                 // §9: the record before the finishing ack.
-                self.record_processed(&msg, &valid.msg_id).await;
+                if self.store.is_some() {
+                    Box::pin(self.record_processed(&msg, valid.msg_id)).await;
+                }
                 // Plain: the double ack before the next mint confirms it (§5.4).
                 match msg.ack().await {
                     Ok(()) => {
@@ -208,10 +222,10 @@ impl Engine {
                         // Its strings are copied only for a listener.
                         if self.cfg.listener.is_some() {
                             self.event(WorkerEvent::Processed {
-                                msg_id: valid.msg_id.clone(),
+                                msg_id: valid.msg_id.to_string(),
                                 attempt: k,
-                                trace_id: tp.trace_id.clone(),
-                                type_name: valid.type_name.clone(),
+                                trace_id: tp().trace_id.clone(),
+                                type_name: valid.type_name.to_string(),
                                 version: valid.version,
                             });
                         }
@@ -220,14 +234,14 @@ impl Engine {
                 }
             }
             Final::DeadLetter { reason, error } => {
-                self.dead_letter(&msg, stream_seq, k, Some(&valid.msg_id), reason, &error)
+                self.dead_letter(&msg, stream_seq, k, Some(valid.msg_id), reason, &error)
                     .await
             }
             Final::NakRetry => {
                 let delay = self.settings.backoff.delay(k);
                 if self.nak(&msg, delay).await {
                     self.event(WorkerEvent::Nak {
-                        msg_id: Some(valid.msg_id.clone()),
+                        msg_id: Some(valid.msg_id.to_string()),
                         attempt: k,
                         delay,
                         reason: NakReason::Retry,
@@ -262,6 +276,18 @@ impl Engine {
         if let std::task::Poll::Ready(r) = futures_util::poll!(&mut body) {
             return r;
         }
+        // Boxed: the timer and the +WPI would otherwise make every delivery's future larger
+        // (its task is allocated and copied per delivery), and most handlers need neither.
+        Box::pin(self.run_timed(msg, body)).await
+    }
+
+    /// The rest of a handler run that did not finish at its first poll, under its deadline,
+    /// with +WPI every ack wait / 3.
+    async fn run_timed(
+        &self,
+        msg: &Message,
+        mut body: std::pin::Pin<&mut impl std::future::Future<Output = Run>>,
+    ) -> Run {
         // One timer for both the deadline and the next +WPI.
         let start = tokio::time::Instant::now();
         let deadline = start + self.cfg.handler_timeout;
@@ -271,7 +297,7 @@ impl Engine {
         tokio::pin!(timer);
         loop {
             tokio::select! {
-                r = &mut body => return r,
+                r = body.as_mut() => return r,
                 _ = &mut timer => {
                     if tokio::time::Instant::now() >= deadline {
                         return Run::Done(HandlerResult::Fail(format!(

@@ -147,14 +147,18 @@ impl Engine {
                         let w = self.clone();
                         let pulls = pulls.clone();
                         w.in_flight.fetch_add(1, Ordering::SeqCst);
-                        tokio::spawn(async move {
+                        // In an Arc before the spawn: the task's future holds a pointer, not the
+                        // delivery.
+                        let msg = Arc::new(msg);
+                        let fut = async move {
                             w.handle(msg, probe).await;
                             if let Some(p) = probe {
                                 w.probe_ended(p);
                             }
                             w.in_flight.fetch_sub(1, Ordering::SeqCst);
                             pulls.release(1, false);
-                        });
+                        };
+                        tokio::spawn(fut);
                     }
                     Some(Err(e)) => {
                         log!("pull: {e}");

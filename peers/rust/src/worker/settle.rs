@@ -8,10 +8,18 @@ use crate::jsutil::{header_map, header_pairs};
 use crate::worker_api::WorkerEvent;
 use crate::{log, names, now_unix_ms};
 use async_nats::jetstream::{AckKind, Message};
+use futures_util::future::BoxFuture;
 use std::time::Duration;
 
+// `nak` and `dead_letter` return boxed futures: a delivery's own future (spawned for every
+// delivery, copied into its task) then holds a pointer where it would hold their whole state,
+// which most deliveries never need.
 impl Engine {
-    pub(super) async fn nak(&self, msg: &Message, delay: Duration) -> bool {
+    pub(super) fn nak<'a>(&'a self, msg: &'a Message, delay: Duration) -> BoxFuture<'a, bool> {
+        Box::pin(self.nak_now(msg, delay))
+    }
+
+    async fn nak_now(&self, msg: &Message, delay: Duration) -> bool {
         match msg.ack_with(AckKind::Nak(Some(delay))).await {
             Ok(()) => true,
             Err(e) => {
@@ -22,7 +30,19 @@ impl Engine {
     }
 
     /// Publishes the record, awaits its PubAck, then terms the message (§8.2).
-    pub(super) async fn dead_letter(
+    pub(super) fn dead_letter<'a>(
+        &'a self,
+        msg: &'a Message,
+        stream_seq: u64,
+        k: u64,
+        msg_id: Option<&'a str>,
+        reason: &'a str,
+        error: &'a str,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(self.dead_letter_now(msg, stream_seq, k, msg_id, reason, error))
+    }
+
+    async fn dead_letter_now(
         &self,
         msg: &Message,
         stream_seq: u64,
