@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.sluice.internal.wire.Protocol;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;
@@ -15,7 +12,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.slf4j.LoggerFactory;
 
 /**
  * A publish that no stream answers (NATS "no responders": the work stream is gone, or a clustered
@@ -29,11 +25,8 @@ class ProducerNoStreamTest {
   @Test
   void aSendNoStreamAnswersIsRetriedUntilTheStreamIsBack() throws Exception {
     String q = NATS.uniqueName("q");
-    Logger publisher = (Logger) LoggerFactory.getLogger("dev.sluice.internal.producer.Publisher");
-    ListAppender<ILoggingEvent> events = new ListAppender<>();
-    events.start();
-    publisher.addAppender(events);
-    try (Connection nc = NATS.server().connect()) {
+    try (LogCapture publisher = LogCapture.of("dev.sluice.internal.producer.Publisher");
+        Connection nc = NATS.server().connect()) {
       Sluice sluice = Sluice.using(nc);
       sluice.provision(QueueSpec.builder(q).standingBuffer(1).tokenBatch(1).build());
       try (QueueProducer p =
@@ -49,12 +42,7 @@ class ProducerNoStreamTest {
                 OutgoingMessage.builder(Queues.TYPE, 1, "while-gone".getBytes())
                     .messageId("while-gone")
                     .build());
-        await()
-            .atMost(Duration.ofSeconds(10))
-            .until(
-                () ->
-                    events.list.stream()
-                        .anyMatch(e -> e.getFormattedMessage().contains("no stream answered")));
+        await().atMost(Duration.ofSeconds(10)).until(() -> publisher.saw("no stream answered"));
         assertThat(send).isNotDone();
 
         sluice.provision(QueueSpec.of(q));
@@ -64,8 +52,6 @@ class ProducerNoStreamTest {
         assertThat(Queues.backlog(nc, q)).isEqualTo(1);
         assertThat(p.sentTotal()).isEqualTo(1);
       }
-    } finally {
-      publisher.detachAppender(events);
     }
   }
 

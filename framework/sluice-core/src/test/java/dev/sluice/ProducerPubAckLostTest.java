@@ -3,9 +3,6 @@ package dev.sluice;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.sluice.testkit.NatsServerExtension;
 import io.nats.client.Connection;
 import io.nats.client.Options;
@@ -14,7 +11,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.slf4j.LoggerFactory;
 
 /**
  * A publish whose PubAck never comes may still have been stored. jnats gives up on an unanswered
@@ -31,11 +27,8 @@ class ProducerPubAckLostTest {
   @Test
   void aPublishTheClientGivesUpOnIsRetriedAndItsCreditStaysSpent() throws Exception {
     String q = NATS.uniqueName("q");
-    Logger publisher = (Logger) LoggerFactory.getLogger("dev.sluice.internal.producer.Publisher");
-    ListAppender<ILoggingEvent> events = new ListAppender<>();
-    events.start();
-    publisher.addAppender(events);
-    try (Connection admin = NATS.server().connect();
+    try (LogCapture publisher = LogCapture.of("dev.sluice.internal.producer.Publisher");
+        Connection admin = NATS.server().connect();
         Connection nc =
             NATS.server().connect(new Options.Builder().requestCleanupInterval(ms(100)))) {
       Sluice.using(admin).provision(QueueSpec.builder(q).standingBuffer(2).tokenBatch(2).build());
@@ -54,7 +47,9 @@ class ProducerPubAckLostTest {
         try {
           send = p.sendAsync(message("second"));
           // jnats cancels the unanswered publish after ~5 s (its request timeout).
-          await().atMost(Duration.ofSeconds(25)).until(() -> send.isDone() || gaveUp(events));
+          await()
+              .atMost(Duration.ofSeconds(25))
+              .until(() -> send.isDone() || publisher.saw("gave up waiting for the PubAck"));
           assertThat(send).as("the send must outlive the client's own timeout").isNotDone();
         } finally {
           NATS.server().resume();
@@ -65,14 +60,7 @@ class ProducerPubAckLostTest {
         assertThat(Queues.backlog(admin, q)).isEqualTo(2); // stored once, whatever was retried
         assertThat(p.creditsHeld()).as("the stored message's credit stays spent").isZero();
       }
-    } finally {
-      publisher.detachAppender(events);
     }
-  }
-
-  private static boolean gaveUp(ListAppender<ILoggingEvent> events) {
-    return events.list.stream()
-        .anyMatch(e -> e.getFormattedMessage().contains("gave up waiting for the PubAck"));
   }
 
   private static OutgoingMessage message(String id) {
