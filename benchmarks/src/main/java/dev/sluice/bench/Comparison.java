@@ -250,20 +250,22 @@ final class Comparison {
           r.maxBacklog(),
           r.p99Ms());
     }
+    // The two targets are judged against raw-wire (docs/BENCHMARKS.md, "## Decisions"), which
+    // only a --floor run measures; against bare raw these ratios include the wire.
     double ratio = sluice.throughput() / raw.throughput();
     out.printf(
         Locale.ROOT,
-        "throughput sluice/raw %.3f (target >= %.2f): %s%n",
+        "throughput sluice/raw %.3f (bare raw, the wire included; the target >= %.2f is judged"
+            + " against raw-wire: --floor)%n",
         ratio,
-        OVERHEAD_RATIO_TARGET,
-        verdict(ratio >= OVERHEAD_RATIO_TARGET));
+        OVERHEAD_RATIO_TARGET);
     double cpuRatio = Json.ratio(sluice.cpuUsPerMsg(), raw.cpuUsPerMsg());
     out.printf(
         Locale.ROOT,
-        "CPU per message sluice/raw %.3f (target <= %.2f): %s%n",
+        "CPU per message sluice/raw %.3f (bare raw; the target <= %.2f is judged against"
+            + " raw-wire: --floor)%n",
         cpuRatio,
-        OVERHEAD_CPU_RATIO_TARGET,
-        verdict(cpuRatio >= 0 && cpuRatio <= OVERHEAD_CPU_RATIO_TARGET));
+        OVERHEAD_CPU_RATIO_TARGET);
     long handled = Math.max(1, sluice.handled());
     out.printf(
         Locale.ROOT,

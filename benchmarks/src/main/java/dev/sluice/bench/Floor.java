@@ -52,6 +52,20 @@ final class Floor {
         diff(r, "sluice", "raw-wire"),
         Json.ratio(r.get("sluice").throughput(), r.get("raw-wire").throughput()),
         Json.ratio(r.get("sluice").cpuUsPerMsg(), r.get("raw-wire").cpuUsPerMsg()));
+    double ratio = Json.ratio(r.get("sluice").throughput(), r.get("raw-wire").throughput());
+    double cpuRatio = Json.ratio(r.get("sluice").cpuUsPerMsg(), r.get("raw-wire").cpuUsPerMsg());
+    out.printf(
+        Locale.ROOT,
+        "throughput sluice/raw-wire %.3f (target >= %.2f): %s%n",
+        ratio,
+        Comparison.OVERHEAD_RATIO_TARGET,
+        Comparison.verdict(ratio >= Comparison.OVERHEAD_RATIO_TARGET));
+    out.printf(
+        Locale.ROOT,
+        "CPU per message sluice/raw-wire %.3f (target <= %.2f): %s%n",
+        cpuRatio,
+        Comparison.OVERHEAD_CPU_RATIO_TARGET,
+        Comparison.verdict(cpuRatio >= 0 && cpuRatio <= Comparison.OVERHEAD_CPU_RATIO_TARGET));
   }
 
   private static double diff(Map<String, Result> r, String a, String b) {
