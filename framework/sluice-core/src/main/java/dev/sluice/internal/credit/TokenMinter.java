@@ -21,6 +21,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publishes credit tokens (protocol §5.3). Each token carries a {@code Nats-Msg-Id} unique to this
@@ -28,6 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Thread-safe.
  */
 public final class TokenMinter implements Replenisher.Minter {
+  private static final Logger LOG = LoggerFactory.getLogger(TokenMinter.class);
   private static final int TRIES = 5;
   private final JetStream js;
   private final String queue;
@@ -91,6 +94,13 @@ public final class TokenMinter implements Replenisher.Minter {
         if (i >= TRIES) {
           throw last;
         }
+        LOG.info(
+            "retrying a token of {} credits for queue {} with the same id (try {} of {}): {}",
+            p.credits,
+            queue,
+            i + 1,
+            TRIES,
+            last.getMessage());
         p.future = send(p); // the same Nats-Msg-Id: a retry after a lost PubAck cannot mint twice
       }
     }
