@@ -2,92 +2,49 @@
 //! period a decliner dead-letters only when no other live advert handles the message) and §7.2
 //! step 3 (mixed fleet).
 
+use crate::adverts::{AdvertsView, Following};
 use crate::headers::ValidHeaders;
+use crate::now_unix_ms;
 use crate::outcome::Fleet;
 use crate::proto::CapacityAdvert;
-use crate::{log, now_unix_ms};
-use async_nats::jetstream::kv;
-use futures_util::StreamExt;
-use prost::Message as _;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 /// Live-at-the-time-of-asking view of the adverts under `<q>.*`, the worker's own excluded.
-#[derive(Default)]
 pub struct FleetView {
-    adverts: Mutex<HashMap<String, CapacityAdvert>>,
+    adverts: Arc<AdvertsView>,
     own_key: String,
 }
 
 impl FleetView {
-    pub fn new(own_key: String) -> Arc<Self> {
-        Arc::new(FleetView {
-            adverts: Mutex::new(HashMap::new()),
-            own_key,
-        })
+    pub fn new(adverts: Arc<AdvertsView>, own_key: String) -> Arc<Self> {
+        Arc::new(FleetView { adverts, own_key })
     }
 
-    /// Follows `sluice-capacity` keys `<q>.*` (a KV watch from the last value of every key)
-    /// until the task is aborted; a failed watch is re-created after a second.
-    pub async fn watch(self: Arc<Self>, store: kv::Store, queue: String) {
-        let pattern = format!("{queue}.*");
-        loop {
-            match store.watch_with_history(&pattern).await {
-                Ok(mut w) => {
-                    while let Some(e) = w.next().await {
-                        match e {
-                            Ok(e) => self.apply(e),
-                            Err(err) => {
-                                log!("fleet view: watch {pattern}: {err}");
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(err) => log!("fleet view: watch {pattern}: {err}"),
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
-
-    fn apply(&self, e: kv::Entry) {
-        if e.key == self.own_key {
-            return;
-        }
-        let mut m = self.adverts.lock().unwrap();
-        match e.operation {
-            kv::Operation::Put => {
-                if let Ok(a) = CapacityAdvert::decode(e.value.as_ref()) {
-                    m.insert(e.key, a);
-                }
-            }
-            _ => {
-                m.remove(&e.key);
-            }
-        }
+    /// Starts following the adverts (one watch for the worker's lifetime, see
+    /// [`AdvertsView`]); stopped when the result is stopped or dropped.
+    pub fn follow(&self) -> Following {
+        self.adverts.follow()
     }
 
     /// The other workers' adverts held now (§15.2: their capacities set this worker's share).
     pub fn all(&self) -> Vec<CapacityAdvert> {
-        self.adverts.lock().unwrap().values().cloned().collect()
+        self.adverts.held(&self.own_key)
     }
 
     /// (live adverts that handle the delivery, live adverts that do not).
     fn count(&self, v: &ValidHeaders) -> (usize, usize) {
         let now = now_unix_ms();
-        let m = self.adverts.lock().unwrap();
         let mut out = (0, 0);
-        for a in m.values() {
+        self.adverts.each_held(&self.own_key, |a| {
             if a.heartbeat_unix_ms + (a.ttl_ms as i64) < now {
-                continue;
+                return;
             }
             if advert_handles(a, v) {
                 out.0 += 1;
             } else {
                 out.1 += 1;
             }
-        }
+        });
         out
     }
 }

@@ -55,6 +55,8 @@
 #![warn(missing_docs)]
 
 #[allow(missing_docs)]
+mod adverts;
+#[allow(missing_docs)]
 mod backoff;
 #[allow(missing_docs)]
 mod breaker;

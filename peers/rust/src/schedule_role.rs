@@ -1,12 +1,12 @@
 //! The `schedule` role (§13.3): stores one-shot schedules in the queue's schedule stream. It takes
 //! no credit; the process that fires a schedule (§13.4) spends one when the message is due.
 
+use crate::adverts::AdvertsView;
 use crate::events::emit;
 use crate::headers as h;
-use crate::producer::{handles, live_adverts, version_error};
-use crate::proto::CapacityAdvert;
+use crate::producer::{handles, version_error};
 use crate::{jsutil, log, names, now_unix_ms, schedule, trace, LANGUAGE, PROTOCOL_VERSION};
-use async_nats::jetstream::{self, context::PublishErrorKind, kv};
+use async_nats::jetstream::{self, context::PublishErrorKind};
 use async_nats::HeaderMap;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -26,28 +26,19 @@ pub struct ScheduleConfig {
     pub store_timeout: Duration,
 }
 
-/// Live adverts, read again when older than a second (§4.3 is applied per schedule).
-struct Adverts {
-    kv_cap: kv::Store,
-    queue: String,
-    read_at: Option<Instant>,
-    live: Vec<CapacityAdvert>,
-}
-
-impl Adverts {
-    async fn check(&mut self, type_name: &str, version: u32) -> Result<(), String> {
-        if self
-            .read_at
-            .is_none_or(|t| t.elapsed() > Duration::from_secs(1))
-        {
-            self.live = live_adverts(&self.kv_cap, &self.queue).await;
-            self.read_at = Some(Instant::now());
-        }
-        if self.live.is_empty() || handles(&self.live, type_name, version) {
-            Ok(())
-        } else {
-            Err(version_error(&self.live, type_name, version).to_string())
-        }
+/// §4.3 for one schedule: the live adverts from the followed view (waiting for its initial
+/// values at most `wait`).
+async fn check(
+    adverts: &AdvertsView,
+    wait: Duration,
+    type_name: &str,
+    version: u32,
+) -> Result<(), String> {
+    let live = adverts.live(wait).await;
+    if live.is_empty() || handles(&live, type_name, version) {
+        Ok(())
+    } else {
+        Err(version_error(&live, type_name, version).to_string())
     }
 }
 
@@ -67,18 +58,16 @@ pub async fn run(cfg: ScheduleConfig) -> Result<(), String> {
         .map_err(|e| {
             format!("{e} (a queue provisioned before revision 1.2 needs provisioning again)")
         })?;
-    let mut adverts = Adverts {
-        kv_cap: jsutil::require_kv(&js, names::CAPACITY_BUCKET)
-            .await
-            .map_err(|e| e.to_string())?,
-        queue: cfg.queue.clone(),
-        read_at: None,
-        live: Vec::new(),
-    };
+    let kv_cap = jsutil::require_kv(&js, names::CAPACITY_BUCKET)
+        .await
+        .map_err(|e| e.to_string())?;
+    // One watch for the role's lifetime (§4.3 is applied per schedule).
+    let adverts = AdvertsView::new(client.clone(), kv_cap, cfg.queue.clone());
+    let _following = adverts.follow();
     emit(json!({"event": "ready", "role": "producer", "id": cfg.producer_id, "lang": LANGUAGE}));
     let mut stored = 0u64;
     for seq in cfg.start..cfg.start + cfg.count {
-        adverts.check(&cfg.type_name, cfg.version).await?;
+        check(&adverts, cfg.store_timeout, &cfg.type_name, cfg.version).await?;
         let now = now_unix_ms();
         let due = schedule::due_at(now.saturating_add(cfg.delay_ms), now).ok_or_else(|| {
             "a message can be scheduled at most 366 days ahead (lower --delay-ms)".to_string()

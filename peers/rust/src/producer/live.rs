@@ -12,23 +12,15 @@ use futures_util::StreamExt;
 use prost::Message as _;
 use std::time::{Duration, Instant};
 
-/// §4.3, policy WARN: how long a pair no live worker handled is sent without reading the adverts
-/// again (reading them costs a bucket listing per send).
+/// §4.3, policy WARN: how long a pair no live worker handled is sent without checking the
+/// adverts again (and logging again).
 const WARN_RECHECK: Duration = Duration::from_secs(1);
 /// How long a live worker's "handled" answer is trusted (§4.3 [v1.3]: at most a second).
 pub(crate) const HANDLED_TRUST: Duration = Duration::from_secs(1);
 
-/// The last listing of the live adverts for the §4.3 check and when it started. A listing costs
-/// the server a consumer on the capacity bucket's stream and a read per advert; when a pair's
-/// trusted answer expires, every send in flight needs a new one at once (64 listings a second in
-/// a producer with 64 sends in flight). Under this lock one send lists and the sends that
-/// started waiting before that listing began take its result: it was read after they asked, so
-/// it is as fresh as their own would have been. Rejected: trusting a listing for a fixed time
-/// regardless of when a send asked (a send after a deploy could see adverts from before it).
-pub(crate) type Listing =
-    tokio::sync::Mutex<Option<(Instant, std::sync::Arc<Vec<CapacityAdvert>>)>>;
-
-/// Live adverts of queue `queue` in the capacity bucket (§5.2); empty when they cannot be read.
+/// Live adverts of queue `queue` in the capacity bucket (§5.2), from a listing of the whole
+/// bucket and a read per key of the queue; empty when they cannot be read. The reconciler's
+/// reading (§5.5); the producer follows the adverts instead (`crate::adverts`).
 pub(crate) async fn live_adverts(kv_cap: &kv::Store, queue: &str) -> Vec<CapacityAdvert> {
     let prefix = format!("{queue}.");
     let keys: Vec<String> = match kv_cap.keys().await {
@@ -93,7 +85,6 @@ impl Engine {
         if policy == VersionPolicy::Allow {
             return Ok(());
         }
-        let asked = Instant::now();
         // A handful of pairs: compared in place, no key built per send.
         if self
             .checked
@@ -115,7 +106,7 @@ impl Engine {
         {
             return Ok(());
         }
-        let live = self.listed_after(asked).await;
+        let live = self.live_adverts().await;
         if live.is_empty() {
             // No live worker to ask: checked again at the next send.
             return Ok(());
@@ -145,24 +136,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Live adverts read by a listing that started at or after `asked`: the last one when it
-    /// did, else a new one (see [`Listing`]).
-    async fn listed_after(&self, asked: Instant) -> std::sync::Arc<Vec<CapacityAdvert>> {
-        let mut last = self.listing.lock().await;
-        if let Some((started, live)) = last.as_ref() {
-            if *started >= asked {
-                return live.clone();
-            }
-        }
-        let started = Instant::now();
-        let live = std::sync::Arc::new(self.live_adverts().await);
-        *last = Some((started, live.clone()));
-        live
-    }
-
-    /// Live adverts of this queue (§5.2).
+    /// Live adverts of this queue (§5.2), from the followed view; a send waits for its initial
+    /// values at most its acquire timeout.
     pub(crate) async fn live_adverts(&self) -> Vec<CapacityAdvert> {
-        live_adverts(&self.kv_cap, &self.cfg.queue).await
+        self.adverts.live(self.cfg.acquire_timeout).await
     }
 
     /// Why a send waited past the acquire timeout (§6 step 8).

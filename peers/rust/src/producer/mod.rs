@@ -1,5 +1,6 @@
 //! The producer role (§4.3, §6): a minimal conforming producer.
 
+use crate::adverts::{AdvertsView, Following};
 use crate::error::Error;
 use crate::fairness::FairQueue;
 use crate::jsutil;
@@ -86,9 +87,10 @@ pub(crate) struct Engine {
     /// §4.3, policy WARN: pairs no live worker handled, logged once, and when they were last
     /// checked (checked again at most once a second).
     warned: Mutex<std::collections::HashMap<(String, u32), Instant>>,
-    /// The last listing of the live adverts for the §4.3 check, and when it started: held while
-    /// a listing runs, so sends that need one together share it (`live::Listing`).
-    listing: live::Listing,
+    /// The queue's capacity adverts, followed through one watch from start to close (§4.3,
+    /// §6 step 8), and the task that follows them.
+    adverts: Arc<AdvertsView>,
+    following: Following,
     tasks: Mutex<Option<(tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>)>>,
     seq: std::sync::atomic::AtomicU64,
     nonce: String,
@@ -101,7 +103,6 @@ pub(crate) struct Engine {
     js: jetstream::Context,
     consumer: PullConsumer,
     kv_ctl: kv::Store,
-    kv_cap: kv::Store,
     lease: Duration,
     max_msg_size: i64,
     max_payload: i64,
@@ -150,12 +151,14 @@ pub(crate) async fn start(
     // own): its timeout bounds the wait for each PubAck.
     js.set_timeout(cfg.publish_timeout);
     let work_subject = names::work_subject(&cfg.queue).into();
+    let adverts = AdvertsView::new(client.clone(), kv_cap, cfg.queue.clone());
     let p = Arc::new(Engine {
         weights: Arc::new(weights),
         cfg,
         checked: Mutex::new(Default::default()),
         warned: Mutex::new(Default::default()),
-        listing: Default::default(),
+        following: adverts.follow(),
+        adverts,
         tasks: Mutex::new(None),
         seq: std::sync::atomic::AtomicU64::new(0),
         nonce: jsutil::instance_nonce(),
@@ -165,7 +168,6 @@ pub(crate) async fn start(
         js,
         consumer,
         kv_ctl,
-        kv_cap,
         lease,
         max_msg_size,
         max_payload,
@@ -201,6 +203,7 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         puller.abort();
+        self.following.stop();
         // The keeper stops between cycles (it sees `closing`): aborting it mid-cycle could drop
         // tokens it had taken out of `held` (reported as spent, not yet acked), leaving their
         // credits stored in the credit stream: a surplus.

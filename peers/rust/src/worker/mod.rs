@@ -1,5 +1,6 @@
 //! The worker role (§5.2, §5.4, §7, §8, §9, §10): a minimal conforming worker.
 
+use crate::adverts::AdvertsView;
 use crate::backoff::Backoff;
 use crate::breaker::{Breaker, BreakerConfig};
 use crate::credits::Debt;
@@ -168,6 +169,8 @@ pub(crate) async fn prepare(
         ack_wait
     };
 
+    let kv_cap_view = kv_cap.clone();
+    let client_view = js.client();
     let w = Arc::new(Engine {
         settings: cfg.settings(),
         js,
@@ -199,7 +202,10 @@ pub(crate) async fn prepare(
         rate: Mutex::new(RateBucket::default()),
         rate_meta: Mutex::new((Instant::now(), 0)),
         started: Instant::now(),
-        fleet: FleetView::new(names::capacity_key(&cfg.queue, &cfg.worker_id)),
+        fleet: FleetView::new(
+            AdvertsView::new(client_view, kv_cap_view, cfg.queue.clone()),
+            names::capacity_key(&cfg.queue, &cfg.worker_id),
+        ),
         cfg,
     });
     Ok((w, consumer))
@@ -219,7 +225,7 @@ pub(crate) async fn run(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let heartbeat = tokio::spawn(w.clone().heartbeat_loop(stop_rx.clone()));
-    let fleet_watch = tokio::spawn(w.fleet.clone().watch(w.kv_cap.clone(), w.cfg.queue.clone()));
+    let fleet_watch = w.fleet.follow();
     let minter = tokio::spawn(w.clone().mint_loop());
     let pushback_ticks = tokio::spawn(w.clone().pushback_ticks()); // §15.1
     let puller = tokio::spawn(w.clone().pull_loop(consumer, stop_rx.clone()));
@@ -255,7 +261,7 @@ pub(crate) async fn run(
         );
     }
     heartbeat.abort();
-    fleet_watch.abort();
+    fleet_watch.stop();
     pushback_ticks.abort();
     // Wait until the heartbeat task is gone: a heartbeat still in flight could otherwise write a
     // RUNNING advert after the DRAINING one and the delete below, leaving a stale advert behind.
