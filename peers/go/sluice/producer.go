@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +62,9 @@ type Producer struct {
 	// publish. Added to under mu while not closing, so Close can wait for it.
 	publishing sync.WaitGroup
 
+	// fleet follows the queue's capacity adverts (§4.3, §6 step 8); while its watch is down,
+	// adverts is a one-shot read of them, trusted for at most 1 s from advertsAt.
+	fleet     *fleetView
 	vmu       sync.Mutex
 	warned    map[string]bool
 	advertsAt time.Time
@@ -98,7 +100,8 @@ func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...Produ
 	}
 	p := &Producer{cfg: cfg, queue: queue, subject: WorkSubject(queue), stream: WorkStream(queue), nc: nc, js: js, changed: make(chan struct{}),
 		keyWaiting: map[string]uint32{}, keyGranted: map[string]uint64{},
-		watches: map[<-chan struct{}]*ctxWatch{}, reportNow: make(chan struct{}, 1), warned: map[string]bool{}}
+		watches: map[<-chan struct{}]*ctxWatch{}, reportNow: make(chan struct{}, 1), warned: map[string]bool{},
+		fleet: newFleetView(queue, "")}
 	ws, err := needStream(ctx, js, WorkStream(queue))
 	if err != nil {
 		return nil, err
@@ -130,8 +133,9 @@ func NewProducer(ctx context.Context, nc *nats.Conn, queue string, opts ...Produ
 		p.bg.Add(1)
 		go func() { defer p.bg.Done(); p.puller(bgCtx) }()
 	}
-	p.bg.Add(1)
+	p.bg.Add(2)
 	go func() { defer p.bg.Done(); p.reporter(bgCtx) }()
+	go func() { defer p.bg.Done(); p.fleet.watch(bgCtx, p.capKV, queue, cfg.log) }()
 	return p, nil
 }
 
@@ -304,51 +308,4 @@ func (p *Producer) validate(m Message) error {
 		return ErrClosed
 	}
 	return nil
-}
-
-// CheckVersion applies the producer's version policy (§4.3) to typ at version against the live
-// workers' adverts (read at most once a second): a *VersionError when no live worker handles
-// it under VersionFail, nil otherwise (also when no worker is live). Send calls it.
-func (p *Producer) CheckVersion(ctx context.Context, typ string, version int) error {
-	return p.checkVersion(ctx, typ, version)
-}
-
-// checkVersion applies the version policy against the live adverts (§4.3).
-func (p *Producer) checkVersion(ctx context.Context, typ string, version int) error {
-	if p.cfg.versionPolicy == VersionAllow {
-		return nil
-	}
-	p.vmu.Lock()
-	defer p.vmu.Unlock()
-	if time.Since(p.advertsAt) > time.Second {
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		ads, err := liveAdverts(rctx, p.capKV, p.queue)
-		cancel()
-		if err != nil {
-			return nil // nothing to check against
-		}
-		p.adverts, p.advertsAt = ads, time.Now()
-	}
-	if len(p.adverts) == 0 {
-		return nil
-	}
-	var handled []string
-	for _, a := range p.adverts {
-		for _, h := range a.GetHandled() {
-			if h.GetType() == typ && int(h.GetMinVersion()) <= version && version <= int(h.GetMaxVersion()) {
-				return nil
-			}
-			handled = append(handled, fmt.Sprintf("%s@%d-%d", h.GetType(), h.GetMinVersion(), h.GetMaxVersion()))
-		}
-	}
-	err := &VersionError{Queue: p.queue, Type: typ, Version: version, Handled: handled}
-	if p.cfg.versionPolicy == VersionWarn {
-		key := typ + "@" + strconv.Itoa(version)
-		if !p.warned[key] {
-			p.cfg.log.Warn(err.Error(), "producer", p.cfg.id)
-			p.warned[key] = true
-		}
-		return nil
-	}
-	return err
 }

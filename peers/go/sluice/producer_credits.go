@@ -116,7 +116,7 @@ func (p *Producer) acquireError(ctx context.Context, waited time.Duration) error
 	defer p.mu.Lock()
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	ads, err := liveAdverts(rctx, p.capKV, p.queue)
+	ads, err := p.liveAdvertsNow(rctx)
 	if err != nil {
 		return &CreditTimeoutError{Reason: AllCreditsInUse, Queue: p.queue, Waited: waited,
 			Message: fmt.Sprintf("no credit, and the capacity adverts are unreadable (%v)", err)}
