@@ -63,6 +63,18 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub async fn start_server() -> Server {
+    // A free port can be taken by another test's server between the probe and the start; a
+    // server that exits at once is started again on a new port (at most three times).
+    for attempt in 1..=3 {
+        if let Some(s) = try_start_server().await {
+            return s;
+        }
+        eprintln!("nats-server exited at start (attempt {attempt}); starting it on another port");
+    }
+    panic!("nats-server exited at start three times");
+}
+
+async fn try_start_server() -> Option<Server> {
     let bin = nats_server_bin();
     let dir = std::env::temp_dir().join(unique("sluice-rust-it-"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -77,13 +89,17 @@ pub async fn start_server() -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    let server = Server {
+    let mut server = Server {
         child,
         dir,
         url: format!("nats://127.0.0.1:{port}"),
     };
-    let deadline = Instant::now() + Duration::from_secs(15);
+    // Generous: the whole suite's servers and builds share two cores.
+    let deadline = Instant::now() + Duration::from_secs(45);
     loop {
+        if let Ok(Some(_)) = server.child.try_wait() {
+            return None;
+        }
         if let Ok(c) = async_nats::connect(&server.url).await {
             // A raw account-info request: any reply means JetStream is up. (Parsing the reply
             // with query_account() fails on nats-server 2.9, whose account info has fewer fields.)
@@ -98,7 +114,7 @@ pub async fn start_server() -> Server {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    server
+    Some(server)
 }
 
 /// Creates the §2 topology for queue `q`.
