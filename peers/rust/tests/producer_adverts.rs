@@ -7,7 +7,7 @@ mod common;
 use async_nats::jetstream;
 use common::*;
 use futures_util::StreamExt;
-use sluice::{Error, Json, OutgoingMessage, Producer, VersionPolicy, Worker};
+use sluice::{Error, Json, OutgoingMessage, Producer, VersionPolicy};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,27 +16,6 @@ fn job(version: u32, id: &str) -> OutgoingMessage {
     OutgoingMessage::encode("acme.Job", version, &Json::new(), &1u64)
         .unwrap()
         .msg_id(id)
-}
-
-async fn run_worker(
-    client: &async_nats::Client,
-    q: &str,
-    id: &str,
-    versions: std::ops::RangeInclusive<u32>,
-) -> Running {
-    let worker = Worker::builder(client.clone(), q)
-        .worker_id(id)
-        .reconciler(None)
-        .handle(
-            "acme.Job",
-            versions,
-            Json::<u64>::new(),
-            |_n: u64, _| async { Ok(()) },
-        )
-        .build()
-        .await
-        .unwrap();
-    run(worker)
 }
 
 /// Counts the consumers created on the capacity bucket's stream (one advisory each).

@@ -205,27 +205,6 @@ async fn a_publish_timeout_of_zero_is_refused() {
     );
 }
 
-async fn run_worker(
-    client: &async_nats::Client,
-    q: &str,
-    id: &str,
-    versions: std::ops::RangeInclusive<u32>,
-) -> Running {
-    let worker = Worker::builder(client.clone(), q)
-        .worker_id(id)
-        .reconciler(None)
-        .handle(
-            "acme.Job",
-            versions,
-            Json::<u64>::new(),
-            |_n: u64, _| async { Ok(()) },
-        )
-        .build()
-        .await
-        .unwrap();
-    run(worker)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_version_the_fleet_stops_handling_is_refused_after_the_deploy() {
     let server = start_server().await;

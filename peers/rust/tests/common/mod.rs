@@ -213,3 +213,26 @@ pub async fn advertised(js: &jetstream::Context, q: &str, id: &str, want: bool) 
     })
     .await;
 }
+
+/// A worker `id` on queue `q` handling `acme.Job` (JSON `u64`) at `versions` with a no-op handler, no
+/// reconciler, running.
+pub async fn run_worker(
+    client: &async_nats::Client,
+    q: &str,
+    id: &str,
+    versions: std::ops::RangeInclusive<u32>,
+) -> Running {
+    let worker = sluice::Worker::builder(client.clone(), q)
+        .worker_id(id)
+        .reconciler(None)
+        .handle(
+            "acme.Job",
+            versions,
+            sluice::Json::<u64>::new(),
+            |_n: u64, _| async { Ok(()) },
+        )
+        .build()
+        .await
+        .unwrap();
+    run(worker)
+}
