@@ -35,11 +35,62 @@ pub(super) fn grant_fair(st: &mut State, ticket: u64) -> (Option<u64>, bool) {
 /// A send stopped waiting.
 pub(super) fn unwait(st: &mut State, key: &str) {
     st.waiting -= 1;
-    if let Some(n) = st.key_waiting.get_mut(key) {
-        *n -= 1;
-        if *n == 0 {
-            st.key_waiting.remove(key);
+    st.key_waiting.take_one(key);
+}
+
+/// Counts per fairness key. The sends without a key (`""`, most sends of most producers) count
+/// in a field, not in the map: a map entry for them would be hashed on every send and, for the
+/// waiting count, removed and allocated again each time it drops to zero and rises.
+#[derive(Default)]
+pub(super) struct KeyCounts<N> {
+    unkeyed: N,
+    keyed: std::collections::HashMap<String, N>,
+}
+
+impl<N: Copy + Default + PartialEq + std::ops::AddAssign + std::ops::SubAssign + From<u8>>
+    KeyCounts<N>
+{
+    /// Adds `n` to `key`'s count, copying the key only the first time it is seen.
+    pub(super) fn add(&mut self, key: &str, n: N) {
+        if key.is_empty() {
+            self.unkeyed += n;
+        } else if let Some(c) = self.keyed.get_mut(key) {
+            *c += n;
+        } else {
+            self.keyed.insert(key.to_string(), n);
         }
+    }
+
+    /// Takes one from `key`'s count; a key counted down to zero is forgotten.
+    fn take_one(&mut self, key: &str) {
+        let one = N::from(1);
+        if key.is_empty() {
+            if self.unkeyed != N::default() {
+                self.unkeyed -= one;
+            }
+        } else if let Some(c) = self.keyed.get_mut(key) {
+            *c -= one;
+            if *c == N::default() {
+                self.keyed.remove(key);
+            }
+        }
+    }
+
+    /// `key`'s count; zero for a key never counted.
+    pub(super) fn get(&self, key: &str) -> N {
+        if key.is_empty() {
+            self.unkeyed
+        } else {
+            self.keyed.get(key).copied().unwrap_or_default()
+        }
+    }
+
+    /// The keys with a count (`""` when the sends without a key have one).
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        let unkeyed = (self.unkeyed != N::default()).then_some("");
+        unkeyed
+            .into_iter()
+            .chain(self.keyed.keys().map(String::as_str))
     }
 }
 
@@ -52,19 +103,15 @@ pub(super) fn fairness_report(
     if st.fair.is_none() {
         return Vec::new();
     }
-    let mut keys: Vec<&String> = st.key_granted.keys().collect();
-    keys.extend(
-        st.key_waiting
-            .keys()
-            .filter(|k| !st.key_granted.contains_key(*k)),
-    );
+    let mut keys: Vec<&str> = st.key_granted.keys().collect();
+    keys.extend(st.key_waiting.keys().filter(|k| st.key_granted.get(k) == 0));
     let mut out: Vec<crate::proto::FairnessKeyState> = keys
         .into_iter()
         .map(|k| crate::proto::FairnessKeyState {
-            key: k.clone(),
+            key: k.to_string(),
             weight: weights.get(k).copied().unwrap_or(1).clamp(1, 10_000),
-            waiting: st.key_waiting.get(k).copied().unwrap_or(0),
-            granted_total: st.key_granted.get(k).copied().unwrap_or(0),
+            waiting: st.key_waiting.get(k),
+            granted_total: st.key_granted.get(k),
         })
         .collect();
     out.sort_by(|a, b| {

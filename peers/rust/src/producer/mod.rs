@@ -70,8 +70,8 @@ struct State {
     abandoned: std::collections::HashSet<u64>,
     next_ticket: u64,
     /// §15.3: sends waiting and sent per fairness key (`""`: sends without a key).
-    key_waiting: std::collections::HashMap<String, u32>,
-    key_granted: std::collections::HashMap<String, u64>,
+    key_waiting: fair::KeyCounts<u32>,
+    key_granted: fair::KeyCounts<u64>,
     pulls: usize,
     sent_total: u64,
     next_id: u64,

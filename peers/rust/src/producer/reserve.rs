@@ -42,7 +42,7 @@ impl Engine {
                         let tk = st.next_ticket;
                         ticket = Some(tk);
                         st.waiting += 1;
-                        count(&mut st.key_waiting, key, 1);
+                        st.key_waiting.add(key, 1);
                         if let Some(f) = &mut st.fair {
                             f.add(key, tk);
                         }
@@ -96,7 +96,7 @@ impl Engine {
         if sent {
             st.sent_total += 1;
             if !refund {
-                count(&mut st.key_granted, key, 1); // §15.3
+                st.key_granted.add(key, 1); // §15.3
             }
         }
         let mut full = false;
@@ -115,22 +115,6 @@ impl Engine {
             // Reported and acked now, not at the next cycle: until then its spent credits are in
             // the backlog and still in T, a surplus the reconciler reads (§5.5 tolerance).
             self.settle_now.notify_one();
-        }
-    }
-}
-
-/// Adds `n` to `key`'s count, copying the key only the first time it is seen.
-fn count<N: std::ops::AddAssign + Default>(
-    counts: &mut std::collections::HashMap<String, N>,
-    key: &str,
-    n: N,
-) {
-    match counts.get_mut(key) {
-        Some(c) => *c += n,
-        None => {
-            let mut c = N::default();
-            c += n;
-            counts.insert(key.to_string(), c);
         }
     }
 }
