@@ -120,3 +120,49 @@ pub(super) fn fairness_report(
     out.truncate(32);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fairness::FairQueue;
+    use std::collections::HashMap;
+
+    fn reported(st: &State) -> Vec<(String, u32, u64)> {
+        fairness_report(st, &HashMap::new())
+            .into_iter()
+            .map(|k| (k.key, k.waiting, k.granted_total))
+            .collect()
+    }
+
+    fn expected(rows: &[(&str, u32, u64)]) -> Vec<(String, u32, u64)> {
+        rows.iter()
+            .map(|(k, w, g)| (k.to_string(), *w, *g))
+            .collect()
+    }
+
+    #[test]
+    fn sends_without_a_key_are_reported_as_the_empty_key() {
+        let mut st = State {
+            fair: Some(FairQueue::new(|_: &str| 1)),
+            ..State::default()
+        };
+        for k in ["", "", "t1"] {
+            st.key_granted.add(k, 1);
+        }
+        for k in ["", "t2", "t2"] {
+            st.key_waiting.add(k, 1);
+        }
+        // The most waiting first, then the most granted.
+        assert_eq!(
+            reported(&st),
+            expected(&[("t2", 2, 0), ("", 1, 2), ("t1", 0, 1)])
+        );
+        // Sends that stop waiting: a key with none waiting and none granted leaves the report;
+        // the empty key stays for its grants.
+        for k in ["", "t2", "t2"] {
+            st.waiting += 1;
+            unwait(&mut st, k);
+        }
+        assert_eq!(reported(&st), expected(&[("", 0, 2), ("t1", 0, 1)]));
+    }
+}
