@@ -35,15 +35,17 @@ pub fn store_key(queue: &str, msg_id: &str) -> String {
 
 /// A bounded, expiring set of processed id-keys.
 ///
-/// Each key is kept as a 128-bit fingerprint: two SipHash-1-3 values under independent random
-/// keys of this process, so recording a key allocates nothing and an eviction reads no cold
-/// string. A false "processed" needs another id to agree with one in the cache in all 128 bits
-/// of a keyed hash whose keys never leave the process: about 2^-111 for a lookup in a full cache
-/// of 100 000 keys, and no producer can aim for it.
+/// Each key is kept as a 128-bit fingerprint: the SipHash-1-3 values of `(0, key)` and `(1, key)`
+/// under one random key of this process (a keyed hash gives unrelated values for distinct
+/// inputs; two `RandomState`s made in one thread would differ only by one in a key word), so
+/// recording a key allocates nothing and an eviction reads no cold string. A false "processed"
+/// needs another id to agree with one in the cache in all 128 bits of a keyed hash whose key
+/// never leaves the process: about 2^-111 for a lookup in a full cache of 100 000 keys, and no
+/// producer can aim for it.
 pub struct ProcessedCache {
     window: Duration,
     capacity: usize,
-    keys: (RandomState, RandomState),
+    key: RandomState,
     /// The fingerprints of the keys in `order`, one each: a key is recorded only when absent,
     /// and leaves only with its entry of `order`.
     seen: HashSet<u128, BuildHasherDefault<Prehashed>>,
@@ -58,11 +60,8 @@ impl Hasher for Prehashed {
     fn finish(&self) -> u64 {
         self.0
     }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u128 fingerprints are hashed here (`write_u128`); kept total for any other use.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("the processed cache hashes only u128 fingerprints (write_u128)")
     }
     fn write_u128(&mut self, n: u128) {
         self.0 = n as u64;
@@ -74,14 +73,15 @@ impl ProcessedCache {
         ProcessedCache {
             window,
             capacity,
-            keys: (RandomState::new(), RandomState::new()),
+            key: RandomState::new(),
             seen: HashSet::default(),
             order: VecDeque::new(),
         }
     }
 
     fn fingerprint(&self, key: &str) -> u128 {
-        (u128::from(self.keys.0.hash_one(key)) << 64) | u128::from(self.keys.1.hash_one(key))
+        (u128::from(self.key.hash_one((0u8, key))) << 64)
+            | u128::from(self.key.hash_one((1u8, key)))
     }
 
     fn evict(&mut self, now: Instant) {
