@@ -18,7 +18,7 @@ use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
 use floor::Wire;
 use futures_util::StreamExt;
 use measured::{round2, Measured};
-use opts::{parse, Opts};
+use opts::{parse, Only, Opts};
 use serde_json::{json, Value};
 use sluice::{Json, OutgoingMessage, Producer, Worker};
 use stats::cpu_ticks;
@@ -35,6 +35,8 @@ struct Load {
     concurrency: usize,
     prefetch: usize,
     senders: usize,
+    /// The Sluice worker's token batch (§5.4).
+    token_batch: u32,
 }
 
 const FAST: Load = Load {
@@ -43,6 +45,7 @@ const FAST: Load = Load {
     concurrency: 8,
     prefetch: 248,
     senders: 64,
+    token_batch: 32,
 };
 const SLOW: Load = Load {
     name: "slow",
@@ -50,6 +53,7 @@ const SLOW: Load = Load {
     concurrency: 8,
     prefetch: 8,
     senders: 64,
+    token_batch: 32,
 };
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -245,7 +249,7 @@ async fn sluice(o: &Opts, client: &async_nats::Client, load: Load, queue: &str) 
         .worker_id(format!("bench-{}", load.name))
         .concurrency(load.concurrency)
         .prefetch(load.prefetch)
-        .token_batch(32)
+        .token_batch(load.token_batch)
         .reconciler((!o.no_reconciler).then_some(Duration::from_secs(2)))
         .handle(
             floor::TYPE_NAME,
@@ -351,19 +355,30 @@ fn summary(load: &str, pipeline: &str, v: &Value) {
 /// The fast workload: `rounds` rounds of raw, raw-id, raw-wire, raw-compact and Sluice, one
 /// after the other on the same server, folded into medians (`rounds::fast`).
 async fn fast_pass(o: &Opts, client: &async_nats::Client) -> Value {
+    let fast = Load {
+        senders: o.senders.map_or(FAST.senders, |n| n as usize),
+        prefetch: o.prefetch.map_or(FAST.prefetch, |n| n as usize),
+        token_batch: o.token_batch.unwrap_or(FAST.token_batch),
+        ..FAST
+    };
     let mut all = Vec::new();
-    for round in 0..o.rounds {
+    for round in 0..o.rounds as usize {
         let mut r: rounds::Round = Vec::new();
-        let wires = if o.sluice_only {
-            &[][..]
-        } else {
-            &[Wire::None, Wire::Id, Wire::Full, Wire::Compact][..]
+        let wires = match o.only() {
+            Some(Only::Sluice) => &[][..],
+            Some(Only::RawWire) => &[Wire::Full][..],
+            None => &[Wire::None, Wire::Id, Wire::Full, Wire::Compact][..],
         };
         for &wire in wires {
             eprintln!("bench rust fast, round {}: {} ...", round + 1, wire.label());
-            let m = raw(o, client, FAST, wire, None).await.json(json!({}));
+            let m = raw(o, client, fast, wire, o.pace).await;
+            let m = m.json(o.pace.map_or(json!({}), |p| json!({"paced_at": p})));
             summary("fast", wire.label(), &m);
             r.push((wire.label(), m));
+        }
+        if o.only() == Some(Only::RawWire) {
+            all.push(r);
+            continue;
         }
         eprintln!("bench rust fast, round {}: sluice ...", round + 1);
         // A fresh queue per round: no backlog or tokens left from the round before.
@@ -371,19 +386,19 @@ async fn fast_pass(o: &Opts, client: &async_nats::Client) -> Value {
             0 => "benchrustfast".to_string(),
             n => format!("benchrustfast{n}"),
         };
-        let (s, window) = sluice(o, client, FAST, &queue).await;
+        let (s, window) = sluice(o, client, fast, &queue).await;
         let s = s.json(json!({"window": window}));
         summary("fast", "sluice", &s);
         // raw-wire again at the Sluice pass's rate: the server's cost per message depends on the
         // rate (messages per read and write), so the implementation's share is compared there.
         let rate = s["throughput"].as_f64();
         r.push(("sluice", s));
-        if o.sluice_only {
+        if o.only() == Some(Only::Sluice) {
             all.push(r);
             continue;
         }
         eprintln!("bench rust fast, round {}: raw-wire-paced ...", round + 1);
-        let m = raw(o, client, FAST, Wire::Full, rate).await;
+        let m = raw(o, client, fast, Wire::Full, rate).await;
         let m = m.json(json!({"paced_at": rate}));
         summary("fast", "raw-wire-paced", &m);
         r.push(("raw-wire-paced", m));
@@ -418,7 +433,7 @@ async fn main() {
         }
     };
     let fast = fast_pass(&o, &client).await;
-    if o.sluice_only {
+    if o.only().is_some() {
         println!("{}", json!({"fast": fast}));
         return;
     }

@@ -1,79 +1,77 @@
 //! The benchmark's command line.
 
-pub struct Opts {
-    pub server: String,
-    pub server_pid: Option<u32>,
-    pub json: bool,
-    pub seconds: u64,
-    pub warmup: u64,
-    /// Run the Sluice worker without its reconciler; the window is minted at provisioning.
-    pub no_reconciler: bool,
-    /// The server's monitoring `host:port` (`-m`): its message counts per message handled.
-    pub monitor: Option<String>,
-    /// Rounds of the fast workload's pipelines (raw, raw-id, raw-wire, raw-compact, Sluice).
-    pub rounds: usize,
-    /// Only the Sluice pipeline of the fast workload: no raw pipelines, no slow workload (to
-    /// compare builds of the crate, e.g. allocations per message with `bench-alloc-count`).
-    pub sluice_only: bool,
+use clap::{Parser, ValueEnum};
+
+/// One pipeline of the fast workload, run alone (`--only`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum Only {
+    /// This crate's producer and worker.
+    Sluice,
+    /// Raw async-nats carrying Sluice's header block (the wire floor).
+    RawWire,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: sluice-bench-rust --server URL [--server-pid PID] [--monitor HOST:PORT] [--seconds N=5] [--warmup N=3] [--rounds N=1] [--no-reconciler] [--sluice-only] [--json]"
-    );
-    std::process::exit(2);
+/// Compares this crate's pipeline with raw async-nats on one nats-server: a fast workload
+/// (handlers that return at once) and a slow one (1 ms handlers). Prints JSON on stdout.
+#[derive(Parser, Debug)]
+#[command(name = "sluice-bench-rust", version)]
+pub struct Opts {
+    /// The workload's name, as `scripts/bench` passes it; ignored.
+    #[arg(value_parser = ["rust"], hide = true)]
+    pub workload: Option<String>,
+    /// The nats-server to measure on.
+    #[arg(long)]
+    pub server: String,
+    /// The server's process id: its CPU time per message is read from /proc.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// The server's monitoring `host:port` (`-m`): its message counts per message handled.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub monitor: Option<String>,
+    /// Measured seconds per pipeline.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seconds: u64,
+    /// Warm-up seconds before each measurement.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: u64,
+    /// Rounds of the fast workload's pipelines (raw, raw-id, raw-wire, raw-compact, Sluice).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: u64,
+    /// Run the Sluice worker without its reconciler; the window is minted at provisioning.
+    #[arg(long)]
+    pub no_reconciler: bool,
+    /// Only this pipeline of the fast workload: no other pipelines, no slow workload (to compare
+    /// builds of the crate, or to profile one pipeline).
+    #[arg(long, value_enum, value_name = "PIPELINE")]
+    pub only: Option<Only>,
+    /// Same as `--only sluice`.
+    #[arg(long, conflicts_with = "only")]
+    pub sluice_only: bool,
+    /// With `--only raw-wire`: hold the senders to about this many messages a second.
+    #[arg(long, value_name = "MSG_PER_S", requires = "only")]
+    pub pace: Option<f64>,
+    /// The fast workload's concurrent sends (default 64).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub senders: Option<u64>,
+    /// The fast workload's prefetch beyond its 8 handlers (default 248): the Sluice worker's
+    /// capacity, the window, and the raw consumer's in-flight limit are 8 + this.
+    #[arg(long)]
+    pub prefetch: Option<u64>,
+    /// The fast workload's token batch (default 32).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub token_batch: Option<u32>,
+    /// Print the result as one JSON line (otherwise pretty-printed).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Opts {
+    /// The one pipeline to run, when only one is.
+    pub fn only(&self) -> Option<Only> {
+        self.only.or(self.sluice_only.then_some(Only::Sluice))
+    }
 }
 
 pub fn parse() -> Opts {
-    let mut o = Opts {
-        server: String::new(),
-        server_pid: None,
-        json: false,
-        seconds: 5,
-        warmup: 3,
-        no_reconciler: false,
-        monitor: None,
-        rounds: 1,
-        sluice_only: false,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--server" => o.server = args.next().unwrap_or_else(|| usage()),
-            "--server-pid" => o.server_pid = args.next().and_then(|p| p.parse().ok()),
-            "--monitor" => o.monitor = Some(args.next().unwrap_or_else(|| usage())),
-            "--seconds" => {
-                o.seconds = args
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "--warmup" => {
-                o.warmup = args
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "--rounds" => {
-                o.rounds = args
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .filter(|n| *n > 0)
-                    .unwrap_or_else(|| usage())
-            }
-            "--json" => o.json = true,
-            "--no-reconciler" => o.no_reconciler = true,
-            "--sluice-only" => o.sluice_only = true,
-            "rust" => {}
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("unknown option {other}");
-                usage()
-            }
-        }
-    }
-    if o.server.is_empty() {
-        usage()
-    }
-    o
+    Opts::parse()
 }
