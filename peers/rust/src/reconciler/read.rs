@@ -49,17 +49,31 @@ impl Reconciler {
         // and B is one round trip, so only T's round trip lies between the readings: every
         // message finished in that gap is counted twice, and under load a gap of a mint's round
         // trips plus three requests made a systematic surplus larger than the tolerance.
+        //
+        // This worker's plain finishing acks (§5.4) are the rest of the gap. One sent before B
+        // was read may still be in B, until the server has taken it: counted twice, a false
+        // surplus as large as the server's ack queue, which under load outgrew the tolerance and
+        // made the reconciler burn credits that existed. So while B is read the worker sends no
+        // finishing ack, and the acks sent before are confirmed first (a double ack: once it is
+        // answered, every earlier ack has been taken and its message is out of B); of the acks
+        // sent after B's answer none is counted: their messages were in B.
         let (backlog, tokens, own) = {
             let _gate = self.w.mint_gate.lock().await;
-            let backlog = js
-                .get_stream(&work_stream)
-                .await
-                .map_err(|e| e.to_string())?
-                .cached_info()
-                .state
-                .messages;
+            let (backlog, sent_by_b) = {
+                let _acks = self.w.hold_acks().await;
+                self.w.confirm_for_audit().await;
+                let backlog = js
+                    .get_stream(&work_stream)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .cached_info()
+                    .state
+                    .messages;
+                (backlog, self.w.unconfirmed())
+            };
             let tokens = self.stored_tokens(&credit_stream).await?;
-            let own = self.w.advert();
+            let mut own = self.w.advert();
+            own.owed_credits = self.w.owed_for_audit(sent_by_b);
             (backlog, tokens, own)
         };
         // The producers' reports last: a report lags its producer's spending, and a credit spent
@@ -67,7 +81,7 @@ impl Reconciler {
         // B and T, the reports cover more of what was spent before those readings.
         let mut held_spent = 0u64;
         let mut live_producers = 0u32;
-        for r in self.live_reports(now).await {
+        for r in self.live_reports(now).await? {
             held_spent += r.held_spent as u64;
             live_producers += 1;
         }
@@ -123,15 +137,35 @@ impl Reconciler {
         })
     }
 
-    pub(super) async fn live_reports(&self, now: i64) -> Vec<ProducerReport> {
-        let prefix = format!("producer.{}.", self.w.cfg.queue);
-        let keys: Vec<String> = match self.kv.keys().await {
-            Ok(k) => k.filter_map(|k| async move { k.ok() }).collect().await,
-            Err(_) => return Vec::new(),
-        };
+    /// The live producer reports of this queue. The keys come from the bucket stream's subjects
+    /// (one stored message per key, a delete marker for a deleted one), not from a key listing:
+    /// a listing is a consumer that delivers each key's last message, and a report rewritten
+    /// while it ran (a busy producer writes one per token) could fall out of it, so under load an
+    /// audit read no producer, without the producer's spent credits and without its tolerance,
+    /// and saw a surplus. A failed read fails the audit (no correction is made from it).
+    pub(super) async fn live_reports(&self, now: i64) -> Result<Vec<ProducerReport>, String> {
+        let prefix = format!("{}producer.{}.", self.kv.prefix, self.w.cfg.queue);
+        let stream = self
+            .w
+            .js
+            .get_stream(format!("KV_{}", names::CONTROL_BUCKET))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut subjects = stream
+            .info_with_subjects(format!("{prefix}*"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut keys = Vec::new();
+        while let Some(item) = subjects.next().await {
+            let (subject, _) = item.map_err(|e| e.to_string())?;
+            if let Some(key) = subject.strip_prefix(&self.kv.prefix) {
+                keys.push(key.to_string());
+            }
+        }
         let mut out = Vec::new();
-        for key in keys.into_iter().filter(|k| k.starts_with(&prefix)) {
-            if let Ok(Some(b)) = self.kv.get(&key).await {
+        for key in keys {
+            // None: deleted (a producer that closed).
+            if let Some(b) = self.kv.get(&key).await.map_err(|e| e.to_string())? {
                 if let Ok(r) = ProducerReport::decode(b.as_ref()) {
                     if r.heartbeat_unix_ms + r.ttl_ms as i64 >= now {
                         out.push(r);
@@ -139,7 +173,7 @@ impl Reconciler {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     /// T: credits stored in the credit stream for this queue, held tokens included (§5.3).

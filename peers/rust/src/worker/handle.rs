@@ -214,24 +214,16 @@ impl Engine {
                 if self.store.is_some() {
                     Box::pin(self.record_processed(&msg, valid.msg_id)).await;
                 }
-                // Plain: the double ack before the next mint confirms it (§5.4).
-                match msg.ack().await {
-                    Ok(()) => {
-                        self.finished_plain(&msg);
-                        self.processed_events.fetch_add(1, Ordering::SeqCst);
-                        // Its strings are copied only for a listener.
-                        if self.cfg.listener.is_some() {
-                            self.event(WorkerEvent::Processed {
-                                msg_id: valid.msg_id.to_string(),
-                                attempt: k,
-                                trace_id: tp().trace_id.clone(),
-                                type_name: valid.type_name.to_string(),
-                                version: valid.version,
-                            });
-                        }
-                    }
-                    Err(e) => log!("ack of {} not sent: {e}", valid.msg_id),
-                }
+                // Sent plain from the ack queue; the double ack before the next mint confirms
+                // it (§5.4). Its strings are copied only for a listener.
+                let event = self.cfg.listener.is_some().then(|| WorkerEvent::Processed {
+                    msg_id: valid.msg_id.to_string(),
+                    attempt: k,
+                    trace_id: tp().trace_id.clone(),
+                    type_name: valid.type_name.to_string(),
+                    version: valid.version,
+                });
+                self.finish(super::ack::Finish { msg, event });
             }
             Final::DeadLetter { reason, error } => {
                 self.dead_letter(&msg, stream_seq, k, Some(valid.msg_id), reason, &error)

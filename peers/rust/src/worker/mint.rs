@@ -63,6 +63,26 @@ impl Engine {
         }
     }
 
+    /// Confirms the finishing acks sent plain so far for the reconciler's audit (§5.5), which
+    /// holds the mint gate (no mint confirms meanwhile).
+    pub(crate) async fn confirm_for_audit(&self) {
+        self.confirm_finished().await;
+    }
+
+    /// Finishing acks sent plain and not yet confirmed.
+    pub(crate) fn unconfirmed(&self) -> u64 {
+        self.owed.lock().unwrap().unconfirmed
+    }
+
+    /// This worker's owed credits for an audit (§5.5) whose reading of B was answered when
+    /// `sent_by_b` plain finishing acks were unconfirmed: every confirmed or minting credit, and
+    /// those plain acks only. Read under the mint gate, so nothing was confirmed or minted since;
+    /// acks sent after B's answer belong to messages B counted.
+    pub(crate) fn owed_for_audit(&self, sent_by_b: u64) -> u32 {
+        let o = self.owed.lock().unwrap();
+        (o.owed + o.in_transit + o.unconfirmed.min(sent_by_b)) as u32
+    }
+
     /// Owes credits for finished deliveries; called only after the finishing ack was confirmed.
     pub(super) fn owe(&self, n: u64) {
         let mut o = self.owed.lock().unwrap();

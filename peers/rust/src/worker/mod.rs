@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify, Semaphore};
 
+mod ack;
 mod advert;
 mod circuit;
 mod fence;
@@ -110,6 +111,13 @@ pub(crate) struct Engine {
     ack_wait: Duration,
     state: AtomicI32,
     in_flight: AtomicU32,
+    /// Finishing acks queued and not yet sent (`ack.rs`).
+    acks_queued: AtomicU64,
+    acks: ack::Acks,
+    /// Held by the ack task while it sends, and by an audit while it reads B (§5.5).
+    ack_gate: tokio::sync::Mutex<()>,
+    /// The receiving end of `acks`, taken when the worker starts.
+    ack_queue: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<ack::Finish>>>,
     pub(crate) owed: Mutex<Owed>,
     /// Held while minting; the reconciler holds it to read `T` with the owed credits (§5.5).
     pub(crate) mint_gate: tokio::sync::Mutex<()>,
@@ -170,6 +178,7 @@ pub(crate) async fn prepare(
     };
 
     let kv_cap_view = kv_cap.clone();
+    let (acks, ack_queue) = tokio::sync::mpsc::unbounded_channel();
     let client_view = js.client();
     let w = Arc::new(Engine {
         settings: cfg.settings(),
@@ -180,6 +189,10 @@ pub(crate) async fn prepare(
         ack_wait,
         state: AtomicI32::new(WorkerState::Running as i32),
         in_flight: AtomicU32::new(0),
+        acks_queued: AtomicU64::new(0),
+        acks,
+        ack_gate: tokio::sync::Mutex::new(()),
+        ack_queue: Mutex::new(Some(ack_queue)),
         owed: Mutex::new(Owed::default()),
         mint_gate: tokio::sync::Mutex::new(()),
         mint_wake: Notify::new(),
@@ -227,6 +240,12 @@ pub(crate) async fn run(
     let heartbeat = tokio::spawn(w.clone().heartbeat_loop(stop_rx.clone()));
     let fleet_watch = w.fleet.follow();
     let minter = tokio::spawn(w.clone().mint_loop());
+    let acker = w
+        .ack_queue
+        .lock()
+        .unwrap()
+        .take()
+        .map(|q| tokio::spawn(w.clone().ack_loop(q)));
     let pushback_ticks = tokio::spawn(w.clone().pushback_ticks()); // §15.1
     let puller = tokio::spawn(w.clone().pull_loop(consumer, stop_rx.clone()));
     let reconciler = w
@@ -245,7 +264,10 @@ pub(crate) async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(5), puller).await;
     // Let in-flight handlers finish until the deadline; queued ones NAK themselves.
     let deadline = Instant::now() + w.cfg.shutdown_deadline;
-    while w.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+    // A delivery's finishing ack is sent after it left `in_flight`, from the ack queue.
+    while (w.in_flight.load(Ordering::SeqCst) > 0 || w.acks_queued.load(Ordering::SeqCst) > 0)
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Mint what is owed.
@@ -261,6 +283,9 @@ pub(crate) async fn run(
         );
     }
     heartbeat.abort();
+    if let Some(a) = acker {
+        a.abort();
+    }
     fleet_watch.stop();
     pushback_ticks.abort();
     // Wait until the heartbeat task is gone: a heartbeat still in flight could otherwise write a
