@@ -18,6 +18,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const WINDOW: u64 = 24;
+
+/// A worker of `acme.Job` whose no-op handler counts the messages it runs in `handled`.
+fn counting_worker(
+    client: &async_nats::Client,
+    q: &str,
+    id: &str,
+    handled: &Arc<AtomicU64>,
+) -> sluice::WorkerBuilder {
+    let counter = handled.clone();
+    Worker::builder(client.clone(), q).worker_id(id).handle(
+        "acme.Job",
+        1..=1,
+        Json::<u64>::new(),
+        move |_n: u64, _| {
+            let c = counter.clone();
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        },
+    )
+}
 const SENDERS: u64 = 32;
 const PER_SENDER: u64 = 60;
 
@@ -31,21 +53,12 @@ async fn overlapping_confirmations_return_every_credit_once() {
     mint(&js, &q, &[2; (WINDOW / 2) as usize]).await;
 
     let handled = Arc::new(AtomicU64::new(0));
-    let counter = handled.clone();
-    let worker = Worker::builder(client.clone(), &q)
-        .worker_id("confirm-w")
+    let worker = counting_worker(&client, &q, "confirm-w", &handled)
         .concurrency(4)
         .prefetch(WINDOW as usize - 4)
         .token_batch(2)
         .reconciler(None)
         .heartbeat(Duration::from_millis(200))
-        .handle("acme.Job", 1..=1, Json::<u64>::new(), move |_n: u64, _| {
-            let c = counter.clone();
-            async move {
-                c.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            }
-        })
         .build()
         .await
         .unwrap();
@@ -170,19 +183,10 @@ async fn the_reconciler_sees_no_surplus_under_load() {
 
     let window = 256u64;
     let handled = Arc::new(AtomicU64::new(0));
-    let counter = handled.clone();
-    let worker = Worker::builder(client.clone(), &q)
-        .worker_id("audit-w")
+    let worker = counting_worker(&client, &q, "audit-w", &handled)
         .concurrency(8)
         .prefetch(window as usize - 8)
         .reconciler(Some(Duration::from_millis(200)))
-        .handle("acme.Job", 1..=1, Json::<u64>::new(), move |_n: u64, _| {
-            let c = counter.clone();
-            async move {
-                c.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            }
-        })
         .build()
         .await
         .unwrap();
