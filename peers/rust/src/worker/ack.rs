@@ -25,19 +25,19 @@ pub(super) struct Finish {
     pub event: Option<WorkerEvent>,
 }
 
-/// The queue of finishing acks: unbounded, as every delivery in hand puts at most one in it
-/// (at most `concurrency + prefetch` at a time).
+/// The queue of finishing acks: unbounded. A delivery's pull slot is freed once its ack is
+/// queued, so the queue is bounded by how far the ack task falls behind the handlers (and every
+/// message in it is still unacked, within the window like any other).
 pub(super) type Acks = mpsc::UnboundedSender<Finish>;
 
 impl Engine {
-    /// Queues a finishing ack. It counts as in the worker's hands until the ack is sent.
+    /// Queues a finishing ack; shutdown waits for the queue to empty (`acks_queued`).
     pub(super) fn finish(&self, f: Finish) {
         self.acks_queued.fetch_add(1, Ordering::SeqCst);
-        if let Err(mpsc::error::SendError(f)) = self.acks.send(f) {
+        if self.acks.send(f).is_err() {
             // Only after the ack task ended, which it does not before the engine is dropped.
             self.acks_queued.fetch_sub(1, Ordering::SeqCst);
             log!("ack of a finished delivery not sent: the worker is stopping");
-            drop(f);
         }
     }
 
