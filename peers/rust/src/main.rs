@@ -3,7 +3,8 @@
 
 mod cli;
 
-use cli::{parse_handles, Args};
+use clap::Parser;
+use cli::{Behavior, Cli, ProduceArgs, Role, ScheduleArgs, WorkerArgs};
 use serde_json::json;
 use sluice::__internal::events::emit;
 use sluice::__internal::schedule_role::{self, ScheduleConfig};
@@ -14,19 +15,6 @@ use sluice::{
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-const USAGE: &str = "usage:
-  sluice-peer-rust worker  --server URL --queue Q --worker-id ID [--concurrency N=4] [--prefetch N=4]
-                           [--work-ms N=0] [--handles TYPE@MIN-MAX[,...]=sluice.conformance.Work@1-1]
-                           [--max-attempts N=3] [--backoff-initial-ms N=100] [--grace-ms N=3000]
-                           [--grace-delay-ms N=500] [--token-batch N=8] [--capacity N]
-                           [--reconciler] [--overloaded-for-ms N=0] [--fail-first N=0]
-                           [--circuit-breaker FAILURES,WINDOW,DELAY_MS]
-  sluice-peer-rust produce --server URL --queue Q --producer-id ID --count N [--type T=sluice.conformance.Work]
-                           [--version V=1] [--start N=0] [--behavior ok|poison|fail-once=ok]
-                           [--acquire-timeout-ms N=30000] [--fairness-key K]
-  sluice-peer-rust schedule --server URL --queue Q --producer-id ID --count N [--delay-ms D=1000]
-                           [--type T=sluice.conformance.Work] [--version V=1] [--start N=0]";
 
 fn fail(message: &str) -> ! {
     let line = message.replace('\n', " ");
@@ -42,14 +30,6 @@ struct Work {
     behavior: Behavior,
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, PartialEq)]
-#[serde(rename_all = "kebab-case")]
-enum Behavior {
-    Ok,
-    Poison,
-    FailOnce,
-}
-
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
@@ -60,91 +40,40 @@ async fn wait_for_signal() {
     }
 }
 
-/// `--circuit-breaker FAILURES,WINDOW,DELAY_MS` (§7.6).
-fn parse_breaker(v: &str) -> Result<(usize, usize, Duration), String> {
-    let bad = || {
-        format!(
-            "--circuit-breaker {v:?}: want FAILURES,WINDOW,DELAY_MS with 1 <= FAILURES <= WINDOW \
-             and DELAY_MS >= 1, e.g. 3,5,1000"
-        )
-    };
-    let n: Vec<u64> = v
-        .split(',')
-        .map(|p| p.trim().parse::<u64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    match n[..] {
-        [f, w, d] if f >= 1 && w >= f && d >= 1 => {
-            Ok((f as usize, w as usize, Duration::from_millis(d)))
-        }
-        _ => Err(bad()),
-    }
-}
-
-async fn worker(args: &[String]) -> Result<(), String> {
-    let a = Args::parse(
-        args,
-        &[
-            "server",
-            "queue",
-            "worker-id",
-            "concurrency",
-            "prefetch",
-            "work-ms",
-            "handles",
-            "max-attempts",
-            "backoff-initial-ms",
-            "grace-ms",
-            "grace-delay-ms",
-            "token-batch",
-            "capacity",
-            "reconciler",
-            "overloaded-for-ms",
-            "fail-first",
-            "circuit-breaker",
-        ],
-    )?;
-    let server = a.required("server")?;
-    let worker_id = a.required("worker-id")?;
-    let work_ms: u64 = a.num("work-ms", 0)?;
+async fn worker(a: WorkerArgs) -> Result<(), String> {
+    let (server, worker_id, work_ms) = (a.common.server, a.worker_id, a.work_ms);
     // §15.1: the handler answers overloaded (a pushback) until this long after start.
-    let overloaded_until =
-        std::time::Instant::now() + Duration::from_millis(a.num("overloaded-for-ms", 0)?);
+    let overloaded_until = std::time::Instant::now() + Duration::from_millis(a.overloaded_for_ms);
     // §7.6: the handler fails its first N runs, a failure the circuit breaker counts.
-    let fail_first: u64 = a.num("fail-first", 0)?;
+    let fail_first = a.fail_first;
     let runs = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let breaker = match a.opt_string("circuit-breaker") {
-        Some(v) => Some(parse_breaker(&v)?),
-        None => None,
-    };
-    let handles = parse_handles(&a.string("handles", "sluice.conformance.Work@1-1"))?;
     let client = jsutil::connect(&server, &format!("sluice-rust-worker-{worker_id}"))
         .await
         .map_err(|e| e.to_string())?;
     // The payload's seq, for the `processed` event written once the ack is confirmed.
     let seqs: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
-    let mut b = Worker::builder(client, a.required("queue")?)
+    let mut b = Worker::builder(client, a.common.queue)
         .worker_id(worker_id.clone())
-        .concurrency(a.num("concurrency", 4)?)
-        .prefetch(a.num("prefetch", 4)?)
-        .max_attempts(a.num("max-attempts", 3)?)
-        .backoff_initial(Duration::from_millis(a.num("backoff-initial-ms", 100)?))
+        .concurrency(a.concurrency)
+        .prefetch(a.prefetch)
+        .max_attempts(a.max_attempts)
+        .backoff_initial(Duration::from_millis(a.backoff_initial_ms))
         .grace(
-            Duration::from_millis(a.num("grace-ms", 3000)?),
-            Duration::from_millis(a.num("grace-delay-ms", 500)?),
+            Duration::from_millis(a.grace_ms),
+            Duration::from_millis(a.grace_delay_ms),
         )
-        .token_batch(a.num("token-batch", 8)?)
-        .reconciler(a.flag("reconciler").then_some(Duration::from_secs(1)));
+        .token_batch(a.token_batch)
+        .reconciler(a.reconciler.then_some(Duration::from_secs(1)));
     // The conformance peer runs no circuit breaker unless given `--circuit-breaker`: its pauses
     // would be set off by the contract's failing handlers in scenarios about something else.
-    b = match breaker {
-        Some((failures, window, delay)) => b.circuit_breaker(failures, window, delay),
+    b = match a.circuit_breaker {
+        Some(c) => b.circuit_breaker(c.failures, c.window, c.delay),
         None => b.without_circuit_breaker(),
     };
-    if let Some(c) = a.opt_num("capacity")? {
+    if let Some(c) = a.capacity {
         b = b.capacity(c);
     }
-    for h in handles {
+    for h in a.handles.0 {
         let seqs = seqs.clone();
         let runs = runs.clone();
         b = b.handle(
@@ -242,26 +171,10 @@ async fn worker(args: &[String]) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-async fn produce(args: &[String]) -> Result<(), String> {
-    let a = Args::parse(
-        args,
-        &[
-            "server",
-            "queue",
-            "producer-id",
-            "count",
-            "type",
-            "version",
-            "start",
-            "behavior",
-            "acquire-timeout-ms",
-            "fairness-key",
-        ],
-    )?;
-    let server = a.required("server")?;
-    let producer_id = a.required("producer-id")?;
+async fn produce(a: ProduceArgs) -> Result<(), String> {
+    let (server, producer_id) = (a.common.server, a.producer_id);
     // §15.3: refused at once, as every producer refuses a bad key.
-    let fairness_key = a.opt_string("fairness-key");
+    let fairness_key = a.fairness_key;
     if let Some(k) = &fairness_key {
         if !sluice::__internal::fairness::valid_key(k) {
             return Err(format!(
@@ -269,25 +182,15 @@ async fn produce(args: &[String]) -> Result<(), String> {
             ));
         }
     }
-    let behavior: Behavior = serde_json::from_value(json!(a.string("behavior", "ok")))
-        .map_err(|_| "--behavior: expected ok, poison or fail-once".to_string())?;
-    let count: u64 = a
-        .required("count")?
-        .parse()
-        .map_err(|_| "--count: not a number".to_string())?;
-    let version: u32 = a.num("version", 1)?;
-    if version == 0 || version > i32::MAX as u32 {
-        return Err("--version must be in 1..=2147483647".into());
-    }
-    let type_name = a.string("type", "sluice.conformance.Work");
-    let start: u64 = a.num("start", 0)?;
+    let (behavior, count, version, start) = (a.behavior, a.count, a.version, a.start);
+    let type_name = a.type_name;
     let client = jsutil::connect(&server, &format!("sluice-rust-producer-{producer_id}"))
         .await
         .map_err(|e| e.to_string())?;
     let id = producer_id.clone();
-    let p = Producer::builder(client, a.required("queue")?)
+    let p = Producer::builder(client, a.common.queue)
         .producer_id(producer_id.clone())
-        .acquire_timeout(Duration::from_millis(a.num("acquire-timeout-ms", 30000)?))
+        .acquire_timeout(Duration::from_millis(a.acquire_timeout_ms))
         .on_event(move |e| {
             if let ProducerEvent::Returned { unspent } = e {
                 emit(json!({"event": "returned", "id": id, "unspent": unspent}));
@@ -335,22 +238,8 @@ async fn produce(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn schedule_config(args: &[String]) -> Result<ScheduleConfig, String> {
-    let a = Args::parse(
-        args,
-        &[
-            "server",
-            "queue",
-            "producer-id",
-            "count",
-            "delay-ms",
-            "type",
-            "version",
-            "start",
-        ],
-    )?;
-    let queue = a.required("queue")?;
-    let producer_id = a.required("producer-id")?;
+fn schedule_config(a: ScheduleArgs) -> Result<ScheduleConfig, String> {
+    let (queue, producer_id) = (a.common.queue, a.producer_id);
     if !names::valid_queue(&queue) {
         return Err(format!("--queue {queue:?} is not a valid queue name"));
     }
@@ -359,23 +248,15 @@ fn schedule_config(args: &[String]) -> Result<ScheduleConfig, String> {
             "--producer-id {producer_id:?} is not in the id charset"
         ));
     }
-    let count: u64 = a
-        .required("count")?
-        .parse()
-        .map_err(|_| "--count: not a number".to_string())?;
-    let version: u32 = a.num("version", 1)?;
-    if version == 0 || version > i32::MAX as u32 {
-        return Err("--version must be in 1..=2147483647".into());
-    }
     Ok(ScheduleConfig {
-        server: a.required("server")?,
+        server: a.common.server,
         queue,
         producer_id,
-        count,
-        type_name: a.string("type", "sluice.conformance.Work"),
-        version,
-        start: a.num("start", 0)?,
-        delay_ms: a.num("delay-ms", 1000)?,
+        count: a.count,
+        type_name: a.type_name,
+        version: a.version,
+        start: a.start,
+        delay_ms: a.delay_ms,
         store_timeout: Duration::from_secs(10),
     })
 }
@@ -386,28 +267,40 @@ fn main() {
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .init();
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let Some(cmd) = argv.first().cloned() else {
-        eprintln!("{USAGE}");
-        std::process::exit(2);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // No role given: the usage on stderr, exit 2.
+            let _ = e.print();
+            std::process::exit(2);
+        }
+        Err(e) if !e.use_stderr() => {
+            // --help: the usage on stdout, exit 0.
+            let _ = e.print();
+            return;
+        }
+        // One line, as the contract's error event: clap's message up to its usage.
+        Err(e) => {
+            let text = e.to_string();
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            fail(&format!("{} (see --help)", message.join(" ")))
+        }
     };
-    let rest = &argv[1..];
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let result = match cmd.as_str() {
-        "worker" => rt.block_on(worker(rest)),
-        "produce" => rt.block_on(produce(rest)),
-        "schedule" => match schedule_config(rest) {
+    let result = match cli.role {
+        Role::Worker(a) => rt.block_on(worker(a)),
+        Role::Produce(a) => rt.block_on(produce(a)),
+        Role::Schedule(a) => match schedule_config(a) {
             Ok(cfg) => rt.block_on(schedule_role::run(cfg)),
             Err(e) => Err(e),
         },
-        "-h" | "--help" | "help" => {
-            println!("{USAGE}");
-            return;
-        }
-        other => Err(format!("unknown command {other:?} (see --help)")),
     };
     if let Err(e) = result {
         fail(&e);
