@@ -18,7 +18,7 @@ type token struct {
 	msg jetstream.Msg
 	n   uint32
 	// spent counts reserved and confirmed credits; pending counts reservations whose publish
-	// has not finished.
+	// has not finished. The report counts spent − pending (§6 step 1 [v1.3]).
 	spent, pending uint32
 	lastWPI        time.Time
 }
@@ -223,7 +223,10 @@ func (p *Producer) settle(ctx context.Context, all bool) error {
 		HeartbeatUnixMs: now.UnixMilli(), TtlMs: uint32(p.cfg.reportTTL.Milliseconds()), Language: Lang, SentTotal: p.sentTotal,
 		FairnessKeys: p.fairnessReportLocked()}
 	for _, t := range keep {
-		r.HeldSpent += t.spent
+		// §6 step 1 [v1.3]: only credits whose publish the stream has stored. A publish in
+		// progress is not in B yet: counted in S it would read as a deficit (counted nowhere),
+		// and with as many in progress as sends the reconciler would mint it.
+		r.HeldSpent += t.spent - t.pending
 		r.HeldUnspent += t.n - t.spent
 		if now.Sub(t.lastWPI) >= p.lease/3 {
 			t.lastWPI = now

@@ -2,6 +2,8 @@ package sluice
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,6 +23,8 @@ type reading struct {
 	lastSeq                    uint64
 	batch                      int64
 	absorbers                  []*sluicepb.CapacityAdvert
+	// heldTokens is the credit consumer's num_ack_pending, read after T: it bounds S (§5.5 [v1.1]).
+	heldTokens int64
 	// own is this worker's advert as the bucket holds it (nil when missing): the reconciler makes
 	// no correction while it is missing or old (§5.5 [v1.3] stale view).
 	own *AdvertView
@@ -32,7 +36,9 @@ type reading struct {
 // would be minted). B is read inside the mint gate, so only T's round trip lies between B and the
 // worker's own owed credits: under load every message finished in a longer gap (a mint's round
 // trips, the stream lookups) is counted twice, a systematic surplus larger than the tolerance.
-// Other workers count through their adverts.
+// This worker's plain finishing acks are confirmed before B and held while it is read (§5.5
+// [v1.3]). Other workers count through their adverts. The tokens producers hold are read right
+// before and right after T, the reports last (liveReports).
 func (r *reconciler) read(ctx context.Context) (reading, error) {
 	w := r.w
 	var rd reading
@@ -92,20 +98,8 @@ func (r *reconciler) read(ctx context.Context) (reading, error) {
 		rd.window = int64(RateWindow(uint64(rd.window), rate, uint64(burst), running))
 	}
 
-	reports, err := readAll(ctx, w.ctlKV, "producer."+w.queue+".*")
-	if err != nil {
-		return rd, err
-	}
-	var spent int64
-	for _, e := range reports {
-		rep, err := DecodeReport(e.Value())
-		if err == nil && rep.GetHeartbeatUnixMs()+int64(rep.GetTtlMs()) >= now {
-			rd.liveProducers++
-			spent += int64(rep.GetHeldSpent())
-		}
-	}
-
-	// The stream handles first, so that the gate below spans one request for B and one for T.
+	// The stream handles first, so that the gate below spans the requests for B, the held tokens
+	// and T only; the held tokens again and the reports are read right after T.
 	ws, err := w.js.Stream(ctx, w.stream)
 	if err != nil {
 		return rd, err
@@ -117,21 +111,35 @@ func (r *reconciler) read(ctx context.Context) (reading, error) {
 	if r.creds == nil {
 		r.creds, _ = cs.Consumer(ctx, CreditConsumer(w.queue))
 	}
-	var ackPending int64
-	if r.creds != nil {
-		if ci, err := r.creds.Info(ctx); err == nil {
-			ackPending = int64(ci.NumAckPending)
-		}
+	ctl, err := w.js.Stream(ctx, "KV_"+ControlBucket)
+	if err != nil {
+		return rd, err
 	}
 
+	// This worker's plain finishing acks (§5.4) are counted as owed from when they are sent, but
+	// the server takes acks from a queue: under load a message acked a moment ago is still in B,
+	// counted twice, a false surplus as large as that queue, which two audits in a row can read
+	// past the tolerance (credits that exist would be burned). So while B is read no finishing
+	// ack is sent (ackGate), the acks sent before are confirmed first (once the double ack is
+	// answered, every earlier ack has been taken and its message is out of B), and of the acks
+	// sent after B's answer none is counted: their messages were in B (§5.5 [v1.3]).
 	w.mintMu.Lock()
-	info, err := ws.Info(ctx)
+	w.ackGate.Lock()
+	err = w.confirm(ctx)
+	var info *jetstream.StreamInfo
+	if err == nil {
+		info, err = ws.Info(ctx)
+	}
+	w.mu.Lock()
+	sentByB := w.unconfirmed
+	w.mu.Unlock()
+	w.ackGate.Unlock()
 	var tokens uint64
 	if err == nil {
 		tokens, err = storedCredits(ctx, cs, w.queue)
 	}
 	w.mu.Lock()
-	ownOwed := int64(w.owed + w.unconfirmed)
+	ownOwed := int64(w.owed + min(w.unconfirmed, sentByB))
 	w.mu.Unlock()
 	ownDebt, ownSeen := w.debt.State()
 	w.mintMu.Unlock()
@@ -147,9 +155,58 @@ func (r *reconciler) read(ctx context.Context) (reading, error) {
 		// next heartbeat, and until then the rest of a growing surplus would wait.
 		own.DebtSeen = ownSeen
 	}
+	// The tokens producers hold (num_ack_pending), which bound the reports (§5.5 [v1.1]). A failed
+	// reading fails the audit: read as 0 it would drop every report.
+	held, err := r.heldTokens(ctx)
+	if err != nil {
+		return rd, err
+	}
+	rd.heldTokens = held
+
+	// The producers' reports after B and T: a report lags its producer's spending, and a credit
+	// spent after the report was read is in B and in T but not in S (a false surplus); read
+	// after B and T, the reports cover more of what was spent before those readings.
+	reports, err := liveReports(ctx, ctl, w.ctlKV, w.queue, now)
+	if err != nil {
+		return rd, err
+	}
+	var spent int64
+	for _, rep := range reports {
+		rd.liveProducers++
+		spent += int64(rep.GetHeldSpent())
+	}
 	// Reports are not trusted to raise the window (§5.5 [v1.1]).
-	rd.spent = min(spent, ackPending*rd.batch, rd.tokens)
+	rd.spent = min(spent, rd.heldTokens*rd.batch, rd.tokens)
 	return rd, nil
+}
+
+// liveReports is the live producer reports of q (§5.5). The keys come from the control bucket
+// stream's subjects (one stored message per key, a delete marker for a deleted one), not from a
+// key listing or a watch read to the end of its initial values: those are a consumer delivering
+// each key's last message, and a report rewritten while it runs (a busy producer writes one per
+// token it acks) can fall out of it, which reads as no producer: no spent credits, no tolerance,
+// a surplus. A failed read fails the audit.
+func liveReports(ctx context.Context, s jetstream.Stream, kv jetstream.KeyValue, q string, now int64) ([]*sluicepb.ProducerReport, error) {
+	prefix := "$KV." + ControlBucket + "."
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(prefix+"producer."+q+".*"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*sluicepb.ProducerReport
+	for subj := range info.State.Subjects {
+		e, err := kv.Get(ctx, strings.TrimPrefix(subj, prefix))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // deleted: a producer that closed
+		}
+		if err != nil {
+			return nil, err
+		}
+		rep, err := DecodeReport(e.Value())
+		if err == nil && rep.GetHeartbeatUnixMs()+int64(rep.GetTtlMs()) >= now {
+			out = append(out, rep)
+		}
+	}
+	return out, nil
 }
 
 // storedCredits is T for q in the credit stream s (§5.3).
@@ -163,4 +220,18 @@ func storedCredits(ctx context.Context, s jetstream.Stream, q string) (uint64, e
 		total += uint64(TokenValue(subj)) * n
 	}
 	return total, nil
+}
+
+// heldTokens is the credit consumer's num_ack_pending: the tokens delivered and not acked, which
+// producers hold (§5.5). 0 while the consumer is not found.
+func (r *reconciler) heldTokens(ctx context.Context) (int64, error) {
+	if r.creds == nil {
+		return 0, nil
+	}
+	ci, err := r.creds.Info(ctx)
+	if err != nil {
+		r.creds = nil // looked up again at the next audit
+		return 0, err
+	}
+	return int64(ci.NumAckPending), nil
 }

@@ -94,6 +94,9 @@ type Worker struct {
 	mintSignal  chan struct{}
 	// mintMu is held while minting, so the reconciler can read owed and T with no mint between.
 	mintMu sync.Mutex
+	// ackGate is held while a plain finishing ack is sent, and by the reconciler while it reads B
+	// (§5.5 [v1.3]): no ack is sent in between. Taken before mu.
+	ackGate sync.Mutex
 }
 
 // NewWorker validates the options, checks the queue's topology (it creates nothing, §2) and

@@ -172,8 +172,10 @@ func (w *Worker) runHandler(m *Msg) (trace TraceContext, err error) {
 // second way: the server processes a connection's acks in order and replies to a double ack even
 // for a message already acked). One round trip per token instead of one per message. done, if
 // not nil, is observed once the ack is confirmed; processed ones (a handler ran, not a duplicate)
-// are counted then.
+// are counted then. No ack is sent while the reconciler reads B (ackGate, §5.5 [v1.3]).
 func (w *Worker) ack(msg jetstream.Msg, processed bool, done *Processed) error {
+	w.ackGate.Lock()
+	defer w.ackGate.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	// Under w.mu: the ack reaches the connection before any double ack that confirms it.

@@ -533,7 +533,8 @@ type ProducerReport struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	ProducerId string                 `protobuf:"bytes,1,opt,name=producer_id,json=producerId,proto3" json:"producer_id,omitempty"`
 	Queue      string                 `protobuf:"bytes,2,opt,name=queue,proto3" json:"queue,omitempty"`
-	// Credits already spent from tokens the producer still holds un-acked.
+	// Credits already spent from tokens the producer still holds un-acked: [v1.3] those whose
+	// publish the stream has stored, not those of publishes still in progress (PROTOCOL.md §6).
 	HeldSpent uint32 `protobuf:"varint,3,opt,name=held_spent,json=heldSpent,proto3" json:"held_spent,omitempty"`
 	// Credits not yet spent in held tokens.
 	HeldUnspent uint32 `protobuf:"varint,4,opt,name=held_unspent,json=heldUnspent,proto3" json:"held_unspent,omitempty"`

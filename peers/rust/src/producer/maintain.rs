@@ -16,7 +16,7 @@ impl Engine {
         ProducerReport {
             producer_id: self.cfg.producer_id.clone(),
             queue: self.cfg.queue.clone(),
-            held_spent: st.held.iter().map(|t| t.spent).sum(),
+            held_spent: st.held.iter().map(|t| t.spent - t.inflight).sum(),
             held_unspent: st.held.iter().map(|t| t.credits - t.spent).sum(),
             waiting: st.waiting,
             heartbeat_unix_ms: now_unix_ms(),

@@ -58,9 +58,7 @@ public final class Reconciler {
   private boolean surplusLeft;
 
   private final Overclaims overclaims = new Overclaims();
-
-  private final java.util.Set<String> clampedSeen = new java.util.HashSet<>();
-  private final java.util.Set<String> unlimitedSeen = new java.util.HashSet<>();
+  private final AdvertWarnings warnings;
 
   public Reconciler(
       Connection nc,
@@ -86,6 +84,7 @@ public final class Reconciler {
     this.replenisher = replenisher;
     this.debt = replenisher.debt();
     this.burner = new TokenBurner(js, queue, minter);
+    this.warnings = new AdvertWarnings(queue);
   }
 
   public boolean isLeader() {
@@ -181,7 +180,7 @@ public final class Reconciler {
     long window =
         Rates.window(
             capacityWindow, bounds.ratePerSecond(), bounds.rateBurst(), Rates.running(ads, now));
-    int unlimited = bounds.rateLimited() ? unlimitedWorkers(ads, now) : 0;
+    int unlimited = bounds.rateLimited() ? warnings.unlimitedWorkers(ads, now) : 0;
     long owed = 0;
     // Credits the workers will withhold instead of minting are already out of circulation.
     long debtPending = 0;
@@ -192,7 +191,7 @@ public final class Reconciler {
         // the next heartbeat, and until then the rest of a growing surplus would wait (WAIT).
         live.add(
             a.getWorkerId().equals(holderId) ? a.toBuilder().setDebtSeen(debt.seen()).build() : a);
-        warnIfClamped(bounds, a);
+        warnings.warnIfClamped(bounds, a);
         if (!a.getWorkerId().equals(holderId)) {
           // This worker's own owed credits and debt are read live below, not from its advert.
           owed += Window.owed(bounds, a);
@@ -201,6 +200,21 @@ public final class Reconciler {
       }
     }
     int liveWorkers = live.size();
+    // The backlog with this worker's owed credits (its finishing acks held back), then the tokens,
+    // while it mints nothing: a message finished in between is counted twice, never nowhere.
+    long[] own =
+        replenisher.consistently(
+            () -> Ledgers.backlog(jsm, queue),
+            (b, o, d) -> new long[] {b, o, d, Ledgers.tokens(jsm, queue)});
+    long backlog = own[0];
+    owed += own[1];
+    debtPending += own[2];
+    long tokens = own[3];
+    // The tokens producers hold (num_ack_pending), which bound the reports (§5.5 [v1.1]).
+    long heldTokens = Ledgers.heldTokens(jsm, queue);
+    // The producers' reports after B and T (the watch's newest values now): a report lags its
+    // producer's spending, and a credit spent after the report was read is in B and in T but not
+    // in S (a false surplus); read after them, the reports cover more of what was spent before.
     long heldSpent = 0;
     int liveProducers = 0;
     for (Map.Entry<String, ProducerReport> r : reports.snapshot().entrySet()) {
@@ -211,18 +225,8 @@ public final class Reconciler {
         control.delete(r.getKey()); // a producer that died long ago
       }
     }
-    // The backlog first, then this worker's owed credits with the tokens in one state: a message
-    // finished in between is counted twice (a false surplus, which needs a second reading to burn),
-    // never nowhere (a false deficit would be minted).
-    long backlog = Ledgers.backlog(jsm, queue);
-    long[] own = replenisher.consistently((o, d) -> new long[] {o, d, Ledgers.tokens(jsm, queue)});
-    owed += own[0];
-    debtPending += own[1];
-    long tokens = own[2];
     long reportedSpent = heldSpent;
-    heldSpent =
-        Credits.boundHeldSpent(
-            heldSpent, Ledgers.heldTokens(jsm, queue), bounds.tokenBatch(), tokens);
+    heldSpent = Credits.boundHeldSpent(heldSpent, heldTokens, bounds.tokenBatch(), tokens);
     overclaims.observe(queue, reportedSpent, heldSpent, bounds.tokenBatch());
     if (current == null && previous == 0 && Ledgers.neverUsed(jsm, queue)) {
       // The first audit of a queue that never stored a message (§5.5, first audit of a fresh
@@ -246,14 +250,16 @@ public final class Reconciler {
       minter.mint(d.credits(), batch, MintReason.MINT_REASON_RECONCILE);
       minted = d.credits();
       LOG.info(
-          "queue {}: minted {} credits (window {}, backlog {}, tokens {}, held spent {}, owed {})",
+          "queue {}: minted {} credits (window {}, backlog {}, tokens {}, held spent {}, owed {},"
+              + " held tokens {})",
           queue,
           minted,
           window,
           backlog,
           tokens,
           heldSpent,
-          owed);
+          owed,
+          heldTokens);
     } else if (burnable > 0) {
       long amount = burnable;
       long lastId = current == null ? 0 : current.getDebtId();
@@ -283,7 +289,7 @@ public final class Reconciler {
       LOG.atLevel(level)
           .log(
               "queue {}: burned {} credits, announced a debt of {} (window {}, backlog {}, tokens {},"
-                  + " held spent {}, owed {}, debt {})",
+                  + " held spent {}, owed {}, debt {}, held tokens {})",
               queue,
               burned,
               announced,
@@ -292,7 +298,8 @@ public final class Reconciler {
               tokens,
               heldSpent,
               owed,
-              debtPending);
+              debtPending,
+              heldTokens);
     }
     Ledger ledger =
         Ledger.newBuilder()
@@ -327,29 +334,6 @@ public final class Reconciler {
   }
 
   /**
-   * Live RUNNING workers that replenish without the rate (revision 1.2 or earlier, §15.2); each is
-   * logged once: the queue's rate is not enforced while one of them finishes messages.
-   */
-  private int unlimitedWorkers(List<CapacityAdvert> ads, long now) {
-    int n = 0;
-    for (CapacityAdvert a : ads) {
-      if (Rates.unlimited(a, now)) {
-        n++;
-        if (unlimitedSeen.add(a.getWorkerId())) {
-          LOG.warn(
-              "queue {}: worker {} ({}, protocol revision before 1.3) does not mint within the"
-                  + " queue's rate limit: the credits it replenishes are not limited, so the"
-                  + " queue can run above its rate; upgrade it or stop it",
-              queue,
-              a.getWorkerId(),
-              a.getLanguage().isEmpty() ? "unknown language" : a.getLanguage());
-        }
-      }
-    }
-    return n;
-  }
-
-  /**
    * An audit on a stale view of the adverts (§5.5 [v1.3]): no mint, no burn, no debt; the lease is
    * renewed with no previous reading, so the first audit on a current view is confirmed by a second
    * one. The worker's heartbeat watches the boards anew when they stay stale.
@@ -372,25 +356,6 @@ public final class Reconciler {
           revision);
     } catch (JetStreamApiException e) {
       leader = false;
-    }
-  }
-
-  /** Logs an advert above the per-worker bound once per worker and claimed value. */
-  private void warnIfClamped(QueueConfig bounds, CapacityAdvert a) {
-    if (!Window.exceeds(bounds, a)) {
-      return;
-    }
-    String seen = a.getWorkerId() + "/" + a.getCapacity() + "/" + a.getOwedCredits();
-    if (clampedSeen.add(seen)) {
-      LOG.warn(
-          "queue {}: worker {} advertises capacity {} and owed {}, above max_worker_capacity {}:"
-              + " counting {} (check the worker's settings, or who may write sluice-capacity)",
-          queue,
-          a.getWorkerId(),
-          a.getCapacity(),
-          a.getOwedCredits(),
-          bounds.maxWorkerCapacity(),
-          bounds.maxWorkerCapacity());
     }
   }
 

@@ -3,6 +3,7 @@ package dev.sluice.internal.credit;
 import dev.sluice.internal.proto.MintReason;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -81,6 +82,17 @@ public final class Replenisher {
      * answered, with how many finishes had been sent before it (all of them now confirmed).
      */
     CompletableFuture<Long> confirmSent();
+
+    /**
+     * Runs {@code read} while no finishing ack is sent, once the server has taken every ack sent
+     * before (their messages are out of the backlog), and with every one of them reported through
+     * {@link #finished}: an audit's reading of the backlog (§5.5 [v1.3]). This default confirms but
+     * holds nothing back; a worker's settler, which sends the acks, holds them.
+     */
+    default <T> T confirmedAndHeld(Callable<T> read) throws Exception {
+      confirmSent().get(CONFIRM_WAIT_S, TimeUnit.SECONDS);
+      return read.call();
+    }
   }
 
   public Replenisher(
@@ -305,20 +317,34 @@ public final class Replenisher {
     return owed.get() + unconfirmed.get();
   }
 
+  /** An audit's reading of the backlog B. */
+  @FunctionalInterface
+  public interface BacklogRead {
+    long read() throws Exception;
+  }
+
   /** Reads what a reconciler audit needs from this worker and the credit stream in one state. */
   public interface ConsistentRead<T> {
-    T read(long owed, long debtPending) throws Exception;
+    T read(long backlog, long owed, long debtPending) throws Exception;
   }
 
   /**
-   * Runs {@code read} with this worker's owed credits and pending debt while no credit moves
-   * between owed and minted (or withheld): a token count read inside it agrees with both. The
-   * reconciler of this worker reads them live instead of from its advert, which is a heartbeat old
-   * (§5.5).
+   * Reads the backlog with this worker's owed credits and pending debt, then runs {@code read} with
+   * them, all while no credit moves between owed and minted (or withheld): a token count read
+   * inside it agrees with them. The reconciler of this worker reads them live instead of from its
+   * advert, which is a heartbeat old (§5.5).
+   *
+   * <p>The finishing acks are sent plain and the server takes them from a queue: an ack sent a
+   * moment ago may leave its message in the backlog, and counted there and as owed it reads as a
+   * false surplus as large as that queue (§5.5 [v1.3]). So the backlog is read while this worker
+   * sends no finishing ack, once the acks sent before are confirmed (out of the backlog), and the
+   * owed credits are taken at the backlog's answer: an ack sent after it is not counted (its
+   * message was in the backlog).
    */
-  public <T> T consistently(ConsistentRead<T> read) throws Exception {
+  public <T> T consistently(BacklogRead backlog, ConsistentRead<T> read) throws Exception {
     synchronized (ledgerLock) {
-      return read.read(owed(), debt.pending());
+      long[] atBacklog = confirmer.confirmedAndHeld(() -> new long[] {backlog.read(), owed()});
+      return read.read(atBacklog[0], atBacklog[1], debt.pending());
     }
   }
 

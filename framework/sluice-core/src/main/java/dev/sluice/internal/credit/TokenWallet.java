@@ -35,8 +35,8 @@ public final class TokenWallet {
 
   private static final class Held {
     final HeldToken token;
-    int spent;
-    int inFlight;
+    int spent; // reserved credits: stored publishes and those in flight
+    int inFlight; // reserved for a publish still in progress
     long lastUsed;
 
     Held(HeldToken token, long now) {
@@ -230,11 +230,13 @@ public final class TokenWallet {
     try {
       int spent = 0;
       int unspent = 0;
+      int inFlight = 0;
       for (Held h : held) {
-        spent += h.spent;
+        spent += h.spent - h.inFlight; // stored only (§6.1 [v1.3])
         unspent += h.unspent();
+        inFlight += h.inFlight;
       }
-      return new Holdings(spent, unspent, waitingLocked());
+      return new Holdings(spent, unspent, waitingLocked(), inFlight);
     } finally {
       lock.unlock();
     }

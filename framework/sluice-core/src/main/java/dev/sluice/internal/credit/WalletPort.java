@@ -8,13 +8,16 @@ public interface WalletPort {
   /**
    * What the producer holds right now, for its report (§6.1).
    *
-   * @param spent credits spent from held tokens
+   * @param spent credits spent from held tokens whose publish the stream has stored (the report's
+   *     {@code held_spent}, §6.1 [v1.3]): a publish still in progress is not in the backlog yet,
+   *     and counted as spent it would read as a deficit that the reconciler mints
    * @param unspent credits still available in held tokens
    * @param waiting sends waiting for a credit
+   * @param inFlight credits reserved for a publish still in progress (not in {@code spent})
    */
-  record Holdings(int spent, int unspent, int waiting) {
+  record Holdings(int spent, int unspent, int waiting, int inFlight) {
     boolean empty() {
-      return spent == 0 && unspent == 0 && waiting == 0;
+      return spent == 0 && unspent == 0 && waiting == 0 && inFlight == 0;
     }
   }
 

@@ -20,16 +20,22 @@
  *   <tr><td>§5.5 burning by fetching tokens (and the RETURN mint of the rest)</td><td>{@link
  *       dev.sluice.internal.credit.TokenBurner}</td></tr>
  *   <tr><td>§5.5 its own worker read live: owed credits and debt with the token count, while the
- *       worker mints nothing</td><td>{@link dev.sluice.internal.credit.Replenisher#consistently},
- *       called by {@link dev.sluice.internal.credit.Reconciler}</td></tr>
+ *       worker mints nothing; the backlog read while it sends no finishing ack, after confirming
+ *       those sent, with the owed credits at the backlog's answer [v1.3]</td><td>{@link
+ *       dev.sluice.internal.credit.Replenisher#consistently}, called by {@link
+ *       dev.sluice.internal.credit.Reconciler}; the acks held by the worker's settler through
+ *       {@link dev.sluice.internal.credit.Replenisher.Confirmer#confirmedAndHeld}</td></tr>
  *   <tr><td>§5.5 fast burn: a surplus announced as a debt that workers withhold (at most what they
  *       still finish, and a deficit minted behind a debt when nothing is left to finish
  *       [v1.3])</td><td>{@link dev.sluice.internal.credit.Credits#debtPayable}, {@link
  *       dev.sluice.internal.credit.FastBurn} (the reconciler's rules), {@link
  *       dev.sluice.internal.credit.Debt} (a worker's share)</td></tr>
  *   <tr><td>§5.1 the window and its advert bounds</td><td>{@link
- *       dev.sluice.internal.credit.Window}, {@link dev.sluice.internal.credit.QueueConfig}</td></tr>
- *   <tr><td>§6.3 holding (AckProgress every lease / 3), §6.4 reserve and refund, §6.6 report
+ *       dev.sluice.internal.credit.Window}, {@link dev.sluice.internal.credit.QueueConfig}, {@link
+ *       dev.sluice.internal.credit.AdvertWarnings} (a clamped advert, an unlimited worker: logged
+ *       once)</td></tr>
+ *   <tr><td>§6.1 the report's held spent credits: stored publishes only, not those in progress
+ *       [v1.3]; §6.3 holding (AckProgress every lease / 3), §6.4 reserve and refund, §6.6 report
  *       then ack a spent token, §6.7 idle return (NAK unspent, report then ack partly spent), §6.8 a
  *       waiting send's deadline</td><td>{@link dev.sluice.internal.credit.TokenWallet}, with
  *       {@link dev.sluice.internal.credit.HeldToken} (a held token without its connection) and

@@ -137,7 +137,7 @@ public final class ProducerRuntime implements AutoCloseable {
           ProducerReport.newBuilder()
               .setProducerId(s.producerId())
               .setQueue(s.queue())
-              .setHeldSpent(h.spent())
+              .setHeldSpent(h.spent()) // stored publishes only, not those in progress [v1.3]
               .setHeldUnspent(h.unspent())
               .setWaiting(h.waiting())
               .setHeartbeatUnixMs(clock.millis())

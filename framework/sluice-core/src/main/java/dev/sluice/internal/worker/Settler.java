@@ -3,6 +3,7 @@ package dev.sluice.internal.worker;
 import dev.sluice.DeadLetterReason;
 import dev.sluice.RejectMessageException;
 import dev.sluice.internal.credit.Acks;
+import dev.sluice.internal.credit.Replenisher;
 import dev.sluice.internal.telemetry.Metrics;
 import dev.sluice.internal.time.Clock;
 import dev.sluice.internal.wire.Classifier;
@@ -17,6 +18,7 @@ import io.nats.client.PublishOptions;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import java.time.Duration;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -29,9 +31,11 @@ import org.slf4j.LoggerFactory;
  * handler thread may settle; finishing acks are sent under one lock so that a later double ack
  * confirms every earlier one.
  */
-final class Settler {
+final class Settler implements Replenisher.Confirmer {
   private static final Logger LOG = LoggerFactory.getLogger(Settler.class);
   private static final Duration CONFIRM_TIMEOUT = Duration.ofSeconds(5);
+  // An audit's confirm: the finishing handlers wait while it travels.
+  private static final Duration AUDIT_CONFIRM_TIMEOUT = Duration.ofSeconds(1);
   // How long a message whose record could not be written waits before it is tried again.
   private static final Duration RECORD_RETRY = Duration.ofSeconds(2);
 
@@ -51,8 +55,13 @@ final class Settler {
   private final Object ackLock = new Object();
   private long finishesSent;
   private Message lastFinished;
+  // The finishes an audit's confirm covered (guarded by ackLock).
+  private long auditConfirmed;
 
-  /** {@code onFinished} runs after every finishing ack or term (one credit owed). */
+  /**
+   * {@code onFinished} runs after every finishing ack or term (one credit owed), under the lock the
+   * acks are sent under.
+   */
   Settler(Connection nc, JetStream js, WorkerSettings s, WorkerHealth health, Runnable onFinished) {
     this.nc = nc;
     this.js = js;
@@ -174,7 +183,8 @@ final class Settler {
 
   private void finish(Message m, boolean term) {
     synchronized (ackLock) {
-      // Sent in order on this connection, so a later double ack confirms this one too.
+      // Sent in order on this connection, so a later double ack confirms this one too. Reported
+      // under the lock: an audit holding it counts every ack sent so far (§5.5 [v1.3]).
       if (term) {
         m.term();
       } else {
@@ -182,16 +192,17 @@ final class Settler {
       }
       finishesSent++;
       lastFinished = m;
+      onFinished.run();
     }
-    onFinished.run();
   }
 
   /**
    * The double ack: an ack with a reply on the last finished message. Completes, once the server
-   * answered, with how many finishes had been sent before it, all of them now confirmed. Never
-   * blocks.
+   * answered, with how many finishes had been sent before it, all of them now confirmed. Does not
+   * wait for the server (only for an audit that holds the acks back).
    */
-  CompletableFuture<Long> confirmSent() {
+  @Override
+  public CompletableFuture<Long> confirmSent() {
     Message last;
     long sent;
     synchronized (ackLock) {
@@ -202,6 +213,23 @@ final class Settler {
       return CompletableFuture.completedFuture(sent);
     }
     return Acks.confirmAsync(nc, last, Acks.ACK, CONFIRM_TIMEOUT).thenApply(reply -> sent);
+  }
+
+  /**
+   * Holds the finishing acks back while an audit reads the backlog (§5.5 [v1.3]): confirms the acks
+   * sent since the last audit (once answered, the server has taken every one of them and their
+   * messages are out of the backlog), then runs {@code read} with none sent meanwhile. The handlers
+   * that finish in the meantime wait for it, one confirm and one reading.
+   */
+  @Override
+  public <T> T confirmedAndHeld(Callable<T> read) throws Exception {
+    synchronized (ackLock) {
+      if (lastFinished != null && finishesSent > auditConfirmed) {
+        Acks.confirmAsync(nc, lastFinished, Acks.ACK, AUDIT_CONFIRM_TIMEOUT).get();
+        auditConfirmed = finishesSent;
+      }
+      return read.call();
+    }
   }
 
   private void deadLetter(Delivery d, DeadLetterReason reason, String error) {

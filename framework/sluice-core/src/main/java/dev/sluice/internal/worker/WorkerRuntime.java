@@ -125,7 +125,7 @@ public final class WorkerRuntime implements AutoCloseable {
             minterThread,
             advertiser::rate,
             advertiser::capacityForCarry,
-            settler::confirmSent,
+            settler,
             new Debt(s.workerId()));
     replenisherRef[0] = replenisher;
     advertiser.replenisher(replenisher);

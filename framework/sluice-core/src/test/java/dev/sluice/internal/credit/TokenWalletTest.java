@@ -157,6 +157,20 @@ class TokenWalletTest {
   }
 
   @Test
+  void aReportCountsASpentCreditOnlyOnceItsPublishIsStored() {
+    wallet.add(new FakeToken("t1", 4));
+    Credit stored = wallet.acquire(in(Duration.ofSeconds(30))).join();
+    wallet.acquire(in(Duration.ofSeconds(30))).join(); // its publish still in progress
+    wallet.release(stored, false);
+
+    settle();
+    // The publish in progress is not in the backlog yet: counted spent, it would be in S alone, a
+    // deficit that two audits under load read and mint (§6.1 [v1.3]). It stays held meanwhile.
+    assertThat(log).containsExactly("report spent=1 unspent=2 waiting=0");
+    assertThat(wallet.holdings()).isEqualTo(new Holdings(1, 2, 0, 1));
+  }
+
+  @Test
   void anIdleUnspentTokenIsNakedAfterTheIdleReturnTime() {
     wallet.add(new FakeToken("t1", 4));
     clock.advance(IDLE);
@@ -208,11 +222,13 @@ class TokenWalletTest {
   void aFailedPublishRefundsItsCredit() {
     wallet.add(new FakeToken("t1", 1));
     Credit c = wallet.acquire(in(Duration.ofSeconds(30))).join();
-    assertThat(wallet.holdings()).isEqualTo(new Holdings(1, 0, 0));
+    // In flight, not spent: reported spent before it is stored, the credit would be in S and not
+    // yet in the backlog, a deficit the reconciler mints (§6.1 [v1.3]).
+    assertThat(wallet.holdings()).isEqualTo(new Holdings(0, 0, 0, 1));
 
     wallet.release(c, true);
     // Without the refund a publish that never stored anything would leak a credit.
-    assertThat(wallet.holdings()).isEqualTo(new Holdings(0, 1, 0));
+    assertThat(wallet.holdings()).isEqualTo(new Holdings(0, 1, 0, 0));
     assertThat(port.settleRequests).isZero();
     assertThat(wallet.acquire(in(Duration.ofSeconds(30)))).isCompleted();
   }
@@ -255,7 +271,7 @@ class TokenWalletTest {
     port.reportFailures = 1;
     assertThatThrownBy(wallet::settle).hasMessageContaining("KV unavailable");
     // Acked unreported, its spent credit would vanish from S while still in B: an over-issue.
-    assertThat(wallet.holdings()).isEqualTo(new Holdings(1, 3, 0));
+    assertThat(wallet.holdings()).isEqualTo(new Holdings(1, 3, 0, 0));
     assertThat(log).noneMatch(e -> e.startsWith("ack") || e.startsWith("nak"));
 
     settle();
