@@ -201,26 +201,33 @@ pub fn parse_breaker(v: &str) -> Result<Breaker, String> {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("sluice-peer-rust").chain(args.iter().copied()))
+    /// Parses a command line given as one string, split on spaces.
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("sluice-peer-rust").chain(line.split_whitespace()))
+    }
+
+    /// A worker's command line: its required options, then `rest`.
+    fn worker(rest: &str) -> Result<Cli, clap::Error> {
+        parse(&format!("worker --server s --queue q --worker-id w {rest}"))
+    }
+
+    /// A producer's command line: its required options but `--count`, then `rest`.
+    fn produce(rest: &str) -> Result<Cli, clap::Error> {
+        parse(&format!(
+            "produce --server s --queue q --producer-id p {rest}"
+        ))
+    }
+
+    fn worker_args(cli: Cli) -> WorkerArgs {
+        match cli.role {
+            Role::Worker(w) => w,
+            _ => panic!("not a worker"),
+        }
     }
 
     #[test]
     fn a_worker_with_the_contract_defaults() {
-        let Role::Worker(w) = parse(&[
-            "worker",
-            "--server",
-            "nats://x:4222",
-            "--queue",
-            "q",
-            "--worker-id",
-            "w1",
-        ])
-        .unwrap()
-        .role
-        else {
-            panic!("not a worker")
-        };
+        let w = worker_args(worker("").unwrap());
         assert_eq!(
             (w.concurrency, w.prefetch, w.token_batch, w.max_attempts),
             (4, 4, 8, 3)
@@ -232,24 +239,14 @@ mod tests {
 
     #[test]
     fn equals_form_flags_and_lists() {
-        let Role::Worker(w) = parse(&[
-            "worker",
-            "--server=nats://x",
-            "--queue=q",
-            "--worker-id=w",
-            "--reconciler",
-            "--handles",
-            "a.B@1-2,c.D@3-3",
-            "--circuit-breaker",
-            "3,5,1000",
-            "--capacity",
-            "0",
-        ])
-        .unwrap()
-        .role
-        else {
-            panic!("not a worker")
-        };
+        let w = worker_args(
+            parse(
+                "worker --server=nats://x --queue=q --worker-id=w --reconciler \
+                 --handles a.B@1-2,c.D@3-3 --circuit-breaker 3,5,1000 --capacity 0",
+            )
+            .unwrap(),
+        );
+        assert_eq!(w.common.server, "nats://x");
         assert!(w.reconciler);
         assert_eq!(w.capacity, Some(0));
         let h: Vec<_> = w
@@ -268,135 +265,27 @@ mod tests {
 
     #[test]
     fn bad_input_is_refused_with_the_option_named() {
-        for (args, named) in [
-            (
-                &[
-                    "produce",
-                    "--server",
-                    "s",
-                    "--queue",
-                    "q",
-                    "--producer-id",
-                    "p",
-                ][..],
-                "--count",
-            ),
-            (
-                &[
-                    "produce",
-                    "--server",
-                    "s",
-                    "--queue",
-                    "q",
-                    "--producer-id",
-                    "p",
-                    "--count",
-                    "x",
-                ],
-                "--count",
-            ),
-            (
-                &[
-                    "produce",
-                    "--server",
-                    "s",
-                    "--queue",
-                    "q",
-                    "--producer-id",
-                    "p",
-                    "--count",
-                    "1",
-                    "--version",
-                    "0",
-                ],
-                "--version",
-            ),
-            (
-                &[
-                    "produce",
-                    "--server",
-                    "s",
-                    "--queue",
-                    "q",
-                    "--producer-id",
-                    "p",
-                    "--count",
-                    "1",
-                    "--behavior",
-                    "maybe",
-                ],
-                "--behavior",
-            ),
-            (
-                &[
-                    "worker",
-                    "--server",
-                    "s",
-                    "--queue",
-                    "q",
-                    "--worker-id",
-                    "w",
-                    "--handles",
-                    "a.B@2-1",
-                ],
-                "--handles",
-            ),
-            (
-                &[
-                    "worker",
-                    "--server",
-                    "s",
-                    "--queue",
-                    "q",
-                    "--worker-id",
-                    "w",
-                    "--circuit-breaker",
-                    "5,3,1",
-                ],
-                "--circuit-breaker",
-            ),
-            (
-                &[
-                    "worker",
-                    "--server",
-                    "s",
-                    "--queue",
-                    "q",
-                    "--worker-id",
-                    "w",
-                    "--no-such",
-                ],
-                "--no-such",
-            ),
+        for (parsed, named) in [
+            (produce(""), "--count"),
+            (produce("--count x"), "--count"),
+            (produce("--count 1 --version 0"), "--version"),
+            (produce("--count 1 --behavior maybe"), "--behavior"),
+            (worker("--handles a.B@2-1"), "--handles"),
+            (worker("--circuit-breaker 5,3,1"), "--circuit-breaker"),
+            (worker("--no-such 1"), "--no-such"),
         ] {
-            let e = parse(args)
+            let e = parsed
                 .err()
-                .unwrap_or_else(|| panic!("{args:?} was accepted"));
-            assert!(e.to_string().contains(named), "{args:?}: {e}");
+                .unwrap_or_else(|| panic!("accepted where {named} is wrong"));
+            assert!(e.to_string().contains(named), "{named}: {e}");
         }
     }
 
     #[test]
     fn behaviors_are_kebab_case_on_the_command_line_and_in_payloads() {
-        let Role::Produce(p) = parse(&[
-            "produce",
-            "--server",
-            "s",
-            "--queue",
-            "q",
-            "--producer-id",
-            "p",
-            "--count",
-            "2",
-            "--behavior",
-            "fail-once",
-            "--type",
-            "t.T",
-            "--version",
-            "3",
-        ])
-        .unwrap()
-        .role
+        let Role::Produce(p) = produce("--count 2 --behavior fail-once --type t.T --version 3")
+            .unwrap()
+            .role
         else {
             panic!("not a producer")
         };
