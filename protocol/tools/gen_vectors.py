@@ -41,14 +41,18 @@ def decompose(c, b):
     return out
 
 
-def reconcile(w, backlog, tokens, held_spent, owed, previous, live_producers=0, token_batch=32):
+def reconcile(w, backlog, tokens, held_spent, owed, previous, live_producers=0, token_batch=32, held_tokens=0):
     d = w - (backlog + tokens - held_spent + owed)
     if d > 0 and previous > 0:
         return d, {"action": "mint", "credits": min(d, previous), "burn": 0}
     if d < 0 and previous < 0:
         c = min(-d, -previous)
-        # [v1.2] the tolerance uses the queue's token batch b, never a worker's b'.
-        return d, {"action": "burn", "credits": c, "burn": max(0, c - live_producers * token_batch)}
+        # [v1.2] the tolerance uses the queue's token batch b, never a worker's b';
+        # [v1.3] plus what the producers hold and have not reported spent, while some producer
+        # is live (a crashed producer's token, held until redelivered, covers nothing).
+        unreported = max(0, held_tokens * token_batch - held_spent) if live_producers > 0 else 0
+        tolerance = live_producers * token_batch + unreported
+        return d, {"action": "burn", "credits": c, "burn": max(0, c - tolerance)}
     return d, {"action": "none", "credits": 0, "burn": 0}
 
 
@@ -145,13 +149,21 @@ def credits():
         ("[v1.2] three live producers, batch 8", (64, 30, 60, 0, 0, -26, 3, 8)),
         ("[v1.2] surplus exactly at the tolerance: nothing burned", (64, 30, 66, 0, 0, -40, 1, 32)),
         ("[v1.2] live producers do not change a mint", (64, 30, 20, 0, 0, 20, 4, 32)),
+        ("[v1.3] tokens held and not reported spent: nothing burned", (256, 100, 224, 0, 60, -120, 1, 32, 7)),
+        ("[v1.3] a surplus beyond what producers hold unreported is burned", (64, 10, 180, 20, 0, -110, 1, 32, 2)),
+        ("[v1.3] held tokens mostly reported spent: their rest beside the token per producer", (64, 40, 200, 120, 0, -60, 1, 32, 4)),
+        ("[v1.3] held tokens do not change a mint", (256, 20, 64, 0, 0, 100, 1, 32, 6)),
+        ("[v1.3] held tokens with no live producer (a crashed producer's token): burned", (8, 0, 10, 0, 0, -2, 0, 4, 1)),
+        ("[v1.3] a crashed producer's token beside a live producer: within the tolerance", (64, 20, 60, 4, 0, -16, 1, 4, 3)),
     ]:
         d, act = reconcile(*args)
         w, bl, t, s, o, p = args[:6]
         lp = args[6] if len(args) > 6 else 0
         tb = args[7] if len(args) > 7 else 32
+        ht = args[8] if len(args) > 8 else 0
         rec.append({"name": name, "window": w, "backlog": bl, "tokens": t, "held_spent": s, "owed": o,
-                    "previous_deficit": p, "live_producers": lp, "token_batch": tb, "deficit": d, **act})
+                    "previous_deficit": p, "live_producers": lp, "token_batch": tb, "held_tokens": ht,
+                    "deficit": d, **act})
     debts = []
     for name, (debt, bl, o, burn, unheld) in [
         ("a busy queue announces what the unheld tokens did not cover", (0, 1000, 4, 900, 40)),
@@ -206,7 +218,7 @@ def credits():
     write("credits.json", {
         "description": "PROTOCOL.md §5: token decomposition (§5.3), the window (§5.1), reconciler "
                        "decisions (§5.5; 'burn' is what is burned after the tolerance live_producers x "
-                       "token_batch), names (§2), [v1.2] the linger in whole ms (§5.4), the service-rate "
+                       "token_batch [v1.3] + max(0, held_tokens x token_batch - held_spent) when live_producers > 0), names (§2), [v1.2] the linger in whole ms (§5.4), the service-rate "
                        "average (§5.2; compare with a relative tolerance of 1e-9), token ids (§5.4), b' "
                        "(§5.4: min(b, the largest power of two <= max(1, capacity / 2)), integer division) and the "
                        "RETURN mint of a burn (§5.4, decomposed with the queue's batch); [v1.3] 'debt': how much of a "

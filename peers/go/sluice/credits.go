@@ -124,10 +124,22 @@ func min64(a, b int64) int64 {
 	return b
 }
 
-// BurnAmount is what a confirmed surplus burns after the tolerance of one token per live
-// producer (§5.5 [v1.2]); batch is the queue's token batch b, never a worker's b'.
-func BurnAmount(surplus int64, liveProducers int64, batch int64) int64 {
-	return max(0, surplus-liveProducers*batch)
+// BurnAmount is what a confirmed surplus burns after the tolerance (§5.5):
+// liveProducers × b + max(0, heldTokens × b − heldSpent). One token per live producer ([v1.2];
+// batch is the queue's token batch b, never a worker's b'), plus what the producers hold and have
+// not reported spent ([v1.3]: a busy producer holding several tokens reports once per maintenance
+// cycle, and what it spends meanwhile is in B and in T but not yet in S). heldTokens is the credit
+// consumer's num_ack_pending (the larger of a reading before B and one after T); heldSpent the
+// bounded Σ held_spent. With heldTokens 0 the rule is that of revision 1.2. The second term counts
+// only while some producer is live: a crashed producer's token stays held until it is redelivered,
+// and with no live producer its duplicated credits burn as in §5.6.
+func BurnAmount(surplus, liveProducers, batch, heldTokens, heldSpent int64) int64 {
+	unreported := int64(0)
+	if liveProducers > 0 {
+		unreported = max(0, heldTokens*batch-heldSpent)
+	}
+	tolerance := liveProducers*batch + unreported
+	return max(0, surplus-tolerance)
 }
 
 // LingerMs is the replenishment linger in whole milliseconds (§5.4 [v1.2]):

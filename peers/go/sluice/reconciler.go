@@ -134,7 +134,7 @@ func (r *reconciler) round(ctx context.Context) (time.Duration, error) {
 			r.w.cfg.log.Warn("reconciler mint failed", "worker", r.w.cfg.id, "err", err)
 		}
 	case d < 0 && prev < 0:
-		amount := BurnAmount(min(-d, -prev), int64(rd.liveProducers), rd.batch)
+		amount := BurnAmount(min(-d, -prev), int64(rd.liveProducers), rd.batch, rd.heldTokens, rd.spent)
 		if amount <= 0 {
 			break
 		}

@@ -23,7 +23,7 @@ type reading struct {
 	lastSeq                    uint64
 	batch                      int64
 	absorbers                  []*sluicepb.CapacityAdvert
-	// heldTokens is the credit consumer's num_ack_pending, read after T: it bounds S (§5.5 [v1.1]).
+	// heldTokens is the credit consumer's num_ack_pending, read with T (§5.5 [v1.3]).
 	heldTokens int64
 	// own is this worker's advert as the bucket holds it (nil when missing): the reconciler makes
 	// no correction while it is missing or old (§5.5 [v1.3] stale view).
@@ -123,6 +123,14 @@ func (r *reconciler) read(ctx context.Context) (reading, error) {
 	// ack is sent (ackGate), the acks sent before are confirmed first (once the double ack is
 	// answered, every earlier ack has been taken and its message is out of B), and of the acks
 	// sent after B's answer none is counted: their messages were in B (§5.5 [v1.3]).
+	// The tokens producers hold are read before B and again right after T (below). The first
+	// reading comes before B rather than between B and T: a round trip there lengthens the gap
+	// in which credits spent and reported are in S but not yet in B, a false deficit (§5.5
+	// [v1.3]).
+	heldBefore, err := r.heldTokens(ctx)
+	if err != nil {
+		return rd, err
+	}
 	w.mintMu.Lock()
 	w.ackGate.Lock()
 	err = w.confirm(ctx)
@@ -155,13 +163,22 @@ func (r *reconciler) read(ctx context.Context) (reading, error) {
 		// next heartbeat, and until then the rest of a growing surplus would wait.
 		own.DebtSeen = ownSeen
 	}
-	// The tokens producers hold (num_ack_pending), which bound the reports (§5.5 [v1.1]). A failed
-	// reading fails the audit: read as 0 it would drop every report.
-	held, err := r.heldTokens(ctx)
+	// The tokens producers hold (num_ack_pending), read with T rather than after the reports.
+	// What they have spent and not yet reported is in B and in T but not in S, and the burn
+	// tolerance covers it (§5.5 [v1.3]); it also bounds S (§5.5 [v1.1]). Read once before B
+	// and once right after T, the larger: a busy producer acks its spent tokens about a
+	// millisecond apart, so a single reading after T misses the tokens acked right after T
+	// (counted in T, their credits also in B or owed, and not in the tolerance: a false surplus
+	// of a token each: under load the audits that announced false debts read 1–9 tokens fewer
+	// after T than before it, NOTES.md item 29), and a single reading before B misses a token
+	// pulled and spent in between. In the larger of the two, a token acked before T only raises
+	// the tolerance by its b (a real surplus burns at a later audit). A failed reading fails
+	// the audit: read as 0 it would drop the tolerance.
+	heldAfter, err := r.heldTokens(ctx)
 	if err != nil {
 		return rd, err
 	}
-	rd.heldTokens = held
+	rd.heldTokens = max(heldBefore, heldAfter)
 
 	// The producers' reports after B and T: a report lags its producer's spending, and a credit
 	// spent after the report was read is in B and in T but not in S (a false surplus); read

@@ -166,7 +166,9 @@ func testCredits(t *testing.T) {
 			Credits   int64  `json:"credits"`
 			LiveProds int64  `json:"live_producers"`
 			Batch     int64  `json:"token_batch"`
-			Burn      int64  `json:"burn"`
+			// [v1.3]: 0 where absent (the rule of revision 1.2).
+			HeldTokens int64 `json:"held_tokens"`
+			Burn       int64 `json:"burn"`
 		} `json:"reconcile"`
 		Linger []struct {
 			Batch    uint32  `json:"batch"`
@@ -240,7 +242,7 @@ func testCredits(t *testing.T) {
 		}
 		burn := int64(0)
 		if a.Kind == "burn" {
-			burn = BurnAmount(a.Credits, c.LiveProds, c.Batch)
+			burn = BurnAmount(a.Credits, c.LiveProds, c.Batch, c.HeldTokens, c.HeldSpent)
 		}
 		if burn != c.Burn {
 			t.Errorf("reconcile %q: burn %d want %d", c.Name, burn, c.Burn)

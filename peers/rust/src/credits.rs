@@ -156,10 +156,25 @@ impl Debt {
     }
 }
 
-/// What a confirmed surplus burns after the tolerance of one token per live producer
-/// (§5.5 [v1.2]); `batch` is the queue's token batch b, never a worker's b'.
-pub fn burn_amount(surplus: u64, live_producers: u64, batch: u64) -> u64 {
-    surplus.saturating_sub(live_producers * batch)
+/// What a confirmed surplus burns after the tolerance (§5.5): one token per live producer
+/// ([v1.2]; `batch` is the queue's token batch b, never a worker's b') plus what the producers hold
+/// and have not reported spent, `held_tokens × b − S` ([v1.3]: a report lags its producer's
+/// spending by the rate times the report's round trip, which passes a token at high rates). The
+/// second term counts only while some producer is live: a crashed producer's token stays held
+/// until it is redelivered, and with no live producer its duplicated credits burn as in §5.6.
+pub fn burn_amount(
+    surplus: u64,
+    live_producers: u64,
+    batch: u64,
+    held_tokens: u64,
+    held_spent: u64,
+) -> u64 {
+    let unreported = if live_producers > 0 {
+        (held_tokens * batch).saturating_sub(held_spent)
+    } else {
+        0
+    };
+    surplus.saturating_sub(live_producers * batch + unreported)
 }
 
 /// How much of a confirmed surplus may be announced as a debt (§5.5 [v1.3]):

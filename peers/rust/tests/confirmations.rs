@@ -154,9 +154,15 @@ async fn overlapping_confirmations_return_every_credit_once() {
 /// own worker's plain finishing acks were counted as owed while the server had not yet taken
 /// them, so their messages were still in the backlog too: a false surplus as large as the
 /// server's ack queue, read by two audits in a row, made the reconciler burn credits that
-/// existed (the window shrank under load, and the next audits minted them back). The load is
-/// the Rust benchmark's fast workload (64 sends at once, a window of 256, tokens of 32), with an
-/// audit every 200 ms.
+/// existed (the window shrank under load, and the next audits minted them back). A busy
+/// producer's report lags by more than the one token per producer of the revision-1.2 tolerance
+/// when it holds several tokens (§5.5 [v1.3]), and a report that counted publishes in progress
+/// read as a deficit (§6 step 1 [v1.3]). One deficit reading is left by the order of the
+/// readings: credits the producer stored after B was read and reported before the reports were
+/// read are in S and not in B. Under this load it is a few credits, and two audits in a row can
+/// mint it: a mint of less than one token is accepted (the surplus it makes stays within the
+/// tolerance); no burn or debt and no larger mint is. The load is the Rust benchmark's fast
+/// workload (64 sends at once, a window of 256, tokens of 32), with an audit every 200 ms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reconciler_sees_no_surplus_under_load() {
     let server = start_server().await;
@@ -249,7 +255,7 @@ async fn the_reconciler_sees_no_surplus_under_load() {
     );
     let corrections: Vec<String> = ledgers
         .iter()
-        .filter(|l| l.burned > 0 || l.debt_announced > 0 || (l.minted > 0 && l.minted != window))
+        .filter(|l| l.burned > 0 || l.debt_announced > 0 || (l.minted >= 32 && l.minted != window))
         .map(|l| {
             format!(
                 "minted {} burned {} announced {} (backlog {} tokens {} held_spent {} owed {})",

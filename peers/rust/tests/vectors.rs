@@ -190,7 +190,13 @@ fn credits_vectors() {
             c["name"]
         );
         let burn = if kind == "burn" {
-            burn_amount(credits, u("live_producers"), u("token_batch"))
+            burn_amount(
+                credits,
+                u("live_producers"),
+                u("token_batch"),
+                c["held_tokens"].as_u64().unwrap_or(0),
+                c["held_spent"].as_u64().unwrap_or(0),
+            )
         } else {
             0
         };

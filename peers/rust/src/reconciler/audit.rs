@@ -69,8 +69,13 @@ impl Reconciler {
                     owed = ledger.owed, "reconciler minted a deficit");
             }
             ReconcileAction::Burn(surplus) => {
-                let amount =
-                    credits::burn_amount(surplus, ledger.live_producers as u64, r.batch as u64);
+                let amount = credits::burn_amount(
+                    surplus,
+                    ledger.live_producers as u64,
+                    r.batch as u64,
+                    r.held_tokens,
+                    ledger.held_spent,
+                );
                 if amount > 0 {
                     let last_id = current.as_ref().map_or(0, |c| c.debt_id);
                     let absorbers: Vec<&CapacityAdvert> = r

@@ -74,6 +74,8 @@ struct Reading {
     batch: u32,
     /// Its own worker's advert as read from the bucket: heartbeat and ttl, None when missing.
     own_stored: Option<(i64, u32)>,
+    /// Tokens delivered to producers and not acked when `T` was read.
+    held_tokens: u64,
 }
 
 impl Reconciler {

@@ -56,10 +56,25 @@ impl Reconciler {
         // made the reconciler burn credits that existed. So while B is read the worker sends no
         // finishing ack, and the acks sent before are confirmed first (a double ack: once it is
         // answered, every earlier ack has been taken and its message is out of B); of the acks
-        // sent after B's answer none is counted: their messages were in B.
-        let (backlog, tokens, own) = {
+        // sent after B's answer none is counted: their messages were in B. The owed credits are
+        // taken at B's answer, since confirmations go on while T is read (only minting waits).
+        //
+        // The tokens producers hold are read before B and just after T, and the larger count is
+        // taken: what producers have spent and not yet reported is in B and in T, and the
+        // tolerance covers it (§5.5 [v1.3]); a token acked between T and a single later reading
+        // would be in T and outside the tolerance (under load producers ack a token about every
+        // millisecond).
+        let mut credit_consumer: async_nats::jetstream::consumer::PullConsumer = credit_stream
+            .get_consumer(&names::credit_consumer(q))
+            .await
+            .map_err(|e| e.to_string())?;
+        // The first reading comes before B, not between B and T: every round trip between B and
+        // the reports is a gap in which credits spent and reported are in S but not in B (a
+        // false deficit, which two audits in a row can read).
+        let held_before = held(&mut credit_consumer).await?;
+        let (backlog, tokens, own, held_tokens) = {
             let _gate = self.w.mint_gate.lock().await;
-            let (backlog, sent_by_b) = {
+            let (backlog, owed_at_b) = {
                 let _acks = self.w.hold_acks().await;
                 self.w.confirm_for_audit().await;
                 let backlog = js
@@ -69,12 +84,13 @@ impl Reconciler {
                     .cached_info()
                     .state
                     .messages;
-                (backlog, self.w.unconfirmed())
+                (backlog, self.w.owed_at_backlog())
             };
             let tokens = self.stored_tokens(&credit_stream).await?;
+            let held_after = held(&mut credit_consumer).await?;
             let mut own = self.w.advert();
-            own.owed_credits = self.w.owed_for_audit(sent_by_b);
-            (backlog, tokens, own)
+            own.owed_credits = owed_at_b;
+            (backlog, tokens, own, held_before.max(held_after))
         };
         // The producers' reports last: a report lags its producer's spending, and a credit spent
         // after the report was read is in B and in T but not in S (a false surplus); read after
@@ -88,17 +104,6 @@ impl Reconciler {
         owed += own.owed_credits as u64;
         debt += own.debt;
         live.push(own);
-        let held_tokens = {
-            let s = js
-                .get_stream(names::CREDIT_STREAM)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut c: async_nats::jetstream::consumer::PullConsumer = s
-                .get_consumer(&names::credit_consumer(q))
-                .await
-                .map_err(|e| e.to_string())?;
-            c.info().await.map_err(|e| e.to_string())?.num_ack_pending as u64
-        };
         // Bounded reports (§5.5 [v1.1]).
         let held_spent = held_spent.min(held_tokens * batch as u64).min(tokens);
         let views: Vec<AdvertView> = live.iter().map(AdvertView::from_proto).collect();
@@ -134,6 +139,7 @@ impl Reconciler {
             live,
             batch,
             own_stored,
+            held_tokens,
         })
     }
 
@@ -208,4 +214,9 @@ impl Reconciler {
             .last_sequence
             == 0)
     }
+}
+
+/// The credit consumer's tokens delivered and not acked (`num_ack_pending`).
+async fn held(c: &mut async_nats::jetstream::consumer::PullConsumer) -> Result<u64, String> {
+    Ok(c.info().await.map_err(|e| e.to_string())?.num_ack_pending as u64)
 }

@@ -1,4 +1,5 @@
-//! The worker's minting (§5.4): credits owed for finished deliveries, minted in batches of `b`
+//! The worker's confirmations and minting (§5.4): plain finishing acks confirmed by double acks
+//! (up to `MAX_CONFIRMING` in flight) beside the minting of the owed credits in batches of `b`
 //! with carry and linger, withheld for a debt (§5.5) and paced to the rate share (§15.2).
 
 use super::Engine;
@@ -11,6 +12,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Double acks confirming finishing acks that may be in flight at once.
+const MAX_CONFIRMING: usize = 4;
+
 impl Engine {
     /// `floor(clamp(b' / service_rate × 1000, 2, 20))` ms, 20 ms with no rate yet (§5.4).
     pub(super) fn linger(&self) -> Duration {
@@ -19,68 +23,83 @@ impl Engine {
     }
 
     /// A finishing ack was sent plain: its credit is owed once a later double ack confirms it.
-    /// The minter is woken only when it has something new to do: the first finish starts its
-    /// linger, the `b`-th fills a token; in between it sleeps until the linger ends (a wake per
-    /// message was a task switch per message).
+    /// The confirmer is woken only when it has something new to do: the first finish not under
+    /// a confirmation starts its linger, the `b`-th fills a token; in between it sleeps until the
+    /// linger ends (a wake per message was a task switch per message).
     pub(super) fn finished_plain(&self, msg: &Arc<Message>) {
         let mut o = self.owed.lock().unwrap();
-        let before = o.owed + o.unconfirmed;
-        if before == 0 {
-            o.since = Some(Instant::now());
+        let now = Instant::now();
+        if o.owed + o.unconfirmed == 0 {
+            o.since = Some(now);
+        }
+        if o.uncovered == 0 {
+            o.uncovered_since = Some(now);
         }
         o.unconfirmed += 1;
+        o.uncovered += 1;
+        let uncovered = o.uncovered;
         let previous = o.last_finished.replace(msg.clone());
         drop(o);
         // The delivery it replaces is freed outside the lock (its headers, subject and payload
         // are a score of frees that other finishing deliveries would otherwise wait behind).
         drop(previous);
         self.completed_total.fetch_add(1, Ordering::SeqCst);
-        if before == 0 || before + 1 == self.cfg.token_batch as u64 {
-            self.mint_wake.notify_one();
+        if uncovered == 1 || uncovered == self.cfg.token_batch as u64 {
+            self.confirm_wake.notify_one();
         }
     }
 
-    /// Confirms every finishing ack sent plain so far with one double ack on the last of them
-    /// (§5.4): the server handles one connection's acks for a consumer in order and answers a
-    /// double ack also for a message already acked. Their credits become owed (mintable).
-    async fn confirm_finished(&self) {
-        let (last, n) = {
-            let mut o = self.owed.lock().unwrap();
-            (o.last_finished.take(), o.unconfirmed)
-        };
-        let Some(last) = last else { return };
+    /// Confirms every finishing ack sent plain and not yet under a confirmation with one double
+    /// ack on the last of them (§5.4): the server handles one connection's acks for a consumer
+    /// in order and answers a double ack also for a message already acked. Their credits become
+    /// owed (mintable). Returns how many it confirmed; on an error they are uncovered again, and
+    /// the next confirmation (on this delivery or a later one) covers them.
+    async fn confirm_finished(&self, last: Arc<Message>, n: u64) -> u64 {
         match last.double_ack().await {
             Ok(()) => {
                 let mut o = self.owed.lock().unwrap();
                 o.unconfirmed -= n;
                 o.owed += n;
+                n
             }
             Err(e) => {
                 log!("finishing acks not confirmed: {e}; asking again");
-                self.owed.lock().unwrap().last_finished.get_or_insert(last);
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                let mut o = self.owed.lock().unwrap();
+                if o.uncovered == 0 {
+                    o.uncovered_since = Some(Instant::now());
+                }
+                o.uncovered += n;
+                o.last_finished.get_or_insert(last);
+                0
             }
         }
     }
 
-    /// Confirms the finishing acks sent plain so far for the reconciler's audit (§5.5), which
-    /// holds the mint gate (no mint confirms meanwhile).
+    /// Confirms the finishing acks sent plain and not yet under a confirmation, for the
+    /// reconciler's audit (§5.5), which holds the acks back meanwhile: once it returns, every ack
+    /// sent before has been taken (a double ack still in flight covers earlier ones only).
     pub(crate) async fn confirm_for_audit(&self) {
-        self.confirm_finished().await;
+        let take = {
+            let mut o = self.owed.lock().unwrap();
+            o.last_finished.take().map(|last| {
+                o.uncovered_since = None;
+                (last, std::mem::take(&mut o.uncovered))
+            })
+        };
+        if let Some((last, n)) = take {
+            self.confirm_finished(last, n).await;
+        }
     }
 
-    /// Finishing acks sent plain and not yet confirmed.
-    pub(crate) fn unconfirmed(&self) -> u64 {
-        self.owed.lock().unwrap().unconfirmed
-    }
-
-    /// This worker's owed credits for an audit (§5.5) whose reading of B was answered when
-    /// `sent_by_b` plain finishing acks were unconfirmed: every confirmed or minting credit, and
-    /// those plain acks only. Read under the mint gate, so nothing was confirmed or minted since;
-    /// acks sent after B's answer belong to messages B counted.
-    pub(crate) fn owed_for_audit(&self, sent_by_b: u64) -> u32 {
+    /// This worker's owed credits for an audit (§5.5), taken when the audit's reading of `B` is
+    /// answered, with the finishing acks held back: every credit owed, minting, or finished by an
+    /// ack sent so far (the audit confirmed those acks just before reading `B`, so their
+    /// messages are out of it). Acks sent after `B`'s answer are not counted, though later
+    /// confirmations make them owed while the audit reads on: their messages were in `B`. Nothing
+    /// counted here reaches `T` before `T` is read, since the audit holds the mint gate.
+    pub(crate) fn owed_at_backlog(&self) -> u32 {
         let o = self.owed.lock().unwrap();
-        (o.owed + o.in_transit + o.unconfirmed.min(sent_by_b)) as u32
+        (o.owed + o.in_transit + o.unconfirmed) as u32
     }
 
     /// Owes credits for finished deliveries; called only after the finishing ack was confirmed.
@@ -95,23 +114,82 @@ impl Engine {
         self.mint_wake.notify_one();
     }
 
-    /// Mints owed credits with carry and linger until flushed empty at shutdown.
+    /// Confirms finishing acks and mints owed credits, with carry and linger, until flushed
+    /// empty at shutdown. The two run side by side: a confirmation's round trip overlaps the
+    /// publishing of the tokens before it, so credits do not wait at the worker for both in turn
+    /// (they did: under load a third of the window sat unconfirmed while the minter published).
     pub(super) async fn mint_loop(self: Arc<Self>) {
+        tokio::join!(self.confirm_loop(), self.mint_owed());
+    }
+
+    /// Confirms the finishing acks sent plain (§5.4), one double ack for each token's worth
+    /// (or what has lingered, or everything at shutdown), with up to `MAX_CONFIRMING` double
+    /// acks in flight: under load a double ack's round trip is a millisecond or two, and credits
+    /// finished meanwhile would otherwise wait for it to return before their own confirmation
+    /// could start.
+    async fn confirm_loop(&self) {
+        use futures_util::stream::{FuturesUnordered, StreamExt};
+        let b = self.cfg.token_batch as u64;
+        let mut confirming = FuturesUnordered::new();
+        // After a failed confirmation, none is sent before this (a broken connection is not
+        // asked again in a tight loop).
+        let mut pause_until: Option<Instant> = None;
+        loop {
+            let flushing = self.flushing.load(Ordering::SeqCst);
+            let (take, wait) = {
+                let mut o = self.owed.lock().unwrap();
+                if flushing && o.unconfirmed == 0 && confirming.is_empty() {
+                    return;
+                }
+                let linger = self.linger();
+                let waited = o.uncovered_since.map(|s| s.elapsed());
+                let lingered = waited.is_some_and(|w| w >= linger);
+                let paused = pause_until.is_some_and(|p| Instant::now() < p);
+                let due = o.uncovered > 0
+                    && !paused
+                    && confirming.len() < MAX_CONFIRMING
+                    && (flushing || lingered || o.uncovered >= b);
+                // Every uncovered finish left a delivery to confirm it with.
+                let take = if due {
+                    o.last_finished.take().map(|last| {
+                        o.uncovered_since = None;
+                        (last, std::mem::take(&mut o.uncovered))
+                    })
+                } else {
+                    None
+                };
+                let wait = match (waited, pause_until) {
+                    (_, Some(p)) if paused => p.saturating_duration_since(Instant::now()),
+                    (Some(w), _) => linger.saturating_sub(w),
+                    (None, _) => Duration::from_secs(1),
+                };
+                (take, wait.max(Duration::from_millis(1)))
+            };
+            if let Some((last, n)) = take {
+                confirming.push(self.confirm_finished(last, n));
+                continue;
+            }
+            tokio::select! {
+                Some(confirmed) = confirming.next(), if !confirming.is_empty() => {
+                    if confirmed > 0 {
+                        self.mint_wake.notify_one();
+                    } else {
+                        pause_until = Some(Instant::now() + Duration::from_millis(50));
+                    }
+                }
+                _ = tokio::time::timeout(wait, self.confirm_wake.notified()) => {}
+            }
+        }
+    }
+
+    /// Mints owed (confirmed) credits with carry and linger until flushed empty at shutdown.
+    async fn mint_owed(&self) {
         let b = self.cfg.token_batch as u64;
         loop {
             // Held from taking owed credits until their tokens are stored, so the reconciler
             // reads `T` and the owed credits at a moment when nothing is in between (§5.5 v1.2).
             let gate = self.mint_gate.lock().await;
             let flushing = self.flushing.load(Ordering::SeqCst);
-            let confirm = {
-                let o = self.owed.lock().unwrap();
-                let lingered = o.since.is_some_and(|s| s.elapsed() >= self.linger());
-                o.unconfirmed > 0 && (flushing || lingered || o.owed + o.unconfirmed >= b)
-            };
-            if confirm {
-                // One round trip per mint, not one per message (§5.4).
-                self.confirm_finished().await;
-            }
             let (tokens, wait) = {
                 let mut o = self.owed.lock().unwrap();
                 let linger = self.linger();
@@ -169,8 +247,14 @@ impl Engine {
                 let _ = tokio::time::timeout(wait, self.mint_wake.notified()).await;
                 continue;
             }
-            for n in tokens {
-                let ok = self.mint_token(n, MintReason::Replenish).await;
+            // The tokens of one round are published together: one round trip, not one each.
+            let minted = futures_util::future::join_all(
+                tokens
+                    .iter()
+                    .map(|n| self.mint_token(*n, MintReason::Replenish)),
+            )
+            .await;
+            for (n, ok) in tokens.into_iter().zip(minted) {
                 let mut o = self.owed.lock().unwrap();
                 o.in_transit -= n as u64;
                 if ok {

@@ -98,6 +98,9 @@ pub(crate) struct Owed {
     pub(crate) unconfirmed: u64,
     last_finished: Option<Arc<async_nats::jetstream::Message>>,
     since: Option<Instant>,
+    /// Finishing acks sent plain and not under a confirmation in flight.
+    uncovered: u64,
+    uncovered_since: Option<Instant>,
 }
 
 pub(crate) struct Engine {
@@ -122,6 +125,7 @@ pub(crate) struct Engine {
     /// Held while minting; the reconciler holds it to read `T` with the owed credits (§5.5).
     pub(crate) mint_gate: tokio::sync::Mutex<()>,
     mint_wake: Notify,
+    confirm_wake: Notify,
     flushing: AtomicBool,
     completed_total: AtomicU64,
     minted_total: AtomicU64,
@@ -196,6 +200,7 @@ pub(crate) async fn prepare(
         owed: Mutex::new(Owed::default()),
         mint_gate: tokio::sync::Mutex::new(()),
         mint_wake: Notify::new(),
+        confirm_wake: Notify::new(),
         flushing: AtomicBool::new(false),
         completed_total: AtomicU64::new(0),
         minted_total: AtomicU64::new(0),
@@ -273,6 +278,7 @@ pub(crate) async fn run(
     // Mint what is owed.
     w.flushing.store(true, Ordering::SeqCst);
     w.mint_wake.notify_one();
+    w.confirm_wake.notify_one();
     if tokio::time::timeout(Duration::from_secs(10), minter)
         .await
         .is_err()

@@ -88,11 +88,22 @@ public final class Credits {
   }
 
   /**
-   * What a confirmed surplus of {@code surplus} credits burns after the tolerance of one token per
-   * live producer (§5.5 [v1.2]): {@code batch} is the queue's token batch, never a worker's b'.
+   * What a confirmed surplus of {@code surplus} credits burns after the tolerance (§5.5): {@code
+   * liveProducers × batch + max(0, heldTokens × batch − heldSpent)}. One token per live producer
+   * [v1.2] ({@code batch} is the queue's token batch, never a worker's b'), plus what the producers
+   * hold and have not reported spent [v1.3]: a busy producer holding several tokens reports once
+   * per maintenance cycle, and what it spends meanwhile is in B and in T but not yet in S. {@code
+   * heldTokens} is the credit consumer's num_ack_pending (the larger of a reading before B and one
+   * after T), {@code heldSpent} the bounded Σ held_spent ({@link #boundHeldSpent}); with {@code
+   * heldTokens} 0 the rule is that of revision 1.2. The second term counts only while some producer
+   * is live: a crashed producer's token stays held until it is redelivered, and with no live
+   * producer its duplicated credits burn as in §5.6. Pinned by the {@code reconcile} vectors.
    */
-  public static long burnAmount(long surplus, int liveProducers, int batch) {
-    return Math.max(0, surplus - liveProducers * (long) batch);
+  public static long burnAmount(
+      long surplus, int liveProducers, int batch, long heldTokens, long heldSpent) {
+    long unreported = liveProducers > 0 ? Math.max(0, heldTokens * batch - heldSpent) : 0;
+    long tolerance = liveProducers * (long) batch + unreported;
+    return Math.max(0, surplus - tolerance);
   }
 
   /**

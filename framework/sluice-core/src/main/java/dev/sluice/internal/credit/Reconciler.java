@@ -200,6 +200,13 @@ public final class Reconciler {
       }
     }
     int liveWorkers = live.size();
+    // The tokens producers hold (num_ack_pending), read before B and again right after T, the
+    // larger (§5.5 [v1.3]): a busy producer acks its spent tokens about a millisecond apart, so a
+    // single reading after T misses a token acked right after T (in T, its credits also in B, and
+    // outside the tolerance), and a single reading before B misses one pulled and spent in
+    // between. The first reading comes before B, not between B and T: a round trip there would
+    // lengthen the gap in which credits spent and reported are in S but not yet in B.
+    long heldBefore = Ledgers.heldTokens(jsm, queue);
     // The backlog with this worker's owed credits (its finishing acks held back), then the tokens,
     // while it mints nothing: a message finished in between is counted twice, never nowhere.
     long[] own =
@@ -210,8 +217,7 @@ public final class Reconciler {
     owed += own[1];
     debtPending += own[2];
     long tokens = own[3];
-    // The tokens producers hold (num_ack_pending), which bound the reports (§5.5 [v1.1]).
-    long heldTokens = Ledgers.heldTokens(jsm, queue);
+    long heldTokens = Math.max(heldBefore, Ledgers.heldTokens(jsm, queue));
     // The producers' reports after B and T (the watch's newest values now): a report lags its
     // producer's spending, and a credit spent after the report was read is in B and in T but not
     // in S (a false surplus); read after them, the reports cover more of what was spent before.
@@ -243,7 +249,7 @@ public final class Reconciler {
     int batch = QueueConfig.of(settings).tokenBatch();
     long burnable =
         d.action() == Credits.Action.BURN
-            ? ReconcilerRules.burnable(d.credits(), liveProducers, batch)
+            ? ReconcilerRules.burnable(d.credits(), liveProducers, batch, heldTokens, heldSpent)
             : 0;
     if (d.action() == Credits.Action.MINT
         && !ReconcilerRules.absorbing(debtPending, backlog, owed)) {

@@ -110,11 +110,13 @@ final class ReconcilerRules {
 
   /**
    * Producers report held credits a moment after they spend them, so a busy queue always shows a
-   * small false surplus: only what exceeds one token per live producer is burned (0: nothing); the
-   * rule is {@link Credits#burnAmount}, pinned by the vectors.
+   * small false surplus: only what exceeds one token per live producer, plus what the {@code
+   * heldTokens} hold beyond the reported {@code heldSpent} [v1.3], is burned (0: nothing); the rule
+   * is {@link Credits#burnAmount}, pinned by the vectors.
    */
-  static long burnable(long surplus, int liveProducers, int batch) {
-    return Credits.burnAmount(surplus, liveProducers, batch);
+  static long burnable(
+      long surplus, int liveProducers, int batch, long heldTokens, long heldSpent) {
+    return Credits.burnAmount(surplus, liveProducers, batch, heldTokens, heldSpent);
   }
 
   /** {@code lease} with the newest debt announcement of {@code from} carried forward (§5.5). */

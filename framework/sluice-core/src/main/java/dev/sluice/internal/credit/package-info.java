@@ -17,6 +17,10 @@
  *       stale view of the adverts [v1.3])</td><td>{@link dev.sluice.internal.credit.Reconciler},
  *       {@link dev.sluice.internal.credit.ReconcilerRules}, {@link
  *       dev.sluice.internal.credit.Ledgers}</td></tr>
+ *   <tr><td>§5.5 the burn tolerance: one token per live producer and what the held tokens carry
+ *       beyond the reported spent credits while some producer is live [v1.3] (held tokens read
+ *       before B and after T, the reports after both)</td><td>{@link dev.sluice.internal.credit.Credits#burnAmount}, read by
+ *       {@link dev.sluice.internal.credit.Reconciler}</td></tr>
  *   <tr><td>§5.5 burning by fetching tokens (and the RETURN mint of the rest)</td><td>{@link
  *       dev.sluice.internal.credit.TokenBurner}</td></tr>
  *   <tr><td>§5.5 its own worker read live: owed credits and debt with the token count, while the
