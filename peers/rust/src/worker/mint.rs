@@ -79,13 +79,7 @@ impl Engine {
     /// reconciler's audit (§5.5), which holds the acks back meanwhile: once it returns, every ack
     /// sent before has been taken (a double ack still in flight covers earlier ones only).
     pub(crate) async fn confirm_for_audit(&self) {
-        let take = {
-            let mut o = self.owed.lock().unwrap();
-            o.last_finished.take().map(|last| {
-                o.uncovered_since = None;
-                (last, std::mem::take(&mut o.uncovered))
-            })
-        };
+        let take = self.owed.lock().unwrap().take_uncovered();
         if let Some((last, n)) = take {
             self.confirm_finished(last, n).await;
         }
@@ -150,14 +144,7 @@ impl Engine {
                     && confirming.len() < MAX_CONFIRMING
                     && (flushing || lingered || o.uncovered >= b);
                 // Every uncovered finish left a delivery to confirm it with.
-                let take = if due {
-                    o.last_finished.take().map(|last| {
-                        o.uncovered_since = None;
-                        (last, std::mem::take(&mut o.uncovered))
-                    })
-                } else {
-                    None
-                };
+                let take = if due { o.take_uncovered() } else { None };
                 let wait = match (waited, pause_until) {
                     (_, Some(p)) if paused => p.saturating_duration_since(Instant::now()),
                     (Some(w), _) => linger.saturating_sub(w),

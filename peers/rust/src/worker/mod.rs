@@ -103,6 +103,16 @@ pub(crate) struct Owed {
     uncovered_since: Option<Instant>,
 }
 
+impl Owed {
+    /// The finishing acks not under a confirmation, to confirm with one double ack on the last
+    /// of them: that delivery and how many they are (none when every finish is covered).
+    fn take_uncovered(&mut self) -> Option<(Arc<async_nats::jetstream::Message>, u64)> {
+        let last = self.last_finished.take()?;
+        self.uncovered_since = None;
+        Some((last, std::mem::take(&mut self.uncovered)))
+    }
+}
+
 pub(crate) struct Engine {
     pub(crate) cfg: WorkerConfig,
     settings: Settings,
